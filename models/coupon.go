@@ -1,0 +1,215 @@
+package models
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on coupon fields and on one generation request.
+const (
+	// MaxCodeLength is the longest coupon code accepted.
+	MaxCodeLength = 64
+	// GeneratedSuffixLength is the number of random characters appended to
+	// a base code when several coupons are generated from it.
+	GeneratedSuffixLength = 15
+	// MaxGeneratedBaseLength is the longest base code that still leaves
+	// room for "-" and the random suffix.
+	MaxGeneratedBaseLength = MaxCodeLength - 1 - GeneratedSuffixLength
+	// MaxUTMLength bounds utmSource and utmCampaign.
+	MaxUTMLength = 255
+	// MaxGenerateQuantity is the most coupons one configuration may ask
+	// for in a single synchronous request.
+	MaxGenerateQuantity = 1000
+	// MaxCouponsPerRequest bounds the sum of quantities in one
+	// multiple-coupons request.
+	MaxCouponsPerRequest = 10000
+)
+
+// Coupon is one code. Code keeps the case it was created with and never
+// changes; uniqueness and look-ups ignore case.
+type Coupon struct {
+	ID                       int64         `gorm:"primaryKey"`
+	Code                     string        `gorm:"size:64;not null"`
+	UTMSource                *string       `gorm:"column:utm_source;size:255"`
+	UTMCampaign              *string       `gorm:"column:utm_campaign;size:255"`
+	Archived                 bool          `gorm:"not null;default:false"`
+	MaxItemsPerClient        int           `gorm:"not null;default:0"`
+	ExpirationIntervalPerUse time.Duration `gorm:"not null;default:0"`
+	MaxUsage                 int           `gorm:"not null;default:0"`
+	BatchID                  *int64        `gorm:"index"`
+	CreatedAt                time.Time     `gorm:"not null"`
+	UpdatedAt                time.Time     `gorm:"not null"`
+}
+
+// CodeKey is the case-folded form of a code under which it is unique.
+func CodeKey(code string) string { return strings.ToLower(strings.TrimSpace(code)) }
+
+// NormalizeCode trims a code and checks it: 1 to 64 characters, ASCII
+// letters, digits, '-' and '_' only. The error is a message for the field.
+func NormalizeCode(raw string) (string, error) {
+	code := strings.TrimSpace(raw)
+	switch {
+	case code == "":
+		return "", fmt.Errorf("is required")
+	case len(code) > MaxCodeLength:
+		return "", fmt.Errorf("must be at most %d characters (got %d)", MaxCodeLength, len(code))
+	}
+	for _, r := range code {
+		if !isCodeRune(r) {
+			return "", fmt.Errorf("may contain only letters A–Z, digits, '-' and '_' (found %q)", r)
+		}
+	}
+	return code, nil
+}
+
+func isCodeRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_'
+}
+
+// normalizeUTM trims an optional UTM value; nil and blank mean "none".
+func normalizeUTM(raw *string) (*string, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	v := strings.TrimSpace(*raw)
+	if v == "" {
+		return nil, nil
+	}
+	if utf8.RuneCountInString(v) > MaxUTMLength {
+		return nil, fmt.Errorf("must be at most %d characters", MaxUTMLength)
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) {
+			return nil, fmt.Errorf("must not contain control characters")
+		}
+	}
+	return &v, nil
+}
+
+// CouponInput is a coupon configuration as a client sent it, before
+// validation. Archived nil means "leave as it is" on update and false on
+// create.
+type CouponInput struct {
+	Code                     string
+	UTMSource                *string
+	UTMCampaign              *string
+	Archived                 *bool
+	MaxItemsPerClient        int
+	ExpirationIntervalPerUse string
+	MaxUsage                 int
+}
+
+// CouponSpec is a validated coupon configuration.
+type CouponSpec struct {
+	Code                     string
+	UTMSource                *string
+	UTMCampaign              *string
+	Archived                 *bool
+	MaxItemsPerClient        int
+	ExpirationIntervalPerUse time.Duration
+	MaxUsage                 int
+}
+
+// Validate checks every field and returns the spec, or a *ValidationError
+// naming each bad field by its JSON name.
+func (in CouponInput) Validate() (CouponSpec, error) {
+	var verr ValidationError
+	var spec CouponSpec
+	var err error
+	if spec.Code, err = NormalizeCode(in.Code); err != nil {
+		verr.Add("couponCode", err.Error())
+	}
+	if spec.UTMSource, err = normalizeUTM(in.UTMSource); err != nil {
+		verr.Add("utmSource", err.Error())
+	}
+	if spec.UTMCampaign, err = normalizeUTM(in.UTMCampaign); err != nil {
+		verr.Add("utmCampaign", err.Error())
+	}
+	if in.MaxItemsPerClient < 0 {
+		verr.Add("maxItemsPerClient", "must be 0 (unlimited) or more")
+	}
+	if in.MaxUsage < 0 {
+		verr.Add("maxUsage", "must be 0 (unlimited) or more")
+	}
+	if spec.ExpirationIntervalPerUse, err = ParseTimeSpan(in.ExpirationIntervalPerUse); err != nil {
+		verr.Add("expirationIntervalPerUse", err.Error())
+	}
+	spec.Archived = in.Archived
+	spec.MaxItemsPerClient = in.MaxItemsPerClient
+	spec.MaxUsage = in.MaxUsage
+	if err := verr.Err(); err != nil {
+		return CouponSpec{}, err
+	}
+	return spec, nil
+}
+
+// apply copies the configuration of s onto c; the code is set only on a
+// new coupon, so it never changes after creation.
+func (s CouponSpec) apply(c *Coupon) {
+	if c.ID == 0 {
+		c.Code = s.Code
+	}
+	c.UTMSource = s.UTMSource
+	c.UTMCampaign = s.UTMCampaign
+	if s.Archived != nil {
+		c.Archived = *s.Archived
+	}
+	c.MaxItemsPerClient = s.MaxItemsPerClient
+	c.ExpirationIntervalPerUse = s.ExpirationIntervalPerUse
+	c.MaxUsage = s.MaxUsage
+}
+
+// CouponRequest asks for Quantity coupons with one configuration. With
+// Quantity 1 the code is used literally; with more, each coupon gets the
+// code, "-" and GeneratedSuffixLength random characters.
+type CouponRequest struct {
+	Quantity int
+	Spec     CouponSpec
+}
+
+// Generates reports whether the request produces random codes.
+func (r CouponRequest) Generates() bool { return r.Quantity > 1 }
+
+// CheckQuantity validates a generation quantity and, when it generates,
+// the base code's length. Messages go under the given field names.
+func CheckQuantity(quantity int, code string, verr *ValidationError, quantityField, codeField string) {
+	if quantity < 1 || quantity > MaxGenerateQuantity {
+		verr.Add(quantityField, fmt.Sprintf("must be between 1 and %d", MaxGenerateQuantity))
+		return
+	}
+	if quantity > 1 && len(code) > MaxGeneratedBaseLength {
+		verr.Add(codeField, fmt.Sprintf("must be at most %d characters when generating codes, to leave room for \"-\" and %d random characters", MaxGeneratedBaseLength, GeneratedSuffixLength))
+	}
+}
+
+// ValidateCouponRequests checks a multiple-coupons request as a whole:
+// quantities, base code lengths, the total, and the same literal code
+// asked for twice. Fields are named "[i].quantity" and
+// "[i].couponConfiguration.<field>".
+func ValidateCouponRequests(reqs []CouponRequest) error {
+	var verr ValidationError
+	if len(reqs) == 0 {
+		verr.Add("body", "must list at least one coupon configuration")
+	}
+	total := 0
+	seen := map[string]int{}
+	for i, r := range reqs {
+		prefix := fmt.Sprintf("[%d].", i)
+		CheckQuantity(r.Quantity, r.Spec.Code, &verr, prefix+"quantity", prefix+"couponConfiguration.couponCode")
+		total += max(r.Quantity, 0)
+		if r.Quantity == 1 {
+			key := CodeKey(r.Spec.Code)
+			if j, dup := seen[key]; dup {
+				verr.Add(prefix+"couponConfiguration.couponCode", fmt.Sprintf("is the same code as item %d", j))
+			}
+			seen[key] = i
+		}
+	}
+	if total > MaxCouponsPerRequest {
+		verr.Add("quantity", fmt.Sprintf("the request asks for %d coupons; at most %d per request", total, MaxCouponsPerRequest))
+	}
+	return verr.Err()
+}

@@ -1,0 +1,453 @@
+package models
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// writeAttempts bounds retries of a write transaction that lost a race on
+// the unique code index to another writer (PostgreSQL with several
+// instances); SQLite's immediate transactions never race.
+const writeAttempts = 3
+
+// Coupon returns the coupon whose code matches, ignoring case and
+// surrounding spaces. It fails with ErrNotFound.
+func (s *Store) Coupon(ctx context.Context, code string) (Coupon, error) {
+	var c Coupon
+	err := s.db.WithContext(ctx).Where("lower(code) = ?", CodeKey(code)).Take(&c).Error
+	if err != nil {
+		return Coupon{}, fmt.Errorf("get coupon %q: %w", code, translate(err))
+	}
+	return c, nil
+}
+
+// lockCoupon reads a coupon for update inside tx (a row lock on
+// PostgreSQL; SQLite's write transaction already excludes other writers).
+func (s *Store) lockCoupon(tx *gorm.DB, code string) (Coupon, error) {
+	q := tx.Where("lower(code) = ?", CodeKey(code))
+	if s.dialect == DialectPostgres {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var c Coupon
+	err := q.Take(&c).Error
+	return c, err
+}
+
+// checkActiveCap fails with *ActiveCapError when adding more active
+// coupons would pass the configured cap. It runs inside the write
+// transaction; on PostgreSQL an advisory lock serialises the check across
+// instances.
+func (s *Store) checkActiveCap(tx *gorm.DB, adding int) error {
+	if s.maxActive <= 0 || adding <= 0 {
+		return nil
+	}
+	if s.dialect == DialectPostgres {
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", activeCapLockKey).Error; err != nil {
+			return fmt.Errorf("lock active cap: %w", err)
+		}
+	}
+	var active int64
+	if err := tx.Model(&Coupon{}).Where("archived = ?", false).Count(&active).Error; err != nil {
+		return fmt.Errorf("count active coupons: %w", err)
+	}
+	if active+int64(adding) > int64(s.maxActive) {
+		return &ActiveCapError{Cap: s.maxActive, Active: active, Adding: adding}
+	}
+	return nil
+}
+
+// activeCapLockKey is the PostgreSQL advisory lock taken while checking
+// the active coupon cap.
+const activeCapLockKey = 0x636f75706f6e64
+
+// UpsertCoupon creates the coupon with spec's code or, when the code
+// exists, replaces its configuration (the code itself never changes). It
+// reports whether the coupon was created. It fails with *ActiveCapError.
+func (s *Store) UpsertCoupon(ctx context.Context, spec CouponSpec) (Coupon, bool, error) {
+	var c Coupon
+	var created bool
+	err := s.retryWrite(ctx, func(tx *gorm.DB) error {
+		var err error
+		c, err = s.lockCoupon(tx, spec.Code)
+		created = errors.Is(err, gorm.ErrRecordNotFound)
+		if err != nil && !created {
+			return err
+		}
+		wasActive := !created && !c.Archived
+		spec.apply(&c)
+		if !c.Archived && !wasActive {
+			if err := s.checkActiveCap(tx, 1); err != nil {
+				return err
+			}
+		}
+		if created {
+			return tx.Create(&c).Error
+		}
+		return tx.Save(&c).Error
+	})
+	if err != nil {
+		return Coupon{}, false, fmt.Errorf("upsert coupon %q: %w", spec.Code, translate(err))
+	}
+	return c, created, nil
+}
+
+// CreateCoupon creates one coupon. It fails with *DuplicateCodeError when
+// the code exists in any case, and with *ActiveCapError.
+func (s *Store) CreateCoupon(ctx context.Context, spec CouponSpec) (Coupon, error) {
+	cs, err := s.createCoupons(ctx, []CouponRequest{{Quantity: 1, Spec: spec}}, func(int) string { return "couponCode" })
+	if err != nil {
+		return Coupon{}, fmt.Errorf("create coupon %q: %w", spec.Code, err)
+	}
+	return cs[0], nil
+}
+
+// UpdateCoupon replaces the configuration of the coupon with code; spec's
+// code is ignored. It fails with ErrNotFound and *ActiveCapError.
+func (s *Store) UpdateCoupon(ctx context.Context, code string, spec CouponSpec) (Coupon, error) {
+	var c Coupon
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if c, err = s.lockCoupon(tx, code); err != nil {
+			return err
+		}
+		wasActive := !c.Archived
+		spec.apply(&c)
+		if !c.Archived && !wasActive {
+			if err := s.checkActiveCap(tx, 1); err != nil {
+				return err
+			}
+		}
+		return tx.Save(&c).Error
+	})
+	if err != nil {
+		return Coupon{}, fmt.Errorf("update coupon %q: %w", code, translate(err))
+	}
+	return c, nil
+}
+
+// SetCouponArchived archives or unarchives one coupon. Unarchiving checks
+// the active cap. It fails with ErrNotFound and *ActiveCapError.
+func (s *Store) SetCouponArchived(ctx context.Context, code string, archived bool) (Coupon, error) {
+	var c Coupon
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if c, err = s.lockCoupon(tx, code); err != nil {
+			return err
+		}
+		if c.Archived == archived {
+			return nil
+		}
+		if !archived {
+			if err := s.checkActiveCap(tx, 1); err != nil {
+				return err
+			}
+		}
+		c.Archived = archived
+		return tx.Model(&c).Select("archived", "updated_at").Updates(&c).Error
+	})
+	if err != nil {
+		verb := "archive"
+		if !archived {
+			verb = "unarchive"
+		}
+		return Coupon{}, fmt.Errorf("%s coupon %q: %w", verb, code, translate(err))
+	}
+	return c, nil
+}
+
+// CreateCoupons creates every coupon the requests ask for, all or nothing,
+// and returns them in request order. A request with quantity 1 keeps its
+// code; one with more generates codes in a new Batch. It fails with a
+// *ValidationError, a *DuplicateCodeError naming the item
+// ("[i].couponConfiguration.couponCode"), or *ActiveCapError.
+func (s *Store) CreateCoupons(ctx context.Context, reqs []CouponRequest) ([]Coupon, error) {
+	if err := ValidateCouponRequests(reqs); err != nil {
+		return nil, fmt.Errorf("create coupons: %w", err)
+	}
+	cs, err := s.createCoupons(ctx, reqs, func(i int) string {
+		return fmt.Sprintf("[%d].couponConfiguration.couponCode", i)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create coupons: %w", err)
+	}
+	return cs, nil
+}
+
+// GenerateCoupons creates quantity coupons from one configuration, as
+// CreateCoupons does for a single request; errors name "couponCode" and
+// "quantity".
+func (s *Store) GenerateCoupons(ctx context.Context, spec CouponSpec, quantity int) ([]Coupon, error) {
+	var verr ValidationError
+	CheckQuantity(quantity, spec.Code, &verr, "quantity", "couponCode")
+	if err := verr.Err(); err != nil {
+		return nil, fmt.Errorf("generate coupons: %w", err)
+	}
+	cs, err := s.createCoupons(ctx, []CouponRequest{{Quantity: quantity, Spec: spec}}, func(int) string { return "couponCode" })
+	if err != nil {
+		return nil, fmt.Errorf("generate coupons from %q: %w", spec.Code, err)
+	}
+	return cs, nil
+}
+
+func (s *Store) createCoupons(ctx context.Context, reqs []CouponRequest, codeField func(i int) string) ([]Coupon, error) {
+	var out []Coupon
+	err := s.retryWrite(ctx, func(tx *gorm.DB) error {
+		out = out[:0]
+		adding := 0
+		literal := map[string]int{}
+		for i, r := range reqs {
+			if r.Spec.Archived == nil || !*r.Spec.Archived {
+				adding += r.Quantity
+			}
+			if !r.Generates() {
+				literal[CodeKey(r.Spec.Code)] = i
+			}
+		}
+		if err := s.checkActiveCap(tx, adding); err != nil {
+			return err
+		}
+		taken, err := existingKeys(tx, keysOf(literal))
+		if err != nil {
+			return err
+		}
+		if len(taken) > 0 {
+			first := -1
+			for k := range taken {
+				if i := literal[k]; first < 0 || i < first {
+					first = i
+				}
+			}
+			return &DuplicateCodeError{Code: reqs[first].Spec.Code, Field: codeField(first)}
+		}
+		gen := NewCodeRand(s.rand)
+		for _, r := range reqs {
+			if !r.Generates() {
+				c := Coupon{}
+				r.Spec.apply(&c)
+				out = append(out, c)
+				continue
+			}
+			batch := Batch{BaseCode: r.Spec.Code, Quantity: r.Quantity, Status: BatchDone}
+			if err := tx.Create(&batch).Error; err != nil {
+				return fmt.Errorf("create batch: %w", err)
+			}
+			codes, err := uniqueCodes(tx, gen, r.Spec.Code, r.Quantity, literal)
+			if err != nil {
+				return err
+			}
+			for _, code := range codes {
+				c := Coupon{BatchID: &batch.ID}
+				r.Spec.apply(&c)
+				c.Code = code
+				out = append(out, c)
+			}
+		}
+		return tx.CreateInBatches(&out, 500).Error
+	})
+	if err != nil {
+		return nil, translate(err)
+	}
+	return out, nil
+}
+
+// uniqueCodes generates n codes base + "-" + random suffix that are new to
+// the table, to each other and to the keys in reserved. Collisions are
+// replaced; a keyspace too small to finish in a few rounds is an error.
+func uniqueCodes(tx *gorm.DB, gen *CodeRand, base string, n int, reserved map[string]int) ([]string, error) {
+	codes := make([]string, 0, n)
+	seen := make(map[string]struct{}, n)
+	for round := 0; len(codes) < n; round++ {
+		if round == 10 {
+			return nil, fmt.Errorf("generate codes from %q: too many collisions", base)
+		}
+		fresh := make([]string, 0, n-len(codes))
+		for len(codes)+len(fresh) < n {
+			suffix, err := gen.String(AlphabetLowerAlnum, GeneratedSuffixLength)
+			if err != nil {
+				return nil, err
+			}
+			code := base + "-" + suffix
+			key := CodeKey(code)
+			if _, dup := seen[key]; dup {
+				continue
+			}
+			if _, dup := reserved[key]; dup {
+				continue
+			}
+			seen[key] = struct{}{}
+			fresh = append(fresh, code)
+		}
+		keys := make([]string, len(fresh))
+		for i, c := range fresh {
+			keys[i] = CodeKey(c)
+		}
+		taken, err := existingKeys(tx, keys)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range fresh {
+			if _, t := taken[CodeKey(c)]; !t {
+				codes = append(codes, c)
+			}
+		}
+	}
+	return codes, nil
+}
+
+// existingKeys returns which of keys are already codes in the table.
+func existingKeys(tx *gorm.DB, keys []string) (map[string]struct{}, error) {
+	taken := map[string]struct{}{}
+	for start := 0; start < len(keys); start += 1000 {
+		chunk := keys[start:min(start+1000, len(keys))]
+		var found []string
+		if err := tx.Model(&Coupon{}).Where("lower(code) IN ?", chunk).Pluck("lower(code)", &found).Error; err != nil {
+			return nil, fmt.Errorf("look up existing codes: %w", err)
+		}
+		for _, k := range found {
+			taken[k] = struct{}{}
+		}
+	}
+	return taken, nil
+}
+
+func keysOf(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// retryWrite runs fn in a transaction and runs it again when it lost a
+// race on the unique code index, so that its reads see the winner's row.
+func (s *Store) retryWrite(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	var err error
+	for range writeAttempts {
+		err = s.db.WithContext(ctx).Transaction(fn)
+		if !errors.Is(err, gorm.ErrDuplicatedKey) {
+			return err
+		}
+	}
+	return err
+}
+
+// Listing limits.
+const (
+	DefaultListLimit = 50
+	MaxListLimit     = 1000
+)
+
+// CouponFilter selects and pages coupons in code order (ignoring case).
+type CouponFilter struct {
+	// Prefix matches codes starting with it, ignoring case.
+	Prefix string
+	// UTMSource and UTMCampaign match exactly when not empty.
+	UTMSource   string
+	UTMCampaign string
+	// Archived selects archived (true) or active (false) coupons; nil both.
+	Archived *bool
+	// After is the cursor of the previous page's Next.
+	After string
+	// Limit is the page size: 0 means DefaultListLimit.
+	Limit int
+}
+
+// CouponPage is one page of coupons and the cursor of the next page, empty
+// on the last page.
+type CouponPage struct {
+	Coupons []Coupon
+	Next    string
+}
+
+// ListCoupons returns a page of coupons by keyset pagination on the
+// case-folded code, so every page costs the same however deep it is. It
+// fails with a *ValidationError for a bad limit or cursor.
+func (s *Store) ListCoupons(ctx context.Context, f CouponFilter) (CouponPage, error) {
+	var verr ValidationError
+	limit := f.Limit
+	switch {
+	case limit == 0:
+		limit = DefaultListLimit
+	case limit < 1 || limit > MaxListLimit:
+		verr.Add("limit", fmt.Sprintf("must be between 1 and %d", MaxListLimit))
+	}
+	var after string
+	if f.After != "" {
+		b, err := base64.RawURLEncoding.DecodeString(f.After)
+		if err != nil || len(b) == 0 || len(b) > MaxCodeLength {
+			verr.Add("after", "is not a cursor this server handed out; start again without it")
+		}
+		after = string(b)
+	}
+	if err := verr.Err(); err != nil {
+		return CouponPage{}, fmt.Errorf("list coupons: %w", err)
+	}
+	q := s.db.WithContext(ctx).Model(&Coupon{})
+	if f.Prefix != "" {
+		// Codes are ASCII up to 'z' once folded, so every code with the
+		// prefix sorts before prefix+"{"; a range uses the index on every
+		// database, where LIKE would not.
+		key := CodeKey(f.Prefix)
+		q = q.Where("lower(code) >= ? AND lower(code) < ?", key, key+"{")
+	}
+	if f.UTMSource != "" {
+		q = q.Where("utm_source = ?", f.UTMSource)
+	}
+	if f.UTMCampaign != "" {
+		q = q.Where("utm_campaign = ?", f.UTMCampaign)
+	}
+	if f.Archived != nil {
+		q = q.Where("archived = ?", *f.Archived)
+	}
+	if after != "" {
+		q = q.Where("lower(code) > ?", after)
+	}
+	var cs []Coupon
+	if err := q.Order("lower(code)").Limit(limit + 1).Find(&cs).Error; err != nil {
+		return CouponPage{}, fmt.Errorf("list coupons: %w", err)
+	}
+	page := CouponPage{Coupons: cs}
+	if len(cs) > limit {
+		page.Coupons = cs[:limit]
+		page.Next = base64.RawURLEncoding.EncodeToString([]byte(CodeKey(cs[limit-1].Code)))
+	}
+	return page, nil
+}
+
+// Batch returns one generation run. It fails with ErrNotFound.
+func (s *Store) Batch(ctx context.Context, id int64) (Batch, error) {
+	var b Batch
+	if err := s.db.WithContext(ctx).Take(&b, id).Error; err != nil {
+		return Batch{}, fmt.Errorf("get batch %d: %w", id, translate(err))
+	}
+	return b, nil
+}
+
+// EachBatchCode calls fn with every code of a batch in generation order,
+// streaming rows so memory does not grow with the batch. It stops at fn's
+// first error and returns it.
+func (s *Store) EachBatchCode(ctx context.Context, id int64, fn func(code string) error) error {
+	rows, err := s.db.WithContext(ctx).Model(&Coupon{}).Where("batch_id = ?", id).Order("id").Select("code").Rows()
+	if err != nil {
+		return fmt.Errorf("read codes of batch %d: %w", id, err)
+	}
+	defer rows.Close()
+	var code string
+	for rows.Next() {
+		if err := rows.Scan(&code); err != nil {
+			return fmt.Errorf("read codes of batch %d: %w", id, err)
+		}
+		if err := fn(code); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read codes of batch %d: %w", id, err)
+	}
+	return nil
+}
