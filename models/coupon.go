@@ -48,7 +48,9 @@ type Coupon struct {
 func CodeKey(code string) string { return strings.ToLower(strings.TrimSpace(code)) }
 
 // NormalizeCode trims a code and checks it: 1 to 64 characters, ASCII
-// letters, digits, '-' and '_' only. The error is a message for the field.
+// letters, digits, '-' and '_' only, starting with a letter or digit (so
+// that no exported CSV cell reads as a spreadsheet formula). The error is
+// a message for the field.
 func NormalizeCode(raw string) (string, error) {
 	code := strings.TrimSpace(raw)
 	switch {
@@ -61,6 +63,9 @@ func NormalizeCode(raw string) (string, error) {
 		if !isCodeRune(r) {
 			return "", fmt.Errorf("may contain only letters A–Z, digits, '-' and '_' (found %q)", r)
 		}
+	}
+	if c := code[0]; c == '-' || c == '_' {
+		return "", fmt.Errorf("must start with a letter or a digit")
 	}
 	return code, nil
 }

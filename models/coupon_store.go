@@ -21,7 +21,7 @@ func (s *Store) Coupon(ctx context.Context, code string) (Coupon, error) {
 	var c Coupon
 	err := s.db.WithContext(ctx).Where("lower(code) = ?", CodeKey(code)).Take(&c).Error
 	if err != nil {
-		return Coupon{}, fmt.Errorf("get coupon %q: %w", code, translate(err))
+		return Coupon{}, fmt.Errorf("get coupon %q: %w", code, notFound(err, "coupon", code))
 	}
 	return c, nil
 }
@@ -125,7 +125,7 @@ func (s *Store) UpdateCoupon(ctx context.Context, code string, spec CouponSpec) 
 		return tx.Save(&c).Error
 	})
 	if err != nil {
-		return Coupon{}, fmt.Errorf("update coupon %q: %w", code, translate(err))
+		return Coupon{}, fmt.Errorf("update coupon %q: %w", code, notFound(err, "coupon", code))
 	}
 	return c, nil
 }
@@ -155,7 +155,7 @@ func (s *Store) SetCouponArchived(ctx context.Context, code string, archived boo
 		if !archived {
 			verb = "unarchive"
 		}
-		return Coupon{}, fmt.Errorf("%s coupon %q: %w", verb, code, translate(err))
+		return Coupon{}, fmt.Errorf("%s coupon %q: %w", verb, code, notFound(err, "coupon", code))
 	}
 	return c, nil
 }
@@ -423,9 +423,19 @@ func (s *Store) ListCoupons(ctx context.Context, f CouponFilter) (CouponPage, er
 func (s *Store) Batch(ctx context.Context, id int64) (Batch, error) {
 	var b Batch
 	if err := s.db.WithContext(ctx).Take(&b, id).Error; err != nil {
-		return Batch{}, fmt.Errorf("get batch %d: %w", id, translate(err))
+		return Batch{}, fmt.Errorf("get batch %d: %w", id, notFound(err, "batch", fmt.Sprint(id)))
 	}
 	return b, nil
+}
+
+// BatchCodes returns up to limit codes of a batch in generation order.
+func (s *Store) BatchCodes(ctx context.Context, id int64, limit int) ([]string, error) {
+	var codes []string
+	err := s.db.WithContext(ctx).Model(&Coupon{}).Where("batch_id = ?", id).Order("id").Limit(limit).Pluck("code", &codes).Error
+	if err != nil {
+		return nil, fmt.Errorf("read codes of batch %d: %w", id, err)
+	}
+	return codes, nil
 }
 
 // EachBatchCode calls fn with every code of a batch in generation order,

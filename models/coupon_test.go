@@ -22,6 +22,8 @@ func TestNormalizeCode(t *testing.T) {
 		{in: "two words", err: "only letters"},
 		{in: "café", err: "only letters"},
 		{in: "50%OFF", err: "only letters"},
+		{in: "-A1", err: "start with a letter or a digit"},
+		{in: "_x", err: "start with a letter or a digit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -15,6 +15,20 @@ var ErrNotFound = errors.New("not found")
 // compared case-insensitively.
 var ErrDuplicateCode = errors.New("coupon code already exists")
 
+// NotFoundError names what was looked for. It matches ErrNotFound.
+type NotFoundError struct {
+	Entity string
+	Key    string
+}
+
+// Error says what does not exist, in words fit for a user.
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("no %s %q exists", e.Entity, e.Key)
+}
+
+// Is makes errors.Is(err, ErrNotFound) true.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
 // ErrActiveCap is matched by an *ActiveCapError.
 var ErrActiveCap = errors.New("active coupon cap reached")
 
@@ -26,13 +40,16 @@ type ValidationError struct {
 }
 
 // Error lists the fields in a stable order.
-func (e *ValidationError) Error() string {
+func (e *ValidationError) Error() string { return "invalid input: " + e.Summary() }
+
+// Summary is every "field: message" in field order, joined by "; ".
+func (e *ValidationError) Summary() string {
 	keys := slices.Sorted(maps.Keys(e.Fields))
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
 		parts = append(parts, k+": "+e.Fields[k])
 	}
-	return "invalid input: " + strings.Join(parts, "; ")
+	return strings.Join(parts, "; ")
 }
 
 // Add records a message for field unless one is already there, so the

@@ -173,6 +173,14 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
+// notFound is translate, naming what was looked for when it is missing.
+func notFound(err error, entity, key string) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return &NotFoundError{Entity: entity, Key: key}
+	}
+	return translate(err)
+}
+
 // translate maps GORM's errors to the domain's.
 func translate(err error) error {
 	switch {

@@ -1,0 +1,88 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/coupond/coupond/models"
+	"github.com/labstack/echo/v4"
+)
+
+// decodeJSON reads one JSON value from the request body into v. Malformed
+// JSON is a 400 that says where it broke; a value of the wrong type is a
+// *models.ValidationError naming the field (with prefix in front), so the
+// client hears 422 and which field to fix.
+func decodeJSON(c echo.Context, v any) error {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", tooBig.Limit))
+		}
+		return echo.NewHTTPError(http.StatusBadRequest, "could not read the request body")
+	}
+	return unmarshalJSON(body, v, "")
+}
+
+func unmarshalJSON(body []byte, v any, prefix string) error {
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return echo.NewHTTPError(http.StatusBadRequest, "the request body is empty; send a JSON document")
+	}
+	err := json.Unmarshal(body, v)
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &syntax):
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("malformed JSON at byte %d: %s", syntax.Offset, syntax.Error()))
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("the JSON %s must be %s, not %s", bodyName(prefix), jsonKind(typ.Type), typ.Value))
+		}
+		return &models.ValidationError{Fields: map[string]string{prefix + typ.Field: fmt.Sprintf("must be %s, not %s", jsonKind(typ.Type), typ.Value)}}
+	}
+	return echo.NewHTTPError(http.StatusBadRequest, "malformed JSON: "+err.Error())
+}
+
+func bodyName(prefix string) string {
+	if prefix == "" {
+		return "body"
+	}
+	return "item " + strings.TrimSuffix(prefix, ".")
+}
+
+// jsonKind names a Go type the way a JSON client thinks of it.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "an object"
+}
+
+// queryInt reads an optional whole-number query parameter; a bad value is
+// recorded in verr.
+func queryInt(c echo.Context, verr *models.ValidationError, name string) int {
+	raw := c.QueryParam(name)
+	if raw == "" {
+		return 0
+	}
+	return formInt(verr, name, raw)
+}

@@ -1,0 +1,214 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/coupond/coupond/models"
+	"github.com/coupond/coupond/views"
+	"github.com/labstack/echo/v4"
+)
+
+// CouponStore is what the console's coupon pages need from the store.
+type CouponStore interface {
+	Coupon(ctx context.Context, code string) (models.Coupon, error)
+	ListCoupons(ctx context.Context, f models.CouponFilter) (models.CouponPage, error)
+	CreateCoupon(ctx context.Context, spec models.CouponSpec) (models.Coupon, error)
+	UpdateCoupon(ctx context.Context, code string, spec models.CouponSpec) (models.Coupon, error)
+	SetCouponArchived(ctx context.Context, code string, archived bool) (models.Coupon, error)
+}
+
+// Coupons serves the console's coupon pages.
+type Coupons struct {
+	Store CouponStore
+}
+
+// List shows one page of coupons, filtered; an htmx request aimed at the
+// table gets only the table.
+func (h *Coupons) List(c echo.Context) error {
+	q := c.QueryParams()
+	v := views.CouponList{Query: q.Get("q"), UTMSource: q.Get("utmSource"), UTMCampaign: q.Get("utmCampaign"), Status: q.Get("status")}
+	f := models.CouponFilter{Prefix: v.Query, UTMSource: v.UTMSource, UTMCampaign: v.UTMCampaign, After: q.Get("after")}
+	switch v.Status {
+	case views.StatusActive:
+		f.Archived = new(false)
+	case views.StatusArchived:
+		f.Archived = new(true)
+	default:
+		v.Status = views.StatusAll
+	}
+	res, err := h.Store.ListCoupons(c.Request().Context(), f)
+	if verr := (*models.ValidationError)(nil); errors.As(err, &verr) && f.After != "" {
+		v.Error = "That page link is not valid any more, so this is the first page."
+		f.After = ""
+		res, err = h.Store.ListCoupons(c.Request().Context(), f)
+	}
+	if err != nil {
+		return err
+	}
+	for _, cp := range res.Coupons {
+		v.Rows = append(v.Rows, couponRow(cp))
+	}
+	if res.Next != "" {
+		v.NextURL = listURL(v, res.Next)
+	}
+	if f.After != "" {
+		v.FirstURL = listURL(v, "")
+	}
+	if wantsFragment(c, views.CouponTableID) {
+		return Render(c, http.StatusOK, views.CouponTable(csrfToken(c), v))
+	}
+	return Render(c, http.StatusOK, views.CouponsPage(page(c, "Coupons", views.SectionCoupons), v))
+}
+
+func listURL(v views.CouponList, after string) string {
+	q := url.Values{}
+	for k, val := range map[string]string{"q": v.Query, "utmSource": v.UTMSource, "utmCampaign": v.UTMCampaign, "status": v.Status, "after": after} {
+		if val != "" {
+			q.Set(k, val)
+		}
+	}
+	if len(q) == 0 {
+		return "/coupons"
+	}
+	return "/coupons?" + q.Encode()
+}
+
+// Show is a coupon's page.
+func (h *Coupons) Show(c echo.Context) error {
+	cp, err := h.Store.Coupon(c.Request().Context(), c.Param("code"))
+	if err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.CouponDetailPage(page(c, "Coupon "+cp.Code, views.SectionCoupons), couponRow(cp), ""))
+}
+
+// New shows the empty coupon form.
+func (h *Coupons) New(c echo.Context) error {
+	return Render(c, http.StatusOK, views.CouponFormPage(page(c, "New coupon", views.SectionNew), views.NewCouponForm()))
+}
+
+// Create creates a coupon from the form, or re-renders it with 422 and a
+// message beside each bad field.
+func (h *Coupons) Create(c echo.Context) error {
+	form, spec, err := readCouponForm(c, "")
+	if err == nil {
+		var cp models.Coupon
+		if cp, err = h.Store.CreateCoupon(c.Request().Context(), spec); err == nil {
+			return seeOther(c, views.CouponURL(cp.Code))
+		}
+	}
+	return h.formFailed(c, "New coupon", views.SectionNew, form, err)
+}
+
+// Edit shows the form filled with a coupon's configuration.
+func (h *Coupons) Edit(c echo.Context) error {
+	cp, err := h.Store.Coupon(c.Request().Context(), c.Param("code"))
+	if err != nil {
+		return err
+	}
+	r := couponRow(cp)
+	form := views.CouponForm{
+		Editing: true, Code: r.Code, UTMSource: r.UTMSource, UTMCampaign: r.UTMCampaign,
+		MaxItemsPerClient: itoa(r.MaxItemsPerClient), MaxUsage: itoa(r.MaxUsage), ExpirationIntervalPerUse: r.ExpirationIntervalPerUse,
+	}
+	return Render(c, http.StatusOK, views.CouponFormPage(page(c, "Edit "+cp.Code, views.SectionCoupons), form))
+}
+
+// Update saves the edit form; the code in the path is the one kept.
+func (h *Coupons) Update(c echo.Context) error {
+	cp, err := h.Store.Coupon(c.Request().Context(), c.Param("code"))
+	if err != nil {
+		return err
+	}
+	form, spec, err := readCouponForm(c, cp.Code)
+	if err == nil {
+		if cp, err = h.Store.UpdateCoupon(c.Request().Context(), cp.Code, spec); err == nil {
+			return seeOther(c, views.CouponURL(cp.Code))
+		}
+	}
+	return h.formFailed(c, "Edit "+cp.Code, views.SectionCoupons, form, err)
+}
+
+// formFailed re-renders the coupon form with 422 for input the user can
+// fix, and passes any other error on.
+func (h *Coupons) formFailed(c echo.Context, title, section string, form views.CouponForm, err error) error {
+	if !formProblem(err, &form.Errors, &form.FormError) {
+		return err
+	}
+	if wantsFragment(c, views.CouponFormID) {
+		return Render(c, http.StatusUnprocessableEntity, views.CouponFormFragment(csrfToken(c), form))
+	}
+	return Render(c, http.StatusUnprocessableEntity, views.CouponFormPage(page(c, title, section), form))
+}
+
+// Archive archives a coupon; Unarchive makes it usable again.
+func (h *Coupons) Archive(c echo.Context) error   { return h.setArchived(c, true) }
+func (h *Coupons) Unarchive(c echo.Context) error { return h.setArchived(c, false) }
+
+func (h *Coupons) setArchived(c echo.Context, archived bool) error {
+	cp, err := h.Store.SetCouponArchived(c.Request().Context(), c.Param("code"), archived)
+	if err != nil {
+		return err
+	}
+	switch {
+	case wantsFragment(c, views.CouponRowID(cp.ID)):
+		return Render(c, http.StatusOK, views.CouponTableRow(csrfToken(c), couponRow(cp)))
+	case wantsFragment(c, views.CouponStatusID):
+		return Render(c, http.StatusOK, views.CouponStatus(csrfToken(c), couponRow(cp)))
+	}
+	return seeOther(c, views.CouponURL(cp.Code))
+}
+
+// readCouponForm reads the coupon form as typed and validates it. With
+// keepCode set (editing), the code comes from the path, not the form.
+func readCouponForm(c echo.Context, keepCode string) (views.CouponForm, models.CouponSpec, error) {
+	form := views.CouponForm{
+		Editing:                  keepCode != "",
+		Code:                     c.FormValue(views.FieldCode),
+		UTMSource:                c.FormValue(views.FieldUTMSource),
+		UTMCampaign:              c.FormValue(views.FieldUTMCampaign),
+		MaxItemsPerClient:        c.FormValue(views.FieldMaxItemsPerClient),
+		MaxUsage:                 c.FormValue(views.FieldMaxUsage),
+		ExpirationIntervalPerUse: c.FormValue(views.FieldExpirationIntervalPerUse),
+	}
+	if keepCode != "" {
+		form.Code = keepCode
+	}
+	var verr models.ValidationError
+	in := models.CouponInput{
+		Code:                     form.Code,
+		UTMSource:                optional(form.UTMSource),
+		UTMCampaign:              optional(form.UTMCampaign),
+		MaxItemsPerClient:        formInt(&verr, views.FieldMaxItemsPerClient, form.MaxItemsPerClient),
+		MaxUsage:                 formInt(&verr, views.FieldMaxUsage, form.MaxUsage),
+		ExpirationIntervalPerUse: form.ExpirationIntervalPerUse,
+	}
+	spec, err := in.Validate()
+	if vr := (*models.ValidationError)(nil); errors.As(err, &vr) {
+		verr.Merge("", vr)
+	}
+	return form, spec, verr.Err()
+}
+
+// formProblem records err on a form when it is something the user can fix:
+// field messages for invalid or duplicate input, a form message for the
+// active coupon cap. It reports whether err was such a problem.
+func formProblem(err error, fields *map[string]string, formErr *string) bool {
+	var verr *models.ValidationError
+	var dup *models.DuplicateCodeError
+	var capErr *models.ActiveCapError
+	switch {
+	case errors.As(err, &verr):
+		*fields = verr.Fields
+	case errors.As(err, &dup):
+		*fields = map[string]string{views.FieldCode: "already exists (codes are compared ignoring case); choose another code"}
+	case errors.As(err, &capErr):
+		*formErr = capErr.Error()
+	default:
+		return false
+	}
+	return true
+}

@@ -1,0 +1,104 @@
+// Package handlers holds coupond's thin HTTP handlers: the console pages
+// and the API dialects, one file per resource. A handler reads its input,
+// makes one call into models and renders, redirects or answers JSON;
+// errors go to the server's central error handler.
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/coupond/coupond/models"
+	"github.com/coupond/coupond/views"
+	"github.com/labstack/echo/v4"
+)
+
+// CSRFContextKey is where the CSRF middleware leaves the token for forms.
+const CSRFContextKey = "csrf"
+
+// Render writes a templ component as HTML with the given status.
+func Render(c echo.Context, status int, comp templ.Component) error {
+	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	c.Response().WriteHeader(status)
+	return comp.Render(c.Request().Context(), c.Response())
+}
+
+// wantsFragment reports whether an htmx request targets the fragment with
+// the given id, in which case only that fragment is rendered.
+func wantsFragment(c echo.Context, id string) bool {
+	h := c.Request().Header
+	return h.Get("HX-Request") == "true" && h.Get("HX-Target") == id
+}
+
+// seeOther ends a successful form post: 303 for a plain browser request,
+// HX-Location for htmx so it loads the page as a navigation.
+func seeOther(c echo.Context, url string) error {
+	if c.Request().Header.Get("HX-Request") == "true" {
+		c.Response().Header().Set("HX-Location", url)
+		return c.NoContent(http.StatusNoContent)
+	}
+	return c.Redirect(http.StatusSeeOther, url)
+}
+
+// page builds the common page data for a console page.
+func page(c echo.Context, title, section string) views.Page {
+	return views.Page{Title: title, Section: section, CSRF: csrfToken(c)}
+}
+
+func csrfToken(c echo.Context) string {
+	token, _ := c.Get(CSRFContextKey).(string)
+	return token
+}
+
+// formatTime renders a stored time for people, in UTC.
+func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") }
+
+// couponRow turns a coupon into its console view.
+func couponRow(c models.Coupon) views.CouponRow {
+	return views.CouponRow{
+		ID:                       c.ID,
+		Code:                     c.Code,
+		UTMSource:                deref(c.UTMSource),
+		UTMCampaign:              deref(c.UTMCampaign),
+		MaxUsage:                 c.MaxUsage,
+		MaxItemsPerClient:        c.MaxItemsPerClient,
+		ExpirationIntervalPerUse: models.FormatTimeSpan(c.ExpirationIntervalPerUse),
+		Archived:                 c.Archived,
+		LastModified:             formatTime(c.UpdatedAt),
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// optional returns nil for a blank form value, so blank means "none".
+func optional(s string) *string {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	return &s
+}
+
+// formInt reads a whole number from a form field; blank is 0. A bad value
+// is recorded in verr under the field's name.
+func formInt(verr *models.ValidationError, field, raw string) int {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil {
+		verr.Add(field, "must be a whole number")
+		return 0
+	}
+	return n
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

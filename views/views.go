@@ -1,0 +1,78 @@
+// Package views renders the console: full pages built from exported
+// fragments. Each fragment's root id is an exported constant shared with
+// hx-target and with the handler that decides whether a request wants the
+// fragment or the page. Views take plain view models and never reach the
+// database or the clock.
+package views
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+)
+
+// Fragment root ids.
+const (
+	CouponTableID  = "coupon-table"
+	CouponFormID   = "coupon-form"
+	GenerateFormID = "generate-form"
+	CouponStatusID = "coupon-status"
+)
+
+// CouponRowID is the id of a coupon's row in the coupon table.
+func CouponRowID(id int64) string { return fmt.Sprintf("coupon-row-%d", id) }
+
+// Page carries what every page needs: its title, the navigation section
+// it belongs to, and the CSRF token for its forms.
+type Page struct {
+	Title   string
+	Section string
+	CSRF    string
+}
+
+// Navigation sections.
+const (
+	SectionCoupons  = "coupons"
+	SectionNew      = "new"
+	SectionGenerate = "generate"
+)
+
+// CSRFField is the form field and CSRFHeader the header that carry the
+// CSRF token.
+const (
+	CSRFField  = "_csrf"
+	CSRFHeader = "X-CSRF-Token"
+)
+
+// FlashID is the region at the top of every page where htmx puts the
+// message of a failed request.
+const FlashID = "flash"
+
+// htmxConfig swaps 422 responses (forms re-rendered with their errors)
+// into their target and every other error into the flash region, and keeps
+// htmx from injecting inline styles or evaluating strings, so a strict CSP
+// holds.
+const htmxConfig = `{"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"422","swap":true},{"code":"[45]..","swap":true,"error":true,"target":"#` + FlashID + `","swapOverride":"innerHTML"}],"includeIndicatorStyles":false,"allowEval":false,"historyCacheSize":0}`
+
+func hxHeaders(csrf string) string {
+	b, _ := json.Marshal(map[string]string{CSRFHeader: csrf})
+	return string(b)
+}
+
+// CouponURL is the path of a coupon's page.
+func CouponURL(code string) string { return "/coupons/" + url.PathEscape(code) }
+
+// BatchURL is the path of a batch's page.
+func BatchURL(id int64) string { return fmt.Sprintf("/batches/%d", id) }
+
+// BatchCSVURL is the path of a batch's CSV download.
+func BatchCSVURL(id int64) string { return fmt.Sprintf("/batches/%d/codes.csv", id) }
+
+func ariaCurrent(p Page, section string) string {
+	if p.Section == section {
+		return "page"
+	}
+	return "false"
+}
+
+func itoa(n int) string { return fmt.Sprint(n) }
