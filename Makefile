@@ -1,0 +1,47 @@
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: build run test generate check-generated fmt-check vet staticcheck unit bench
+
+## build: compile bin/coupond
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/coupond ./cmd/coupond
+
+## run: build and serve on 127.0.0.1:8080 with ./coupond.db
+run: build
+	./bin/coupond serve
+
+## generate: regenerate the templ components
+generate:
+	$(GO) tool templ generate
+
+## test: generated files in sync, gofmt, vet, staticcheck, then every test
+## under the race detector on SQLite and PostgreSQL and in Chromium
+test: check-generated fmt-check vet staticcheck unit
+
+check-generated:
+	@before=$$(cat views/*_templ.go 2>/dev/null | sha256sum); \
+	$(GO) tool templ generate >/dev/null; \
+	after=$$(cat views/*_templ.go 2>/dev/null | sha256sum); \
+	if [ "$$before" != "$$after" ] || [ -n "$$(git status --porcelain -- 'views/*_templ.go' 2>/dev/null | grep '^??')" ]; then \
+		echo "generated *_templ.go files were out of date with the .templ sources: they are regenerated now; commit them"; exit 1; \
+	fi
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(GO) tool staticcheck ./...
+
+unit:
+	@source .ci/test-env && $(GO) test -race -count=1 ./...
+
+## bench: Go benchmarks (figures go to BENCHMARKS.md)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
