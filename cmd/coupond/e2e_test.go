@@ -1,0 +1,146 @@
+package main
+
+import (
+	"encoding/csv"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-rod/rod"
+	"github.com/go-rod/rod/lib/launcher"
+	"github.com/go-rod/rod/lib/launcher/flags"
+)
+
+// newBrowser starts the system Chromium headless for one test. Without
+// Chromium the test is skipped, or fails when CI is set.
+func newBrowser(t *testing.T) *rod.Browser {
+	t.Helper()
+	bin := os.Getenv("COUPOND_CHROMIUM")
+	if bin == "" {
+		bin, _ = exec.LookPath("chromium")
+	}
+	if bin == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("Chromium is not installed: CI must run the browser tests (make test installs Debian's chromium)")
+		}
+		t.Skip("SKIPPED: browser test needs Chromium (set COUPOND_CHROMIUM or install Debian's chromium; make test does it as root)")
+	}
+	l := launcher.New().Bin(bin).Headless(true).NoSandbox(true).Leakless(false).UserDataDir(t.TempDir())
+	for _, f := range []flags.Flag{"disable-gpu", "disable-quic", "no-first-run", "disable-background-networking", "disable-component-update", "disable-sync", "disable-dev-shm-usage"} {
+		l = l.Set(f)
+	}
+	u, err := l.Launch()
+	if err != nil {
+		t.Fatalf("launch %s: %v", bin, err)
+	}
+	t.Cleanup(l.Kill)
+	b := rod.New().ControlURL(u)
+	if err := b.Connect(); err != nil {
+		t.Fatalf("connect to Chromium: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return b.WithPanic(func(v any) { t.Fatalf("browser: %v", v) })
+}
+
+// TestMarketerManagesCoupons walks the console as a marketer would: create
+// a coupon (fixing a mistake the server points out), edit it, archive it,
+// then generate ten coupons and download them as CSV.
+func TestMarketerManagesCoupons(t *testing.T) {
+	b := newBrowser(t)
+	base := startRun(t, map[string]string{"COUPOND_DB": filepath.Join(t.TempDir(), "coupond.db")})
+	p := b.MustPage(base).Timeout(20 * time.Second)
+	p.MustWaitLoad()
+	if got := p.MustInfo().URL; got != base+"/coupons" {
+		t.Fatalf("/ led to %s, want the coupon list", got)
+	}
+	p.MustElement(`[data-testid="no-coupons"]`)
+
+	// Create, with a mistake first.
+	p.MustElementR("nav a", "New coupon").MustClick()
+	p.MustElement("#couponCode").MustInput("Welcome-10")
+	p.MustElement("#maxUsage").MustSelectAllText().MustInput("ten")
+	p.MustElement(`[data-testid="save"]`).MustClick()
+	msg := p.MustElement(`[data-testid="error-maxUsage"]`).MustText()
+	if !strings.Contains(msg, "whole number") {
+		t.Errorf("error next to maxUsage = %q", msg)
+	}
+	if v := p.MustElement("#couponCode").MustProperty("value").String(); v != "Welcome-10" {
+		t.Errorf("the code typed was lost on re-render: %q", v)
+	}
+	p.MustElement("#maxUsage").MustSelectAllText().MustInput("5")
+	p.MustElement(`[data-testid="save"]`).MustClick()
+	p.MustElementR(`[data-testid="coupon-code"]`, "^Welcome-10$")
+	if got := p.MustElement(`[data-testid="maxUsage"]`).MustText(); got != "5" {
+		t.Errorf("max uses shown = %q, want 5", got)
+	}
+
+	// Edit.
+	p.MustElement(`[data-testid="edit"]`).MustClick()
+	if ro := p.MustElement("#couponCode").MustProperty("readOnly").Bool(); !ro {
+		t.Error("the code must be read-only when editing")
+	}
+	p.MustElement("#utmSource").MustInput("newsletter")
+	p.MustElement("#expirationIntervalPerUse").MustSelectAllText().MustInput("14.00:00:00")
+	p.MustElement(`[data-testid="save"]`).MustClick()
+	p.MustElementR(`[data-testid="utmSource"]`, "^newsletter$")
+	if got := p.MustElement(`[data-testid="expirationIntervalPerUse"]`).MustText(); got != "14.00:00:00" {
+		t.Errorf("interval shown = %q", got)
+	}
+
+	// Archive from the coupon's page; the status swaps in place.
+	p.MustElement(`[data-testid="archive"]`).MustClick()
+	p.MustElementR(`#coupon-status [data-testid="status"]`, "^archived$")
+	p.MustElement(`[data-testid="unarchive"]`)
+
+	// The list shows it archived; unarchive from its row.
+	p.MustNavigate(base + "/coupons").MustWaitLoad()
+	row := p.MustElementR("tr", "Welcome-10")
+	if got := row.MustElement(`[data-testid="status"]`).MustText(); got != "archived" {
+		t.Errorf("row status = %q", got)
+	}
+	row.MustElement(`[data-testid="unarchive"]`).MustClick()
+	p.MustElementR(`tr[data-code="Welcome-10"] [data-testid="status"]`, "^active$")
+
+	// Search narrows the table without a page load.
+	p.MustElement(`[data-testid="search"]`).MustInput("zzz")
+	p.MustElement(`[data-testid="no-coupons"]`)
+
+	// Generate ten and download them.
+	p.MustNavigate(base + "/coupons/generate").MustWaitLoad()
+	p.MustElement("#couponCode").MustInput("XMAS")
+	p.MustElement("#quantity").MustSelectAllText().MustInput("10")
+	p.MustElement(`[data-testid="generate"]`).MustClick()
+	items := p.MustElement(`[data-testid="codes"]`).MustElements("li")
+	if len(items) != 10 {
+		t.Fatalf("batch page lists %d codes, want 10", len(items))
+	}
+	shown := map[string]bool{}
+	for _, li := range items {
+		shown[li.MustText()] = true
+	}
+	dir := t.TempDir()
+	wait := b.WaitDownload(dir)
+	p.MustElement(`[data-testid="download-csv"]`).MustClick()
+	info := wait()
+	data, err := os.ReadFile(filepath.Join(dir, info.GUID))
+	if err != nil {
+		t.Fatalf("read the download: %v", err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(string(data))).ReadAll()
+	if err != nil {
+		t.Fatalf("the download is not CSV: %v\n%s", err, data)
+	}
+	if len(rows) != 11 || rows[0][0] != "couponCode" {
+		t.Fatalf("CSV has %d rows (header %v), want a header and 10 codes", len(rows), rows[0])
+	}
+	code := regexp.MustCompile(`^XMAS-[a-z0-9]{15}$`)
+	for _, r := range rows[1:] {
+		if !code.MatchString(r[0]) || !shown[r[0]] {
+			t.Errorf("CSV code %q is not one of the generated codes shown", r[0])
+		}
+	}
+}
