@@ -30,40 +30,25 @@ type Batches struct {
 
 // GenerateForm shows the empty generation form.
 func (h *Batches) GenerateForm(c echo.Context) error {
-	f := views.GenerateForm{Quantity: "10", MaxItemsPerClient: "0", MaxUsage: "1", ExpirationIntervalPerUse: "00:00:00", MaxQuantity: models.MaxGenerateQuantity}
+	f := views.GenerateForm{
+		CouponFields: views.CouponFields{MaxItemsPerClient: "0", MaxUsage: "1", ExpirationIntervalPerUse: "00:00:00"},
+		Quantity:     "10",
+		MaxQuantity:  models.MaxGenerateQuantity,
+	}
 	return Render(c, http.StatusOK, views.GeneratePage(page(c, "Generate coupons", views.SectionGenerate), f))
 }
 
 // Generate creates the coupons and sends the browser to the batch's page;
 // bad input re-renders the form with 422.
 func (h *Batches) Generate(c echo.Context) error {
-	f := views.GenerateForm{
-		Code:                     c.FormValue(views.FieldCode),
-		Quantity:                 c.FormValue(views.FieldQuantity),
-		UTMSource:                c.FormValue(views.FieldUTMSource),
-		UTMCampaign:              c.FormValue(views.FieldUTMCampaign),
-		MaxItemsPerClient:        c.FormValue(views.FieldMaxItemsPerClient),
-		MaxUsage:                 c.FormValue(views.FieldMaxUsage),
-		ExpirationIntervalPerUse: c.FormValue(views.FieldExpirationIntervalPerUse),
-		MaxQuantity:              models.MaxGenerateQuantity,
-	}
+	f := views.GenerateForm{CouponFields: readCouponFields(c), Quantity: c.FormValue(views.FieldQuantity), MaxQuantity: models.MaxGenerateQuantity}
 	var verr models.ValidationError
 	quantity := formInt(&verr, views.FieldQuantity, f.Quantity)
 	if f.Quantity == "" {
 		verr.Add(views.FieldQuantity, "is required")
 	}
-	spec, err := models.CouponInput{
-		Code:                     f.Code,
-		UTMSource:                optional(f.UTMSource),
-		UTMCampaign:              optional(f.UTMCampaign),
-		MaxItemsPerClient:        formInt(&verr, views.FieldMaxItemsPerClient, f.MaxItemsPerClient),
-		MaxUsage:                 formInt(&verr, views.FieldMaxUsage, f.MaxUsage),
-		ExpirationIntervalPerUse: f.ExpirationIntervalPerUse,
-	}.Validate()
-	if ve, ok := err.(*models.ValidationError); ok {
-		verr.Merge("", ve)
-	}
-	err = verr.Err()
+	spec := validateCouponFields(f.CouponFields, &verr)
+	err := verr.Err()
 	if err == nil {
 		var cs []models.Coupon
 		if cs, err = h.Store.GenerateCoupons(c.Request().Context(), spec, quantity); err == nil {

@@ -110,10 +110,10 @@ func (h *Coupons) Edit(c echo.Context) error {
 		return err
 	}
 	r := couponRow(cp)
-	form := views.CouponForm{
-		Editing: true, Code: r.Code, UTMSource: r.UTMSource, UTMCampaign: r.UTMCampaign,
+	form := views.CouponForm{Editing: true, CouponFields: views.CouponFields{
+		Code: r.Code, UTMSource: r.UTMSource, UTMCampaign: r.UTMCampaign,
 		MaxItemsPerClient: itoa(r.MaxItemsPerClient), MaxUsage: itoa(r.MaxUsage), ExpirationIntervalPerUse: r.ExpirationIntervalPerUse,
-	}
+	}}
 	return Render(c, http.StatusOK, views.CouponFormPage(page(c, "Edit "+cp.Code, views.SectionCoupons), form))
 }
 
@@ -165,8 +165,19 @@ func (h *Coupons) setArchived(c echo.Context, archived bool) error {
 // readCouponForm reads the coupon form as typed and validates it. With
 // keepCode set (editing), the code comes from the path, not the form.
 func readCouponForm(c echo.Context, keepCode string) (views.CouponForm, models.CouponSpec, error) {
-	form := views.CouponForm{
-		Editing:                  keepCode != "",
+	form := views.CouponForm{Editing: keepCode != "", CouponFields: readCouponFields(c)}
+	if keepCode != "" {
+		form.Code = keepCode
+	}
+	var verr models.ValidationError
+	spec := validateCouponFields(form.CouponFields, &verr)
+	return form, spec, verr.Err()
+}
+
+// readCouponFields reads the configuration fields that the coupon and the
+// generation forms share.
+func readCouponFields(c echo.Context) views.CouponFields {
+	return views.CouponFields{
 		Code:                     c.FormValue(views.FieldCode),
 		UTMSource:                c.FormValue(views.FieldUTMSource),
 		UTMCampaign:              c.FormValue(views.FieldUTMCampaign),
@@ -174,23 +185,23 @@ func readCouponForm(c echo.Context, keepCode string) (views.CouponForm, models.C
 		MaxUsage:                 c.FormValue(views.FieldMaxUsage),
 		ExpirationIntervalPerUse: c.FormValue(views.FieldExpirationIntervalPerUse),
 	}
-	if keepCode != "" {
-		form.Code = keepCode
-	}
-	var verr models.ValidationError
-	in := models.CouponInput{
-		Code:                     form.Code,
-		UTMSource:                optional(form.UTMSource),
-		UTMCampaign:              optional(form.UTMCampaign),
-		MaxItemsPerClient:        formInt(&verr, views.FieldMaxItemsPerClient, form.MaxItemsPerClient),
-		MaxUsage:                 formInt(&verr, views.FieldMaxUsage, form.MaxUsage),
-		ExpirationIntervalPerUse: form.ExpirationIntervalPerUse,
-	}
-	spec, err := in.Validate()
+}
+
+// validateCouponFields converts typed fields into a spec, recording every
+// problem in verr; the spec is meaningful only when verr stays empty.
+func validateCouponFields(f views.CouponFields, verr *models.ValidationError) models.CouponSpec {
+	spec, err := models.CouponInput{
+		Code:                     f.Code,
+		UTMSource:                optional(f.UTMSource),
+		UTMCampaign:              optional(f.UTMCampaign),
+		MaxItemsPerClient:        formInt(verr, views.FieldMaxItemsPerClient, f.MaxItemsPerClient),
+		MaxUsage:                 formInt(verr, views.FieldMaxUsage, f.MaxUsage),
+		ExpirationIntervalPerUse: f.ExpirationIntervalPerUse,
+	}.Validate()
 	if vr := (*models.ValidationError)(nil); errors.As(err, &vr) {
 		verr.Merge("", vr)
 	}
-	return form, spec, verr.Err()
+	return spec
 }
 
 // formProblem records err on a form when it is something the user can fix:

@@ -61,6 +61,17 @@ func (s *Store) checkActiveCap(tx *gorm.DB, adding int) error {
 	return nil
 }
 
+// applyUnderCap applies spec to c (a new coupon when c.ID is 0) and
+// checks the active cap when that makes one more coupon active.
+func (s *Store) applyUnderCap(tx *gorm.DB, c *Coupon, spec CouponSpec) error {
+	wasActive := c.ID != 0 && !c.Archived
+	spec.apply(c)
+	if !c.Archived && !wasActive {
+		return s.checkActiveCap(tx, 1)
+	}
+	return nil
+}
+
 // activeCapLockKey is the PostgreSQL advisory lock taken while checking
 // the active coupon cap.
 const activeCapLockKey = 0x636f75706f6e64
@@ -78,12 +89,8 @@ func (s *Store) UpsertCoupon(ctx context.Context, spec CouponSpec) (Coupon, bool
 		if err != nil && !created {
 			return err
 		}
-		wasActive := !created && !c.Archived
-		spec.apply(&c)
-		if !c.Archived && !wasActive {
-			if err := s.checkActiveCap(tx, 1); err != nil {
-				return err
-			}
+		if err := s.applyUnderCap(tx, &c, spec); err != nil {
+			return err
 		}
 		if created {
 			return tx.Create(&c).Error
@@ -115,12 +122,8 @@ func (s *Store) UpdateCoupon(ctx context.Context, code string, spec CouponSpec) 
 		if c, err = s.lockCoupon(tx, code); err != nil {
 			return err
 		}
-		wasActive := !c.Archived
-		spec.apply(&c)
-		if !c.Archived && !wasActive {
-			if err := s.checkActiveCap(tx, 1); err != nil {
-				return err
-			}
+		if err := s.applyUnderCap(tx, &c, spec); err != nil {
+			return err
 		}
 		return tx.Save(&c).Error
 	})
