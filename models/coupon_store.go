@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -89,13 +90,20 @@ func (s *Store) UpsertCoupon(ctx context.Context, spec CouponSpec) (Coupon, bool
 		if err != nil && !created {
 			return err
 		}
+		before := c
 		if err := s.applyUnderCap(tx, &c, spec); err != nil {
 			return err
 		}
 		if created {
-			return tx.Create(&c).Error
+			if err := tx.Create(&c).Error; err != nil {
+				return err
+			}
+			return s.audit(ctx, tx, ActionCouponCreate, EntityCoupon, c.Code, couponSummary(c))
 		}
-		return tx.Save(&c).Error
+		if err := tx.Save(&c).Error; err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, ActionCouponUpdate, EntityCoupon, c.Code, couponDiff(before, c))
 	})
 	if err != nil {
 		return Coupon{}, false, fmt.Errorf("upsert coupon %q: %w", spec.Code, translate(err))
@@ -122,10 +130,14 @@ func (s *Store) UpdateCoupon(ctx context.Context, code string, spec CouponSpec) 
 		if c, err = s.lockCoupon(tx, code); err != nil {
 			return err
 		}
+		before := c
 		if err := s.applyUnderCap(tx, &c, spec); err != nil {
 			return err
 		}
-		return tx.Save(&c).Error
+		if err := tx.Save(&c).Error; err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, ActionCouponUpdate, EntityCoupon, c.Code, couponDiff(before, c))
 	})
 	if err != nil {
 		return Coupon{}, fmt.Errorf("update coupon %q: %w", code, notFound(err, "coupon", code))
@@ -151,7 +163,13 @@ func (s *Store) SetCouponArchived(ctx context.Context, code string, archived boo
 			}
 		}
 		c.Archived = archived
-		return tx.Model(&c).Select("archived", "updated_at").Updates(&c).Error
+		if err := tx.Model(&c).Select("archived", "updated_at").Updates(&c).Error; err != nil {
+			return err
+		}
+		if archived {
+			return s.audit(ctx, tx, ActionCouponArchive, EntityCoupon, c.Code, "archived")
+		}
+		return s.audit(ctx, tx, ActionCouponUnarchive, EntityCoupon, c.Code, "unarchived")
 	})
 	if err != nil {
 		verb := "archive"
@@ -233,11 +251,20 @@ func (s *Store) createCoupons(ctx context.Context, reqs []CouponRequest, codeFie
 				c := Coupon{}
 				r.Spec.apply(&c)
 				out = append(out, c)
+				if err := s.audit(ctx, tx, ActionCouponCreate, EntityCoupon, c.Code, couponSummary(c)); err != nil {
+					return err
+				}
 				continue
 			}
 			batch := Batch{BaseCode: r.Spec.Code, Quantity: r.Quantity, Status: BatchDone}
 			if err := tx.Create(&batch).Error; err != nil {
 				return fmt.Errorf("create batch: %w", err)
+			}
+			proto := Coupon{}
+			r.Spec.apply(&proto)
+			summary := fmt.Sprintf("%d coupons %s-…; %s", r.Quantity, r.Spec.Code, couponSummary(proto))
+			if err := s.audit(ctx, tx, ActionBatchGenerate, EntityBatch, strconv.FormatInt(batch.ID, 10), summary); err != nil {
+				return err
 			}
 			codes, err := uniqueCodes(tx, gen, r.Spec.Code, r.Quantity, literal)
 			if err != nil {

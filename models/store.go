@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -35,16 +36,22 @@ type Config struct {
 	Now func() time.Time
 	// Rand is the source of random codes; nil means crypto/rand.
 	Rand io.Reader
+	// PasswordCost is the bcrypt cost; 0 means bcrypt.DefaultCost. Tests
+	// use bcrypt.MinCost.
+	PasswordCost int
 }
 
 // Store is coupond's persistence and the home of the rules that need the
 // database. It is safe for concurrent use.
 type Store struct {
-	db        *gorm.DB
-	dialect   string
-	now       func() time.Time
-	rand      io.Reader
-	maxActive int
+	db           *gorm.DB
+	dialect      string
+	now          func() time.Time
+	rand         io.Reader
+	maxActive    int
+	passwordCost int
+	sessions     SessionStore
+	closeExtra   func()
 }
 
 // Open connects to the database that cfg names. It fails when the URL is
@@ -54,9 +61,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Store{now: func() time.Time { return now().UTC() }, rand: cfg.Rand, maxActive: cfg.MaxActiveCoupons}
+	s := &Store{now: func() time.Time { return now().UTC() }, rand: cfg.Rand, maxActive: cfg.MaxActiveCoupons, passwordCost: cfg.PasswordCost}
 	if s.rand == nil {
 		s.rand = rand.Reader
+	}
+	if s.passwordCost == 0 {
+		s.passwordCost = bcrypt.DefaultCost
 	}
 	gcfg := &gorm.Config{
 		TranslateError: true,
@@ -99,6 +109,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		_ = sqlDB.Close()
 		return nil, err
 	}
+	if err := s.openSessions(ctx, cfg.DatabaseURL); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -129,8 +143,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the connections.
+// Close stops the session clean-up and releases the connections.
 func (s *Store) Close() error {
+	if s.closeExtra != nil {
+		s.closeExtra()
+		s.closeExtra = nil
+	}
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return err
@@ -142,7 +160,7 @@ func (s *Store) Close() error {
 // at every start.
 func (s *Store) Migrate(ctx context.Context) error {
 	db := s.db.WithContext(ctx)
-	if err := db.AutoMigrate(&Batch{}, &Coupon{}); err != nil {
+	if err := db.AutoMigrate(&Batch{}, &Coupon{}, &User{}, &APIToken{}, &setupToken{}, &AuditEvent{}); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	if s.dialect == DialectPostgres {
@@ -165,6 +183,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 		`CREATE INDEX IF NOT EXISTS idx_coupons_archived_code ON coupons (archived, lower(code))`,
 		`CREATE INDEX IF NOT EXISTS idx_coupons_utm_source_code ON coupons (utm_source, lower(code))`,
 		`CREATE INDEX IF NOT EXISTS idx_coupons_utm_campaign_code ON coupons (utm_campaign, lower(code))`,
+		sessionsTableSQL[s.dialect],
+		`CREATE INDEX IF NOT EXISTS sessions_expiry_idx ON sessions (expiry)`,
 	} {
 		if err := db.Exec(stmt).Error; err != nil {
 			return fmt.Errorf("migrate: %w", err)

@@ -1,0 +1,90 @@
+package models
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Audit actions.
+const (
+	ActionCouponCreate    = "coupon.create"
+	ActionCouponUpdate    = "coupon.update"
+	ActionCouponArchive   = "coupon.archive"
+	ActionCouponUnarchive = "coupon.unarchive"
+	ActionBatchGenerate   = "batch.generate"
+	ActionLogin           = "user.login"
+	ActionLoginFailed     = "user.login_failed"
+	ActionLogout          = "user.logout"
+	ActionUserCreate      = "user.create"
+	ActionUserRole        = "user.role"
+	ActionUserDisable     = "user.disable"
+	ActionUserEnable      = "user.enable"
+	ActionUserPassword    = "user.password"
+	ActionTokenCreate     = "token.create"
+	ActionTokenRevoke     = "token.revoke"
+)
+
+// AuditActions lists every action, for filters.
+var AuditActions = []string{
+	ActionCouponCreate, ActionCouponUpdate, ActionCouponArchive, ActionCouponUnarchive, ActionBatchGenerate,
+	ActionLogin, ActionLoginFailed, ActionLogout, ActionUserCreate, ActionUserRole, ActionUserDisable,
+	ActionUserEnable, ActionUserPassword, ActionTokenCreate, ActionTokenRevoke,
+}
+
+// Audited entities.
+const (
+	EntityCoupon = "coupon"
+	EntityBatch  = "batch"
+	EntityUser   = "user"
+	EntityToken  = "token"
+)
+
+// AuditEntities lists every entity, for filters.
+var AuditEntities = []string{EntityCoupon, EntityBatch, EntityUser, EntityToken}
+
+// AuditEvent is one change: when, who, what, to which entity, and a short
+// summary of what changed. Events are written in the transaction of the
+// change they describe and never edited.
+type AuditEvent struct {
+	ID       int64     `gorm:"primaryKey"`
+	At       time.Time `gorm:"not null;index"`
+	Actor    string    `gorm:"size:300;not null;index:idx_audit_actor_id,priority:1"`
+	Action   string    `gorm:"size:64;not null;index:idx_audit_action_id,priority:1"`
+	Entity   string    `gorm:"size:32;not null;index:idx_audit_entity_id,priority:1"`
+	EntityID string    `gorm:"size:128;not null"`
+	Summary  string    `gorm:"size:2000;not null"`
+}
+
+// couponSummary describes a coupon's configuration for the audit log.
+func couponSummary(c Coupon) string {
+	return fmt.Sprintf("utmSource=%s utmCampaign=%s maxUsage=%d maxItemsPerClient=%d expirationIntervalPerUse=%s archived=%t",
+		orDash(c.UTMSource), orDash(c.UTMCampaign), c.MaxUsage, c.MaxItemsPerClient, FormatTimeSpan(c.ExpirationIntervalPerUse), c.Archived)
+}
+
+// couponDiff lists the fields that differ between two versions of a coupon.
+func couponDiff(before, after Coupon) string {
+	var parts []string
+	add := func(name, a, b string) {
+		if a != b {
+			parts = append(parts, fmt.Sprintf("%s %s → %s", name, a, b))
+		}
+	}
+	add("utmSource", orDash(before.UTMSource), orDash(after.UTMSource))
+	add("utmCampaign", orDash(before.UTMCampaign), orDash(after.UTMCampaign))
+	add("maxUsage", fmt.Sprint(before.MaxUsage), fmt.Sprint(after.MaxUsage))
+	add("maxItemsPerClient", fmt.Sprint(before.MaxItemsPerClient), fmt.Sprint(after.MaxItemsPerClient))
+	add("expirationIntervalPerUse", FormatTimeSpan(before.ExpirationIntervalPerUse), FormatTimeSpan(after.ExpirationIntervalPerUse))
+	add("archived", fmt.Sprint(before.Archived), fmt.Sprint(after.Archived))
+	if len(parts) == 0 {
+		return "no change"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func orDash(s *string) string {
+	if s == nil {
+		return "—"
+	}
+	return *s
+}
