@@ -58,7 +58,7 @@ func (h *Coupons) List(c echo.Context) error {
 		v.FirstURL = listURL(v, "")
 	}
 	if wantsFragment(c, views.CouponTableID) {
-		return Render(c, http.StatusOK, views.CouponTable(csrfToken(c), v))
+		return Render(c, http.StatusOK, views.CouponTable(csrfToken(c), canEdit(c), v))
 	}
 	return Render(c, http.StatusOK, views.CouponsPage(page(c, "Coupons", views.SectionCoupons), v))
 }
@@ -155,9 +155,9 @@ func (h *Coupons) setArchived(c echo.Context, archived bool) error {
 	}
 	switch {
 	case wantsFragment(c, views.CouponRowID(cp.ID)):
-		return Render(c, http.StatusOK, views.CouponTableRow(csrfToken(c), couponRow(cp)))
+		return Render(c, http.StatusOK, views.CouponTableRow(csrfToken(c), canEdit(c), couponRow(cp)))
 	case wantsFragment(c, views.CouponStatusID):
-		return Render(c, http.StatusOK, views.CouponStatus(csrfToken(c), couponRow(cp)))
+		return Render(c, http.StatusOK, views.CouponStatus(csrfToken(c), canEdit(c), couponRow(cp)))
 	}
 	return seeOther(c, views.CouponURL(cp.Code))
 }

@@ -15,37 +15,84 @@ import (
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/models/storetest"
 	"github.com/coupond/coupond/web"
+	"github.com/labstack/echo/v4"
+	"golang.org/x/crypto/bcrypt"
 )
 
-// harness is a real coupond server on a loopback port with a client that
-// keeps cookies and does not follow redirects.
+// harness is a real coupond server on a loopback port. It has an admin,
+// an editor and a viewer account and a modify and a read token; client is
+// signed in as the admin, keeps cookies and does not follow redirects.
 type harness struct {
-	t      *testing.T
-	srv    *httptest.Server
-	client *http.Client
-	store  *models.Store
+	t         *testing.T
+	e         *echo.Echo
+	srv       *httptest.Server
+	client    *http.Client
+	store     *models.Store
+	token     string
+	readToken string
 }
+
+// Accounts every harness has; they share testPassword.
+const (
+	adminEmail   = "admin@example.com"
+	editorEmail  = "editor@example.com"
+	viewerEmail  = "viewer@example.com"
+	testPassword = "a long test password"
+)
 
 // forEachDB runs fn against a fresh server on SQLite and on PostgreSQL.
 func forEachDB(t *testing.T, cfg models.Config, fn func(t *testing.T, h *harness)) {
 	t.Helper()
+	cfg.PasswordCost = bcrypt.MinCost
 	storetest.Each(t, cfg, func(t *testing.T, s *models.Store) {
-		fn(t, newHarness(t, s))
+		fn(t, newHarness(t, s, web.Config{BodyLimit: "64K"}))
 	})
 }
 
-func newHarness(t *testing.T, s *models.Store) *harness {
+func newHarness(t *testing.T, s *models.Store, cfg web.Config) *harness {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(web.NewServer(logger, web.Config{BodyLimit: "64K"}, s))
+	e := web.NewServer(logger, cfg, s)
+	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
+	h := &harness{t: t, e: e, srv: srv, store: s}
+	for email, role := range map[string]string{adminEmail: models.RoleAdmin, editorEmail: models.RoleEditor, viewerEmail: models.RoleViewer} {
+		if _, err := s.CreateUser(t.Context(), models.UserInput{Email: email, Password: testPassword, Role: role}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var err error
+	if _, h.token, err = s.CreateToken(t.Context(), "test-modify", models.ScopeModify); err != nil {
+		t.Fatal(err)
+	}
+	if _, h.readToken, err = s.CreateToken(t.Context(), "test-read", models.ScopeRead); err != nil {
+		t.Fatal(err)
+	}
+	h.client = h.login(adminEmail)
+	return h
+}
+
+// newClient is a browser-like client with its own cookies that does not
+// follow redirects.
+func newClient() *http.Client {
 	jar, _ := cookiejar.New(nil)
-	client := &http.Client{
+	return &http.Client{
 		Jar:           jar,
 		Timeout:       30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	return &harness{t: t, srv: srv, client: client, store: s}
+}
+
+// login signs a new client in through the login form.
+func (h *harness) login(email string) *http.Client {
+	h.t.Helper()
+	c := newClient()
+	r := h.doWith(c, "POST", "/login", strings.NewReader(url.Values{"email": {email}, "password": {testPassword}}.Encode()),
+		map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "same-origin"})
+	if r.status != http.StatusSeeOther {
+		h.t.Fatalf("login %s: %d %s", email, r.status, r.body)
+	}
+	return c
 }
 
 type response struct {
@@ -56,6 +103,11 @@ type response struct {
 
 func (h *harness) do(method, path string, body io.Reader, header map[string]string) response {
 	h.t.Helper()
+	return h.doWith(h.client, method, path, body, header)
+}
+
+func (h *harness) doWith(client *http.Client, method, path string, body io.Reader, header map[string]string) response {
+	h.t.Helper()
 	req, err := http.NewRequestWithContext(h.t.Context(), method, h.srv.URL+path, body)
 	if err != nil {
 		h.t.Fatal(err)
@@ -63,7 +115,7 @@ func (h *harness) do(method, path string, body io.Reader, header map[string]stri
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	res, err := h.client.Do(req)
+	res, err := client.Do(req)
 	if err != nil {
 		h.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -75,14 +127,24 @@ func (h *harness) do(method, path string, body io.Reader, header map[string]stri
 	return response{status: res.StatusCode, header: res.Header, body: string(b)}
 }
 
-// api sends a JSON request.
+// api sends a JSON request with the modify token.
 func (h *harness) api(method, path, body string) response {
+	h.t.Helper()
+	return h.apiWith(map[string]string{"X-Auth-Token": h.token}, method, path, body)
+}
+
+// apiWith sends a JSON request with the given auth headers and no cookies.
+func (h *harness) apiWith(auth map[string]string, method, path, body string) response {
 	h.t.Helper()
 	var r io.Reader
 	if body != "" {
 		r = strings.NewReader(body)
 	}
-	return h.do(method, path, r, map[string]string{"Content-Type": "application/json"})
+	hdr := map[string]string{"Content-Type": "application/json"}
+	for k, v := range auth {
+		hdr[k] = v
+	}
+	return h.doWith(newClient(), method, path, r, hdr)
 }
 
 // csrf returns the token the console hands out in its cookie, fetching a

@@ -19,6 +19,21 @@ import (
 // CSRFContextKey is where the CSRF middleware leaves the token for forms.
 const CSRFContextKey = "csrf"
 
+// UserKey is where the session middleware leaves the signed-in *models.User.
+const UserKey = "user"
+
+// CurrentUser is the signed-in user, or nil.
+func CurrentUser(c echo.Context) *models.User {
+	u, _ := c.Get(UserKey).(*models.User)
+	return u
+}
+
+// canEdit reports whether the signed-in user may change coupons.
+func canEdit(c echo.Context) bool {
+	u := CurrentUser(c)
+	return u != nil && models.CanEdit(u.Role)
+}
+
 // Render writes a templ component as HTML with the given status.
 func Render(c echo.Context, status int, comp templ.Component) error {
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
@@ -45,7 +60,11 @@ func seeOther(c echo.Context, url string) error {
 
 // page builds the common page data for a console page.
 func page(c echo.Context, title, section string) views.Page {
-	return views.Page{Title: title, Section: section, CSRF: csrfToken(c)}
+	p := views.Page{Title: title, Section: section, CSRF: csrfToken(c)}
+	if u := CurrentUser(c); u != nil {
+		p.User = &views.SignedIn{Email: u.Email, Role: u.Role, CanEdit: models.CanEdit(u.Role), IsAdmin: models.CanAdmin(u.Role)}
+	}
+	return p
 }
 
 func csrfToken(c echo.Context) string {

@@ -23,18 +23,37 @@ const (
 func CouponRowID(id int64) string { return fmt.Sprintf("coupon-row-%d", id) }
 
 // Page carries what every page needs: its title, the navigation section
-// it belongs to, and the CSRF token for its forms.
+// it belongs to, the CSRF token for its forms, and who is signed in.
 type Page struct {
 	Title   string
 	Section string
 	CSRF    string
+	User    *SignedIn
 }
+
+// SignedIn is the user a page is shown to.
+type SignedIn struct {
+	Email   string
+	Role    string
+	CanEdit bool
+	IsAdmin bool
+}
+
+// CanEdit reports whether the page may show controls that change things.
+func (p Page) CanEdit() bool { return p.User != nil && p.User.CanEdit }
+
+// IsAdmin reports whether the page may show user and token management.
+func (p Page) IsAdmin() bool { return p.User != nil && p.User.IsAdmin }
 
 // Navigation sections.
 const (
 	SectionCoupons  = "coupons"
 	SectionNew      = "new"
 	SectionGenerate = "generate"
+	SectionUsers    = "users"
+	SectionTokens   = "tokens"
+	SectionAudit    = "audit"
+	SectionAccount  = "account"
 )
 
 // CSRFField is the form field and CSRFHeader the header that carry the

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,46 +17,83 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 )
 
-// addRoutes is coupond's whole URL surface.
+// addRoutes is coupond's whole URL surface. Console routes carry a
+// session and a CSRF check and name the least role they need; API routes
+// need a token, with the modify scope for writes.
 func addRoutes(e *echo.Echo, logger *slog.Logger, cfg Config, store *models.Store) {
+	sessions := newSessions(logger, cfg, store.Sessions())
 	health := &handlers.Health{DB: store, Logger: logger}
+	auth := &handlers.Auth{Store: store, Sessions: sessions, Throttle: newLoginThrottle(cfg.Now)}
+	account := &handlers.Account{Store: store, Sessions: sessions}
+	users := &handlers.Users{Store: store, Sessions: sessions}
+	tokens := &handlers.Tokens{Store: store, Sessions: sessions}
+	audit := &handlers.Audit{Store: store}
 	coupons := &handlers.Coupons{Store: store}
 	batches := &handlers.Batches{Store: store}
 	vtex := &handlers.VTEX{Store: store}
-	form := csrf(cfg)
 
-	// Probes.
+	anyone := []echo.MiddlewareFunc{echo.WrapMiddleware(sessions.LoadAndSave), csrf(cfg), identify(sessions, store)}
+	as := func(role string) []echo.MiddlewareFunc { return append(slices.Clone(anyone), requireRole(role)) }
+	viewer, editor, admin := as(models.RoleViewer), as(models.RoleEditor), as(models.RoleAdmin)
+	api := &apiAuth{tokens: store, inflight: newInflight(cfg.TokenConcurrency)}
+	read, write := api.require(false), api.require(true)
+
+	// Probes, open to all.
 	e.GET("/healthz", health.Live)
 	e.GET("/readyz", health.Ready)
 
-	// Static assets, versioned by name and cached for a year.
+	// Static assets, versioned by name and cached for a year; open to all.
 	e.GET("/static/*", serveStatic)
 
-	// Console: coupons.
-	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/coupons") }, form)
-	e.GET("/coupons", coupons.List, form)
-	e.GET("/coupons/new", coupons.New, form)
-	e.POST("/coupons", coupons.Create, form)
-	e.GET("/coupons/:code", coupons.Show, form)
-	e.POST("/coupons/:code", coupons.Update, form)
-	e.GET("/coupons/:code/edit", coupons.Edit, form)
-	e.POST("/coupons/:code/archive", coupons.Archive, form)
-	e.POST("/coupons/:code/unarchive", coupons.Unarchive, form)
+	// Signing in and out, and first-run setup with the one-time link.
+	e.GET("/login", auth.LoginForm, anyone...)
+	e.POST("/login", auth.Login, anyone...)
+	e.POST("/logout", auth.Logout, anyone...)
+	e.GET("/setup", auth.SetupForm, anyone...)
+	e.POST("/setup", auth.Setup, anyone...)
+
+	// Console: coupons. Viewers read; editors and admins change.
+	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/coupons") }, viewer...)
+	e.GET("/coupons", coupons.List, viewer...)
+	e.GET("/coupons/new", coupons.New, editor...)
+	e.POST("/coupons", coupons.Create, editor...)
+	e.GET("/coupons/:code", coupons.Show, viewer...)
+	e.POST("/coupons/:code", coupons.Update, editor...)
+	e.GET("/coupons/:code/edit", coupons.Edit, editor...)
+	e.POST("/coupons/:code/archive", coupons.Archive, editor...)
+	e.POST("/coupons/:code/unarchive", coupons.Unarchive, editor...)
 
 	// Console: generation and its batches.
-	e.GET("/coupons/generate", batches.GenerateForm, form)
-	e.POST("/coupons/generate", batches.Generate, form)
-	e.GET("/batches/:id", batches.Show, form)
-	e.GET("/batches/:id/codes.csv", batches.CSV, form)
+	e.GET("/coupons/generate", batches.GenerateForm, editor...)
+	e.POST("/coupons/generate", batches.Generate, editor...)
+	e.GET("/batches/:id", batches.Show, viewer...)
+	e.GET("/batches/:id/codes.csv", batches.CSV, viewer...)
+
+	// Console: one's own account.
+	e.GET("/account", account.Show, viewer...)
+	e.POST("/account/password", account.ChangePassword, viewer...)
+
+	// Console: the audit log, for editors and admins.
+	e.GET("/audit", audit.List, editor...)
+
+	// Console: users and API tokens, for admins.
+	e.GET("/users", users.List, admin...)
+	e.POST("/users", users.Create, admin...)
+	e.POST("/users/:id/role", users.SetRole, admin...)
+	e.POST("/users/:id/disable", users.Disable, admin...)
+	e.POST("/users/:id/enable", users.Enable, admin...)
+	e.GET("/tokens", tokens.List, admin...)
+	e.POST("/tokens", tokens.Create, admin...)
+	e.POST("/tokens/:id/revoke", tokens.Revoke, admin...)
 
 	// VTEX-style coupon API.
-	e.POST("/api/rnb/pvt/coupon", vtex.Upsert)
-	e.GET("/api/rnb/pvt/coupon", vtex.List)
-	e.GET("/api/rnb/pvt/coupon/:code", vtex.Get)
-	e.POST("/api/rnb/pvt/multiple-coupons", vtex.Multiple)
-	e.POST("/api/rnb/pvt/coupons", vtex.Generate)
-	e.POST("/api/rnb/pvt/archive/coupon/:code", vtex.Archive)
-	e.POST("/api/rnb/pvt/unarchive/coupon/:code", vtex.Unarchive)
+	e.POST("/api/rnb/pvt/coupon", vtex.Upsert, write)
+	e.GET("/api/rnb/pvt/coupon", vtex.List, read)
+	e.GET("/api/rnb/pvt/coupon/:code", vtex.Get, read)
+	e.POST("/api/rnb/pvt/multiple-coupons", vtex.Multiple, write)
+	e.POST("/api/rnb/pvt/coupons", vtex.Generate, write)
+	e.POST("/api/rnb/pvt/archive/coupon/:code", vtex.Archive, write)
+	e.POST("/api/rnb/pvt/unarchive/coupon/:code", vtex.Unarchive, write)
 }
 
 // csrf protects console forms: a browser's same-origin Sec-Fetch-Site

@@ -11,13 +11,30 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 )
 
-// Config holds the server's settings.
+// Config holds the server's settings. Zero values take the defaults.
 type Config struct {
 	// BodyLimit caps request bodies, e.g. "2M".
 	BodyLimit string
-	// SecureCookies marks cookies Secure; set it when served over TLS.
+	// SecureCookies marks cookies Secure and sends HSTS; set it when
+	// served over TLS.
 	SecureCookies bool
+	// SessionIdle ends a console session unused this long (default 2 h);
+	// SessionLifetime ends any session this long after sign-in (12 h).
+	SessionIdle     time.Duration
+	SessionLifetime time.Duration
+	// TokenConcurrency is how many API requests one token may have in
+	// flight (default 10).
+	TokenConcurrency int
+	// TrustProxy takes the client address from X-Forwarded-For, for
+	// running behind a reverse proxy; otherwise it is the peer address.
+	TrustProxy bool
+	// Now is the clock of the login throttle; nil means time.Now.
+	Now func() time.Time
 }
+
+// contentSecurityPolicy allows only coupond's own scripts and styles.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 
 // NewServer returns the HTTP handler of coupond, wired to store. It logs
 // one line per request and every internal error to logger.
@@ -25,15 +42,43 @@ func NewServer(logger *slog.Logger, cfg Config, store *models.Store) *echo.Echo 
 	if cfg.BodyLimit == "" {
 		cfg.BodyLimit = "2M"
 	}
+	if cfg.SessionIdle == 0 {
+		cfg.SessionIdle = defaultSessionIdle
+	}
+	if cfg.SessionLifetime == 0 {
+		cfg.SessionLifetime = defaultSessionLifetime
+	}
+	if cfg.TokenConcurrency == 0 {
+		cfg.TokenConcurrency = 10
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(logger)
+	e.IPExtractor = echo.ExtractIPDirect()
+	if cfg.TrustProxy {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	}
+	hsts := 0
+	if cfg.SecureCookies {
+		hsts = 31536000
+	}
 	e.Pre(middleware.RemoveTrailingSlash())
 	e.Use(middleware.RequestID())
 	e.Use(requestLogger(logger))
 	e.Use(answerErrors)
 	e.Use(middleware.Recover())
+	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
+		XSSProtection:         "0",
+		ContentTypeNosniff:    "nosniff",
+		XFrameOptions:         "DENY",
+		HSTSMaxAge:            hsts,
+		ContentSecurityPolicy: contentSecurityPolicy,
+		ReferrerPolicy:        "same-origin",
+	}))
 	e.Use(middleware.BodyLimit(cfg.BodyLimit))
 	addRoutes(e, logger, cfg, store)
 	return e

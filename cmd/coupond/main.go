@@ -26,7 +26,7 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
@@ -39,16 +39,21 @@ func main() {
 const usage = `coupond: self-hosted coupon and promotion service
 
 Usage:
-  coupond serve [flags]   serve the console and the API
-  coupond version         print the version
+  coupond serve [flags]                                   serve the console and the API
+  coupond user create --email E --role admin|editor|viewer [--password P]
+                                                          add a console account
+  coupond token create --name N --scope modify|read       make an API token (printed last)
+  coupond version                                         print the version
 
-Run "coupond serve -h" for the flags of serve.
+Every command takes --db PATH or --database-url URL. Run "coupond serve -h"
+for the flags of serve.
 `
 
 // run is coupond's whole program: it reads the command and its flags
 // (each with an environment fallback read through getenv) and runs it
-// until ctx is cancelled.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// until ctx is cancelled. stdin supplies a password when no other source
+// does.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command given")
@@ -56,6 +61,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], getenv, stderr)
+	case "user":
+		return userCommand(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "token":
+		return tokenCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "coupond", version)
 		return nil
@@ -70,11 +79,38 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // serveConfig is everything serve reads from flags and environment.
 type serveConfig struct {
 	addr             string
-	dbPath           string
-	databaseURL      string
+	db               dbFlags
 	maxActiveCoupons int
 	logFormat        string
 	secureCookies    bool
+	trustProxy       bool
+	sessionIdle      time.Duration
+	sessionLifetime  time.Duration
+	tokenConcurrency int
+}
+
+// dbFlags name the database every command opens.
+type dbFlags struct {
+	path        string
+	databaseURL string
+}
+
+func (d *dbFlags) register(fs *flag.FlagSet, getenv func(string) string) {
+	fs.StringVar(&d.path, "db", envOr(getenv, "COUPOND_DB", "coupond.db"), "SQLite database file (env COUPOND_DB)")
+	fs.StringVar(&d.databaseURL, "database-url", getenv("DATABASE_URL"), "PostgreSQL URL postgres://…; overrides --db (env DATABASE_URL)")
+}
+
+// open opens and migrates the database.
+func (d dbFlags) open(ctx context.Context, maxActive int) (*models.Store, error) {
+	store, err := models.Open(ctx, models.Config{Path: d.path, DatabaseURL: d.databaseURL, MaxActiveCoupons: maxActive})
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Migrate(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return store, nil
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
@@ -92,16 +128,42 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 		}
 		return n, nil
 	}
+	envDuration := func(name, def string) (time.Duration, error) {
+		v := envOr(getenv, name, def)
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return 0, fmt.Errorf("%s=%q: must be a duration like 30m or 12h", name, v)
+		}
+		return d, nil
+	}
 	maxActive, err := envInt("COUPOND_MAX_ACTIVE_COUPONS")
 	if err != nil {
 		return cfg, err
 	}
+	concurrency, err := envInt("COUPOND_TOKEN_CONCURRENCY")
+	if err != nil {
+		return cfg, err
+	}
+	if concurrency == 0 {
+		concurrency = 10
+	}
+	idle, err := envDuration("COUPOND_SESSION_IDLE", "2h")
+	if err != nil {
+		return cfg, err
+	}
+	lifetime, err := envDuration("COUPOND_SESSION_LIFETIME", "12h")
+	if err != nil {
+		return cfg, err
+	}
 	fs.StringVar(&cfg.addr, "addr", envOr(getenv, "COUPOND_ADDR", "127.0.0.1:8080"), "listen address HOST:PORT (env COUPOND_ADDR)")
-	fs.StringVar(&cfg.dbPath, "db", envOr(getenv, "COUPOND_DB", "coupond.db"), "SQLite database file (env COUPOND_DB)")
-	fs.StringVar(&cfg.databaseURL, "database-url", getenv("DATABASE_URL"), "PostgreSQL URL postgres://…; overrides --db (env DATABASE_URL)")
+	cfg.db.register(fs, getenv)
 	fs.IntVar(&cfg.maxActiveCoupons, "max-active-coupons", maxActive, "cap on active (non-archived) coupons, 0 = no cap (env COUPOND_MAX_ACTIVE_COUPONS)")
 	fs.StringVar(&cfg.logFormat, "log-format", envOr(getenv, "COUPOND_LOG_FORMAT", "text"), "log format: text or json (env COUPOND_LOG_FORMAT)")
-	fs.BoolVar(&cfg.secureCookies, "secure-cookies", getenv("COUPOND_SECURE_COOKIES") == "true", "mark cookies Secure, for serving behind TLS (env COUPOND_SECURE_COOKIES=true)")
+	fs.BoolVar(&cfg.secureCookies, "secure-cookies", getenv("COUPOND_SECURE_COOKIES") == "true", "mark cookies Secure and send HSTS, for serving behind TLS (env COUPOND_SECURE_COOKIES=true)")
+	fs.BoolVar(&cfg.trustProxy, "trust-proxy", getenv("COUPOND_TRUST_PROXY") == "true", "take the client address from X-Forwarded-For (env COUPOND_TRUST_PROXY=true)")
+	fs.DurationVar(&cfg.sessionIdle, "session-idle", idle, "end console sessions unused this long (env COUPOND_SESSION_IDLE)")
+	fs.DurationVar(&cfg.sessionLifetime, "session-lifetime", lifetime, "end console sessions this long after sign-in (env COUPOND_SESSION_LIFETIME)")
+	fs.IntVar(&cfg.tokenConcurrency, "token-concurrency", concurrency, "API requests one token may have in flight (env COUPOND_TOKEN_CONCURRENCY)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -110,6 +172,12 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	}
 	if cfg.maxActiveCoupons < 0 {
 		return cfg, errors.New("--max-active-coupons must be 0 or more")
+	}
+	if cfg.tokenConcurrency < 1 {
+		return cfg, errors.New("--token-concurrency must be 1 or more")
+	}
+	if cfg.sessionIdle <= 0 || cfg.sessionLifetime <= 0 {
+		return cfg, errors.New("--session-idle and --session-lifetime must be positive")
 	}
 	if cfg.logFormat != "text" && cfg.logFormat != "json" {
 		return cfg, fmt.Errorf("--log-format %q: must be text or json", cfg.logFormat)
@@ -135,15 +203,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	} else {
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
-	store, err := models.Open(ctx, models.Config{Path: cfg.dbPath, DatabaseURL: cfg.databaseURL, MaxActiveCoupons: cfg.maxActiveCoupons})
+	store, err := cfg.db.open(ctx, cfg.maxActiveCoupons)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		return err
-	}
-	handler := web.NewServer(logger, web.Config{SecureCookies: cfg.secureCookies}, store)
+	handler := web.NewServer(logger, web.Config{
+		SecureCookies:    cfg.secureCookies,
+		TrustProxy:       cfg.trustProxy,
+		SessionIdle:      cfg.sessionIdle,
+		SessionLifetime:  cfg.sessionLifetime,
+		TokenConcurrency: cfg.tokenConcurrency,
+	}, store)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -157,11 +228,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
-	where := "SQLite file " + cfg.dbPath
+	where := "SQLite file " + cfg.db.path
 	if store.Dialect() == models.DialectPostgres {
 		where = "PostgreSQL"
 	}
-	logger.Info("coupond serving", "url", "http://"+ln.Addr().String(), "database", where, "version", version)
+	base := "http://" + ln.Addr().String()
+	logger.Info("coupond serving", "url", base, "database", where, "version", version)
+	token, err := store.NewSetupToken(ctx)
+	switch {
+	case err == nil:
+		logger.Warn("no accounts yet: open this one-time link to create the first admin", "url", base+"/setup?token="+token)
+	case !errors.Is(err, models.ErrSetupDone):
+		_ = ln.Close()
+		return err
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -54,7 +54,7 @@ func startRun(t *testing.T, env map[string]string, extra ...string) string {
 	var stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, args, func(k string) string { return env[k] }, &stderr, &stderr)
+		done <- run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), &stderr, &stderr)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -132,7 +132,7 @@ func TestRunCommandsAndFlags(t *testing.T) {
 				getenv = func(k string) string { return tt.env[k] }
 			}
 			var out, errOut bytes.Buffer
-			err := run(t.Context(), tt.args, getenv, &out, &errOut)
+			err := run(t.Context(), tt.args, getenv, strings.NewReader(""), &out, &errOut)
 			if tt.wantErr == "" && err != nil {
 				t.Fatalf("run: %v", err)
 			}

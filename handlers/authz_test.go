@@ -1,0 +1,162 @@
+package handlers_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/coupond/coupond/models"
+)
+
+// consoleAccess is the expected status of a console route for an
+// anonymous browser, a viewer, an editor and an admin.
+type consoleAccess [4]int
+
+// apiAccess is the expected status of an API route with no token, a read
+// token and a modify token.
+type apiAccess [3]int
+
+// Every route of the server must be in one of these tables: a route added
+// without a decision about who may use it fails TestAuthorizationMatrix.
+var consoleMatrix = map[string]consoleAccess{
+	"GET /login":                    {200, 303, 303, 303},
+	"POST /login":                   {401, 401, 401, 401},
+	"POST /logout":                  {303, 303, 303, 303},
+	"GET /setup":                    {410, 410, 410, 410},
+	"POST /setup":                   {410, 410, 410, 410},
+	"GET /":                         {303, 303, 303, 303},
+	"GET /coupons":                  {303, 200, 200, 200},
+	"GET /coupons/new":              {303, 403, 200, 200},
+	"POST /coupons":                 {303, 403, 422, 422},
+	"GET /coupons/:code":            {303, 200, 200, 200},
+	"POST /coupons/:code":           {303, 403, 303, 303},
+	"GET /coupons/:code/edit":       {303, 403, 200, 200},
+	"POST /coupons/:code/archive":   {303, 403, 303, 303},
+	"POST /coupons/:code/unarchive": {303, 403, 303, 303},
+	"GET /coupons/generate":         {303, 403, 200, 200},
+	"POST /coupons/generate":        {303, 403, 422, 422},
+	"GET /batches/:id":              {303, 200, 200, 200},
+	"GET /batches/:id/codes.csv":    {303, 200, 200, 200},
+	"GET /account":                  {303, 200, 200, 200},
+	"POST /account/password":        {303, 422, 422, 422},
+	"GET /audit":                    {303, 403, 200, 200},
+	"GET /users":                    {303, 403, 403, 200},
+	"POST /users":                   {303, 403, 403, 422},
+	"POST /users/:id/role":          {303, 403, 403, 422},
+	"POST /users/:id/disable":       {303, 403, 403, 303},
+	"POST /users/:id/enable":        {303, 403, 403, 303},
+	"GET /tokens":                   {303, 403, 403, 200},
+	"POST /tokens":                  {303, 403, 403, 422},
+	"POST /tokens/:id/revoke":       {303, 403, 403, 303},
+}
+
+var apiMatrix = map[string]apiAccess{
+	"POST /api/rnb/pvt/coupon":                 {401, 403, 400},
+	"GET /api/rnb/pvt/coupon":                  {401, 200, 200},
+	"GET /api/rnb/pvt/coupon/:code":            {401, 200, 200},
+	"POST /api/rnb/pvt/multiple-coupons":       {401, 403, 400},
+	"POST /api/rnb/pvt/coupons":                {401, 403, 400},
+	"POST /api/rnb/pvt/archive/coupon/:code":   {401, 403, 200},
+	"POST /api/rnb/pvt/unarchive/coupon/:code": {401, 403, 200},
+}
+
+// openRoutes need no identity at all.
+var openRoutes = map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /static/*": true}
+
+func TestAuthorizationMatrix(t *testing.T) {
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		ctx := t.Context()
+		if _, err := h.store.CreateCoupon(ctx, models.CouponSpec{Code: "MATRIX"}); err != nil {
+			t.Fatal(err)
+		}
+		cs, err := h.store.GenerateCoupons(ctx, models.CouponSpec{Code: "MB"}, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		target, err := h.store.CreateUser(ctx, models.UserInput{Email: "target@example.com", Password: testPassword, Role: models.RoleViewer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, _, err := h.store.CreateToken(ctx, "target", models.ScopeRead)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fill := func(path string) string {
+			r := strings.NewReplacer(":code", "MATRIX", "*", "vendor/htmx-2.0.11.min.js")
+			path = r.Replace(path)
+			switch {
+			case strings.HasPrefix(path, "/batches/"):
+				return strings.Replace(path, ":id", fmt.Sprint(*cs[0].BatchID), 1)
+			case strings.HasPrefix(path, "/users/"):
+				return strings.Replace(path, ":id", fmt.Sprint(target.ID), 1)
+			case strings.HasPrefix(path, "/tokens/"):
+				return strings.Replace(path, ":id", fmt.Sprint(tok.ID), 1)
+			}
+			return path
+		}
+
+		seen := map[string]bool{}
+		for _, rt := range h.e.Routes() {
+			key := rt.Method + " " + rt.Path
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			path := fill(rt.Path)
+			form := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "same-origin"}
+			t.Run(key, func(t *testing.T) {
+				switch {
+				case openRoutes[key]:
+					if r := h.doWith(newClient(), rt.Method, path, nil, nil); r.status != http.StatusOK {
+						t.Errorf("anonymous: %d, want 200", r.status)
+					}
+				case consoleMatrix[key] != consoleAccess{}:
+					want := consoleMatrix[key]
+					clients := []*http.Client{newClient(), h.login(viewerEmail), h.login(editorEmail), h.login(adminEmail)}
+					for i, who := range []string{"anonymous", "viewer", "editor", "admin"} {
+						r := h.doWith(clients[i], rt.Method, path, strings.NewReader(""), form)
+						if r.status != want[i] {
+							t.Errorf("%s: %d, want %d (%.120s)", who, r.status, want[i], r.body)
+						}
+						if i == 0 && r.status == http.StatusSeeOther && !strings.HasPrefix(r.header.Get("Location"), "/login") && key != "GET /" {
+							t.Errorf("anonymous was sent to %q, not the login page", r.header.Get("Location"))
+						}
+					}
+					// An API token opens no console page.
+					if want[0] == http.StatusSeeOther {
+						r := h.doWith(newClient(), rt.Method, path, nil, map[string]string{"X-Auth-Token": h.token, "Sec-Fetch-Site": "same-origin"})
+						if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/login") {
+							t.Errorf("with an API token only: %d to %q, want the login page", r.status, r.header.Get("Location"))
+						}
+					}
+				case apiMatrix[key] != apiAccess{}:
+					want := apiMatrix[key]
+					for i, auth := range []map[string]string{nil, {"X-Auth-Token": h.readToken}, {"Authorization": "Bearer " + h.token}} {
+						r := h.apiWith(auth, rt.Method, path, "")
+						if r.status != want[i] {
+							t.Errorf("%s: %d, want %d (%.120s)", []string{"no token", "read token", "modify token"}[i], r.status, want[i], r.body)
+						}
+					}
+					// A console session opens no API route.
+					r := h.doWith(h.client, rt.Method, path, nil, nil)
+					if r.status != http.StatusUnauthorized {
+						t.Errorf("with an admin session only: %d, want 401", r.status)
+					}
+				default:
+					t.Errorf("route %s is in no authorization table: decide who may use it", key)
+				}
+			})
+		}
+		for key := range consoleMatrix {
+			if !seen[key] {
+				t.Errorf("the table names %s, which the server does not have", key)
+			}
+		}
+		for key := range apiMatrix {
+			if !seen[key] {
+				t.Errorf("the table names %s, which the server does not have", key)
+			}
+		}
+	})
+}

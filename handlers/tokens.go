@@ -1,0 +1,93 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/coupond/coupond/models"
+	"github.com/coupond/coupond/views"
+	"github.com/labstack/echo/v4"
+)
+
+// TokenStore is what the Tokens page needs.
+type TokenStore interface {
+	ListTokens(ctx context.Context) ([]models.APIToken, error)
+	CreateToken(ctx context.Context, name, scope string) (models.APIToken, string, error)
+	RevokeToken(ctx context.Context, id int64) (models.APIToken, error)
+}
+
+// Tokens serves API token management for admins.
+type Tokens struct {
+	Store    TokenStore
+	Sessions Sessions
+}
+
+// Session keys that carry a new token's secret to the page that shows it
+// once.
+const (
+	sessionNewTokenName   = "newTokenName"
+	sessionNewTokenSecret = "newTokenSecret"
+)
+
+// List shows every token and the create form; right after creation it
+// shows the new secret, once.
+func (h *Tokens) List(c echo.Context) error {
+	ctx := c.Request().Context()
+	v := views.TokensView{
+		Form:      views.NewTokenForm{Scope: models.ScopeModify},
+		NewName:   h.Sessions.PopString(ctx, sessionNewTokenName),
+		NewSecret: h.Sessions.PopString(ctx, sessionNewTokenSecret),
+	}
+	return h.render(c, http.StatusOK, v)
+}
+
+func (h *Tokens) render(c echo.Context, status int, v views.TokensView) error {
+	ts, err := h.Store.ListTokens(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		row := views.TokenRow{ID: t.ID, Name: t.Name, Scope: t.Scope, Hint: t.Hint, CreatedBy: t.CreatedBy, Created: formatTime(t.CreatedAt)}
+		if t.LastUsedAt != nil {
+			row.LastUsed = formatTime(*t.LastUsedAt)
+		}
+		if t.RevokedAt != nil {
+			row.Revoked = formatTime(*t.RevokedAt)
+		}
+		v.Tokens = append(v.Tokens, row)
+	}
+	// The page may carry a secret: never let a cache keep it.
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return Render(c, status, views.TokensPage(page(c, "API tokens", views.SectionTokens), v))
+}
+
+// Create makes a token and sends the admin to the page that shows its
+// secret once.
+func (h *Tokens) Create(c echo.Context) error {
+	f := views.NewTokenForm{Name: c.FormValue("name"), Scope: c.FormValue("scope")}
+	t, secret, err := h.Store.CreateToken(c.Request().Context(), f.Name, f.Scope)
+	if err == nil {
+		ctx := c.Request().Context()
+		h.Sessions.Put(ctx, sessionNewTokenName, t.Name)
+		h.Sessions.Put(ctx, sessionNewTokenSecret, secret)
+		return c.Redirect(http.StatusSeeOther, "/tokens")
+	}
+	var formErr string
+	if !formProblem(err, &f.Errors, &formErr) {
+		return err
+	}
+	return h.render(c, http.StatusUnprocessableEntity, views.TokensView{Form: f})
+}
+
+// Revoke ends a token for good.
+func (h *Tokens) Revoke(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return &models.NotFoundError{Entity: "token", Key: c.Param("id")}
+	}
+	if _, err := h.Store.RevokeToken(c.Request().Context(), id); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/tokens")
+}

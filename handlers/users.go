@@ -1,0 +1,122 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/coupond/coupond/models"
+	"github.com/coupond/coupond/views"
+	"github.com/labstack/echo/v4"
+)
+
+// UserStore is what the Users page needs.
+type UserStore interface {
+	ListUsers(ctx context.Context) ([]models.User, error)
+	CreateUser(ctx context.Context, in models.UserInput) (models.User, error)
+	SetUserRole(ctx context.Context, id int64, role string) (models.User, error)
+	SetUserDisabled(ctx context.Context, id int64, disabled bool) (models.User, error)
+}
+
+// Users serves account management for admins.
+type Users struct {
+	Store    UserStore
+	Sessions Sessions
+}
+
+// List shows every account and the add-user form.
+func (h *Users) List(c echo.Context) error {
+	v := views.UsersView{Form: views.NewUserForm{Role: models.RoleViewer}, Notice: h.Sessions.PopString(c.Request().Context(), sessionFlash)}
+	return h.render(c, http.StatusOK, v)
+}
+
+func (h *Users) render(c echo.Context, status int, v views.UsersView) error {
+	us, err := h.Store.ListUsers(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	me := CurrentUser(c)
+	for _, u := range us {
+		v.Users = append(v.Users, views.UserRow{ID: u.ID, Email: u.Email, Role: u.Role, Disabled: u.Disabled, Created: formatTime(u.CreatedAt), Self: me != nil && me.ID == u.ID})
+	}
+	return Render(c, status, views.UsersPage(page(c, "Users", views.SectionUsers), v))
+}
+
+// Create adds an account.
+func (h *Users) Create(c echo.Context) error {
+	f := views.NewUserForm{Email: c.FormValue("email"), Role: c.FormValue("role")}
+	u, err := h.Store.CreateUser(c.Request().Context(), models.UserInput{Email: f.Email, Password: c.FormValue("password"), Role: f.Role})
+	if err == nil {
+		return h.done(c, "Added "+u.Email+" as "+u.Role+".")
+	}
+	var formErr string
+	if !formProblem(err, &f.Errors, &formErr) {
+		return err
+	}
+	return h.render(c, http.StatusUnprocessableEntity, views.UsersView{Form: f})
+}
+
+// SetRole changes a user's role.
+func (h *Users) SetRole(c echo.Context) error {
+	return h.change(c, func(ctx context.Context, id int64) (models.User, error) {
+		return h.Store.SetUserRole(ctx, id, c.FormValue("role"))
+	}, func(u models.User) string { return u.Email + " is now " + u.Role + "." })
+}
+
+// Disable ends an account's access and its sessions; Enable restores it.
+func (h *Users) Disable(c echo.Context) error { return h.setDisabled(c, true) }
+func (h *Users) Enable(c echo.Context) error  { return h.setDisabled(c, false) }
+
+func (h *Users) setDisabled(c echo.Context, disabled bool) error {
+	return h.change(c, func(ctx context.Context, id int64) (models.User, error) {
+		if me := CurrentUser(c); me != nil && me.ID == id && disabled {
+			return models.User{}, errDisableSelf
+		}
+		return h.Store.SetUserDisabled(ctx, id, disabled)
+	}, func(u models.User) string {
+		if u.Disabled {
+			return u.Email + " is disabled and signed out everywhere."
+		}
+		return u.Email + " can sign in again."
+	})
+}
+
+// change runs one change to a user and reports it on the Users page; a
+// refusal the admin can act on (last admin, bad role) is shown there too.
+func (h *Users) change(c echo.Context, do func(ctx context.Context, id int64) (models.User, error), notice func(models.User) string) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return &models.NotFoundError{Entity: "user", Key: c.Param("id")}
+	}
+	u, err := do(c.Request().Context(), id)
+	var verr *models.ValidationError
+	switch {
+	case err == nil:
+		return h.done(c, notice(u))
+	case errors.Is(err, errDisableSelf), errors.Is(err, models.ErrLastAdmin):
+		return h.render(c, http.StatusUnprocessableEntity, views.UsersView{Form: views.NewUserForm{Role: models.RoleViewer}, Error: "Refused: " + rootMessage(err) + "."})
+	case errors.As(err, &verr):
+		return h.render(c, http.StatusUnprocessableEntity, views.UsersView{Form: views.NewUserForm{Role: models.RoleViewer}, Error: "Refused: " + verr.Summary()})
+	}
+	return err
+}
+
+// errDisableSelf keeps an admin from locking themselves out.
+var errDisableSelf = errors.New("you cannot disable your own account")
+
+// rootMessage is the message of the sentinel at the bottom of err.
+func rootMessage(err error) string {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err.Error()
+		}
+		err = next
+	}
+}
+
+func (h *Users) done(c echo.Context, notice string) error {
+	h.Sessions.Put(c.Request().Context(), sessionFlash, notice)
+	return c.Redirect(http.StatusSeeOther, "/users")
+}
