@@ -26,34 +26,83 @@ var sessionsTableSQL = map[string]string{
 // sessionCleanup is how often expired sessions are deleted.
 const sessionCleanup = 5 * time.Minute
 
+// expiredSessionsSQL deletes the sessions past their expiry.
+var expiredSessionsSQL = map[string]string{
+	DialectSQLite:   `DELETE FROM sessions WHERE expiry < julianday('now')`,
+	DialectPostgres: `DELETE FROM sessions WHERE expiry < current_timestamp`,
+}
+
 // openSessions sets up the console session store in the same database:
 // scs's sqlite3store on the SQLite connection pool, or its pgxstore on a
-// small pgx pool of its own.
+// small pgx pool of its own. The stores' own clean-up goroutines race
+// with their StopCleanup, so they are off and one loop here deletes
+// expired sessions instead.
 func (s *Store) openSessions(ctx context.Context, databaseURL string) error {
+	var closePool func()
 	if s.dialect == DialectSQLite {
 		sqlDB, err := s.db.DB()
 		if err != nil {
 			return err
 		}
-		st := sqlite3store.NewWithCleanupInterval(sqlDB, sessionCleanup)
-		s.sessions, s.closeExtra = st, st.StopCleanup
-		return nil
+		s.sessions = sqlite3store.NewWithCleanupInterval(sqlDB, 0)
+	} else {
+		cfg, err := pgxpool.ParseConfig(databaseURL)
+		if err != nil {
+			return fmt.Errorf("open session store: %w", err)
+		}
+		cfg.MaxConns = 4
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			return fmt.Errorf("open session store: %w", err)
+		}
+		s.sessions = pgxstore.NewWithCleanupInterval(pool, 0)
+		closePool = pool.Close
 	}
-	cfg, err := pgxpool.ParseConfig(databaseURL)
-	if err != nil {
-		return fmt.Errorf("open session store: %w", err)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(sessionCleanup)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				// A failed sweep is retried at the next tick; expired
+				// sessions are refused by the stores anyway.
+				_ = s.DeleteExpiredSessions(context.Background())
+			}
+		}
+	}()
+	s.closeExtra = func() {
+		close(stop)
+		<-done
+		if closePool != nil {
+			closePool()
+		}
 	}
-	cfg.MaxConns = 4
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return fmt.Errorf("open session store: %w", err)
-	}
-	st := pgxstore.NewWithCleanupInterval(pool, sessionCleanup)
-	s.sessions = st
-	s.closeExtra = func() { st.StopCleanup(); pool.Close() }
 	return nil
 }
 
 // Sessions is the database-backed store for console sessions, shaped for
 // github.com/alexedwards/scs/v2 (Find, Commit, Delete).
 func (s *Store) Sessions() SessionStore { return s.sessions }
+
+// DeleteExpiredSessions removes the sessions past their expiry; the store
+// does it every five minutes.
+func (s *Store) DeleteExpiredSessions(ctx context.Context) error {
+	if err := s.db.WithContext(ctx).Exec(expiredSessionsSQL[s.dialect]).Error; err != nil {
+		return fmt.Errorf("delete expired sessions: %w", err)
+	}
+	return nil
+}
+
+// CountSessions returns how many sessions are stored, expired or not.
+func (s *Store) CountSessions(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.db.WithContext(ctx).Table("sessions").Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("count sessions: %w", err)
+	}
+	return n, nil
+}

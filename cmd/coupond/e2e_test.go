@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/csv"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,18 +47,38 @@ func newBrowser(t *testing.T) *rod.Browser {
 	return b.WithPanic(func(v any) { t.Fatalf("browser: %v", v) })
 }
 
-// TestMarketerManagesCoupons walks the console as a marketer would: create
-// a coupon (fixing a mistake the server points out), edit it, archive it,
-// then generate ten coupons and download them as CSV.
+// TestMarketerManagesCoupons walks the console as a newcomer and then a
+// marketer would: create the first admin through the setup link the
+// server logs, sign in again, create a coupon (fixing a mistake the server
+// points out), edit it, archive it, then generate ten coupons and download
+// them as CSV.
 func TestMarketerManagesCoupons(t *testing.T) {
 	b := newBrowser(t)
-	base := startRun(t, map[string]string{"COUPOND_DB": filepath.Join(t.TempDir(), "coupond.db")})
+	base, log := startRunLog(t, map[string]string{"COUPOND_DB": filepath.Join(t.TempDir(), "coupond.db")})
+	link := setupURL(t, log())
+	if link == "" {
+		t.Fatalf("no setup link in the log:\n%s", log())
+	}
 	p := b.MustPage(base).Timeout(20 * time.Second)
 	p.MustWaitLoad()
-	if got := p.MustInfo().URL; got != base+"/coupons" {
-		t.Fatalf("/ led to %s, want the coupon list", got)
+	if got := p.MustInfo().URL; !strings.HasPrefix(got, base+"/login") {
+		t.Fatalf("an anonymous visit led to %s, want the login page", got)
 	}
+	p.MustNavigate(link).MustWaitLoad()
+	p.MustElement("#email").MustInput("marketer@example.com")
+	p.MustElement("#password").MustInput("a long enough password")
+	p.MustElement("#passwordConfirm").MustInput("a long enough password")
+	p.MustElement(`[data-testid="setup"]`).MustClick()
 	p.MustElement(`[data-testid="no-coupons"]`)
+	p.MustElement(`[data-testid="logout"]`).MustClick()
+	p.MustElement(`[data-testid="login"]`)
+	p.MustElement("#email").MustInput("marketer@example.com")
+	p.MustElement("#password").MustInput("a long enough password")
+	p.MustElement(`[data-testid="login"]`).MustClick()
+	p.MustElement(`[data-testid="no-coupons"]`)
+	if got := p.MustElement(`[data-testid="account"]`).MustText(); got != "marketer@example.com" {
+		t.Errorf("signed in as %q", got)
+	}
 
 	// Create, with a mistake first.
 	p.MustElementR("nav a", "New coupon").MustClick()
@@ -142,5 +163,45 @@ func TestMarketerManagesCoupons(t *testing.T) {
 		if !code.MatchString(r[0]) || !shown[r[0]] {
 			t.Errorf("CSV code %q is not one of the generated codes shown", r[0])
 		}
+	}
+}
+
+// TestViewerSeesNoWriteControls signs in as a viewer made with the
+// command line and checks that no page offers a change, and that a write
+// page reached by its address is refused.
+func TestViewerSeesNoWriteControls(t *testing.T) {
+	b := newBrowser(t)
+	env := map[string]string{"COUPOND_DB": filepath.Join(t.TempDir(), "coupond.db"), "COUPOND_PASSWORD": "viewer password 1"}
+	mustRun(t, env, "user", "create", "--email", "viewer@example.com", "--role", "viewer")
+	token := mustRun(t, env, "token", "create", "--name", "seed")
+	base := startRun(t, env)
+	req, _ := http.NewRequest("POST", base+"/api/rnb/pvt/coupon", strings.NewReader(`{"couponCode":"READONLY"}`))
+	req.Header.Set("X-Auth-Token", token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("seed a coupon: %v %v", res, err)
+	}
+	res.Body.Close()
+
+	p := b.MustPage(base + "/login").Timeout(20 * time.Second)
+	p.MustElement("#email").MustInput("viewer@example.com")
+	p.MustElement("#password").MustInput("viewer password 1")
+	p.MustElement(`[data-testid="login"]`).MustClick()
+	p.MustElementR("td.code a", "READONLY")
+	for _, sel := range []string{`[data-testid="archive"]`, `[data-testid="unarchive"]`, `a[href="/coupons/new"]`, `a[href="/coupons/generate"]`, `a[href$="/edit"]`, `a[href="/users"]`, `a[href="/tokens"]`} {
+		if has, _, _ := p.Has(sel); has {
+			t.Errorf("the coupon list shows a viewer %s", sel)
+		}
+	}
+	p.MustElementR("td.code a", "READONLY").MustClick()
+	p.MustElementR(`[data-testid="coupon-code"]`, "^READONLY$")
+	for _, sel := range []string{`[data-testid="archive"]`, `[data-testid="edit"]`} {
+		if has, _, _ := p.Has(sel); has {
+			t.Errorf("the coupon page shows a viewer %s", sel)
+		}
+	}
+	p.MustNavigate(base + "/coupons/new").MustWaitLoad()
+	if msg := p.MustElement(`[data-testid="error-page"]`).MustText(); !strings.Contains(msg, "viewer") {
+		t.Errorf("the refusal does not say why: %q", msg)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -48,6 +49,13 @@ func freeAddr(t *testing.T) string {
 // (and must stop cleanly) when the test ends.
 func startRun(t *testing.T, env map[string]string, extra ...string) string {
 	t.Helper()
+	base, _ := startRunLog(t, env, extra...)
+	return base
+}
+
+// startRunLog is startRun that also returns the server's log so far.
+func startRunLog(t *testing.T, env map[string]string, extra ...string) (string, func() string) {
+	t.Helper()
 	addr := freeAddr(t)
 	args := append([]string{"serve", "--addr", addr}, extra...)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -79,33 +87,84 @@ func startRun(t *testing.T, env map[string]string, extra ...string) string {
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return base
+				return base, stderr.String
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("/readyz never answered 200; log:\n%s", stderr.String())
-	return ""
+	return "", nil
 }
 
 func TestRunServesUntilCancelled(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) {
 		db := filepath.Join(t.TempDir(), "coupond.db")
-		base := startRun(t, map[string]string{"COUPOND_DB": db})
-		res, err := http.Get(base + "/coupons")
+		base, log := startRunLog(t, map[string]string{"COUPOND_DB": db})
+		if setupURL(t, log()) == "" {
+			t.Fatal("no setup link in the log of a first start")
+		}
+		res, err := http.Get(base + "/login")
 		if err != nil || res.StatusCode != http.StatusOK {
-			t.Fatalf("GET /coupons: %v %v", res, err)
+			t.Fatalf("GET /login: %v %v", res, err)
 		}
 		res.Body.Close()
 	})
 	t.Run("postgres", func(t *testing.T) {
-		base := startRun(t, map[string]string{"DATABASE_URL": storetest.PostgresSchemaDSN(t)})
-		res, err := http.Post(base+"/api/rnb/pvt/coupon", "application/json", strings.NewReader(`{"couponCode":"pg"}`))
+		env := map[string]string{"DATABASE_URL": storetest.PostgresSchemaDSN(t)}
+		token := mustRun(t, env, "token", "create", "--name", "smoke")
+		base := startRun(t, env)
+		req, _ := http.NewRequest("POST", base+"/api/rnb/pvt/coupon", strings.NewReader(`{"couponCode":"pg"}`))
+		req.Header.Set("X-Auth-Token", token)
+		res, err := http.DefaultClient.Do(req)
 		if err != nil || res.StatusCode != http.StatusCreated {
 			t.Fatalf("create on PostgreSQL: %v %v", res, err)
 		}
 		res.Body.Close()
 	})
+}
+
+// setupURL finds the one-time setup link in a server log.
+func setupURL(t *testing.T, log string) string {
+	t.Helper()
+	m := regexp.MustCompile(`url="?(http://[^"\s]+/setup\?token=[^"\s]+)`).FindStringSubmatch(log)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+// mustRun runs a command of the program and returns the last line of its
+// output.
+func mustRun(t *testing.T, env map[string]string, args ...string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if err := run(t.Context(), args, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errOut); err != nil {
+		t.Fatalf("coupond %s: %v\n%s", strings.Join(args, " "), err, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	return lines[len(lines)-1]
+}
+
+func TestUserAndTokenCommands(t *testing.T) {
+	env := map[string]string{"COUPOND_DB": filepath.Join(t.TempDir(), "coupond.db"), "COUPOND_PASSWORD": "from the environment"}
+	if out := mustRun(t, env, "user", "create", "--email", "Ops@Example.com", "--role", "admin"); out != "created ops@example.com (admin)" {
+		t.Errorf("user create said %q", out)
+	}
+	var out, errOut bytes.Buffer
+	stdinEnv := map[string]string{"COUPOND_DB": env["COUPOND_DB"]}
+	if err := run(t.Context(), []string{"user", "create", "--email", "two@example.com", "--role", "viewer"}, func(k string) string { return stdinEnv[k] }, strings.NewReader("piped password here\n"), &out, &errOut); err != nil {
+		t.Errorf("password from stdin: %v", err)
+	}
+	if err := run(t.Context(), []string{"user", "create", "--email", "bad", "--role", "boss"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errOut); err == nil || !strings.Contains(err.Error(), "email") || !strings.Contains(err.Error(), "role") {
+		t.Errorf("bad user: %v", err)
+	}
+	token := mustRun(t, env, "token", "create", "--name", "ci", "--scope", "read")
+	if !strings.HasPrefix(token, "cpd_") || len(token) < 40 {
+		t.Errorf("token create's last line = %q, want the token alone", token)
+	}
+	if err := run(t.Context(), []string{"token", "create", "--name", "x", "--scope", "all"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errOut); err == nil || !strings.Contains(err.Error(), "scope") {
+		t.Errorf("bad scope: %v", err)
+	}
 }
 
 func TestRunCommandsAndFlags(t *testing.T) {
