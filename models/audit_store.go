@@ -56,13 +56,7 @@ type AuditPage struct {
 // cursor or limit.
 func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (AuditPage, error) {
 	var verr ValidationError
-	limit := f.Limit
-	switch {
-	case limit == 0:
-		limit = DefaultListLimit
-	case limit < 1 || limit > MaxListLimit:
-		verr.Add("limit", fmt.Sprintf("must be between 1 and %d", MaxListLimit))
-	}
+	limit := pageLimit(f.Limit, &verr)
 	var before int64
 	if f.Before != "" {
 		n, err := strconv.ParseInt(f.Before, 10, 64)

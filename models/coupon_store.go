@@ -372,6 +372,18 @@ const (
 	MaxListLimit     = 1000
 )
 
+// pageLimit is the page size asked for, DefaultListLimit for 0; a size
+// outside 1..MaxListLimit is recorded in verr.
+func pageLimit(limit int, verr *ValidationError) int {
+	switch {
+	case limit == 0:
+		return DefaultListLimit
+	case limit < 1 || limit > MaxListLimit:
+		verr.Add("limit", fmt.Sprintf("must be between 1 and %d", MaxListLimit))
+	}
+	return limit
+}
+
 // CouponFilter selects and pages coupons in code order (ignoring case).
 type CouponFilter struct {
 	// Prefix matches codes starting with it, ignoring case.
@@ -399,13 +411,7 @@ type CouponPage struct {
 // fails with a *ValidationError for a bad limit or cursor.
 func (s *Store) ListCoupons(ctx context.Context, f CouponFilter) (CouponPage, error) {
 	var verr ValidationError
-	limit := f.Limit
-	switch {
-	case limit == 0:
-		limit = DefaultListLimit
-	case limit < 1 || limit > MaxListLimit:
-		verr.Add("limit", fmt.Sprintf("must be between 1 and %d", MaxListLimit))
-	}
+	limit := pageLimit(f.Limit, &verr)
 	var after string
 	if f.After != "" {
 		b, err := base64.RawURLEncoding.DecodeString(f.After)

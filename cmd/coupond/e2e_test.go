@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/csv"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -175,13 +174,7 @@ func TestViewerSeesNoWriteControls(t *testing.T) {
 	mustRun(t, env, "user", "create", "--email", "viewer@example.com", "--role", "viewer")
 	token := mustRun(t, env, "token", "create", "--name", "seed")
 	base := startRun(t, env)
-	req, _ := http.NewRequest("POST", base+"/api/rnb/pvt/coupon", strings.NewReader(`{"couponCode":"READONLY"}`))
-	req.Header.Set("X-Auth-Token", token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil || res.StatusCode != http.StatusCreated {
-		t.Fatalf("seed a coupon: %v %v", res, err)
-	}
-	res.Body.Close()
+	postCoupon(t, base, token, "READONLY")
 
 	p := b.MustPage(base + "/login").Timeout(20 * time.Second)
 	p.MustElement("#email").MustInput("viewer@example.com")

@@ -112,15 +112,24 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) {
 		env := map[string]string{"DATABASE_URL": storetest.PostgresSchemaDSN(t)}
 		token := mustRun(t, env, "token", "create", "--name", "smoke")
-		base := startRun(t, env)
-		req, _ := http.NewRequest("POST", base+"/api/rnb/pvt/coupon", strings.NewReader(`{"couponCode":"pg"}`))
-		req.Header.Set("X-Auth-Token", token)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil || res.StatusCode != http.StatusCreated {
-			t.Fatalf("create on PostgreSQL: %v %v", res, err)
-		}
-		res.Body.Close()
+		postCoupon(t, startRun(t, env), token, "pg")
 	})
+}
+
+// postCoupon creates a coupon through the API and fails the test unless
+// the server answers 201.
+func postCoupon(t *testing.T, base, token, code string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/api/rnb/pvt/coupon", strings.NewReader(`{"couponCode":"`+code+`"}`))
+	req.Header.Set("X-Auth-Token", token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("create coupon %s: %v", code, err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("create coupon %s: status %d", code, res.StatusCode)
+	}
 }
 
 // setupURL finds the one-time setup link in a server log.
