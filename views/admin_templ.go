@@ -802,7 +802,7 @@ func AuditPage(p Page, v AuditView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 70, "<hgroup><h1>Audit log</h1><p>Every change, sign-in and token use that changed something: who, when, and what changed. Newest first.</p></hgroup><form method=\"get\" action=\"/audit\" class=\"filters\" hx-get=\"/audit\" hx-target=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 70, "<hgroup><h1>Audit log</h1><p>Every change to coupons, batches, users and tokens, and every sign-in and sign-out: who, when, and what changed. Newest first.</p></hgroup><form method=\"get\" action=\"/audit\" class=\"filters\" hx-get=\"/audit\" hx-target=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
