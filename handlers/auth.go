@@ -108,10 +108,8 @@ func safeNext(next string) string {
 
 // Logout ends the session and records it.
 func (h *Auth) Logout(c echo.Context) error {
-	if CurrentUser(c) != nil {
-		if err := h.Store.RecordLogout(c.Request().Context()); err != nil {
-			return err
-		}
+	if err := h.Store.RecordLogout(c.Request().Context()); err != nil {
+		return err
 	}
 	if err := h.Sessions.Destroy(c.Request().Context()); err != nil {
 		return err

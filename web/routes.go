@@ -45,10 +45,11 @@ func addRoutes(e *echo.Echo, logger *slog.Logger, cfg Config, store *models.Stor
 	// Static assets, versioned by name and cached for a year; open to all.
 	e.GET("/static/*", serveStatic)
 
-	// Signing in and out, and first-run setup with the one-time link.
+	// Signing in and first-run setup with the one-time link, open to all;
+	// signing out.
 	e.GET("/login", auth.LoginForm, anyone...)
 	e.POST("/login", auth.Login, anyone...)
-	e.POST("/logout", auth.Logout, anyone...)
+	e.POST("/logout", auth.Logout, viewer...)
 	e.GET("/setup", auth.SetupForm, anyone...)
 	e.POST("/setup", auth.Setup, anyone...)
 
