@@ -24,6 +24,10 @@ func decodeJSON(c echo.Context, v any) error {
 		if errors.As(err, &tooBig) {
 			return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", tooBig.Limit))
 		}
+		if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
+			// Echo's limit on a body sent without Content-Length.
+			return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "the request body is larger than the server accepts")
+		}
 		return echo.NewHTTPError(http.StatusBadRequest, "could not read the request body")
 	}
 	return unmarshalJSON(body, v, "")

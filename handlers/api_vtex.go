@@ -18,7 +18,7 @@ type VTEXStore interface {
 	ListCoupons(ctx context.Context, f models.CouponFilter) (models.CouponPage, error)
 	UpsertCoupon(ctx context.Context, spec models.CouponSpec) (models.Coupon, bool, error)
 	CreateCoupons(ctx context.Context, reqs []models.CouponRequest) ([]models.Coupon, error)
-	GenerateCoupons(ctx context.Context, spec models.CouponSpec, quantity int) ([]models.Coupon, error)
+	GenerateCoupons(ctx context.Context, r models.CouponRequest) ([]models.Coupon, error)
 	SetCouponArchived(ctx context.Context, code string, archived bool) (models.Coupon, error)
 }
 
@@ -190,7 +190,7 @@ func (h *VTEX) Multiple(c echo.Context) error {
 		if ve, ok := err.(*models.ValidationError); ok {
 			verr.Merge("", ve)
 		}
-		reqs[i] = models.CouponRequest{Quantity: item.Quantity, Spec: spec}
+		reqs[i] = models.VTEXRequest(item.Quantity, spec)
 	}
 	if err := verr.Err(); err != nil {
 		return err
@@ -221,7 +221,7 @@ func (h *VTEX) Generate(c echo.Context) error {
 	if err := verr.Err(); err != nil {
 		return err
 	}
-	cs, err := h.Store.GenerateCoupons(c.Request().Context(), spec, quantity)
+	cs, err := h.Store.GenerateCoupons(c.Request().Context(), models.VTEXRequest(quantity, spec))
 	if err != nil {
 		return err
 	}

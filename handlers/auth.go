@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
@@ -32,10 +34,11 @@ type Sessions interface {
 }
 
 // LoginThrottle slows password guessing by client address and email.
+// Attempt books one try before the password is checked, so concurrent
+// guesses cannot all slip past the limit; it returns how long to wait when
+// the client must not try now, or the function that settles the try.
 type LoginThrottle interface {
-	RetryAfter(ip, email string) time.Duration
-	Failed(ip, email string)
-	Succeeded(ip, email string)
+	Attempt(ip, email string) (wait time.Duration, settle func(succeeded bool))
 }
 
 // Session keys the handlers write.
@@ -65,23 +68,24 @@ func (h *Auth) LoginForm(c echo.Context) error {
 func (h *Auth) Login(c echo.Context) error {
 	f := views.LoginForm{Email: strings.TrimSpace(c.FormValue("email")), Next: c.FormValue("next")}
 	email, _ := models.NormalizeEmail(f.Email)
-	ip := c.RealIP()
-	if wait := h.Throttle.RetryAfter(ip, email); wait > 0 {
+	wait, settle := h.Throttle.Attempt(c.RealIP(), email)
+	if wait > 0 {
 		secs := int(math.Ceil(wait.Seconds()))
 		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
 		f.Error = fmt.Sprintf("Too many failed sign-ins. Wait %d seconds and try again.", secs)
 		return Render(c, http.StatusTooManyRequests, views.LoginPage(page(c, "Sign in", ""), f))
 	}
 	u, err := h.Store.Authenticate(c.Request().Context(), f.Email, c.FormValue("password"))
+	// Only a wrong password spends the try; a database fault is not the
+	// client's.
+	settle(!errors.Is(err, models.ErrBadCredentials))
 	if errors.Is(err, models.ErrBadCredentials) {
-		h.Throttle.Failed(ip, email)
 		f.Error = "That email and password do not match an active account."
 		return Render(c, http.StatusUnauthorized, views.LoginPage(page(c, "Sign in", ""), f))
 	}
 	if err != nil {
 		return err
 	}
-	h.Throttle.Succeeded(ip, email)
 	if err := h.startSession(c.Request().Context(), u); err != nil {
 		return err
 	}
@@ -98,12 +102,19 @@ func (h *Auth) startSession(ctx context.Context, u models.User) error {
 	return nil
 }
 
-// safeNext keeps a post-login redirect on this site.
+// safeNext keeps a post-login redirect on this site: a path with no
+// scheme, host, backslash or control character (browsers drop tabs and
+// newlines, so "/\t/evil" would become "//evil"), re-serialised.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/coupons"
+	const home = "/coupons"
+	if strings.ContainsAny(next, "\\") || strings.ContainsFunc(next, unicode.IsControl) {
+		return home
 	}
-	return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+		return home
+	}
+	return u.RequestURI()
 }
 
 // Logout ends the session and records it.

@@ -271,13 +271,18 @@ func TestAPITokens(t *testing.T) {
 	})
 }
 
-// TestTokenConcurrencyLimit holds ten requests of one token open by
-// sending their bodies slowly; the eleventh is refused with 429 until one
-// finishes.
+// TestTokenConcurrencyLimit holds eleven requests of one token open at
+// once by sending their bodies slowly: exactly one is refused with 429, at
+// once, and the other ten go through when their bodies end.
 func TestTokenConcurrencyLimit(t *testing.T) {
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		writers := make([]*io.PipeWriter, 10)
-		results := make(chan int, 10)
+		type result struct {
+			status int
+			header http.Header
+			body   string
+		}
+		writers := make([]*io.PipeWriter, 11)
+		results := make(chan result, len(writers))
 		for i := range writers {
 			pr, pw := io.Pipe()
 			writers[i] = pw
@@ -286,27 +291,26 @@ func TestTokenConcurrencyLimit(t *testing.T) {
 			go func() {
 				res, err := http.DefaultClient.Do(req)
 				if err != nil {
-					results <- 0
+					results <- result{body: err.Error()}
 					return
 				}
+				b, _ := io.ReadAll(res.Body)
 				res.Body.Close()
-				results <- res.StatusCode
+				results <- result{res.StatusCode, res.Header, string(b)}
 			}()
 			if _, err := fmt.Fprintf(pw, `{"couponCode":"HELD%d"`, i); err != nil {
 				t.Fatal(err)
 			}
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		var r response
-		for time.Now().Before(deadline) {
-			if r = h.api("GET", "/api/rnb/pvt/coupon", ""); r.status == http.StatusTooManyRequests {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
+		var refused result
+		select {
+		case refused = <-results:
+		case <-time.After(10 * time.Second):
+			t.Fatal("none of eleven concurrent requests was refused")
 		}
-		e := wantError(t, r, http.StatusTooManyRequests, "too_many_requests")
-		if r.header.Get("Retry-After") == "" || !strings.Contains(e.Error.Message, "10 requests in flight") {
-			t.Errorf("429 without Retry-After or a clear message: %q", e.Error.Message)
+		e := wantError(t, response(refused), http.StatusTooManyRequests, "too_many_requests")
+		if refused.header.Get("Retry-After") == "" || refused.header.Get("X-RateLimit-Remaining") != "0" || !strings.Contains(e.Error.Message, "10 requests in flight") {
+			t.Errorf("429 without Retry-After, remaining 0 or a clear message: %v %q", refused.header, e.Error.Message)
 		}
 		// Another token is not affected.
 		if r := h.apiWith(map[string]string{"X-Auth-Token": h.readToken}, "GET", "/api/rnb/pvt/coupon", ""); r.status != http.StatusOK {
@@ -316,11 +320,11 @@ func TestTokenConcurrencyLimit(t *testing.T) {
 			_, _ = io.WriteString(pw, "}")
 			_ = pw.Close()
 		}
-		for range writers {
+		for range 10 {
 			select {
-			case code := <-results:
-				if code != http.StatusCreated {
-					t.Errorf("a held request ended with %d", code)
+			case r := <-results:
+				if r.status != http.StatusCreated {
+					t.Errorf("a held request ended with %d %s", r.status, r.body)
 				}
 			case <-time.After(10 * time.Second):
 				t.Fatal("held requests were not released in time")

@@ -70,7 +70,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if _, err := h.store.CreateCoupon(ctx, models.CouponSpec{Code: "MATRIX"}); err != nil {
 			t.Fatal(err)
 		}
-		cs, err := h.store.GenerateCoupons(ctx, models.CouponSpec{Code: "MB"}, 2)
+		cs, err := h.store.GenerateCoupons(ctx, models.CouponRequest{Spec: models.CouponSpec{Code: "MB"}, Quantity: 2, Generate: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,7 +17,7 @@ const batchPageCodes = 1000
 
 // BatchStore is what the generation pages need from the store.
 type BatchStore interface {
-	GenerateCoupons(ctx context.Context, spec models.CouponSpec, quantity int) ([]models.Coupon, error)
+	GenerateCoupons(ctx context.Context, r models.CouponRequest) ([]models.Coupon, error)
 	Batch(ctx context.Context, id int64) (models.Batch, error)
 	BatchCodes(ctx context.Context, id int64, limit int) ([]string, error)
 	EachBatchCode(ctx context.Context, id int64, fn func(code string) error) error
@@ -51,7 +51,8 @@ func (h *Batches) Generate(c echo.Context) error {
 	err := verr.Err()
 	if err == nil {
 		var cs []models.Coupon
-		if cs, err = h.Store.GenerateCoupons(c.Request().Context(), spec, quantity); err == nil {
+		req := models.CouponRequest{Quantity: quantity, Spec: spec, Generate: true}
+		if cs, err = h.Store.GenerateCoupons(c.Request().Context(), req); err == nil {
 			return seeOther(c, views.BatchURL(*cs[0].BatchID))
 		}
 	}

@@ -14,8 +14,9 @@ import (
 
 func TestConsolePagesRender(t *testing.T) {
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"<script>alert(1)</script>"}`)
-		h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"Visible","utmSource":"<b>src</b>"}`)
+		if r := h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"Visible","utmSource":"<b>src</b>","utmCampaign":"<script>alert(1)</script>"}`); r.status != http.StatusCreated {
+			t.Fatalf("seed: %d %s", r.status, r.body)
+		}
 		for _, tc := range []struct{ path, want string }{
 			{"/coupons", `id="coupon-table"`},
 			{"/coupons/new", `id="coupon-form"`},
@@ -27,7 +28,7 @@ func TestConsolePagesRender(t *testing.T) {
 			if r.status != http.StatusOK || !strings.Contains(r.body, tc.want) {
 				t.Errorf("GET %s = %d, want 200 containing %q", tc.path, r.status, tc.want)
 			}
-			if strings.Contains(r.body, "<b>src</b>") {
+			if strings.Contains(r.body, "<b>src</b>") || strings.Contains(r.body, "<script>alert") {
 				t.Errorf("GET %s shows user data unescaped", tc.path)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -25,11 +26,17 @@ func (s *Store) audit(ctx context.Context, tx *gorm.DB, action, entity, entityID
 	return nil
 }
 
+// truncate shortens s to at most n bytes on a character boundary, marking
+// the cut with "…".
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n-1] + "…"
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // AuditFilter selects audit events, newest first.

@@ -67,8 +67,14 @@ func NormalizeCode(raw string) (string, error) {
 	if c := code[0]; c == '-' || c == '_' {
 		return "", fmt.Errorf("must start with a letter or a digit")
 	}
+	if reservedCodes[CodeKey(code)] {
+		return "", fmt.Errorf("%q is reserved: the console uses /coupons/%s for its own page; choose another code", code, CodeKey(code))
+	}
 	return code, nil
 }
+
+// reservedCodes are the words the console's own pages take under /coupons/.
+var reservedCodes = map[string]bool{"new": true, "generate": true}
 
 func isCodeRune(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_'
@@ -82,6 +88,9 @@ func normalizeUTM(raw *string) (*string, error) {
 	v := strings.TrimSpace(*raw)
 	if v == "" {
 		return nil, nil
+	}
+	if !utf8.ValidString(v) {
+		return nil, fmt.Errorf("must be UTF-8 text")
 	}
 	if utf8.RuneCountInString(v) > MaxUTMLength {
 		return nil, fmt.Errorf("must be at most %d characters", MaxUTMLength)
@@ -167,25 +176,34 @@ func (s CouponSpec) apply(c *Coupon) {
 	c.MaxUsage = s.MaxUsage
 }
 
-// CouponRequest asks for Quantity coupons with one configuration. With
-// Quantity 1 the code is used literally; with more, each coupon gets the
-// code, "-" and GeneratedSuffixLength random characters.
+// CouponRequest asks for Quantity coupons with one configuration. When
+// Generate is set each coupon gets the code, "-" and GeneratedSuffixLength
+// random characters, in a new Batch; otherwise the one coupon (Quantity 1)
+// keeps the code literally.
 type CouponRequest struct {
 	Quantity int
 	Spec     CouponSpec
+	Generate bool
 }
 
-// Generates reports whether the request produces random codes.
-func (r CouponRequest) Generates() bool { return r.Quantity > 1 }
+// VTEXRequest follows VTEX's rule for multiple and massive creation:
+// quantity 1 keeps the code literally, more generates codes.
+func VTEXRequest(quantity int, spec CouponSpec) CouponRequest {
+	return CouponRequest{Quantity: quantity, Spec: spec, Generate: quantity > 1}
+}
 
-// CheckQuantity validates a generation quantity and, when it generates,
+// CheckQuantity validates a request's quantity and, when it generates,
 // the base code's length. Messages go under the given field names.
-func CheckQuantity(quantity int, code string, verr *ValidationError, quantityField, codeField string) {
-	if quantity < 1 || quantity > MaxGenerateQuantity {
+func CheckQuantity(r CouponRequest, verr *ValidationError, quantityField, codeField string) {
+	switch {
+	case r.Quantity < 1 || r.Quantity > MaxGenerateQuantity:
 		verr.Add(quantityField, fmt.Sprintf("must be between 1 and %d", MaxGenerateQuantity))
 		return
+	case !r.Generate && r.Quantity != 1:
+		verr.Add(quantityField, "must be 1 for a literal code")
+		return
 	}
-	if quantity > 1 && len(code) > MaxGeneratedBaseLength {
+	if r.Generate && len(r.Spec.Code) > MaxGeneratedBaseLength {
 		verr.Add(codeField, fmt.Sprintf("must be at most %d characters when generating codes, to leave room for \"-\" and %d random characters", MaxGeneratedBaseLength, GeneratedSuffixLength))
 	}
 }
@@ -203,9 +221,9 @@ func ValidateCouponRequests(reqs []CouponRequest) error {
 	seen := map[string]int{}
 	for i, r := range reqs {
 		prefix := fmt.Sprintf("[%d].", i)
-		CheckQuantity(r.Quantity, r.Spec.Code, &verr, prefix+"quantity", prefix+"couponConfiguration.couponCode")
+		CheckQuantity(r, &verr, prefix+"quantity", prefix+"couponConfiguration.couponCode")
 		total += max(r.Quantity, 0)
-		if r.Quantity == 1 {
+		if !r.Generate {
 			key := CodeKey(r.Spec.Code)
 			if j, dup := seen[key]; dup {
 				verr.Add(prefix+"couponConfiguration.couponCode", fmt.Sprintf("is the same code as item %d", j))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -17,8 +18,12 @@ import (
 const writeAttempts = 3
 
 // Coupon returns the coupon whose code matches, ignoring case and
-// surrounding spaces. It fails with ErrNotFound.
+// surrounding spaces. It fails with ErrNotFound, also for a string that
+// cannot be a code.
 func (s *Store) Coupon(ctx context.Context, code string) (Coupon, error) {
+	if !couldBeCode(code) {
+		return Coupon{}, fmt.Errorf("get coupon: %w", &NotFoundError{Entity: "coupon", Key: code})
+	}
 	var c Coupon
 	err := s.db.WithContext(ctx).Where("lower(code) = ?", CodeKey(code)).Take(&c).Error
 	if err != nil {
@@ -27,9 +32,29 @@ func (s *Store) Coupon(ctx context.Context, code string) (Coupon, error) {
 	return c, nil
 }
 
+// couldBeCode reports whether s, trimmed, uses only code characters; a
+// look-up of anything else finds nothing without asking the database
+// (which may refuse bytes such as NUL).
+func couldBeCode(s string) bool {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > MaxCodeLength {
+		return false
+	}
+	for _, r := range s {
+		if !isCodeRune(r) {
+			return false
+		}
+	}
+	return true
+}
+
 // lockCoupon reads a coupon for update inside tx (a row lock on
 // PostgreSQL; SQLite's write transaction already excludes other writers).
+// A string that cannot be a code is not found.
 func (s *Store) lockCoupon(tx *gorm.DB, code string) (Coupon, error) {
+	if !couldBeCode(code) {
+		return Coupon{}, gorm.ErrRecordNotFound
+	}
 	q := tx.Where("lower(code) = ?", CodeKey(code))
 	if s.dialect == DialectPostgres {
 		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
@@ -199,18 +224,17 @@ func (s *Store) CreateCoupons(ctx context.Context, reqs []CouponRequest) ([]Coup
 	return cs, nil
 }
 
-// GenerateCoupons creates quantity coupons from one configuration, as
-// CreateCoupons does for a single request; errors name "couponCode" and
-// "quantity".
-func (s *Store) GenerateCoupons(ctx context.Context, spec CouponSpec, quantity int) ([]Coupon, error) {
+// GenerateCoupons creates the coupons of one request, as CreateCoupons
+// does; errors name "couponCode" and "quantity".
+func (s *Store) GenerateCoupons(ctx context.Context, r CouponRequest) ([]Coupon, error) {
 	var verr ValidationError
-	CheckQuantity(quantity, spec.Code, &verr, "quantity", "couponCode")
+	CheckQuantity(r, &verr, "quantity", "couponCode")
 	if err := verr.Err(); err != nil {
 		return nil, fmt.Errorf("generate coupons: %w", err)
 	}
-	cs, err := s.createCoupons(ctx, []CouponRequest{{Quantity: quantity, Spec: spec}}, func(int) string { return "couponCode" })
+	cs, err := s.createCoupons(ctx, []CouponRequest{r}, func(int) string { return "couponCode" })
 	if err != nil {
-		return nil, fmt.Errorf("generate coupons from %q: %w", spec.Code, err)
+		return nil, fmt.Errorf("generate coupons from %q: %w", r.Spec.Code, err)
 	}
 	return cs, nil
 }
@@ -225,7 +249,7 @@ func (s *Store) createCoupons(ctx context.Context, reqs []CouponRequest, codeFie
 			if r.Spec.Archived == nil || !*r.Spec.Archived {
 				adding += r.Quantity
 			}
-			if !r.Generates() {
+			if !r.Generate {
 				literal[CodeKey(r.Spec.Code)] = i
 			}
 		}
@@ -247,7 +271,7 @@ func (s *Store) createCoupons(ctx context.Context, reqs []CouponRequest, codeFie
 		}
 		gen := NewCodeRand(s.rand)
 		for _, r := range reqs {
-			if !r.Generates() {
+			if !r.Generate {
 				c := Coupon{}
 				r.Spec.apply(&c)
 				out = append(out, c)
@@ -415,7 +439,7 @@ func (s *Store) ListCoupons(ctx context.Context, f CouponFilter) (CouponPage, er
 	var after string
 	if f.After != "" {
 		b, err := base64.RawURLEncoding.DecodeString(f.After)
-		if err != nil || len(b) == 0 || len(b) > MaxCodeLength {
+		if err != nil || !couldBeCode(string(b)) {
 			verr.Add("after", "is not a cursor this server handed out; start again without it")
 		}
 		after = string(b)

@@ -120,7 +120,7 @@ func TestActiveCap(t *testing.T) {
 		if _, err := s.SetCouponArchived(t.Context(), "C", false); err != nil {
 			t.Fatalf("unarchive after freeing a place: %v", err)
 		}
-		if _, err := s.GenerateCoupons(t.Context(), mustSpec(t, models.CouponInput{Code: "G"}), 5); !errors.Is(err, models.ErrActiveCap) {
+		if _, err := s.GenerateCoupons(t.Context(), models.CouponRequest{Spec: mustSpec(t, models.CouponInput{Code: "G"}), Quantity: 5, Generate: true}); !errors.Is(err, models.ErrActiveCap) {
 			t.Fatalf("generation past the cap: got %v", err)
 		}
 	})
@@ -161,7 +161,7 @@ var generated = regexp.MustCompile(`^Promo-[a-z0-9]{15}$`)
 
 func TestGenerateCoupons(t *testing.T) {
 	storetest.Each(t, models.Config{}, func(t *testing.T, s *models.Store) {
-		cs, err := s.GenerateCoupons(t.Context(), mustSpec(t, models.CouponInput{Code: "Promo", UTMCampaign: ptr("xmas"), MaxUsage: 1}), 250)
+		cs, err := s.GenerateCoupons(t.Context(), models.CouponRequest{Spec: mustSpec(t, models.CouponInput{Code: "Promo", UTMCampaign: ptr("xmas"), MaxUsage: 1}), Quantity: 250, Generate: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -203,7 +203,7 @@ func TestGenerateReplacesCollisions(t *testing.T) {
 	}
 	storetest.Each(t, models.Config{Rand: rand.NewChaCha8(seed)}, func(t *testing.T, s *models.Store) {
 		taken := mustCreateCoupon(t, s, strings.ToUpper("Dup-"+first))
-		cs, err := s.GenerateCoupons(t.Context(), models.CouponSpec{Code: "dup"}, 10)
+		cs, err := s.GenerateCoupons(t.Context(), models.CouponRequest{Spec: models.CouponSpec{Code: "dup"}, Quantity: 10, Generate: true})
 		if err != nil {
 			t.Fatalf("generation that collides with an existing code: %v", err)
 		}
@@ -222,8 +222,8 @@ func TestCreateCouponsIsAllOrNothing(t *testing.T) {
 	storetest.Each(t, models.Config{}, func(t *testing.T, s *models.Store) {
 		mustCreateCoupon(t, s, "EXISTS")
 		_, err := s.CreateCoupons(t.Context(), []models.CouponRequest{
-			{Quantity: 3, Spec: models.CouponSpec{Code: "fresh"}},
-			{Quantity: 1, Spec: models.CouponSpec{Code: "exists"}},
+			models.VTEXRequest(3, models.CouponSpec{Code: "fresh"}),
+			models.VTEXRequest(1, models.CouponSpec{Code: "exists"}),
 		})
 		var dup *models.DuplicateCodeError
 		if !errors.As(err, &dup) || dup.Field != "[1].couponConfiguration.couponCode" {
@@ -237,8 +237,8 @@ func TestCreateCouponsIsAllOrNothing(t *testing.T) {
 			t.Errorf("a failed request left %d coupons behind", len(page.Coupons))
 		}
 		cs, err := s.CreateCoupons(t.Context(), []models.CouponRequest{
-			{Quantity: 1, Spec: models.CouponSpec{Code: "Lit"}},
-			{Quantity: 2, Spec: models.CouponSpec{Code: "gen"}},
+			models.VTEXRequest(1, models.CouponSpec{Code: "Lit"}),
+			models.VTEXRequest(2, models.CouponSpec{Code: "gen"}),
 		})
 		if err != nil || len(cs) != 3 || cs[0].Code != "Lit" || cs[0].BatchID != nil || cs[1].BatchID == nil {
 			t.Fatalf("mixed request: %+v %v", cs, err)

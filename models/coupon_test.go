@@ -77,12 +77,12 @@ func TestCouponInputValidate(t *testing.T) {
 func TestValidateCouponRequests(t *testing.T) {
 	long := strings.Repeat("b", MaxGeneratedBaseLength+1)
 	err := ValidateCouponRequests([]CouponRequest{
-		{Quantity: 1, Spec: CouponSpec{Code: "SAME"}},
-		{Quantity: 0, Spec: CouponSpec{Code: "x"}},
-		{Quantity: 2, Spec: CouponSpec{Code: long}},
-		{Quantity: 1, Spec: CouponSpec{Code: "same"}},
-		{Quantity: 1, Spec: CouponSpec{Code: long}},
-		{Quantity: 1001, Spec: CouponSpec{Code: "x"}},
+		VTEXRequest(1, CouponSpec{Code: "SAME"}),
+		VTEXRequest(0, CouponSpec{Code: "x"}),
+		VTEXRequest(2, CouponSpec{Code: long}),
+		VTEXRequest(1, CouponSpec{Code: "same"}),
+		VTEXRequest(1, CouponSpec{Code: long}),
+		VTEXRequest(1001, CouponSpec{Code: "x"}),
 	})
 	var verr *ValidationError
 	if !errors.As(err, &verr) {
@@ -100,7 +100,7 @@ func TestValidateCouponRequests(t *testing.T) {
 
 	many := make([]CouponRequest, 11)
 	for i := range many {
-		many[i] = CouponRequest{Quantity: 1000, Spec: CouponSpec{Code: "m"}}
+		many[i] = VTEXRequest(1000, CouponSpec{Code: "m"})
 	}
 	if err := ValidateCouponRequests(many); err == nil || !strings.Contains(err.Error(), "at most 10000") {
 		t.Errorf("11,000 coupons in one request: got %v", err)

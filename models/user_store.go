@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
@@ -100,7 +102,9 @@ var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("coupond-no-such-user"), b
 // wrong password or a disabled account.
 func (s *Store) Authenticate(ctx context.Context, email, password string) (User, error) {
 	var u User
-	key, _ := NormalizeEmail(email)
+	// Stored emails are trimmed and lower-cased, so this finds them; a
+	// malformed one simply finds nothing, and is audited as typed.
+	key := strings.ToLower(strings.TrimSpace(email))
 	err := s.db.WithContext(ctx).Where("email = ?", key).Take(&u).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
@@ -277,6 +281,9 @@ func (s *Store) CheckSetupToken(ctx context.Context, token string) error {
 }
 
 func checkSetupToken(tx *gorm.DB, token string) error {
+	if !utf8.ValidString(token) {
+		return ErrSetupToken
+	}
 	var n int64
 	if err := tx.Model(&User{}).Count(&n).Error; err != nil {
 		return err
@@ -299,8 +306,24 @@ func (s *Store) SetupAdmin(ctx context.Context, token string, in UserInput) (Use
 	in.Role = RoleAdmin
 	var u User
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if s.dialect == DialectPostgres {
+			// Two instances, or two clicks, must not both see "no account
+			// yet" under READ COMMITTED.
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", adminLockKey).Error; err != nil {
+				return err
+			}
+		}
 		if err := checkSetupToken(tx, token); err != nil {
 			return err
+		}
+		// Spending the token is the gate: only the transaction that
+		// deletes it goes on.
+		res := tx.Where("hash = ?", hashSecret(token)).Delete(&setupToken{})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return ErrSetupToken
 		}
 		var err error
 		if u, err = s.createUser(ctx, tx, in); err != nil {

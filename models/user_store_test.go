@@ -2,6 +2,8 @@ package models_test
 
 import (
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -127,6 +129,34 @@ func TestSetupTokenIsSingleUse(t *testing.T) {
 	})
 }
 
+func TestSetupTokenHoldsUnderConcurrency(t *testing.T) {
+	storetest.Each(t, fastHash, func(t *testing.T, s *models.Store) {
+		token, err := s.NewSetupToken(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		ok := 0
+		for i := range 8 {
+			wg.Go(func() {
+				_, err := s.SetupAdmin(t.Context(), token, models.UserInput{Email: fmt.Sprintf("a%d@example.com", i), Password: "first admin password"})
+				if err == nil {
+					mu.Lock()
+					ok++
+					mu.Unlock()
+				} else if !errors.Is(err, models.ErrSetupDone) && !errors.Is(err, models.ErrSetupToken) {
+					t.Errorf("unexpected error: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if n, _ := s.CountUsers(t.Context()); ok != 1 || n != 1 {
+			t.Errorf("%d setups succeeded and %d accounts exist, want 1 and 1", ok, n)
+		}
+	})
+}
+
 func TestTokens(t *testing.T) {
 	clock := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 	cfg := fastHash
@@ -176,7 +206,7 @@ func TestCouponChangesAreAudited(t *testing.T) {
 		if _, err := s.SetCouponArchived(ctx, "AUD", true); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.GenerateCoupons(ctx, models.CouponSpec{Code: "G"}, 3); err != nil {
+		if _, err := s.GenerateCoupons(ctx, models.CouponRequest{Spec: models.CouponSpec{Code: "G"}, Quantity: 3, Generate: true}); err != nil {
 			t.Fatal(err)
 		}
 		page, err := s.ListAudit(t.Context(), models.AuditFilter{Actor: "token:shop", Limit: 2})

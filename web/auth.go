@@ -154,6 +154,9 @@ func (a *apiAuth) require(write bool) echo.MiddlewareFunc {
 			h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
 			if !ok {
 				h.Set("Retry-After", "1")
+				// Answer at once instead of first draining a body the
+				// refused client may still be sending.
+				h.Set("Connection", "close")
 				return echo.NewHTTPError(http.StatusTooManyRequests, fmt.Sprintf("the token %q already has %d requests in flight; wait for one to finish", t.Name, a.inflight.limit))
 			}
 			defer release()

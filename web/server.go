@@ -80,6 +80,7 @@ func NewServer(logger *slog.Logger, cfg Config, store *models.Store) *echo.Echo 
 		ReferrerPolicy:        "same-origin",
 	}))
 	e.Use(middleware.BodyLimit(cfg.BodyLimit))
+	e.Use(rejectBadText)
 	addRoutes(e, logger, cfg, store)
 	return e
 }

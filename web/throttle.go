@@ -12,13 +12,21 @@ import (
 // address, and per email from that address, in token buckets
 // (golang.org/x/time/rate): a bucket that is empty answers 429 until it
 // refills. Because the email bucket is per address too, one person's
-// failures never lock another person out.
+// failures never lock another person out. Tries in progress count as
+// spent, so concurrent guesses cannot all pass the check before any
+// failure is recorded.
 type loginThrottle struct {
 	now    func() time.Time
 	every  time.Duration
 	mu     sync.Mutex
-	byIP   map[string]*rate.Limiter
-	byPair map[string]*rate.Limiter
+	byIP   map[string]*bucket
+	byPair map[string]*bucket
+}
+
+// bucket is one key's failure budget and its tries in progress.
+type bucket struct {
+	lim     *rate.Limiter
+	pending int
 }
 
 // Failures allowed before throttling, refilled one per loginRefill.
@@ -30,63 +38,67 @@ const (
 )
 
 func newLoginThrottle(now func() time.Time) *loginThrottle {
-	return &loginThrottle{now: now, every: loginRefill, byIP: map[string]*rate.Limiter{}, byPair: map[string]*rate.Limiter{}}
+	return &loginThrottle{now: now, every: loginRefill, byIP: map[string]*bucket{}, byPair: map[string]*bucket{}}
 }
 
-func (t *loginThrottle) limiter(m map[string]*rate.Limiter, key string, burst int) *rate.Limiter {
-	l := m[key]
-	if l == nil {
+func (t *loginThrottle) bucket(m map[string]*bucket, key string, burst int) *bucket {
+	b := m[key]
+	if b == nil {
 		if len(m) >= throttleMaxKeys {
-			t.forgetFull(m)
+			t.forgetIdle(m)
 		}
-		l = rate.NewLimiter(rate.Every(t.every), burst)
-		m[key] = l
+		b = &bucket{lim: rate.NewLimiter(rate.Every(t.every), burst)}
+		m[key] = b
 	}
-	return l
+	return b
 }
 
-// forgetFull drops buckets that have refilled: they hold no memory of
-// failures.
-func (t *loginThrottle) forgetFull(m map[string]*rate.Limiter) {
+// forgetIdle drops buckets that have refilled and have no try in
+// progress: they hold no memory of failures.
+func (t *loginThrottle) forgetIdle(m map[string]*bucket) {
 	now := t.now()
-	for k, l := range m {
-		if l.TokensAt(now) >= float64(l.Burst()) {
+	for k, b := range m {
+		if b.pending == 0 && b.lim.TokensAt(now) >= float64(b.lim.Burst()) {
 			delete(m, k)
 		}
 	}
 }
 
-// RetryAfter is how long the client at ip must wait before trying email
-// again; zero when it may try now.
-func (t *loginThrottle) RetryAfter(ip, email string) time.Duration {
+// Attempt books one try for the client at ip signing in as email. When
+// either bucket has no token left beyond the tries in progress, it books
+// nothing and says how long to wait. Otherwise settle must be called with
+// the outcome: a failure spends a token from both buckets; a success
+// spends nothing and forgets this email's failures from this address.
+func (t *loginThrottle) Attempt(ip, email string) (time.Duration, func(succeeded bool)) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
+	pair := ip + "\x00" + email
+	buckets := []*bucket{t.bucket(t.byIP, ip, loginBurstPerIP), t.bucket(t.byPair, pair, loginBurstPerEmail)}
 	wait := time.Duration(0)
-	for _, l := range []*rate.Limiter{t.byIP[ip], t.byPair[ip+"\x00"+email]} {
-		if l == nil {
-			continue
-		}
-		if tokens := l.TokensAt(now); tokens < 1 {
-			d := time.Duration(math.Ceil((1 - tokens) * float64(t.every)))
-			wait = max(wait, d)
+	for _, b := range buckets {
+		if avail := b.lim.TokensAt(now) - float64(b.pending); avail < 1 {
+			wait = max(wait, time.Duration(math.Ceil((1-avail)*float64(t.every))))
 		}
 	}
-	return wait
-}
-
-// Failed counts one failed login.
-func (t *loginThrottle) Failed(ip, email string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	t.limiter(t.byIP, ip, loginBurstPerIP).AllowN(now, 1)
-	t.limiter(t.byPair, ip+"\x00"+email, loginBurstPerEmail).AllowN(now, 1)
-}
-
-// Succeeded forgets the failures for this email from this address.
-func (t *loginThrottle) Succeeded(ip, email string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.byPair, ip+"\x00"+email)
+	if wait > 0 {
+		return wait, nil
+	}
+	for _, b := range buckets {
+		b.pending++
+	}
+	return 0, func(succeeded bool) {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		now := t.now()
+		for _, b := range buckets {
+			b.pending--
+			if !succeeded {
+				b.lim.AllowN(now, 1)
+			}
+		}
+		if succeeded && buckets[1].pending == 0 && t.byPair[pair] == buckets[1] {
+			delete(t.byPair, pair)
+		}
+	}
 }

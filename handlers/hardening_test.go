@@ -1,0 +1,141 @@
+package handlers_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/coupond/coupond/models"
+)
+
+func TestLoginNeverRedirectsOffSite(t *testing.T) {
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		for _, next := range []string{"//evil.example/", "/\t/evil.example", "/\n/evil.example", "/\\evil.example", "https://evil.example/", "javascript:alert(1)", "evil.example"} {
+			form := url.Values{"email": {viewerEmail}, "password": {testPassword}, "next": {next}}
+			r := h.doWith(newClient(), "POST", "/login", strings.NewReader(form.Encode()), formHeaders)
+			if r.status != http.StatusSeeOther || r.header.Get("Location") != "/coupons" {
+				t.Errorf("next=%q: %d to %q, want /coupons", next, r.status, r.header.Get("Location"))
+			}
+		}
+		// Signed in already, the login page forwards at once: same rule.
+		if r := h.do("GET", "/login?next=/%09/evil.example", nil, nil); r.header.Get("Location") != "/coupons" {
+			t.Errorf("signed-in GET /login with a tab trick went to %q", r.header.Get("Location"))
+		}
+		form := url.Values{"email": {viewerEmail}, "password": {testPassword}, "next": {"/coupons?q=a b&status=active"}}
+		if r := h.doWith(newClient(), "POST", "/login", strings.NewReader(form.Encode()), formHeaders); r.header.Get("Location") != "/coupons?q=a b&status=active" {
+			t.Errorf("a same-site next is kept: %q", r.header.Get("Location"))
+		}
+	})
+}
+
+func TestLoginThrottleHoldsUnderConcurrency(t *testing.T) {
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		var wg sync.WaitGroup
+		codes := make(chan int, 30)
+		for i := range 30 {
+			wg.Go(func() {
+				codes <- h.doWith(newClient(), "POST", "/login", loginForm(editorEmail, fmt.Sprintf("guess %d", i)), formHeaders).status
+			})
+		}
+		wg.Wait()
+		close(codes)
+		count := map[int]int{}
+		for c := range codes {
+			count[c]++
+		}
+		if count[http.StatusUnauthorized] > 5 || count[http.StatusUnauthorized]+count[http.StatusTooManyRequests] != 30 {
+			t.Errorf("30 concurrent guesses got %v: at most 5 may be checked, the rest 429", count)
+		}
+	})
+}
+
+func TestLongAndStrangeTextIsRefusedOrStored(t *testing.T) {
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		long := strings.Repeat("a", 126) + "é@example.com"
+		if r := h.doWith(newClient(), "POST", "/login", loginForm(long, "whatever pw"), formHeaders); r.status != http.StatusUnauthorized {
+			t.Errorf("a long non-ASCII email: %d, want 401", r.status)
+		}
+		emoji := "a" + strings.Repeat("😀", 254)
+		r := h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"WIDE","utmSource":"`+emoji+`","utmCampaign":"`+emoji+`"}`)
+		if r.status != http.StatusCreated {
+			t.Fatalf("255-character UTM values: %d %s", r.status, r.body)
+		}
+		if got := decode[vtexCoupon](t, h.api("GET", "/api/rnb/pvt/coupon/wide", "")); got.UTMSource == nil || *got.UTMSource != emoji {
+			t.Error("the UTM source did not come back as sent")
+		}
+
+		for _, path := range []string{"/api/rnb/pvt/coupon?utmSource=%FF", "/api/rnb/pvt/coupon?q=a%00", "/api/rnb/pvt/coupon/a%00b", "/api/rnb/pvt/coupon/%FF"} {
+			wantError(t, h.api("GET", path, ""), http.StatusBadRequest, "bad_request")
+		}
+		wantError(t, h.api("GET", "/api/rnb/pvt/coupon?after=_w", ""), http.StatusUnprocessableEntity, "invalid", "after")
+		for _, path := range []string{"/coupons?q=%00", "/audit?actor=%FF"} {
+			if r := h.do("GET", path, nil, nil); r.status != http.StatusBadRequest {
+				t.Errorf("GET %s: %d, want 400", path, r.status)
+			}
+		}
+		if r := h.post("/coupons", url.Values{"couponCode": {"OK1"}, "utmSource": {"\xff"}}, nil); r.status != http.StatusBadRequest {
+			t.Errorf("a form with invalid UTF-8: %d, want 400", r.status)
+		}
+		if _, err := h.store.Coupon(t.Context(), "OK1"); err == nil {
+			t.Error("the refused form created the coupon")
+		}
+		if _, err := h.store.Coupon(t.Context(), "a\x00b"); err == nil || !strings.Contains(err.Error(), "no coupon") {
+			t.Errorf("looking up a NUL code: %v, want not found", err)
+		}
+	})
+}
+
+func TestConsoleGeneratesEvenOne(t *testing.T) {
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		r := h.post("/coupons/generate", url.Values{"couponCode": {"ONE"}, "quantity": {"1"}}, nil)
+		if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/batches/") {
+			t.Fatalf("generate one: %d %q %.200s", r.status, r.header.Get("Location"), r.body)
+		}
+		if _, err := h.store.Coupon(t.Context(), "ONE"); err == nil {
+			t.Error("generating one coupon created the base code itself")
+		}
+		if page := h.do("GET", r.header.Get("Location"), nil, nil); !strings.Contains(page.body, "ONE-") {
+			t.Error("the batch page does not list the generated code")
+		}
+		// VTEX's massive generation keeps its own rule: quantity 1 is the code itself.
+		if codes := decode[[]string](t, h.api("POST", "/api/rnb/pvt/coupons?quantity=1", `{"couponCode":"LITERAL"}`)); len(codes) != 1 || codes[0] != "LITERAL" {
+			t.Errorf("VTEX quantity=1: %v", codes)
+		}
+	})
+}
+
+func TestConsoleWordsAreReservedCodes(t *testing.T) {
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		for _, code := range []string{"new", "Generate"} {
+			e := wantError(t, h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"`+code+`"}`), http.StatusUnprocessableEntity, "invalid", "couponCode")
+			if !strings.Contains(e.Error.Fields["couponCode"], "reserved") {
+				t.Errorf("%s: %q", code, e.Error.Fields["couponCode"])
+			}
+		}
+		if r := h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"newer"}`); r.status != http.StatusCreated {
+			t.Errorf("a code that only starts with a reserved word: %d", r.status)
+		}
+	})
+}
+
+func TestChunkedBodyOverLimitIs413(t *testing.T) {
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		body := io.MultiReader(strings.NewReader(`{"couponCode":"x","utmSource":"`), strings.NewReader(strings.Repeat("a", 100_000)), strings.NewReader(`"}`))
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", h.srv.URL+"/api/rnb/pvt/coupon", body)
+		req.Header.Set("X-Auth-Token", h.token)
+		if req.ContentLength != 0 {
+			t.Fatal("the body must go without Content-Length")
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		wantError(t, response{status: res.StatusCode, header: res.Header, body: string(b)}, http.StatusRequestEntityTooLarge, "body_too_large")
+	})
+}
