@@ -236,9 +236,11 @@ func codesOf(cs []models.Coupon) []string {
 	return codes
 }
 
-// Archive archives one coupon; Unarchive makes it usable again. Both
-// return the coupon.
-func (h *VTEX) Archive(c echo.Context) error   { return h.setArchived(c, true) }
+// Archive archives one coupon and returns it; 404 for an unknown code.
+func (h *VTEX) Archive(c echo.Context) error { return h.setArchived(c, true) }
+
+// Unarchive makes one coupon usable again and returns it; 404 for an
+// unknown code, 409 past the active cap.
 func (h *VTEX) Unarchive(c echo.Context) error { return h.setArchived(c, false) }
 
 func (h *VTEX) setArchived(c echo.Context, archived bool) error {

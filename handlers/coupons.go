@@ -144,8 +144,12 @@ func (h *Coupons) formFailed(c echo.Context, title, section string, form views.C
 	return Render(c, http.StatusUnprocessableEntity, views.CouponFormPage(page(c, title, section), form))
 }
 
-// Archive archives a coupon; Unarchive makes it usable again.
-func (h *Coupons) Archive(c echo.Context) error   { return h.setArchived(c, true) }
+// Archive archives a coupon so it stops working; the row or status block
+// is swapped in place for htmx. It fails with ErrNotFound.
+func (h *Coupons) Archive(c echo.Context) error { return h.setArchived(c, true) }
+
+// Unarchive makes an archived coupon usable again, within the active cap.
+// It fails with ErrNotFound and *models.ActiveCapError.
 func (h *Coupons) Unarchive(c echo.Context) error { return h.setArchived(c, false) }
 
 func (h *Coupons) setArchived(c echo.Context, archived bool) error {

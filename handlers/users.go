@@ -64,9 +64,12 @@ func (h *Users) SetRole(c echo.Context) error {
 	}, func(u models.User) string { return u.Email + " is now " + u.Role + "." })
 }
 
-// Disable ends an account's access and its sessions; Enable restores it.
+// Disable ends an account's access and its sessions; the last enabled
+// admin and one's own account are refused on the page.
 func (h *Users) Disable(c echo.Context) error { return h.setDisabled(c, true) }
-func (h *Users) Enable(c echo.Context) error  { return h.setDisabled(c, false) }
+
+// Enable lets a disabled account sign in again.
+func (h *Users) Enable(c echo.Context) error { return h.setDisabled(c, false) }
 
 func (h *Users) setDisabled(c echo.Context, disabled bool) error {
 	return h.change(c, func(ctx context.Context, id int64) (models.User, error) {
