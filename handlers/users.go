@@ -93,31 +93,26 @@ func (h *Users) change(c echo.Context, do func(ctx context.Context, id int64) (m
 		return &models.NotFoundError{Entity: "user", Key: c.Param("id")}
 	}
 	u, err := do(c.Request().Context(), id)
-	var verr *models.ValidationError
-	switch {
-	case err == nil:
+	if err == nil {
 		return h.done(c, notice(u))
-	case errors.Is(err, errDisableSelf), errors.Is(err, models.ErrLastAdmin):
-		return h.render(c, http.StatusUnprocessableEntity, views.UsersView{Form: views.NewUserForm{Role: models.RoleViewer}, Error: "Refused: " + rootMessage(err) + "."})
-	case errors.As(err, &verr):
-		return h.render(c, http.StatusUnprocessableEntity, views.UsersView{Form: views.NewUserForm{Role: models.RoleViewer}, Error: "Refused: " + verr.Summary()})
 	}
-	return err
+	var verr *models.ValidationError
+	var refusal string
+	switch {
+	case errors.Is(err, errDisableSelf):
+		refusal = errDisableSelf.Error() + "."
+	case errors.Is(err, models.ErrLastAdmin):
+		refusal = models.ErrLastAdmin.Error() + "."
+	case errors.As(err, &verr):
+		refusal = verr.Summary()
+	default:
+		return err
+	}
+	return h.render(c, http.StatusUnprocessableEntity, views.UsersView{Form: views.NewUserForm{Role: models.RoleViewer}, Error: "Refused: " + refusal})
 }
 
 // errDisableSelf keeps an admin from locking themselves out.
 var errDisableSelf = errors.New("you cannot disable your own account")
-
-// rootMessage is the message of the sentinel at the bottom of err.
-func rootMessage(err error) string {
-	for {
-		next := errors.Unwrap(err)
-		if next == nil {
-			return err.Error()
-		}
-		err = next
-	}
-}
 
 func (h *Users) done(c echo.Context, notice string) error {
 	h.Sessions.Put(c.Request().Context(), sessionFlash, notice)

@@ -275,9 +275,10 @@ func (s *Store) NewSetupToken(ctx context.Context) (string, error) {
 }
 
 // CheckSetupToken reports ErrSetupDone when an account exists and
-// ErrSetupToken when the token is unknown.
+// ErrSetupToken when the token is unknown. It only reads: SetupAdmin
+// checks again inside its own transaction.
 func (s *Store) CheckSetupToken(ctx context.Context, token string) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return checkSetupToken(tx, token) })
+	return checkSetupToken(s.db.WithContext(ctx), token)
 }
 
 func checkSetupToken(tx *gorm.DB, token string) error {
