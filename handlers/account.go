@@ -34,7 +34,7 @@ func (h *Account) ChangePassword(c echo.Context) error {
 	next := c.FormValue("newPassword")
 	var err error
 	if next != c.FormValue("newPasswordConfirm") {
-		err = &models.ValidationError{Fields: map[string]string{"newPasswordConfirm": "does not match the new password"}}
+		err = models.Invalid("newPasswordConfirm", "does not match the new password")
 	} else {
 		var changed models.User
 		if changed, err = h.Store.ChangePassword(c.Request().Context(), u.ID, c.FormValue("currentPassword"), next); err == nil {

@@ -49,7 +49,7 @@ func unmarshalJSON(body []byte, v any, prefix string) error {
 		if typ.Field == "" {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("the JSON %s must be %s, not %s", bodyName(prefix), jsonKind(typ.Type), typ.Value))
 		}
-		return &models.ValidationError{Fields: map[string]string{prefix + typ.Field: fmt.Sprintf("must be %s, not %s", jsonKind(typ.Type), typ.Value)}}
+		return models.Invalid(prefix+typ.Field, fmt.Sprintf("must be %s, not %s", jsonKind(typ.Type), typ.Value))
 	}
 	return echo.NewHTTPError(http.StatusBadRequest, "malformed JSON: "+err.Error())
 }

@@ -3,10 +3,11 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/coupond/coupond/models"
 	"github.com/labstack/echo/v4"
@@ -15,7 +16,9 @@ import (
 // VTEXStore is what the VTEX-style coupon API needs from the store.
 type VTEXStore interface {
 	Coupon(ctx context.Context, code string) (models.Coupon, error)
+	ArchivedCoupon(ctx context.Context, code string) (models.Coupon, error)
 	ListCoupons(ctx context.Context, f models.CouponFilter) (models.CouponPage, error)
+	EachCoupon(ctx context.Context, f models.CouponFilter, fn func(models.Coupon) error) error
 	UpsertCoupon(ctx context.Context, spec models.CouponSpec) (models.Coupon, bool, error)
 	CreateCoupons(ctx context.Context, reqs []models.CouponRequest) ([]models.Coupon, error)
 	GenerateCoupons(ctx context.Context, r models.CouponRequest) ([]models.Coupon, error)
@@ -25,7 +28,44 @@ type VTEXStore interface {
 // VTEX speaks the request and response shapes of VTEX's coupon API under
 // /api/rnb/pvt.
 type VTEX struct {
-	Store VTEXStore
+	Store  VTEXStore
+	Logger *slog.Logger
+}
+
+// vtexFieldNames are VTEX's names for the domain fields whose names
+// differ.
+var vtexFieldNames = map[string]string{
+	models.FieldCode:   "couponCode",
+	models.FieldItems:  "body",
+	models.FieldCursor: "after",
+}
+
+// vtexConfiguration is the member of a multiple-coupons element that
+// holds the coupon configuration.
+const vtexConfiguration = "couponConfiguration"
+
+// VTEXFieldName names a field as a VTEX client sent it: "couponCode" for
+// the code; "[2].quantity" and "[2].couponConfiguration.maxUsage" for an
+// element of a multiple-coupons request. Names that are not domain field
+// names (those found while reading the JSON) are kept as they are.
+func VTEXFieldName(fe models.FieldError) string {
+	name := fe.Field
+	if n, ok := vtexFieldNames[name]; ok {
+		name = n
+	}
+	switch {
+	case fe.Item == models.NoItem:
+		return name
+	case fe.Field == models.FieldQuantity, fe.Field == vtexConfiguration:
+		return fmt.Sprintf("[%d].%s", fe.Item, name)
+	}
+	return fmt.Sprintf("[%d].%s.%s", fe.Item, vtexConfiguration, name)
+}
+
+// vtexRequest follows VTEX's rule for multiple and massive creation:
+// quantity 1 keeps the code literally, more generates codes.
+func vtexRequest(quantity int, spec models.CouponSpec) models.CouponRequest {
+	return models.CouponRequest{Quantity: quantity, Spec: spec, Generate: quantity > 1}
 }
 
 // vtexCouponIn is a coupon configuration as VTEX clients send it. Absent
@@ -41,7 +81,7 @@ type vtexCouponIn struct {
 	MaxUsage                 int     `json:"maxUsage"`
 }
 
-func (in vtexCouponIn) spec(prefix string) (models.CouponSpec, error) {
+func (in vtexCouponIn) spec() (models.CouponSpec, *models.ValidationError) {
 	spec, err := models.CouponInput{
 		Code:                     in.CouponCode,
 		UTMSource:                in.UTMSource,
@@ -51,36 +91,40 @@ func (in vtexCouponIn) spec(prefix string) (models.CouponSpec, error) {
 		ExpirationIntervalPerUse: in.ExpirationIntervalPerUse,
 		MaxUsage:                 in.MaxUsage,
 	}.Validate()
-	if ve, ok := err.(*models.ValidationError); ok && prefix != "" {
-		prefixed := &models.ValidationError{}
-		prefixed.Merge(prefix, ve)
-		return spec, prefixed
-	}
-	return spec, err
+	var verr *models.ValidationError
+	errors.As(err, &verr)
+	return spec, verr
 }
 
-// vtexCouponOut is a coupon as VTEX returns it.
+// vtexCouponOut is a coupon as VTEX returns it. The spec types the UTM
+// fields and groupingKey as strings, so absent values are left out rather
+// than sent as null.
 type vtexCouponOut struct {
-	UTMSource                *string `json:"utmSource"`
-	UTMCampaign              *string `json:"utmCampaign"`
-	CouponCode               string  `json:"couponCode"`
-	IsArchived               bool    `json:"isArchived"`
-	MaxItemsPerClient        int     `json:"maxItemsPerClient"`
-	ExpirationIntervalPerUse string  `json:"expirationIntervalPerUse"`
-	MaxUsage                 int     `json:"maxUsage"`
-	LastModifiedUtc          string  `json:"lastModifiedUtc"`
+	UTMSource                string `json:"utmSource,omitempty"`
+	UTMCampaign              string `json:"utmCampaign,omitempty"`
+	CouponCode               string `json:"couponCode"`
+	IsArchived               bool   `json:"isArchived"`
+	MaxItemsPerClient        int    `json:"maxItemsPerClient"`
+	ExpirationIntervalPerUse string `json:"expirationIntervalPerUse"`
+	MaxUsage                 int    `json:"maxUsage"`
+	GroupingKey              string `json:"groupingKey,omitempty"`
+	LastModifiedUtc          string `json:"lastModifiedUtc"`
 }
+
+// vtexTimeLayout is VTEX's timestamp: UTC with seven fractional digits.
+const vtexTimeLayout = "2006-01-02T15:04:05.0000000Z"
 
 func vtexCoupon(c models.Coupon) vtexCouponOut {
 	return vtexCouponOut{
-		UTMSource:                c.UTMSource,
-		UTMCampaign:              c.UTMCampaign,
+		UTMSource:                deref(c.UTMSource),
+		UTMCampaign:              deref(c.UTMCampaign),
 		CouponCode:               c.Code,
 		IsArchived:               c.Archived,
 		MaxItemsPerClient:        c.MaxItemsPerClient,
 		ExpirationIntervalPerUse: models.FormatTimeSpan(c.ExpirationIntervalPerUse),
 		MaxUsage:                 c.MaxUsage,
-		LastModifiedUtc:          c.UpdatedAt.UTC().Format(time.RFC3339Nano),
+		GroupingKey:              deref(c.GroupingKey),
+		LastModifiedUtc:          c.UpdatedAt.UTC().Format(vtexTimeLayout),
 	}
 }
 
@@ -91,9 +135,9 @@ func (h *VTEX) Upsert(c echo.Context) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	spec, err := in.spec("")
-	if err != nil {
-		return err
+	spec, verr := in.spec()
+	if verr != nil {
+		return verr
 	}
 	cp, created, err := h.Store.UpsertCoupon(c.Request().Context(), spec)
 	if err != nil {
@@ -115,21 +159,43 @@ func (h *VTEX) Get(c echo.Context) error {
 	return c.JSON(http.StatusOK, vtexCoupon(cp))
 }
 
-// List returns a page of coupons as VTEX's plain array; the cursor of the
-// next page travels in X-Next-Cursor and a Link header.
+// GetArchived returns the archived coupon with the code; 404 when no
+// coupon has it or the coupon is not archived.
+func (h *VTEX) GetArchived(c echo.Context) error {
+	cp, err := h.Store.ArchivedCoupon(c.Request().Context(), c.Param("code"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, vtexCoupon(cp))
+}
+
+// Usage is VTEX's usage report of one coupon. coupond does not record
+// redemptions yet, so it answers 404 for an unknown code and 501 for a
+// known one rather than an empty report that would read as "never used".
+func (h *VTEX) Usage(c echo.Context) error {
+	if _, err := h.Store.Coupon(c.Request().Context(), c.Param("code")); err != nil {
+		return err
+	}
+	return echo.NewHTTPError(http.StatusNotImplemented, "usage reports are not available: this version of coupond does not record redemptions")
+}
+
+// List returns coupons as VTEX's plain array. Without limit or after it
+// is every coupon the filters select, streamed; with them, one page, the
+// cursor of the next page in X-Next-Cursor and a Link header.
 func (h *VTEX) List(c echo.Context) error {
 	var verr models.ValidationError
+	q := c.QueryParams()
 	f := models.CouponFilter{
-		Prefix:      c.QueryParam("q"),
-		UTMSource:   c.QueryParam("utmSource"),
-		UTMCampaign: c.QueryParam("utmCampaign"),
-		After:       c.QueryParam("after"),
+		Prefix:      q.Get("q"),
+		UTMSource:   q.Get("utmSource"),
+		UTMCampaign: q.Get("utmCampaign"),
+		After:       q.Get("after"),
 		Limit:       queryInt(c, &verr, "limit"),
 	}
-	if c.QueryParam("limit") == "0" {
+	if q.Get("limit") == "0" {
 		verr.Add("limit", fmt.Sprintf("must be between 1 and %d", models.MaxListLimit))
 	}
-	switch a := c.QueryParam("archived"); a {
+	switch a := q.Get("archived"); a {
 	case "":
 	case "true", "false":
 		f.Archived = new(a == "true")
@@ -138,6 +204,9 @@ func (h *VTEX) List(c echo.Context) error {
 	}
 	if err := verr.Err(); err != nil {
 		return err
+	}
+	if !q.Has("limit") && !q.Has("after") {
+		return h.streamAll(c, f)
 	}
 	page, err := h.Store.ListCoupons(c.Request().Context(), f)
 	if err != nil {
@@ -148,13 +217,48 @@ func (h *VTEX) List(c echo.Context) error {
 		out[i] = vtexCoupon(cp)
 	}
 	if page.Next != "" {
-		q := c.QueryParams()
 		q.Set("after", page.Next)
 		next := (&url.URL{Path: c.Request().URL.Path, RawQuery: q.Encode()}).String()
 		c.Response().Header().Set("X-Next-Cursor", page.Next)
 		c.Response().Header().Set("Link", fmt.Sprintf(`<%s>; rel="next"`, next))
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// streamAll writes every selected coupon as one JSON array, one coupon at
+// a time, so memory does not grow with the table. A failure after the
+// first byte can only cut the array short, which a client sees as
+// malformed JSON.
+func (h *VTEX) streamAll(c echo.Context, f models.CouponFilter) error {
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	sep := []byte("[")
+	n := 0
+	err := h.Store.EachCoupon(c.Request().Context(), f, func(cp models.Coupon) error {
+		if _, err := w.Write(sep); err != nil {
+			return err
+		}
+		sep = []byte(",")
+		if n++; n%500 == 0 {
+			w.Flush()
+		}
+		return enc.Encode(vtexCoupon(cp))
+	})
+	if err != nil {
+		h.Logger.Error("list coupons: stream cut short", "id", w.Header().Get(echo.HeaderXRequestID), "sent", n, "err", err)
+		return nil
+	}
+	if n == 0 {
+		_, err = w.Write([]byte("[]\n"))
+	} else {
+		_, err = w.Write([]byte("]\n"))
+	}
+	if err != nil {
+		h.Logger.Error("list coupons: stream cut short", "id", w.Header().Get(echo.HeaderXRequestID), "sent", n, "err", err)
+	}
+	return nil
 }
 
 // vtexMultipleItem is one entry of a multiple-coupons request.
@@ -164,7 +268,8 @@ type vtexMultipleItem struct {
 }
 
 // Multiple creates coupons from several configurations, all or nothing,
-// and returns the codes. Errors name the item: "[2].couponConfiguration.maxUsage".
+// and answers 200 with the codes. Errors name the element:
+// "[2].couponConfiguration.maxUsage".
 func (h *VTEX) Multiple(c echo.Context) error {
 	var items []json.RawMessage
 	if err := decodeJSON(c, &items); err != nil {
@@ -179,18 +284,16 @@ func (h *VTEX) Multiple(c echo.Context) error {
 			return err
 		}
 		if len(item.CouponConfiguration) == 0 || string(item.CouponConfiguration) == "null" {
-			verr.Add(prefix+"couponConfiguration", "is required")
+			verr.AddItem(i, vtexConfiguration, "is required")
 			continue
 		}
 		var in vtexCouponIn
-		if err := unmarshalJSON(item.CouponConfiguration, &in, prefix+"couponConfiguration."); err != nil {
+		if err := unmarshalJSON(item.CouponConfiguration, &in, prefix+vtexConfiguration+"."); err != nil {
 			return err
 		}
-		spec, err := in.spec(prefix + "couponConfiguration.")
-		if ve, ok := err.(*models.ValidationError); ok {
-			verr.Merge("", ve)
-		}
-		reqs[i] = models.VTEXRequest(item.Quantity, spec)
+		spec, ierr := in.spec()
+		verr.Merge(i, ierr)
+		reqs[i] = vtexRequest(item.Quantity, spec)
 	}
 	if err := verr.Err(); err != nil {
 		return err
@@ -199,33 +302,31 @@ func (h *VTEX) Multiple(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, codesOf(cs))
+	return c.JSON(http.StatusOK, codesOf(cs))
 }
 
 // Generate is VTEX's massive generation: ?quantity=N coupons from one
-// configuration; it returns the generated codes.
+// configuration; it answers 200 with the generated codes.
 func (h *VTEX) Generate(c echo.Context) error {
 	var verr models.ValidationError
 	quantity := queryInt(c, &verr, "quantity")
 	if c.QueryParam("quantity") == "" {
-		verr.Add("quantity", fmt.Sprintf("is required: add ?quantity=N with N from 1 to %d", models.MaxGenerateQuantity))
+		verr.Add(models.FieldQuantity, fmt.Sprintf("is required: add ?quantity=N with N from 1 to %d", models.MaxGenerateQuantity))
 	}
 	var in vtexCouponIn
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	spec, err := in.spec("")
-	if ve, ok := err.(*models.ValidationError); ok {
-		verr.Merge("", ve)
-	}
+	spec, ierr := in.spec()
+	verr.Merge(models.NoItem, ierr)
 	if err := verr.Err(); err != nil {
 		return err
 	}
-	cs, err := h.Store.GenerateCoupons(c.Request().Context(), models.VTEXRequest(quantity, spec))
+	cs, err := h.Store.GenerateCoupons(c.Request().Context(), vtexRequest(quantity, spec))
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, codesOf(cs))
+	return c.JSON(http.StatusOK, codesOf(cs))
 }
 
 func codesOf(cs []models.Coupon) []string {
@@ -236,11 +337,12 @@ func codesOf(cs []models.Coupon) []string {
 	return codes
 }
 
-// Archive archives one coupon and returns it; 404 for an unknown code.
+// Archive archives one coupon and answers with its code as a JSON
+// string; 404 for an unknown code.
 func (h *VTEX) Archive(c echo.Context) error { return h.setArchived(c, true) }
 
-// Unarchive makes one coupon usable again and returns it; 404 for an
-// unknown code, 409 past the active cap.
+// Unarchive makes one coupon usable again and answers with its code as a
+// JSON string; 404 for an unknown code, 409 past the active cap.
 func (h *VTEX) Unarchive(c echo.Context) error { return h.setArchived(c, false) }
 
 func (h *VTEX) setArchived(c echo.Context, archived bool) error {
@@ -248,5 +350,5 @@ func (h *VTEX) setArchived(c echo.Context, archived bool) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, vtexCoupon(cp))
+	return c.JSON(http.StatusOK, cp.Code)
 }

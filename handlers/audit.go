@@ -49,7 +49,7 @@ func (h *Audit) List(c echo.Context) error {
 		var verr *models.ValidationError
 		switch {
 		case errors.As(err, &verr):
-			v.Errors = verr.Fields
+			v.Errors = formMessages(verr)
 			status = http.StatusUnprocessableEntity
 		case err != nil:
 			return err

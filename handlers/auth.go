@@ -143,7 +143,7 @@ func (h *Auth) Setup(c echo.Context) error {
 	password := c.FormValue("password")
 	var err error
 	if password != c.FormValue("passwordConfirm") {
-		err = &models.ValidationError{Fields: map[string]string{"passwordConfirm": "does not match the password"}}
+		err = models.Invalid("passwordConfirm", "does not match the password")
 	} else {
 		var u models.User
 		if u, err = h.Store.SetupAdmin(c.Request().Context(), f.Token, models.UserInput{Email: f.Email, Password: password}); err == nil {

@@ -58,6 +58,8 @@ var apiMatrix = map[string]apiAccess{
 	"POST /api/rnb/pvt/multiple-coupons":       {401, 403, 400},
 	"POST /api/rnb/pvt/coupons":                {401, 403, 400},
 	"POST /api/rnb/pvt/archive/coupon/:code":   {401, 403, 200},
+	"GET /api/rnb/pvt/archive/coupon/:code":    {401, 200, 200},
+	"GET /api/rnb/pvt/coupon/usage/:code":      {401, 501, 501},
 	"POST /api/rnb/pvt/unarchive/coupon/:code": {401, 403, 200},
 }
 
@@ -82,6 +84,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Reading an archived coupon needs one that stays archived.
+		if _, err := h.store.CreateCoupon(ctx, models.CouponSpec{Code: "SHELVED", Archived: new(true)}); err != nil {
+			t.Fatal(err)
+		}
 		fill := func(path string) string {
 			r := strings.NewReplacer(":code", "MATRIX", "*", "vendor/htmx-2.0.11.min.js")
 			path = r.Replace(path)
@@ -104,6 +110,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 			seen[key] = true
 			path := fill(rt.Path)
+			if key == "GET /api/rnb/pvt/archive/coupon/:code" {
+				path = strings.Replace(rt.Path, ":code", "SHELVED", 1)
+			}
 			form := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "same-origin"}
 			t.Run(key, func(t *testing.T) {
 				switch {

@@ -203,9 +203,31 @@ func validateCouponFields(f views.CouponFields, verr *models.ValidationError) mo
 		ExpirationIntervalPerUse: f.ExpirationIntervalPerUse,
 	}.Validate()
 	if vr := (*models.ValidationError)(nil); errors.As(err, &vr) {
-		verr.Merge("", vr)
+		verr.Merge(models.NoItem, vr)
 	}
 	return spec
+}
+
+// consoleFieldNames are the console's form names for the domain fields
+// whose names differ.
+var consoleFieldNames = map[string]string{
+	models.FieldCode:   views.FieldCode,
+	models.FieldCursor: "before",
+}
+
+// formMessages keys the messages of verr by form field name.
+func formMessages(verr *models.ValidationError) map[string]string {
+	msgs := make(map[string]string, len(verr.Errors))
+	for _, fe := range verr.Errors {
+		name := fe.Field
+		if n, ok := consoleFieldNames[name]; ok {
+			name = n
+		}
+		if _, seen := msgs[name]; !seen {
+			msgs[name] = fe.Message
+		}
+	}
+	return msgs
 }
 
 // formProblem records err on a form when it is something the user can fix:
@@ -217,7 +239,7 @@ func formProblem(err error, fields *map[string]string, formErr *string) bool {
 	var capErr *models.ActiveCapError
 	switch {
 	case errors.As(err, &verr):
-		*fields = verr.Fields
+		*fields = formMessages(verr)
 	case errors.As(err, &dup):
 		*fields = map[string]string{views.FieldCode: "already exists (codes are compared ignoring case); choose another code"}
 	case errors.As(err, &capErr):

@@ -68,7 +68,7 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (AuditPage, error)
 	if f.Before != "" {
 		n, err := strconv.ParseInt(f.Before, 10, 64)
 		if err != nil || n < 1 {
-			verr.Add("before", "is not a cursor this server handed out; start again without it")
+			verr.Add(FieldCursor, "is not a cursor this server handed out; start again without it")
 		}
 		before = n
 	}

@@ -40,8 +40,11 @@ type Coupon struct {
 	ExpirationIntervalPerUse time.Duration `gorm:"not null;default:0"`
 	MaxUsage                 int           `gorm:"not null;default:0"`
 	BatchID                  *int64        `gorm:"index"`
-	CreatedAt                time.Time     `gorm:"not null"`
-	UpdatedAt                time.Time     `gorm:"not null"`
+	// GroupingKey is the base code a generated coupon was made from; nil
+	// for a coupon created with its own code.
+	GroupingKey *string   `gorm:"column:grouping_key;size:64"`
+	CreatedAt   time.Time `gorm:"not null"`
+	UpdatedAt   time.Time `gorm:"not null"`
 }
 
 // CodeKey is the case-folded form of a code under which it is unique.
@@ -128,28 +131,28 @@ type CouponSpec struct {
 }
 
 // Validate checks every field and returns the spec, or a *ValidationError
-// naming each bad field by its JSON name.
+// naming each bad field.
 func (in CouponInput) Validate() (CouponSpec, error) {
 	var verr ValidationError
 	var spec CouponSpec
 	var err error
 	if spec.Code, err = NormalizeCode(in.Code); err != nil {
-		verr.Add("couponCode", err.Error())
+		verr.Add(FieldCode, err.Error())
 	}
 	if spec.UTMSource, err = normalizeUTM(in.UTMSource); err != nil {
-		verr.Add("utmSource", err.Error())
+		verr.Add(FieldUTMSource, err.Error())
 	}
 	if spec.UTMCampaign, err = normalizeUTM(in.UTMCampaign); err != nil {
-		verr.Add("utmCampaign", err.Error())
+		verr.Add(FieldUTMCampaign, err.Error())
 	}
 	if in.MaxItemsPerClient < 0 {
-		verr.Add("maxItemsPerClient", "must be 0 (unlimited) or more")
+		verr.Add(FieldMaxItemsPerClient, "must be 0 (unlimited) or more")
 	}
 	if in.MaxUsage < 0 {
-		verr.Add("maxUsage", "must be 0 (unlimited) or more")
+		verr.Add(FieldMaxUsage, "must be 0 (unlimited) or more")
 	}
 	if spec.ExpirationIntervalPerUse, err = ParseTimeSpan(in.ExpirationIntervalPerUse); err != nil {
-		verr.Add("expirationIntervalPerUse", err.Error())
+		verr.Add(FieldExpirationIntervalPerUse, err.Error())
 	}
 	spec.Archived = in.Archived
 	spec.MaxItemsPerClient = in.MaxItemsPerClient
@@ -186,53 +189,46 @@ type CouponRequest struct {
 	Generate bool
 }
 
-// VTEXRequest follows VTEX's rule for multiple and massive creation:
-// quantity 1 keeps the code literally, more generates codes.
-func VTEXRequest(quantity int, spec CouponSpec) CouponRequest {
-	return CouponRequest{Quantity: quantity, Spec: spec, Generate: quantity > 1}
-}
-
 // CheckQuantity validates a request's quantity and, when it generates,
-// the base code's length. Messages go under the given field names.
-func CheckQuantity(r CouponRequest, verr *ValidationError, quantityField, codeField string) {
+// the base code's length, recording problems for list element item
+// (NoItem for a single request).
+func CheckQuantity(r CouponRequest, verr *ValidationError, item int) {
 	switch {
 	case r.Quantity < 1 || r.Quantity > MaxGenerateQuantity:
-		verr.Add(quantityField, fmt.Sprintf("must be between 1 and %d", MaxGenerateQuantity))
+		verr.AddItem(item, FieldQuantity, fmt.Sprintf("must be between 1 and %d", MaxGenerateQuantity))
 		return
 	case !r.Generate && r.Quantity != 1:
-		verr.Add(quantityField, "must be 1 for a literal code")
+		verr.AddItem(item, FieldQuantity, "must be 1 for a literal code")
 		return
 	}
 	if r.Generate && len(r.Spec.Code) > MaxGeneratedBaseLength {
-		verr.Add(codeField, fmt.Sprintf("must be at most %d characters when generating codes, to leave room for \"-\" and %d random characters", MaxGeneratedBaseLength, GeneratedSuffixLength))
+		verr.AddItem(item, FieldCode, fmt.Sprintf("must be at most %d characters when generating codes, to leave room for \"-\" and %d random characters", MaxGeneratedBaseLength, GeneratedSuffixLength))
 	}
 }
 
-// ValidateCouponRequests checks a multiple-coupons request as a whole:
+// ValidateCouponRequests checks a list of coupon requests as a whole:
 // quantities, base code lengths, the total, and the same literal code
-// asked for twice. Fields are named "[i].quantity" and
-// "[i].couponConfiguration.<field>".
+// asked for twice. Problems name the element by its index.
 func ValidateCouponRequests(reqs []CouponRequest) error {
 	var verr ValidationError
 	if len(reqs) == 0 {
-		verr.Add("body", "must list at least one coupon configuration")
+		verr.Add(FieldItems, "must list at least one coupon configuration")
 	}
 	total := 0
 	seen := map[string]int{}
 	for i, r := range reqs {
-		prefix := fmt.Sprintf("[%d].", i)
-		CheckQuantity(r, &verr, prefix+"quantity", prefix+"couponConfiguration.couponCode")
+		CheckQuantity(r, &verr, i)
 		total += max(r.Quantity, 0)
 		if !r.Generate {
 			key := CodeKey(r.Spec.Code)
 			if j, dup := seen[key]; dup {
-				verr.Add(prefix+"couponConfiguration.couponCode", fmt.Sprintf("is the same code as item %d", j))
+				verr.AddItem(i, FieldCode, fmt.Sprintf("is the same code as item %d", j))
 			}
 			seen[key] = i
 		}
 	}
 	if total > MaxCouponsPerRequest {
-		verr.Add("quantity", fmt.Sprintf("the request asks for %d coupons; at most %d per request", total, MaxCouponsPerRequest))
+		verr.Add(FieldQuantity, fmt.Sprintf("the request asks for %d coupons; at most %d per request", total, MaxCouponsPerRequest))
 	}
 	return verr.Err()
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // writeAttempts bounds retries of a write transaction that lost a race on
@@ -55,27 +54,20 @@ func (s *Store) lockCoupon(tx *gorm.DB, code string) (Coupon, error) {
 	if !couldBeCode(code) {
 		return Coupon{}, gorm.ErrRecordNotFound
 	}
-	q := tx.Where("lower(code) = ?", CodeKey(code))
-	if s.dialect == DialectPostgres {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
 	var c Coupon
-	err := q.Take(&c).Error
+	err := s.forUpdate(tx.Where("lower(code) = ?", CodeKey(code))).Take(&c).Error
 	return c, err
 }
 
 // checkActiveCap fails with *ActiveCapError when adding more active
 // coupons would pass the configured cap. It runs inside the write
-// transaction; on PostgreSQL an advisory lock serialises the check across
-// instances.
+// transaction, serialised with every other check of the cap.
 func (s *Store) checkActiveCap(tx *gorm.DB, adding int) error {
 	if s.maxActive <= 0 || adding <= 0 {
 		return nil
 	}
-	if s.dialect == DialectPostgres {
-		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", activeCapLockKey).Error; err != nil {
-			return fmt.Errorf("lock active cap: %w", err)
-		}
+	if err := s.lock(tx, lockActiveCap); err != nil {
+		return err
 	}
 	var active int64
 	if err := tx.Model(&Coupon{}).Where("archived = ?", false).Count(&active).Error; err != nil {
@@ -97,10 +89,6 @@ func (s *Store) applyUnderCap(tx *gorm.DB, c *Coupon, spec CouponSpec) error {
 	}
 	return nil
 }
-
-// activeCapLockKey is the PostgreSQL advisory lock taken while checking
-// the active coupon cap.
-const activeCapLockKey = 0x636f75706f6e64
 
 // UpsertCoupon creates the coupon with spec's code or, when the code
 // exists, replaces its configuration (the code itself never changes). It
@@ -139,7 +127,7 @@ func (s *Store) UpsertCoupon(ctx context.Context, spec CouponSpec) (Coupon, bool
 // CreateCoupon creates one coupon. It fails with *DuplicateCodeError when
 // the code exists in any case, and with *ActiveCapError.
 func (s *Store) CreateCoupon(ctx context.Context, spec CouponSpec) (Coupon, error) {
-	cs, err := s.createCoupons(ctx, []CouponRequest{{Quantity: 1, Spec: spec}}, func(int) string { return "couponCode" })
+	cs, err := s.createCoupons(ctx, []CouponRequest{{Quantity: 1, Spec: spec}}, false)
 	if err != nil {
 		return Coupon{}, fmt.Errorf("create coupon %q: %w", spec.Code, err)
 	}
@@ -150,7 +138,7 @@ func (s *Store) CreateCoupon(ctx context.Context, spec CouponSpec) (Coupon, erro
 // code is ignored. It fails with ErrNotFound and *ActiveCapError.
 func (s *Store) UpdateCoupon(ctx context.Context, code string, spec CouponSpec) (Coupon, error) {
 	var c Coupon
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		var err error
 		if c, err = s.lockCoupon(tx, code); err != nil {
 			return err
@@ -174,7 +162,7 @@ func (s *Store) UpdateCoupon(ctx context.Context, code string, spec CouponSpec) 
 // the active cap. It fails with ErrNotFound and *ActiveCapError.
 func (s *Store) SetCouponArchived(ctx context.Context, code string, archived bool) (Coupon, error) {
 	var c Coupon
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		var err error
 		if c, err = s.lockCoupon(tx, code); err != nil {
 			return err
@@ -207,17 +195,15 @@ func (s *Store) SetCouponArchived(ctx context.Context, code string, archived boo
 }
 
 // CreateCoupons creates every coupon the requests ask for, all or nothing,
-// and returns them in request order. A request with quantity 1 keeps its
-// code; one with more generates codes in a new Batch. It fails with a
-// *ValidationError, a *DuplicateCodeError naming the item
-// ("[i].couponConfiguration.couponCode"), or *ActiveCapError.
+// and returns them in request order. A literal request keeps its code; a
+// generating one makes codes in a new Batch. It fails with a
+// *ValidationError, a *DuplicateCodeError naming the element, or
+// *ActiveCapError.
 func (s *Store) CreateCoupons(ctx context.Context, reqs []CouponRequest) ([]Coupon, error) {
 	if err := ValidateCouponRequests(reqs); err != nil {
 		return nil, fmt.Errorf("create coupons: %w", err)
 	}
-	cs, err := s.createCoupons(ctx, reqs, func(i int) string {
-		return fmt.Sprintf("[%d].couponConfiguration.couponCode", i)
-	})
+	cs, err := s.createCoupons(ctx, reqs, true)
 	if err != nil {
 		return nil, fmt.Errorf("create coupons: %w", err)
 	}
@@ -225,21 +211,23 @@ func (s *Store) CreateCoupons(ctx context.Context, reqs []CouponRequest) ([]Coup
 }
 
 // GenerateCoupons creates the coupons of one request, as CreateCoupons
-// does; errors name "couponCode" and "quantity".
+// does, with errors about the request as a whole.
 func (s *Store) GenerateCoupons(ctx context.Context, r CouponRequest) ([]Coupon, error) {
 	var verr ValidationError
-	CheckQuantity(r, &verr, "quantity", "couponCode")
+	CheckQuantity(r, &verr, NoItem)
 	if err := verr.Err(); err != nil {
 		return nil, fmt.Errorf("generate coupons: %w", err)
 	}
-	cs, err := s.createCoupons(ctx, []CouponRequest{r}, func(int) string { return "couponCode" })
+	cs, err := s.createCoupons(ctx, []CouponRequest{r}, false)
 	if err != nil {
 		return nil, fmt.Errorf("generate coupons from %q: %w", r.Spec.Code, err)
 	}
 	return cs, nil
 }
 
-func (s *Store) createCoupons(ctx context.Context, reqs []CouponRequest, codeField func(i int) string) ([]Coupon, error) {
+// createCoupons writes the coupons of reqs in one transaction; itemized
+// says whether a duplicate names its element or the request as a whole.
+func (s *Store) createCoupons(ctx context.Context, reqs []CouponRequest, itemized bool) ([]Coupon, error) {
 	var out []Coupon
 	err := s.retryWrite(ctx, func(tx *gorm.DB) error {
 		out = out[:0]
@@ -267,7 +255,11 @@ func (s *Store) createCoupons(ctx context.Context, reqs []CouponRequest, codeFie
 					first = i
 				}
 			}
-			return &DuplicateCodeError{Code: reqs[first].Spec.Code, Field: codeField(first)}
+			item := NoItem
+			if itemized {
+				item = first
+			}
+			return &DuplicateCodeError{Code: reqs[first].Spec.Code, Item: item}
 		}
 		gen := NewCodeRand(s.rand)
 		for _, r := range reqs {
@@ -295,7 +287,7 @@ func (s *Store) createCoupons(ctx context.Context, reqs []CouponRequest, codeFie
 				return err
 			}
 			for _, code := range codes {
-				c := Coupon{BatchID: &batch.ID}
+				c := Coupon{BatchID: &batch.ID, GroupingKey: &batch.BaseCode}
 				r.Spec.apply(&c)
 				c.Code = code
 				out = append(out, c)
@@ -377,13 +369,14 @@ func keysOf(m map[string]int) []string {
 	return keys
 }
 
-// retryWrite runs fn in a transaction and runs it again when it lost a
-// race on the unique code index, so that its reads see the winner's row.
+// retryWrite runs fn in a write transaction and runs it again when it
+// lost a race on the unique code index, so that its reads see the
+// winner's row.
 func (s *Store) retryWrite(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	var err error
 	for range writeAttempts {
-		err = s.db.WithContext(ctx).Transaction(fn)
-		if !errors.Is(err, gorm.ErrDuplicatedKey) {
+		err = s.write(ctx, fn)
+		if !errors.Is(translate(err), ErrDuplicateCode) {
 			return err
 		}
 	}
@@ -403,7 +396,7 @@ func pageLimit(limit int, verr *ValidationError) int {
 	case limit == 0:
 		return DefaultListLimit
 	case limit < 1 || limit > MaxListLimit:
-		verr.Add("limit", fmt.Sprintf("must be between 1 and %d", MaxListLimit))
+		verr.Add(FieldLimit, fmt.Sprintf("must be between 1 and %d", MaxListLimit))
 	}
 	return limit
 }
@@ -440,7 +433,7 @@ func (s *Store) ListCoupons(ctx context.Context, f CouponFilter) (CouponPage, er
 	if f.After != "" {
 		b, err := base64.RawURLEncoding.DecodeString(f.After)
 		if err != nil || !couldBeCode(string(b)) {
-			verr.Add("after", "is not a cursor this server handed out; start again without it")
+			verr.Add(FieldCursor, "is not a cursor this server handed out; start again without it")
 		}
 		after = string(b)
 	}
@@ -498,26 +491,70 @@ func (s *Store) BatchCodes(ctx context.Context, id int64, limit int) ([]string, 
 	return codes, nil
 }
 
+// streamChunk is how many rows one query of a streaming read fetches:
+// each chunk is its own short read, so a long export never pins an old
+// snapshot (which would keep SQLite from resetting its WAL).
+const streamChunk = 1000
+
 // EachBatchCode calls fn with every code of a batch in generation order,
-// streaming rows so memory does not grow with the batch. It stops at fn's
+// in chunks, so memory does not grow with the batch. It stops at fn's
 // first error and returns it.
 func (s *Store) EachBatchCode(ctx context.Context, id int64, fn func(code string) error) error {
-	rows, err := s.db.WithContext(ctx).Model(&Coupon{}).Where("batch_id = ?", id).Order("id").Select("code").Rows()
-	if err != nil {
-		return fmt.Errorf("read codes of batch %d: %w", id, err)
-	}
-	defer rows.Close()
-	var code string
-	for rows.Next() {
-		if err := rows.Scan(&code); err != nil {
+	var after int64
+	for {
+		var rows []struct {
+			ID   int64
+			Code string
+		}
+		err := s.db.WithContext(ctx).Model(&Coupon{}).Select("id", "code").
+			Where("batch_id = ? AND id > ?", id, after).Order("id").Limit(streamChunk).Find(&rows).Error
+		if err != nil {
 			return fmt.Errorf("read codes of batch %d: %w", id, err)
 		}
-		if err := fn(code); err != nil {
+		for _, r := range rows {
+			if err := fn(r.Code); err != nil {
+				return err
+			}
+		}
+		if len(rows) < streamChunk {
+			return nil
+		}
+		after = rows[len(rows)-1].ID
+	}
+}
+
+// EachCoupon calls fn with every coupon that f selects, in code order,
+// reading page by page so memory does not grow with the table; f's Limit
+// and After are ignored. It stops at fn's first error and returns it.
+func (s *Store) EachCoupon(ctx context.Context, f CouponFilter, fn func(Coupon) error) error {
+	f.After, f.Limit = "", streamChunk
+	for {
+		page, err := s.ListCoupons(ctx, f)
+		if err != nil {
 			return err
 		}
+		for _, c := range page.Coupons {
+			if err := fn(c); err != nil {
+				return err
+			}
+		}
+		if page.Next == "" {
+			return nil
+		}
+		f.After = page.Next
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read codes of batch %d: %w", id, err)
+}
+
+// ArchivedCoupon returns the archived coupon whose code matches, ignoring
+// case. It fails with ErrNotFound when no coupon has the code or the
+// coupon is not archived.
+func (s *Store) ArchivedCoupon(ctx context.Context, code string) (Coupon, error) {
+	c, err := s.Coupon(ctx, code)
+	if err == nil && !c.Archived {
+		err = &NotFoundError{Entity: "archived coupon", Key: code}
 	}
-	return nil
+	if err != nil {
+		return Coupon{}, fmt.Errorf("get archived coupon %q: %w", code, err)
+	}
+	return c, nil
 }

@@ -69,8 +69,8 @@ func TestCreateCouponRefusesCaseInsensitiveDuplicate(t *testing.T) {
 		mustCreateCoupon(t, s, "Welcome")
 		_, err := s.CreateCoupon(t.Context(), mustSpec(t, models.CouponInput{Code: "WELCOME"}))
 		var dup *models.DuplicateCodeError
-		if !errors.As(err, &dup) || dup.Field != "couponCode" || !errors.Is(err, models.ErrDuplicateCode) {
-			t.Fatalf("got %v, want a DuplicateCodeError on couponCode", err)
+		if !errors.As(err, &dup) || dup.Item != models.NoItem || dup.Code != "WELCOME" || !errors.Is(err, models.ErrDuplicateCode) {
+			t.Fatalf("got %v, want a DuplicateCodeError for WELCOME", err)
 		}
 		if _, err := s.Coupon(t.Context(), "nope"); !errors.Is(err, models.ErrNotFound) {
 			t.Errorf("unknown code: got %v, want ErrNotFound", err)
@@ -222,11 +222,11 @@ func TestCreateCouponsIsAllOrNothing(t *testing.T) {
 	storetest.Each(t, models.Config{}, func(t *testing.T, s *models.Store) {
 		mustCreateCoupon(t, s, "EXISTS")
 		_, err := s.CreateCoupons(t.Context(), []models.CouponRequest{
-			models.VTEXRequest(3, models.CouponSpec{Code: "fresh"}),
-			models.VTEXRequest(1, models.CouponSpec{Code: "exists"}),
+			{Quantity: 3, Spec: models.CouponSpec{Code: "fresh"}, Generate: true},
+			{Quantity: 1, Spec: models.CouponSpec{Code: "exists"}},
 		})
 		var dup *models.DuplicateCodeError
-		if !errors.As(err, &dup) || dup.Field != "[1].couponConfiguration.couponCode" {
+		if !errors.As(err, &dup) || dup.Item != 1 {
 			t.Fatalf("got %v, want a duplicate named by item 1", err)
 		}
 		page, err := s.ListCoupons(t.Context(), models.CouponFilter{Prefix: "fresh"})
@@ -237,11 +237,14 @@ func TestCreateCouponsIsAllOrNothing(t *testing.T) {
 			t.Errorf("a failed request left %d coupons behind", len(page.Coupons))
 		}
 		cs, err := s.CreateCoupons(t.Context(), []models.CouponRequest{
-			models.VTEXRequest(1, models.CouponSpec{Code: "Lit"}),
-			models.VTEXRequest(2, models.CouponSpec{Code: "gen"}),
+			{Quantity: 1, Spec: models.CouponSpec{Code: "Lit"}},
+			{Quantity: 2, Spec: models.CouponSpec{Code: "gen"}, Generate: true},
 		})
 		if err != nil || len(cs) != 3 || cs[0].Code != "Lit" || cs[0].BatchID != nil || cs[1].BatchID == nil {
 			t.Fatalf("mixed request: %+v %v", cs, err)
+		}
+		if cs[0].GroupingKey != nil || cs[1].GroupingKey == nil || *cs[1].GroupingKey != "gen" {
+			t.Errorf("grouping keys: literal %v, generated %v; want none and \"gen\"", cs[0].GroupingKey, cs[1].GroupingKey)
 		}
 	})
 }
@@ -303,10 +306,10 @@ func TestListCouponsPagesAndFilters(t *testing.T) {
 		check("active prefix", models.CouponFilter{Archived: ptr(false), Prefix: "c"}, "")
 
 		var verr *models.ValidationError
-		if _, err := s.ListCoupons(ctx, models.CouponFilter{Limit: 1001}); !errors.As(err, &verr) || verr.Fields["limit"] == "" {
+		if _, err := s.ListCoupons(ctx, models.CouponFilter{Limit: 1001}); !errors.As(err, &verr) || verr.Message(models.FieldLimit) == "" {
 			t.Errorf("limit 1001: got %v", err)
 		}
-		if _, err := s.ListCoupons(ctx, models.CouponFilter{After: "!!"}); !errors.As(err, &verr) || verr.Fields["after"] == "" {
+		if _, err := s.ListCoupons(ctx, models.CouponFilter{After: "!!"}); !errors.As(err, &verr) || verr.Message(models.FieldCursor) == "" {
 			t.Errorf("bad cursor: got %v", err)
 		}
 	})

@@ -67,40 +67,48 @@ func TestCouponInputValidate(t *testing.T) {
 	if !errors.As(err, &verr) {
 		t.Fatalf("want *ValidationError, got %v", err)
 	}
-	for _, f := range []string{"couponCode", "utmSource", "utmCampaign", "maxItemsPerClient", "maxUsage", "expirationIntervalPerUse"} {
-		if verr.Fields[f] == "" {
-			t.Errorf("no message for %s in %v", f, verr.Fields)
+	for _, f := range []string{FieldCode, FieldUTMSource, FieldUTMCampaign, FieldMaxItemsPerClient, FieldMaxUsage, FieldExpirationIntervalPerUse} {
+		if verr.Message(f) == "" {
+			t.Errorf("no message for %s in %v", f, verr.Errors)
 		}
 	}
 }
 
 func TestValidateCouponRequests(t *testing.T) {
 	long := strings.Repeat("b", MaxGeneratedBaseLength+1)
+	literal := func(code string) CouponRequest { return CouponRequest{Quantity: 1, Spec: CouponSpec{Code: code}} }
+	generate := func(n int, code string) CouponRequest {
+		return CouponRequest{Quantity: n, Spec: CouponSpec{Code: code}, Generate: true}
+	}
 	err := ValidateCouponRequests([]CouponRequest{
-		VTEXRequest(1, CouponSpec{Code: "SAME"}),
-		VTEXRequest(0, CouponSpec{Code: "x"}),
-		VTEXRequest(2, CouponSpec{Code: long}),
-		VTEXRequest(1, CouponSpec{Code: "same"}),
-		VTEXRequest(1, CouponSpec{Code: long}),
-		VTEXRequest(1001, CouponSpec{Code: "x"}),
+		literal("SAME"),
+		generate(0, "x"),
+		generate(2, long),
+		literal("same"),
+		literal(long),
+		generate(1001, "x"),
+		{Quantity: 2, Spec: CouponSpec{Code: "lit"}},
 	})
 	var verr *ValidationError
 	if !errors.As(err, &verr) {
 		t.Fatalf("want *ValidationError, got %v", err)
 	}
-	want := []string{"[1].quantity", "[2].couponConfiguration.couponCode", "[3].couponConfiguration.couponCode", "[5].quantity"}
-	for _, f := range want {
-		if verr.Fields[f] == "" {
-			t.Errorf("no message for %s in %v", f, verr.Fields)
+	want := []FieldError{{1, FieldQuantity, ""}, {2, FieldCode, ""}, {3, FieldCode, ""}, {5, FieldQuantity, ""}, {6, FieldQuantity, ""}}
+	var got []FieldError
+	for _, fe := range verr.Errors {
+		if fe.Message == "" {
+			t.Errorf("no message for [%d].%s", fe.Item, fe.Field)
 		}
+		fe.Message = ""
+		got = append(got, fe)
 	}
-	if len(verr.Fields) != len(want) {
-		t.Errorf("fields = %v, want exactly %v", verr.Fields, want)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("errors (-want +got):\n%s", d)
 	}
 
 	many := make([]CouponRequest, 11)
 	for i := range many {
-		many[i] = VTEXRequest(1000, CouponSpec{Code: "m"})
+		many[i] = generate(1000, "m")
 	}
 	if err := ValidateCouponRequests(many); err == nil || !strings.Contains(err.Error(), "at most 10000") {
 		t.Errorf("11,000 coupons in one request: got %v", err)

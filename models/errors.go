@@ -3,9 +3,8 @@ package models
 import (
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
+	"time"
 )
 
 // ErrNotFound is returned when the entity asked for does not exist.
@@ -14,6 +13,18 @@ var ErrNotFound = errors.New("not found")
 // ErrDuplicateCode is returned when a coupon code is already taken,
 // compared case-insensitively.
 var ErrDuplicateCode = errors.New("coupon code already exists")
+
+// ErrConflict is matched by every unique-constraint violation, whatever
+// the constraint; ErrDuplicateCode and ErrDuplicateEmail are the ones that
+// have a meaning of their own.
+var ErrConflict = errors.New("conflicts with an existing record")
+
+// ErrDuplicateEmail is returned when an account's email is taken.
+var ErrDuplicateEmail = errors.New("email already registered")
+
+// ErrBusy is matched by a *BusyError: the database could not take the
+// write in time and the client should retry.
+var ErrBusy = errors.New("database busy")
 
 // NotFoundError names what was looked for. It matches ErrNotFound.
 type NotFoundError struct {
@@ -32,60 +43,102 @@ func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
 // ErrActiveCap is matched by an *ActiveCapError.
 var ErrActiveCap = errors.New("active coupon cap reached")
 
-// ValidationError reports invalid input field by field. Fields maps the
-// field name as the client sent it (for example "couponCode" or
-// "[2].couponConfiguration.maxUsage") to a message a person can act on.
-type ValidationError struct {
-	Fields map[string]string
+// NoItem is the Item of a FieldError about the request as a whole rather
+// than one element of a list.
+const NoItem = -1
+
+// FieldError is one problem with one input field. Field is a domain field
+// name (one of the Field constants) or, for problems found while reading
+// the wire format, the name the client used; Item is the index of the
+// element in a list input, or NoItem.
+type FieldError struct {
+	Item    int
+	Field   string
+	Message string
 }
 
-// Error lists the fields in a stable order.
+// ValidationError reports invalid input field by field, in domain terms:
+// each API dialect and the console name the fields their own way.
+type ValidationError struct {
+	Errors []FieldError
+}
+
+// Error lists the fields in the order they were found.
 func (e *ValidationError) Error() string { return "invalid input: " + e.Summary() }
 
-// Summary is every "field: message" in field order, joined by "; ".
+// Summary is every "field: message", with "[i]." before the field of a
+// list element, joined by "; ".
 func (e *ValidationError) Summary() string {
-	keys := slices.Sorted(maps.Keys(e.Fields))
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, k+": "+e.Fields[k])
+	parts := make([]string, 0, len(e.Errors))
+	for _, fe := range e.Errors {
+		name := fe.Field
+		if fe.Item != NoItem {
+			name = fmt.Sprintf("[%d].%s", fe.Item, fe.Field)
+		}
+		parts = append(parts, name+": "+fe.Message)
 	}
 	return strings.Join(parts, "; ")
 }
 
-// Add records a message for field unless one is already there, so the
-// first problem found for a field is the one shown.
-func (e *ValidationError) Add(field, msg string) {
-	if e.Fields == nil {
-		e.Fields = map[string]string{}
+// Add records a message for a field of the request as a whole.
+func (e *ValidationError) Add(field, msg string) { e.AddItem(NoItem, field, msg) }
+
+// AddItem records a message for a field of list element item unless one
+// is already there, so the first problem found for a field is the one
+// shown.
+func (e *ValidationError) AddItem(item int, field, msg string) {
+	for _, fe := range e.Errors {
+		if fe.Item == item && fe.Field == field {
+			return
+		}
 	}
-	if _, ok := e.Fields[field]; !ok {
-		e.Fields[field] = msg
-	}
+	e.Errors = append(e.Errors, FieldError{Item: item, Field: field, Message: msg})
 }
 
-// Merge adds every field of other under prefix.
-func (e *ValidationError) Merge(prefix string, other *ValidationError) {
+// Merge adds every error of other; with item other than NoItem they are
+// recorded as errors of that list element.
+func (e *ValidationError) Merge(item int, other *ValidationError) {
 	if other == nil {
 		return
 	}
-	for k, v := range other.Fields {
-		e.Add(prefix+k, v)
+	for _, fe := range other.Errors {
+		if item != NoItem {
+			fe.Item = item
+		}
+		e.AddItem(fe.Item, fe.Field, fe.Message)
 	}
+}
+
+// Message returns the message recorded for field of the request as a
+// whole, or "".
+func (e *ValidationError) Message(field string) string {
+	for _, fe := range e.Errors {
+		if fe.Item == NoItem && fe.Field == field {
+			return fe.Message
+		}
+	}
+	return ""
 }
 
 // Err returns e when it holds at least one field, else nil.
 func (e *ValidationError) Err() error {
-	if e == nil || len(e.Fields) == 0 {
+	if e == nil || len(e.Errors) == 0 {
 		return nil
 	}
 	return e
 }
 
-// DuplicateCodeError names the code that is taken and the request field it
-// came from. It matches ErrDuplicateCode with errors.Is.
+// Invalid is a *ValidationError with one message for one field.
+func Invalid(field, msg string) *ValidationError {
+	return &ValidationError{Errors: []FieldError{{Item: NoItem, Field: field, Message: msg}}}
+}
+
+// DuplicateCodeError names the code that is taken and, for a list input,
+// the element that asked for it (NoItem otherwise). It matches
+// ErrDuplicateCode and ErrConflict with errors.Is.
 type DuplicateCodeError struct {
-	Code  string
-	Field string
+	Code string
+	Item int
 }
 
 // Error says which code exists.
@@ -93,8 +146,25 @@ func (e *DuplicateCodeError) Error() string {
 	return fmt.Sprintf("coupon code %q already exists", e.Code)
 }
 
-// Is makes errors.Is(err, ErrDuplicateCode) true.
-func (e *DuplicateCodeError) Is(target error) bool { return target == ErrDuplicateCode }
+// Is makes errors.Is(err, ErrDuplicateCode) and errors.Is(err,
+// ErrConflict) true.
+func (e *DuplicateCodeError) Is(target error) bool {
+	return target == ErrDuplicateCode || target == ErrConflict
+}
+
+// ConflictError is a unique-constraint violation that no domain rule
+// expected, named by its constraint. It matches ErrConflict.
+type ConflictError struct {
+	Constraint string
+}
+
+// Error names the constraint.
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("the change conflicts with an existing record (unique constraint %s)", e.Constraint)
+}
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 
 // ActiveCapError says that creating or unarchiving coupons would exceed the
 // configured cap on active (non-archived) coupons. It matches ErrActiveCap.
@@ -111,3 +181,19 @@ func (e *ActiveCapError) Error() string {
 
 // Is makes errors.Is(err, ErrActiveCap) true.
 func (e *ActiveCapError) Is(target error) bool { return target == ErrActiveCap }
+
+// BusyError says that a write waited Waited for the database writer and
+// gave up; the client should try again after RetryAfter. It matches
+// ErrBusy.
+type BusyError struct {
+	Waited     time.Duration
+	RetryAfter time.Duration
+}
+
+// Error says how long the write waited.
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("the database is busy with other writes (waited %s); try again in %s", e.Waited.Round(time.Millisecond), e.RetryAfter)
+}
+
+// Is makes errors.Is(err, ErrBusy) true.
+func (e *BusyError) Is(target error) bool { return target == ErrBusy }

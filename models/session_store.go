@@ -8,6 +8,7 @@ import (
 	"github.com/alexedwards/scs/pgxstore"
 	"github.com/alexedwards/scs/sqlite3store"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"gorm.io/gorm"
 )
 
 // SessionStore is the store interface of github.com/alexedwards/scs/v2.
@@ -15,12 +16,6 @@ type SessionStore interface {
 	Find(token string) ([]byte, bool, error)
 	Commit(token string, b []byte, expiry time.Time) error
 	Delete(token string) error
-}
-
-// sessionsTableSQL creates the table the scs stores expect.
-var sessionsTableSQL = map[string]string{
-	DialectSQLite:   `CREATE TABLE IF NOT EXISTS sessions (token TEXT PRIMARY KEY, data BLOB NOT NULL, expiry REAL NOT NULL)`,
-	DialectPostgres: `CREATE TABLE IF NOT EXISTS sessions (token TEXT PRIMARY KEY, data BYTEA NOT NULL, expiry TIMESTAMPTZ NOT NULL)`,
 }
 
 // sessionCleanup is how often expired sessions are deleted.
@@ -40,11 +35,18 @@ var expiredSessionsSQL = map[string]string{
 func (s *Store) openSessions(ctx context.Context, databaseURL string) error {
 	var closePool func()
 	if s.dialect == DialectSQLite {
-		sqlDB, err := s.db.DB()
+		readDB, err := s.db.DB()
 		if err != nil {
 			return err
 		}
-		s.sessions = sqlite3store.NewWithCleanupInterval(sqlDB, 0)
+		writeDB, err := s.wdb.DB()
+		if err != nil {
+			return err
+		}
+		s.sessions = splitSessions{
+			read:  sqlite3store.NewWithCleanupInterval(readDB, 0),
+			write: sqlite3store.NewWithCleanupInterval(writeDB, 0),
+		}
 	} else {
 		cfg, err := pgxpool.ParseConfig(databaseURL)
 		if err != nil {
@@ -85,6 +87,23 @@ func (s *Store) openSessions(ctx context.Context, databaseURL string) error {
 	return nil
 }
 
+// splitSessions reads sessions through SQLite's read pool and writes
+// them through the writer connection.
+type splitSessions struct {
+	read, write SessionStore
+}
+
+// Find reads a session.
+func (s splitSessions) Find(token string) ([]byte, bool, error) { return s.read.Find(token) }
+
+// Commit saves a session.
+func (s splitSessions) Commit(token string, b []byte, expiry time.Time) error {
+	return s.write.Commit(token, b, expiry)
+}
+
+// Delete removes a session.
+func (s splitSessions) Delete(token string) error { return s.write.Delete(token) }
+
 // Sessions is the database-backed store for console sessions, shaped for
 // github.com/alexedwards/scs/v2 (Find, Commit, Delete).
 func (s *Store) Sessions() SessionStore { return s.sessions }
@@ -92,7 +111,7 @@ func (s *Store) Sessions() SessionStore { return s.sessions }
 // DeleteExpiredSessions removes the sessions past their expiry; the store
 // does it every five minutes.
 func (s *Store) DeleteExpiredSessions(ctx context.Context) error {
-	if err := s.db.WithContext(ctx).Exec(expiredSessionsSQL[s.dialect]).Error; err != nil {
+	if err := s.write(ctx, func(tx *gorm.DB) error { return tx.Exec(expiredSessionsSQL[s.dialect]).Error }); err != nil {
 		return fmt.Errorf("delete expired sessions: %w", err)
 	}
 	return nil

@@ -39,12 +39,25 @@ type Config struct {
 	// PasswordCost is the bcrypt cost; 0 means bcrypt.DefaultCost. Tests
 	// use bcrypt.MinCost.
 	PasswordCost int
+	// WriteWait is how long a write may wait for SQLite's one writer
+	// before it fails with a *BusyError; 0 means DefaultWriteWait.
+	WriteWait time.Duration
 }
+
+// DefaultWriteWait is how long a write waits for the SQLite writer by
+// default: long enough for a queue of the largest requests the API takes.
+const DefaultWriteWait = 30 * time.Second
 
 // Store is coupond's persistence and the home of the rules that need the
 // database. It is safe for concurrent use.
 type Store struct {
-	db           *gorm.DB
+	// db serves reads. On SQLite it is a pool of read-only connections;
+	// on PostgreSQL it serves writes too.
+	db *gorm.DB
+	// wdb serves writes, always through write: on SQLite it is the one
+	// writer connection, on PostgreSQL the same pool as db.
+	wdb          *gorm.DB
+	writer       *sqliteWriter
 	dialect      string
 	now          func() time.Time
 	rand         io.Reader
@@ -52,6 +65,7 @@ type Store struct {
 	passwordCost int
 	sessions     SessionStore
 	closeExtra   func()
+	path         string
 }
 
 // Open connects to the database that cfg names. It fails when the URL is
@@ -68,63 +82,106 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if s.passwordCost == 0 {
 		s.passwordCost = bcrypt.DefaultCost
 	}
-	gcfg := &gorm.Config{
-		TranslateError: true,
-		NowFunc:        s.now,
-		Logger:         logger.Discard,
+	if cfg.WriteWait <= 0 {
+		cfg.WriteWait = DefaultWriteWait
 	}
-	var dial gorm.Dialector
+	gcfg := func() *gorm.Config {
+		// Unique violations are translated here, by constraint name,
+		// which GORM's own translation drops on SQLite.
+		return &gorm.Config{NowFunc: s.now, Logger: logger.Discard}
+	}
+	var err error
 	switch {
 	case strings.HasPrefix(cfg.DatabaseURL, "postgres://"), strings.HasPrefix(cfg.DatabaseURL, "postgresql://"):
 		s.dialect = DialectPostgres
-		dial = postgres.Open(cfg.DatabaseURL)
+		if s.db, err = gorm.Open(postgres.Open(cfg.DatabaseURL), gcfg()); err != nil {
+			return nil, fmt.Errorf("open postgres database: %w", err)
+		}
+		sqlDB, err := s.db.DB()
+		if err != nil {
+			return nil, fmt.Errorf("open postgres database: %w", err)
+		}
+		sqlDB.SetMaxOpenConns(20)
+		sqlDB.SetMaxIdleConns(10)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		s.wdb = s.db
 	case cfg.DatabaseURL != "":
 		return nil, fmt.Errorf("open database: DATABASE_URL must start with postgres:// or postgresql://")
 	case cfg.Path == "":
 		return nil, fmt.Errorf("open database: no SQLite path given")
 	default:
 		s.dialect = DialectSQLite
-		dial = sqlite.Open(sqliteDSN(cfg.Path))
+		s.path = cfg.Path
+		if err := s.openSQLite(cfg, gcfg); err != nil {
+			return nil, err
+		}
 	}
-	db, err := gorm.Open(dial, gcfg)
-	if err != nil {
-		return nil, fmt.Errorf("open %s database: %w", s.dialect, err)
-	}
-	sqlDB, err := db.DB()
-	if err != nil {
-		return nil, fmt.Errorf("open %s database: %w", s.dialect, err)
-	}
-	if s.dialect == DialectSQLite {
-		// Writers queue on SQLite's single write lock anyway; a small pool
-		// keeps page caches few and warm.
-		sqlDB.SetMaxOpenConns(8)
-		sqlDB.SetMaxIdleConns(8)
-	} else {
-		sqlDB.SetMaxOpenConns(20)
-		sqlDB.SetMaxIdleConns(10)
-		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	}
-	s.db = db
 	if err := s.Ping(ctx); err != nil {
-		_ = sqlDB.Close()
+		s.closeDBs()
 		return nil, err
 	}
 	if err := s.openSessions(ctx, cfg.DatabaseURL); err != nil {
-		_ = sqlDB.Close()
+		s.closeDBs()
 		return nil, err
 	}
 	return s, nil
 }
 
-// sqliteDSN turns a file path into a go-sqlite3 DSN with WAL, a busy
-// timeout, immediate write transactions and foreign keys on.
-func sqliteDSN(path string) string {
+// openSQLite opens the writer connection first (it creates the file and
+// turns WAL on), then the pool of read-only connections.
+func (s *Store) openSQLite(cfg Config, gcfg func() *gorm.Config) error {
+	registerSQLiteDriver()
+	var err error
+	if s.wdb, err = gorm.Open(sqlite.New(sqlite.Config{DriverName: sqliteDriverName, DSN: sqliteDSN(cfg.Path, false)}), gcfg()); err != nil {
+		return fmt.Errorf("open sqlite database %s: %w", cfg.Path, err)
+	}
+	w, err := s.wdb.DB()
+	if err != nil {
+		return fmt.Errorf("open sqlite database %s: %w", cfg.Path, err)
+	}
+	// One connection: writers queue here, in Go, instead of on SQLite's
+	// lock; it stays open so its pragmas and page cache stay with it.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.Ping(); err != nil {
+		_ = w.Close()
+		return fmt.Errorf("open sqlite database %s: %w", cfg.Path, err)
+	}
+	if s.db, err = gorm.Open(sqlite.New(sqlite.Config{DriverName: sqliteDriverName, DSN: sqliteDSN(cfg.Path, true)}), gcfg()); err != nil {
+		_ = w.Close()
+		return fmt.Errorf("open sqlite database %s: %w", cfg.Path, err)
+	}
+	r, err := s.db.DB()
+	if err != nil {
+		_ = w.Close()
+		return fmt.Errorf("open sqlite database %s: %w", cfg.Path, err)
+	}
+	r.SetMaxOpenConns(sqliteReaders)
+	r.SetMaxIdleConns(sqliteReaders)
+	s.writer = newSQLiteWriter(s.wdb, cfg.Path+"-wal", cfg.WriteWait)
+	return nil
+}
+
+// sqliteReaders is the size of the read pool; reads never wait for the
+// writer in WAL mode.
+const sqliteReaders = 8
+
+// sqliteDSN turns a file path into a go-sqlite3 DSN: WAL, a busy timeout,
+// foreign keys on; the writer's transactions take the write lock at
+// BEGIN, and readers may not write at all.
+func sqliteDSN(path string, readOnly bool) string {
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_busy_timeout", "10000")
-	q.Set("_txlock", "immediate")
 	q.Set("_foreign_keys", "on")
+	if readOnly {
+		q.Set("_query_only", "true")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
@@ -143,54 +200,34 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the session clean-up and releases the connections.
+// Close stops the session clean-up and releases the connections. On
+// SQLite it checkpoints the WAL into the database file first.
 func (s *Store) Close() error {
 	if s.closeExtra != nil {
 		s.closeExtra()
 		s.closeExtra = nil
 	}
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return err
+	if s.writer != nil {
+		s.writer.checkpoint(context.Background(), true)
 	}
-	return sqlDB.Close()
+	return s.closeDBs()
 }
 
-// Migrate brings the schema up to date. It is idempotent and safe to run
-// at every start.
-func (s *Store) Migrate(ctx context.Context) error {
-	db := s.db.WithContext(ctx)
-	if err := db.AutoMigrate(&Batch{}, &Coupon{}, &User{}, &APIToken{}, &setupToken{}, &AuditEvent{}); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+func (s *Store) closeDBs() error {
+	var errs []error
+	dbs := []*gorm.DB{s.db}
+	if s.wdb != s.db {
+		dbs = append(dbs, s.wdb)
 	}
-	if s.dialect == DialectPostgres {
-		// Codes compare byte-wise so that keyset pagination and prefix
-		// ranges agree with Go's ordering whatever the cluster's locale.
-		var collation *string
-		err := db.Raw(`SELECT collation_name FROM information_schema.columns
-			WHERE table_schema = current_schema() AND table_name = 'coupons' AND column_name = 'code'`).Scan(&collation).Error
-		if err != nil {
-			return fmt.Errorf("migrate: read code collation: %w", err)
+	for _, g := range dbs {
+		if g == nil {
+			continue
 		}
-		if collation == nil || *collation != "C" {
-			if err := db.Exec(`ALTER TABLE coupons ALTER COLUMN code TYPE varchar(64) COLLATE "C"`).Error; err != nil {
-				return fmt.Errorf("migrate: set code collation: %w", err)
-			}
+		if sqlDB, err := g.DB(); err == nil {
+			errs = append(errs, sqlDB.Close())
 		}
 	}
-	for _, stmt := range []string{
-		`CREATE UNIQUE INDEX IF NOT EXISTS idx_coupons_code_key ON coupons (lower(code))`,
-		`CREATE INDEX IF NOT EXISTS idx_coupons_archived_code ON coupons (archived, lower(code))`,
-		`CREATE INDEX IF NOT EXISTS idx_coupons_utm_source_code ON coupons (utm_source, lower(code))`,
-		`CREATE INDEX IF NOT EXISTS idx_coupons_utm_campaign_code ON coupons (utm_campaign, lower(code))`,
-		sessionsTableSQL[s.dialect],
-		`CREATE INDEX IF NOT EXISTS sessions_expiry_idx ON sessions (expiry)`,
-	} {
-		if err := db.Exec(stmt).Error; err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // notFound is translate, naming what was looked for when it is missing.
@@ -201,15 +238,20 @@ func notFound(err error, entity, key string) error {
 	return translate(err)
 }
 
-// translate maps GORM's errors to the domain's.
+// translate maps database errors to the domain's: a missing row is
+// ErrNotFound, a unique violation the error of its constraint.
 func translate(err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		return ErrNotFound
-	case errors.Is(err, gorm.ErrDuplicatedKey):
-		return ErrDuplicateCode
+	}
+	if name, ok := uniqueViolation(err); ok {
+		if known, ok := uniqueConstraints[name]; ok {
+			return fmt.Errorf("%w: %w", known, err)
+		}
+		return fmt.Errorf("%w: %w", &ConflictError{Constraint: name}, err)
 	}
 	return err
 }

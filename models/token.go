@@ -64,12 +64,12 @@ func (s *Store) CreateToken(ctx context.Context, name, scope string) (APIToken, 
 	name = strings.TrimSpace(name)
 	switch {
 	case name == "":
-		verr.Add("name", "is required: say who or what uses the token")
+		verr.Add(FieldName, "is required: say who or what uses the token")
 	case utf8.RuneCountInString(name) > 100:
-		verr.Add("name", "must be at most 100 characters")
+		verr.Add(FieldName, "must be at most 100 characters")
 	}
 	if err := CheckScope(scope); err != nil {
-		verr.Add("scope", err.Error())
+		verr.Add(FieldScope, err.Error())
 	}
 	if err := verr.Err(); err != nil {
 		return APIToken{}, "", fmt.Errorf("create token: %w", err)
@@ -79,7 +79,7 @@ func (s *Store) CreateToken(ctx context.Context, name, scope string) (APIToken, 
 		return APIToken{}, "", err
 	}
 	t := APIToken{Name: name, Scope: scope, Hash: hash, Hint: plain[:len(TokenPrefix)+4], CreatedBy: ActorFrom(ctx).String()}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(&t).Error; err != nil {
 			return err
 		}
@@ -109,10 +109,17 @@ func (s *Store) AuthenticateToken(ctx context.Context, plain string) (APIToken, 
 	}
 	now := s.now()
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= tokenTouchInterval {
-		if err := s.db.WithContext(ctx).Model(&t).UpdateColumn("last_used_at", now).Error; err != nil {
+		// Bookkeeping never waits for the writer: when it is busy, a
+		// later request notes the use instead.
+		touched, err := s.writeIfIdle(ctx, func(tx *gorm.DB) error {
+			return tx.Model(&t).UpdateColumn("last_used_at", now).Error
+		})
+		if err != nil {
 			return APIToken{}, fmt.Errorf("note token use: %w", err)
 		}
-		t.LastUsedAt = &now
+		if touched {
+			t.LastUsedAt = &now
+		}
 	}
 	return t, nil
 }
@@ -130,7 +137,7 @@ func (s *Store) ListTokens(ctx context.Context) ([]APIToken, error) {
 // nothing. It fails with ErrNotFound.
 func (s *Store) RevokeToken(ctx context.Context, id int64) (APIToken, error) {
 	var t APIToken
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		if err := tx.Take(&t, id).Error; err != nil {
 			return notFound(err, "token", strconv.FormatInt(id, 10))
 		}

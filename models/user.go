@@ -98,13 +98,13 @@ func (in UserInput) validate() (UserInput, error) {
 	var verr ValidationError
 	var err error
 	if in.Email, err = NormalizeEmail(in.Email); err != nil {
-		verr.Add("email", err.Error())
+		verr.Add(FieldEmail, err.Error())
 	}
 	if err := CheckPassword(in.Password); err != nil {
-		verr.Add("password", err.Error())
+		verr.Add(FieldPassword, err.Error())
 	}
 	if err := CheckRole(in.Role); err != nil {
-		verr.Add("role", err.Error())
+		verr.Add(FieldRole, err.Error())
 	}
 	return in, verr.Err()
 }

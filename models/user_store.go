@@ -15,7 +15,6 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // ErrSetupDone is returned when first-run setup is asked for but an
@@ -60,7 +59,7 @@ func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 // bad field or an email already registered.
 func (s *Store) CreateUser(ctx context.Context, in UserInput) (User, error) {
 	var u User
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		var err error
 		u, err = s.createUser(ctx, tx, in)
 		return err
@@ -82,8 +81,8 @@ func (s *Store) createUser(ctx context.Context, tx *gorm.DB, in UserInput) (User
 	}
 	u := User{Email: in.Email, PasswordHash: hash, Role: in.Role, SessionVersion: 1}
 	if err := tx.Create(&u).Error; err != nil {
-		if errors.Is(err, gorm.ErrDuplicatedKey) {
-			return User{}, &ValidationError{Fields: map[string]string{"email": "is already registered"}}
+		if errors.Is(translate(err), ErrDuplicateEmail) {
+			return User{}, Invalid(FieldEmail, "is already registered")
 		}
 		return User{}, err
 	}
@@ -120,7 +119,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (User,
 		summary = "account disabled"
 	}
 	actx := WithActor(ctx, Actor{Kind: ActorUser, Name: truncate(key, 254), UserID: u.ID})
-	if err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	if err := s.write(ctx, func(tx *gorm.DB) error {
 		return s.audit(actx, tx, action, EntityUser, truncate(key, 128), summary)
 	}); err != nil {
 		return User{}, err
@@ -134,7 +133,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (User,
 // RecordLogout writes the logout of the actor of ctx to the audit log.
 func (s *Store) RecordLogout(ctx context.Context) error {
 	a := ActorFrom(ctx)
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
 		return s.audit(ctx, tx, ActionLogout, EntityUser, a.Name, "signed out")
 	})
 }
@@ -161,17 +160,13 @@ func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 // event, refusing any change that leaves no enabled admin.
 func (s *Store) changeUser(ctx context.Context, id int64, action string, change func(u *User) (string, error)) (User, error) {
 	var u User
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		q := tx
-		if s.dialect == DialectPostgres {
-			// Serialise admin changes so two demotions cannot both pass
-			// the last-admin check.
-			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", adminLockKey).Error; err != nil {
-				return err
-			}
-			q = tx.Clauses(clause.Locking{Strength: "UPDATE"})
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		// Serialise admin changes so two demotions cannot both pass the
+		// last-admin check.
+		if err := s.lock(tx, lockAdmins); err != nil {
+			return err
 		}
-		if err := q.Take(&u, id).Error; err != nil {
+		if err := s.forUpdate(tx).Take(&u, id).Error; err != nil {
 			return notFound(err, "user", strconv.FormatInt(id, 10))
 		}
 		wasAdmin := u.Role == RoleAdmin && !u.Disabled
@@ -199,13 +194,11 @@ func (s *Store) changeUser(ctx context.Context, id int64, action string, change 
 	return u, nil
 }
 
-const adminLockKey = 0x636f75706f6e65
-
 // SetUserRole changes a user's role. It fails with a *ValidationError for
 // an unknown role, ErrNotFound, and ErrLastAdmin.
 func (s *Store) SetUserRole(ctx context.Context, id int64, role string) (User, error) {
 	if err := CheckRole(role); err != nil {
-		return User{}, &ValidationError{Fields: map[string]string{"role": err.Error()}}
+		return User{}, Invalid(FieldRole, err.Error())
 	}
 	return s.changeUser(ctx, id, ActionUserRole, func(u *User) (string, error) {
 		summary := fmt.Sprintf("role %s → %s", u.Role, role)
@@ -238,7 +231,7 @@ func (s *Store) SetUserDisabled(ctx context.Context, id int64, disabled bool) (U
 // *ValidationError naming "currentPassword" or "newPassword".
 func (s *Store) ChangePassword(ctx context.Context, id int64, current, next string) (User, error) {
 	if err := CheckPassword(next); err != nil {
-		return User{}, &ValidationError{Fields: map[string]string{"newPassword": err.Error()}}
+		return User{}, Invalid(FieldNewPassword, err.Error())
 	}
 	hash, err := s.hashPassword(next)
 	if err != nil {
@@ -246,7 +239,7 @@ func (s *Store) ChangePassword(ctx context.Context, id int64, current, next stri
 	}
 	return s.changeUser(ctx, id, ActionUserPassword, func(u *User) (string, error) {
 		if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(current)) != nil {
-			return "", &ValidationError{Fields: map[string]string{"currentPassword": "is not your current password"}}
+			return "", Invalid(FieldCurrentPassword, "is not your current password")
 		}
 		u.PasswordHash = hash
 		u.SessionVersion++
@@ -268,7 +261,7 @@ func (s *Store) NewSetupToken(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := s.db.WithContext(ctx).Create(&setupToken{Hash: hash}).Error; err != nil {
+	if err := s.write(ctx, func(tx *gorm.DB) error { return tx.Create(&setupToken{Hash: hash}).Error }); err != nil {
 		return "", fmt.Errorf("store setup token: %w", err)
 	}
 	return plain, nil
@@ -306,13 +299,11 @@ func checkSetupToken(tx *gorm.DB, token string) error {
 func (s *Store) SetupAdmin(ctx context.Context, token string, in UserInput) (User, error) {
 	in.Role = RoleAdmin
 	var u User
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if s.dialect == DialectPostgres {
-			// Two instances, or two clicks, must not both see "no account
-			// yet" under READ COMMITTED.
-			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", adminLockKey).Error; err != nil {
-				return err
-			}
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		// Two instances, or two clicks, must not both see "no account
+		// yet" under READ COMMITTED.
+		if err := s.lock(tx, lockAdmins); err != nil {
+			return err
 		}
 		if err := checkSetupToken(tx, token); err != nil {
 			return err

@@ -31,10 +31,10 @@ func TestUsersAndLogin(t *testing.T) {
 			t.Fatalf("user = %+v: email must be normalised and the password hashed", u)
 		}
 		var verr *models.ValidationError
-		if _, err := s.CreateUser(ctx, models.UserInput{Email: "ANA@example.com", Password: "another password", Role: "editor"}); !errors.As(err, &verr) || verr.Fields["email"] == "" {
+		if _, err := s.CreateUser(ctx, models.UserInput{Email: "ANA@example.com", Password: "another password", Role: "editor"}); !errors.As(err, &verr) || verr.Message(models.FieldEmail) == "" {
 			t.Errorf("duplicate email: %v", err)
 		}
-		if _, err := s.CreateUser(ctx, models.UserInput{Email: "not-an-email", Password: "short", Role: "boss"}); !errors.As(err, &verr) || len(verr.Fields) != 3 {
+		if _, err := s.CreateUser(ctx, models.UserInput{Email: "not-an-email", Password: "short", Role: "boss"}); !errors.As(err, &verr) || len(verr.Errors) != 3 {
 			t.Errorf("bad fields: %v", err)
 		}
 
@@ -85,10 +85,10 @@ func TestChangePasswordEndsSessions(t *testing.T) {
 	storetest.Each(t, fastHash, func(t *testing.T, s *models.Store) {
 		u := mustCreateUser(t, s, "pw@example.com", models.RoleViewer)
 		var verr *models.ValidationError
-		if _, err := s.ChangePassword(t.Context(), u.ID, "wrong", "a brand new password"); !errors.As(err, &verr) || verr.Fields["currentPassword"] == "" {
+		if _, err := s.ChangePassword(t.Context(), u.ID, "wrong", "a brand new password"); !errors.As(err, &verr) || verr.Message(models.FieldCurrentPassword) == "" {
 			t.Fatalf("wrong current password: %v", err)
 		}
-		if _, err := s.ChangePassword(t.Context(), u.ID, "correct horse battery", "short"); !errors.As(err, &verr) || verr.Fields["newPassword"] == "" {
+		if _, err := s.ChangePassword(t.Context(), u.ID, "correct horse battery", "short"); !errors.As(err, &verr) || verr.Message(models.FieldNewPassword) == "" {
 			t.Fatalf("short new password: %v", err)
 		}
 		got, err := s.ChangePassword(t.Context(), u.ID, "correct horse battery", "a brand new password")
@@ -184,7 +184,7 @@ func TestTokens(t *testing.T) {
 			t.Errorf("revoked token still works: %v", err)
 		}
 		var verr *models.ValidationError
-		if _, _, err := s.CreateToken(ctx, "", "admin"); !errors.As(err, &verr) || verr.Fields["name"] == "" || verr.Fields["scope"] == "" {
+		if _, _, err := s.CreateToken(ctx, "", "admin"); !errors.As(err, &verr) || verr.Message(models.FieldName) == "" || verr.Message(models.FieldScope) == "" {
 			t.Errorf("bad token input: %v", err)
 		}
 		page, err := s.ListAudit(t.Context(), models.AuditFilter{Entity: models.EntityToken})

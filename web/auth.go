@@ -118,8 +118,9 @@ type tokenStore interface {
 	AuthenticateToken(ctx context.Context, plain string) (models.APIToken, error)
 }
 
-// apiAuth admits requests that carry a live API token in X-Auth-Token or
-// Authorization: Bearer; write routes need the modify scope. Each token
+// apiAuth admits requests that carry a live API token in X-Auth-Token,
+// Authorization: Bearer, or VTEX's pair X-VTEX-API-AppToken (the token)
+// and X-VTEX-API-AppKey (its name); write routes need the modify scope. Each token
 // may have limit requests in flight; past that the client gets 429.
 type apiAuth struct {
 	tokens   tokenStore
@@ -129,14 +130,22 @@ type apiAuth struct {
 func (a *apiAuth) require(write bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			plain := c.Request().Header.Get("X-Auth-Token")
+			hdr := c.Request().Header
+			plain := hdr.Get("X-Auth-Token")
 			if plain == "" {
-				if v, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer "); ok {
+				if v, ok := strings.CutPrefix(hdr.Get("Authorization"), "Bearer "); ok {
 					plain = strings.TrimSpace(v)
 				}
 			}
+			appKey, appToken := hdr.Get(vtexAppKey), hdr.Get(vtexAppToken)
+			if plain == "" && appToken == "" && appKey == "" {
+				return echo.NewHTTPError(http.StatusUnauthorized, "send an API token in the X-Auth-Token header, as Authorization: Bearer <token>, or as X-VTEX-API-AppToken with the token's name in X-VTEX-API-AppKey")
+			}
+			if plain == "" && (appToken == "" || appKey == "") {
+				return echo.NewHTTPError(http.StatusUnauthorized, "send both X-VTEX-API-AppKey (the token's name) and X-VTEX-API-AppToken (the token)")
+			}
 			if plain == "" {
-				return echo.NewHTTPError(http.StatusUnauthorized, "send an API token in the X-Auth-Token header or as Authorization: Bearer <token>")
+				plain = appToken
 			}
 			t, err := a.tokens.AuthenticateToken(c.Request().Context(), plain)
 			if errors.Is(err, models.ErrUnauthenticated) {
@@ -144,6 +153,9 @@ func (a *apiAuth) require(write bool) echo.MiddlewareFunc {
 			}
 			if err != nil {
 				return err
+			}
+			if plain == appToken && appKey != t.Name {
+				return echo.NewHTTPError(http.StatusUnauthorized, "X-VTEX-API-AppKey does not name the token sent in X-VTEX-API-AppToken")
 			}
 			if write && !t.CanWrite() {
 				return echo.NewHTTPError(http.StatusForbidden, fmt.Sprintf("the token %q has the read scope; this request needs a token with the modify scope", t.Name))
@@ -166,6 +178,12 @@ func (a *apiAuth) require(write bool) echo.MiddlewareFunc {
 		}
 	}
 }
+
+// VTEX's credential headers.
+const (
+	vtexAppKey   = "X-VTEX-API-AppKey"
+	vtexAppToken = "X-VTEX-API-AppToken"
+)
 
 // inflight counts requests in flight per token and refuses past limit.
 type inflight struct {

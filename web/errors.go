@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/coupond/coupond/handlers"
 	"github.com/coupond/coupond/models"
@@ -13,7 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// apiError is the JSON error body of every API route:
+// apiError is the native JSON error body:
 // {"error":{"code":"…","message":"…","fields":{"field":"why"}}}.
 type apiError struct {
 	Error apiErrorBody `json:"error"`
@@ -26,12 +29,14 @@ type apiErrorBody struct {
 	RequestID string            `json:"requestId,omitempty"`
 }
 
-// problem is an error as a client sees it.
+// problem is an error as a client sees it. Field names are the domain's;
+// each error body names them its own way.
 type problem struct {
-	status  int
-	code    string
-	message string
-	fields  map[string]string
+	status     int
+	code       string
+	message    string
+	fields     []models.FieldError
+	retryAfter time.Duration
 }
 
 // httpCodes names the statuses Echo's own errors carry.
@@ -53,30 +58,35 @@ var httpCodes = map[int]string{
 func classify(err error) (problem, bool) {
 	var verr *models.ValidationError
 	var dup *models.DuplicateCodeError
+	var conflict *models.ConflictError
 	var capErr *models.ActiveCapError
+	var busy *models.BusyError
 	var nf *models.NotFoundError
 	var he *echo.HTTPError
 	switch {
 	case errors.As(err, &verr):
-		return problem{http.StatusUnprocessableEntity, "invalid", "some fields are invalid: " + verr.Summary(), verr.Fields}, true
+		return problem{status: http.StatusUnprocessableEntity, code: "invalid", message: "some fields are invalid", fields: verr.Errors}, true
 	case errors.As(err, &dup):
-		p := problem{http.StatusConflict, "duplicate_code", dup.Error() + " (codes are compared ignoring case)", nil}
-		if dup.Field != "" {
-			p.fields = map[string]string{dup.Field: "already exists"}
-		}
-		return p, true
+		return problem{status: http.StatusConflict, code: "duplicate_code", message: dup.Error() + " (codes are compared ignoring case)",
+			fields: []models.FieldError{{Item: dup.Item, Field: models.FieldCode, Message: "already exists"}}}, true
 	case errors.Is(err, models.ErrDuplicateCode):
-		return problem{http.StatusConflict, "duplicate_code", "the coupon code already exists", nil}, true
+		return problem{status: http.StatusConflict, code: "duplicate_code", message: "the coupon code already exists"}, true
+	case errors.Is(err, models.ErrDuplicateEmail):
+		return problem{status: http.StatusConflict, code: "duplicate_email", message: "an account with this email already exists"}, true
+	case errors.As(err, &conflict):
+		return problem{status: http.StatusConflict, code: "conflict", message: conflict.Error()}, true
 	case errors.As(err, &capErr):
-		return problem{http.StatusConflict, "active_coupon_cap", capErr.Error(), nil}, true
+		return problem{status: http.StatusConflict, code: "active_coupon_cap", message: capErr.Error()}, true
+	case errors.As(err, &busy):
+		return problem{status: http.StatusServiceUnavailable, code: "busy", message: busy.Error(), retryAfter: busy.RetryAfter}, true
 	case errors.As(err, &nf):
-		return problem{http.StatusNotFound, "not_found", nf.Error(), nil}, true
-	case errors.As(err, &he) && he.Code < 500:
+		return problem{status: http.StatusNotFound, code: "not_found", message: nf.Error()}, true
+	case errors.As(err, &he) && (he.Code < 500 || he.Code == http.StatusNotImplemented):
 		msg := http.StatusText(he.Code)
 		if m, ok := he.Message.(string); ok && m != "" {
 			msg = m
 		}
-		if he.Code == http.StatusNotFound {
+		if he.Code == http.StatusNotFound && msg == "Not Found" {
 			msg = "there is nothing at this address"
 		}
 		code := httpCodes[he.Code]
@@ -88,16 +98,71 @@ func classify(err error) (problem, bool) {
 	return problem{status: http.StatusInternalServerError, code: "internal"}, false
 }
 
-// isAPI reports whether a path belongs to a JSON API rather than the
-// console.
-func isAPI(path string) bool {
-	return strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/v2/") || path == "/healthz" || path == "/readyz"
+// errorBody writes a problem in the shape of one URL space: the console's
+// pages, or one API dialect's JSON. routes.go gives each route group its
+// own.
+type errorBody func(c echo.Context, p problem, requestID string) error
+
+// errorBodyKey is where a route group leaves its errorBody.
+const errorBodyKey = "coupond.errorBody"
+
+// errorsAs makes every error of a route group use body.
+func errorsAs(body errorBody) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Set(errorBodyKey, body)
+			return next(c)
+		}
+	}
 }
 
-// errorHandler answers every error a handler returns: JSON on API routes,
-// an error page or an htmx flash message on console routes. Internal
-// errors are logged with the request id and shown only as that id.
-func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
+// jsonErrors is the native API's error body,
+// {"error":{"code":"…","message":"…","fields":{"field":"why"}}}, with the
+// fields named by name.
+func jsonErrors(name func(models.FieldError) string) errorBody {
+	return func(c echo.Context, p problem, requestID string) error {
+		body := apiErrorBody{Code: p.code, Message: p.message, RequestID: requestID}
+		if len(p.fields) > 0 {
+			body.Fields = make(map[string]string, len(p.fields))
+			parts := make([]string, 0, len(p.fields))
+			for _, fe := range p.fields {
+				n := name(fe)
+				if _, seen := body.Fields[n]; !seen {
+					body.Fields[n] = fe.Message
+					parts = append(parts, n+": "+fe.Message)
+				}
+			}
+			if p.code == "invalid" {
+				body.Message += ": " + strings.Join(parts, "; ")
+			}
+		}
+		return c.JSON(p.status, apiError{Error: body})
+	}
+}
+
+// nativeFieldName names a field as the native API does: the domain name,
+// with "[i]." before the field of a list element.
+func nativeFieldName(fe models.FieldError) string {
+	if fe.Item == models.NoItem {
+		return fe.Field
+	}
+	return fmt.Sprintf("[%d].%s", fe.Item, fe.Field)
+}
+
+// consoleErrors answers a console request: an htmx flash message, or an
+// error page.
+func consoleErrors(c echo.Context, p problem, _ string) error {
+	if c.Request().Header.Get("HX-Request") == "true" {
+		return handlers.Render(c, p.status, views.Flash(p.message))
+	}
+	return handlers.Render(c, p.status, views.ErrorPage(views.Page{Title: http.StatusText(p.status)}, p.status, p.message))
+}
+
+// errorHandler answers every error a handler returns in the body of its
+// route group, or, for a request that failed before reaching one, of the
+// URL space it is in (fallback). Internal errors are logged with the
+// request id and shown only as that id.
+func errorHandler(logger *slog.Logger, fallback func(path string) errorBody) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			logger.Error("error after the response started", "id", requestID(c), "err", err)
@@ -112,16 +177,18 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		if p.status == http.StatusMethodNotAllowed {
 			p.message = fmt.Sprintf("%s is not allowed here", c.Request().Method)
 		}
+		if p.retryAfter > 0 {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(p.retryAfter.Seconds()))))
+		}
+		body, _ := c.Get(errorBodyKey).(errorBody)
+		if body == nil {
+			body = fallback(c.Request().URL.Path)
+		}
 		var werr error
-		switch {
-		case c.Request().Method == http.MethodHead:
+		if c.Request().Method == http.MethodHead {
 			werr = c.NoContent(p.status)
-		case isAPI(c.Request().URL.Path):
-			werr = c.JSON(p.status, apiError{Error: apiErrorBody{Code: p.code, Message: p.message, Fields: p.fields, RequestID: rid}})
-		case c.Request().Header.Get("HX-Request") == "true":
-			werr = handlers.Render(c, p.status, views.Flash(p.message))
-		default:
-			werr = handlers.Render(c, p.status, views.ErrorPage(views.Page{Title: http.StatusText(p.status)}, p.status, p.message))
+		} else {
+			werr = body(c, p, rid)
 		}
 		if werr != nil {
 			logger.Error("write error response", "id", rid, "err", werr)

@@ -20,7 +20,7 @@ import (
 // addRoutes is coupond's whole URL surface. Console routes carry a
 // session and a CSRF check and name the least role they need; API routes
 // need a token, with the modify scope for writes.
-func addRoutes(e *echo.Echo, logger *slog.Logger, cfg Config, store *models.Store) {
+func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Config, store *models.Store) {
 	sessions := newSessions(logger, cfg, store.Sessions())
 	health := &handlers.Health{DB: store, Logger: logger}
 	auth := &handlers.Auth{Store: store, Sessions: sessions, Throttle: newLoginThrottle(cfg.Now)}
@@ -30,7 +30,7 @@ func addRoutes(e *echo.Echo, logger *slog.Logger, cfg Config, store *models.Stor
 	audit := &handlers.Audit{Store: store}
 	coupons := &handlers.Coupons{Store: store}
 	batches := &handlers.Batches{Store: store}
-	vtex := &handlers.VTEX{Store: store}
+	vtex := &handlers.VTEX{Store: store, Logger: logger}
 
 	anyone := []echo.MiddlewareFunc{echo.WrapMiddleware(sessions.LoadAndSave), csrf(cfg), identify(sessions, store)}
 	as := func(role string) []echo.MiddlewareFunc { return append(slices.Clone(anyone), requireRole(role)) }
@@ -38,9 +38,15 @@ func addRoutes(e *echo.Echo, logger *slog.Logger, cfg Config, store *models.Stor
 	api := &apiAuth{tokens: store, inflight: newInflight(cfg.TokenConcurrency)}
 	read, write := api.require(false), api.require(true)
 
+	// Error bodies: the console's pages everywhere but in the JSON spaces
+	// below, each of which names fields its own way.
+	nativeJSON := jsonErrors(nativeFieldName)
+	spaces.add("/api/", nativeJSON)
+	spaces.add("/v2/", nativeJSON)
+
 	// Probes, open to all.
-	e.GET("/healthz", health.Live)
-	e.GET("/readyz", health.Ready)
+	e.GET("/healthz", health.Live, spaces.add("/healthz", nativeJSON))
+	e.GET("/readyz", health.Ready, spaces.add("/readyz", nativeJSON))
 
 	// Static assets, versioned by name and cached for a year; open to all.
 	e.GET("/static/*", serveStatic)
@@ -87,14 +93,50 @@ func addRoutes(e *echo.Echo, logger *slog.Logger, cfg Config, store *models.Stor
 	e.POST("/tokens", tokens.Create, admin...)
 	e.POST("/tokens/:id/revoke", tokens.Revoke, admin...)
 
-	// VTEX-style coupon API.
-	e.POST("/api/rnb/pvt/coupon", vtex.Upsert, write)
-	e.GET("/api/rnb/pvt/coupon", vtex.List, read)
-	e.GET("/api/rnb/pvt/coupon/:code", vtex.Get, read)
-	e.POST("/api/rnb/pvt/multiple-coupons", vtex.Multiple, write)
-	e.POST("/api/rnb/pvt/coupons", vtex.Generate, write)
-	e.POST("/api/rnb/pvt/archive/coupon/:code", vtex.Archive, write)
-	e.POST("/api/rnb/pvt/unarchive/coupon/:code", vtex.Unarchive, write)
+	// VTEX-style coupon API, with VTEX's field names in errors.
+	rnb, vtexErrors := e.Group("/api/rnb/pvt"), spaces.add("/api/rnb/pvt/", jsonErrors(handlers.VTEXFieldName))
+	rnb.POST("/coupon", vtex.Upsert, vtexErrors, write)
+	rnb.GET("/coupon", vtex.List, vtexErrors, read)
+	rnb.GET("/coupon/:code", vtex.Get, vtexErrors, read)
+	rnb.GET("/coupon/usage/:code", vtex.Usage, vtexErrors, read)
+	rnb.POST("/multiple-coupons", vtex.Multiple, vtexErrors, write)
+	rnb.POST("/coupons", vtex.Generate, vtexErrors, write)
+	rnb.GET("/archive/coupon/:code", vtex.GetArchived, vtexErrors, read)
+	rnb.POST("/archive/coupon/:code", vtex.Archive, vtexErrors, write)
+	rnb.POST("/unarchive/coupon/:code", vtex.Unarchive, vtexErrors, write)
+}
+
+// errorSpaces records which error body each URL space answers in, so
+// that a request failing before it reaches its route group (an unknown
+// path, a body too large) is answered in the same shape.
+type errorSpaces struct {
+	spaces []errorSpace
+}
+
+type errorSpace struct {
+	prefix string
+	body   errorBody
+}
+
+// add declares that paths under prefix answer errors with body, and
+// returns the middleware that says so to the error handler. A group's
+// routes take it as route middleware: as group middleware Echo would
+// also route unknown methods there as 404 instead of 405.
+func (s *errorSpaces) add(prefix string, body errorBody) echo.MiddlewareFunc {
+	s.spaces = append(s.spaces, errorSpace{prefix, body})
+	return errorsAs(body)
+}
+
+// bodyFor is the error body of the longest declared prefix of path; the
+// console's elsewhere.
+func (s *errorSpaces) bodyFor(path string) errorBody {
+	best, body := -1, errorBody(consoleErrors)
+	for _, sp := range s.spaces {
+		if strings.HasPrefix(path, sp.prefix) && len(sp.prefix) > best {
+			best, body = len(sp.prefix), sp.body
+		}
+	}
+	return body
 }
 
 // csrf protects console forms: a browser's same-origin Sec-Fetch-Site

@@ -57,7 +57,8 @@ func NewServer(logger *slog.Logger, cfg Config, store *models.Store) *echo.Echo 
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	e.HTTPErrorHandler = errorHandler(logger)
+	spaces := &errorSpaces{}
+	e.HTTPErrorHandler = errorHandler(logger, spaces.bodyFor)
 	e.IPExtractor = echo.ExtractIPDirect()
 	if cfg.TrustProxy {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader()
@@ -81,7 +82,7 @@ func NewServer(logger *slog.Logger, cfg Config, store *models.Store) *echo.Echo 
 	}))
 	e.Use(middleware.BodyLimit(cfg.BodyLimit))
 	e.Use(rejectBadText)
-	addRoutes(e, logger, cfg, store)
+	addRoutes(e, spaces, logger, cfg, store)
 	return e
 }
 

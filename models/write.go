@@ -1,0 +1,196 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/mattn/go-sqlite3"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Every write goes through Store.write. On SQLite that means one writer
+// connection used by one transaction at a time: writers queue in Go, for
+// at most the configured wait, instead of fighting over SQLite's lock
+// until "database is locked"; between transactions the writer keeps the
+// WAL bounded. On PostgreSQL a write is a transaction on the pool, and
+// the locks below serialise what must not interleave across instances.
+
+const (
+	// sqliteDriverName is go-sqlite3 with coupond's per-connection setup.
+	sqliteDriverName = "sqlite3_coupond"
+	// journalSizeLimit is what SQLite truncates the WAL to after a
+	// checkpoint resets it.
+	journalSizeLimit = 16 << 20
+	// walCheckpointAt is the WAL size past which the writer checkpoints
+	// and truncates it between two transactions.
+	walCheckpointAt = 24 << 20
+	// busyRetryAfter is what a client refused with *BusyError is told to
+	// wait.
+	busyRetryAfter = 2 * time.Second
+)
+
+var registerSQLiteOnce sync.Once
+
+// registerSQLiteDriver registers go-sqlite3 under sqliteDriverName with a
+// connect hook that bounds the WAL left on disk after a checkpoint.
+func registerSQLiteDriver() {
+	registerSQLiteOnce.Do(func() {
+		sql.Register(sqliteDriverName, &sqlite3.SQLiteDriver{
+			ConnectHook: func(c *sqlite3.SQLiteConn) error {
+				_, err := c.Exec(fmt.Sprintf("PRAGMA journal_size_limit = %d", journalSizeLimit), nil)
+				return err
+			},
+		})
+	})
+}
+
+// sqliteWriter hands SQLite's one writer connection to one transaction
+// at a time.
+type sqliteWriter struct {
+	db      *gorm.DB
+	slot    chan struct{}
+	walPath string
+	wait    time.Duration
+}
+
+func newSQLiteWriter(db *gorm.DB, walPath string, wait time.Duration) *sqliteWriter {
+	return &sqliteWriter{db: db, slot: make(chan struct{}, 1), walPath: walPath, wait: wait}
+}
+
+// acquire waits for the writer for at most w.wait, or until ctx ends.
+func (w *sqliteWriter) acquire(ctx context.Context) error {
+	select {
+	case w.slot <- struct{}{}:
+		return nil
+	default:
+	}
+	start := time.Now()
+	t := time.NewTimer(w.wait)
+	defer t.Stop()
+	select {
+	case w.slot <- struct{}{}:
+		return nil
+	case <-t.C:
+		return &BusyError{Waited: time.Since(start), RetryAfter: busyRetryAfter}
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// tryAcquire takes the writer only when it is free at once.
+func (w *sqliteWriter) tryAcquire() bool {
+	select {
+	case w.slot <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (w *sqliteWriter) release() { <-w.slot }
+
+// checkpoint copies the WAL into the database and truncates it when it
+// has grown past walCheckpointAt (or always, when force is set). It runs
+// between transactions while the writer is held, so nothing writes
+// meanwhile; readers are short, so waiting for them is brief. A
+// checkpoint that cannot finish is tried again after the next write.
+func (w *sqliteWriter) checkpoint(ctx context.Context, force bool) {
+	if !force {
+		st, err := os.Stat(w.walPath)
+		if err != nil || st.Size() < walCheckpointAt {
+			return
+		}
+	}
+	_ = w.db.WithContext(ctx).Exec("PRAGMA wal_checkpoint(TRUNCATE)").Error
+}
+
+// write runs fn in a write transaction. On SQLite it first waits for the
+// writer, failing with *BusyError when the wait is too long.
+func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if s.writer == nil {
+		return s.wdb.WithContext(ctx).Transaction(fn)
+	}
+	if err := s.writer.acquire(ctx); err != nil {
+		return err
+	}
+	defer s.writer.release()
+	err := s.wdb.WithContext(ctx).Transaction(fn)
+	s.writer.checkpoint(ctx, false)
+	return err
+}
+
+// writeIfIdle runs fn in a write transaction only when it need not wait
+// for the writer, and reports whether it ran: for bookkeeping (such as a
+// token's last use) that must never slow a read down.
+func (s *Store) writeIfIdle(ctx context.Context, fn func(tx *gorm.DB) error) (bool, error) {
+	if s.writer == nil {
+		return true, s.wdb.WithContext(ctx).Transaction(fn)
+	}
+	if !s.writer.tryAcquire() {
+		return false, nil
+	}
+	defer s.writer.release()
+	return true, s.wdb.WithContext(ctx).Transaction(fn)
+}
+
+// Keys of the locks that serialise checks across PostgreSQL instances.
+const (
+	lockActiveCap int64 = 0x636f75706f6e64
+	lockAdmins    int64 = 0x636f75706f6e65
+)
+
+// lock serialises the rest of tx with every other transaction that takes
+// the same key: a transaction-scoped advisory lock on PostgreSQL; on
+// SQLite the writer already runs one transaction at a time.
+func (s *Store) lock(tx *gorm.DB, key int64) error {
+	if s.dialect != DialectPostgres {
+		return nil
+	}
+	if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", key).Error; err != nil {
+		return fmt.Errorf("take advisory lock %#x: %w", key, err)
+	}
+	return nil
+}
+
+// forUpdate makes q lock the rows it reads until tx ends: FOR UPDATE on
+// PostgreSQL; SQLite's writer already excludes other writers.
+func (s *Store) forUpdate(q *gorm.DB) *gorm.DB {
+	if s.dialect != DialectPostgres {
+		return q
+	}
+	return q.Clauses(clause.Locking{Strength: "UPDATE"})
+}
+
+// uniqueConstraints names the domain error of each unique constraint
+// that has one, by its PostgreSQL index name and by SQLite's wording
+// ("index 'name'" for an expression index, "table.column" otherwise).
+var uniqueConstraints = map[string]error{
+	"idx_coupons_code_key": ErrDuplicateCode,
+	"idx_users_email":      ErrDuplicateEmail,
+	"users.email":          ErrDuplicateEmail,
+}
+
+// uniqueViolation reports whether err is a unique-constraint violation
+// and names the constraint.
+func uniqueViolation(err error) (string, bool) {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.ConstraintName, pgErr.Code == "23505"
+	}
+	var sqErr sqlite3.Error
+	if errors.As(err, &sqErr) && (sqErr.ExtendedCode == sqlite3.ErrConstraintUnique || sqErr.ExtendedCode == sqlite3.ErrConstraintPrimaryKey) {
+		// "UNIQUE constraint failed: index 'idx_x'" or "…: users.email".
+		_, name, _ := strings.Cut(sqErr.Error(), "failed: ")
+		name = strings.TrimSuffix(strings.TrimPrefix(name, "index '"), "'")
+		return name, true
+	}
+	return "", false
+}
