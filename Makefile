@@ -42,6 +42,8 @@ staticcheck:
 unit:
 	@source .ci/test-env && $(GO) test -race -count=1 ./...
 
-## bench: Go benchmarks (figures go to BENCHMARKS.md)
+## bench: Go benchmarks (figures go to BENCHMARKS.md): list pages over
+## 1,000,000 coupons, then the full write load on a SQLite server
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+	$(GO) test -run '^$$' -bench ListCoupons1M -benchtime 200x ./models/
+	$(GO) test -run '^$$' -bench HeavyWritesSQLite -benchtime 1x -timeout 30m ./cmd/coupond/

@@ -55,14 +55,15 @@ func registerSQLiteDriver() {
 // sqliteWriter hands SQLite's one writer connection to one transaction
 // at a time.
 type sqliteWriter struct {
-	db      *gorm.DB
-	slot    chan struct{}
-	walPath string
-	wait    time.Duration
+	db           *gorm.DB
+	slot         chan struct{}
+	walPath      string
+	wait         time.Duration
+	checkpointAt int64
 }
 
 func newSQLiteWriter(db *gorm.DB, walPath string, wait time.Duration) *sqliteWriter {
-	return &sqliteWriter{db: db, slot: make(chan struct{}, 1), walPath: walPath, wait: wait}
+	return &sqliteWriter{db: db, slot: make(chan struct{}, 1), walPath: walPath, wait: wait, checkpointAt: walCheckpointAt}
 }
 
 // acquire waits for the writer for at most w.wait, or until ctx ends.
@@ -105,7 +106,7 @@ func (w *sqliteWriter) release() { <-w.slot }
 func (w *sqliteWriter) checkpoint(ctx context.Context, force bool) {
 	if !force {
 		st, err := os.Stat(w.walPath)
-		if err != nil || st.Size() < walCheckpointAt {
+		if err != nil || st.Size() < w.checkpointAt {
 			return
 		}
 	}

@@ -87,6 +87,7 @@ type serveConfig struct {
 	sessionIdle      time.Duration
 	sessionLifetime  time.Duration
 	tokenConcurrency int
+	writeWait        time.Duration
 }
 
 // dbFlags name the database every command opens.
@@ -101,8 +102,8 @@ func (d *dbFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 }
 
 // open opens and migrates the database.
-func (d dbFlags) open(ctx context.Context, maxActive int) (*models.Store, error) {
-	store, err := models.Open(ctx, models.Config{Path: d.path, DatabaseURL: d.databaseURL, MaxActiveCoupons: maxActive})
+func (d dbFlags) open(ctx context.Context, maxActive int, writeWait time.Duration) (*models.Store, error) {
+	store, err := models.Open(ctx, models.Config{Path: d.path, DatabaseURL: d.databaseURL, MaxActiveCoupons: maxActive, WriteWait: writeWait})
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +156,10 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	if err != nil {
 		return cfg, err
 	}
+	writeWait, err := envDuration("COUPOND_WRITE_WAIT", models.DefaultWriteWait.String())
+	if err != nil {
+		return cfg, err
+	}
 	fs.StringVar(&cfg.addr, "addr", envOr(getenv, "COUPOND_ADDR", "127.0.0.1:8080"), "listen address HOST:PORT (env COUPOND_ADDR)")
 	cfg.db.register(fs, getenv)
 	fs.IntVar(&cfg.maxActiveCoupons, "max-active-coupons", maxActive, "cap on active (non-archived) coupons, 0 = no cap (env COUPOND_MAX_ACTIVE_COUPONS)")
@@ -164,6 +169,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.DurationVar(&cfg.sessionIdle, "session-idle", idle, "end console sessions unused this long (env COUPOND_SESSION_IDLE)")
 	fs.DurationVar(&cfg.sessionLifetime, "session-lifetime", lifetime, "end console sessions this long after sign-in (env COUPOND_SESSION_LIFETIME)")
 	fs.IntVar(&cfg.tokenConcurrency, "token-concurrency", concurrency, "API requests one token may have in flight (env COUPOND_TOKEN_CONCURRENCY)")
+	fs.DurationVar(&cfg.writeWait, "write-wait", writeWait, "on SQLite, how long a write may queue for the writer before the client gets 503 and Retry-After (env COUPOND_WRITE_WAIT)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -175,6 +181,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	}
 	if cfg.tokenConcurrency < 1 {
 		return cfg, errors.New("--token-concurrency must be 1 or more")
+	}
+	if cfg.writeWait <= 0 {
+		return cfg, errors.New("--write-wait must be positive")
 	}
 	if cfg.sessionIdle <= 0 || cfg.sessionLifetime <= 0 {
 		return cfg, errors.New("--session-idle and --session-lifetime must be positive")
@@ -203,7 +212,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	} else {
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
-	store, err := cfg.db.open(ctx, cfg.maxActiveCoupons)
+	store, err := cfg.db.open(ctx, cfg.maxActiveCoupons, cfg.writeWait)
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -47,14 +47,14 @@ func freeAddr(t *testing.T) string {
 // startRun runs the real program with serve on a free loopback port and
 // returns its base URL once /readyz answers 200. The server is stopped
 // (and must stop cleanly) when the test ends.
-func startRun(t *testing.T, env map[string]string, extra ...string) string {
+func startRun(t testing.TB, env map[string]string, extra ...string) string {
 	t.Helper()
 	base, _ := startRunLog(t, env, extra...)
 	return base
 }
 
 // startRunLog is startRun that also returns the server's log so far.
-func startRunLog(t *testing.T, env map[string]string, extra ...string) (string, func() string) {
+func startRunLog(t testing.TB, env map[string]string, extra ...string) (string, func() string) {
 	t.Helper()
 	addr := freeAddr(t)
 	args := append([]string{"serve", "--addr", addr}, extra...)
@@ -144,7 +144,7 @@ func setupURL(t *testing.T, log string) string {
 
 // mustRun runs a command of the program and returns the last line of its
 // output.
-func mustRun(t *testing.T, env map[string]string, args ...string) string {
+func mustRun(t testing.TB, env map[string]string, args ...string) string {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	if err := run(t.Context(), args, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errOut); err != nil {

@@ -1,0 +1,29 @@
+package models
+
+import (
+	"context"
+
+	"gorm.io/gorm"
+)
+
+// HoldWriter takes SQLite's writer until the returned function is called.
+func (s *Store) HoldWriter(ctx context.Context) (func(), error) {
+	if err := s.writer.acquire(ctx); err != nil {
+		return nil, err
+	}
+	return s.writer.release, nil
+}
+
+// SetCheckpointAt changes the WAL size past which the writer checkpoints.
+func (s *Store) SetCheckpointAt(n int64) { s.writer.checkpointAt = n }
+
+// ExecRead runs a statement on the read pool.
+func (s *Store) ExecRead(ctx context.Context, query string, args ...any) error {
+	return s.db.WithContext(ctx).Exec(query, args...).Error
+}
+
+// ExecWrite runs a statement in a write transaction and translates its
+// error as the store does.
+func (s *Store) ExecWrite(ctx context.Context, query string, args ...any) error {
+	return translate(s.write(ctx, func(tx *gorm.DB) error { return tx.Exec(query, args...).Error }))
+}

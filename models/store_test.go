@@ -1,0 +1,282 @@
+package models_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coupond/coupond/models"
+	"github.com/coupond/coupond/models/storetest"
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// latestSchema is the number of the newest migration.
+const latestSchema = 2
+
+func TestUniqueViolationsAreTranslatedByConstraint(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, models.Config{}, func(t *testing.T, s *models.Store) {
+		ctx := t.Context()
+		now := time.Now().UTC()
+		insertCoupon := `INSERT INTO coupons (code, created_at, updated_at) VALUES (?, ?, ?)`
+		if err := s.ExecWrite(ctx, insertCoupon, "Twice", now, now); err != nil {
+			t.Fatal(err)
+		}
+		// Past the store's own checks, as a second instance racing this
+		// one would be: the index decides.
+		err := s.ExecWrite(ctx, insertCoupon, "TWICE", now, now)
+		if !errors.Is(err, models.ErrDuplicateCode) {
+			t.Errorf("second coupon with the code: %v, want ErrDuplicateCode", err)
+		}
+		insertSetup := `INSERT INTO setup_tokens (hash, created_at) VALUES (?, ?)`
+		if err := s.ExecWrite(ctx, insertSetup, "same-hash", now); err != nil {
+			t.Fatal(err)
+		}
+		err = s.ExecWrite(ctx, insertSetup, "same-hash", now)
+		var conflict *models.ConflictError
+		if !errors.As(err, &conflict) || errors.Is(err, models.ErrDuplicateCode) || !errors.Is(err, models.ErrConflict) {
+			t.Errorf("another unique constraint: %v, want a ConflictError that is not a duplicate code", err)
+		}
+		if _, err := s.CreateUser(ctx, models.UserInput{Email: "dup@example.com", Password: "correct horse battery", Role: models.RoleViewer}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.CreateUser(ctx, models.UserInput{Email: "DUP@example.com", Password: "correct horse battery", Role: models.RoleViewer})
+		var verr *models.ValidationError
+		if !errors.As(err, &verr) || verr.Message(models.FieldEmail) == "" {
+			t.Errorf("second account with the email: %v, want a message on the email", err)
+		}
+	})
+}
+
+// rawDB opens a database without coupond's store, to build what an
+// older release left behind.
+func rawDB(t *testing.T, dialect, where string) *gorm.DB {
+	t.Helper()
+	var d gorm.Dialector = sqlite.Open(where)
+	if dialect == models.DialectPostgres {
+		d = postgres.Open(where)
+	}
+	db, err := gorm.Open(d, &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sqlDB.Close() })
+	return db
+}
+
+// freshDatabase is an empty database of the dialect: where it is (a
+// file or a DSN) and the store config that opens it.
+func freshDatabase(t *testing.T, dialect string) (string, models.Config) {
+	t.Helper()
+	if dialect == models.DialectPostgres {
+		dsn := storetest.PostgresSchemaDSN(t)
+		return dsn, models.Config{DatabaseURL: dsn}
+	}
+	path := filepath.Join(t.TempDir(), "coupond.db")
+	return path, models.Config{Path: path}
+}
+
+func openStore(t *testing.T, cfg models.Config) *models.Store {
+	t.Helper()
+	s, err := models.Open(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestMigrateUpgradesADatabaseFromBeforeVersionedMigrations(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range []string{models.DialectSQLite, models.DialectPostgres} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			where, cfg := freshDatabase(t, dialect)
+			schema, err := os.ReadFile(filepath.Join("testdata", "schema0."+dialect+".sql"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			old := rawDB(t, dialect, where)
+			if err := old.Exec(string(schema)).Error; err != nil {
+				t.Fatalf("build the old schema: %v", err)
+			}
+			now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+			for _, stmt := range []string{
+				`INSERT INTO batches (id, base_code, quantity, status, created_at, updated_at) VALUES (7, 'spring', 1, 'done', ?, ?)`,
+				`INSERT INTO coupons (code, batch_id, max_usage, created_at, updated_at) VALUES ('spring-abc', 7, 1, ?, ?)`,
+				`INSERT INTO coupons (code, max_usage, created_at, updated_at) VALUES ('Literal', 3, ?, ?)`,
+			} {
+				if err := old.Exec(stmt, now, now).Error; err != nil {
+					t.Fatalf("seed the old schema: %v", err)
+				}
+			}
+
+			s := openStore(t, cfg)
+			for range 2 {
+				if err := s.Migrate(t.Context()); err != nil {
+					t.Fatalf("migrate: %v", err)
+				}
+			}
+			if v, err := s.SchemaVersion(t.Context()); err != nil || v != latestSchema {
+				t.Fatalf("schema version = %d, %v; want %d", v, err, latestSchema)
+			}
+			gen, err := s.Coupon(t.Context(), "SPRING-ABC")
+			if err != nil || gen.GroupingKey == nil || *gen.GroupingKey != "spring" {
+				t.Errorf("generated coupon after upgrade: %+v, %v; want grouping key spring from its batch", gen, err)
+			}
+			lit, err := s.Coupon(t.Context(), "literal")
+			if err != nil || lit.GroupingKey != nil || lit.MaxUsage != 3 {
+				t.Errorf("literal coupon after upgrade: %+v, %v", lit, err)
+			}
+			if _, err := s.CreateCoupon(t.Context(), models.CouponSpec{Code: "LITERAL"}); !errors.Is(err, models.ErrDuplicateCode) {
+				t.Errorf("the old unique index stopped working: %v", err)
+			}
+		})
+	}
+}
+
+func TestMigrateRunsOnceWhenInstancesStartTogether(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range []string{models.DialectSQLite, models.DialectPostgres} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			_, cfg := freshDatabase(t, dialect)
+			const instances = 4
+			stores := make([]*models.Store, instances)
+			for i := range stores {
+				stores[i] = openStore(t, cfg)
+			}
+			var wg sync.WaitGroup
+			errs := make([]error, instances)
+			for i, s := range stores {
+				wg.Go(func() { errs[i] = s.Migrate(t.Context()) })
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Errorf("instance %d: %v", i, err)
+				}
+			}
+			var applied int64
+			if err := rawDB(t, dialect, whereOf(cfg)).Raw("SELECT count(*) FROM goose_db_version WHERE version_id > 0").Scan(&applied).Error; err != nil {
+				t.Fatal(err)
+			}
+			if applied != latestSchema {
+				t.Errorf("%d migrations recorded, want each of the %d once", applied, latestSchema)
+			}
+		})
+	}
+}
+
+func whereOf(cfg models.Config) string {
+	if cfg.DatabaseURL != "" {
+		return cfg.DatabaseURL
+	}
+	return cfg.Path
+}
+
+func TestSQLiteWritesQueueAndGiveUpWithBusy(t *testing.T) {
+	t.Parallel()
+	s := storetest.Open(t, models.DialectSQLite, models.Config{WriteWait: 50 * time.Millisecond})
+	ctx := t.Context()
+	release, err := s.HoldWriter(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = s.CreateCoupon(ctx, models.CouponSpec{Code: "waits"})
+	var busy *models.BusyError
+	if !errors.As(err, &busy) || !errors.Is(err, models.ErrBusy) || busy.RetryAfter <= 0 {
+		t.Fatalf("write while the writer is held: %v, want *BusyError", err)
+	}
+	if waited := time.Since(start); waited < 50*time.Millisecond {
+		t.Errorf("gave up after %s, before the configured wait", waited)
+	}
+	// Reads do not wait for the writer.
+	if _, err := s.ListCoupons(ctx, models.CouponFilter{}); err != nil {
+		t.Errorf("read while the writer is held: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.CreateCoupon(ctx, models.CouponSpec{Code: "queued"})
+		done <- err
+	}()
+	release()
+	if err := <-done; err != nil {
+		t.Errorf("queued write after the writer was freed: %v", err)
+	}
+}
+
+func TestSQLiteReadPoolCannotWrite(t *testing.T) {
+	t.Parallel()
+	s := storetest.Open(t, models.DialectSQLite, models.Config{})
+	err := s.ExecRead(t.Context(), `INSERT INTO setup_tokens (hash, created_at) VALUES ('x', '2026-01-01')`)
+	if err == nil {
+		t.Fatal("an INSERT through the read pool succeeded; every write must go through the writer")
+	}
+}
+
+func TestSQLiteWALStaysBoundedUnderSustainedWrites(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "coupond.db")
+	s := openStore(t, models.Config{Path: path})
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	const limit = 256 << 10
+	s.SetCheckpointAt(limit)
+	ctx := t.Context()
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	for range 2 {
+		readers.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.ListCoupons(ctx, models.CouponFilter{Limit: 20}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	var peak int64
+	for i := range 30 {
+		reqs := make([]models.CouponRequest, 200)
+		for j := range reqs {
+			reqs[j] = models.CouponRequest{Quantity: 1, Spec: models.CouponSpec{Code: fmt.Sprintf("w%02d-%03d", i, j)}}
+		}
+		if _, err := s.CreateCoupons(ctx, reqs); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := os.Stat(path + "-wal"); err == nil {
+			peak = max(peak, st.Size())
+		}
+	}
+	close(stop)
+	readers.Wait()
+	// One transaction's frames may sit in the WAL before the next
+	// checkpoint, never many.
+	if peak > 4*limit {
+		t.Errorf("the WAL reached %d bytes with checkpoints past %d", peak, limit)
+	}
+	page, err := s.ListCoupons(ctx, models.CouponFilter{Prefix: "w29", Limit: 1000})
+	if err != nil || len(page.Coupons) != 200 {
+		t.Errorf("last transaction: %d coupons, %v", len(page.Coupons), err)
+	}
+}
