@@ -1,0 +1,60 @@
+package web
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/coupond/coupond/models"
+	"github.com/labstack/echo/v4"
+)
+
+func TestErrorBodiesFollowTheRouteGroup(t *testing.T) {
+	t.Parallel()
+	e := echo.New()
+	spaces := &errorSpaces{}
+	e.HTTPErrorHandler = errorHandler(slog.New(slog.NewTextHandler(io.Discard, nil)), spaces.bodyFor)
+	upper := func(fe models.FieldError) string { return "X_" + fe.Field }
+	busy := func(echo.Context) error {
+		return &models.BusyError{Waited: 30 * time.Second, RetryAfter: 2 * time.Second}
+	}
+	invalid := func(echo.Context) error {
+		v := &models.ValidationError{}
+		v.AddItem(3, models.FieldMaxUsage, "must be 0 or more")
+		return v
+	}
+	e.GET("/api/busy", busy, spaces.add("/api/", jsonErrors(nativeFieldName)))
+	e.GET("/api/invalid", invalid, spaces.add("/api/", jsonErrors(nativeFieldName)))
+	e.GET("/other/invalid", invalid, spaces.add("/other/", jsonErrors(upper)))
+
+	do := func(path string) (*httptest.ResponseRecorder, apiError) {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		var body apiError
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%s: %v in %q", path, err, rec.Body.String())
+		}
+		return rec, body
+	}
+	rec, body := do("/api/busy")
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "2" || body.Error.Code != "busy" {
+		t.Errorf("a write that waited too long: %d, Retry-After %q, %+v; want 503 with Retry-After 2", rec.Code, rec.Header().Get("Retry-After"), body.Error)
+	}
+	_, body = do("/api/invalid")
+	if body.Error.Fields["[3].maxUsage"] == "" {
+		t.Errorf("native names: %v", body.Error.Fields)
+	}
+	_, body = do("/other/invalid")
+	if body.Error.Fields["X_maxUsage"] == "" {
+		t.Errorf("the group's own names: %v", body.Error.Fields)
+	}
+	// An unknown path in a JSON space is answered in that space's shape.
+	rec, body = do("/other/nothing")
+	if rec.Code != http.StatusNotFound || body.Error.Code != "not_found" {
+		t.Errorf("unknown path: %d %+v", rec.Code, body.Error)
+	}
+}
