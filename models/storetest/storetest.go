@@ -6,9 +6,11 @@ package storetest
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/coupond/coupond/models"
@@ -19,6 +21,9 @@ import (
 
 // PostgresEnv names the variable holding the PostgreSQL test DSN.
 const PostgresEnv = "COUPOND_TEST_POSTGRES"
+
+// announceSkip says once per test binary that PostgreSQL is skipped.
+var announceSkip sync.Once
 
 // Each runs fn as a subtest per database ("sqlite", "postgres") with a
 // fresh, migrated store configured by cfg. Without COUPOND_TEST_POSTGRES
@@ -63,6 +68,14 @@ func PostgresSchemaDSN(t *testing.T) string {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("%s is not set: CI must run the PostgreSQL tests (make test starts the cluster)", PostgresEnv)
 		}
+		announceSkip.Do(func() {
+			// go test shows nothing of a passing package's output, so the
+			// line goes to the terminal, if there is one.
+			if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+				fmt.Fprintf(tty, "######## SKIPPING the PostgreSQL tests: %s is not set (make test starts the local cluster and sets it) ########\n", PostgresEnv)
+				tty.Close()
+			}
+		})
 		t.Skipf("SKIPPED: PostgreSQL tests need %s (make test sets it after starting the local cluster)", PostgresEnv)
 	}
 	var b [6]byte
