@@ -50,12 +50,16 @@ type Store struct {
 	rand         io.Reader
 	maxActive    int
 	passwordCost int
-	sessions     SessionStore
-	closeExtra   func()
+	// dummyHash is checked against when a sign-in names no account, so
+	// that it costs as much as one that does.
+	dummyHash  []byte
+	sessions   SessionStore
+	closeExtra func()
 }
 
 // Open connects to the database that cfg names. It fails when the URL is
-// malformed or the database cannot be reached; it does not migrate.
+// malformed, the password cost is out of bcrypt's range or the database
+// cannot be reached; it does not migrate.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	now := cfg.Now
 	if now == nil {
@@ -68,6 +72,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if s.passwordCost == 0 {
 		s.passwordCost = bcrypt.DefaultCost
 	}
+	// Made the way account hashes are, so that bcrypt treats the cost alike.
+	dummy, err := s.hashPassword("coupond-no-such-user")
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s.dummyHash = []byte(dummy)
 	gcfg := &gorm.Config{
 		TranslateError: true,
 		NowFunc:        s.now,

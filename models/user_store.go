@@ -93,10 +93,6 @@ func (s *Store) createUser(ctx context.Context, tx *gorm.DB, in UserInput) (User
 	return u, nil
 }
 
-// dummyHash is compared against when the email is unknown, so that a
-// login takes as long whether or not the account exists.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("coupond-no-such-user"), bcrypt.MinCost)
-
 // Authenticate checks an email and password and records the attempt in
 // the audit log. It fails with ErrBadCredentials for an unknown email, a
 // wrong password or a disabled account.
@@ -108,7 +104,9 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (User,
 	err := s.db.WithContext(ctx).Where("email = ?", key).Take(&u).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		// As slow as checking a real account's password, so the time taken
+		// does not tell which emails have accounts.
+		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
 	case err != nil:
 		return User{}, fmt.Errorf("authenticate %q: %w", key, err)
 	}

@@ -228,3 +228,25 @@ func TestCouponChangesAreAudited(t *testing.T) {
 		}
 	})
 }
+
+// TestUnknownEmailCostsAsMuchAsAnAccount checks, without timing anything,
+// that a sign-in with an unknown email runs bcrypt at the cost real
+// accounts are hashed with, so response times do not tell which emails
+// have accounts.
+func TestUnknownEmailCostsAsMuchAsAnAccount(t *testing.T) {
+	t.Parallel()
+	for _, cost := range []int{bcrypt.MinCost, bcrypt.MinCost + 2} {
+		t.Run(fmt.Sprintf("cost %d", cost), func(t *testing.T) {
+			t.Parallel()
+			s := storetest.Open(t, models.DialectSQLite, models.Config{PasswordCost: cost})
+			u := mustCreateUser(t, s, "cost@example.com", models.RoleViewer)
+			account, err := bcrypt.Cost([]byte(u.PasswordHash))
+			if err != nil || account != cost {
+				t.Fatalf("an account's hash has cost %d (%v), want %d", account, err, cost)
+			}
+			if got, err := bcrypt.Cost(s.DummyHash()); err != nil || got != cost {
+				t.Errorf("an unknown email is checked at cost %d (%v), want %d like an account", got, err, cost)
+			}
+		})
+	}
+}
