@@ -26,7 +26,7 @@ func addRoutes(e *echo.Echo, logger *slog.Logger, cfg Config, store *models.Stor
 	auth := &handlers.Auth{Store: store, Sessions: sessions, Throttle: newLoginThrottle(cfg.Now)}
 	account := &handlers.Account{Store: store, Sessions: sessions}
 	users := &handlers.Users{Store: store, Sessions: sessions}
-	tokens := &handlers.Tokens{Store: store, Sessions: sessions}
+	tokens := &handlers.Tokens{Store: store}
 	audit := &handlers.Audit{Store: store}
 	coupons := &handlers.Coupons{Store: store}
 	batches := &handlers.Batches{Store: store}
