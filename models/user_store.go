@@ -233,18 +233,30 @@ func (s *Store) SetUserDisabled(ctx context.Context, id int64, disabled bool) (U
 
 // ChangePassword replaces a user's password after checking the current
 // one, and ends every session of the user. It fails with a
-// *ValidationError naming "currentPassword" or "newPassword".
+// *ValidationError: it names "currentPassword" whenever the current
+// password is wrong, and "newPassword" for a new password that breaks the
+// rules. A new password alone is judged only with the right current one,
+// so a refusal that names no "currentPassword" proves the current password
+// was right.
 func (s *Store) ChangePassword(ctx context.Context, id int64, current, next string) (User, error) {
-	if err := CheckPassword(next); err != nil {
-		return User{}, &ValidationError{Fields: map[string]string{"newPassword": err.Error()}}
-	}
-	hash, err := s.hashPassword(next)
-	if err != nil {
-		return User{}, err
+	nextErr := CheckPassword(next)
+	var hash string
+	if nextErr == nil {
+		var err error
+		if hash, err = s.hashPassword(next); err != nil {
+			return User{}, err
+		}
 	}
 	return s.changeUser(ctx, id, ActionUserPassword, func(u *User) (string, error) {
+		var verr ValidationError
 		if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(current)) != nil {
-			return "", &ValidationError{Fields: map[string]string{"currentPassword": "is not your current password"}}
+			verr.Add("currentPassword", "is not your current password")
+		}
+		if nextErr != nil {
+			verr.Add("newPassword", nextErr.Error())
+		}
+		if err := verr.Err(); err != nil {
+			return "", err
 		}
 		u.PasswordHash = hash
 		u.SessionVersion++

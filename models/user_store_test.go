@@ -88,8 +88,13 @@ func TestChangePasswordEndsSessions(t *testing.T) {
 		if _, err := s.ChangePassword(t.Context(), u.ID, "wrong", "a brand new password"); !errors.As(err, &verr) || verr.Fields["currentPassword"] == "" {
 			t.Fatalf("wrong current password: %v", err)
 		}
-		if _, err := s.ChangePassword(t.Context(), u.ID, "correct horse battery", "short"); !errors.As(err, &verr) || verr.Fields["newPassword"] == "" {
+		if _, err := s.ChangePassword(t.Context(), u.ID, "correct horse battery", "short"); !errors.As(err, &verr) || verr.Fields["newPassword"] == "" || verr.Fields["currentPassword"] != "" {
 			t.Fatalf("short new password: %v", err)
+		}
+		// A wrong current password is always named, so that it is never
+		// mistaken for a right one.
+		if _, err := s.ChangePassword(t.Context(), u.ID, "wrong", "short"); !errors.As(err, &verr) || verr.Fields["currentPassword"] == "" || verr.Fields["newPassword"] == "" {
+			t.Fatalf("wrong current and short new password: %v", err)
 		}
 		got, err := s.ChangePassword(t.Context(), u.ID, "correct horse battery", "a brand new password")
 		if err != nil {

@@ -23,8 +23,11 @@ import (
 func addRoutes(e *echo.Echo, logger *slog.Logger, cfg Config, store *models.Store) {
 	sessions := newSessions(logger, cfg, store.Sessions())
 	health := &handlers.Health{DB: store, Logger: logger}
-	auth := &handlers.Auth{Store: store, Sessions: sessions, Throttle: newLoginThrottle(cfg.Now)}
-	account := &handlers.Account{Store: store, Sessions: sessions}
+	// One throttle for sign-in and password change, so that a client
+	// address's failures at either count against the same budget.
+	throttle := newLoginThrottle(cfg.Now)
+	auth := &handlers.Auth{Store: store, Sessions: sessions, Throttle: throttle}
+	account := &handlers.Account{Store: store, Sessions: sessions, Throttle: throttle}
 	users := &handlers.Users{Store: store, Sessions: sessions}
 	tokens := &handlers.Tokens{Store: store}
 	audit := &handlers.Audit{Store: store}
