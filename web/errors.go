@@ -76,8 +76,11 @@ func classify(err error) (problem, bool) {
 		if m, ok := he.Message.(string); ok && m != "" {
 			msg = m
 		}
-		if he.Code == http.StatusNotFound {
+		switch he.Code {
+		case http.StatusNotFound:
 			msg = "there is nothing at this address"
+		case http.StatusRequestEntityTooLarge:
+			msg = "the request is too large for this server; send a smaller body (fewer coupons or shorter fields per request)"
 		}
 		code := httpCodes[he.Code]
 		if code == "" {
