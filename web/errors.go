@@ -109,7 +109,7 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		p, known := classify(err)
 		rid := requestID(c)
 		if !known {
-			logger.Error("internal error", "id", rid, "method", c.Request().Method, "uri", c.Request().RequestURI, "err", err)
+			logger.Error("internal error", "id", rid, "method", c.Request().Method, "uri", redactURI(c.Request().RequestURI), "err", err)
 			p.message = fmt.Sprintf("something went wrong on our side; quote request id %s when reporting it", rid)
 		}
 		if p.status == http.StatusMethodNotAllowed {
