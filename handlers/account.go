@@ -2,7 +2,11 @@ package handlers
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
@@ -18,6 +22,9 @@ type AccountStore interface {
 type Account struct {
 	Store    AccountStore
 	Sessions Sessions
+	// Throttle slows guessing of the current password, per client address
+	// and user, as sign-in does for passwords.
+	Throttle LoginThrottle
 }
 
 // Show is the account page.
@@ -27,29 +34,45 @@ func (h *Account) Show(c echo.Context) error {
 }
 
 // ChangePassword replaces the password; the store ends every session of
-// the user, and this one continues with a fresh token.
+// the user, and this one continues with a fresh token. Wrong current
+// passwords are throttled like failed sign-ins: past the limit the form
+// comes back with 429 and Retry-After, and the password is not checked.
 func (h *Account) ChangePassword(c echo.Context) error {
 	u := CurrentUser(c)
 	var f views.PasswordForm
 	next := c.FormValue("newPassword")
-	var err error
 	if next != c.FormValue("newPasswordConfirm") {
-		err = models.Invalid("newPasswordConfirm", "does not match the new password")
-	} else {
-		var changed models.User
-		if changed, err = h.Store.ChangePassword(c.Request().Context(), u.ID, c.FormValue("currentPassword"), next); err == nil {
-			ctx := c.Request().Context()
-			if err := h.Sessions.RenewToken(ctx); err != nil {
-				return err
-			}
-			h.Sessions.Put(ctx, SessionVersion, changed.SessionVersion)
-			h.Sessions.Put(ctx, sessionFlash, "Your password is changed. Every other session of yours has ended.")
-			return c.Redirect(http.StatusSeeOther, "/account")
+		f.Errors = map[string]string{"newPasswordConfirm": "does not match the new password"}
+		return h.form(c, http.StatusUnprocessableEntity, f)
+	}
+	wait, settle := h.Throttle.Attempt(c.RealIP(), "password:"+strconv.FormatInt(u.ID, 10))
+	if wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+		f.Errors = map[string]string{"currentPassword": fmt.Sprintf("was wrong too many times. Wait %d seconds and try again.", secs)}
+		return h.form(c, http.StatusTooManyRequests, f)
+	}
+	ctx := c.Request().Context()
+	changed, err := h.Store.ChangePassword(ctx, u.ID, c.FormValue("currentPassword"), next)
+	// Only a wrong current password spends a try: the store names it
+	// whenever it is wrong.
+	var verr *models.ValidationError
+	settle(!errors.As(err, &verr) || verr.Message(models.FieldCurrentPassword) == "")
+	if err == nil {
+		if err := h.Sessions.RenewToken(ctx); err != nil {
+			return err
 		}
+		h.Sessions.Put(ctx, SessionVersion, changed.SessionVersion)
+		h.Sessions.Put(ctx, sessionFlash, "Your password is changed. Every other session of yours has ended.")
+		return c.Redirect(http.StatusSeeOther, "/account")
 	}
 	var formErr string
 	if !formProblem(err, &f.Errors, &formErr) {
 		return err
 	}
-	return Render(c, http.StatusUnprocessableEntity, views.AccountPage(page(c, "Your account", views.SectionAccount), f))
+	return h.form(c, http.StatusUnprocessableEntity, f)
+}
+
+func (h *Account) form(c echo.Context, status int, f views.PasswordForm) error {
+	return Render(c, status, views.AccountPage(page(c, "Your account", views.SectionAccount), f))
 }

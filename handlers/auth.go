@@ -33,7 +33,8 @@ type Sessions interface {
 	PopString(ctx context.Context, key string) string
 }
 
-// LoginThrottle slows password guessing by client address and email.
+// LoginThrottle slows password guessing by client address and account:
+// the email at sign-in, "password:<user id>" when changing a password.
 // Attempt books one try before the password is checked, so concurrent
 // guesses cannot all slip past the limit; it returns how long to wait when
 // the client must not try now, or the function that settles the try.

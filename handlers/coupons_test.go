@@ -211,6 +211,51 @@ func TestConsoleCSRFTokenIsChecked(t *testing.T) {
 	})
 }
 
+// TestCSRFTokenIsNotTakenFromTheQuery posts with a Go client, which sends
+// no Sec-Fetch-Site, so the token check itself decides: a token in the URL
+// (where it would be logged) is refused; one in the form body or the
+// header is accepted.
+func TestCSRFTokenIsNotTakenFromTheQuery(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		for _, code := range []string{"QUERY", "BODY", "HEADER"} {
+			if r := h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"`+code+`"}`); r.status != http.StatusCreated {
+				t.Fatalf("create %s: %d %s", code, r.status, r.body)
+			}
+		}
+		token := h.csrf()
+		form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+		archived := func(code string) bool {
+			t.Helper()
+			c, err := h.store.Coupon(t.Context(), code)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c.Archived
+		}
+
+		if r := h.do("POST", "/coupons/QUERY/archive?_csrf="+url.QueryEscape(token), nil, form); r.status != http.StatusForbidden {
+			t.Errorf("the token in the query only: %d, want 403", r.status)
+		}
+		forged := url.Values{"_csrf": {"forged" + token}}.Encode()
+		if r := h.do("POST", "/coupons/QUERY/archive?_csrf="+url.QueryEscape(token), strings.NewReader(forged), form); r.status != http.StatusForbidden {
+			t.Errorf("the token in the query, a forged one in the body: %d, want 403", r.status)
+		}
+		if archived("QUERY") {
+			t.Error("a POST with the token only in the query archived the coupon")
+		}
+
+		body := url.Values{"_csrf": {token}}.Encode()
+		if r := h.do("POST", "/coupons/BODY/archive", strings.NewReader(body), form); r.status != http.StatusSeeOther || !archived("BODY") {
+			t.Errorf("the token in the form body: %d, want 303 and the coupon archived", r.status)
+		}
+		header := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "X-CSRF-Token": token}
+		if r := h.do("POST", "/coupons/HEADER/archive", nil, header); r.status != http.StatusSeeOther || !archived("HEADER") {
+			t.Errorf("the token in the header: %d, want 303 and the coupon archived", r.status)
+		}
+	})
+}
+
 func TestConsoleGenerateAndDownloadCSV(t *testing.T) {
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		r := h.post("/coupons/generate", url.Values{"couponCode": {"GEN"}, "quantity": {"0"}}, htmx(views.GenerateFormID))

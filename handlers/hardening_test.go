@@ -1,8 +1,10 @@
 package handlers_test
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/coupond/coupond/models"
+	"github.com/coupond/coupond/web"
 )
 
 func TestLoginNeverRedirectsOffSite(t *testing.T) {
@@ -137,5 +140,53 @@ func TestChunkedBodyOverLimitIs413(t *testing.T) {
 		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
 		wantError(t, response{status: res.StatusCode, header: res.Header, body: string(b)}, http.StatusRequestEntityTooLarge, "body_too_large")
+	})
+}
+
+// TestOversizedFormIs413 sends a console form over the 2 MB body limit,
+// with a Content-Length and chunked (no length, so the limit is only met
+// while the form is read): both get 413 and create nothing.
+func TestOversizedFormIs413(t *testing.T) {
+	t.Parallel()
+	forEachDBWith(t, web.Config{}, func(t *testing.T, h *harness) {
+		csrf := h.csrf()
+		encoded := url.Values{"couponCode": {"BIG"}, "utmSource": {strings.Repeat("a", 3<<20)}, "_csrf": {csrf}}.Encode()
+		var multi bytes.Buffer
+		mw := multipart.NewWriter(&multi)
+		for k, v := range map[string]string{"couponCode": "BIG", "utmSource": strings.Repeat("a", 3<<20), "_csrf": csrf} {
+			if err := mw.WriteField(k, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := mw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for _, form := range []struct{ name, contentType, body string }{
+			{"urlencoded", "application/x-www-form-urlencoded", encoded},
+			{"multipart", mw.FormDataContentType(), multi.String()},
+		} {
+			for _, length := range []int64{int64(len(form.body)), -1} {
+				req, err := http.NewRequestWithContext(t.Context(), "POST", h.srv.URL+"/coupons", strings.NewReader(form.body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				// -1 makes the client send the body chunked.
+				req.ContentLength = length
+				req.Header.Set("Content-Type", form.contentType)
+				req.Header.Set("X-CSRF-Token", csrf)
+				res, err := h.client.Do(req)
+				if err != nil {
+					t.Fatalf("%s, length %d: %v", form.name, length, err)
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "too large") {
+					t.Errorf("%s form of 3 MB, length %d: %d %.200s, want 413 saying it is too large", form.name, length, res.StatusCode, body)
+				}
+			}
+		}
+		if _, err := h.store.Coupon(t.Context(), "BIG"); err == nil {
+			t.Error("an oversized form created its coupon")
+		}
 	})
 }

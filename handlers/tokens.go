@@ -19,27 +19,12 @@ type TokenStore interface {
 
 // Tokens serves API token management for admins.
 type Tokens struct {
-	Store    TokenStore
-	Sessions Sessions
+	Store TokenStore
 }
 
-// Session keys that carry a new token's secret to the page that shows it
-// once.
-const (
-	sessionNewTokenName   = "newTokenName"
-	sessionNewTokenSecret = "newTokenSecret"
-)
-
-// List shows every token and the create form; right after creation it
-// shows the new secret, once.
+// List shows every token and the create form.
 func (h *Tokens) List(c echo.Context) error {
-	ctx := c.Request().Context()
-	v := views.TokensView{
-		Form:      views.NewTokenForm{Scope: models.ScopeModify},
-		NewName:   h.Sessions.PopString(ctx, sessionNewTokenName),
-		NewSecret: h.Sessions.PopString(ctx, sessionNewTokenSecret),
-	}
-	return h.render(c, http.StatusOK, v)
+	return h.render(c, http.StatusOK, views.TokensView{Form: views.NewTokenForm{Scope: models.ScopeModify}})
 }
 
 func (h *Tokens) render(c echo.Context, status int, v views.TokensView) error {
@@ -62,16 +47,15 @@ func (h *Tokens) render(c echo.Context, status int, v views.TokensView) error {
 	return Render(c, status, views.TokensPage(page(c, "API tokens", views.SectionTokens), v))
 }
 
-// Create makes a token and sends the admin to the page that shows its
-// secret once.
+// Create makes a token and answers 201 with the Tokens page showing its
+// secret, once. The secret goes only into this response (marked
+// no-store): it is kept nowhere, not even in the session.
 func (h *Tokens) Create(c echo.Context) error {
 	f := views.NewTokenForm{Name: c.FormValue("name"), Scope: c.FormValue("scope")}
 	t, secret, err := h.Store.CreateToken(c.Request().Context(), f.Name, f.Scope)
 	if err == nil {
-		ctx := c.Request().Context()
-		h.Sessions.Put(ctx, sessionNewTokenName, t.Name)
-		h.Sessions.Put(ctx, sessionNewTokenSecret, secret)
-		return c.Redirect(http.StatusSeeOther, "/tokens")
+		v := views.TokensView{Form: views.NewTokenForm{Scope: models.ScopeModify}, NewName: t.Name, NewSecret: secret}
+		return h.render(c, http.StatusCreated, v)
 	}
 	var formErr string
 	if !formProblem(err, &f.Errors, &formErr) {

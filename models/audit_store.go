@@ -45,12 +45,18 @@ type AuditFilter struct {
 	Action string
 	Entity string
 	// From and To bound the time of the event (To exclusive); zero means
-	// unbounded.
+	// unbounded, and so does a To at or past the end of 9999-12-31, the
+	// last day a date names. A From there matches nothing.
 	From, To time.Time
 	// Before is the cursor of the previous page's Next.
 	Before string
 	Limit  int
 }
+
+// endOfDates is the end of 9999-12-31, the last day a four-digit year
+// names. No event is that late, and a time past it must not reach SQLite,
+// which compares times as text and so puts year 10000 before year 2000.
+var endOfDates = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // AuditPage is one page of events and the cursor of the next (older) page.
 type AuditPage struct {
@@ -75,6 +81,9 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (AuditPage, error)
 	if err := verr.Err(); err != nil {
 		return AuditPage{}, fmt.Errorf("list audit events: %w", err)
 	}
+	if !f.From.Before(endOfDates) {
+		return AuditPage{}, nil
+	}
 	q := s.db.WithContext(ctx).Model(&AuditEvent{})
 	if f.Actor != "" {
 		q = q.Where("actor = ?", f.Actor)
@@ -88,7 +97,7 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (AuditPage, error)
 	if !f.From.IsZero() {
 		q = q.Where("at >= ?", f.From.UTC())
 	}
-	if !f.To.IsZero() {
+	if !f.To.IsZero() && f.To.Before(endOfDates) {
 		q = q.Where("at < ?", f.To.UTC())
 	}
 	if before > 0 {

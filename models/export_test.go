@@ -27,3 +27,7 @@ func (s *Store) ExecRead(ctx context.Context, query string, args ...any) error {
 func (s *Store) ExecWrite(ctx context.Context, query string, args ...any) error {
 	return translate(s.write(ctx, func(tx *gorm.DB) error { return tx.Exec(query, args...).Error }))
 }
+
+// DummyHash is the hash a sign-in with an unknown email is checked
+// against.
+func (s *Store) DummyHash() []byte { return s.dummyHash }

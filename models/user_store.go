@@ -92,10 +92,6 @@ func (s *Store) createUser(ctx context.Context, tx *gorm.DB, in UserInput) (User
 	return u, nil
 }
 
-// dummyHash is compared against when the email is unknown, so that a
-// login takes as long whether or not the account exists.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("coupond-no-such-user"), bcrypt.MinCost)
-
 // Authenticate checks an email and password and records the attempt in
 // the audit log. It fails with ErrBadCredentials for an unknown email, a
 // wrong password or a disabled account.
@@ -107,7 +103,9 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (User,
 	err := s.db.WithContext(ctx).Where("email = ?", key).Take(&u).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		// As slow as checking a real account's password, so the time taken
+		// does not tell which emails have accounts.
+		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
 	case err != nil:
 		return User{}, fmt.Errorf("authenticate %q: %w", key, err)
 	}
@@ -228,18 +226,30 @@ func (s *Store) SetUserDisabled(ctx context.Context, id int64, disabled bool) (U
 
 // ChangePassword replaces a user's password after checking the current
 // one, and ends every session of the user. It fails with a
-// *ValidationError naming "currentPassword" or "newPassword".
+// *ValidationError: it names "currentPassword" whenever the current
+// password is wrong, and "newPassword" for a new password that breaks the
+// rules. A new password alone is judged only with the right current one,
+// so a refusal that names no "currentPassword" proves the current password
+// was right.
 func (s *Store) ChangePassword(ctx context.Context, id int64, current, next string) (User, error) {
-	if err := CheckPassword(next); err != nil {
-		return User{}, Invalid(FieldNewPassword, err.Error())
-	}
-	hash, err := s.hashPassword(next)
-	if err != nil {
-		return User{}, err
+	nextErr := CheckPassword(next)
+	var hash string
+	if nextErr == nil {
+		var err error
+		if hash, err = s.hashPassword(next); err != nil {
+			return User{}, err
+		}
 	}
 	return s.changeUser(ctx, id, ActionUserPassword, func(u *User) (string, error) {
+		var verr ValidationError
 		if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(current)) != nil {
-			return "", Invalid(FieldCurrentPassword, "is not your current password")
+			verr.Add(FieldCurrentPassword, "is not your current password")
+		}
+		if nextErr != nil {
+			verr.Add(FieldNewPassword, nextErr.Error())
+		}
+		if err := verr.Err(); err != nil {
+			return "", err
 		}
 		u.PasswordHash = hash
 		u.SessionVersion++

@@ -88,8 +88,13 @@ func TestChangePasswordEndsSessions(t *testing.T) {
 		if _, err := s.ChangePassword(t.Context(), u.ID, "wrong", "a brand new password"); !errors.As(err, &verr) || verr.Message(models.FieldCurrentPassword) == "" {
 			t.Fatalf("wrong current password: %v", err)
 		}
-		if _, err := s.ChangePassword(t.Context(), u.ID, "correct horse battery", "short"); !errors.As(err, &verr) || verr.Message(models.FieldNewPassword) == "" {
+		if _, err := s.ChangePassword(t.Context(), u.ID, "correct horse battery", "short"); !errors.As(err, &verr) || verr.Message(models.FieldNewPassword) == "" || verr.Message(models.FieldCurrentPassword) != "" {
 			t.Fatalf("short new password: %v", err)
+		}
+		// A wrong current password is always named, so that it is never
+		// mistaken for a right one.
+		if _, err := s.ChangePassword(t.Context(), u.ID, "wrong", "short"); !errors.As(err, &verr) || verr.Message(models.FieldCurrentPassword) == "" || verr.Message(models.FieldNewPassword) == "" {
+			t.Fatalf("wrong current and short new password: %v", err)
 		}
 		got, err := s.ChangePassword(t.Context(), u.ID, "correct horse battery", "a brand new password")
 		if err != nil {
@@ -227,4 +232,26 @@ func TestCouponChangesAreAudited(t *testing.T) {
 			t.Errorf("date filter let %d future events through", len(none.Events))
 		}
 	})
+}
+
+// TestUnknownEmailCostsAsMuchAsAnAccount checks, without timing anything,
+// that a sign-in with an unknown email runs bcrypt at the cost real
+// accounts are hashed with, so response times do not tell which emails
+// have accounts.
+func TestUnknownEmailCostsAsMuchAsAnAccount(t *testing.T) {
+	t.Parallel()
+	for _, cost := range []int{bcrypt.MinCost, bcrypt.MinCost + 2} {
+		t.Run(fmt.Sprintf("cost %d", cost), func(t *testing.T) {
+			t.Parallel()
+			s := storetest.Open(t, models.DialectSQLite, models.Config{PasswordCost: cost})
+			u := mustCreateUser(t, s, "cost@example.com", models.RoleViewer)
+			account, err := bcrypt.Cost([]byte(u.PasswordHash))
+			if err != nil || account != cost {
+				t.Fatalf("an account's hash has cost %d (%v), want %d", account, err, cost)
+			}
+			if got, err := bcrypt.Cost(s.DummyHash()); err != nil || got != cost {
+				t.Errorf("an unknown email is checked at cost %d (%v), want %d like an account", got, err, cost)
+			}
+		})
+	}
 }

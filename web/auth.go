@@ -32,7 +32,7 @@ func newSessions(logger *slog.Logger, cfg Config, store models.SessionStore) *sc
 	sm.Cookie.Secure = cfg.SecureCookies
 	sm.Cookie.Path = "/"
 	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
-		logger.Error("session store", "err", err, "uri", r.RequestURI)
+		logger.Error("session store", "err", err, "uri", redactURI(r.RequestURI))
 		http.Error(w, "the session store is not answering; try again shortly", http.StatusServiceUnavailable)
 	}
 	return sm

@@ -86,8 +86,11 @@ func classify(err error) (problem, bool) {
 		if m, ok := he.Message.(string); ok && m != "" {
 			msg = m
 		}
-		if he.Code == http.StatusNotFound && msg == "Not Found" {
+		switch {
+		case he.Code == http.StatusNotFound && msg == "Not Found":
 			msg = "there is nothing at this address"
+		case he.Code == http.StatusRequestEntityTooLarge:
+			msg = "the request is too large for this server; send a smaller body (fewer coupons or shorter fields per request)"
 		}
 		code := httpCodes[he.Code]
 		if code == "" {
@@ -171,7 +174,7 @@ func errorHandler(logger *slog.Logger, fallback func(path string) errorBody) ech
 		p, known := classify(err)
 		rid := requestID(c)
 		if !known {
-			logger.Error("internal error", "id", rid, "method", c.Request().Method, "uri", c.Request().RequestURI, "err", err)
+			logger.Error("internal error", "id", rid, "method", c.Request().Method, "uri", redactURI(c.Request().RequestURI), "err", err)
 			p.message = fmt.Sprintf("something went wrong on our side; quote request id %s when reporting it", rid)
 		}
 		if p.status == http.StatusMethodNotAllowed {

@@ -23,10 +23,13 @@ import (
 func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Config, store *models.Store) {
 	sessions := newSessions(logger, cfg, store.Sessions())
 	health := &handlers.Health{DB: store, Logger: logger}
-	auth := &handlers.Auth{Store: store, Sessions: sessions, Throttle: newLoginThrottle(cfg.Now)}
-	account := &handlers.Account{Store: store, Sessions: sessions}
+	// One throttle for sign-in and password change, so that a client
+	// address's failures at either count against the same budget.
+	throttle := newLoginThrottle(cfg.Now)
+	auth := &handlers.Auth{Store: store, Sessions: sessions, Throttle: throttle}
+	account := &handlers.Account{Store: store, Sessions: sessions, Throttle: throttle}
 	users := &handlers.Users{Store: store, Sessions: sessions}
-	tokens := &handlers.Tokens{Store: store, Sessions: sessions}
+	tokens := &handlers.Tokens{Store: store}
 	audit := &handlers.Audit{Store: store}
 	coupons := &handlers.Coupons{Store: store}
 	batches := &handlers.Batches{Store: store}
@@ -140,10 +143,13 @@ func (s *errorSpaces) bodyFor(path string) errorBody {
 }
 
 // csrf protects console forms: a browser's same-origin Sec-Fetch-Site
-// passes, anything else needs the token from the form or the htmx header.
+// passes, anything else needs the token from the htmx header or the form
+// body, never from the URL query, where it would be logged. Echo's form
+// lookup reads the query too, so the body's token is handed to the header
+// check instead.
 func csrf(cfg Config) echo.MiddlewareFunc {
-	return middleware.CSRFWithConfig(middleware.CSRFConfig{
-		TokenLookup:    "header:" + views.CSRFHeader + ",form:" + views.CSRFField,
+	check := middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup:    "header:" + views.CSRFHeader,
 		ContextKey:     handlers.CSRFContextKey,
 		CookieName:     "_csrf",
 		CookiePath:     "/",
@@ -154,6 +160,22 @@ func csrf(cfg Config) echo.MiddlewareFunc {
 			return echo.NewHTTPError(http.StatusForbidden, "this form has expired or did not come from this site; reload the page and try again")
 		},
 	})
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		checked := check(next)
+		return func(c echo.Context) error {
+			r := c.Request()
+			switch r.Method {
+			case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+			default:
+				// PostFormValue reads the body only (URL-encoded or
+				// multipart), never the query.
+				if token := r.PostFormValue(views.CSRFField); token != "" {
+					r.Header.Add(views.CSRFHeader, token)
+				}
+			}
+			return checked(c)
+		}
+	}
 }
 
 // serveStatic serves an embedded asset; directories are not listed.

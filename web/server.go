@@ -4,6 +4,8 @@ package web
 
 import (
 	"log/slog"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/coupond/coupond/models"
@@ -97,7 +99,8 @@ func answerErrors(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// requestLogger logs one structured line per request with its request id.
+// requestLogger logs one structured line per request with its request id;
+// secrets in the URI are redacted.
 func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus:    true,
@@ -114,7 +117,7 @@ func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 			logger.LogAttrs(c.Request().Context(), level, "request",
 				slog.String("id", v.RequestID),
 				slog.String("method", v.Method),
-				slog.String("uri", v.URI),
+				slog.String("uri", redactURI(v.URI)),
 				slog.Int("status", v.Status),
 				slog.Duration("latency", v.Latency.Round(time.Microsecond)),
 				slog.String("remote", v.RemoteIP),
@@ -122,4 +125,31 @@ func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 			return nil
 		},
 	})
+}
+
+// secretParams are the query parameters whose values are secrets: the
+// one-time setup link's token.
+var secretParams = map[string]bool{"token": true}
+
+// redactURI is a request URI fit for a log: the value of each secret query
+// parameter becomes REDACTED, and the rest is kept as sent. A key is
+// unescaped before it is compared, as the server does when it reads the
+// query, so "tok%65n=…" is redacted too.
+func redactURI(uri string) string {
+	path, query, ok := strings.Cut(uri, "?")
+	if !ok {
+		return uri
+	}
+	params := strings.Split(query, "&")
+	for i, p := range params {
+		key, _, _ := strings.Cut(p, "=")
+		name, err := url.QueryUnescape(key)
+		if err != nil {
+			name = key
+		}
+		if secretParams[name] {
+			params[i] = key + "=REDACTED"
+		}
+	}
+	return path + "?" + strings.Join(params, "&")
 }

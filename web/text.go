@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -9,7 +10,8 @@ import (
 )
 
 // rejectBadText answers 400 to a request whose path, query or form values
-// are not UTF-8 text or hold a NUL byte. Nothing coupond stores may hold
+// are not UTF-8 text or hold a NUL byte, or whose form cannot be read, and
+// 413 to a form over the body limit. Nothing coupond stores may hold
 // them, and PostgreSQL refuses them outright.
 func rejectBadText(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -28,8 +30,14 @@ func rejectBadText(next echo.HandlerFunc) echo.HandlerFunc {
 		ct := c.Request().Header.Get(echo.HeaderContentType)
 		if strings.HasPrefix(ct, echo.MIMEApplicationForm) || strings.HasPrefix(ct, echo.MIMEMultipartForm) {
 			form, err := c.FormParams()
+			var he *echo.HTTPError
+			if errors.As(err, &he) {
+				// The body limit, met while reading a body sent without a
+				// Content-Length: 413, as with one.
+				return err
+			}
 			if err != nil {
-				return echo.NewHTTPError(http.StatusBadRequest, "the form could not be read")
+				return echo.NewHTTPError(http.StatusBadRequest, "the form could not be read: send well-formed application/x-www-form-urlencoded or multipart/form-data")
 			}
 			for _, vs := range form {
 				for _, v := range vs {

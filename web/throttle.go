@@ -9,9 +9,10 @@ import (
 )
 
 // loginThrottle slows password guessing. Failures are counted per client
-// address, and per email from that address, in token buckets
+// address, and per account from that address (the email at sign-in,
+// "password:<user id>" when changing a password), in token buckets
 // (golang.org/x/time/rate): a bucket that is empty answers 429 until it
-// refills. Because the email bucket is per address too, one person's
+// refills. Because the account bucket is per address too, one person's
 // failures never lock another person out. Tries in progress count as
 // spent, so concurrent guesses cannot all pass the check before any
 // failure is recorded.
@@ -64,16 +65,17 @@ func (t *loginThrottle) forgetIdle(m map[string]*bucket) {
 	}
 }
 
-// Attempt books one try for the client at ip signing in as email. When
+// Attempt books one try for the client at ip on account: an email, or a
+// key that cannot be one, such as "password:<user id>". When
 // either bucket has no token left beyond the tries in progress, it books
 // nothing and says how long to wait. Otherwise settle must be called with
 // the outcome: a failure spends a token from both buckets; a success
-// spends nothing and forgets this email's failures from this address.
-func (t *loginThrottle) Attempt(ip, email string) (time.Duration, func(succeeded bool)) {
+// spends nothing and forgets this account's failures from this address.
+func (t *loginThrottle) Attempt(ip, account string) (time.Duration, func(succeeded bool)) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
-	pair := ip + "\x00" + email
+	pair := ip + "\x00" + account
 	buckets := []*bucket{t.bucket(t.byIP, ip, loginBurstPerIP), t.bucket(t.byPair, pair, loginBurstPerEmail)}
 	wait := time.Duration(0)
 	for _, b := range buckets {

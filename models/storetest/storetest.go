@@ -5,6 +5,7 @@ package storetest
 
 import (
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/coupond/coupond/models"
 	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 )
@@ -37,9 +39,50 @@ func Each(t *testing.T, cfg models.Config, fn func(t *testing.T, s *models.Store
 	}
 }
 
+// EachWithDB is Each that also hands fn a connection of its own to the
+// store's database, for looking at tables the store keeps to itself.
+func EachWithDB(t *testing.T, cfg models.Config, fn func(t *testing.T, s *models.Store, db *sql.DB)) {
+	t.Helper()
+	for _, dialect := range []string{models.DialectSQLite, models.DialectPostgres} {
+		t.Run(dialect, func(t *testing.T) {
+			s, db := OpenWithDB(t, dialect, cfg)
+			fn(t, s, db)
+		})
+	}
+}
+
 // Open returns a fresh, migrated store of the given dialect, closed when
 // the test ends.
 func Open(t *testing.T, dialect string, cfg models.Config) *models.Store {
+	t.Helper()
+	s, _ := open(t, dialect, cfg)
+	return s
+}
+
+// OpenWithDB is Open that also returns a plain connection pool to the same
+// database (the same schema on PostgreSQL), closed when the test ends.
+func OpenWithDB(t *testing.T, dialect string, cfg models.Config) (*models.Store, *sql.DB) {
+	t.Helper()
+	s, cfg := open(t, dialect, cfg)
+	dial := sqlite.Open(cfg.Path)
+	if dialect == models.DialectPostgres {
+		dial = postgres.Open(cfg.DatabaseURL)
+	}
+	g, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatalf("connect to the %s test database: %v", dialect, err)
+	}
+	db, err := g.DB()
+	if err != nil {
+		t.Fatalf("connect to the %s test database: %v", dialect, err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return s, db
+}
+
+// open opens and migrates a fresh store and returns it with the
+// configuration that names its database.
+func open(t *testing.T, dialect string, cfg models.Config) (*models.Store, models.Config) {
 	t.Helper()
 	cfg.Path, cfg.DatabaseURL = "", ""
 	if dialect == models.DialectPostgres {
@@ -55,7 +98,7 @@ func Open(t *testing.T, dialect string, cfg models.Config) *models.Store {
 	if err := s.Migrate(t.Context()); err != nil {
 		t.Fatalf("migrate %s store: %v", dialect, err)
 	}
-	return s
+	return s, cfg
 }
 
 // PostgresSchemaDSN creates an empty schema in the test database and
