@@ -11,6 +11,7 @@ import (
 
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/models/storetest"
+	"github.com/google/go-cmp/cmp"
 )
 
 var epoch = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
@@ -195,27 +196,56 @@ func TestGenerateCoupons(t *testing.T) {
 	})
 }
 
+// TestGenerateReplacesCollisions gives each database its own
+// deterministic reader and seeds, in upper case, the first code that reader
+// will produce. Generation must notice the collision and replace the taken
+// code with the reader's next one in the same transaction: the batch is
+// then exactly the reader's second to eleventh codes. A retry after a
+// unique violation would read fresh random bytes and give other codes.
 func TestGenerateReplacesCollisions(t *testing.T) {
+	const n = 10
 	seed := [32]byte{7}
-	first, err := models.NewCodeRand(rand.NewChaCha8(seed)).String(models.AlphabetLowerAlnum, models.GeneratedSuffixLength)
-	if err != nil {
-		t.Fatal(err)
-	}
-	storetest.Each(t, models.Config{Rand: rand.NewChaCha8(seed)}, func(t *testing.T, s *models.Store) {
-		taken := mustCreateCoupon(t, s, strings.ToUpper("Dup-"+first))
-		cs, err := s.GenerateCoupons(t.Context(), models.CouponRequest{Spec: models.CouponSpec{Code: "dup"}, Quantity: 10, Generate: true})
+	gen := models.NewCodeRand(rand.NewChaCha8(seed))
+	var drawn []string
+	for range n + 1 {
+		suffix, err := gen.String(models.AlphabetLowerAlnum, models.GeneratedSuffixLength)
 		if err != nil {
-			t.Fatalf("generation that collides with an existing code: %v", err)
+			t.Fatal(err)
 		}
-		if len(cs) != 10 {
-			t.Fatalf("got %d coupons, want 10", len(cs))
-		}
-		for _, c := range cs {
-			if models.CodeKey(c.Code) == models.CodeKey(taken.Code) {
-				t.Fatalf("generated %q, which already existed", c.Code)
+		drawn = append(drawn, "dup-"+suffix)
+	}
+	taken, want := strings.ToUpper(drawn[0]), drawn[1:]
+	for _, dialect := range []string{models.DialectSQLite, models.DialectPostgres} {
+		t.Run(dialect, func(t *testing.T) {
+			s := storetest.Open(t, dialect, models.Config{Rand: rand.NewChaCha8(seed)})
+			mustCreateCoupon(t, s, taken)
+			cs, err := s.GenerateCoupons(t.Context(), models.CouponRequest{Spec: models.CouponSpec{Code: "dup"}, Quantity: n, Generate: true})
+			if err != nil {
+				t.Fatalf("generation that collides with an existing code: %v", err)
 			}
-		}
-	})
+			got := make([]string, len(cs))
+			for i, c := range cs {
+				got[i] = c.Code
+			}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("generated codes (-want +got): the taken code %s must be skipped and replaced by the next one drawn\n%s", drawn[0], d)
+			}
+			c, err := s.Coupon(t.Context(), taken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Code != taken || c.BatchID != nil {
+				t.Errorf("the seeded coupon became %+v", c)
+			}
+			page, err := s.ListCoupons(t.Context(), models.CouponFilter{Prefix: "dup-", Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Coupons) != n+1 {
+				t.Errorf("%d coupons start with dup-, want the seeded one and %d generated", len(page.Coupons), n)
+			}
+		})
+	}
 }
 
 func TestCreateCouponsIsAllOrNothing(t *testing.T) {
