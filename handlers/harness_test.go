@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,14 +23,38 @@ import (
 // harness is a real coupond server on a loopback port. It has an admin,
 // an editor and a viewer account and a modify and a read token; client is
 // signed in as the admin, keeps cookies and does not follow redirects.
+// The server reads time from clock, which moves only when the test says.
 type harness struct {
 	t         *testing.T
 	e         *echo.Echo
 	srv       *httptest.Server
 	client    *http.Client
 	store     *models.Store
+	clock     *fakeClock
 	token     string
 	readToken string
+}
+
+// testEpoch is where every harness's clock starts.
+var testEpoch = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+
+// fakeClock is a clock that stands still until Advance moves it. It is
+// safe for the server's and the test's goroutines.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 // Accounts every harness has; they share testPassword.
@@ -49,13 +74,16 @@ func forEachDB(t *testing.T, cfg models.Config, fn func(t *testing.T, h *harness
 	})
 }
 
+// newHarness starts a server on s with cfg; cfg.Now is replaced by the
+// harness's own clock.
 func newHarness(t *testing.T, s *models.Store, cfg web.Config) *harness {
 	t.Helper()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e := web.NewServer(logger, cfg, s)
+	clock := &fakeClock{now: testEpoch}
+	cfg.Now = clock.Now
+	e := web.NewServer(discardLogger(), cfg, s)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	h := &harness{t: t, e: e, srv: srv, store: s}
+	h := &harness{t: t, e: e, srv: srv, store: s, clock: clock}
 	for email, role := range map[string]string{adminEmail: models.RoleAdmin, editorEmail: models.RoleEditor, viewerEmail: models.RoleViewer} {
 		if _, err := s.CreateUser(t.Context(), models.UserInput{Email: email, Password: testPassword, Role: role}); err != nil {
 			t.Fatal(err)
