@@ -113,35 +113,75 @@ func TestPasswordChangeAndDisableEndSessions(t *testing.T) {
 	})
 }
 
+// TestSessionExpiry moves the server's clock: a session in use lives on
+// while each request comes within the idle limit of the one before, until
+// it is idle too long or reaches its lifetime; then its cookie leads to
+// the login page and the session is gone from the store.
 func TestSessionExpiry(t *testing.T) {
-	t.Run("idle", func(t *testing.T) {
-		forEachDBWith(t, web.Config{SessionIdle: 700 * time.Millisecond, SessionLifetime: time.Hour}, func(t *testing.T, h *harness) {
-			c := h.login(viewerEmail)
-			for range 2 {
-				time.Sleep(400 * time.Millisecond)
-				if r := h.doWith(c, "GET", "/account", nil, nil); r.status != http.StatusOK {
-					t.Fatalf("a session in use expired: %d", r.status)
+	tests := []struct {
+		name string
+		cfg  web.Config
+		// inUse are the pauses before each request that must still be
+		// signed in; then the pause after which the session is over.
+		inUse []time.Duration
+		over  time.Duration
+	}{
+		{
+			name:  "idle",
+			cfg:   web.Config{SessionIdle: 30 * time.Minute, SessionLifetime: 12 * time.Hour},
+			inUse: []time.Duration{20 * time.Minute, 20 * time.Minute, 29 * time.Minute},
+			over:  31 * time.Minute,
+		},
+		{
+			name:  "absolute",
+			cfg:   web.Config{SessionIdle: 30 * time.Minute, SessionLifetime: time.Hour},
+			inUse: []time.Duration{20 * time.Minute, 20 * time.Minute, 19 * time.Minute},
+			over:  2 * time.Minute,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			forEachDBWith(t, tt.cfg, func(t *testing.T, h *harness) {
+				c := h.login(viewerEmail)
+				u, err := url.Parse(h.srv.URL)
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			time.Sleep(900 * time.Millisecond)
-			if r := h.doWith(c, "GET", "/account", nil, nil); r.status != http.StatusSeeOther {
-				t.Errorf("an idle session is still open: %d", r.status)
-			}
+				var cookie string
+				for _, ck := range c.Jar.Cookies(u) {
+					if ck.Name == "coupond_session" {
+						cookie = "coupond_session=" + ck.Value
+					}
+				}
+				if cookie == "" {
+					t.Fatal("signing in set no session cookie")
+				}
+				withCookie := map[string]string{"Cookie": cookie}
+				for i, pause := range tt.inUse {
+					h.clock.Advance(pause)
+					if r := h.doWith(newClient(), "GET", "/account", nil, withCookie); r.status != http.StatusOK {
+						t.Fatalf("request %d, %v after the one before: %d, want the session still open", i+1, pause, r.status)
+					}
+				}
+				before, err := h.store.CountSessions(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				h.clock.Advance(tt.over)
+				r := h.doWith(newClient(), "GET", "/account", nil, withCookie)
+				if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/login") {
+					t.Fatalf("%v later: %d to %q, want the login page", tt.over, r.status, r.header.Get("Location"))
+				}
+				after, err := h.store.CountSessions(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if after != before-1 {
+					t.Errorf("%d sessions stored before the expired one was used and %d after, want one fewer", before, after)
+				}
+			})
 		})
-	})
-	t.Run("absolute", func(t *testing.T) {
-		forEachDBWith(t, web.Config{SessionIdle: time.Hour, SessionLifetime: 700 * time.Millisecond}, func(t *testing.T, h *harness) {
-			c := h.login(viewerEmail)
-			time.Sleep(400 * time.Millisecond)
-			if r := h.doWith(c, "GET", "/account", nil, nil); r.status != http.StatusOK {
-				t.Fatalf("young session refused: %d", r.status)
-			}
-			time.Sleep(500 * time.Millisecond)
-			if r := h.doWith(c, "GET", "/account", nil, nil); r.status != http.StatusSeeOther {
-				t.Errorf("a session past its lifetime is still open: %d", r.status)
-			}
-		})
-	})
+	}
 }
 
 func TestLoginThrottle(t *testing.T) {

@@ -23,7 +23,7 @@ import (
 func addRoutes(e *echo.Echo, logger *slog.Logger, cfg Config, store *models.Store) {
 	sessions := newSessions(logger, cfg, store.Sessions())
 	health := &handlers.Health{DB: store, Logger: logger}
-	auth := &handlers.Auth{Store: store, Sessions: sessions, Throttle: newLoginThrottle(cfg.Now)}
+	auth := &handlers.Auth{Store: store, Sessions: sessions, Throttle: newLoginThrottle(cfg.Now), Now: cfg.Now}
 	account := &handlers.Account{Store: store, Sessions: sessions}
 	users := &handlers.Users{Store: store, Sessions: sessions}
 	tokens := &handlers.Tokens{Store: store, Sessions: sessions}
@@ -32,7 +32,7 @@ func addRoutes(e *echo.Echo, logger *slog.Logger, cfg Config, store *models.Stor
 	batches := &handlers.Batches{Store: store}
 	vtex := &handlers.VTEX{Store: store}
 
-	anyone := []echo.MiddlewareFunc{echo.WrapMiddleware(sessions.LoadAndSave), csrf(cfg), identify(sessions, store)}
+	anyone := []echo.MiddlewareFunc{echo.WrapMiddleware(sessions.LoadAndSave), csrf(cfg), identify(sessions, store, sessionLimits{now: cfg.Now, idle: cfg.SessionIdle, lifetime: cfg.SessionLifetime})}
 	as := func(role string) []echo.MiddlewareFunc { return append(slices.Clone(anyone), requireRole(role)) }
 	viewer, editor, admin := as(models.RoleViewer), as(models.RoleEditor), as(models.RoleAdmin)
 	api := &apiAuth{tokens: store, inflight: newInflight(cfg.TokenConcurrency)}
