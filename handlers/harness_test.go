@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -103,7 +104,11 @@ func newHarness(t *testing.T, s *models.Store, cfg web.Config) *harness {
 // newClient is a browser-like client with its own cookies that does not
 // follow redirects.
 func newClient() *http.Client {
-	jar, _ := cookiejar.New(nil)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		// New documents no failure without options.
+		panic(err)
+	}
 	return &http.Client{
 		Jar:           jar,
 		Timeout:       30 * time.Second,
@@ -161,6 +166,39 @@ func (h *harness) api(method, path, body string) response {
 	return h.apiWith(map[string]string{"X-Auth-Token": h.token}, method, path, body)
 }
 
+// mustAPI is api that fails the test unless the server answers want.
+func (h *harness) mustAPI(want int, method, path, body string) response {
+	h.t.Helper()
+	r := h.api(method, path, body)
+	if r.status != want {
+		h.t.Fatalf("%s %s: %d, want %d; body %.300s", method, path, r.status, want, r.body)
+	}
+	return r
+}
+
+// coupon returns the stored coupon with code and whether there is one.
+func (h *harness) coupon(code string) (models.Coupon, bool) {
+	h.t.Helper()
+	c, err := h.store.Coupon(h.t.Context(), code)
+	if errors.Is(err, models.ErrNotFound) {
+		return models.Coupon{}, false
+	}
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c, true
+}
+
+// mustCoupon is coupon that fails the test when there is none.
+func (h *harness) mustCoupon(code string) models.Coupon {
+	h.t.Helper()
+	c, ok := h.coupon(code)
+	if !ok {
+		h.t.Fatalf("no coupon %q is stored", code)
+	}
+	return c
+}
+
 // apiWith sends a JSON request with the given auth headers and no cookies.
 func (h *harness) apiWith(auth map[string]string, method, path, body string) response {
 	h.t.Helper()
@@ -179,7 +217,10 @@ func (h *harness) apiWith(auth map[string]string, method, path, body string) res
 // page first when the jar has none.
 func (h *harness) csrf() string {
 	h.t.Helper()
-	u, _ := url.Parse(h.srv.URL)
+	u, err := url.Parse(h.srv.URL)
+	if err != nil {
+		h.t.Fatal(err)
+	}
 	for _, c := range h.client.Jar.Cookies(u) {
 		if c.Name == "_csrf" {
 			return c.Value
