@@ -72,6 +72,9 @@ func TestVTEXBadInput(t *testing.T) {
 		wantError(t, h.api("GET", "/api/rnb/pvt/nothing-here", ""), http.StatusNotFound, "not_found")
 		big := `{"couponCode":"x","utmSource":"` + strings.Repeat("a", 70_000) + `"}`
 		wantError(t, h.api("POST", "/api/rnb/pvt/coupon", big), http.StatusRequestEntityTooLarge, "body_too_large")
+		if _, ok := h.coupon("x"); ok {
+			t.Error("a refused request created coupon x")
+		}
 	})
 }
 
@@ -138,13 +141,20 @@ func TestVTEXMassiveGeneration(t *testing.T) {
 		wantError(t, h.api("POST", "/api/rnb/pvt/coupons?quantity=1001", `{"couponCode":"ctest"}`), http.StatusUnprocessableEntity, "invalid", "quantity")
 		wantError(t, h.api("POST", "/api/rnb/pvt/coupons?quantity=abc", `{"couponCode":"ctest"}`), http.StatusUnprocessableEntity, "invalid", "quantity")
 		wantError(t, h.api("POST", "/api/rnb/pvt/coupons?quantity=2", `{"couponCode":"`+strings.Repeat("x", 49)+`"}`), http.StatusUnprocessableEntity, "invalid", "couponCode")
+		page, err := h.store.ListCoupons(t.Context(), models.CouponFilter{Prefix: "ctest"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Coupons) != 5 {
+			t.Errorf("%d ctest coupons after the refused requests, want the first 5", len(page.Coupons))
+		}
 	})
 }
 
 func TestVTEXListAndArchive(t *testing.T) {
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		for i := range 5 {
-			h.api("POST", "/api/rnb/pvt/coupon", fmt.Sprintf(`{"couponCode":"L%d","utmSource":"src%d"}`, i, i%2))
+			h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", fmt.Sprintf(`{"couponCode":"L%d","utmSource":"src%d"}`, i, i%2))
 		}
 		r := h.api("POST", "/api/rnb/pvt/archive/coupon/l1", "")
 		if r.status != http.StatusOK || !decode[vtexCoupon](t, r).IsArchived {
@@ -196,20 +206,30 @@ func TestVTEXListAndArchive(t *testing.T) {
 		if r.status != http.StatusOK || decode[vtexCoupon](t, r).IsArchived {
 			t.Fatalf("unarchive: %d %s", r.status, r.body)
 		}
+		check("archived=true", "")
+		if h.mustCoupon("L1").Archived {
+			t.Error("the unarchived coupon is still archived in the store")
+		}
 	})
 }
 
 func TestVTEXActiveCap(t *testing.T) {
 	forEachDB(t, models.Config{MaxActiveCoupons: 2}, func(t *testing.T, h *harness) {
-		h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"a"}`)
-		h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"b"}`)
+		h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"a"}`)
+		h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"b"}`)
 		e := wantError(t, h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"c"}`), http.StatusConflict, "active_coupon_cap")
 		if !strings.Contains(e.Error.Message, "cap of 2") || !strings.Contains(e.Error.Message, "2 are active") {
 			t.Errorf("message %q must say the cap and how many are active", e.Error.Message)
 		}
+		if _, ok := h.coupon("c"); ok {
+			t.Error("the coupon past the cap was stored")
+		}
 		// Updating an active coupon does not add one.
 		if r := h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"A","maxUsage":3}`); r.status != http.StatusOK {
 			t.Errorf("update at the cap: %d %s", r.status, r.body)
+		}
+		if c := h.mustCoupon("a"); c.MaxUsage != 3 {
+			t.Errorf("the update at the cap stored max usage %d, want 3", c.MaxUsage)
 		}
 	})
 }

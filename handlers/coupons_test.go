@@ -52,7 +52,7 @@ func TestConsolePagesRender(t *testing.T) {
 func TestConsoleListSearchAndFragment(t *testing.T) {
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		for _, code := range []string{"SPRING-1", "SPRING-2", "SUMMER-1"} {
-			h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"`+code+`"}`)
+			h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"`+code+`"}`)
 		}
 		r := h.do("GET", "/coupons?q=spring", nil, htmx(views.CouponTableID))
 		if r.status != http.StatusOK {
@@ -72,7 +72,7 @@ func TestConsoleListSearchAndFragment(t *testing.T) {
 		if strings.Contains(full.body, `data-testid="next-page"`) {
 			t.Error("next-page link on the only page")
 		}
-		h.api("POST", "/api/rnb/pvt/archive/coupon/SUMMER-1", "")
+		h.mustAPI(http.StatusOK, "POST", "/api/rnb/pvt/archive/coupon/SUMMER-1", "")
 		arch := h.do("GET", "/coupons?status=archived", nil, nil)
 		if !strings.Contains(arch.body, "SUMMER-1") || strings.Contains(arch.body, "SPRING-1") {
 			t.Error("status=archived shows the wrong rows")
@@ -123,17 +123,23 @@ func TestConsoleCreateValidationAndSuccess(t *testing.T) {
 		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "already exists") {
 			t.Errorf("duplicate: %d", r.status)
 		}
+		if c := h.mustCoupon("welcome"); c.Code != "Welcome" || c.MaxUsage != 10 {
+			t.Errorf("the refused duplicate changed the coupon: %+v", c)
+		}
 
 		r = h.post("/coupons", url.Values{"couponCode": {"Second"}}, htmx(views.CouponFormID))
 		if r.status != http.StatusNoContent || r.header.Get("HX-Location") != "/coupons/Second" {
 			t.Errorf("htmx create: %d HX-Location %q", r.status, r.header.Get("HX-Location"))
+		}
+		if _, ok := h.coupon("Second"); !ok {
+			t.Error("the htmx create stored no coupon")
 		}
 	})
 }
 
 func TestConsoleEditKeepsCode(t *testing.T) {
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"Keep","maxUsage":1}`)
+		h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"Keep","maxUsage":1}`)
 		r := h.post("/coupons/keep", url.Values{"couponCode": {"CHANGED"}, "maxUsage": {"7"}, "utmCampaign": {"fall"}}, nil)
 		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/coupons/Keep" {
 			t.Fatalf("update: %d %q", r.status, r.header.Get("Location"))
@@ -149,28 +155,42 @@ func TestConsoleEditKeepsCode(t *testing.T) {
 		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `data-testid="error-maxUsage"`) {
 			t.Errorf("invalid edit: %d", r.status)
 		}
+		if c := h.mustCoupon("keep"); c.MaxUsage != 7 {
+			t.Errorf("the refused edit changed max usage to %d", c.MaxUsage)
+		}
 		if r := h.post("/coupons/nope", url.Values{"maxUsage": {"1"}}, nil); r.status != http.StatusNotFound {
 			t.Errorf("edit unknown: %d", r.status)
+		}
+		if _, ok := h.coupon("nope"); ok {
+			t.Error("editing an unknown coupon created it")
 		}
 	})
 }
 
 func TestConsoleArchiveSwapsRow(t *testing.T) {
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"Row"}`)
-		c, _ := h.store.Coupon(t.Context(), "row")
-		rowID := views.CouponRowID(c.ID)
+		h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"Row"}`)
+		rowID := views.CouponRowID(h.mustCoupon("row").ID)
 		r := h.post("/coupons/Row/archive", nil, htmx(rowID))
 		if r.status != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(r.body), `<tr id="`+rowID+`"`) || !strings.Contains(r.body, `data-testid="unarchive"`) {
 			t.Fatalf("archive row swap: %d %.200s", r.status, r.body)
+		}
+		if !h.mustCoupon("row").Archived {
+			t.Error("the row shows the coupon archived, but it is not")
 		}
 		r = h.post("/coupons/Row/unarchive", nil, htmx(views.CouponStatusID))
 		if r.status != http.StatusOK || !strings.Contains(r.body, `id="coupon-status"`) || !strings.Contains(r.body, `data-testid="archive"`) {
 			t.Fatalf("unarchive status swap: %d %.200s", r.status, r.body)
 		}
+		if h.mustCoupon("row").Archived {
+			t.Error("the status shows the coupon active, but it is archived")
+		}
 		r = h.post("/coupons/Row/archive", nil, nil)
 		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/coupons/Row" {
 			t.Errorf("plain archive: %d %q", r.status, r.header.Get("Location"))
+		}
+		if !h.mustCoupon("row").Archived {
+			t.Error("the plain archive did not archive the coupon")
 		}
 		// A failed htmx request answers with a message for the flash region.
 		r = h.post("/coupons/ghost/archive", nil, htmx("coupon-row-999"))
@@ -197,17 +217,31 @@ func TestConsoleCSRFTokenIsChecked(t *testing.T) {
 		}
 		form.Set("_csrf", token)
 		if r := h.do("POST", "/coupons", strings.NewReader(form.Encode()), hdr); r.status != http.StatusSeeOther {
-			t.Errorf("POST with the token = %d, want 303", r.status)
+			t.Fatalf("POST with the token = %d, want 303", r.status)
 		}
-		// htmx sends the token as a header.
+		h.mustCoupon("csrf1")
+		// Without a token an archive is refused too; htmx sends the token
+		// as a header.
+		if r := h.do("POST", "/coupons/csrf1/archive", nil, hdr); r.status != http.StatusForbidden {
+			t.Errorf("archive without a token = %d, want 403", r.status)
+		}
+		if h.mustCoupon("csrf1").Archived {
+			t.Fatal("an archive without a token archived the coupon")
+		}
 		hdr["X-CSRF-Token"] = token
 		if r := h.do("POST", "/coupons/csrf1/archive", nil, hdr); r.status != http.StatusSeeOther {
 			t.Errorf("POST with the header token = %d, want 303", r.status)
+		}
+		if !h.mustCoupon("csrf1").Archived {
+			t.Fatal("the archive with the header token did not archive the coupon")
 		}
 		// A cross-site browser POST is refused even with the token.
 		hdr["Sec-Fetch-Site"] = "cross-site"
 		if r := h.do("POST", "/coupons/csrf1/unarchive", nil, hdr); r.status != http.StatusForbidden {
 			t.Errorf("cross-site POST = %d, want 403", r.status)
+		}
+		if !h.mustCoupon("csrf1").Archived {
+			t.Error("a refused cross-site unarchive made the coupon active")
 		}
 	})
 }
@@ -217,6 +251,9 @@ func TestConsoleGenerateAndDownloadCSV(t *testing.T) {
 		r := h.post("/coupons/generate", url.Values{"couponCode": {"GEN"}, "quantity": {"0"}}, htmx(views.GenerateFormID))
 		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `data-testid="error-quantity"`) {
 			t.Fatalf("quantity 0: %d", r.status)
+		}
+		if page, err := h.store.ListCoupons(t.Context(), models.CouponFilter{Prefix: "GEN"}); err != nil || len(page.Coupons) != 0 {
+			t.Fatalf("the refused generation left %d coupons (%v)", len(page.Coupons), err)
 		}
 		r = h.post("/coupons/generate", url.Values{"couponCode": {"GEN"}, "quantity": {"12"}, "maxUsage": {"1"}}, nil)
 		if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/batches/") {
@@ -305,7 +342,9 @@ func TestHealth(t *testing.T) {
 				t.Errorf("%s = %d", p, r.status)
 			}
 		}
-		_ = h.store.Close()
+		if err := h.store.Close(); err != nil {
+			t.Fatal(err)
+		}
 		if r := h.do("GET", "/readyz", nil, nil); r.status != http.StatusServiceUnavailable {
 			t.Errorf("/readyz with the database closed = %d, want 503", r.status)
 		}

@@ -120,6 +120,11 @@ func TestConsoleWordsAreReservedCodes(t *testing.T) {
 				t.Errorf("%s: %q", code, e.Error.Fields["couponCode"])
 			}
 		}
+		for _, code := range []string{"new", "generate"} {
+			if _, ok := h.coupon(code); ok {
+				t.Errorf("the reserved code %q was stored", code)
+			}
+		}
 		if r := h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"newer"}`); r.status != http.StatusCreated {
 			t.Errorf("a code that only starts with a reserved word: %d", r.status)
 		}
@@ -129,7 +134,10 @@ func TestConsoleWordsAreReservedCodes(t *testing.T) {
 func TestChunkedBodyOverLimitIs413(t *testing.T) {
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		body := io.MultiReader(strings.NewReader(`{"couponCode":"x","utmSource":"`), strings.NewReader(strings.Repeat("a", 100_000)), strings.NewReader(`"}`))
-		req, _ := http.NewRequestWithContext(t.Context(), "POST", h.srv.URL+"/api/rnb/pvt/coupon", body)
+		req, err := http.NewRequestWithContext(t.Context(), "POST", h.srv.URL+"/api/rnb/pvt/coupon", body)
+		if err != nil {
+			t.Fatal(err)
+		}
 		req.Header.Set("X-Auth-Token", h.token)
 		if req.ContentLength != 0 {
 			t.Fatal("the body must go without Content-Length")
@@ -138,8 +146,14 @@ func TestChunkedBodyOverLimitIs413(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := io.ReadAll(res.Body)
+		b, err := io.ReadAll(res.Body)
 		res.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
 		wantError(t, response{status: res.StatusCode, header: res.Header, body: string(b)}, http.StatusRequestEntityTooLarge, "body_too_large")
+		if _, ok := h.coupon("x"); ok {
+			t.Error("the body over the limit created its coupon")
+		}
 	})
 }

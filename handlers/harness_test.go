@@ -199,6 +199,30 @@ func (h *harness) mustCoupon(code string) models.Coupon {
 	return c
 }
 
+// userIDs returns the id of every account by email.
+func (h *harness) userIDs() map[string]int64 {
+	h.t.Helper()
+	users, err := h.store.ListUsers(h.t.Context())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ids := make(map[string]int64, len(users))
+	for _, u := range users {
+		ids[u.Email] = u.ID
+	}
+	return ids
+}
+
+// user returns the stored account with id.
+func (h *harness) user(id int64) models.User {
+	h.t.Helper()
+	u, err := h.store.User(h.t.Context(), id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return u
+}
+
 // apiWith sends a JSON request with the given auth headers and no cookies.
 func (h *harness) apiWith(auth map[string]string, method, path, body string) response {
 	h.t.Helper()
