@@ -86,12 +86,15 @@ func TestArchiveUnarchive(t *testing.T) {
 		if err != nil || !c.Archived {
 			t.Fatalf("archive: %+v %v", c, err)
 		}
-		if got, _ := s.Coupon(t.Context(), "ARCH"); !got.Archived {
-			t.Error("archived flag not stored")
+		if got, err := s.Coupon(t.Context(), "ARCH"); err != nil || !got.Archived {
+			t.Errorf("archived flag not stored: %+v %v", got, err)
 		}
 		c, err = s.SetCouponArchived(t.Context(), "ARCH", false)
 		if err != nil || c.Archived {
 			t.Fatalf("unarchive: %+v %v", c, err)
+		}
+		if got, err := s.Coupon(t.Context(), "ARCH"); err != nil || got.Archived {
+			t.Errorf("unarchived flag not stored: %+v %v", got, err)
 		}
 		if _, err := s.SetCouponArchived(t.Context(), "missing", true); !errors.Is(err, models.ErrNotFound) {
 			t.Errorf("archive unknown: got %v, want ErrNotFound", err)

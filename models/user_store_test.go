@@ -151,7 +151,11 @@ func TestSetupTokenHoldsUnderConcurrency(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		if n, _ := s.CountUsers(t.Context()); ok != 1 || n != 1 {
+		n, err := s.CountUsers(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok != 1 || n != 1 {
 			t.Errorf("%d setups succeeded and %d accounts exist, want 1 and 1", ok, n)
 		}
 	})
@@ -223,7 +227,11 @@ func TestCouponChangesAreAudited(t *testing.T) {
 		if upd := rest.Events[0]; upd.Action != models.ActionCouponUpdate || upd.Summary != "maxUsage 1 → 3" || upd.EntityID != "AUD" {
 			t.Errorf("update event = %+v", upd)
 		}
-		if none, _ := s.ListAudit(t.Context(), models.AuditFilter{Actor: "token:shop", From: time.Now().Add(time.Hour)}); len(none.Events) != 0 {
+		none, err := s.ListAudit(t.Context(), models.AuditFilter{Actor: "token:shop", From: time.Now().Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(none.Events) != 0 {
 			t.Errorf("date filter let %d future events through", len(none.Events))
 		}
 	})

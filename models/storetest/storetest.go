@@ -46,7 +46,11 @@ func Open(t *testing.T, dialect string, cfg models.Config) *models.Store {
 	if err != nil {
 		t.Fatalf("open %s store: %v", dialect, err)
 	}
-	t.Cleanup(func() { _ = s.Close() })
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close %s store: %v", dialect, err)
+		}
+	})
 	if err := s.Migrate(t.Context()); err != nil {
 		t.Fatalf("migrate %s store: %v", dialect, err)
 	}
@@ -74,14 +78,23 @@ func PostgresSchemaDSN(t *testing.T) string {
 	if err != nil {
 		t.Fatalf("connect to PostgreSQL at %s: %v", PostgresEnv, err)
 	}
-	sqlDB, _ := admin.DB()
+	sqlDB, err := admin.DB()
+	if err != nil {
+		t.Fatalf("connect to PostgreSQL at %s: %v", PostgresEnv, err)
+	}
 	if err := admin.Exec("CREATE SCHEMA " + schema).Error; err != nil {
-		_ = sqlDB.Close()
+		if cerr := sqlDB.Close(); cerr != nil {
+			t.Errorf("close the admin connection: %v", cerr)
+		}
 		t.Fatalf("create schema: %v", err)
 	}
 	t.Cleanup(func() {
-		_ = admin.Exec("DROP SCHEMA " + schema + " CASCADE").Error
-		_ = sqlDB.Close()
+		if err := admin.Exec("DROP SCHEMA " + schema + " CASCADE").Error; err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+		if err := sqlDB.Close(); err != nil {
+			t.Errorf("close the admin connection: %v", err)
+		}
 	})
 	u, err := url.Parse(base)
 	if err != nil {
