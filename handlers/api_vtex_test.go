@@ -23,6 +23,7 @@ type vtexCoupon struct {
 }
 
 func TestVTEXUpsertAndGet(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		r := h.api("POST", "/api/rnb/pvt/coupon", `{"utmSource":"news","utmCampaign":null,"couponCode":" Summer10 ","isArchived":false,"maxItemsPerClient":2,"expirationIntervalPerUse":"14.00:00:00","maxUsage":100}`)
 		if r.status != http.StatusCreated {
@@ -61,6 +62,7 @@ func TestVTEXUpsertAndGet(t *testing.T) {
 }
 
 func TestVTEXBadInput(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		wantError(t, h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":`), http.StatusBadRequest, "bad_request")
 		wantError(t, h.api("POST", "/api/rnb/pvt/coupon", ``), http.StatusBadRequest, "bad_request")
@@ -81,6 +83,7 @@ func TestVTEXBadInput(t *testing.T) {
 var vtexGenerated = regexp.MustCompile(`^ctest-[a-z0-9]{15}$`)
 
 func TestVTEXMultipleCoupons(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		r := h.api("POST", "/api/rnb/pvt/multiple-coupons", `[
 			{"quantity":1,"couponConfiguration":{"couponCode":"single","maxUsage":1}},
@@ -123,6 +126,7 @@ func TestVTEXMultipleCoupons(t *testing.T) {
 }
 
 func TestVTEXMassiveGeneration(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		r := h.api("POST", "/api/rnb/pvt/coupons?quantity=5", `{"couponCode":"ctest","maxUsage":1}`)
 		if r.status != http.StatusCreated {
@@ -152,6 +156,7 @@ func TestVTEXMassiveGeneration(t *testing.T) {
 }
 
 func TestVTEXListAndArchive(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		for i := range 5 {
 			h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", fmt.Sprintf(`{"couponCode":"L%d","utmSource":"src%d"}`, i, i%2))
@@ -214,6 +219,7 @@ func TestVTEXListAndArchive(t *testing.T) {
 }
 
 func TestVTEXActiveCap(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{MaxActiveCoupons: 2}, func(t *testing.T, h *harness) {
 		h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"a"}`)
 		h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"b"}`)

@@ -32,6 +32,7 @@ func loginForm(email, password string) io.Reader {
 var formHeaders = map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "same-origin"}
 
 func TestLoginAndLogout(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		c := newClient()
 		r := h.doWith(c, "GET", "/coupons?q=x", nil, nil)
@@ -86,6 +87,7 @@ func TestLoginAndLogout(t *testing.T) {
 }
 
 func TestPasswordChangeAndDisableEndSessions(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		here, there := h.login(editorEmail), h.login(editorEmail)
 		form := url.Values{"currentPassword": {testPassword}, "newPassword": {"another long password"}, "newPasswordConfirm": {"another long password"}}
@@ -115,6 +117,7 @@ func TestPasswordChangeAndDisableEndSessions(t *testing.T) {
 // it is idle too long or reaches its lifetime; then its cookie leads to
 // the login page and the session is gone from the store.
 func TestSessionExpiry(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		cfg  web.Config
@@ -138,6 +141,7 @@ func TestSessionExpiry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			forEachDBWith(t, tt.cfg, func(t *testing.T, h *harness) {
 				c := h.login(viewerEmail)
 				u, err := url.Parse(h.srv.URL)
@@ -182,6 +186,7 @@ func TestSessionExpiry(t *testing.T) {
 }
 
 func TestLoginThrottle(t *testing.T) {
+	t.Parallel()
 	forEachDBWith(t, web.Config{TrustProxy: true}, func(t *testing.T, h *harness) {
 		from := func(ip string) map[string]string {
 			return map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "same-origin", "X-Forwarded-For": ip}
@@ -228,6 +233,7 @@ func TestLoginThrottle(t *testing.T) {
 }
 
 func TestSetupLinkIsSingleUse(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, models.Config{PasswordCost: bcrypt.MinCost}, func(t *testing.T, s *models.Store) {
 		e := web.NewServer(discardLogger(), web.Config{}, s)
 		h := &harness{t: t, e: e, store: s}
@@ -269,6 +275,7 @@ func TestSetupLinkIsSingleUse(t *testing.T) {
 }
 
 func TestAPITokens(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		wantError(t, h.apiWith(nil, "GET", "/api/rnb/pvt/coupon", ""), http.StatusUnauthorized, "unauthorized")
 		wantError(t, h.apiWith(map[string]string{"X-Auth-Token": "cpd_nonsense"}, "GET", "/api/rnb/pvt/coupon", ""), http.StatusUnauthorized, "unauthorized")
@@ -330,6 +337,7 @@ func TestAPITokens(t *testing.T) {
 // once by sending their bodies slowly: exactly one is refused with 429, at
 // once, and the other ten go through when their bodies end.
 func TestTokenConcurrencyLimit(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		type result struct {
 			i      int
@@ -415,6 +423,7 @@ func TestTokenConcurrencyLimit(t *testing.T) {
 }
 
 func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		r := h.doWith(newClient(), "GET", "/login", nil, nil)
 		want := map[string]string{
@@ -432,6 +441,7 @@ func TestSecurityHeaders(t *testing.T) {
 }
 
 func TestViewerSeesNoWriteControls(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"LOOK"}`)
 		viewer := h.login(viewerEmail)
@@ -454,6 +464,7 @@ func TestViewerSeesNoWriteControls(t *testing.T) {
 }
 
 func TestUsersPage(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		r := h.post("/users", url.Values{"email": {"new@example.com"}, "password": {"short"}, "role": {"editor"}}, nil)
 		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `data-testid="error-password"`) || !strings.Contains(r.body, `value="new@example.com"`) {
@@ -493,6 +504,7 @@ func TestUsersPage(t *testing.T) {
 }
 
 func TestAuditPage(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"AUDITED","maxUsage":1}`)
 		h.mustAPI(http.StatusOK, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"AUDITED","maxUsage":2}`)

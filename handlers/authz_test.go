@@ -136,6 +136,7 @@ func writeEffects(h *harness, target int64, tokSecret string) map[string]effect 
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		ctx := t.Context()
 		if _, err := h.store.CreateCoupon(ctx, models.CouponSpec{Code: "MATRIX"}); err != nil {

@@ -14,6 +14,7 @@ import (
 )
 
 func TestConsolePagesRender(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		if r := h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"Visible","utmSource":"<b>src</b>","utmCampaign":"<script>alert(1)</script>"}`); r.status != http.StatusCreated {
 			t.Fatalf("seed: %d %s", r.status, r.body)
@@ -50,6 +51,7 @@ func TestConsolePagesRender(t *testing.T) {
 }
 
 func TestConsoleListSearchAndFragment(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		for _, code := range []string{"SPRING-1", "SPRING-2", "SUMMER-1"} {
 			h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"`+code+`"}`)
@@ -84,6 +86,7 @@ func TestConsoleListSearchAndFragment(t *testing.T) {
 }
 
 func TestConsoleCreateValidationAndSuccess(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		bad := url.Values{"couponCode": {"bad code"}, "maxUsage": {"lots"}, "maxItemsPerClient": {"-1"}, "expirationIntervalPerUse": {"25:00:00"}, "utmSource": {"kept-value"}}
 		r := h.post("/coupons", bad, nil)
@@ -138,6 +141,7 @@ func TestConsoleCreateValidationAndSuccess(t *testing.T) {
 }
 
 func TestConsoleEditKeepsCode(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"Keep","maxUsage":1}`)
 		r := h.post("/coupons/keep", url.Values{"couponCode": {"CHANGED"}, "maxUsage": {"7"}, "utmCampaign": {"fall"}}, nil)
@@ -168,6 +172,7 @@ func TestConsoleEditKeepsCode(t *testing.T) {
 }
 
 func TestConsoleArchiveSwapsRow(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"Row"}`)
 		rowID := views.CouponRowID(h.mustCoupon("row").ID)
@@ -201,6 +206,7 @@ func TestConsoleArchiveSwapsRow(t *testing.T) {
 }
 
 func TestConsoleCSRFTokenIsChecked(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		token := h.csrf()
 		form := url.Values{"couponCode": {"csrf1"}}
@@ -247,6 +253,7 @@ func TestConsoleCSRFTokenIsChecked(t *testing.T) {
 }
 
 func TestConsoleGenerateAndDownloadCSV(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		r := h.post("/coupons/generate", url.Values{"couponCode": {"GEN"}, "quantity": {"0"}}, htmx(views.GenerateFormID))
 		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `data-testid="error-quantity"`) {
@@ -336,6 +343,7 @@ func distinct(t *testing.T, where string, codes []string) map[string]bool {
 }
 
 func TestHealth(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		for _, p := range []string{"/healthz", "/readyz"} {
 			if r := h.do("GET", p, nil, nil); r.status != http.StatusOK {

@@ -14,6 +14,7 @@ import (
 )
 
 func TestLoginNeverRedirectsOffSite(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		for _, next := range []string{"//evil.example/", "/\t/evil.example", "/\n/evil.example", "/\\evil.example", "https://evil.example/", "javascript:alert(1)", "evil.example"} {
 			form := url.Values{"email": {viewerEmail}, "password": {testPassword}, "next": {next}}
@@ -34,6 +35,7 @@ func TestLoginNeverRedirectsOffSite(t *testing.T) {
 }
 
 func TestLoginThrottleHoldsUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		var wg sync.WaitGroup
 		codes := make(chan int, 30)
@@ -58,6 +60,7 @@ func TestLoginThrottleHoldsUnderConcurrency(t *testing.T) {
 }
 
 func TestLongAndStrangeTextIsRefusedOrStored(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		long := strings.Repeat("a", 126) + "é@example.com"
 		if r := h.doWith(newClient(), "POST", "/login", loginForm(long, "whatever pw"), formHeaders); r.status != http.StatusUnauthorized {
@@ -94,6 +97,7 @@ func TestLongAndStrangeTextIsRefusedOrStored(t *testing.T) {
 }
 
 func TestConsoleGeneratesEvenOne(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		r := h.post("/coupons/generate", url.Values{"couponCode": {"ONE"}, "quantity": {"1"}}, nil)
 		if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/batches/") {
@@ -113,6 +117,7 @@ func TestConsoleGeneratesEvenOne(t *testing.T) {
 }
 
 func TestConsoleWordsAreReservedCodes(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		for _, code := range []string{"new", "Generate"} {
 			e := wantError(t, h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"`+code+`"}`), http.StatusUnprocessableEntity, "invalid", "couponCode")
@@ -132,6 +137,7 @@ func TestConsoleWordsAreReservedCodes(t *testing.T) {
 }
 
 func TestChunkedBodyOverLimitIs413(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		body := io.MultiReader(strings.NewReader(`{"couponCode":"x","utmSource":"`), strings.NewReader(strings.Repeat("a", 100_000)), strings.NewReader(`"}`))
 		req, err := http.NewRequestWithContext(t.Context(), "POST", h.srv.URL+"/api/rnb/pvt/coupon", body)

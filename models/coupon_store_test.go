@@ -39,6 +39,7 @@ func mustCreateCoupon(t *testing.T, s *models.Store, code string) models.Coupon 
 }
 
 func TestUpsertKeepsCodeAndReplacesConfiguration(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, models.Config{Now: fixedClock}, func(t *testing.T, s *models.Store) {
 		ctx := t.Context()
 		c, created, err := s.UpsertCoupon(ctx, mustSpec(t, models.CouponInput{Code: "Summer-10", UTMSource: ptr("news"), MaxUsage: 5, ExpirationIntervalPerUse: "1.00:00:00"}))
@@ -66,6 +67,7 @@ func TestUpsertKeepsCodeAndReplacesConfiguration(t *testing.T) {
 }
 
 func TestCreateCouponRefusesCaseInsensitiveDuplicate(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, models.Config{}, func(t *testing.T, s *models.Store) {
 		mustCreateCoupon(t, s, "Welcome")
 		_, err := s.CreateCoupon(t.Context(), mustSpec(t, models.CouponInput{Code: "WELCOME"}))
@@ -80,6 +82,7 @@ func TestCreateCouponRefusesCaseInsensitiveDuplicate(t *testing.T) {
 }
 
 func TestArchiveUnarchive(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, models.Config{}, func(t *testing.T, s *models.Store) {
 		mustCreateCoupon(t, s, "ARCH")
 		c, err := s.SetCouponArchived(t.Context(), "arch", true)
@@ -103,6 +106,7 @@ func TestArchiveUnarchive(t *testing.T) {
 }
 
 func TestActiveCap(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, models.Config{MaxActiveCoupons: 2}, func(t *testing.T, s *models.Store) {
 		mustCreateCoupon(t, s, "A")
 		mustCreateCoupon(t, s, "B")
@@ -131,6 +135,7 @@ func TestActiveCap(t *testing.T) {
 }
 
 func TestActiveCapHoldsUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, models.Config{MaxActiveCoupons: 5}, func(t *testing.T, s *models.Store) {
 		var wg sync.WaitGroup
 		errs := make(chan error, 20)
@@ -164,6 +169,7 @@ func TestActiveCapHoldsUnderConcurrency(t *testing.T) {
 var generated = regexp.MustCompile(`^Promo-[a-z0-9]{15}$`)
 
 func TestGenerateCoupons(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, models.Config{}, func(t *testing.T, s *models.Store) {
 		cs, err := s.GenerateCoupons(t.Context(), models.CouponRequest{Spec: mustSpec(t, models.CouponInput{Code: "Promo", UTMCampaign: ptr("xmas"), MaxUsage: 1}), Quantity: 250, Generate: true})
 		if err != nil {
@@ -206,6 +212,7 @@ func TestGenerateCoupons(t *testing.T) {
 // then exactly the reader's second to eleventh codes. A retry after a
 // unique violation would read fresh random bytes and give other codes.
 func TestGenerateReplacesCollisions(t *testing.T) {
+	t.Parallel()
 	const n = 10
 	seed := [32]byte{7}
 	gen := models.NewCodeRand(rand.NewChaCha8(seed))
@@ -220,6 +227,7 @@ func TestGenerateReplacesCollisions(t *testing.T) {
 	taken, want := strings.ToUpper(drawn[0]), drawn[1:]
 	for _, dialect := range []string{models.DialectSQLite, models.DialectPostgres} {
 		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
 			s := storetest.Open(t, dialect, models.Config{Rand: rand.NewChaCha8(seed)})
 			mustCreateCoupon(t, s, taken)
 			cs, err := s.GenerateCoupons(t.Context(), models.CouponRequest{Spec: models.CouponSpec{Code: "dup"}, Quantity: n, Generate: true})
@@ -252,6 +260,7 @@ func TestGenerateReplacesCollisions(t *testing.T) {
 }
 
 func TestCreateCouponsIsAllOrNothing(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, models.Config{}, func(t *testing.T, s *models.Store) {
 		mustCreateCoupon(t, s, "EXISTS")
 		_, err := s.CreateCoupons(t.Context(), []models.CouponRequest{
@@ -280,6 +289,7 @@ func TestCreateCouponsIsAllOrNothing(t *testing.T) {
 }
 
 func TestListCouponsPagesAndFilters(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, models.Config{}, func(t *testing.T, s *models.Store) {
 		ctx := t.Context()
 		for _, code := range []string{"b-2", "A-1", "a_3", "C-9", "ab", "B-1"} {

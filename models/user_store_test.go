@@ -24,6 +24,7 @@ func mustCreateUser(t *testing.T, s *models.Store, email, role string) models.Us
 }
 
 func TestUsersAndLogin(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, fastHash, func(t *testing.T, s *models.Store) {
 		ctx := t.Context()
 		u := mustCreateUser(t, s, " Ana@Example.com ", models.RoleEditor)
@@ -82,6 +83,7 @@ func TestUsersAndLogin(t *testing.T) {
 }
 
 func TestChangePasswordEndsSessions(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, fastHash, func(t *testing.T, s *models.Store) {
 		u := mustCreateUser(t, s, "pw@example.com", models.RoleViewer)
 		var verr *models.ValidationError
@@ -105,6 +107,7 @@ func TestChangePasswordEndsSessions(t *testing.T) {
 }
 
 func TestSetupTokenIsSingleUse(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, fastHash, func(t *testing.T, s *models.Store) {
 		ctx := t.Context()
 		token, err := s.NewSetupToken(ctx)
@@ -130,6 +133,7 @@ func TestSetupTokenIsSingleUse(t *testing.T) {
 }
 
 func TestSetupTokenHoldsUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, fastHash, func(t *testing.T, s *models.Store) {
 		token, err := s.NewSetupToken(t.Context())
 		if err != nil {
@@ -162,6 +166,7 @@ func TestSetupTokenHoldsUnderConcurrency(t *testing.T) {
 }
 
 func TestTokens(t *testing.T) {
+	t.Parallel()
 	clock := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 	cfg := fastHash
 	cfg.Now = func() time.Time { return clock }
@@ -199,6 +204,7 @@ func TestTokens(t *testing.T) {
 }
 
 func TestCouponChangesAreAudited(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, models.Config{}, func(t *testing.T, s *models.Store) {
 		ctx := models.WithActor(t.Context(), models.Actor{Kind: models.ActorToken, Name: "shop"})
 		if _, _, err := s.UpsertCoupon(ctx, models.CouponSpec{Code: "AUD", MaxUsage: 1}); err != nil {

@@ -20,13 +20,15 @@ import (
 // PostgresEnv names the variable holding the PostgreSQL test DSN.
 const PostgresEnv = "COUPOND_TEST_POSTGRES"
 
-// Each runs fn as a subtest per database ("sqlite", "postgres") with a
-// fresh, migrated store configured by cfg. Without COUPOND_TEST_POSTGRES
-// the PostgreSQL subtest is skipped, or fails when CI is set.
+// Each runs fn as a parallel subtest per database ("sqlite", "postgres")
+// with a fresh, migrated store configured by cfg, so fn must share nothing
+// between its runs but cfg. Without COUPOND_TEST_POSTGRES the PostgreSQL
+// subtest is skipped, or fails when CI is set.
 func Each(t *testing.T, cfg models.Config, fn func(t *testing.T, s *models.Store)) {
 	t.Helper()
 	for _, dialect := range []string{models.DialectSQLite, models.DialectPostgres} {
 		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
 			fn(t, Open(t, dialect, cfg))
 		})
 	}
