@@ -53,8 +53,8 @@ type sessionLimits struct {
 }
 
 // seenEvery is how old the last-seen time may grow before a request moves
-// it, so that it is not rewritten on every request; an idle session may
-// therefore end up to this much early.
+// it: the session's data changes at most this often on its account, and
+// an idle session may end up to this much early.
 const seenEvery = time.Minute
 
 // over reports whether the session in ctx has passed a limit at now. A
