@@ -5,11 +5,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/coupond/coupond/web"
+	"github.com/coupond/coupond/models"
 )
 
 // TestPasswordChangeIsThrottled guesses the current password on the
@@ -18,10 +17,7 @@ import (
 // right password works. A successful change spends no try.
 func TestPasswordChangeIsThrottled(t *testing.T) {
 	t.Parallel()
-	var mu sync.Mutex
-	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	forEachDBWith(t, web.Config{Now: clock}, func(t *testing.T, h *harness) {
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		c := h.login(editorEmail)
 		change := func(current, next string) response {
 			t.Helper()
@@ -55,9 +51,7 @@ func TestPasswordChangeIsThrottled(t *testing.T) {
 			t.Errorf("another user from the same address: %d, want 303", r.status)
 		}
 
-		mu.Lock()
-		now = now.Add(2 * time.Minute)
-		mu.Unlock()
+		h.clock.Advance(2 * time.Minute)
 		if r := change(second, third); r.status != http.StatusSeeOther {
 			t.Fatalf("right password after the wait: %d %.300s", r.status, r.body)
 		}

@@ -28,6 +28,7 @@ type vtexCoupon struct {
 var vtexTimestamp = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$`)
 
 func TestVTEXUpsertAndGet(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		r := h.api("POST", "/api/rnb/pvt/coupon", `{"utmSource":"news","utmCampaign":null,"couponCode":" Summer10 ","isArchived":false,"maxItemsPerClient":2,"expirationIntervalPerUse":"14.00:00:00","maxUsage":100}`)
 		if r.status != http.StatusCreated {
@@ -75,6 +76,7 @@ func TestVTEXUpsertAndGet(t *testing.T) {
 }
 
 func TestVTEXBadInput(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		wantError(t, h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":`), http.StatusBadRequest, "bad_request")
 		wantError(t, h.api("POST", "/api/rnb/pvt/coupon", ``), http.StatusBadRequest, "bad_request")
@@ -86,12 +88,16 @@ func TestVTEXBadInput(t *testing.T) {
 		wantError(t, h.api("GET", "/api/rnb/pvt/nothing-here", ""), http.StatusNotFound, "not_found")
 		big := `{"couponCode":"x","utmSource":"` + strings.Repeat("a", 70_000) + `"}`
 		wantError(t, h.api("POST", "/api/rnb/pvt/coupon", big), http.StatusRequestEntityTooLarge, "body_too_large")
+		if _, ok := h.coupon("x"); ok {
+			t.Error("a refused request created coupon x")
+		}
 	})
 }
 
 var vtexGenerated = regexp.MustCompile(`^ctest-[a-z0-9]{15}$`)
 
 func TestVTEXMultipleCoupons(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		r := h.api("POST", "/api/rnb/pvt/multiple-coupons", `[
 			{"quantity":1,"couponConfiguration":{"couponCode":"single","maxUsage":1}},
@@ -140,6 +146,7 @@ func TestVTEXMultipleCoupons(t *testing.T) {
 }
 
 func TestVTEXMassiveGeneration(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		r := h.api("POST", "/api/rnb/pvt/coupons?quantity=5", `{"couponCode":"ctest","maxUsage":1}`)
 		if r.status != http.StatusOK {
@@ -161,13 +168,21 @@ func TestVTEXMassiveGeneration(t *testing.T) {
 		wantError(t, h.api("POST", "/api/rnb/pvt/coupons?quantity=1001", `{"couponCode":"ctest"}`), http.StatusUnprocessableEntity, "invalid", "quantity")
 		wantError(t, h.api("POST", "/api/rnb/pvt/coupons?quantity=abc", `{"couponCode":"ctest"}`), http.StatusUnprocessableEntity, "invalid", "quantity")
 		wantError(t, h.api("POST", "/api/rnb/pvt/coupons?quantity=2", `{"couponCode":"`+strings.Repeat("x", 49)+`"}`), http.StatusUnprocessableEntity, "invalid", "couponCode")
+		page, err := h.store.ListCoupons(t.Context(), models.CouponFilter{Prefix: "ctest"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Coupons) != 5 {
+			t.Errorf("%d ctest coupons after the refused requests, want the first 5", len(page.Coupons))
+		}
 	})
 }
 
 func TestVTEXListAndArchive(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		for i := range 5 {
-			h.api("POST", "/api/rnb/pvt/coupon", fmt.Sprintf(`{"couponCode":"L%d","utmSource":"src%d"}`, i, i%2))
+			h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", fmt.Sprintf(`{"couponCode":"L%d","utmSource":"src%d"}`, i, i%2))
 		}
 		// Archiving answers with the code as a JSON string.
 		r := h.api("POST", "/api/rnb/pvt/archive/coupon/l1", "")
@@ -230,20 +245,30 @@ func TestVTEXListAndArchive(t *testing.T) {
 			t.Error("L1 is still archived after unarchive")
 		}
 		wantError(t, h.api("GET", "/api/rnb/pvt/archive/coupon/L1", ""), http.StatusNotFound, "not_found")
+		if h.mustCoupon("L1").Archived {
+			t.Error("the unarchived coupon is still archived in the store")
+		}
 	})
 }
 
 func TestVTEXActiveCap(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{MaxActiveCoupons: 2}, func(t *testing.T, h *harness) {
-		h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"a"}`)
-		h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"b"}`)
+		h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"a"}`)
+		h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"b"}`)
 		e := wantError(t, h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"c"}`), http.StatusConflict, "active_coupon_cap")
 		if !strings.Contains(e.Error.Message, "cap of 2") || !strings.Contains(e.Error.Message, "2 are active") {
 			t.Errorf("message %q must say the cap and how many are active", e.Error.Message)
 		}
+		if _, ok := h.coupon("c"); ok {
+			t.Error("the coupon past the cap was stored")
+		}
 		// Updating an active coupon does not add one.
 		if r := h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"A","maxUsage":3}`); r.status != http.StatusOK {
 			t.Errorf("update at the cap: %d %s", r.status, r.body)
+		}
+		if c := h.mustCoupon("a"); c.MaxUsage != 3 {
+			t.Errorf("the update at the cap stored max usage %d, want 3", c.MaxUsage)
 		}
 	})
 }

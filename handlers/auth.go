@@ -42,18 +42,24 @@ type LoginThrottle interface {
 	Attempt(ip, email string) (wait time.Duration, settle func(succeeded bool))
 }
 
-// Session keys the handlers write.
+// Session keys the handlers write. SessionSignedIn and SessionSeen hold
+// Unix seconds by the server's clock: when the user signed in and when the
+// session was last seen in use.
 const (
-	SessionUserID  = "userID"
-	SessionVersion = "sessionVersion"
-	sessionFlash   = "flash"
+	SessionUserID   = "userID"
+	SessionVersion  = "sessionVersion"
+	SessionSignedIn = "signedIn"
+	SessionSeen     = "lastSeen"
+	sessionFlash    = "flash"
 )
 
-// Auth serves sign-in, sign-out and the first-run setup page.
+// Auth serves sign-in, sign-out and the first-run setup page. Now is the
+// clock that stamps a new session; it must be set.
 type Auth struct {
 	Store    AuthStore
 	Sessions Sessions
 	Throttle LoginThrottle
+	Now      func() time.Time
 }
 
 // LoginForm shows the sign-in page; signed-in users go on to the console.
@@ -98,8 +104,11 @@ func (h *Auth) startSession(ctx context.Context, u models.User) error {
 	if err := h.Sessions.RenewToken(ctx); err != nil {
 		return fmt.Errorf("start session: %w", err)
 	}
+	now := h.Now().Unix()
 	h.Sessions.Put(ctx, SessionUserID, u.ID)
 	h.Sessions.Put(ctx, SessionVersion, u.SessionVersion)
+	h.Sessions.Put(ctx, SessionSignedIn, now)
+	h.Sessions.Put(ctx, SessionSeen, now)
 	return nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +32,7 @@ func loginForm(email, password string) io.Reader {
 var formHeaders = map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "same-origin"}
 
 func TestLoginAndLogout(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		c := newClient()
 		r := h.doWith(c, "GET", "/coupons?q=x", nil, nil)
@@ -42,6 +42,9 @@ func TestLoginAndLogout(t *testing.T) {
 		r = h.doWith(c, "POST", "/login", loginForm(editorEmail, "wrong password!"), formHeaders)
 		if r.status != http.StatusUnauthorized || !strings.Contains(r.body, "do not match") {
 			t.Fatalf("wrong password: %d", r.status)
+		}
+		if r := h.doWith(c, "GET", "/account", nil, nil); r.status != http.StatusSeeOther {
+			t.Fatalf("a wrong password signed the client in: %d", r.status)
 		}
 		form := url.Values{"email": {"EDITOR@example.com"}, "password": {testPassword}, "next": {"/coupons?q=x"}}
 		r = h.doWith(c, "POST", "/login", strings.NewReader(form.Encode()), formHeaders)
@@ -84,6 +87,7 @@ func TestLoginAndLogout(t *testing.T) {
 }
 
 func TestPasswordChangeAndDisableEndSessions(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		here, there := h.login(editorEmail), h.login(editorEmail)
 		form := url.Values{"currentPassword": {testPassword}, "newPassword": {"another long password"}, "newPasswordConfirm": {"another long password"}}
@@ -98,13 +102,7 @@ func TestPasswordChangeAndDisableEndSessions(t *testing.T) {
 			t.Errorf("another session survived the password change: %d", r.status)
 		}
 		viewer := h.login(viewerEmail)
-		users, _ := h.store.ListUsers(t.Context())
-		var id int64
-		for _, u := range users {
-			if u.Email == viewerEmail {
-				id = u.ID
-			}
-		}
+		id := h.userIDs()[viewerEmail]
 		if r := h.post(fmt.Sprintf("/users/%d/disable", id), nil, nil); r.status != http.StatusSeeOther {
 			t.Fatalf("disable: %d", r.status)
 		}
@@ -114,42 +112,82 @@ func TestPasswordChangeAndDisableEndSessions(t *testing.T) {
 	})
 }
 
+// TestSessionExpiry moves the server's clock: a session in use lives on
+// while each request comes within the idle limit of the one before, until
+// it is idle too long or reaches its lifetime; then its cookie leads to
+// the login page and the session is gone from the store.
 func TestSessionExpiry(t *testing.T) {
-	t.Run("idle", func(t *testing.T) {
-		forEachDBWith(t, web.Config{SessionIdle: 700 * time.Millisecond, SessionLifetime: time.Hour}, func(t *testing.T, h *harness) {
-			c := h.login(viewerEmail)
-			for range 2 {
-				time.Sleep(400 * time.Millisecond)
-				if r := h.doWith(c, "GET", "/account", nil, nil); r.status != http.StatusOK {
-					t.Fatalf("a session in use expired: %d", r.status)
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  web.Config
+		// inUse are the pauses before each request that must still be
+		// signed in; then the pause after which the session is over.
+		inUse []time.Duration
+		over  time.Duration
+	}{
+		{
+			name:  "idle",
+			cfg:   web.Config{SessionIdle: 30 * time.Minute, SessionLifetime: 12 * time.Hour},
+			inUse: []time.Duration{20 * time.Minute, 20 * time.Minute, 29 * time.Minute},
+			over:  31 * time.Minute,
+		},
+		{
+			name:  "absolute",
+			cfg:   web.Config{SessionIdle: 30 * time.Minute, SessionLifetime: time.Hour},
+			inUse: []time.Duration{20 * time.Minute, 20 * time.Minute, 19 * time.Minute},
+			over:  2 * time.Minute,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			forEachDBWith(t, tt.cfg, func(t *testing.T, h *harness) {
+				c := h.login(viewerEmail)
+				u, err := url.Parse(h.srv.URL)
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			time.Sleep(900 * time.Millisecond)
-			if r := h.doWith(c, "GET", "/account", nil, nil); r.status != http.StatusSeeOther {
-				t.Errorf("an idle session is still open: %d", r.status)
-			}
+				var cookie string
+				for _, ck := range c.Jar.Cookies(u) {
+					if ck.Name == "coupond_session" {
+						cookie = "coupond_session=" + ck.Value
+					}
+				}
+				if cookie == "" {
+					t.Fatal("signing in set no session cookie")
+				}
+				withCookie := map[string]string{"Cookie": cookie}
+				for i, pause := range tt.inUse {
+					h.clock.Advance(pause)
+					if r := h.doWith(newClient(), "GET", "/account", nil, withCookie); r.status != http.StatusOK {
+						t.Fatalf("request %d, %v after the one before: %d, want the session still open", i+1, pause, r.status)
+					}
+				}
+				before, err := h.store.CountSessions(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				h.clock.Advance(tt.over)
+				r := h.doWith(newClient(), "GET", "/account", nil, withCookie)
+				if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/login") {
+					t.Fatalf("%v later: %d to %q, want the login page", tt.over, r.status, r.header.Get("Location"))
+				}
+				after, err := h.store.CountSessions(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if after != before-1 {
+					t.Errorf("%d sessions stored before the expired one was used and %d after, want one fewer", before, after)
+				}
+			})
 		})
-	})
-	t.Run("absolute", func(t *testing.T) {
-		forEachDBWith(t, web.Config{SessionIdle: time.Hour, SessionLifetime: 700 * time.Millisecond}, func(t *testing.T, h *harness) {
-			c := h.login(viewerEmail)
-			time.Sleep(400 * time.Millisecond)
-			if r := h.doWith(c, "GET", "/account", nil, nil); r.status != http.StatusOK {
-				t.Fatalf("young session refused: %d", r.status)
-			}
-			time.Sleep(500 * time.Millisecond)
-			if r := h.doWith(c, "GET", "/account", nil, nil); r.status != http.StatusSeeOther {
-				t.Errorf("a session past its lifetime is still open: %d", r.status)
-			}
-		})
-	})
+	}
 }
 
 func TestLoginThrottle(t *testing.T) {
-	var mu sync.Mutex
-	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	forEachDBWith(t, web.Config{TrustProxy: true, Now: clock}, func(t *testing.T, h *harness) {
+	t.Parallel()
+	forEachDBWith(t, web.Config{TrustProxy: true}, func(t *testing.T, h *harness) {
 		from := func(ip string) map[string]string {
 			return map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "same-origin", "X-Forwarded-For": ip}
 		}
@@ -159,12 +197,16 @@ func TestLoginThrottle(t *testing.T) {
 				t.Fatalf("failure %d: %d", i, r.status)
 			}
 		}
-		r := h.doWith(newClient(), "POST", "/login", loginForm(editorEmail, testPassword), attacker)
+		c := newClient()
+		r := h.doWith(c, "POST", "/login", loginForm(editorEmail, testPassword), attacker)
 		if r.status != http.StatusTooManyRequests {
 			t.Fatalf("sixth attempt, right password, same address: %d, want 429", r.status)
 		}
-		if s, _ := strconv.Atoi(r.header.Get("Retry-After")); s < 1 || s > 60 {
+		if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 || s > 60 {
 			t.Errorf("Retry-After = %q", r.header.Get("Retry-After"))
+		}
+		if r := h.doWith(c, "GET", "/account", nil, nil); r.status != http.StatusSeeOther {
+			t.Errorf("the throttled sign-in signed the client in: %d", r.status)
 		}
 		// The real editor elsewhere is not locked out by the attacker.
 		if r := h.doWith(newClient(), "POST", "/login", loginForm(editorEmail, testPassword), from("198.51.100.2")); r.status != http.StatusSeeOther {
@@ -176,14 +218,14 @@ func TestLoginThrottle(t *testing.T) {
 			t.Errorf("another account from the same address: %d", r.status)
 		}
 		for i := range 15 {
-			h.doWith(newClient(), "POST", "/login", loginForm(fmt.Sprintf("u%d@example.com", i), "nope"), attacker)
+			if r := h.doWith(newClient(), "POST", "/login", loginForm(fmt.Sprintf("u%d@example.com", i), "nope"), attacker); r.status != http.StatusUnauthorized {
+				t.Fatalf("failure %d of another account: %d, want 401", i, r.status)
+			}
 		}
 		if r := h.doWith(newClient(), "POST", "/login", loginForm(adminEmail, testPassword), attacker); r.status != http.StatusTooManyRequests {
 			t.Errorf("an address with 20 failures: %d, want 429", r.status)
 		}
-		mu.Lock()
-		now = now.Add(2 * time.Minute)
-		mu.Unlock()
+		h.clock.Advance(2 * time.Minute)
 		if r := h.doWith(newClient(), "POST", "/login", loginForm(editorEmail, testPassword), attacker); r.status != http.StatusSeeOther {
 			t.Errorf("after the wait: %d, want 303", r.status)
 		}
@@ -191,6 +233,7 @@ func TestLoginThrottle(t *testing.T) {
 }
 
 func TestSetupLinkIsSingleUse(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, models.Config{PasswordCost: bcrypt.MinCost}, func(t *testing.T, s *models.Store) {
 		e := web.NewServer(discardLogger(), web.Config{}, s)
 		h := &harness{t: t, e: e, store: s}
@@ -210,6 +253,9 @@ func TestSetupLinkIsSingleUse(t *testing.T) {
 		if r := h.doWith(c, "POST", "/setup", strings.NewReader(bad.Encode()), formHeaders); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "does not match") {
 			t.Errorf("mismatched confirmation: %d", r.status)
 		}
+		if n, err := s.CountUsers(t.Context()); err != nil || n != 0 {
+			t.Fatalf("%d accounts after a refused setup, want 0 (%v)", n, err)
+		}
 		good := url.Values{"token": {token}, "email": {"boss@example.com"}, "password": {"a good long password"}, "passwordConfirm": {"a good long password"}}
 		r := h.doWith(c, "POST", "/setup", strings.NewReader(good.Encode()), formHeaders)
 		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/coupons" {
@@ -222,13 +268,14 @@ func TestSetupLinkIsSingleUse(t *testing.T) {
 		if r := h.doWith(newClient(), "POST", "/setup", strings.NewReader(good.Encode()), formHeaders); r.status != http.StatusGone {
 			t.Errorf("second use of the link: %d, want 410", r.status)
 		}
-		if n, _ := s.CountUsers(t.Context()); n != 1 {
-			t.Errorf("%d accounts after setup, want 1", n)
+		if n, err := s.CountUsers(t.Context()); err != nil || n != 1 {
+			t.Errorf("%d accounts after setup, want 1 (%v)", n, err)
 		}
 	})
 }
 
 func TestAPITokens(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		wantError(t, h.apiWith(nil, "GET", "/api/rnb/pvt/coupon", ""), http.StatusUnauthorized, "unauthorized")
 		wantError(t, h.apiWith(map[string]string{"X-Auth-Token": "cpd_nonsense"}, "GET", "/api/rnb/pvt/coupon", ""), http.StatusUnauthorized, "unauthorized")
@@ -255,17 +302,32 @@ func TestAPITokens(t *testing.T) {
 		if r := h.apiWith(map[string]string{"X-Auth-Token": m[1]}, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"BYTOKEN"}`); r.status != http.StatusCreated {
 			t.Fatalf("the new token: %d %s", r.status, r.body)
 		}
-		ev, _ := h.store.ListAudit(t.Context(), models.AuditFilter{Action: models.ActionCouponCreate})
+		ev, err := h.store.ListAudit(t.Context(), models.AuditFilter{Action: models.ActionCouponCreate})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(ev.Events) == 0 || ev.Events[0].Actor != "token:checkout" {
 			t.Errorf("the coupon creation is not attributed to the token: %+v", ev.Events)
 		}
-		ts, _ := h.store.ListTokens(t.Context())
-		if r := h.post(fmt.Sprintf("/tokens/%d/revoke", ts[0].ID), nil, nil); r.status != http.StatusSeeOther {
+		ts, err := h.store.ListTokens(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var checkout int64
+		for _, tok := range ts {
+			if tok.Name == "checkout" {
+				checkout = tok.ID
+			}
+		}
+		if r := h.post(fmt.Sprintf("/tokens/%d/revoke", checkout), nil, nil); r.status != http.StatusSeeOther {
 			t.Fatalf("revoke: %d", r.status)
 		}
 		wantError(t, h.apiWith(map[string]string{"X-Auth-Token": m[1]}, "GET", "/api/rnb/pvt/coupon", ""), http.StatusUnauthorized, "unauthorized")
 		if r := h.post("/tokens", url.Values{"name": {""}, "scope": {"root"}}, nil); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `data-testid="error-name"`) {
 			t.Errorf("bad token form: %d", r.status)
+		}
+		if after, err := h.store.ListTokens(t.Context()); err != nil || len(after) != len(ts) {
+			t.Errorf("%d tokens after the refused form, want %d (%v)", len(after), len(ts), err)
 		}
 	})
 }
@@ -274,8 +336,10 @@ func TestAPITokens(t *testing.T) {
 // once by sending their bodies slowly: exactly one is refused with 429, at
 // once, and the other ten go through when their bodies end.
 func TestTokenConcurrencyLimit(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		type result struct {
+			i      int
 			status int
 			header http.Header
 			body   string
@@ -285,17 +349,24 @@ func TestTokenConcurrencyLimit(t *testing.T) {
 		for i := range writers {
 			pr, pw := io.Pipe()
 			writers[i] = pw
-			req, _ := http.NewRequestWithContext(t.Context(), "POST", h.srv.URL+"/api/rnb/pvt/coupon", pr)
+			req, err := http.NewRequestWithContext(t.Context(), "POST", h.srv.URL+"/api/rnb/pvt/coupon", pr)
+			if err != nil {
+				t.Fatal(err)
+			}
 			req.Header.Set("X-Auth-Token", h.token)
 			go func() {
 				res, err := http.DefaultClient.Do(req)
 				if err != nil {
-					results <- result{body: err.Error()}
+					results <- result{i: i, body: err.Error()}
 					return
 				}
-				b, _ := io.ReadAll(res.Body)
-				res.Body.Close()
-				results <- result{res.StatusCode, res.Header, string(b)}
+				defer res.Body.Close()
+				b, err := io.ReadAll(res.Body)
+				if err != nil {
+					results <- result{i: i, body: "read the response: " + err.Error()}
+					return
+				}
+				results <- result{i, res.StatusCode, res.Header, string(b)}
 			}()
 			if _, err := fmt.Fprintf(pw, `{"couponCode":"HELD%d"`, i); err != nil {
 				t.Fatal(err)
@@ -307,7 +378,7 @@ func TestTokenConcurrencyLimit(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("none of eleven concurrent requests was refused")
 		}
-		e := wantError(t, response(refused), http.StatusTooManyRequests, "too_many_requests")
+		e := wantError(t, response{refused.status, refused.header, refused.body}, http.StatusTooManyRequests, "too_many_requests")
 		if refused.header.Get("Retry-After") == "" || refused.header.Get("X-RateLimit-Remaining") != "0" || !strings.Contains(e.Error.Message, "10 requests in flight") {
 			t.Errorf("429 without Retry-After, remaining 0 or a clear message: %v %q", refused.header, e.Error.Message)
 		}
@@ -315,19 +386,34 @@ func TestTokenConcurrencyLimit(t *testing.T) {
 		if r := h.apiWith(map[string]string{"X-Auth-Token": h.readToken}, "GET", "/api/rnb/pvt/coupon", ""); r.status != http.StatusOK {
 			t.Errorf("another token: %d", r.status)
 		}
-		for _, pw := range writers {
-			_, _ = io.WriteString(pw, "}")
-			_ = pw.Close()
+		for i, pw := range writers {
+			_, werr := io.WriteString(pw, "}")
+			cerr := pw.Close()
+			// The refused request's connection is closed, and with it
+			// maybe its body: only the held ones must take the rest.
+			if i != refused.i && (werr != nil || cerr != nil) {
+				t.Fatalf("end the body of request %d: %v %v", i, werr, cerr)
+			}
 		}
 		for range 10 {
 			select {
 			case r := <-results:
 				if r.status != http.StatusCreated {
-					t.Errorf("a held request ended with %d %s", r.status, r.body)
+					t.Errorf("held request %d ended with %d %s", r.i, r.status, r.body)
 				}
 			case <-time.After(10 * time.Second):
 				t.Fatal("held requests were not released in time")
 			}
+		}
+		page, err := h.store.ListCoupons(t.Context(), models.CouponFilter{Prefix: "HELD"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Coupons) != 10 {
+			t.Errorf("%d HELD coupons stored, want the 10 held requests'", len(page.Coupons))
+		}
+		if _, ok := h.coupon(fmt.Sprintf("HELD%d", refused.i)); ok {
+			t.Errorf("the refused request %d created its coupon", refused.i)
 		}
 		if r := h.api("GET", "/api/rnb/pvt/coupon", ""); r.status != http.StatusOK {
 			t.Errorf("after the held requests finished: %d", r.status)
@@ -336,6 +422,7 @@ func TestTokenConcurrencyLimit(t *testing.T) {
 }
 
 func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		r := h.doWith(newClient(), "GET", "/login", nil, nil)
 		want := map[string]string{
@@ -353,8 +440,9 @@ func TestSecurityHeaders(t *testing.T) {
 }
 
 func TestViewerSeesNoWriteControls(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"LOOK"}`)
+		h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"LOOK"}`)
 		viewer := h.login(viewerEmail)
 		for _, path := range []string{"/coupons", "/coupons/LOOK"} {
 			r := h.doWith(viewer, "GET", path, nil, nil)
@@ -375,10 +463,14 @@ func TestViewerSeesNoWriteControls(t *testing.T) {
 }
 
 func TestUsersPage(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		r := h.post("/users", url.Values{"email": {"new@example.com"}, "password": {"short"}, "role": {"editor"}}, nil)
 		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `data-testid="error-password"`) || !strings.Contains(r.body, `value="new@example.com"`) {
 			t.Fatalf("bad new user: %d", r.status)
+		}
+		if _, ok := h.userIDs()["new@example.com"]; ok {
+			t.Fatal("the refused form added the user")
 		}
 		if r := h.post("/users", url.Values{"email": {"new@example.com"}, "password": {"long enough password"}, "role": {"editor"}}, nil); r.status != http.StatusSeeOther {
 			t.Fatalf("add user: %d %s", r.status, r.body)
@@ -386,32 +478,35 @@ func TestUsersPage(t *testing.T) {
 		if r := h.do("GET", "/users", nil, nil); !strings.Contains(r.body, "Added new@example.com as editor.") {
 			t.Error("no notice after adding a user")
 		}
-		users, _ := h.store.ListUsers(t.Context())
-		ids := map[string]int64{}
-		for _, u := range users {
-			ids[u.Email] = u.ID
-		}
+		ids := h.userIDs()
 		if r := h.post(fmt.Sprintf("/users/%d/role", ids["new@example.com"]), url.Values{"role": {"viewer"}}, nil); r.status != http.StatusSeeOther {
 			t.Errorf("set role: %d", r.status)
 		}
-		if u, _ := h.store.User(t.Context(), ids["new@example.com"]); u.Role != models.RoleViewer {
+		if u := h.user(ids["new@example.com"]); u.Role != models.RoleViewer {
 			t.Errorf("role = %s", u.Role)
 		}
 		r = h.post(fmt.Sprintf("/users/%d/role", ids[adminEmail]), url.Values{"role": {"editor"}}, nil)
 		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "last enabled admin") {
 			t.Errorf("demoting the last admin: %d", r.status)
 		}
+		if u := h.user(ids[adminEmail]); u.Role != models.RoleAdmin {
+			t.Errorf("the refused demotion made the last admin %s", u.Role)
+		}
 		r = h.post(fmt.Sprintf("/users/%d/disable", ids[adminEmail]), nil, nil)
 		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "your own account") {
 			t.Errorf("disabling oneself: %d", r.status)
+		}
+		if h.user(ids[adminEmail]).Disabled {
+			t.Error("the refused self-disable disabled the admin")
 		}
 	})
 }
 
 func TestAuditPage(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"AUDITED","maxUsage":1}`)
-		h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"AUDITED","maxUsage":2}`)
+		h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"AUDITED","maxUsage":1}`)
+		h.mustAPI(http.StatusOK, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"AUDITED","maxUsage":2}`)
 		r := h.do("GET", "/audit?action=coupon.update", nil, nil)
 		if r.status != http.StatusOK || !strings.Contains(r.body, "maxUsage 1 → 2") || !strings.Contains(r.body, "token:test-modify") || strings.Contains(r.body, `data-action="coupon.create"`) {
 			t.Errorf("filtered audit page: %d", r.status)

@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -66,7 +67,78 @@ var apiMatrix = map[string]apiAccess{
 // openRoutes need no identity at all.
 var openRoutes = map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /static/*": true}
 
+// effect is what a console write changes: reset puts its target back
+// before each request (nil when only the last client, the admin, may make
+// the change), and done reports whether the change is in the store.
+type effect struct {
+	reset func(t *testing.T)
+	done  func(t *testing.T) bool
+}
+
+// writeEffects are the console writes the matrix sends that change state
+// when allowed: the coupon MATRIX, the user target and the token whose
+// secret is tokSecret. The rest it sends are refused or fail validation.
+func writeEffects(h *harness, target int64, tokSecret string) map[string]effect {
+	coupon := func(t *testing.T) models.Coupon {
+		t.Helper()
+		c, err := h.store.Coupon(t.Context(), "MATRIX")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	archive := func(archived bool) func(t *testing.T) {
+		return func(t *testing.T) {
+			t.Helper()
+			if _, err := h.store.SetCouponArchived(t.Context(), "MATRIX", archived); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	user := func(t *testing.T) models.User {
+		t.Helper()
+		u, err := h.store.User(t.Context(), target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	disable := func(disabled bool) func(t *testing.T) {
+		return func(t *testing.T) {
+			t.Helper()
+			if _, err := h.store.SetUserDisabled(t.Context(), target, disabled); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return map[string]effect{
+		"POST /coupons/:code/archive":   {reset: archive(false), done: func(t *testing.T) bool { return coupon(t).Archived }},
+		"POST /coupons/:code/unarchive": {reset: archive(true), done: func(t *testing.T) bool { return !coupon(t).Archived }},
+		// The empty form sets no maximum, so an allowed update clears it.
+		"POST /coupons/:code": {
+			reset: func(t *testing.T) {
+				t.Helper()
+				if _, _, err := h.store.UpsertCoupon(t.Context(), models.CouponSpec{Code: "MATRIX", MaxUsage: 7}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			done: func(t *testing.T) bool { return coupon(t).MaxUsage != 7 },
+		},
+		"POST /users/:id/disable": {reset: disable(false), done: func(t *testing.T) bool { return user(t).Disabled }},
+		"POST /users/:id/enable":  {reset: disable(true), done: func(t *testing.T) bool { return !user(t).Disabled }},
+		"POST /tokens/:id/revoke": {done: func(t *testing.T) bool {
+			t.Helper()
+			_, err := h.store.AuthenticateToken(t.Context(), tokSecret)
+			if err != nil && !errors.Is(err, models.ErrUnauthenticated) {
+				t.Fatal(err)
+			}
+			return err != nil
+		}},
+	}
+}
+
 func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		ctx := t.Context()
 		if _, err := h.store.CreateCoupon(ctx, models.CouponSpec{Code: "MATRIX"}); err != nil {
@@ -80,7 +152,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tok, _, err := h.store.CreateToken(ctx, "target", models.ScopeRead)
+		tok, tokSecret, err := h.store.CreateToken(ctx, "target", models.ScopeRead)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,6 +160,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if _, err := h.store.CreateCoupon(ctx, models.CouponSpec{Code: "SHELVED", Archived: new(true)}); err != nil {
 			t.Fatal(err)
 		}
+		effects := writeEffects(h, target.ID, tokSecret)
 		fill := func(path string) string {
 			r := strings.NewReplacer(":code", "MATRIX", "*", "vendor/htmx-2.0.11.min.js")
 			path = r.Replace(path)
@@ -123,10 +196,22 @@ func TestAuthorizationMatrix(t *testing.T) {
 				case consoleMatrix[key] != consoleAccess{}:
 					want := consoleMatrix[key]
 					clients := []*http.Client{newClient(), h.login(viewerEmail), h.login(editorEmail), h.login(adminEmail)}
+					eff, changes := effects[key]
 					for i, who := range []string{"anonymous", "viewer", "editor", "admin"} {
+						if changes && eff.reset != nil {
+							eff.reset(t)
+						}
 						r := h.doWith(clients[i], rt.Method, path, strings.NewReader(""), form)
 						if r.status != want[i] {
 							t.Errorf("%s: %d, want %d (%.120s)", who, r.status, want[i], r.body)
+						}
+						if changes {
+							switch allowed, done := i > 0 && want[i] < 400, eff.done(t); {
+							case allowed && !done:
+								t.Errorf("%s: allowed, but the change did not happen", who)
+							case !allowed && done:
+								t.Errorf("%s: refused, but the change happened", who)
+							}
 						}
 						if i == 0 && r.status == http.StatusSeeOther && !strings.HasPrefix(r.header.Get("Location"), "/login") && key != "GET /" {
 							t.Errorf("anonymous was sent to %q, not the login page", r.header.Get("Location"))

@@ -10,9 +10,11 @@ import (
 
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestConsolePagesRender(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		if r := h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"Visible","utmSource":"<b>src</b>","utmCampaign":"<script>alert(1)</script>"}`); r.status != http.StatusCreated {
 			t.Fatalf("seed: %d %s", r.status, r.body)
@@ -49,9 +51,10 @@ func TestConsolePagesRender(t *testing.T) {
 }
 
 func TestConsoleListSearchAndFragment(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		for _, code := range []string{"SPRING-1", "SPRING-2", "SUMMER-1"} {
-			h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"`+code+`"}`)
+			h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"`+code+`"}`)
 		}
 		r := h.do("GET", "/coupons?q=spring", nil, htmx(views.CouponTableID))
 		if r.status != http.StatusOK {
@@ -71,7 +74,7 @@ func TestConsoleListSearchAndFragment(t *testing.T) {
 		if strings.Contains(full.body, `data-testid="next-page"`) {
 			t.Error("next-page link on the only page")
 		}
-		h.api("POST", "/api/rnb/pvt/archive/coupon/SUMMER-1", "")
+		h.mustAPI(http.StatusOK, "POST", "/api/rnb/pvt/archive/coupon/SUMMER-1", "")
 		arch := h.do("GET", "/coupons?status=archived", nil, nil)
 		if !strings.Contains(arch.body, "SUMMER-1") || strings.Contains(arch.body, "SPRING-1") {
 			t.Error("status=archived shows the wrong rows")
@@ -83,6 +86,7 @@ func TestConsoleListSearchAndFragment(t *testing.T) {
 }
 
 func TestConsoleCreateValidationAndSuccess(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		bad := url.Values{"couponCode": {"bad code"}, "maxUsage": {"lots"}, "maxItemsPerClient": {"-1"}, "expirationIntervalPerUse": {"25:00:00"}, "utmSource": {"kept-value"}}
 		r := h.post("/coupons", bad, nil)
@@ -122,17 +126,24 @@ func TestConsoleCreateValidationAndSuccess(t *testing.T) {
 		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "already exists") {
 			t.Errorf("duplicate: %d", r.status)
 		}
+		if c := h.mustCoupon("welcome"); c.Code != "Welcome" || c.MaxUsage != 10 {
+			t.Errorf("the refused duplicate changed the coupon: %+v", c)
+		}
 
 		r = h.post("/coupons", url.Values{"couponCode": {"Second"}}, htmx(views.CouponFormID))
 		if r.status != http.StatusNoContent || r.header.Get("HX-Location") != "/coupons/Second" {
 			t.Errorf("htmx create: %d HX-Location %q", r.status, r.header.Get("HX-Location"))
 		}
+		if _, ok := h.coupon("Second"); !ok {
+			t.Error("the htmx create stored no coupon")
+		}
 	})
 }
 
 func TestConsoleEditKeepsCode(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"Keep","maxUsage":1}`)
+		h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"Keep","maxUsage":1}`)
 		r := h.post("/coupons/keep", url.Values{"couponCode": {"CHANGED"}, "maxUsage": {"7"}, "utmCampaign": {"fall"}}, nil)
 		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/coupons/Keep" {
 			t.Fatalf("update: %d %q", r.status, r.header.Get("Location"))
@@ -148,28 +159,43 @@ func TestConsoleEditKeepsCode(t *testing.T) {
 		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `data-testid="error-maxUsage"`) {
 			t.Errorf("invalid edit: %d", r.status)
 		}
+		if c := h.mustCoupon("keep"); c.MaxUsage != 7 {
+			t.Errorf("the refused edit changed max usage to %d", c.MaxUsage)
+		}
 		if r := h.post("/coupons/nope", url.Values{"maxUsage": {"1"}}, nil); r.status != http.StatusNotFound {
 			t.Errorf("edit unknown: %d", r.status)
+		}
+		if _, ok := h.coupon("nope"); ok {
+			t.Error("editing an unknown coupon created it")
 		}
 	})
 }
 
 func TestConsoleArchiveSwapsRow(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"Row"}`)
-		c, _ := h.store.Coupon(t.Context(), "row")
-		rowID := views.CouponRowID(c.ID)
+		h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"Row"}`)
+		rowID := views.CouponRowID(h.mustCoupon("row").ID)
 		r := h.post("/coupons/Row/archive", nil, htmx(rowID))
 		if r.status != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(r.body), `<tr id="`+rowID+`"`) || !strings.Contains(r.body, `data-testid="unarchive"`) {
 			t.Fatalf("archive row swap: %d %.200s", r.status, r.body)
+		}
+		if !h.mustCoupon("row").Archived {
+			t.Error("the row shows the coupon archived, but it is not")
 		}
 		r = h.post("/coupons/Row/unarchive", nil, htmx(views.CouponStatusID))
 		if r.status != http.StatusOK || !strings.Contains(r.body, `id="coupon-status"`) || !strings.Contains(r.body, `data-testid="archive"`) {
 			t.Fatalf("unarchive status swap: %d %.200s", r.status, r.body)
 		}
+		if h.mustCoupon("row").Archived {
+			t.Error("the status shows the coupon active, but it is archived")
+		}
 		r = h.post("/coupons/Row/archive", nil, nil)
 		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/coupons/Row" {
 			t.Errorf("plain archive: %d %q", r.status, r.header.Get("Location"))
+		}
+		if !h.mustCoupon("row").Archived {
+			t.Error("the plain archive did not archive the coupon")
 		}
 		// A failed htmx request answers with a message for the flash region.
 		r = h.post("/coupons/ghost/archive", nil, htmx("coupon-row-999"))
@@ -180,6 +206,7 @@ func TestConsoleArchiveSwapsRow(t *testing.T) {
 }
 
 func TestConsoleCSRFTokenIsChecked(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		token := h.csrf()
 		form := url.Values{"couponCode": {"csrf1"}}
@@ -196,17 +223,31 @@ func TestConsoleCSRFTokenIsChecked(t *testing.T) {
 		}
 		form.Set("_csrf", token)
 		if r := h.do("POST", "/coupons", strings.NewReader(form.Encode()), hdr); r.status != http.StatusSeeOther {
-			t.Errorf("POST with the token = %d, want 303", r.status)
+			t.Fatalf("POST with the token = %d, want 303", r.status)
 		}
-		// htmx sends the token as a header.
+		h.mustCoupon("csrf1")
+		// Without a token an archive is refused too; htmx sends the token
+		// as a header.
+		if r := h.do("POST", "/coupons/csrf1/archive", nil, hdr); r.status != http.StatusForbidden {
+			t.Errorf("archive without a token = %d, want 403", r.status)
+		}
+		if h.mustCoupon("csrf1").Archived {
+			t.Fatal("an archive without a token archived the coupon")
+		}
 		hdr["X-CSRF-Token"] = token
 		if r := h.do("POST", "/coupons/csrf1/archive", nil, hdr); r.status != http.StatusSeeOther {
 			t.Errorf("POST with the header token = %d, want 303", r.status)
+		}
+		if !h.mustCoupon("csrf1").Archived {
+			t.Fatal("the archive with the header token did not archive the coupon")
 		}
 		// A cross-site browser POST is refused even with the token.
 		hdr["Sec-Fetch-Site"] = "cross-site"
 		if r := h.do("POST", "/coupons/csrf1/unarchive", nil, hdr); r.status != http.StatusForbidden {
 			t.Errorf("cross-site POST = %d, want 403", r.status)
+		}
+		if !h.mustCoupon("csrf1").Archived {
+			t.Error("a refused cross-site unarchive made the coupon active")
 		}
 	})
 }
@@ -257,10 +298,14 @@ func TestCSRFTokenIsNotTakenFromTheQuery(t *testing.T) {
 }
 
 func TestConsoleGenerateAndDownloadCSV(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		r := h.post("/coupons/generate", url.Values{"couponCode": {"GEN"}, "quantity": {"0"}}, htmx(views.GenerateFormID))
 		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `data-testid="error-quantity"`) {
 			t.Fatalf("quantity 0: %d", r.status)
+		}
+		if page, err := h.store.ListCoupons(t.Context(), models.CouponFilter{Prefix: "GEN"}); err != nil || len(page.Coupons) != 0 {
+			t.Fatalf("the refused generation left %d coupons (%v)", len(page.Coupons), err)
 		}
 		r = h.post("/coupons/generate", url.Values{"couponCode": {"GEN"}, "quantity": {"12"}, "maxUsage": {"1"}}, nil)
 		if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/batches/") {
@@ -268,10 +313,10 @@ func TestConsoleGenerateAndDownloadCSV(t *testing.T) {
 		}
 		batch := r.header.Get("Location")
 		page := h.do("GET", batch, nil, nil)
-		codes := regexp.MustCompile(`GEN-[a-z0-9]{15}`).FindAllString(page.body, -1)
-		if page.status != http.StatusOK || len(codes) < 12 || !strings.Contains(page.body, batch+"/codes.csv") {
-			t.Fatalf("batch page: %d, %d codes", page.status, len(codes))
+		if page.status != http.StatusOK || !strings.Contains(page.body, batch+"/codes.csv") {
+			t.Fatalf("batch page: %d, or no link to its CSV", page.status)
 		}
+		shown := batchPageCodes(t, page.body)
 		dl := h.do("GET", batch+"/codes.csv", nil, nil)
 		if dl.status != http.StatusOK || !strings.HasPrefix(dl.header.Get("Content-Type"), "text/csv") || !strings.Contains(dl.header.Get("Content-Disposition"), "attachment") {
 			t.Fatalf("csv: %d %q %q", dl.status, dl.header.Get("Content-Type"), dl.header.Get("Content-Disposition"))
@@ -280,12 +325,27 @@ func TestConsoleGenerateAndDownloadCSV(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(rows) != 13 || rows[0][0] != "couponCode" {
-			t.Fatalf("csv has %d rows, header %v; want header + 12", len(rows), rows[0])
+		if len(rows) == 0 || len(rows[0]) != 1 || rows[0][0] != "couponCode" {
+			t.Fatalf("csv header = %v, want [couponCode]", rows)
 		}
+		var downloaded []string
 		for _, row := range rows[1:] {
-			if _, err := h.store.Coupon(t.Context(), row[0]); err != nil {
-				t.Errorf("csv code %q is not a coupon: %v", row[0], err)
+			downloaded = append(downloaded, row[0])
+		}
+		if len(downloaded) != 12 || len(shown) != 12 {
+			t.Errorf("the CSV has %d codes and the page shows %d, want 12 and 12", len(downloaded), len(shown))
+		}
+		if d := cmp.Diff(distinct(t, "csv", downloaded), distinct(t, "page", shown)); d != "" {
+			t.Errorf("codes in the CSV (-) and on the page (+) differ:\n%s", d)
+		}
+		for _, code := range downloaded {
+			c, err := h.store.Coupon(t.Context(), code)
+			if err != nil {
+				t.Errorf("csv code %q is not a coupon: %v", code, err)
+				continue
+			}
+			if !generatedGEN.MatchString(c.Code) || c.MaxUsage != 1 {
+				t.Errorf("coupon %+v is not GEN-<15 of [a-z0-9]> with max usage 1", c)
 			}
 		}
 		if r := h.do("GET", "/batches/999/codes.csv", nil, nil); r.status != http.StatusNotFound {
@@ -297,14 +357,47 @@ func TestConsoleGenerateAndDownloadCSV(t *testing.T) {
 	})
 }
 
+var generatedGEN = regexp.MustCompile(`^GEN-[a-z0-9]{15}$`)
+
+// batchPageCodes returns the codes a batch page lists, one per item of its
+// codes list, in order.
+func batchPageCodes(t *testing.T, body string) []string {
+	t.Helper()
+	list := regexp.MustCompile(`(?s)<ul[^>]*data-testid="codes"[^>]*>(.*?)</ul>`).FindStringSubmatch(body)
+	if list == nil {
+		t.Fatalf("the batch page has no list of codes: %.300s", body)
+	}
+	var codes []string
+	for _, m := range regexp.MustCompile(`(?s)<li>(.*?)</li>`).FindAllStringSubmatch(list[1], -1) {
+		codes = append(codes, strings.TrimSpace(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(m[1], "")))
+	}
+	return codes
+}
+
+// distinct returns the set of codes, failing the test on a repeated one.
+func distinct(t *testing.T, where string, codes []string) map[string]bool {
+	t.Helper()
+	set := make(map[string]bool, len(codes))
+	for _, c := range codes {
+		if set[c] {
+			t.Errorf("%s lists %q twice", where, c)
+		}
+		set[c] = true
+	}
+	return set
+}
+
 func TestHealth(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		for _, p := range []string{"/healthz", "/readyz"} {
 			if r := h.do("GET", p, nil, nil); r.status != http.StatusOK {
 				t.Errorf("%s = %d", p, r.status)
 			}
 		}
-		_ = h.store.Close()
+		if err := h.store.Close(); err != nil {
+			t.Fatal(err)
+		}
 		if r := h.do("GET", "/readyz", nil, nil); r.status != http.StatusServiceUnavailable {
 			t.Errorf("/readyz with the database closed = %d, want 503", r.status)
 		}

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,14 +24,38 @@ import (
 // harness is a real coupond server on a loopback port. It has an admin,
 // an editor and a viewer account and a modify and a read token; client is
 // signed in as the admin, keeps cookies and does not follow redirects.
+// The server reads time from clock, which moves only when the test says.
 type harness struct {
 	t         *testing.T
 	e         *echo.Echo
 	srv       *httptest.Server
 	client    *http.Client
 	store     *models.Store
+	clock     *fakeClock
 	token     string
 	readToken string
+}
+
+// testEpoch is where every harness's clock starts.
+var testEpoch = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+
+// fakeClock is a clock that stands still until Advance moves it. It is
+// safe for the server's and the test's goroutines.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 // Accounts every harness has; they share testPassword.
@@ -49,13 +75,16 @@ func forEachDB(t *testing.T, cfg models.Config, fn func(t *testing.T, h *harness
 	})
 }
 
+// newHarness starts a server on s with cfg; cfg.Now is replaced by the
+// harness's own clock.
 func newHarness(t *testing.T, s *models.Store, cfg web.Config) *harness {
 	t.Helper()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e := web.NewServer(logger, cfg, s)
+	clock := &fakeClock{now: testEpoch}
+	cfg.Now = clock.Now
+	e := web.NewServer(discardLogger(), cfg, s)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	h := &harness{t: t, e: e, srv: srv, store: s}
+	h := &harness{t: t, e: e, srv: srv, store: s, clock: clock}
 	for email, role := range map[string]string{adminEmail: models.RoleAdmin, editorEmail: models.RoleEditor, viewerEmail: models.RoleViewer} {
 		if _, err := s.CreateUser(t.Context(), models.UserInput{Email: email, Password: testPassword, Role: role}); err != nil {
 			t.Fatal(err)
@@ -75,7 +104,11 @@ func newHarness(t *testing.T, s *models.Store, cfg web.Config) *harness {
 // newClient is a browser-like client with its own cookies that does not
 // follow redirects.
 func newClient() *http.Client {
-	jar, _ := cookiejar.New(nil)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		// New documents no failure without options.
+		panic(err)
+	}
 	return &http.Client{
 		Jar:           jar,
 		Timeout:       30 * time.Second,
@@ -133,6 +166,63 @@ func (h *harness) api(method, path, body string) response {
 	return h.apiWith(map[string]string{"X-Auth-Token": h.token}, method, path, body)
 }
 
+// mustAPI is api that fails the test unless the server answers want.
+func (h *harness) mustAPI(want int, method, path, body string) response {
+	h.t.Helper()
+	r := h.api(method, path, body)
+	if r.status != want {
+		h.t.Fatalf("%s %s: %d, want %d; body %.300s", method, path, r.status, want, r.body)
+	}
+	return r
+}
+
+// coupon returns the stored coupon with code and whether there is one.
+func (h *harness) coupon(code string) (models.Coupon, bool) {
+	h.t.Helper()
+	c, err := h.store.Coupon(h.t.Context(), code)
+	if errors.Is(err, models.ErrNotFound) {
+		return models.Coupon{}, false
+	}
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c, true
+}
+
+// mustCoupon is coupon that fails the test when there is none.
+func (h *harness) mustCoupon(code string) models.Coupon {
+	h.t.Helper()
+	c, ok := h.coupon(code)
+	if !ok {
+		h.t.Fatalf("no coupon %q is stored", code)
+	}
+	return c
+}
+
+// userIDs returns the id of every account by email.
+func (h *harness) userIDs() map[string]int64 {
+	h.t.Helper()
+	users, err := h.store.ListUsers(h.t.Context())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ids := make(map[string]int64, len(users))
+	for _, u := range users {
+		ids[u.Email] = u.ID
+	}
+	return ids
+}
+
+// user returns the stored account with id.
+func (h *harness) user(id int64) models.User {
+	h.t.Helper()
+	u, err := h.store.User(h.t.Context(), id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return u
+}
+
 // apiWith sends a JSON request with the given auth headers and no cookies.
 func (h *harness) apiWith(auth map[string]string, method, path, body string) response {
 	h.t.Helper()
@@ -151,7 +241,10 @@ func (h *harness) apiWith(auth map[string]string, method, path, body string) res
 // page first when the jar has none.
 func (h *harness) csrf() string {
 	h.t.Helper()
-	u, _ := url.Parse(h.srv.URL)
+	u, err := url.Parse(h.srv.URL)
+	if err != nil {
+		h.t.Fatal(err)
+	}
 	for _, c := range h.client.Jar.Cookies(u) {
 		if c.Name == "_csrf" {
 			return c.Value

@@ -8,6 +8,7 @@ import (
 )
 
 func TestCodeRandAlphabetAndLength(t *testing.T) {
+	t.Parallel()
 	g := NewCodeRand(rand.NewChaCha8([32]byte{1}))
 	for range 100 {
 		s, err := g.String(AlphabetLowerAlnum, GeneratedSuffixLength)
@@ -28,6 +29,7 @@ func TestCodeRandAlphabetAndLength(t *testing.T) {
 // chi-square statistic into the thousands. The 0.1% critical value for 35
 // degrees of freedom is 66.6.
 func TestCodeRandIsUnbiased(t *testing.T) {
+	t.Parallel()
 	const draws = 360_000
 	g := NewCodeRand(rand.NewChaCha8([32]byte{42}))
 	s, err := g.String(AlphabetLowerAlnum, draws)
@@ -50,6 +52,7 @@ func TestCodeRandIsUnbiased(t *testing.T) {
 }
 
 func TestCodeRandRejectsHighBytes(t *testing.T) {
+	t.Parallel()
 	// 252..255 are above the largest multiple of 36 and must be skipped,
 	// not folded onto 'a'..'d'.
 	src := bytes.NewReader(append([]byte{252, 253, 254, 255, 1}, make([]byte, 4096)...))
@@ -63,6 +66,7 @@ func TestCodeRandRejectsHighBytes(t *testing.T) {
 }
 
 func TestCodeRandFailsWithItsSource(t *testing.T) {
+	t.Parallel()
 	_, err := NewCodeRand(bytes.NewReader(nil)).String(AlphabetLowerAlnum, 3)
 	if err == nil {
 		t.Fatal("want an error from an empty source")

@@ -21,7 +21,11 @@ func seedCoupons(b *testing.B, n int) *Store {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _ = s.Close() })
+	b.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			b.Errorf("close the store: %v", err)
+		}
+	})
 	if err := s.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}

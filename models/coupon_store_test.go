@@ -11,6 +11,7 @@ import (
 
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/models/storetest"
+	"github.com/google/go-cmp/cmp"
 )
 
 var epoch = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
@@ -38,6 +39,7 @@ func mustCreateCoupon(t *testing.T, s *models.Store, code string) models.Coupon 
 }
 
 func TestUpsertKeepsCodeAndReplacesConfiguration(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, models.Config{Now: fixedClock}, func(t *testing.T, s *models.Store) {
 		ctx := t.Context()
 		c, created, err := s.UpsertCoupon(ctx, mustSpec(t, models.CouponInput{Code: "Summer-10", UTMSource: ptr("news"), MaxUsage: 5, ExpirationIntervalPerUse: "1.00:00:00"}))
@@ -65,6 +67,7 @@ func TestUpsertKeepsCodeAndReplacesConfiguration(t *testing.T) {
 }
 
 func TestCreateCouponRefusesCaseInsensitiveDuplicate(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, models.Config{}, func(t *testing.T, s *models.Store) {
 		mustCreateCoupon(t, s, "Welcome")
 		_, err := s.CreateCoupon(t.Context(), mustSpec(t, models.CouponInput{Code: "WELCOME"}))
@@ -79,18 +82,22 @@ func TestCreateCouponRefusesCaseInsensitiveDuplicate(t *testing.T) {
 }
 
 func TestArchiveUnarchive(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, models.Config{}, func(t *testing.T, s *models.Store) {
 		mustCreateCoupon(t, s, "ARCH")
 		c, err := s.SetCouponArchived(t.Context(), "arch", true)
 		if err != nil || !c.Archived {
 			t.Fatalf("archive: %+v %v", c, err)
 		}
-		if got, _ := s.Coupon(t.Context(), "ARCH"); !got.Archived {
-			t.Error("archived flag not stored")
+		if got, err := s.Coupon(t.Context(), "ARCH"); err != nil || !got.Archived {
+			t.Errorf("archived flag not stored: %+v %v", got, err)
 		}
 		c, err = s.SetCouponArchived(t.Context(), "ARCH", false)
 		if err != nil || c.Archived {
 			t.Fatalf("unarchive: %+v %v", c, err)
+		}
+		if got, err := s.Coupon(t.Context(), "ARCH"); err != nil || got.Archived {
+			t.Errorf("unarchived flag not stored: %+v %v", got, err)
 		}
 		if _, err := s.SetCouponArchived(t.Context(), "missing", true); !errors.Is(err, models.ErrNotFound) {
 			t.Errorf("archive unknown: got %v, want ErrNotFound", err)
@@ -99,6 +106,7 @@ func TestArchiveUnarchive(t *testing.T) {
 }
 
 func TestActiveCap(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, models.Config{MaxActiveCoupons: 2}, func(t *testing.T, s *models.Store) {
 		mustCreateCoupon(t, s, "A")
 		mustCreateCoupon(t, s, "B")
@@ -127,6 +135,7 @@ func TestActiveCap(t *testing.T) {
 }
 
 func TestActiveCapHoldsUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, models.Config{MaxActiveCoupons: 5}, func(t *testing.T, s *models.Store) {
 		var wg sync.WaitGroup
 		errs := make(chan error, 20)
@@ -160,6 +169,7 @@ func TestActiveCapHoldsUnderConcurrency(t *testing.T) {
 var generated = regexp.MustCompile(`^Promo-[a-z0-9]{15}$`)
 
 func TestGenerateCoupons(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, models.Config{}, func(t *testing.T, s *models.Store) {
 		cs, err := s.GenerateCoupons(t.Context(), models.CouponRequest{Spec: mustSpec(t, models.CouponInput{Code: "Promo", UTMCampaign: ptr("xmas"), MaxUsage: 1}), Quantity: 250, Generate: true})
 		if err != nil {
@@ -195,30 +205,62 @@ func TestGenerateCoupons(t *testing.T) {
 	})
 }
 
+// TestGenerateReplacesCollisions gives each database its own
+// deterministic reader and seeds, in upper case, the first code that reader
+// will produce. Generation must notice the collision and replace the taken
+// code with the reader's next one in the same transaction: the batch is
+// then exactly the reader's second to eleventh codes. A retry after a
+// unique violation would read fresh random bytes and give other codes.
 func TestGenerateReplacesCollisions(t *testing.T) {
+	t.Parallel()
+	const n = 10
 	seed := [32]byte{7}
-	first, err := models.NewCodeRand(rand.NewChaCha8(seed)).String(models.AlphabetLowerAlnum, models.GeneratedSuffixLength)
-	if err != nil {
-		t.Fatal(err)
-	}
-	storetest.Each(t, models.Config{Rand: rand.NewChaCha8(seed)}, func(t *testing.T, s *models.Store) {
-		taken := mustCreateCoupon(t, s, strings.ToUpper("Dup-"+first))
-		cs, err := s.GenerateCoupons(t.Context(), models.CouponRequest{Spec: models.CouponSpec{Code: "dup"}, Quantity: 10, Generate: true})
+	gen := models.NewCodeRand(rand.NewChaCha8(seed))
+	var drawn []string
+	for range n + 1 {
+		suffix, err := gen.String(models.AlphabetLowerAlnum, models.GeneratedSuffixLength)
 		if err != nil {
-			t.Fatalf("generation that collides with an existing code: %v", err)
+			t.Fatal(err)
 		}
-		if len(cs) != 10 {
-			t.Fatalf("got %d coupons, want 10", len(cs))
-		}
-		for _, c := range cs {
-			if models.CodeKey(c.Code) == models.CodeKey(taken.Code) {
-				t.Fatalf("generated %q, which already existed", c.Code)
+		drawn = append(drawn, "dup-"+suffix)
+	}
+	taken, want := strings.ToUpper(drawn[0]), drawn[1:]
+	for _, dialect := range []string{models.DialectSQLite, models.DialectPostgres} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			s := storetest.Open(t, dialect, models.Config{Rand: rand.NewChaCha8(seed)})
+			mustCreateCoupon(t, s, taken)
+			cs, err := s.GenerateCoupons(t.Context(), models.CouponRequest{Spec: models.CouponSpec{Code: "dup"}, Quantity: n, Generate: true})
+			if err != nil {
+				t.Fatalf("generation that collides with an existing code: %v", err)
 			}
-		}
-	})
+			got := make([]string, len(cs))
+			for i, c := range cs {
+				got[i] = c.Code
+			}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("generated codes (-want +got): the taken code %s must be skipped and replaced by the next one drawn\n%s", drawn[0], d)
+			}
+			c, err := s.Coupon(t.Context(), taken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Code != taken || c.BatchID != nil {
+				t.Errorf("the seeded coupon became %+v", c)
+			}
+			page, err := s.ListCoupons(t.Context(), models.CouponFilter{Prefix: "dup-", Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Coupons) != n+1 {
+				t.Errorf("%d coupons start with dup-, want the seeded one and %d generated", len(page.Coupons), n)
+			}
+		})
+	}
 }
 
 func TestCreateCouponsIsAllOrNothing(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, models.Config{}, func(t *testing.T, s *models.Store) {
 		mustCreateCoupon(t, s, "EXISTS")
 		_, err := s.CreateCoupons(t.Context(), []models.CouponRequest{
@@ -250,6 +292,7 @@ func TestCreateCouponsIsAllOrNothing(t *testing.T) {
 }
 
 func TestListCouponsPagesAndFilters(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, models.Config{}, func(t *testing.T, s *models.Store) {
 		ctx := t.Context()
 		for _, code := range []string{"b-2", "A-1", "a_3", "C-9", "ab", "B-1"} {

@@ -10,6 +10,7 @@ import (
 )
 
 func TestNormalizeCode(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in, want, err string
 	}{
@@ -47,6 +48,7 @@ func TestNormalizeCode(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 func TestCouponInputValidate(t *testing.T) {
+	t.Parallel()
 	spec, err := CouponInput{
 		Code: " Hello ", UTMSource: ptr("  news "), UTMCampaign: ptr("  "),
 		MaxItemsPerClient: 2, MaxUsage: 10, ExpirationIntervalPerUse: "1.00:00:00",
@@ -75,6 +77,7 @@ func TestCouponInputValidate(t *testing.T) {
 }
 
 func TestValidateCouponRequests(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("b", MaxGeneratedBaseLength+1)
 	literal := func(code string) CouponRequest { return CouponRequest{Quantity: 1, Spec: CouponSpec{Code: code}} }
 	generate := func(n int, code string) CouponRequest {

@@ -9,6 +9,7 @@ import (
 )
 
 func TestSessionsExpireAndAreSwept(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, models.Config{}, func(t *testing.T, s *models.Store) {
 		st := s.Sessions()
 		if err := st.Commit("live", []byte("a"), time.Now().Add(time.Hour)); err != nil {

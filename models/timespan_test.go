@@ -6,6 +6,7 @@ import (
 )
 
 func TestParseTimeSpan(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want time.Duration
@@ -40,6 +41,7 @@ func TestParseTimeSpan(t *testing.T) {
 }
 
 func TestParseTimeSpanRejects(t *testing.T) {
+	t.Parallel()
 	for _, in := range []string{
 		"abc", "10", "1:00", "24:00:00", "00:60:00", "00:00:60", "-1.00:00:00",
 		"00:00:00.", "00:00:00.12345678", "1.2.00:00:00", "36501.00:00:00", "x.00:00:00", "00:+1:00",

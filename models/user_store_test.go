@@ -24,6 +24,7 @@ func mustCreateUser(t *testing.T, s *models.Store, email, role string) models.Us
 }
 
 func TestUsersAndLogin(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, fastHash, func(t *testing.T, s *models.Store) {
 		ctx := t.Context()
 		u := mustCreateUser(t, s, " Ana@Example.com ", models.RoleEditor)
@@ -82,6 +83,7 @@ func TestUsersAndLogin(t *testing.T) {
 }
 
 func TestChangePasswordEndsSessions(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, fastHash, func(t *testing.T, s *models.Store) {
 		u := mustCreateUser(t, s, "pw@example.com", models.RoleViewer)
 		var verr *models.ValidationError
@@ -110,6 +112,7 @@ func TestChangePasswordEndsSessions(t *testing.T) {
 }
 
 func TestSetupTokenIsSingleUse(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, fastHash, func(t *testing.T, s *models.Store) {
 		ctx := t.Context()
 		token, err := s.NewSetupToken(ctx)
@@ -135,6 +138,7 @@ func TestSetupTokenIsSingleUse(t *testing.T) {
 }
 
 func TestSetupTokenHoldsUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, fastHash, func(t *testing.T, s *models.Store) {
 		token, err := s.NewSetupToken(t.Context())
 		if err != nil {
@@ -156,13 +160,18 @@ func TestSetupTokenHoldsUnderConcurrency(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		if n, _ := s.CountUsers(t.Context()); ok != 1 || n != 1 {
+		n, err := s.CountUsers(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok != 1 || n != 1 {
 			t.Errorf("%d setups succeeded and %d accounts exist, want 1 and 1", ok, n)
 		}
 	})
 }
 
 func TestTokens(t *testing.T) {
+	t.Parallel()
 	clock := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 	cfg := fastHash
 	cfg.Now = func() time.Time { return clock }
@@ -200,6 +209,7 @@ func TestTokens(t *testing.T) {
 }
 
 func TestCouponChangesAreAudited(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, models.Config{}, func(t *testing.T, s *models.Store) {
 		ctx := models.WithActor(t.Context(), models.Actor{Kind: models.ActorToken, Name: "shop"})
 		if _, _, err := s.UpsertCoupon(ctx, models.CouponSpec{Code: "AUD", MaxUsage: 1}); err != nil {
@@ -228,7 +238,11 @@ func TestCouponChangesAreAudited(t *testing.T) {
 		if upd := rest.Events[0]; upd.Action != models.ActionCouponUpdate || upd.Summary != "maxUsage 1 → 3" || upd.EntityID != "AUD" {
 			t.Errorf("update event = %+v", upd)
 		}
-		if none, _ := s.ListAudit(t.Context(), models.AuditFilter{Actor: "token:shop", From: time.Now().Add(time.Hour)}); len(none.Events) != 0 {
+		none, err := s.ListAudit(t.Context(), models.AuditFilter{Actor: "token:shop", From: time.Now().Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(none.Events) != 0 {
 			t.Errorf("date filter let %d future events through", len(none.Events))
 		}
 	})

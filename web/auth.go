@@ -43,15 +43,53 @@ type userStore interface {
 	User(ctx context.Context, id int64) (models.User, error)
 }
 
+// sessionLimits ends console sessions by the server's clock: after idle
+// without a request, and lifetime after sign-in however busy. scs keeps
+// its own timeouts, which read the wall clock, as a backstop.
+type sessionLimits struct {
+	now      func() time.Time
+	idle     time.Duration
+	lifetime time.Duration
+}
+
+// seenEvery is how old the last-seen time may grow before a request moves
+// it: the session's data changes at most this often on its account, and
+// an idle session may end up to this much early.
+const seenEvery = time.Minute
+
+// over reports whether the session in ctx has passed a limit at now. A
+// session without its sign-in and last-seen times is over too.
+func (l sessionLimits) over(ctx context.Context, sm *scs.SessionManager, now time.Time) bool {
+	signedIn, seen := sm.GetInt64(ctx, handlers.SessionSignedIn), sm.GetInt64(ctx, handlers.SessionSeen)
+	if signedIn == 0 || seen == 0 {
+		return true
+	}
+	return !now.Before(time.Unix(signedIn, 0).Add(l.lifetime)) || !now.Before(time.Unix(seen, 0).Add(l.idle))
+}
+
+// touch records that the session in ctx is in use at now.
+func (l sessionLimits) touch(ctx context.Context, sm *scs.SessionManager, now time.Time) {
+	if now.Sub(time.Unix(sm.GetInt64(ctx, handlers.SessionSeen), 0)) >= seenEvery {
+		sm.Put(ctx, handlers.SessionSeen, now.Unix())
+	}
+}
+
 // identify loads the signed-in user of the session, if any. A session
-// whose user is gone, disabled, or whose sessions were ended (password
-// change) is destroyed.
-func identify(sm *scs.SessionManager, users userStore) echo.MiddlewareFunc {
+// past its idle or absolute limit, whose user is gone or disabled, or
+// whose sessions were ended (password change) is destroyed.
+func identify(sm *scs.SessionManager, users userStore, limits sessionLimits) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			ctx := c.Request().Context()
 			id := sm.GetInt64(ctx, handlers.SessionUserID)
 			if id == 0 {
+				return next(c)
+			}
+			now := limits.now()
+			if limits.over(ctx, sm, now) {
+				if err := sm.Destroy(ctx); err != nil {
+					return err
+				}
 				return next(c)
 			}
 			u, err := users.User(ctx, id)
@@ -64,6 +102,7 @@ func identify(sm *scs.SessionManager, users userStore) echo.MiddlewareFunc {
 			case err != nil:
 				return err
 			}
+			limits.touch(ctx, sm, now)
 			c.Set(handlers.UserKey, &u)
 			c.SetRequest(c.Request().WithContext(models.WithActor(ctx, models.Actor{Kind: models.ActorUser, Name: u.Email, UserID: u.ID})))
 			return next(c)

@@ -26,7 +26,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	// One throttle for sign-in and password change, so that a client
 	// address's failures at either count against the same budget.
 	throttle := newLoginThrottle(cfg.Now)
-	auth := &handlers.Auth{Store: store, Sessions: sessions, Throttle: throttle}
+	auth := &handlers.Auth{Store: store, Sessions: sessions, Throttle: throttle, Now: cfg.Now}
 	account := &handlers.Account{Store: store, Sessions: sessions, Throttle: throttle}
 	users := &handlers.Users{Store: store, Sessions: sessions}
 	tokens := &handlers.Tokens{Store: store}
@@ -35,7 +35,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	batches := &handlers.Batches{Store: store}
 	vtex := &handlers.VTEX{Store: store, Logger: logger}
 
-	anyone := []echo.MiddlewareFunc{echo.WrapMiddleware(sessions.LoadAndSave), csrf(cfg), identify(sessions, store)}
+	anyone := []echo.MiddlewareFunc{echo.WrapMiddleware(sessions.LoadAndSave), csrf(cfg), identify(sessions, store, sessionLimits{now: cfg.Now, idle: cfg.SessionIdle, lifetime: cfg.SessionLifetime})}
 	as := func(role string) []echo.MiddlewareFunc { return append(slices.Clone(anyone), requireRole(role)) }
 	viewer, editor, admin := as(models.RoleViewer), as(models.RoleEditor), as(models.RoleAdmin)
 	api := &apiAuth{tokens: store, inflight: newInflight(cfg.TokenConcurrency)}

@@ -22,6 +22,7 @@ type Config struct {
 	SecureCookies bool
 	// SessionIdle ends a console session unused this long (default 2 h);
 	// SessionLifetime ends any session this long after sign-in (12 h).
+	// Both are measured by Now.
 	SessionIdle     time.Duration
 	SessionLifetime time.Duration
 	// TokenConcurrency is how many API requests one token may have in
@@ -30,7 +31,8 @@ type Config struct {
 	// TrustProxy takes the client address from X-Forwarded-For, for
 	// running behind a reverse proxy; otherwise it is the peer address.
 	TrustProxy bool
-	// Now is the clock of the login throttle; nil means time.Now.
+	// Now is the clock of the login throttle and of session expiry; nil
+	// means time.Now.
 	Now func() time.Time
 }
 

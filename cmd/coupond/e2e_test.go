@@ -13,6 +13,7 @@ import (
 	"github.com/go-rod/rod"
 	"github.com/go-rod/rod/lib/launcher"
 	"github.com/go-rod/rod/lib/launcher/flags"
+	"github.com/google/go-cmp/cmp"
 )
 
 // newBrowser starts the system Chromium headless for one test. Without
@@ -42,8 +43,23 @@ func newBrowser(t *testing.T) *rod.Browser {
 	if err := b.Connect(); err != nil {
 		t.Fatalf("connect to Chromium: %v", err)
 	}
-	t.Cleanup(func() { _ = b.Close() })
+	t.Cleanup(func() {
+		if err := b.Close(); err != nil {
+			t.Errorf("close Chromium: %v", err)
+		}
+	})
 	return b.WithPanic(func(v any) { t.Fatalf("browser: %v", v) })
+}
+
+// mustHave reports whether the page has an element matching sel now,
+// without waiting; it fails the test when the page cannot be queried.
+func mustHave(t *testing.T, p *rod.Page, sel string) bool {
+	t.Helper()
+	has, _, err := p.Has(sel)
+	if err != nil {
+		t.Fatalf("look for %s: %v", sel, err)
+	}
+	return has
 }
 
 // TestMarketerManagesCoupons walks the console as a newcomer and then a
@@ -135,12 +151,12 @@ func TestMarketerManagesCoupons(t *testing.T) {
 	p.MustElement("#quantity").MustSelectAllText().MustInput("10")
 	p.MustElement(`[data-testid="generate"]`).MustClick()
 	items := p.MustElement(`[data-testid="codes"]`).MustElements("li")
-	if len(items) != 10 {
-		t.Fatalf("batch page lists %d codes, want 10", len(items))
-	}
 	shown := map[string]bool{}
 	for _, li := range items {
 		shown[li.MustText()] = true
+	}
+	if len(items) != 10 || len(shown) != 10 {
+		t.Fatalf("batch page lists %d codes, %d different, want 10 different", len(items), len(shown))
 	}
 	dir := t.TempDir()
 	wait := b.WaitDownload(dir)
@@ -155,13 +171,18 @@ func TestMarketerManagesCoupons(t *testing.T) {
 		t.Fatalf("the download is not CSV: %v\n%s", err, data)
 	}
 	if len(rows) != 11 || rows[0][0] != "couponCode" {
-		t.Fatalf("CSV has %d rows (header %v), want a header and 10 codes", len(rows), rows[0])
+		t.Fatalf("CSV has %d rows, want a header and 10 codes:\n%s", len(rows), data)
 	}
 	code := regexp.MustCompile(`^XMAS-[a-z0-9]{15}$`)
+	downloaded := map[string]bool{}
 	for _, r := range rows[1:] {
-		if !code.MatchString(r[0]) || !shown[r[0]] {
-			t.Errorf("CSV code %q is not one of the generated codes shown", r[0])
+		if !code.MatchString(r[0]) || downloaded[r[0]] {
+			t.Errorf("CSV code %q is not XMAS- and 15 of [a-z0-9], or comes twice", r[0])
 		}
+		downloaded[r[0]] = true
+	}
+	if d := cmp.Diff(shown, downloaded); d != "" {
+		t.Errorf("codes on the page (-) and in the CSV (+) differ:\n%s", d)
 	}
 }
 
@@ -182,14 +203,14 @@ func TestViewerSeesNoWriteControls(t *testing.T) {
 	p.MustElement(`[data-testid="login"]`).MustClick()
 	p.MustElementR("td.code a", "READONLY")
 	for _, sel := range []string{`[data-testid="archive"]`, `[data-testid="unarchive"]`, `a[href="/coupons/new"]`, `a[href="/coupons/generate"]`, `a[href$="/edit"]`, `a[href="/users"]`, `a[href="/tokens"]`} {
-		if has, _, _ := p.Has(sel); has {
+		if mustHave(t, p, sel) {
 			t.Errorf("the coupon list shows a viewer %s", sel)
 		}
 	}
 	p.MustElementR("td.code a", "READONLY").MustClick()
 	p.MustElementR(`[data-testid="coupon-code"]`, "^READONLY$")
 	for _, sel := range []string{`[data-testid="archive"]`, `[data-testid="edit"]`} {
-		if has, _, _ := p.Has(sel); has {
+		if mustHave(t, p, sel) {
 			t.Errorf("the coupon page shows a viewer %s", sel)
 		}
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -16,16 +15,25 @@ import (
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's and the test's
-// goroutines.
+// goroutines. After each write it signals on wrote (one signal pending at
+// most), so a reader can wait for a line without polling.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu    sync.Mutex
+	b     bytes.Buffer
+	wrote chan struct{}
 }
+
+func newSyncBuffer() *syncBuffer { return &syncBuffer{wrote: make(chan struct{}, 1)} }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.b.Write(p)
+	n, err := s.b.Write(p)
+	select {
+	case s.wrote <- struct{}{}:
+	default:
+	}
+	return n, err
 }
 
 func (s *syncBuffer) String() string {
@@ -34,19 +42,12 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+// servingLine is the log line run writes once it listens, with its URL.
+var servingLine = regexp.MustCompile(`msg="coupond serving" url=(http://[^\s"]+)`)
 
-// startRun runs the real program with serve on a free loopback port and
-// returns its base URL once /readyz answers 200. The server is stopped
-// (and must stop cleanly) when the test ends.
+// startRun runs the real program with serve on a loopback port the system
+// picks and returns its base URL once /readyz answers 200. The server is
+// stopped (and must stop cleanly) when the test ends.
 func startRun(t testing.TB, env map[string]string, extra ...string) string {
 	t.Helper()
 	base, _ := startRunLog(t, env, extra...)
@@ -56,13 +57,12 @@ func startRun(t testing.TB, env map[string]string, extra ...string) string {
 // startRunLog is startRun that also returns the server's log so far.
 func startRunLog(t testing.TB, env map[string]string, extra ...string) (string, func() string) {
 	t.Helper()
-	addr := freeAddr(t)
-	args := append([]string{"serve", "--addr", addr}, extra...)
+	args := append([]string{"serve", "--addr", "127.0.0.1:0"}, extra...)
 	ctx, cancel := context.WithCancel(context.Background())
-	var stderr syncBuffer
+	stderr := newSyncBuffer()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), &stderr, &stderr)
+		done <- run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), stderr, stderr)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -75,25 +75,33 @@ func startRunLog(t testing.TB, env map[string]string, extra ...string) (string, 
 			t.Error("run did not return within 20 s of cancellation")
 		}
 	})
-	base := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	// The log names the address once the socket listens; a request made
+	// from then on waits in the listen queue until the server takes it.
+	timeout := time.NewTimer(30 * time.Second)
+	defer timeout.Stop()
+	var base string
+	for base == "" {
+		if m := servingLine.FindStringSubmatch(stderr.String()); m != nil {
+			base = m[1]
+			break
+		}
 		select {
+		case <-stderr.wrote:
 		case err := <-done:
 			t.Fatalf("run exited early: %v; log:\n%s", err, stderr.String())
-		default:
+		case <-timeout.C:
+			t.Fatalf("run logged no address within 30 s; log:\n%s", stderr.String())
 		}
-		res, err := http.Get(base + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return base, stderr.String
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("/readyz never answered 200; log:\n%s", stderr.String())
-	return "", nil
+	res, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatalf("GET /readyz: %v; log:\n%s", err, stderr.String())
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("/readyz = %d; log:\n%s", res.StatusCode, stderr.String())
+	}
+	return base, stderr.String
 }
 
 func TestRunServesUntilCancelled(t *testing.T) {
@@ -120,7 +128,10 @@ func TestRunServesUntilCancelled(t *testing.T) {
 // the server answers 201.
 func postCoupon(t *testing.T, base, token, code string) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", base+"/api/rnb/pvt/coupon", strings.NewReader(`{"couponCode":"`+code+`"}`))
+	req, err := http.NewRequestWithContext(t.Context(), "POST", base+"/api/rnb/pvt/coupon", strings.NewReader(`{"couponCode":"`+code+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.Header.Set("X-Auth-Token", token)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

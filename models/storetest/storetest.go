@@ -27,13 +27,15 @@ const PostgresEnv = "COUPOND_TEST_POSTGRES"
 // announceSkip says once per test binary that PostgreSQL is skipped.
 var announceSkip sync.Once
 
-// Each runs fn as a subtest per database ("sqlite", "postgres") with a
-// fresh, migrated store configured by cfg. Without COUPOND_TEST_POSTGRES
-// the PostgreSQL subtest is skipped, or fails when CI is set.
+// Each runs fn as a parallel subtest per database ("sqlite", "postgres")
+// with a fresh, migrated store configured by cfg, so fn must share nothing
+// between its runs but cfg. Without COUPOND_TEST_POSTGRES the PostgreSQL
+// subtest is skipped, or fails when CI is set.
 func Each(t *testing.T, cfg models.Config, fn func(t *testing.T, s *models.Store)) {
 	t.Helper()
 	for _, dialect := range []string{models.DialectSQLite, models.DialectPostgres} {
 		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
 			fn(t, Open(t, dialect, cfg))
 		})
 	}
@@ -94,7 +96,11 @@ func open(t *testing.T, dialect string, cfg models.Config) (*models.Store, model
 	if err != nil {
 		t.Fatalf("open %s store: %v", dialect, err)
 	}
-	t.Cleanup(func() { _ = s.Close() })
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close %s store: %v", dialect, err)
+		}
+	})
 	if err := s.Migrate(t.Context()); err != nil {
 		t.Fatalf("migrate %s store: %v", dialect, err)
 	}
@@ -130,14 +136,23 @@ func PostgresSchemaDSN(t *testing.T) string {
 	if err != nil {
 		t.Fatalf("connect to PostgreSQL at %s: %v", PostgresEnv, err)
 	}
-	sqlDB, _ := admin.DB()
+	sqlDB, err := admin.DB()
+	if err != nil {
+		t.Fatalf("connect to PostgreSQL at %s: %v", PostgresEnv, err)
+	}
 	if err := admin.Exec("CREATE SCHEMA " + schema).Error; err != nil {
-		_ = sqlDB.Close()
+		if cerr := sqlDB.Close(); cerr != nil {
+			t.Errorf("close the admin connection: %v", cerr)
+		}
 		t.Fatalf("create schema: %v", err)
 	}
 	t.Cleanup(func() {
-		_ = admin.Exec("DROP SCHEMA " + schema + " CASCADE").Error
-		_ = sqlDB.Close()
+		if err := admin.Exec("DROP SCHEMA " + schema + " CASCADE").Error; err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+		if err := sqlDB.Close(); err != nil {
+			t.Errorf("close the admin connection: %v", err)
+		}
 	})
 	u, err := url.Parse(base)
 	if err != nil {
