@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 
@@ -47,8 +46,7 @@ func (h *Account) ChangePassword(c echo.Context) error {
 	}
 	wait, settle := h.Throttle.Attempt(c.RealIP(), "password:"+strconv.FormatInt(u.ID, 10))
 	if wait > 0 {
-		secs := int(math.Ceil(wait.Seconds()))
-		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+		secs := SetRetryAfter(c, wait)
 		f.Errors = map[string]string{"currentPassword": fmt.Sprintf("was wrong too many times. Wait %d seconds and try again.", secs)}
 		return h.form(c, http.StatusTooManyRequests, f)
 	}

@@ -246,14 +246,12 @@ func (h *VTEX) streamAll(c echo.Context, f models.CouponFilter) error {
 		}
 		return enc.Encode(vtexCoupon(cp))
 	})
-	if err != nil {
-		h.Logger.Error("list coupons: stream cut short", "id", w.Header().Get(echo.HeaderXRequestID), "sent", n, "err", err)
-		return nil
-	}
-	if n == 0 {
-		_, err = w.Write([]byte("[]\n"))
-	} else {
-		_, err = w.Write([]byte("]\n"))
+	if err == nil {
+		end := "]\n"
+		if n == 0 {
+			end = "[]\n"
+		}
+		_, err = w.Write([]byte(end))
 	}
 	if err != nil {
 		h.Logger.Error("list coupons: stream cut short", "id", w.Header().Get(echo.HeaderXRequestID), "sent", n, "err", err)

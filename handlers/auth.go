@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -77,8 +75,7 @@ func (h *Auth) Login(c echo.Context) error {
 	email, _ := models.NormalizeEmail(f.Email)
 	wait, settle := h.Throttle.Attempt(c.RealIP(), email)
 	if wait > 0 {
-		secs := int(math.Ceil(wait.Seconds()))
-		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+		secs := SetRetryAfter(c, wait)
 		f.Error = fmt.Sprintf("Too many failed sign-ins. Wait %d seconds and try again.", secs)
 		return Render(c, http.StatusTooManyRequests, views.LoginPage(page(c, "Sign in", ""), f))
 	}

@@ -5,6 +5,7 @@
 package handlers
 
 import (
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -121,3 +122,11 @@ func formInt(verr *models.ValidationError, field, raw string) int {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// SetRetryAfter tells the client to wait d, rounded up to whole seconds,
+// in a Retry-After header, and returns those seconds for a message.
+func SetRetryAfter(c echo.Context, d time.Duration) int {
+	secs := int(math.Ceil(d.Seconds()))
+	c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+	return secs
+}

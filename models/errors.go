@@ -14,9 +14,9 @@ var ErrNotFound = errors.New("not found")
 // compared case-insensitively.
 var ErrDuplicateCode = errors.New("coupon code already exists")
 
-// ErrConflict is matched by every unique-constraint violation, whatever
-// the constraint; ErrDuplicateCode and ErrDuplicateEmail are the ones that
-// have a meaning of their own.
+// ErrConflict is matched by a *ConflictError: a unique-constraint
+// violation that has no domain error of its own (ErrDuplicateCode and
+// ErrDuplicateEmail are the ones that do).
 var ErrConflict = errors.New("conflicts with an existing record")
 
 // ErrDuplicateEmail is returned when an account's email is taken.
@@ -135,7 +135,7 @@ func Invalid(field, msg string) *ValidationError {
 
 // DuplicateCodeError names the code that is taken and, for a list input,
 // the element that asked for it (NoItem otherwise). It matches
-// ErrDuplicateCode and ErrConflict with errors.Is.
+// ErrDuplicateCode with errors.Is.
 type DuplicateCodeError struct {
 	Code string
 	Item int
@@ -146,11 +146,8 @@ func (e *DuplicateCodeError) Error() string {
 	return fmt.Sprintf("coupon code %q already exists", e.Code)
 }
 
-// Is makes errors.Is(err, ErrDuplicateCode) and errors.Is(err,
-// ErrConflict) true.
-func (e *DuplicateCodeError) Is(target error) bool {
-	return target == ErrDuplicateCode || target == ErrConflict
-}
+// Is makes errors.Is(err, ErrDuplicateCode) true.
+func (e *DuplicateCodeError) Is(target error) bool { return target == ErrDuplicateCode }
 
 // ConflictError is a unique-constraint violation that no domain rule
 // expected, named by its constraint. It matches ErrConflict.

@@ -31,3 +31,10 @@ func (s *Store) ExecWrite(ctx context.Context, query string, args ...any) error 
 // DummyHash is the hash a sign-in with an unknown email is checked
 // against.
 func (s *Store) DummyHash() []byte { return s.dummyHash }
+
+// SchemaVersion is the number of the last migration applied.
+func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.db.WithContext(ctx).Raw("SELECT COALESCE(MAX(version_id), 0) FROM goose_db_version WHERE is_applied").Scan(&v).Error
+	return v, err
+}

@@ -52,10 +52,6 @@ func (s *Store) Migrate(ctx context.Context) error {
 		opts = append(opts, goose.WithSessionLocker(locker))
 	} else {
 		opts = append(opts, goose.WithLocker(&fileLocker{path: s.path + "-migrate.lock"}))
-		if err := s.writer.acquire(ctx); err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-		defer s.writer.release()
 	}
 	p, err := goose.NewProvider(dialect, sqlDB, sub, opts...)
 	if err != nil {
@@ -65,15 +61,6 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
-}
-
-// SchemaVersion is the number of the last migration applied.
-func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
-	var v int64
-	if err := s.db.WithContext(ctx).Raw("SELECT COALESCE(MAX(version_id), 0) FROM goose_db_version WHERE is_applied").Scan(&v).Error; err != nil {
-		return 0, fmt.Errorf("read schema version: %w", err)
-	}
-	return v, nil
 }
 
 // migrationLockID is the advisory lock taken while migrating, one per

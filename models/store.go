@@ -210,14 +210,12 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close stops the session clean-up and releases the connections. On
-// SQLite it checkpoints the WAL into the database file first.
+// SQLite the last connection to close checkpoints the WAL into the
+// database file and removes it.
 func (s *Store) Close() error {
 	if s.closeExtra != nil {
 		s.closeExtra()
 		s.closeExtra = nil
-	}
-	if s.writer != nil {
-		s.writer.checkpoint(context.Background(), true)
 	}
 	return s.closeDBs()
 }

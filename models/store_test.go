@@ -11,10 +11,6 @@ import (
 
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/models/storetest"
-	"gorm.io/driver/postgres"
-	"gorm.io/driver/sqlite"
-	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 )
 
 // latestSchema is the number of the newest migration.
@@ -55,38 +51,6 @@ func TestUniqueViolationsAreTranslatedByConstraint(t *testing.T) {
 	})
 }
 
-// rawDB opens a database without coupond's store, to build what an
-// older release left behind.
-func rawDB(t *testing.T, dialect, where string) *gorm.DB {
-	t.Helper()
-	var d gorm.Dialector = sqlite.Open(where)
-	if dialect == models.DialectPostgres {
-		d = postgres.Open(where)
-	}
-	db, err := gorm.Open(d, &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sqlDB, err := db.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sqlDB.Close() })
-	return db
-}
-
-// freshDatabase is an empty database of the dialect: where it is (a
-// file or a DSN) and the store config that opens it.
-func freshDatabase(t *testing.T, dialect string) (string, models.Config) {
-	t.Helper()
-	if dialect == models.DialectPostgres {
-		dsn := storetest.PostgresSchemaDSN(t)
-		return dsn, models.Config{DatabaseURL: dsn}
-	}
-	path := filepath.Join(t.TempDir(), "coupond.db")
-	return path, models.Config{Path: path}
-}
-
 func openStore(t *testing.T, cfg models.Config) *models.Store {
 	t.Helper()
 	s, err := models.Open(t.Context(), cfg)
@@ -99,91 +63,78 @@ func openStore(t *testing.T, cfg models.Config) *models.Store {
 
 func TestMigrateUpgradesADatabaseFromBeforeVersionedMigrations(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range []string{models.DialectSQLite, models.DialectPostgres} {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			where, cfg := freshDatabase(t, dialect)
-			schema, err := os.ReadFile(filepath.Join("testdata", "schema0."+dialect+".sql"))
-			if err != nil {
-				t.Fatal(err)
+	storetest.Dialects(t, func(t *testing.T, dialect string) {
+		cfg := storetest.Fresh(t, dialect, models.Config{})
+		schema, err := os.ReadFile(filepath.Join("testdata", "schema0."+dialect+".sql"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := storetest.Connect(t, cfg)
+		if err := old.Exec(string(schema)).Error; err != nil {
+			t.Fatalf("build the old schema: %v", err)
+		}
+		now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+		for _, stmt := range []string{
+			`INSERT INTO batches (id, base_code, quantity, status, created_at, updated_at) VALUES (7, 'spring', 1, 'done', ?, ?)`,
+			`INSERT INTO coupons (code, batch_id, max_usage, created_at, updated_at) VALUES ('spring-abc', 7, 1, ?, ?)`,
+			`INSERT INTO coupons (code, max_usage, created_at, updated_at) VALUES ('Literal', 3, ?, ?)`,
+		} {
+			if err := old.Exec(stmt, now, now).Error; err != nil {
+				t.Fatalf("seed the old schema: %v", err)
 			}
-			old := rawDB(t, dialect, where)
-			if err := old.Exec(string(schema)).Error; err != nil {
-				t.Fatalf("build the old schema: %v", err)
-			}
-			now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-			for _, stmt := range []string{
-				`INSERT INTO batches (id, base_code, quantity, status, created_at, updated_at) VALUES (7, 'spring', 1, 'done', ?, ?)`,
-				`INSERT INTO coupons (code, batch_id, max_usage, created_at, updated_at) VALUES ('spring-abc', 7, 1, ?, ?)`,
-				`INSERT INTO coupons (code, max_usage, created_at, updated_at) VALUES ('Literal', 3, ?, ?)`,
-			} {
-				if err := old.Exec(stmt, now, now).Error; err != nil {
-					t.Fatalf("seed the old schema: %v", err)
-				}
-			}
+		}
 
-			s := openStore(t, cfg)
-			for range 2 {
-				if err := s.Migrate(t.Context()); err != nil {
-					t.Fatalf("migrate: %v", err)
-				}
+		s := openStore(t, cfg)
+		for range 2 {
+			if err := s.Migrate(t.Context()); err != nil {
+				t.Fatalf("migrate: %v", err)
 			}
-			if v, err := s.SchemaVersion(t.Context()); err != nil || v != latestSchema {
-				t.Fatalf("schema version = %d, %v; want %d", v, err, latestSchema)
-			}
-			gen, err := s.Coupon(t.Context(), "SPRING-ABC")
-			if err != nil || gen.GroupingKey == nil || *gen.GroupingKey != "spring" {
-				t.Errorf("generated coupon after upgrade: %+v, %v; want grouping key spring from its batch", gen, err)
-			}
-			lit, err := s.Coupon(t.Context(), "literal")
-			if err != nil || lit.GroupingKey != nil || lit.MaxUsage != 3 {
-				t.Errorf("literal coupon after upgrade: %+v, %v", lit, err)
-			}
-			if _, err := s.CreateCoupon(t.Context(), models.CouponSpec{Code: "LITERAL"}); !errors.Is(err, models.ErrDuplicateCode) {
-				t.Errorf("the old unique index stopped working: %v", err)
-			}
-		})
-	}
+		}
+		if v, err := s.SchemaVersion(t.Context()); err != nil || v != latestSchema {
+			t.Fatalf("schema version = %d, %v; want %d", v, err, latestSchema)
+		}
+		gen, err := s.Coupon(t.Context(), "SPRING-ABC")
+		if err != nil || gen.GroupingKey == nil || *gen.GroupingKey != "spring" {
+			t.Errorf("generated coupon after upgrade: %+v, %v; want grouping key spring from its batch", gen, err)
+		}
+		lit, err := s.Coupon(t.Context(), "literal")
+		if err != nil || lit.GroupingKey != nil || lit.MaxUsage != 3 {
+			t.Errorf("literal coupon after upgrade: %+v, %v", lit, err)
+		}
+		if _, err := s.CreateCoupon(t.Context(), models.CouponSpec{Code: "LITERAL"}); !errors.Is(err, models.ErrDuplicateCode) {
+			t.Errorf("the old unique index stopped working: %v", err)
+		}
+	})
 }
 
 func TestMigrateRunsOnceWhenInstancesStartTogether(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range []string{models.DialectSQLite, models.DialectPostgres} {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			_, cfg := freshDatabase(t, dialect)
-			const instances = 4
-			stores := make([]*models.Store, instances)
-			for i := range stores {
-				stores[i] = openStore(t, cfg)
+	storetest.Dialects(t, func(t *testing.T, dialect string) {
+		cfg := storetest.Fresh(t, dialect, models.Config{})
+		const instances = 4
+		stores := make([]*models.Store, instances)
+		for i := range stores {
+			stores[i] = openStore(t, cfg)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, instances)
+		for i, s := range stores {
+			wg.Go(func() { errs[i] = s.Migrate(t.Context()) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("instance %d: %v", i, err)
 			}
-			var wg sync.WaitGroup
-			errs := make([]error, instances)
-			for i, s := range stores {
-				wg.Go(func() { errs[i] = s.Migrate(t.Context()) })
-			}
-			wg.Wait()
-			for i, err := range errs {
-				if err != nil {
-					t.Errorf("instance %d: %v", i, err)
-				}
-			}
-			var applied int64
-			if err := rawDB(t, dialect, whereOf(cfg)).Raw("SELECT count(*) FROM goose_db_version WHERE version_id > 0").Scan(&applied).Error; err != nil {
-				t.Fatal(err)
-			}
-			if applied != latestSchema {
-				t.Errorf("%d migrations recorded, want each of the %d once", applied, latestSchema)
-			}
-		})
-	}
-}
-
-func whereOf(cfg models.Config) string {
-	if cfg.DatabaseURL != "" {
-		return cfg.DatabaseURL
-	}
-	return cfg.Path
+		}
+		var applied int64
+		if err := storetest.Connect(t, cfg).Raw("SELECT count(*) FROM goose_db_version WHERE version_id > 0").Scan(&applied).Error; err != nil {
+			t.Fatal(err)
+		}
+		if applied != latestSchema {
+			t.Errorf("%d migrations recorded, want each of the %d once", applied, latestSchema)
+		}
+	})
 }
 
 func TestSQLiteWritesQueueAndGiveUpWithBusy(t *testing.T) {

@@ -98,17 +98,14 @@ func (w *sqliteWriter) tryAcquire() bool {
 
 func (w *sqliteWriter) release() { <-w.slot }
 
-// checkpoint copies the WAL into the database and truncates it when it
-// has grown past walCheckpointAt (or always, when force is set). It runs
-// between transactions while the writer is held, so nothing writes
-// meanwhile; readers are short, so waiting for them is brief. A
-// checkpoint that cannot finish is tried again after the next write.
-func (w *sqliteWriter) checkpoint(ctx context.Context, force bool) {
-	if !force {
-		st, err := os.Stat(w.walPath)
-		if err != nil || st.Size() < w.checkpointAt {
-			return
-		}
+// checkpoint copies the WAL into the database and truncates it once it
+// has grown past checkpointAt. It runs between transactions while the
+// writer is held, so nothing writes meanwhile; readers are short, so
+// waiting for them is brief. A checkpoint that cannot finish is tried
+// again after the next write.
+func (w *sqliteWriter) checkpoint(ctx context.Context) {
+	if st, err := os.Stat(w.walPath); err != nil || st.Size() < w.checkpointAt {
+		return
 	}
 	_ = w.db.WithContext(ctx).Exec("PRAGMA wal_checkpoint(TRUNCATE)").Error
 }
@@ -124,7 +121,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	}
 	defer s.writer.release()
 	err := s.wdb.WithContext(ctx).Transaction(fn)
-	s.writer.checkpoint(ctx, false)
+	s.writer.checkpoint(ctx)
 	return err
 }
 

@@ -24,7 +24,9 @@ import (
 func newSessions(logger *slog.Logger, cfg Config, store models.SessionStore) *scs.SessionManager {
 	sm := scs.New()
 	sm.Store = store
-	sm.IdleTimeout = cfg.SessionIdle
+	// Idle expiry is identify's, by the server's clock: scs's own
+	// IdleTimeout would save every session on every request to move its
+	// deadline. Its Lifetime stays as a backstop for the absolute limit.
 	sm.Lifetime = cfg.SessionLifetime
 	sm.Cookie.Name = "coupond_session"
 	sm.Cookie.HttpOnly = true
@@ -44,8 +46,7 @@ type userStore interface {
 }
 
 // sessionLimits ends console sessions by the server's clock: after idle
-// without a request, and lifetime after sign-in however busy. scs keeps
-// its own timeouts, which read the wall clock, as a backstop.
+// without a request, and lifetime after sign-in however busy.
 type sessionLimits struct {
 	now      func() time.Time
 	idle     time.Duration
@@ -177,13 +178,13 @@ func (a *apiAuth) require(write bool) echo.MiddlewareFunc {
 				}
 			}
 			appKey, appToken := hdr.Get(vtexAppKey), hdr.Get(vtexAppToken)
-			if plain == "" && appToken == "" && appKey == "" {
+			viaVTEX := plain == ""
+			switch {
+			case viaVTEX && appToken == "" && appKey == "":
 				return echo.NewHTTPError(http.StatusUnauthorized, "send an API token in the X-Auth-Token header, as Authorization: Bearer <token>, or as X-VTEX-API-AppToken with the token's name in X-VTEX-API-AppKey")
-			}
-			if plain == "" && (appToken == "" || appKey == "") {
+			case viaVTEX && (appToken == "" || appKey == ""):
 				return echo.NewHTTPError(http.StatusUnauthorized, "send both X-VTEX-API-AppKey (the token's name) and X-VTEX-API-AppToken (the token)")
-			}
-			if plain == "" {
+			case viaVTEX:
 				plain = appToken
 			}
 			t, err := a.tokens.AuthenticateToken(c.Request().Context(), plain)
@@ -193,7 +194,7 @@ func (a *apiAuth) require(write bool) echo.MiddlewareFunc {
 			if err != nil {
 				return err
 			}
-			if plain == appToken && appKey != t.Name {
+			if viaVTEX && appKey != t.Name {
 				return echo.NewHTTPError(http.StatusUnauthorized, "X-VTEX-API-AppKey does not name the token sent in X-VTEX-API-AppToken")
 			}
 			if write && !t.CanWrite() {

@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -106,19 +104,6 @@ func classify(err error) (problem, bool) {
 // own.
 type errorBody func(c echo.Context, p problem, requestID string) error
 
-// errorBodyKey is where a route group leaves its errorBody.
-const errorBodyKey = "coupond.errorBody"
-
-// errorsAs makes every error of a route group use body.
-func errorsAs(body errorBody) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			c.Set(errorBodyKey, body)
-			return next(c)
-		}
-	}
-}
-
 // jsonErrors is the native API's error body,
 // {"error":{"code":"…","message":"…","fields":{"field":"why"}}}, with the
 // fields named by name.
@@ -161,11 +146,10 @@ func consoleErrors(c echo.Context, p problem, _ string) error {
 	return handlers.Render(c, p.status, views.ErrorPage(views.Page{Title: http.StatusText(p.status)}, p.status, p.message))
 }
 
-// errorHandler answers every error a handler returns in the body of its
-// route group, or, for a request that failed before reaching one, of the
-// URL space it is in (fallback). Internal errors are logged with the
+// errorHandler answers every error in the body of the URL space the
+// request is in, as bodyFor says. Internal errors are logged with the
 // request id and shown only as that id.
-func errorHandler(logger *slog.Logger, fallback func(path string) errorBody) echo.HTTPErrorHandler {
+func errorHandler(logger *slog.Logger, bodyFor func(path string) errorBody) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			logger.Error("error after the response started", "id", requestID(c), "err", err)
@@ -181,17 +165,13 @@ func errorHandler(logger *slog.Logger, fallback func(path string) errorBody) ech
 			p.message = fmt.Sprintf("%s is not allowed here", c.Request().Method)
 		}
 		if p.retryAfter > 0 {
-			c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(p.retryAfter.Seconds()))))
-		}
-		body, _ := c.Get(errorBodyKey).(errorBody)
-		if body == nil {
-			body = fallback(c.Request().URL.Path)
+			handlers.SetRetryAfter(c, p.retryAfter)
 		}
 		var werr error
 		if c.Request().Method == http.MethodHead {
 			werr = c.NoContent(p.status)
 		} else {
-			werr = body(c, p, rid)
+			werr = bodyFor(c.Request().URL.Path)(c, p, rid)
 		}
 		if werr != nil {
 			logger.Error("write error response", "id", rid, "err", werr)

@@ -27,9 +27,11 @@ func TestErrorBodiesFollowTheRouteGroup(t *testing.T) {
 		v.AddItem(3, models.FieldMaxUsage, "must be 0 or more")
 		return v
 	}
-	e.GET("/api/busy", busy, spaces.add("/api/", jsonErrors(nativeFieldName)))
-	e.GET("/api/invalid", invalid, spaces.add("/api/", jsonErrors(nativeFieldName)))
-	e.GET("/other/invalid", invalid, spaces.add("/other/", jsonErrors(upper)))
+	spaces.add("/api/", jsonErrors(nativeFieldName))
+	spaces.add("/other/", jsonErrors(upper))
+	e.GET("/api/busy", busy)
+	e.GET("/api/invalid", invalid)
+	e.GET("/other/invalid", invalid)
 
 	do := func(path string) (*httptest.ResponseRecorder, apiError) {
 		rec := httptest.NewRecorder()

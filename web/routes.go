@@ -48,8 +48,10 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	spaces.add("/v2/", nativeJSON)
 
 	// Probes, open to all.
-	e.GET("/healthz", health.Live, spaces.add("/healthz", nativeJSON))
-	e.GET("/readyz", health.Ready, spaces.add("/readyz", nativeJSON))
+	spaces.add("/healthz", nativeJSON)
+	spaces.add("/readyz", nativeJSON)
+	e.GET("/healthz", health.Live)
+	e.GET("/readyz", health.Ready)
 
 	// Static assets, versioned by name and cached for a year; open to all.
 	e.GET("/static/*", serveStatic)
@@ -97,21 +99,22 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.POST("/tokens/:id/revoke", tokens.Revoke, admin...)
 
 	// VTEX-style coupon API, with VTEX's field names in errors.
-	rnb, vtexErrors := e.Group("/api/rnb/pvt"), spaces.add("/api/rnb/pvt/", jsonErrors(handlers.VTEXFieldName))
-	rnb.POST("/coupon", vtex.Upsert, vtexErrors, write)
-	rnb.GET("/coupon", vtex.List, vtexErrors, read)
-	rnb.GET("/coupon/:code", vtex.Get, vtexErrors, read)
-	rnb.GET("/coupon/usage/:code", vtex.Usage, vtexErrors, read)
-	rnb.POST("/multiple-coupons", vtex.Multiple, vtexErrors, write)
-	rnb.POST("/coupons", vtex.Generate, vtexErrors, write)
-	rnb.GET("/archive/coupon/:code", vtex.GetArchived, vtexErrors, read)
-	rnb.POST("/archive/coupon/:code", vtex.Archive, vtexErrors, write)
-	rnb.POST("/unarchive/coupon/:code", vtex.Unarchive, vtexErrors, write)
+	rnb := spaces.group(e, "/api/rnb/pvt", jsonErrors(handlers.VTEXFieldName))
+	rnb.POST("/coupon", vtex.Upsert, write)
+	rnb.GET("/coupon", vtex.List, read)
+	rnb.GET("/coupon/:code", vtex.Get, read)
+	rnb.GET("/coupon/usage/:code", vtex.Usage, read)
+	rnb.POST("/multiple-coupons", vtex.Multiple, write)
+	rnb.POST("/coupons", vtex.Generate, write)
+	rnb.GET("/archive/coupon/:code", vtex.GetArchived, read)
+	rnb.POST("/archive/coupon/:code", vtex.Archive, write)
+	rnb.POST("/unarchive/coupon/:code", vtex.Unarchive, write)
 }
 
-// errorSpaces records which error body each URL space answers in, so
-// that a request failing before it reaches its route group (an unknown
-// path, a body too large) is answered in the same shape.
+// errorSpaces records which error body each URL space answers in. The
+// error handler picks by path, so a request that fails before it reaches
+// a route (an unknown path, a body too large) is answered in the same
+// shape as its neighbours.
 type errorSpaces struct {
 	spaces []errorSpace
 }
@@ -121,13 +124,17 @@ type errorSpace struct {
 	body   errorBody
 }
 
-// add declares that paths under prefix answer errors with body, and
-// returns the middleware that says so to the error handler. A group's
-// routes take it as route middleware: as group middleware Echo would
-// also route unknown methods there as 404 instead of 405.
-func (s *errorSpaces) add(prefix string, body errorBody) echo.MiddlewareFunc {
+// add declares that paths under prefix answer errors with body.
+func (s *errorSpaces) add(prefix string, body errorBody) {
 	s.spaces = append(s.spaces, errorSpace{prefix, body})
-	return errorsAs(body)
+}
+
+// group is a route group under prefix whose errors are answered with
+// body. It takes no group middleware: Echo would turn that into
+// catch-all routes that answer a wrong method with 404 instead of 405.
+func (s *errorSpaces) group(e *echo.Echo, prefix string, body errorBody) *echo.Group {
+	s.add(prefix+"/", body)
+	return e.Group(prefix)
 }
 
 // bodyFor is the error body of the longest declared prefix of path; the

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -234,8 +233,6 @@ func BenchmarkHeavyWritesSQLite(b *testing.B) {
 		b.ReportMetric(float64(res.readPercentile(0.99).Microseconds())/1000, "read-p99-ms")
 		b.ReportMetric(float64(len(res.reads)), "reads")
 		b.ReportMetric(res.elapsed.Seconds(), "load-s")
-		var log bytes.Buffer
-		fmt.Fprintf(&log, "statuses: import %v generate %v read %v", res.importStatus, res.genStatus, res.readStatus)
-		b.Log(log.String())
+		b.Logf("statuses: import %v generate %v read %v", res.importStatus, res.genStatus, res.readStatus)
 	}
 }

@@ -27,30 +27,34 @@ const PostgresEnv = "COUPOND_TEST_POSTGRES"
 // announceSkip says once per test binary that PostgreSQL is skipped.
 var announceSkip sync.Once
 
-// Each runs fn as a parallel subtest per database ("sqlite", "postgres")
-// with a fresh, migrated store configured by cfg, so fn must share nothing
-// between its runs but cfg. Without COUPOND_TEST_POSTGRES the PostgreSQL
-// subtest is skipped, or fails when CI is set.
-func Each(t *testing.T, cfg models.Config, fn func(t *testing.T, s *models.Store)) {
+// Dialects runs fn as a parallel subtest per database ("sqlite",
+// "postgres"), so fn must share nothing between its runs.
+func Dialects(t *testing.T, fn func(t *testing.T, dialect string)) {
 	t.Helper()
 	for _, dialect := range []string{models.DialectSQLite, models.DialectPostgres} {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			fn(t, Open(t, dialect, cfg))
+			fn(t, dialect)
 		})
 	}
+}
+
+// Each runs fn as a parallel subtest per database with a fresh, migrated
+// store configured by cfg. Without COUPOND_TEST_POSTGRES the PostgreSQL
+// subtest is skipped, or fails when CI is set.
+func Each(t *testing.T, cfg models.Config, fn func(t *testing.T, s *models.Store)) {
+	t.Helper()
+	Dialects(t, func(t *testing.T, dialect string) { fn(t, Open(t, dialect, cfg)) })
 }
 
 // EachWithDB is Each that also hands fn a connection of its own to the
 // store's database, for looking at tables the store keeps to itself.
 func EachWithDB(t *testing.T, cfg models.Config, fn func(t *testing.T, s *models.Store, db *sql.DB)) {
 	t.Helper()
-	for _, dialect := range []string{models.DialectSQLite, models.DialectPostgres} {
-		t.Run(dialect, func(t *testing.T) {
-			s, db := OpenWithDB(t, dialect, cfg)
-			fn(t, s, db)
-		})
-	}
+	Dialects(t, func(t *testing.T, dialect string) {
+		s, db := OpenWithDB(t, dialect, cfg)
+		fn(t, s, db)
+	})
 }
 
 // Open returns a fresh, migrated store of the given dialect, closed when
@@ -66,25 +70,16 @@ func Open(t *testing.T, dialect string, cfg models.Config) *models.Store {
 func OpenWithDB(t *testing.T, dialect string, cfg models.Config) (*models.Store, *sql.DB) {
 	t.Helper()
 	s, cfg := open(t, dialect, cfg)
-	dial := sqlite.Open(cfg.Path)
-	if dialect == models.DialectPostgres {
-		dial = postgres.Open(cfg.DatabaseURL)
-	}
-	g, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
+	db, err := Connect(t, cfg).DB()
 	if err != nil {
 		t.Fatalf("connect to the %s test database: %v", dialect, err)
 	}
-	db, err := g.DB()
-	if err != nil {
-		t.Fatalf("connect to the %s test database: %v", dialect, err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
 	return s, db
 }
 
-// open opens and migrates a fresh store and returns it with the
-// configuration that names its database.
-func open(t *testing.T, dialect string, cfg models.Config) (*models.Store, models.Config) {
+// Fresh returns cfg naming an empty database of the dialect: a new file
+// for SQLite, a new schema for PostgreSQL.
+func Fresh(t *testing.T, dialect string, cfg models.Config) models.Config {
 	t.Helper()
 	cfg.Path, cfg.DatabaseURL = "", ""
 	if dialect == models.DialectPostgres {
@@ -92,6 +87,34 @@ func open(t *testing.T, dialect string, cfg models.Config) (*models.Store, model
 	} else {
 		cfg.Path = filepath.Join(t.TempDir(), "coupond.db")
 	}
+	return cfg
+}
+
+// Connect opens the database cfg names with plain GORM, bypassing the
+// store, closed when the test ends.
+func Connect(t *testing.T, cfg models.Config) *gorm.DB {
+	t.Helper()
+	dial := sqlite.Open(cfg.Path)
+	if cfg.DatabaseURL != "" {
+		dial = postgres.Open(cfg.DatabaseURL)
+	}
+	g, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatalf("connect to the test database: %v", err)
+	}
+	db, err := g.DB()
+	if err != nil {
+		t.Fatalf("connect to the test database: %v", err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return g
+}
+
+// open opens and migrates a fresh store and returns it with the
+// configuration that names its database.
+func open(t *testing.T, dialect string, cfg models.Config) (*models.Store, models.Config) {
+	t.Helper()
+	cfg = Fresh(t, dialect, cfg)
 	s, err := models.Open(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("open %s store: %v", dialect, err)
