@@ -2,27 +2,34 @@ package models
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
 
 // Audit actions.
 const (
-	ActionCouponCreate    = "coupon.create"
-	ActionCouponUpdate    = "coupon.update"
-	ActionCouponArchive   = "coupon.archive"
-	ActionCouponUnarchive = "coupon.unarchive"
-	ActionBatchGenerate   = "batch.generate"
-	ActionLogin           = "user.login"
-	ActionLoginFailed     = "user.login_failed"
-	ActionLogout          = "user.logout"
-	ActionUserCreate      = "user.create"
-	ActionUserRole        = "user.role"
-	ActionUserDisable     = "user.disable"
-	ActionUserEnable      = "user.enable"
-	ActionUserPassword    = "user.password"
-	ActionTokenCreate     = "token.create"
-	ActionTokenRevoke     = "token.revoke"
+	ActionCouponCreate     = "coupon.create"
+	ActionCouponUpdate     = "coupon.update"
+	ActionCouponArchive    = "coupon.archive"
+	ActionCouponUnarchive  = "coupon.unarchive"
+	ActionBatchGenerate    = "batch.generate"
+	ActionLogin            = "user.login"
+	ActionLoginFailed      = "user.login_failed"
+	ActionLogout           = "user.logout"
+	ActionUserCreate       = "user.create"
+	ActionUserRole         = "user.role"
+	ActionUserDisable      = "user.disable"
+	ActionUserEnable       = "user.enable"
+	ActionUserPassword     = "user.password"
+	ActionTokenCreate      = "token.create"
+	ActionTokenRevoke      = "token.revoke"
+	ActionPromotionCreate  = "promotion.create"
+	ActionPromotionUpdate  = "promotion.update"
+	ActionPromotionArchive = "promotion.archive"
+	ActionSingleUseCreate  = "coupon.single_use"
+	ActionRedeem           = "redemption.create"
+	ActionRedeemCancel     = "redemption.cancel"
 )
 
 // AuditActions lists every action, for filters.
@@ -30,18 +37,22 @@ var AuditActions = []string{
 	ActionCouponCreate, ActionCouponUpdate, ActionCouponArchive, ActionCouponUnarchive, ActionBatchGenerate,
 	ActionLogin, ActionLoginFailed, ActionLogout, ActionUserCreate, ActionUserRole, ActionUserDisable,
 	ActionUserEnable, ActionUserPassword, ActionTokenCreate, ActionTokenRevoke,
+	ActionPromotionCreate, ActionPromotionUpdate, ActionPromotionArchive, ActionSingleUseCreate,
+	ActionRedeem, ActionRedeemCancel,
 }
 
 // Audited entities.
 const (
-	EntityCoupon = "coupon"
-	EntityBatch  = "batch"
-	EntityUser   = "user"
-	EntityToken  = "token"
+	EntityCoupon     = "coupon"
+	EntityBatch      = "batch"
+	EntityUser       = "user"
+	EntityToken      = "token"
+	EntityPromotion  = "promotion"
+	EntityRedemption = "redemption"
 )
 
 // AuditEntities lists every entity, for filters.
-var AuditEntities = []string{EntityCoupon, EntityBatch, EntityUser, EntityToken}
+var AuditEntities = []string{EntityCoupon, EntityBatch, EntityUser, EntityToken, EntityPromotion, EntityRedemption}
 
 // AuditEvent is one change: when, who, what, to which entity, and a short
 // summary of what changed. Events are written in the transaction of the
@@ -58,8 +69,12 @@ type AuditEvent struct {
 
 // couponSummary describes a coupon's configuration for the audit log.
 func couponSummary(c Coupon) string {
-	return fmt.Sprintf("utmSource=%s utmCampaign=%s maxUsage=%d maxItemsPerClient=%d expirationIntervalPerUse=%s archived=%t",
-		orDash(c.UTMSource), orDash(c.UTMCampaign), c.MaxUsage, c.MaxItemsPerClient, FormatTimeSpan(c.ExpirationIntervalPerUse), c.Archived)
+	s := fmt.Sprintf("utmSource=%s utmCampaign=%s maxUsage=%d maxUsagePerClient=%d maxItemsPerClient=%d expirationIntervalPerUse=%s archived=%t",
+		orDash(c.UTMSource), orDash(c.UTMCampaign), c.MaxUsage, c.MaxUsagePerClient, c.MaxItemsPerClient, FormatTimeSpan(c.ExpirationIntervalPerUse), c.Archived)
+	if c.CustomerID != nil {
+		s += " customerId=" + *c.CustomerID
+	}
+	return s
 }
 
 // couponDiff lists the fields that differ between two versions of a coupon.
@@ -73,6 +88,7 @@ func couponDiff(before, after Coupon) string {
 	add("utmSource", orDash(before.UTMSource), orDash(after.UTMSource))
 	add("utmCampaign", orDash(before.UTMCampaign), orDash(after.UTMCampaign))
 	add("maxUsage", fmt.Sprint(before.MaxUsage), fmt.Sprint(after.MaxUsage))
+	add("maxUsagePerClient", fmt.Sprint(before.MaxUsagePerClient), fmt.Sprint(after.MaxUsagePerClient))
 	add("maxItemsPerClient", fmt.Sprint(before.MaxItemsPerClient), fmt.Sprint(after.MaxItemsPerClient))
 	add("expirationIntervalPerUse", FormatTimeSpan(before.ExpirationIntervalPerUse), FormatTimeSpan(after.ExpirationIntervalPerUse))
 	add("archived", fmt.Sprint(before.Archived), fmt.Sprint(after.Archived))
@@ -87,4 +103,52 @@ func orDash(s *string) string {
 		return "—"
 	}
 	return *s
+}
+
+// promotionSummary describes a promotion for the audit log.
+func promotionSummary(p Promotion) string {
+	return fmt.Sprintf("name=%q status=%s kind=%s discount=%s %s cap=%s begins=%s ends=%s maxUsage=%d maxUsagePerClient=%d utmSource=%s utmCampaign=%s",
+		p.Name, p.Status, p.Kind, FormatDiscountValue(p.DiscountType, p.DiscountValue), p.DiscountType, orDashInt(p.DiscountCap),
+		orDashTime(p.BeginsAt), orDashTime(p.EndsAt), p.MaxUsage, p.MaxUsagePerClient, orDash(p.UTMSource), orDash(p.UTMCampaign))
+}
+
+// promotionDiff lists the fields that differ between two versions of a
+// promotion.
+func promotionDiff(before, after Promotion) string {
+	var parts []string
+	add := func(name, a, b string) {
+		if a != b {
+			parts = append(parts, fmt.Sprintf("%s %s → %s", name, a, b))
+		}
+	}
+	add("name", strconv.Quote(before.Name), strconv.Quote(after.Name))
+	add("description", strconv.Quote(truncate(before.Description, 80)), strconv.Quote(truncate(after.Description, 80)))
+	add("status", before.Status, after.Status)
+	add("kind", before.Kind, after.Kind)
+	add("discount", FormatDiscountValue(before.DiscountType, before.DiscountValue)+" "+before.DiscountType, FormatDiscountValue(after.DiscountType, after.DiscountValue)+" "+after.DiscountType)
+	add("discountCap", orDashInt(before.DiscountCap), orDashInt(after.DiscountCap))
+	add("beginsAt", orDashTime(before.BeginsAt), orDashTime(after.BeginsAt))
+	add("endsAt", orDashTime(before.EndsAt), orDashTime(after.EndsAt))
+	add("maxUsage", fmt.Sprint(before.MaxUsage), fmt.Sprint(after.MaxUsage))
+	add("maxUsagePerClient", fmt.Sprint(before.MaxUsagePerClient), fmt.Sprint(after.MaxUsagePerClient))
+	add("utmSource", orDash(before.UTMSource), orDash(after.UTMSource))
+	add("utmCampaign", orDash(before.UTMCampaign), orDash(after.UTMCampaign))
+	if len(parts) == 0 {
+		return "no change"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func orDashInt(n *int64) string {
+	if n == nil {
+		return "—"
+	}
+	return strconv.FormatInt(*n, 10)
+}
+
+func orDashTime(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return t.UTC().Format(time.RFC3339)
 }

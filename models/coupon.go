@@ -39,6 +39,13 @@ type Coupon struct {
 	MaxItemsPerClient        int           `gorm:"not null;default:0"`
 	ExpirationIntervalPerUse time.Duration `gorm:"not null;default:0"`
 	MaxUsage                 int           `gorm:"not null;default:0"`
+	// MaxUsagePerClient limits one customer's uses (0 = unlimited),
+	// counted within ExpirationIntervalPerUse when that is set.
+	MaxUsagePerClient int `gorm:"not null;default:0"`
+	// CustomerID, when set, is the only customer who may redeem the code.
+	CustomerID *string
+	// Uses counts the live (not cancelled) redemptions.
+	Uses    int `gorm:"not null;default:0"`
 	BatchID                  *int64        `gorm:"index"`
 	// GroupingKey is the base code a generated coupon was made from; nil
 	// for a coupon created with its own code.
@@ -117,6 +124,9 @@ type CouponInput struct {
 	MaxItemsPerClient        int
 	ExpirationIntervalPerUse string
 	MaxUsage                 int
+	// MaxUsagePerClient nil means "leave as it is" on update and 0 on
+	// create: the VTEX shape has no such field.
+	MaxUsagePerClient *int
 }
 
 // CouponSpec is a validated coupon configuration.
@@ -128,6 +138,10 @@ type CouponSpec struct {
 	MaxItemsPerClient        int
 	ExpirationIntervalPerUse time.Duration
 	MaxUsage                 int
+	MaxUsagePerClient        *int
+	// CustomerID is set only for a single-use coupon meant for one
+	// customer; it is never changed afterwards.
+	CustomerID *string
 }
 
 // Validate checks every field and returns the spec, or a *ValidationError
@@ -151,12 +165,16 @@ func (in CouponInput) Validate() (CouponSpec, error) {
 	if in.MaxUsage < 0 {
 		verr.Add(FieldMaxUsage, "must be 0 (unlimited) or more")
 	}
+	if in.MaxUsagePerClient != nil && *in.MaxUsagePerClient < 0 {
+		verr.Add(FieldMaxUsagePerClient, "must be 0 (unlimited) or more")
+	}
 	if spec.ExpirationIntervalPerUse, err = ParseTimeSpan(in.ExpirationIntervalPerUse); err != nil {
 		verr.Add(FieldExpirationIntervalPerUse, err.Error())
 	}
 	spec.Archived = in.Archived
 	spec.MaxItemsPerClient = in.MaxItemsPerClient
 	spec.MaxUsage = in.MaxUsage
+	spec.MaxUsagePerClient = in.MaxUsagePerClient
 	if err := verr.Err(); err != nil {
 		return CouponSpec{}, err
 	}
@@ -168,6 +186,7 @@ func (in CouponInput) Validate() (CouponSpec, error) {
 func (s CouponSpec) apply(c *Coupon) {
 	if c.ID == 0 {
 		c.Code = s.Code
+		c.CustomerID = s.CustomerID
 	}
 	c.UTMSource = s.UTMSource
 	c.UTMCampaign = s.UTMCampaign
@@ -177,6 +196,9 @@ func (s CouponSpec) apply(c *Coupon) {
 	c.MaxItemsPerClient = s.MaxItemsPerClient
 	c.ExpirationIntervalPerUse = s.ExpirationIntervalPerUse
 	c.MaxUsage = s.MaxUsage
+	if s.MaxUsagePerClient != nil {
+		c.MaxUsagePerClient = *s.MaxUsagePerClient
+	}
 }
 
 // CouponRequest asks for Quantity coupons with one configuration. When

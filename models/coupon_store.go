@@ -405,7 +405,7 @@ func pageLimit(limit int, verr *ValidationError) int {
 type CouponFilter struct {
 	// Prefix matches codes starting with it, ignoring case.
 	Prefix string
-	// UTMSource and UTMCampaign match exactly when not empty.
+	// UTMSource and UTMCampaign match ignoring case when not empty.
 	UTMSource   string
 	UTMCampaign string
 	// Archived selects archived (true) or active (false) coupons; nil both.
@@ -449,10 +449,10 @@ func (s *Store) ListCoupons(ctx context.Context, f CouponFilter) (CouponPage, er
 		q = q.Where("lower(code) >= ? AND lower(code) < ?", key, key+"{")
 	}
 	if f.UTMSource != "" {
-		q = q.Where("utm_source = ?", f.UTMSource)
+		q = q.Where("lower(utm_source) = ?", strings.ToLower(f.UTMSource))
 	}
 	if f.UTMCampaign != "" {
-		q = q.Where("utm_campaign = ?", f.UTMCampaign)
+		q = q.Where("lower(utm_campaign) = ?", strings.ToLower(f.UTMCampaign))
 	}
 	if f.Archived != nil {
 		q = q.Where("archived = ?", *f.Archived)

@@ -10,7 +10,8 @@ const (
 	FieldExpirationIntervalPerUse = "expirationIntervalPerUse"
 	FieldMaxUsage                 = "maxUsage"
 	FieldQuantity                 = "quantity"
-	// FieldItems is a list input as a whole: empty, or too many in total.
+	// FieldItems is a list input as a whole (empty, or too many in total),
+	// or the number of items of an order being redeemed.
 	FieldItems = "items"
 	FieldLimit = "limit"
 	// FieldCursor is a paging cursor handed out by a previous page.
@@ -22,4 +23,22 @@ const (
 	FieldRole            = "role"
 	FieldName            = "name"
 	FieldScope           = "scope"
+)
+
+// Promotion, redemption and validation fields.
+const (
+	FieldDescription       = "description"
+	FieldStatus            = "status"
+	FieldKind              = "kind"
+	FieldDiscountType      = "discountType"
+	FieldDiscountValue     = "discountValue"
+	FieldDiscountCap       = "discountCap"
+	FieldAppliesTo         = "appliesTo"
+	FieldBeginsAt          = "beginsAt"
+	FieldEndsAt            = "endsAt"
+	FieldMaxUsagePerClient = "maxUsagePerClient"
+	FieldCustomerID        = "customerId"
+	FieldOrderID           = "orderId"
+	FieldOrderAmount       = "orderAmount"
+	FieldUTM               = "utm"
 )

@@ -39,6 +39,12 @@ type Config struct {
 	// PasswordCost is the bcrypt cost; 0 means bcrypt.DefaultCost. Tests
 	// use bcrypt.MinCost.
 	PasswordCost int
+	// GuessLimit is how many look-ups of unknown codes one client address
+	// or customer may make within GuessWindow before every look-up is
+	// refused: 0 means DefaultGuessLimit, a negative number turns the
+	// protection off. GuessWindow 0 means DefaultGuessWindow.
+	GuessLimit  int
+	GuessWindow time.Duration
 	// WriteWait is how long a write may wait for SQLite's one writer
 	// before it fails with a *BusyError; 0 means DefaultWriteWait.
 	WriteWait time.Duration
@@ -62,6 +68,8 @@ type Store struct {
 	now          func() time.Time
 	rand         io.Reader
 	maxActive    int
+	guessLimit   int
+	guessWindow  time.Duration
 	passwordCost int
 	sessions     SessionStore
 	closeExtra   func()
@@ -79,7 +87,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Store{now: func() time.Time { return now().UTC() }, rand: cfg.Rand, maxActive: cfg.MaxActiveCoupons, passwordCost: cfg.PasswordCost}
+	s := &Store{now: func() time.Time { return now().UTC() }, rand: cfg.Rand, maxActive: cfg.MaxActiveCoupons, passwordCost: cfg.PasswordCost,
+		guessLimit: cfg.GuessLimit, guessWindow: cfg.GuessWindow}
+	if s.guessLimit == 0 {
+		s.guessLimit = DefaultGuessLimit
+	}
+	if s.guessWindow <= 0 {
+		s.guessWindow = DefaultGuessWindow
+	}
 	if s.rand == nil {
 		s.rand = rand.Reader
 	}

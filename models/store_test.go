@@ -14,7 +14,7 @@ import (
 )
 
 // latestSchema is the number of the newest migration.
-const latestSchema = 2
+const latestSchema = 3
 
 func TestUniqueViolationsAreTranslatedByConstraint(t *testing.T) {
 	t.Parallel()

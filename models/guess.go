@@ -1,0 +1,114 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Guessing protection: a client address or a customer id that looked up
+// too many unknown codes recently is refused every look-up until the
+// oldest of those failures leaves the window, so that codes cannot be
+// found by trying. Failures are rows in the database, shared by every
+// instance on PostgreSQL. A failure is recorded after its look-up, so
+// look-ups already in flight when the limit is reached still finish; the
+// API's per-token concurrency cap bounds how many that can be.
+
+// Defaults of the guessing protection.
+const (
+	DefaultGuessLimit  = 20
+	DefaultGuessWindow = 10 * time.Minute
+)
+
+// LookupFailure is one look-up of an unknown code by subject.
+type LookupFailure struct {
+	ID      int64     `gorm:"primaryKey"`
+	Subject string    `gorm:"not null"`
+	At      time.Time `gorm:"not null"`
+}
+
+// guessSubjects are the keys a look-up is counted under: the client
+// address, and the customer when one is named.
+func guessSubjects(client, customerID string) []string {
+	var subjects []string
+	if client != "" {
+		subjects = append(subjects, "client:"+client)
+	}
+	if customerID != "" {
+		subjects = append(subjects, "customer:"+customerID)
+	}
+	return subjects
+}
+
+// guessGate refuses a look-up with *TooManyGuessesError when one of its
+// subjects has reached the limit within the window; RetryAfter is when
+// the oldest of that subject's failures leaves the window.
+func (s *Store) guessGate(ctx context.Context, subjects []string) error {
+	if s.guessLimit <= 0 || len(subjects) == 0 {
+		return nil
+	}
+	now := s.now()
+	since := now.Add(-s.guessWindow)
+	var rows []struct {
+		Subject string
+		N       int
+	}
+	err := s.db.WithContext(ctx).Model(&LookupFailure{}).Select("subject, count(*) AS n").
+		Where("subject IN ? AND at > ?", subjects, since).Group("subject").Scan(&rows).Error
+	if err != nil {
+		return fmt.Errorf("count failed look-ups: %w", err)
+	}
+	var tooMany *TooManyGuessesError
+	for _, r := range rows {
+		if r.N < s.guessLimit {
+			continue
+		}
+		var oldest []time.Time
+		err := s.db.WithContext(ctx).Model(&LookupFailure{}).Where("subject = ? AND at > ?", r.Subject, since).
+			Order("at").Limit(1).Pluck("at", &oldest).Error
+		if err != nil {
+			return fmt.Errorf("read failed look-ups: %w", err)
+		}
+		wait := time.Second
+		if len(oldest) == 1 {
+			wait = max(wait, oldest[0].Add(s.guessWindow).Sub(now))
+		}
+		if tooMany == nil || wait > tooMany.RetryAfter {
+			tooMany = &TooManyGuessesError{Limit: s.guessLimit, Window: s.guessWindow, RetryAfter: wait}
+		}
+	}
+	if tooMany != nil {
+		return tooMany
+	}
+	return nil
+}
+
+// recordGuess records a look-up of an unknown code for each subject.
+func (s *Store) recordGuess(ctx context.Context, subjects []string) error {
+	if s.guessLimit <= 0 || len(subjects) == 0 {
+		return nil
+	}
+	return s.write(ctx, func(tx *gorm.DB) error { return s.insertGuesses(tx, subjects) })
+}
+
+// insertGuesses records the failures inside tx and forgets those that
+// have left the window.
+func (s *Store) insertGuesses(tx *gorm.DB, subjects []string) error {
+	if s.guessLimit <= 0 || len(subjects) == 0 {
+		return nil
+	}
+	now := s.now()
+	if err := tx.Where("at <= ?", now.Add(-s.guessWindow)).Delete(&LookupFailure{}).Error; err != nil {
+		return fmt.Errorf("forget old failed look-ups: %w", err)
+	}
+	rows := make([]LookupFailure, len(subjects))
+	for i, sub := range subjects {
+		rows[i] = LookupFailure{Subject: sub, At: now}
+	}
+	if err := tx.Create(&rows).Error; err != nil {
+		return fmt.Errorf("record failed look-up: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,338 @@
+package models
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// Promotion returns one promotion. It fails with ErrNotFound.
+func (s *Store) Promotion(ctx context.Context, id int64) (Promotion, error) {
+	var p Promotion
+	if err := s.db.WithContext(ctx).Take(&p, id).Error; err != nil {
+		return Promotion{}, fmt.Errorf("get promotion %d: %w", id, notFound(err, "promotion", strconv.FormatInt(id, 10)))
+	}
+	return p, nil
+}
+
+// CreatePromotion stores a new promotion with no uses.
+func (s *Store) CreatePromotion(ctx context.Context, spec PromotionSpec) (Promotion, error) {
+	var p Promotion
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		return s.createPromotion(ctx, tx, spec, &p)
+	})
+	if err != nil {
+		return Promotion{}, fmt.Errorf("create promotion %q: %w", spec.Name, translate(err))
+	}
+	return p, nil
+}
+
+func (s *Store) createPromotion(ctx context.Context, tx *gorm.DB, spec PromotionSpec, p *Promotion) error {
+	spec.apply(p)
+	if err := tx.Create(p).Error; err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, ActionPromotionCreate, EntityPromotion, strconv.FormatInt(p.ID, 10), promotionSummary(*p))
+}
+
+// UpdatePromotion replaces every field of a promotion; its uses stay. A
+// limit lowered below the uses so far stops further redemptions and
+// cancels none. It fails with ErrNotFound.
+func (s *Store) UpdatePromotion(ctx context.Context, id int64, spec PromotionSpec) (Promotion, error) {
+	p, err := s.changePromotion(ctx, id, ActionPromotionUpdate, func(p *Promotion) { spec.apply(p) })
+	if err != nil {
+		return Promotion{}, fmt.Errorf("update promotion %d: %w", id, err)
+	}
+	return p, nil
+}
+
+// ArchivePromotion sets a promotion's status to archived; coupons no
+// longer reach it. Archiving twice is harmless. It fails with
+// ErrNotFound.
+func (s *Store) ArchivePromotion(ctx context.Context, id int64) (Promotion, error) {
+	p, err := s.changePromotion(ctx, id, ActionPromotionArchive, func(p *Promotion) { p.Status = PromotionArchived })
+	if err != nil {
+		return Promotion{}, fmt.Errorf("archive promotion %d: %w", id, err)
+	}
+	return p, nil
+}
+
+// LinkPromotionTag makes a promotion listen to a UTM source or campaign
+// (field is FieldUTMSource or FieldUTMCampaign), replacing the one it
+// had. It fails with ErrNotFound and a *ValidationError.
+func (s *Store) LinkPromotionTag(ctx context.Context, id int64, field, tag string) (Promotion, error) {
+	v, err := normalizeUTM(&tag)
+	switch {
+	case field != FieldUTMSource && field != FieldUTMCampaign:
+		err = Invalid(FieldUTM, "choose a UTM source or a UTM campaign")
+	case err != nil:
+		err = Invalid(FieldUTM, err.Error())
+	case v == nil:
+		err = Invalid(FieldUTM, "choose a tag to link")
+	}
+	if err != nil {
+		return Promotion{}, fmt.Errorf("link tag to promotion %d: %w", id, err)
+	}
+	p, err := s.changePromotion(ctx, id, ActionPromotionUpdate, func(p *Promotion) {
+		if field == FieldUTMSource {
+			p.UTMSource = v
+		} else {
+			p.UTMCampaign = v
+		}
+	})
+	if err != nil {
+		return Promotion{}, fmt.Errorf("link tag to promotion %d: %w", id, err)
+	}
+	return p, nil
+}
+
+// changePromotion locks a promotion, changes it with fn and records the
+// difference under action.
+func (s *Store) changePromotion(ctx context.Context, id int64, action string, fn func(*Promotion)) (Promotion, error) {
+	var p Promotion
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		if err := s.forUpdate(tx).Take(&p, id).Error; err != nil {
+			return err
+		}
+		before := p
+		fn(&p)
+		diff := promotionDiff(before, p)
+		if diff == "no change" {
+			return nil
+		}
+		if err := tx.Select("*").Omit("id", "uses", "created_at").Updates(&p).Error; err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, action, EntityPromotion, strconv.FormatInt(p.ID, 10), diff)
+	})
+	if err != nil {
+		return Promotion{}, notFound(translate(err), "promotion", strconv.FormatInt(id, 10))
+	}
+	return p, nil
+}
+
+// PromotionFilter selects and pages promotions, newest first.
+type PromotionFilter struct {
+	// Status and Kind match exactly when not empty.
+	Status string
+	Kind   string
+	// UTM matches promotions listening to it as source or campaign,
+	// ignoring case.
+	UTM string
+	// After is the cursor of the previous page's Next.
+	After string
+	// Limit is the page size: 0 means DefaultListLimit.
+	Limit int
+}
+
+// PromotionPage is one page of promotions and the cursor of the next,
+// empty on the last page.
+type PromotionPage struct {
+	Promotions []Promotion
+	Next       string
+}
+
+// ListPromotions returns a page of promotions by keyset pagination on
+// the id, newest first. It fails with a *ValidationError for a bad
+// filter, limit or cursor.
+func (s *Store) ListPromotions(ctx context.Context, f PromotionFilter) (PromotionPage, error) {
+	var verr ValidationError
+	limit := pageLimit(f.Limit, &verr)
+	if f.Status != "" && !oneOf(f.Status, PromotionStatuses) {
+		verr.Add(FieldStatus, "must be one of "+strings.Join(PromotionStatuses, ", "))
+	}
+	if f.Kind != "" && !oneOf(f.Kind, PromotionKinds) {
+		verr.Add(FieldKind, "must be one of "+strings.Join(PromotionKinds, ", "))
+	}
+	var after int64
+	if f.After != "" {
+		b, err := base64.RawURLEncoding.DecodeString(f.After)
+		if err == nil {
+			after, err = strconv.ParseInt(string(b), 10, 64)
+		}
+		if err != nil || after < 1 {
+			verr.Add(FieldCursor, "is not a cursor this server handed out; start again without it")
+		}
+	}
+	if err := verr.Err(); err != nil {
+		return PromotionPage{}, fmt.Errorf("list promotions: %w", err)
+	}
+	q := s.db.WithContext(ctx).Model(&Promotion{})
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.Kind != "" {
+		q = q.Where("kind = ?", f.Kind)
+	}
+	if utm := strings.TrimSpace(f.UTM); utm != "" {
+		q = q.Where("lower(utm_source) = ? OR lower(utm_campaign) = ?", strings.ToLower(utm), strings.ToLower(utm))
+	}
+	if after > 0 {
+		q = q.Where("id < ?", after)
+	}
+	var ps []Promotion
+	if err := q.Order("id DESC").Limit(limit + 1).Find(&ps).Error; err != nil {
+		return PromotionPage{}, fmt.Errorf("list promotions: %w", err)
+	}
+	page := PromotionPage{Promotions: ps}
+	if len(ps) > limit {
+		page.Promotions = ps[:limit]
+		page.Next = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(ps[limit-1].ID, 10)))
+	}
+	return page, nil
+}
+
+// reachingQuery selects the promotions a coupon with these tags reaches,
+// in id order. A coupon without tags reaches none.
+func reachingQuery(q *gorm.DB, source, campaign *string) *gorm.DB {
+	switch {
+	case source != nil && campaign != nil:
+		q = q.Where("(lower(utm_source) = ? OR lower(utm_campaign) = ?)", strings.ToLower(*source), strings.ToLower(*campaign))
+	case source != nil:
+		q = q.Where("lower(utm_source) = ?", strings.ToLower(*source))
+	case campaign != nil:
+		q = q.Where("lower(utm_campaign) = ?", strings.ToLower(*campaign))
+	default:
+		q = q.Where("1 = 0")
+	}
+	return q.Order("id")
+}
+
+// CouponPromotions returns every promotion a coupon's tags reach, whatever
+// its status or dates, in id order.
+func (s *Store) CouponPromotions(ctx context.Context, c Coupon) ([]Promotion, error) {
+	if c.UTMSource == nil && c.UTMCampaign == nil {
+		return nil, nil
+	}
+	var ps []Promotion
+	if err := reachingQuery(s.db.WithContext(ctx), c.UTMSource, c.UTMCampaign).Find(&ps).Error; err != nil {
+		return nil, fmt.Errorf("promotions of coupon %q: %w", c.Code, err)
+	}
+	return ps, nil
+}
+
+// TagSet is the UTM tags that live promotions listen to, case-folded.
+type TagSet struct {
+	Sources   map[string]bool
+	Campaigns map[string]bool
+}
+
+// Reaches reports whether a coupon with these tags reaches one of the
+// promotions the set was read from.
+func (t TagSet) Reaches(source, campaign *string) bool {
+	return source != nil && t.Sources[strings.ToLower(*source)] || campaign != nil && t.Campaigns[strings.ToLower(*campaign)]
+}
+
+// LiveTags returns the tags of every promotion that is active and in
+// date now, so that a list can mark coupons that reach none.
+func (s *Store) LiveTags(ctx context.Context) (TagSet, error) {
+	var ps []Promotion
+	err := s.db.WithContext(ctx).Select("utm_source", "utm_campaign", "begins_at", "ends_at", "status").
+		Where("status = ?", PromotionActive).Find(&ps).Error
+	if err != nil {
+		return TagSet{}, fmt.Errorf("read promotion tags: %w", err)
+	}
+	t := TagSet{Sources: map[string]bool{}, Campaigns: map[string]bool{}}
+	now := s.now()
+	for _, p := range ps {
+		if !p.Live(now) {
+			continue
+		}
+		if p.UTMSource != nil {
+			t.Sources[strings.ToLower(*p.UTMSource)] = true
+		}
+		if p.UTMCampaign != nil {
+			t.Campaigns[strings.ToLower(*p.UTMCampaign)] = true
+		}
+	}
+	return t, nil
+}
+
+// LinkedCoupons counts the coupons that carry a promotion's UTM source
+// and its UTM campaign, ignoring case.
+func (s *Store) LinkedCoupons(ctx context.Context, p Promotion) (bySource, byCampaign int64, err error) {
+	count := func(col string, tag *string) (int64, error) {
+		if tag == nil {
+			return 0, nil
+		}
+		var n int64
+		err := s.db.WithContext(ctx).Model(&Coupon{}).Where("lower("+col+") = ?", strings.ToLower(*tag)).Count(&n).Error
+		return n, err
+	}
+	if bySource, err = count("utm_source", p.UTMSource); err == nil {
+		byCampaign, err = count("utm_campaign", p.UTMCampaign)
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("count coupons of promotion %d: %w", p.ID, err)
+	}
+	return bySource, byCampaign, nil
+}
+
+// TagCount is one UTM tag that coupons carry and how many carry it.
+type TagCount struct {
+	Tag     string
+	Coupons int64
+}
+
+// maxTagCounts bounds the tags CouponTags returns per kind.
+const maxTagCounts = 500
+
+// CouponTags returns the UTM sources and campaigns that coupons carry,
+// each with its number of coupons, most used first (at most 500 of each),
+// so that a marketer links a promotion to a tag that matches something.
+func (s *Store) CouponTags(ctx context.Context) (sources, campaigns []TagCount, err error) {
+	read := func(col string) ([]TagCount, error) {
+		var out []TagCount
+		err := s.db.WithContext(ctx).Model(&Coupon{}).
+			Select(col+" AS tag, count(*) AS coupons").Where(col+" IS NOT NULL").
+			Group(col).Order("coupons DESC, tag").Limit(maxTagCounts).Scan(&out).Error
+		return out, err
+	}
+	if sources, err = read("utm_source"); err == nil {
+		campaigns, err = read("utm_campaign")
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read coupon tags: %w", err)
+	}
+	return sources, campaigns, nil
+}
+
+// CreateSingleUse creates, in one transaction, a single-use coupon and
+// the promotion it alone reaches (see SingleUseInput.Plan). Nothing is
+// kept when any part fails. It fails with a *ValidationError, a
+// *DuplicateCodeError when the code exists, and *ActiveCapError.
+func (s *Store) CreateSingleUse(ctx context.Context, in SingleUseInput) (Coupon, Promotion, error) {
+	cspec, pspec, err := in.Plan(s.now())
+	if err != nil {
+		return Coupon{}, Promotion{}, fmt.Errorf("create single-use coupon: %w", err)
+	}
+	var c Coupon
+	var p Promotion
+	err = s.write(ctx, func(tx *gorm.DB) error {
+		if _, err := s.lockCoupon(tx, cspec.Code); err == nil {
+			return &DuplicateCodeError{Code: cspec.Code, Item: NoItem}
+		} else if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return err
+		}
+		if err := s.createPromotion(ctx, tx, pspec, &p); err != nil {
+			return err
+		}
+		c = Coupon{}
+		if err := s.applyUnderCap(tx, &c, cspec); err != nil {
+			return err
+		}
+		if err := tx.Create(&c).Error; err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, ActionSingleUseCreate, EntityCoupon, c.Code, fmt.Sprintf("promotion=%d %s", p.ID, couponSummary(c)))
+	})
+	if err != nil {
+		return Coupon{}, Promotion{}, fmt.Errorf("create single-use coupon %q: %w", cspec.Code, translate(err))
+	}
+	return c, p, nil
+}

@@ -1,0 +1,335 @@
+package models
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Reasons a code cannot be redeemed, stable for clients to match on.
+const (
+	ReasonNotFound               = "NOT_FOUND"
+	ReasonArchived               = "ARCHIVED"
+	ReasonNoActivePromotion      = "NO_ACTIVE_PROMOTION"
+	ReasonNotStarted             = "NOT_STARTED"
+	ReasonExpired                = "EXPIRED"
+	ReasonUsageLimit             = "USAGE_LIMIT"
+	ReasonCustomerLimit          = "CUSTOMER_LIMIT"
+	ReasonItemsLimit             = "ITEMS_LIMIT"
+	ReasonPromotionUsageLimit    = "PROMOTION_USAGE_LIMIT"
+	ReasonPromotionCustomerLimit = "PROMOTION_CUSTOMER_LIMIT"
+	ReasonNotForCustomer         = "NOT_FOR_CUSTOMER"
+)
+
+// Reasons lists every reason in the order a verdict reports them.
+var Reasons = []string{
+	ReasonNotFound, ReasonArchived, ReasonNoActivePromotion, ReasonNotStarted, ReasonExpired,
+	ReasonUsageLimit, ReasonCustomerLimit, ReasonItemsLimit, ReasonPromotionUsageLimit,
+	ReasonPromotionCustomerLimit, ReasonNotForCustomer,
+}
+
+// Limits on redemption fields.
+const (
+	MaxCustomerIDLength = 128
+	MaxOrderIDLength    = 128
+	MaxRedemptionItems  = 1_000_000
+)
+
+// Redemption is one use of a coupon by a customer for an order. It is
+// never deleted; cancelling it stops it counting against any limit.
+type Redemption struct {
+	ID          int64  `gorm:"primaryKey"`
+	CouponID    int64  `gorm:"not null"`
+	Code        string `gorm:"not null"`
+	CustomerID  string `gorm:"not null"`
+	OrderID     string `gorm:"not null"`
+	Items       int    `gorm:"not null"`
+	OrderAmount *int64
+	// Discount is the total taken off OrderAmount; nil without an amount.
+	Discount    *int64
+	CreatedAt   time.Time `gorm:"not null"`
+	CancelledAt *time.Time
+	Promotions  []RedemptionPromotion `gorm:"-"`
+}
+
+// Live reports whether the redemption still counts.
+func (r Redemption) Live() bool { return r.CancelledAt == nil }
+
+// RedemptionPromotion is one promotion a redemption applied and what it
+// took off. Name, DiscountType and DiscountValue are read from the
+// promotion as it is now.
+type RedemptionPromotion struct {
+	RedemptionID  int64 `gorm:"primaryKey"`
+	PromotionID   int64 `gorm:"primaryKey"`
+	CustomerID    string
+	Discount      *int64
+	Cancelled     bool
+	Name          string `gorm:"-"`
+	DiscountType  string `gorm:"-"`
+	DiscountValue int64  `gorm:"-"`
+}
+
+// RedemptionInput is a redemption as a client asked for it.
+type RedemptionInput struct {
+	Code        string
+	CustomerID  string
+	OrderID     string
+	Items       int
+	OrderAmount *int64
+}
+
+// Validate trims the input and checks each field, failing with a
+// *ValidationError. The code is only required: a string that cannot be a
+// code is simply not found.
+func (in RedemptionInput) Validate() (RedemptionInput, error) {
+	var verr ValidationError
+	in.Code = strings.TrimSpace(in.Code)
+	in.CustomerID = strings.TrimSpace(in.CustomerID)
+	in.OrderID = strings.TrimSpace(in.OrderID)
+	if in.Code == "" {
+		verr.Add(FieldCode, "is required")
+	}
+	if msg := checkID(in.CustomerID, MaxCustomerIDLength, true); msg != "" {
+		verr.Add(FieldCustomerID, msg)
+	}
+	if msg := checkID(in.OrderID, MaxOrderIDLength, true); msg != "" {
+		verr.Add(FieldOrderID, msg)
+	}
+	if in.Items < 1 || in.Items > MaxRedemptionItems {
+		verr.Add(FieldItems, fmt.Sprintf("must be the number of items in the order, from 1 to %d", MaxRedemptionItems))
+	}
+	checkAmount(&verr, in.OrderAmount)
+	return in, verr.Err()
+}
+
+// CheckInput asks whether a code could be redeemed now. CustomerID is
+// optional: without it the per-customer rules are not checked. Items 0
+// is read as 1.
+type CheckInput struct {
+	Code        string
+	CustomerID  string
+	Items       int
+	OrderAmount *int64
+}
+
+// Validate trims the input and checks each field, failing with a
+// *ValidationError.
+func (in CheckInput) Validate() (CheckInput, error) {
+	var verr ValidationError
+	in.Code = strings.TrimSpace(in.Code)
+	in.CustomerID = strings.TrimSpace(in.CustomerID)
+	if in.Code == "" {
+		verr.Add(FieldCode, "is required")
+	}
+	if msg := checkID(in.CustomerID, MaxCustomerIDLength, false); msg != "" {
+		verr.Add(FieldCustomerID, msg)
+	}
+	if in.Items == 0 {
+		in.Items = 1
+	}
+	if in.Items < 1 || in.Items > MaxRedemptionItems {
+		verr.Add(FieldItems, fmt.Sprintf("must be the number of items in the order, from 1 to %d", MaxRedemptionItems))
+	}
+	checkAmount(&verr, in.OrderAmount)
+	return in, verr.Err()
+}
+
+func checkAmount(verr *ValidationError, amount *int64) {
+	if amount != nil && (*amount < 0 || *amount > MaxAmount) {
+		verr.Add(FieldOrderAmount, fmt.Sprintf("must be the order's amount in minor units, from 0 to %d", int64(MaxAmount)))
+	}
+}
+
+// checkID is the message for an identifier field that is empty (when
+// required), too long, or holds spaces or control characters; "" when it
+// is fine.
+func checkID(s string, maxLen int, required bool) string {
+	switch {
+	case s == "" && required:
+		return "is required"
+	case len(s) > maxLen:
+		return fmt.Sprintf("must be at most %d bytes", maxLen)
+	}
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsSpace(r) || unicode.IsControl(r) {
+			return "must be printable text without spaces"
+		}
+	}
+	return ""
+}
+
+// CountingSince is the earliest time a customer's earlier use still
+// counts against their per-customer limits of a coupon: interval before
+// now, or the zero time (every use counts) for no interval.
+func CountingSince(now time.Time, interval time.Duration) time.Time {
+	if interval <= 0 {
+		return time.Time{}
+	}
+	return now.Add(-interval)
+}
+
+// Usage is what counts against the limits of one attempt, read inside
+// the transaction that redeems.
+type Usage struct {
+	// CustomerUses and CustomerItems are the customer's live redemptions
+	// of the coupon since CountingSince, and their items.
+	CustomerUses  int
+	CustomerItems int
+	// PromotionCustomerUses is the customer's live redemptions through
+	// each promotion, by id.
+	PromotionCustomerUses map[int64]int
+}
+
+// Attempt is one use being asked for. CustomerID "" (a validation that
+// names no customer) skips the per-customer rules.
+type Attempt struct {
+	CustomerID  string
+	Items       int
+	OrderAmount *int64
+	Now         time.Time
+}
+
+// AppliedPromotion is a promotion an attempt would apply and, when the
+// order amount is known, what it would take off.
+type AppliedPromotion struct {
+	Promotion Promotion
+	Discount  *int64
+}
+
+// Verdict says whether an attempt may redeem a coupon and why not.
+type Verdict struct {
+	Valid   bool
+	Reasons []string
+	// Promotions are those that would apply; empty when not valid.
+	Promotions []AppliedPromotion
+	// Discount is the sum of the promotions' discounts, never more than
+	// the order amount; nil without an amount or when not valid.
+	Discount *int64
+}
+
+// Evaluate applies every rule to an attempt on coupon c (nil when the
+// code does not exist), given the active promotions its tags reach and
+// the usage counted so far. The coupon's own rules all apply; of its
+// promotions, those in date and under their limits apply. It is valid
+// when no coupon rule fails and at least one promotion applies; the
+// reasons are then empty. Otherwise the reasons are every failed rule,
+// and, when no promotion applies, why each one did not.
+func Evaluate(c *Coupon, promotions []Promotion, u Usage, a Attempt) Verdict {
+	if c == nil {
+		return Verdict{Reasons: []string{ReasonNotFound}}
+	}
+	reasons := map[string]bool{}
+	if c.Archived {
+		reasons[ReasonArchived] = true
+	}
+	if c.MaxUsage > 0 && c.Uses >= c.MaxUsage {
+		reasons[ReasonUsageLimit] = true
+	}
+	if a.CustomerID != "" {
+		if c.CustomerID != nil && *c.CustomerID != a.CustomerID {
+			reasons[ReasonNotForCustomer] = true
+		}
+		if c.MaxUsagePerClient > 0 && u.CustomerUses >= c.MaxUsagePerClient {
+			reasons[ReasonCustomerLimit] = true
+		}
+		if c.MaxItemsPerClient > 0 && u.CustomerItems+a.Items > c.MaxItemsPerClient {
+			reasons[ReasonItemsLimit] = true
+		}
+	}
+	var applied []AppliedPromotion
+	promoReasons := map[string]bool{}
+	reached := 0
+	for _, p := range promotions {
+		if p.Status != PromotionActive || !p.Reaches(c.UTMSource, c.UTMCampaign) {
+			continue
+		}
+		reached++
+		why := p.DateReason(a.Now)
+		switch {
+		case why != "":
+		case p.MaxUsage > 0 && p.Uses >= p.MaxUsage:
+			why = ReasonPromotionUsageLimit
+		case a.CustomerID != "" && p.MaxUsagePerClient > 0 && u.PromotionCustomerUses[p.ID] >= p.MaxUsagePerClient:
+			why = ReasonPromotionCustomerLimit
+		}
+		if why != "" {
+			promoReasons[why] = true
+			continue
+		}
+		ap := AppliedPromotion{Promotion: p}
+		if a.OrderAmount != nil {
+			d := p.Discount(*a.OrderAmount)
+			ap.Discount = &d
+		}
+		applied = append(applied, ap)
+	}
+	switch {
+	case reached == 0:
+		reasons[ReasonNoActivePromotion] = true
+	case len(applied) == 0:
+		for r := range promoReasons {
+			reasons[r] = true
+		}
+	}
+	if len(reasons) > 0 {
+		v := Verdict{}
+		for _, r := range Reasons {
+			if reasons[r] {
+				v.Reasons = append(v.Reasons, r)
+			}
+		}
+		return v
+	}
+	v := Verdict{Valid: true, Reasons: []string{}, Promotions: applied}
+	if a.OrderAmount != nil {
+		var total int64
+		for _, ap := range applied {
+			total += *ap.Discount
+		}
+		total = min(total, *a.OrderAmount)
+		v.Discount = &total
+	}
+	return v
+}
+
+// ErrNotRedeemable is matched by a *NotRedeemableError.
+var ErrNotRedeemable = errors.New("coupon cannot be redeemed")
+
+// NotRedeemableError says why a code cannot be redeemed, with reason
+// codes from Reasons. It matches ErrNotRedeemable.
+type NotRedeemableError struct {
+	Code    string
+	Reasons []string
+}
+
+// Error names the code and the reasons.
+func (e *NotRedeemableError) Error() string {
+	return fmt.Sprintf("coupon %q cannot be redeemed: %s", e.Code, strings.Join(e.Reasons, ", "))
+}
+
+// Is makes errors.Is(err, ErrNotRedeemable) true.
+func (e *NotRedeemableError) Is(target error) bool { return target == ErrNotRedeemable }
+
+// ErrTooManyGuesses is matched by a *TooManyGuessesError.
+var ErrTooManyGuesses = errors.New("too many look-ups of unknown codes")
+
+// TooManyGuessesError refuses a look-up from a client or for a customer
+// that recently asked about too many unknown codes. It matches
+// ErrTooManyGuesses.
+type TooManyGuessesError struct {
+	Limit      int
+	Window     time.Duration
+	RetryAfter time.Duration
+}
+
+// Error states the limit and when to try again.
+func (e *TooManyGuessesError) Error() string {
+	return fmt.Sprintf("more than %d unknown codes were tried in %s from this client or for this customer; try again in %s",
+		e.Limit, e.Window, e.RetryAfter.Round(time.Second))
+}
+
+// Is makes errors.Is(err, ErrTooManyGuesses) true.
+func (e *TooManyGuessesError) Is(target error) bool { return target == ErrTooManyGuesses }

@@ -1,0 +1,413 @@
+package models
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// A redemption locks, in this order, the coupon's row and then the rows
+// of the promotions it reaches (by id); a cancellation locks the
+// redemption, then the same. Every count a limit is checked against is
+// read after those locks, so on PostgreSQL two instances redeeming at
+// once see each other's committed uses; SQLite's one writer runs them one
+// after the other. The use counters are raised with conditional updates
+// as well, so a limit holds even if a check were wrong.
+
+// Check evaluates whether in could be redeemed now, without redeeming.
+// client names the caller for the guessing protection. It fails with a
+// *ValidationError and a *TooManyGuessesError.
+func (s *Store) Check(ctx context.Context, in CheckInput, client string) (Verdict, error) {
+	in, err := in.Validate()
+	if err != nil {
+		return Verdict{}, fmt.Errorf("check coupon: %w", err)
+	}
+	subjects := guessSubjects(client, in.CustomerID)
+	if err := s.guessGate(ctx, subjects); err != nil {
+		return Verdict{}, fmt.Errorf("check coupon %q: %w", in.Code, err)
+	}
+	c, err := s.Coupon(ctx, in.Code)
+	if errors.Is(err, ErrNotFound) {
+		if err := s.recordGuess(ctx, subjects); err != nil {
+			return Verdict{}, fmt.Errorf("check coupon %q: %w", in.Code, err)
+		}
+		return Evaluate(nil, nil, Usage{}, Attempt{}), nil
+	}
+	if err != nil {
+		return Verdict{}, fmt.Errorf("check coupon %q: %w", in.Code, err)
+	}
+	a := Attempt{CustomerID: in.CustomerID, Items: in.Items, OrderAmount: in.OrderAmount, Now: s.now()}
+	var v Verdict
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var ps []Promotion
+		if err := reachingQuery(tx.Where("status = ?", PromotionActive), c.UTMSource, c.UTMCampaign).Find(&ps).Error; err != nil {
+			return err
+		}
+		u, err := s.usage(tx, c, ps, a)
+		if err != nil {
+			return err
+		}
+		v = Evaluate(&c, ps, u, a)
+		return nil
+	})
+	if err != nil {
+		return Verdict{}, fmt.Errorf("check coupon %q: %w", in.Code, err)
+	}
+	return v, nil
+}
+
+// usage counts what stands against attempt a on coupon c and its
+// promotions ps: the customer's live uses and items of the coupon within
+// its renewal interval, and the customer's live uses of each promotion.
+func (s *Store) usage(tx *gorm.DB, c Coupon, ps []Promotion, a Attempt) (Usage, error) {
+	u := Usage{PromotionCustomerUses: map[int64]int{}}
+	if a.CustomerID == "" {
+		return u, nil
+	}
+	var row struct {
+		Uses  int
+		Items int
+	}
+	q := tx.Model(&Redemption{}).Select("count(*) AS uses, coalesce(sum(items), 0) AS items").
+		Where("coupon_id = ? AND customer_id = ? AND cancelled_at IS NULL", c.ID, a.CustomerID)
+	if since := CountingSince(a.Now, c.ExpirationIntervalPerUse); !since.IsZero() {
+		q = q.Where("created_at > ?", since)
+	}
+	if err := q.Scan(&row).Error; err != nil {
+		return Usage{}, fmt.Errorf("count the customer's uses: %w", err)
+	}
+	u.CustomerUses, u.CustomerItems = row.Uses, row.Items
+	ids := make([]int64, 0, len(ps))
+	for _, p := range ps {
+		if p.MaxUsagePerClient > 0 {
+			ids = append(ids, p.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return u, nil
+	}
+	var counts []struct {
+		PromotionID int64
+		Uses        int
+	}
+	err := tx.Model(&RedemptionPromotion{}).Select("promotion_id, count(*) AS uses").
+		Where("promotion_id IN ? AND customer_id = ? AND cancelled = ?", ids, a.CustomerID, false).
+		Group("promotion_id").Scan(&counts).Error
+	if err != nil {
+		return Usage{}, fmt.Errorf("count the customer's promotion uses: %w", err)
+	}
+	for _, pc := range counts {
+		u.PromotionCustomerUses[pc.PromotionID] = pc.Uses
+	}
+	return u, nil
+}
+
+// Redeem records one use of a code by a customer for an order, with every
+// limit checked and the use counted in one transaction. Asking again for
+// the same code and order returns the first redemption, unchanged, with
+// created false. client names the caller for the guessing protection. It
+// fails with a *ValidationError, a *TooManyGuessesError, and a
+// *NotRedeemableError listing every reason.
+func (s *Store) Redeem(ctx context.Context, in RedemptionInput, client string) (r Redemption, created bool, err error) {
+	if in, err = in.Validate(); err != nil {
+		return Redemption{}, false, fmt.Errorf("redeem coupon: %w", err)
+	}
+	subjects := guessSubjects(client, in.CustomerID)
+	if err := s.guessGate(ctx, subjects); err != nil {
+		return Redemption{}, false, fmt.Errorf("redeem coupon %q: %w", in.Code, err)
+	}
+	var refused *NotRedeemableError
+	err = s.write(ctx, func(tx *gorm.DB) error {
+		refused, created = nil, false
+		c, err := s.lockCoupon(tx, in.Code)
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			refused = &NotRedeemableError{Code: in.Code, Reasons: []string{ReasonNotFound}}
+			return s.insertGuesses(tx, subjects)
+		}
+		if err != nil {
+			return err
+		}
+		err = tx.Where("coupon_id = ? AND order_id = ?", c.ID, in.OrderID).Take(&r).Error
+		if err == nil {
+			return s.loadPromotions(tx, []*Redemption{&r})
+		}
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return err
+		}
+		var ps []Promotion
+		if err := reachingQuery(s.forUpdate(tx.Where("status = ?", PromotionActive)), c.UTMSource, c.UTMCampaign).Find(&ps).Error; err != nil {
+			return err
+		}
+		a := Attempt{CustomerID: in.CustomerID, Items: in.Items, OrderAmount: in.OrderAmount, Now: s.now()}
+		u, err := s.usage(tx, c, ps, a)
+		if err != nil {
+			return err
+		}
+		v := Evaluate(&c, ps, u, a)
+		if !v.Valid {
+			refused = &NotRedeemableError{Code: c.Code, Reasons: v.Reasons}
+			return nil
+		}
+		created = true
+		r, err = s.insertRedemption(ctx, tx, c, in, a.Now, v)
+		return err
+	})
+	if err == nil && refused != nil {
+		err = refused
+	}
+	if err != nil {
+		return Redemption{}, false, fmt.Errorf("redeem coupon %q: %w", in.Code, translate(err))
+	}
+	return r, created, nil
+}
+
+// errCounterRace stops a redemption whose conditional counter update
+// found the limit already reached: the checks before it said otherwise,
+// which the locks are there to prevent.
+var errCounterRace = errors.New("a use counter was at its limit although the checks passed")
+
+// insertRedemption writes a valid redemption, its promotions, the raised
+// counters and the audit event.
+func (s *Store) insertRedemption(ctx context.Context, tx *gorm.DB, c Coupon, in RedemptionInput, now time.Time, v Verdict) (Redemption, error) {
+	r := Redemption{CouponID: c.ID, Code: c.Code, CustomerID: in.CustomerID, OrderID: in.OrderID, Items: in.Items,
+		OrderAmount: in.OrderAmount, Discount: v.Discount, CreatedAt: now}
+	if err := tx.Create(&r).Error; err != nil {
+		return Redemption{}, err
+	}
+	res := tx.Model(&Coupon{}).Where("id = ? AND (max_usage = 0 OR uses < max_usage)", c.ID).UpdateColumn("uses", gorm.Expr("uses + 1"))
+	if res.Error != nil {
+		return Redemption{}, res.Error
+	}
+	if res.RowsAffected != 1 {
+		return Redemption{}, errCounterRace
+	}
+	for _, ap := range v.Promotions {
+		rp := RedemptionPromotion{RedemptionID: r.ID, PromotionID: ap.Promotion.ID, CustomerID: in.CustomerID, Discount: ap.Discount,
+			Name: ap.Promotion.Name, DiscountType: ap.Promotion.DiscountType, DiscountValue: ap.Promotion.DiscountValue}
+		if err := tx.Create(&rp).Error; err != nil {
+			return Redemption{}, err
+		}
+		res := tx.Model(&Promotion{}).Where("id = ? AND (max_usage = 0 OR uses < max_usage)", ap.Promotion.ID).UpdateColumn("uses", gorm.Expr("uses + 1"))
+		if res.Error != nil {
+			return Redemption{}, res.Error
+		}
+		if res.RowsAffected != 1 {
+			return Redemption{}, errCounterRace
+		}
+		r.Promotions = append(r.Promotions, rp)
+	}
+	summary := fmt.Sprintf("code=%s customer=%s order=%s items=%d promotions=%d", c.Code, r.CustomerID, r.OrderID, r.Items, len(r.Promotions))
+	if r.Discount != nil {
+		summary += fmt.Sprintf(" amount=%d discount=%d", *r.OrderAmount, *r.Discount)
+	}
+	return r, s.audit(ctx, tx, ActionRedeem, EntityRedemption, strconv.FormatInt(r.ID, 10), summary)
+}
+
+// CancelRedemption marks a redemption cancelled so that it no longer
+// counts against any limit; the record stays. Cancelling a cancelled
+// redemption returns it unchanged. It fails with ErrNotFound.
+func (s *Store) CancelRedemption(ctx context.Context, id int64) (Redemption, error) {
+	var r Redemption
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		if err := s.forUpdate(tx).Take(&r, id).Error; err != nil {
+			return err
+		}
+		if err := s.loadPromotions(tx, []*Redemption{&r}); err != nil {
+			return err
+		}
+		if !r.Live() {
+			return nil
+		}
+		// The coupon first, then the promotions, as Redeem locks them.
+		var c Coupon
+		if err := s.forUpdate(tx).Take(&c, r.CouponID).Error; err != nil {
+			return err
+		}
+		ids := make([]int64, 0, len(r.Promotions))
+		for _, rp := range r.Promotions {
+			ids = append(ids, rp.PromotionID)
+		}
+		if len(ids) > 0 {
+			var ps []Promotion
+			if err := s.forUpdate(tx.Where("id IN ?", ids).Order("id")).Find(&ps).Error; err != nil {
+				return err
+			}
+		}
+		now := s.now()
+		r.CancelledAt = &now
+		if err := tx.Model(&Redemption{}).Where("id = ?", r.ID).Update("cancelled_at", now).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&RedemptionPromotion{}).Where("redemption_id = ?", r.ID).Update("cancelled", true).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&Coupon{}).Where("id = ? AND uses > 0", r.CouponID).UpdateColumn("uses", gorm.Expr("uses - 1")).Error; err != nil {
+			return err
+		}
+		if len(ids) > 0 {
+			if err := tx.Model(&Promotion{}).Where("id IN ? AND uses > 0", ids).UpdateColumn("uses", gorm.Expr("uses - 1")).Error; err != nil {
+				return err
+			}
+		}
+		for i := range r.Promotions {
+			r.Promotions[i].Cancelled = true
+		}
+		summary := fmt.Sprintf("code=%s customer=%s order=%s", r.Code, r.CustomerID, r.OrderID)
+		return s.audit(ctx, tx, ActionRedeemCancel, EntityRedemption, strconv.FormatInt(r.ID, 10), summary)
+	})
+	if err != nil {
+		return Redemption{}, fmt.Errorf("cancel redemption %d: %w", id, notFound(err, "redemption", strconv.FormatInt(id, 10)))
+	}
+	return r, nil
+}
+
+// Redemption returns one redemption with its promotions. It fails with
+// ErrNotFound.
+func (s *Store) Redemption(ctx context.Context, id int64) (Redemption, error) {
+	var r Redemption
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Take(&r, id).Error; err != nil {
+			return err
+		}
+		return s.loadPromotions(tx, []*Redemption{&r})
+	})
+	if err != nil {
+		return Redemption{}, fmt.Errorf("get redemption %d: %w", id, notFound(err, "redemption", strconv.FormatInt(id, 10)))
+	}
+	return r, nil
+}
+
+// loadPromotions fills in the promotions of each redemption, with the
+// promotions' names and discounts as they are now.
+func (s *Store) loadPromotions(tx *gorm.DB, rs []*Redemption) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*Redemption, len(rs))
+	ids := make([]int64, 0, len(rs))
+	for _, r := range rs {
+		r.Promotions = nil
+		byID[r.ID] = r
+		ids = append(ids, r.ID)
+	}
+	var rows []struct {
+		RedemptionPromotion
+		Name          string
+		DiscountType  string
+		DiscountValue int64
+	}
+	err := tx.Table("redemption_promotions AS rp").
+		Select("rp.redemption_id, rp.promotion_id, rp.customer_id, rp.discount, rp.cancelled, p.name, p.discount_type, p.discount_value").
+		Joins("JOIN promotions p ON p.id = rp.promotion_id").
+		Where("rp.redemption_id IN ?", ids).Order("rp.redemption_id, rp.promotion_id").Scan(&rows).Error
+	if err != nil {
+		return fmt.Errorf("read redemption promotions: %w", err)
+	}
+	for _, row := range rows {
+		rp := row.RedemptionPromotion
+		rp.Name, rp.DiscountType, rp.DiscountValue = row.Name, row.DiscountType, row.DiscountValue
+		byID[rp.RedemptionID].Promotions = append(byID[rp.RedemptionID].Promotions, rp)
+	}
+	return nil
+}
+
+// RedemptionFilter selects redemptions, newest first: of one coupon or
+// through one promotion.
+type RedemptionFilter struct {
+	CouponID    int64
+	PromotionID int64
+	// LiveOnly leaves out cancelled redemptions.
+	LiveOnly bool
+	After    string
+	Limit    int
+}
+
+// RedemptionPage is one page of redemptions and the cursor of the next,
+// empty on the last page.
+type RedemptionPage struct {
+	Redemptions []Redemption
+	Next        string
+}
+
+// ListRedemptions returns a page of redemptions, newest first, with their
+// promotions. It fails with a *ValidationError for a bad limit or cursor.
+func (s *Store) ListRedemptions(ctx context.Context, f RedemptionFilter) (RedemptionPage, error) {
+	var verr ValidationError
+	limit := pageLimit(f.Limit, &verr)
+	var after int64
+	if f.After != "" {
+		b, err := base64.RawURLEncoding.DecodeString(f.After)
+		if err == nil {
+			after, err = strconv.ParseInt(string(b), 10, 64)
+		}
+		if err != nil || after < 1 {
+			verr.Add(FieldCursor, "is not a cursor this server handed out; start again without it")
+		}
+	}
+	if err := verr.Err(); err != nil {
+		return RedemptionPage{}, fmt.Errorf("list redemptions: %w", err)
+	}
+	var page RedemptionPage
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		q := tx.Model(&Redemption{})
+		if f.CouponID != 0 {
+			q = q.Where("coupon_id = ?", f.CouponID)
+		}
+		if f.PromotionID != 0 {
+			q = q.Where("id IN (?)", tx.Model(&RedemptionPromotion{}).Select("redemption_id").Where("promotion_id = ?", f.PromotionID))
+		}
+		if f.LiveOnly {
+			q = q.Where("cancelled_at IS NULL")
+		}
+		if after > 0 {
+			q = q.Where("id < ?", after)
+		}
+		var rs []Redemption
+		if err := q.Order("id DESC").Limit(limit + 1).Find(&rs).Error; err != nil {
+			return err
+		}
+		if len(rs) > limit {
+			page.Next = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(rs[limit-1].ID, 10)))
+			rs = rs[:limit]
+		}
+		ptrs := make([]*Redemption, len(rs))
+		for i := range rs {
+			ptrs[i] = &rs[i]
+		}
+		page.Redemptions = rs
+		return s.loadPromotions(tx, ptrs)
+	})
+	if err != nil {
+		return RedemptionPage{}, fmt.Errorf("list redemptions: %w", err)
+	}
+	return page, nil
+}
+
+// EachLiveRedemption calls fn with every live redemption of a coupon in
+// the order they were made, reading in chunks so memory does not grow
+// with the uses. It stops at fn's first error and returns it.
+func (s *Store) EachLiveRedemption(ctx context.Context, couponID int64, fn func(Redemption) error) error {
+	var after int64
+	for {
+		var rs []Redemption
+		err := s.db.WithContext(ctx).Where("coupon_id = ? AND cancelled_at IS NULL AND id > ?", couponID, after).
+			Order("id").Limit(streamChunk).Find(&rs).Error
+		if err != nil {
+			return fmt.Errorf("read redemptions of coupon %d: %w", couponID, err)
+		}
+		for _, r := range rs {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if len(rs) < streamChunk {
+			return nil
+		}
+		after = rs[len(rs)-1].ID
+	}
+}
