@@ -45,8 +45,8 @@ type Coupon struct {
 	// CustomerID, when set, is the only customer who may redeem the code.
 	CustomerID *string
 	// Uses counts the live (not cancelled) redemptions.
-	Uses    int `gorm:"not null;default:0"`
-	BatchID                  *int64        `gorm:"index"`
+	Uses    int    `gorm:"not null;default:0"`
+	BatchID *int64 `gorm:"index"`
 	// GroupingKey is the base code a generated coupon was made from; nil
 	// for a coupon created with its own code.
 	GroupingKey *string   `gorm:"column:grouping_key;size:64"`

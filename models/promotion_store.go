@@ -289,7 +289,7 @@ func (s *Store) CouponTags(ctx context.Context) (sources, campaigns []TagCount, 
 	read := func(col string) ([]TagCount, error) {
 		var out []TagCount
 		err := s.db.WithContext(ctx).Model(&Coupon{}).
-			Select(col+" AS tag, count(*) AS coupons").Where(col+" IS NOT NULL").
+			Select(col + " AS tag, count(*) AS coupons").Where(col + " IS NOT NULL").
 			Group(col).Order("coupons DESC, tag").Limit(maxTagCounts).Scan(&out).Error
 		return out, err
 	}
