@@ -50,10 +50,15 @@ const (
 	SectionCoupons  = "coupons"
 	SectionNew      = "new"
 	SectionGenerate = "generate"
-	SectionUsers    = "users"
-	SectionTokens   = "tokens"
-	SectionAudit    = "audit"
-	SectionAccount  = "account"
+	// SectionPromotions, SectionSingleUse and SectionCheck are the
+	// promotion pages, the single-use coupon form and "Check a code".
+	SectionPromotions = "promotions"
+	SectionSingleUse  = "single-use"
+	SectionCheck      = "check"
+	SectionUsers      = "users"
+	SectionTokens     = "tokens"
+	SectionAudit      = "audit"
+	SectionAccount    = "account"
 )
 
 // CSRFField is the form field and CSRFHeader the header that carry the
