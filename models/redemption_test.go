@@ -144,8 +144,8 @@ func TestEvaluate(t *testing.T) {
 				rulePromotion(3, func(p *Promotion) { p.EndsAt = at(-time.Second) }),
 				rulePromotion(4, func(p *Promotion) { p.BeginsAt = at(time.Second) }),
 			},
-			usage:   Usage{PromotionCustomerUses: map[int64]int{1: 1}},
-			attempt: alice,
+			usage:       Usage{PromotionCustomerUses: map[int64]int{1: 1}},
+			attempt:     alice,
 			wantReasons: []string{ReasonNotStarted, ReasonExpired, ReasonPromotionUsageLimit, ReasonPromotionCustomerLimit}},
 		{name: "a date reason comes before the promotion's limits", coupon: ruleCoupon(),
 			promotions: []Promotion{rulePromotion(1, func(p *Promotion) { p.EndsAt, p.MaxUsage, p.Uses = at(0), 1, 1 })},
@@ -656,7 +656,9 @@ func TestRedemptionInputValidate(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	valid := func() RedemptionInput { return RedemptionInput{Code: "SPRING", CustomerID: "alice", OrderID: "o-1", Items: 1} }
+	valid := func() RedemptionInput {
+		return RedemptionInput{Code: "SPRING", CustomerID: "alice", OrderID: "o-1", Items: 1}
+	}
 	tests := []struct {
 		name string
 		mod  func(*RedemptionInput)
