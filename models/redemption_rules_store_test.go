@@ -550,19 +550,21 @@ func TestGuessingProtection(t *testing.T) {
 }
 
 // TestConcurrentRedemptionsHoldThePromotionPerCustomerLimit redeems, all
-// at once, two coupons that reach one promotion, for one customer. Only
-// the promotion's row lock serialises them: the two coupons' rows are
+// at once, ten coupons that reach one promotion, for one customer. Only
+// the promotion's row lock serialises them: the coupons' rows are
 // different and the promotion has no counter per customer to fall back
-// on.
+// on. Ten coupons, so that up to ten redemptions pass their coupon's lock
+// together.
 func TestConcurrentRedemptionsHoldThePromotionPerCustomerLimit(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, models.Config{Now: fixedClock}, func(t *testing.T, s *models.Store) {
 		p := mustPromotion(t, s, models.PromotionInput{UTMCampaign: ptr("pc-race"), MaxUsagePerClient: 2})
-		mustCoupon(t, s, models.CouponInput{Code: "PC-RACE-A", UTMCampaign: ptr("pc-race")})
-		mustCoupon(t, s, models.CouponInput{Code: "PC-RACE-B", UTMCampaign: ptr("pc-race")})
-		ok, reasons := redeemConcurrently(t, s, 50, func(i int) string { return []string{"PC-RACE-A", "PC-RACE-B"}[i%2] }, func(int) string { return "frank" })
-		if ok != 2 || reasons[models.ReasonPromotionCustomerLimit] != 48 || len(reasons) != 1 {
-			t.Fatalf("ok=%d reasons=%v, want 2 redeemed and 48 PROMOTION_CUSTOMER_LIMIT", ok, reasons)
+		for i := range 10 {
+			mustCoupon(t, s, models.CouponInput{Code: fmt.Sprint("PC-RACE-", i), UTMCampaign: ptr("pc-race")})
+		}
+		ok, reasons := redeemConcurrently(t, s, 100, func(i int) string { return fmt.Sprint("PC-RACE-", i%10) }, func(int) string { return "frank" })
+		if ok != 2 || reasons[models.ReasonPromotionCustomerLimit] != 98 || len(reasons) != 1 {
+			t.Fatalf("ok=%d reasons=%v, want 2 redeemed and 98 PROMOTION_CUSTOMER_LIMIT", ok, reasons)
 		}
 		if got, err := s.Promotion(t.Context(), p.ID); err != nil || got.Uses != 2 {
 			t.Fatalf("promotion uses = %d (%v), want 2", got.Uses, err)
