@@ -300,7 +300,9 @@ func TestGuessingIsRefusedPerClientAndCustomer(t *testing.T) {
 		h := newHarness(t, s, web.Config{BodyLimit: "64K", TrustProxy: true})
 		h.mustAPI(http.StatusCreated, "POST", "/api/promotions", `{"name":"p","discountType":"fixed","discountValue":100,"utmSource":"s"}`)
 		h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"REAL","utmSource":"s"}`)
-		from := func(ip string) map[string]string { return map[string]string{"X-Auth-Token": h.token, "X-Forwarded-For": ip} }
+		from := func(ip string) map[string]string {
+			return map[string]string{"X-Auth-Token": h.token, "X-Forwarded-For": ip}
+		}
 		for i := range 3 {
 			r := h.apiWith(from("203.0.113.7"), "GET", fmt.Sprintf("/api/coupons/GUESS%d/validation", i), "")
 			if r.status != http.StatusOK {
