@@ -78,7 +78,7 @@ func TestPromotionAPI(t *testing.T) {
 			*p.UTMSource != "Spring" || p.UTMCampaign != nil || p.Uses != 0 || p.CreatedAt.IsZero() {
 			t.Fatalf("created = %+v", p)
 		}
-		if !p.BeginsAt.Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)) || !p.EndsAt.Equal(time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)) {
+		if !p.BeginsAt.Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)) || !p.EndsAt.Equal(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)) {
 			t.Errorf("dates = %v – %v", p.BeginsAt, p.EndsAt)
 		}
 		if stored, err := h.store.Promotion(t.Context(), p.ID); err != nil || stored.DiscountValue != 1250 {
