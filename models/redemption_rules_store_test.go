@@ -32,6 +32,9 @@ func (c *testClock) Set(t time.Time) {
 	c.now = t
 }
 
+// The store keeps times to the microsecond, both engines' precision, so a
+// microsecond is the least step that is "a moment before".
+
 // eachWithClock runs fn per database on a fresh store whose clock starts
 // at epoch. Each database gets a clock of its own, since the two subtests
 // run in parallel and each moves its clock.
@@ -102,9 +105,9 @@ func TestRenewalIntervalStopsAUseCountingWhenItPasses(t *testing.T) {
 			wantRefused(t, err, models.ReasonCustomerLimit)
 			mustRedeem(t, s, "RENEW-USES", "bob", "o-3", 1)
 
-			clock.Set(start.Add(24*time.Hour - time.Nanosecond))
+			clock.Set(start.Add(24*time.Hour - time.Microsecond))
 			if v := mustCheck(t, s, models.CheckInput{Code: "RENEW-USES", CustomerID: "alice"}); fmt.Sprint(v.Reasons) != "[CUSTOMER_LIMIT]" {
-				t.Fatalf("check a nanosecond before the interval has passed: %v, want [CUSTOMER_LIMIT]", v.Reasons)
+				t.Fatalf("check a microsecond before the interval has passed: %v, want [CUSTOMER_LIMIT]", v.Reasons)
 			}
 			_, err = attempt(t, s, "RENEW-USES", "alice", "o-4", 1)
 			wantRefused(t, err, models.ReasonCustomerLimit)
@@ -129,9 +132,9 @@ func TestRenewalIntervalStopsAUseCountingWhenItPasses(t *testing.T) {
 			mustRedeem(t, s, "RENEW-ITEMS", "alice", "o-3", 1)
 
 			// 2 + 1 items still count a moment before the first use's hour.
-			clock.Set(start.Add(time.Hour - time.Nanosecond))
+			clock.Set(start.Add(time.Hour - time.Microsecond))
 			if v := mustCheck(t, s, models.CheckInput{Code: "RENEW-ITEMS", CustomerID: "alice", Items: 1}); fmt.Sprint(v.Reasons) != "[ITEMS_LIMIT]" {
-				t.Fatalf("check a nanosecond before the interval has passed: %v, want [ITEMS_LIMIT]", v.Reasons)
+				t.Fatalf("check a microsecond before the interval has passed: %v, want [ITEMS_LIMIT]", v.Reasons)
 			}
 			_, err = attempt(t, s, "RENEW-ITEMS", "alice", "o-4", 1)
 			wantRefused(t, err, models.ReasonItemsLimit)
@@ -315,9 +318,9 @@ func TestPromotionDatesAtTheEdges(t *testing.T) {
 			at     time.Time
 			reason string // "" is valid
 		}{
-			{at: begins.Add(-time.Nanosecond), reason: models.ReasonNotStarted},
+			{at: begins.Add(-time.Microsecond), reason: models.ReasonNotStarted},
 			{at: begins},
-			{at: ends.Add(-time.Nanosecond)},
+			{at: ends.Add(-time.Microsecond)},
 			{at: ends, reason: models.ReasonExpired},
 			{at: ends.Add(time.Hour), reason: models.ReasonExpired},
 		}

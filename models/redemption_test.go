@@ -523,6 +523,38 @@ func TestParseTime(t *testing.T) {
 	}
 }
 
+func TestParseEnd(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		raw  string
+		want *time.Time
+		err  bool
+	}{
+		{raw: "", want: nil},
+		{raw: "2026-12-31", want: ptr(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC))},
+		{raw: " 2026-02-28 ", want: ptr(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))},
+		{raw: "2026-12-31T00:00", want: ptr(time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC))},
+		{raw: "2026-12-31T00:00:00Z", want: ptr(time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC))},
+		{raw: "2026-12-31T23:59:59+01:00", want: ptr(time.Date(2026, 12, 31, 22, 59, 59, 0, time.UTC))},
+		{raw: "2026-12-32", err: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			t.Parallel()
+			got, err := ParseEnd(tt.raw)
+			if tt.err {
+				if err == nil {
+					t.Fatalf("ParseEnd(%q) = %v, want an error", tt.raw, got)
+				}
+				return
+			}
+			if err != nil || (got == nil) != (tt.want == nil) || got != nil && !got.Equal(*tt.want) {
+				t.Fatalf("ParseEnd(%q) = %v, %v; want %v", tt.raw, got, err, tt.want)
+			}
+		})
+	}
+}
+
 // fieldMessages returns a *ValidationError's messages by field, or fails.
 func fieldMessages(t *testing.T, err error) map[string]string {
 	t.Helper()
@@ -583,7 +615,7 @@ func TestPromotionInputValidate(t *testing.T) {
 	}{
 		{name: "ends before it begins", mod: func(in *PromotionInput) { in.BeginsAt, in.EndsAt = "2026-12-24", "2026-12-01" },
 			want: map[string]string{FieldEndsAt: "must be after beginsAt"}},
-		{name: "ends as it begins", mod: func(in *PromotionInput) { in.BeginsAt, in.EndsAt = "2026-12-24T00:00:00Z", "2026-12-24" },
+		{name: "ends as it begins", mod: func(in *PromotionInput) { in.BeginsAt, in.EndsAt = "2026-12-24T00:00:00Z", "2026-12-24T00:00" },
 			want: map[string]string{FieldEndsAt: "must be after beginsAt"}},
 		{name: "unreadable dates", mod: func(in *PromotionInput) { in.BeginsAt, in.EndsAt = "soon", "later" },
 			want: map[string]string{FieldBeginsAt: `not "soon"`, FieldEndsAt: `not "later"`}},
@@ -623,6 +655,15 @@ func TestPromotionInputValidate(t *testing.T) {
 			checkMessages(t, err, tt.want)
 		})
 	}
+	t.Run("a date alone as the end ends with that day", func(t *testing.T) {
+		t.Parallel()
+		in := valid()
+		in.BeginsAt, in.EndsAt = "2026-12-24", "2026-12-24"
+		got, err := in.Validate()
+		if err != nil || !got.BeginsAt.Equal(time.Date(2026, 12, 24, 0, 0, 0, 0, time.UTC)) || !got.EndsAt.Equal(time.Date(2026, 12, 25, 0, 0, 0, 0, time.UTC)) {
+			t.Fatalf("one-day promotion: %v to %v, %v; want all of 24 December", got.BeginsAt, got.EndsAt, err)
+		}
+	})
 	t.Run("bulk and series promotions need no tag", func(t *testing.T) {
 		t.Parallel()
 		for _, kind := range []string{KindBulk, KindSeries} {
@@ -756,7 +797,7 @@ func TestSingleUseInputPlan(t *testing.T) {
 			t.Errorf("coupon (-want +got):\n%s", d)
 		}
 		wantP := PromotionSpec{Name: "Single-use coupon Bday-Ann", Description: "One use of Bday-Ann by customer ann", Status: PromotionActive, Kind: KindRegular,
-			DiscountType: DiscountFixed, DiscountValue: 1500, AppliesTo: AppliesToBill, EndsAt: ptr(time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)),
+			DiscountType: DiscountFixed, DiscountValue: 1500, AppliesTo: AppliesToBill, EndsAt: ptr(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)),
 			MaxUsage: 1, MaxUsagePerClient: 1, UTMSource: ptr("single-use-bday-ann")}
 		if d := cmp.Diff(wantP, p); d != "" {
 			t.Errorf("promotion (-want +got):\n%s", d)
