@@ -95,6 +95,7 @@ func mustCancel(t *testing.T, s *models.Store, id int64) {
 func TestRenewalIntervalStopsAUseCountingWhenItPasses(t *testing.T) {
 	t.Parallel()
 	eachWithClock(t, models.Config{}, func(t *testing.T, s *models.Store, clock *testClock) {
+		// The subtests move one clock, so they run one after the other.
 		t.Run("uses per customer", func(t *testing.T) {
 			mustPromotion(t, s, models.PromotionInput{UTMSource: ptr("renew-uses")})
 			mustCoupon(t, s, models.CouponInput{Code: "RENEW-USES", UTMSource: ptr("renew-uses"), MaxUsagePerClient: ptr(1), ExpirationIntervalPerUse: "1.00:00:00"})
