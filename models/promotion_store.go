@@ -111,7 +111,7 @@ func (s *Store) changePromotion(ctx context.Context, id int64, action string, fn
 		return s.audit(ctx, tx, action, EntityPromotion, strconv.FormatInt(p.ID, 10), diff)
 	})
 	if err != nil {
-		return Promotion{}, notFound(translate(err), "promotion", strconv.FormatInt(id, 10))
+		return Promotion{}, notFound(err, "promotion", strconv.FormatInt(id, 10))
 	}
 	return p, nil
 }
