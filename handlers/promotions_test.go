@@ -164,10 +164,11 @@ func formValues(t *testing.T, body, id string) url.Values {
 func TestPromotionCreateAndShow(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		if r := h.do("GET", "/promotions/new", nil, nil); r.status != http.StatusOK || !strings.Contains(r.body, `id="promotion-form"`) {
-			t.Fatalf("new form: %d", r.status)
+		r := h.do("GET", "/promotions/new", nil, nil)
+		if r.status != http.StatusOK || !regexp.MustCompile(`<form id="promotion-form" method="post"[^>]*><input type="hidden" name="_csrf" value="`+h.csrf()+`">`).MatchString(r.body) {
+			t.Fatalf("new form: %d, or no form carrying the CSRF token", r.status)
 		}
-		r := h.post("/promotions", validPromotionForm(), nil)
+		r = h.post("/promotions", validPromotionForm(), nil)
 		if r.status != http.StatusSeeOther {
 			t.Fatalf("create: %d %.300s", r.status, r.body)
 		}
@@ -532,6 +533,12 @@ func TestPromotionLinkUTMTag(t *testing.T) {
 		}
 		if strings.Contains(page.body, `data-testid="no-tags"`) {
 			t.Error("the page says no coupon carries a tag")
+		}
+		// Each form that posts carries the CSRF token for browsers without htmx.
+		token := regexp.QuoteMeta(`<input type="hidden" name="_csrf" value="` + h.csrf() + `">`)
+		posts := regexp.MustCompile(`<form method="post"`).FindAllStringIndex(page.body, -1)
+		if n := len(regexp.MustCompile(`<form method="post"[^>]*>` + token).FindAllString(page.body, -1)); len(posts) < 4 || n != len(posts) {
+			t.Errorf("%d of the page's %d post forms carry the CSRF token", n, len(posts))
 		}
 
 		r := h.post(path+"/utm", url.Values{"kind": {"source"}, "tag": {"newsletter"}}, nil)
