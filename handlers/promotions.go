@@ -57,7 +57,11 @@ func (h *Promotions) List(c echo.Context) error {
 	}
 	status := http.StatusOK
 	if errors.As(err, &verr) {
-		v.Errors, v.Error, status, err = formMessages(verr), "These filters are not valid; see the messages beside them.", http.StatusUnprocessableEntity, nil
+		// The filter form offers only valid values, so this is a typed or
+		// outdated URL; the page shows it back with the messages.
+		status, err = http.StatusUnprocessableEntity, nil
+		v.Errors = formMessages(verr)
+		v.Error = "These filters are not valid; see the messages beside them."
 	}
 	if err != nil {
 		return err

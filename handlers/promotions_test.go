@@ -537,7 +537,7 @@ func TestPromotionLinkUTMTag(t *testing.T) {
 		// Each form that posts carries the CSRF token for browsers without htmx.
 		token := regexp.QuoteMeta(`<input type="hidden" name="_csrf" value="` + h.csrf() + `">`)
 		posts := regexp.MustCompile(`<form method="post"`).FindAllStringIndex(page.body, -1)
-		if n := len(regexp.MustCompile(`<form method="post"[^>]*>` + token).FindAllString(page.body, -1)); len(posts) < 4 || n != len(posts) {
+		if n := len(regexp.MustCompile(`<form method="post"[^>]*>`+token).FindAllString(page.body, -1)); len(posts) < 4 || n != len(posts) {
 			t.Errorf("%d of the page's %d post forms carry the CSRF token", n, len(posts))
 		}
 
