@@ -50,6 +50,14 @@ var consoleMatrix = map[string]consoleAccess{
 	"GET /tokens":                   {303, 403, 403, 200},
 	"POST /tokens":                  {303, 403, 403, 422},
 	"POST /tokens/:id/revoke":       {303, 403, 403, 303},
+	"GET /promotions":               {303, 200, 200, 200},
+	"GET /promotions/new":           {303, 403, 200, 200},
+	"POST /promotions":              {303, 403, 422, 422},
+	"GET /promotions/:id":           {303, 200, 200, 200},
+	"POST /promotions/:id":          {303, 403, 422, 422},
+	"GET /promotions/:id/edit":      {303, 403, 200, 200},
+	"POST /promotions/:id/archive":  {303, 403, 303, 303},
+	"POST /promotions/:id/utm":      {303, 403, 422, 422},
 }
 
 var apiMatrix = map[string]apiAccess{
@@ -86,9 +94,10 @@ type effect struct {
 }
 
 // writeEffects are the console writes the matrix sends that change state
-// when allowed: the coupon MATRIX, the user target and the token whose
-// secret is tokSecret. The rest it sends are refused or fail validation.
-func writeEffects(h *harness, target int64, tokSecret string) map[string]effect {
+// when allowed: the coupon MATRIX, the user target, the token whose
+// secret is tokSecret and the promotion promo. The rest it sends are
+// refused or fail validation.
+func writeEffects(h *harness, target int64, tokSecret string, promo models.Promotion) map[string]effect {
 	coupon := func(t *testing.T) models.Coupon {
 		t.Helper()
 		c, err := h.store.Coupon(t.Context(), "MATRIX")
@@ -136,6 +145,19 @@ func writeEffects(h *harness, target int64, tokSecret string) map[string]effect 
 		},
 		"POST /users/:id/disable": {reset: disable(false), done: func(t *testing.T) bool { return user(t).Disabled }},
 		"POST /users/:id/enable":  {reset: disable(true), done: func(t *testing.T) bool { return !user(t).Disabled }},
+		"POST /promotions/:id/archive": {
+			reset: func(t *testing.T) {
+				t.Helper()
+				spec, err := models.PromotionInput{Name: promo.Name, DiscountType: promo.DiscountType, DiscountValue: "10", UTMSource: promo.UTMSource}.Validate()
+				if err == nil {
+					_, err = h.store.UpdatePromotion(t.Context(), promo.ID, spec)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			},
+			done: func(t *testing.T) bool { return h.promotion(promo.ID).Status == models.PromotionArchived },
+		},
 		"POST /tokens/:id/revoke": {done: func(t *testing.T) bool {
 			t.Helper()
 			_, err := h.store.AuthenticateToken(t.Context(), tokSecret)
@@ -170,11 +192,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if _, err := h.store.CreateCoupon(ctx, models.CouponSpec{Code: "SHELVED", Archived: new(true)}); err != nil {
 			t.Fatal(err)
 		}
-		promo, err := h.store.CreatePromotion(ctx, models.PromotionSpec{Name: "Matrix", Status: models.PromotionActive, Kind: models.KindRegular,
-			DiscountType: models.DiscountFixed, DiscountValue: 100, AppliesTo: models.AppliesToBill, UTMSource: new("matrix")})
-		if err != nil {
-			t.Fatal(err)
-		}
+		source := "matrix"
+		promo := h.mustPromotion(models.PromotionInput{Name: "Matrix", UTMSource: &source})
 		if _, err := h.store.CreateCoupon(ctx, models.CouponSpec{Code: "MREDEEM", UTMSource: new("matrix")}); err != nil {
 			t.Fatal(err)
 		}
@@ -182,7 +201,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		effects := writeEffects(h, target.ID, tokSecret)
+		effects := writeEffects(h, target.ID, tokSecret, promo)
 		fill := func(path string) string {
 			r := strings.NewReplacer(":code", "MATRIX", "*", "vendor/htmx-2.0.11.min.js")
 			path = r.Replace(path)
@@ -193,7 +212,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				return strings.Replace(path, ":id", fmt.Sprint(target.ID), 1)
 			case strings.HasPrefix(path, "/tokens/"):
 				return strings.Replace(path, ":id", fmt.Sprint(tok.ID), 1)
-			case strings.HasPrefix(path, "/api/promotions/"):
+			case strings.HasPrefix(path, "/api/promotions/"), strings.HasPrefix(path, "/promotions/"):
 				return strings.Replace(path, ":id", fmt.Sprint(promo.ID), 1)
 			case strings.HasPrefix(path, "/api/redemptions/"):
 				return strings.Replace(path, ":id", fmt.Sprint(redemption.ID), 1)
