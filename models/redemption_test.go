@@ -614,15 +614,15 @@ func TestPromotionInputValidate(t *testing.T) {
 		want map[string]string
 	}{
 		{name: "ends before it begins", mod: func(in *PromotionInput) { in.BeginsAt, in.EndsAt = "2026-12-24", "2026-12-01" },
-			want: map[string]string{FieldEndsAt: "must be after beginsAt"}},
+			want: map[string]string{FieldEndsAt: "must be after the start"}},
 		{name: "ends as it begins", mod: func(in *PromotionInput) { in.BeginsAt, in.EndsAt = "2026-12-24T00:00:00Z", "2026-12-24T00:00" },
-			want: map[string]string{FieldEndsAt: "must be after beginsAt"}},
+			want: map[string]string{FieldEndsAt: "must be after the start"}},
 		{name: "unreadable dates", mod: func(in *PromotionInput) { in.BeginsAt, in.EndsAt = "soon", "later" },
 			want: map[string]string{FieldBeginsAt: `not "soon"`, FieldEndsAt: `not "later"`}},
 		{name: "a percentage over 100", mod: func(in *PromotionInput) { in.DiscountValue = "100.5" },
 			want: map[string]string{FieldDiscountValue: "a percentage from 0.01 to 100"}},
 		{name: "a regular promotion with no UTM tag", mod: func(in *PromotionInput) { in.UTMSource, in.UTMCampaign = nil, ptr(" ") },
-			want: map[string]string{FieldUTMSource: "give a utmSource or a utmCampaign"}},
+			want: map[string]string{FieldUTMSource: "give a UTM source or a UTM campaign"}},
 		{name: "a bad UTM tag is its own message", mod: func(in *PromotionInput) { in.UTMSource = ptr(strings.Repeat("x", MaxUTMLength+1)) },
 			want: map[string]string{FieldUTMSource: "at most 255"}},
 		{name: "no name", mod: func(in *PromotionInput) { in.Name = "  " }, want: map[string]string{FieldName: "is required"}},
