@@ -198,10 +198,10 @@ func ParseTime(raw string) (*time.Time, error) {
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
 		if t, err := time.Parse(layout, raw); err == nil {
+			t = t.UTC()
 			if t.Year() < 1970 || t.Year() > 9999 {
 				break
 			}
-			t = t.UTC()
 			return &t, nil
 		}
 	}

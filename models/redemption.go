@@ -106,7 +106,8 @@ func (in RedemptionInput) Validate() (RedemptionInput, error) {
 }
 
 // CheckInput asks whether a code could be redeemed now. CustomerID is
-// optional: without it the per-customer rules are not checked. Items 0
+// optional: without it the customer's earlier uses are not counted and
+// the customer a coupon is for is not checked. Items 0
 // is read as 1.
 type CheckInput struct {
 	Code        string
@@ -184,7 +185,7 @@ type Usage struct {
 }
 
 // Attempt is one use being asked for. CustomerID "" (a validation that
-// names no customer) skips the per-customer rules.
+// names no customer) counts no earlier uses and checks no customer.
 type Attempt struct {
 	CustomerID  string
 	Items       int
@@ -235,9 +236,11 @@ func Evaluate(c *Coupon, promotions []Promotion, u Usage, a Attempt) Verdict {
 		if c.MaxUsagePerClient > 0 && u.CustomerUses >= c.MaxUsagePerClient {
 			reasons[ReasonCustomerLimit] = true
 		}
-		if c.MaxItemsPerClient > 0 && u.CustomerItems+a.Items > c.MaxItemsPerClient {
-			reasons[ReasonItemsLimit] = true
-		}
+	}
+	// Without a customer nothing has been counted, but an order that alone
+	// holds more items than a customer may use still cannot pass.
+	if c.MaxItemsPerClient > 0 && u.CustomerItems+a.Items > c.MaxItemsPerClient {
+		reasons[ReasonItemsLimit] = true
 	}
 	var applied []AppliedPromotion
 	promoReasons := map[string]bool{}
@@ -328,7 +331,7 @@ type TooManyGuessesError struct {
 
 // Error states the limit and when to try again.
 func (e *TooManyGuessesError) Error() string {
-	return fmt.Sprintf("more than %d unknown codes were tried in %s from this client or for this customer; try again in %s",
+	return fmt.Sprintf("%d unknown codes were tried within %s from this client or for this customer; try again in %s",
 		e.Limit, e.Window, e.RetryAfter.Round(time.Second))
 }
 

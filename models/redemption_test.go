@@ -109,6 +109,10 @@ func TestEvaluate(t *testing.T) {
 			usage: Usage{CustomerItems: 3}, attempt: Attempt{CustomerID: "alice", Items: 3, Now: ruleNow}, wantReasons: []string{ReasonItemsLimit}},
 		{name: "first order alone over the items limit", coupon: ruleCoupon(func(c *Coupon) { c.MaxItemsPerClient = 5 }), promotions: []Promotion{rulePromotion(1)},
 			attempt: Attempt{CustomerID: "alice", Items: 6, Now: ruleNow}, wantReasons: []string{ReasonItemsLimit}},
+		{name: "an order over the items limit without a customer", coupon: ruleCoupon(func(c *Coupon) { c.MaxItemsPerClient = 5 }), promotions: []Promotion{rulePromotion(1)},
+			attempt: Attempt{Items: 6, Now: ruleNow}, wantReasons: []string{ReasonItemsLimit}},
+		{name: "an order within the items limit without a customer", coupon: ruleCoupon(func(c *Coupon) { c.MaxItemsPerClient = 5 }), promotions: []Promotion{rulePromotion(1)},
+			attempt: Attempt{Items: 5, Now: ruleNow}, wantApplied: []int64{1}},
 
 		{name: "promotion has one use left", coupon: ruleCoupon(), promotions: []Promotion{rulePromotion(1, func(p *Promotion) { p.MaxUsage, p.Uses = 3, 2 })},
 			attempt: alice, wantApplied: []int64{1}},
@@ -492,6 +496,7 @@ func TestParseTime(t *testing.T) {
 		{raw: "1970-01-01", want: time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)},
 		{raw: "9999-12-31T23:59:59Z", want: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)},
 		{raw: "1969-12-31", err: true},
+		{raw: "1970-01-01T00:30:00+01:00", err: true},
 		{raw: "0001-01-01T00:00:00Z", err: true},
 		{raw: "2026-13-01", err: true},
 		{raw: "2026-02-30", err: true},
