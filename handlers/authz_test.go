@@ -35,6 +35,7 @@ var consoleMatrix = map[string]consoleAccess{
 	"GET /coupons/:code/edit":       {303, 403, 200, 200},
 	"POST /coupons/:code/archive":   {303, 403, 303, 303},
 	"POST /coupons/:code/unarchive": {303, 403, 303, 303},
+	"POST /redemptions/:id/cancel":  {303, 403, 303, 303},
 	"GET /coupons/generate":         {303, 403, 200, 200},
 	"POST /coupons/generate":        {303, 403, 422, 422},
 	"GET /batches/:id":              {303, 200, 200, 200},
@@ -68,17 +69,19 @@ var apiMatrix = map[string]apiAccess{
 var openRoutes = map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /static/*": true}
 
 // effect is what a console write changes: reset puts its target back
-// before each request (nil when only the last client, the admin, may make
-// the change), and done reports whether the change is in the store.
+// before each request (nil when the change cannot be undone and repeating
+// it changes nothing more, or only the last client, the admin, may make
+// it), and done reports whether the change is in the store.
 type effect struct {
 	reset func(t *testing.T)
 	done  func(t *testing.T) bool
 }
 
 // writeEffects are the console writes the matrix sends that change state
-// when allowed: the coupon MATRIX, the user target and the token whose
-// secret is tokSecret. The rest it sends are refused or fail validation.
-func writeEffects(h *harness, target int64, tokSecret string) map[string]effect {
+// when allowed: the coupon MATRIX, the user target, the token whose
+// secret is tokSecret and the redemption redemption. The rest it sends
+// are refused or fail validation.
+func writeEffects(h *harness, target int64, tokSecret string, redemption int64) map[string]effect {
 	coupon := func(t *testing.T) models.Coupon {
 		t.Helper()
 		c, err := h.store.Coupon(t.Context(), "MATRIX")
@@ -126,6 +129,14 @@ func writeEffects(h *harness, target int64, tokSecret string) map[string]effect 
 		},
 		"POST /users/:id/disable": {reset: disable(false), done: func(t *testing.T) bool { return user(t).Disabled }},
 		"POST /users/:id/enable":  {reset: disable(true), done: func(t *testing.T) bool { return !user(t).Disabled }},
+		"POST /redemptions/:id/cancel": {done: func(t *testing.T) bool {
+			t.Helper()
+			r, err := h.store.Redemption(t.Context(), redemption)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return !r.Live()
+		}},
 		"POST /tokens/:id/revoke": {done: func(t *testing.T) bool {
 			t.Helper()
 			_, err := h.store.AuthenticateToken(t.Context(), tokSecret)
@@ -160,7 +171,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if _, err := h.store.CreateCoupon(ctx, models.CouponSpec{Code: "SHELVED", Archived: new(true)}); err != nil {
 			t.Fatal(err)
 		}
-		effects := writeEffects(h, target.ID, tokSecret)
+		// Cancelling needs a redemption, which needs a promotion the
+		// coupon reaches.
+		tag := "matrix"
+		h.mustPromotion(models.PromotionInput{Name: "Matrix", DiscountType: models.DiscountFixed, DiscountValue: "1", UTMSource: &tag})
+		if _, err := h.store.CreateCoupon(ctx, models.CouponSpec{Code: "REDEEMED", UTMSource: &tag}); err != nil {
+			t.Fatal(err)
+		}
+		red := h.mustRedeem("REDEEMED", "matrix-customer", "matrix-order", 1, nil)
+		effects := writeEffects(h, target.ID, tokSecret, red.ID)
 		fill := func(path string) string {
 			r := strings.NewReplacer(":code", "MATRIX", "*", "vendor/htmx-2.0.11.min.js")
 			path = r.Replace(path)
@@ -171,6 +190,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 				return strings.Replace(path, ":id", fmt.Sprint(target.ID), 1)
 			case strings.HasPrefix(path, "/tokens/"):
 				return strings.Replace(path, ":id", fmt.Sprint(tok.ID), 1)
+			case strings.HasPrefix(path, "/redemptions/"):
+				return strings.Replace(path, ":id", fmt.Sprint(red.ID), 1)
 			}
 			return path
 		}

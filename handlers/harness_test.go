@@ -329,3 +329,37 @@ func newTestServer(t *testing.T, h http.Handler) *httptest.Server {
 	t.Cleanup(srv.Close)
 	return srv
 }
+
+// mustPromotion validates in and stores the promotion.
+func (h *harness) mustPromotion(in models.PromotionInput) models.Promotion {
+	h.t.Helper()
+	spec, err := in.Validate()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	p, err := h.store.CreatePromotion(h.t.Context(), spec)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return p
+}
+
+// mustRedeem redeems code once for customer and order through the store.
+func (h *harness) mustRedeem(code, customer, order string, items int, amount *int64) models.Redemption {
+	h.t.Helper()
+	r, created, err := h.store.Redeem(h.t.Context(), models.RedemptionInput{Code: code, CustomerID: customer, OrderID: order, Items: items, OrderAmount: amount}, "test")
+	if err != nil || !created {
+		h.t.Fatalf("redeem %s for %s/%s: created %v, %v", code, customer, order, created, err)
+	}
+	return r
+}
+
+// verdict checks code through the store as the console would.
+func (h *harness) verdict(code, customer string) models.Verdict {
+	h.t.Helper()
+	v, err := h.store.Check(h.t.Context(), models.CheckInput{Code: code, CustomerID: customer}, "test")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return v
+}

@@ -31,7 +31,8 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	users := &handlers.Users{Store: store, Sessions: sessions}
 	tokens := &handlers.Tokens{Store: store}
 	audit := &handlers.Audit{Store: store}
-	coupons := &handlers.Coupons{Store: store}
+	coupons := &handlers.Coupons{Store: store, Now: cfg.Now}
+	redemptions := &handlers.Redemptions{Store: store}
 	batches := &handlers.Batches{Store: store}
 	vtex := &handlers.VTEX{Store: store, Logger: logger}
 
@@ -74,6 +75,10 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.GET("/coupons/:code/edit", coupons.Edit, editor...)
 	e.POST("/coupons/:code/archive", coupons.Archive, editor...)
 	e.POST("/coupons/:code/unarchive", coupons.Unarchive, editor...)
+
+	// Console: redemptions, listed on their coupon's page; editors and
+	// admins cancel them.
+	e.POST("/redemptions/:id/cancel", redemptions.Cancel, editor...)
 
 	// Console: generation and its batches.
 	e.GET("/coupons/generate", batches.GenerateForm, editor...)
