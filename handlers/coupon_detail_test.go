@@ -195,7 +195,7 @@ func TestConsoleRedemptionsCancel(t *testing.T) {
 		}
 		rowID := views.RedemptionRowID(red.ID)
 		rowOf := func(body string) string {
-			return regexp.MustCompile(`(?s)<tr id="`+rowID+`".*?</tr>`).FindString(body)
+			return regexp.MustCompile(`(?s)<tr id="` + rowID + `".*?</tr>`).FindString(body)
 		}
 
 		page := h.do("GET", "/coupons/ONCE", nil, nil).body
