@@ -263,14 +263,14 @@ func readCouponFields(c echo.Context) views.CouponFields {
 // validateCouponFields converts typed fields into a spec, recording every
 // problem in verr; the spec is meaningful only when verr stays empty.
 func validateCouponFields(f views.CouponFields, verr *models.ValidationError) models.CouponSpec {
+	// The form always shows max uses per customer, so blank is 0
+	// (unlimited) as for the other limits, never "leave as it is".
 	spec, err := models.CouponInput{
-		Code:              f.Code,
-		UTMSource:         optional(f.UTMSource),
-		UTMCampaign:       optional(f.UTMCampaign),
-		MaxItemsPerClient: formInt(verr, views.FieldMaxItemsPerClient, f.MaxItemsPerClient),
-		MaxUsage:          formInt(verr, views.FieldMaxUsage, f.MaxUsage),
-		// The form always shows the field, so blank is 0 (unlimited), as
-		// for the other limits, never "leave as it is".
+		Code:                     f.Code,
+		UTMSource:                optional(f.UTMSource),
+		UTMCampaign:              optional(f.UTMCampaign),
+		MaxItemsPerClient:        formInt(verr, views.FieldMaxItemsPerClient, f.MaxItemsPerClient),
+		MaxUsage:                 formInt(verr, views.FieldMaxUsage, f.MaxUsage),
 		MaxUsagePerClient:        new(formInt(verr, views.FieldMaxUsagePerClient, f.MaxUsagePerClient)),
 		ExpirationIntervalPerUse: f.ExpirationIntervalPerUse,
 	}.Validate()
