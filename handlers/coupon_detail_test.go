@@ -296,6 +296,9 @@ func TestConsoleRedemptionsPaged(t *testing.T) {
 		if _, older := redemptionRows(r.body); !cmp.Equal(older, []string{"o-00"}) || strings.Contains(r.body, "older-redemptions") {
 			t.Errorf("the second page lists %v, want only o-00 and no further link", older)
 		}
+		if !strings.Contains(r.body, `href="/coupons/MANY" hx-get="/coupons/MANY"`) {
+			t.Error("the second page has no link back to the newest redemptions")
+		}
 		stale := h.do("GET", "/coupons/MANY?after=***", nil, nil)
 		if _, rows := redemptionRows(stale.body); stale.status != http.StatusOK || len(rows) != 20 || !strings.Contains(stale.body, "not valid any more") {
 			t.Errorf("a stale cursor: %d with %d rows, want the newest with a note", stale.status, len(rows))
