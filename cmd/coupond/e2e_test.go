@@ -144,6 +144,9 @@ func TestMarketerManagesCoupons(t *testing.T) {
 	// Search narrows the table without a page load.
 	p.MustElement(`[data-testid="search"]`).MustInput("zzz")
 	p.MustElement(`[data-testid="no-coupons"]`)
+	if n := len(p.MustElements("#coupon-table")); n != 1 {
+		t.Errorf("after a search the page has %d coupon tables, want the one replaced", n)
+	}
 
 	// Generate ten and download them.
 	p.MustNavigate(base + "/coupons/generate").MustWaitLoad()
