@@ -106,6 +106,9 @@ func markedRow(c models.Coupon, tags models.TagSet) views.CouponRow {
 // at now.
 func promotionLink(p models.Promotion, now time.Time) views.PromotionLink {
 	l := views.PromotionLink{ID: p.ID, Name: p.Name, Discount: discountText(p), Status: p.Status, Live: p.Live(now)}
+	if p.EndsAt != nil {
+		l.Ends = formatTime(*p.EndsAt)
+	}
 	switch {
 	case p.Status != models.PromotionActive:
 		l.NotLive = "it is " + p.Status

@@ -33,6 +33,8 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	audit := &handlers.Audit{Store: store}
 	coupons := &handlers.Coupons{Store: store, Now: cfg.Now}
 	redemptions := &handlers.Redemptions{Store: store}
+	singleUse := &handlers.SingleUse{Store: store, Now: cfg.Now}
+	check := &handlers.Check{Store: store}
 	batches := &handlers.Batches{Store: store}
 	vtex := &handlers.VTEX{Store: store, Logger: logger}
 
@@ -79,6 +81,16 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	// Console: redemptions, listed on their coupon's page; editors and
 	// admins cancel them.
 	e.POST("/redemptions/:id/cancel", redemptions.Cancel, editor...)
+
+	// Console: single-use coupons, each with a promotion of its own, for
+	// editors and admins.
+	e.GET("/single-use", singleUse.Form, editor...)
+	e.POST("/single-use", singleUse.Create, editor...)
+	e.GET("/single-use/:code", singleUse.Show, editor...)
+
+	// Console: checking whether a code could be redeemed, for everyone
+	// signed in.
+	e.GET("/check", check.Show, viewer...)
 
 	// Console: generation and its batches.
 	e.GET("/coupons/generate", batches.GenerateForm, editor...)
