@@ -128,7 +128,7 @@ func TestConsoleCheckRefusesBadInput(t *testing.T) {
 			t.Fatalf("bad check: %d, or a result shown", r.status)
 		}
 		for _, f := range []string{"customerId", "items"} {
-			if !regexp.MustCompile(`id="` + f + `"[^>]*aria-invalid="true"`).MatchString(r.body) || !strings.Contains(r.body, `data-testid="error-`+f+`"`) {
+			if !regexp.MustCompile(`id="`+f+`"[^>]*aria-invalid="true"`).MatchString(r.body) || !strings.Contains(r.body, `data-testid="error-`+f+`"`) {
 				t.Errorf("no message beside %s", f)
 			}
 		}

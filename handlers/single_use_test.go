@@ -39,7 +39,7 @@ func TestConsoleSingleUseCoupon(t *testing.T) {
 		editor := h.login(editorEmail)
 		h.client = editor
 		r := h.do("GET", "/single-use", nil, nil)
-		form := regexp.MustCompile(`(?s)<form id="`+views.SingleUseFormID+`" method="post" action="/single-use" hx-post="/single-use".*?</form>`).FindString(r.body)
+		form := regexp.MustCompile(`(?s)<form id="` + views.SingleUseFormID + `" method="post" action="/single-use" hx-post="/single-use".*?</form>`).FindString(r.body)
 		if r.status != http.StatusOK || !strings.Contains(form, `type="datetime-local"`) || !strings.Contains(form, `<input type="hidden" name="_csrf" value="`) {
 			t.Fatalf("GET /single-use: %d, or no form posting to it with a CSRF field and a date field", r.status)
 		}
