@@ -86,6 +86,14 @@ func TestConsoleSingleUseCoupon(t *testing.T) {
 		if js.status != http.StatusOK || !strings.HasPrefix(js.header.Get("Content-Type"), "text/javascript") || !strings.Contains(js.body, "data-copy") {
 			t.Errorf("copy script: %d %q", js.status, js.header.Get("Content-Type"))
 		}
+		// The limits shown are the coupon's own.
+		if _, err := h.store.CreateCoupon(t.Context(), models.CouponSpec{Code: "Shared", MaxUsage: 3, MaxUsagePerClient: new(2)}); err != nil {
+			t.Fatal(err)
+		}
+		shared := h.do("GET", "/single-use/Shared", nil, nil).body
+		if !strings.Contains(shared, `data-testid="limit-total">3 uses in total<`) || !strings.Contains(shared, `data-testid="limit-per-customer">2 uses per customer<`) {
+			t.Error("the page of a coupon with 3 uses and 2 per customer shows other limits")
+		}
 		if r := h.do("GET", "/single-use/nobody", nil, nil); r.status != http.StatusNotFound {
 			t.Errorf("result page of an unknown code: %d", r.status)
 		}
