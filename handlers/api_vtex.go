@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 
@@ -23,6 +24,7 @@ type VTEXStore interface {
 	CreateCoupons(ctx context.Context, reqs []models.CouponRequest) ([]models.Coupon, error)
 	GenerateCoupons(ctx context.Context, r models.CouponRequest) ([]models.Coupon, error)
 	SetCouponArchived(ctx context.Context, code string, archived bool) (models.Coupon, error)
+	EachLiveRedemption(ctx context.Context, couponID int64, fn func(models.Redemption) error) error
 }
 
 // VTEX speaks the request and response shapes of VTEX's coupon API under
@@ -169,14 +171,53 @@ func (h *VTEX) GetArchived(c echo.Context) error {
 	return c.JSON(http.StatusOK, vtexCoupon(cp))
 }
 
-// Usage is VTEX's usage report of one coupon. coupond does not record
-// redemptions yet, so it answers 404 for an unknown code and 501 for a
-// known one rather than an empty report that would read as "never used".
+// vtexUsage is VTEX's usage report: per customer, the orders that used
+// the coupon and when.
+type vtexUsage struct {
+	HostName      string                      `json:"hostName"`
+	CouponCode    string                      `json:"couponCode"`
+	ProfileUsages map[string]vtexProfileUsage `json:"profileUsages"`
+}
+
+type vtexProfileUsage struct {
+	OrderUsage []vtexOrderUsage `json:"orderUsage"`
+}
+
+type vtexOrderUsage struct {
+	OrderID      string `json:"orderId"`
+	UsageDateUtc string `json:"usageDateUtc"`
+}
+
+// Usage is VTEX's usage report of one coupon: its live redemptions by
+// customer, oldest first; hostName is the host the request was sent to.
+// 404 for an unknown code.
 func (h *VTEX) Usage(c echo.Context) error {
-	if _, err := h.Store.Coupon(c.Request().Context(), c.Param("code")); err != nil {
+	ctx := c.Request().Context()
+	cp, err := h.Store.Coupon(ctx, c.Param("code"))
+	if err != nil {
 		return err
 	}
-	return echo.NewHTTPError(http.StatusNotImplemented, "usage reports are not available: this version of coupond does not record redemptions")
+	out := vtexUsage{HostName: requestHost(c), CouponCode: cp.Code, ProfileUsages: map[string]vtexProfileUsage{}}
+	err = h.Store.EachLiveRedemption(ctx, cp.ID, func(r models.Redemption) error {
+		pu := out.ProfileUsages[r.CustomerID]
+		pu.OrderUsage = append(pu.OrderUsage, vtexOrderUsage{OrderID: r.OrderID, UsageDateUtc: r.CreatedAt.UTC().Format(vtexTimeLayout)})
+		out.ProfileUsages[r.CustomerID] = pu
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// requestHost is the host name the request was addressed to, without a
+// port.
+func requestHost(c echo.Context) string {
+	host := c.Request().Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return host
 }
 
 // List returns coupons as VTEX's plain array. Without limit or after it

@@ -65,8 +65,18 @@ var apiMatrix = map[string]apiAccess{
 	"POST /api/rnb/pvt/coupons":                {401, 403, 400},
 	"POST /api/rnb/pvt/archive/coupon/:code":   {401, 403, 200},
 	"GET /api/rnb/pvt/archive/coupon/:code":    {401, 200, 200},
-	"GET /api/rnb/pvt/coupon/usage/:code":      {401, 501, 501},
+	"GET /api/rnb/pvt/coupon/usage/:code":      {401, 200, 200},
 	"POST /api/rnb/pvt/unarchive/coupon/:code": {401, 403, 200},
+	"POST /api/promotions":                     {401, 403, 400},
+	"GET /api/promotions":                      {401, 200, 200},
+	"GET /api/promotions/:id":                  {401, 200, 200},
+	"PUT /api/promotions/:id":                  {401, 403, 400},
+	"POST /api/promotions/:id/archive":         {401, 403, 200},
+	"POST /api/single-use-coupons":             {401, 403, 400},
+	"GET /api/coupons/:code/validation":        {401, 200, 200},
+	"POST /api/redemptions":                    {401, 403, 400},
+	"GET /api/redemptions/:id":                 {401, 200, 200},
+	"POST /api/redemptions/:id/cancel":         {401, 403, 200},
 }
 
 // openRoutes need no identity at all.
@@ -175,14 +185,21 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if _, err := h.store.CreateCoupon(ctx, models.CouponSpec{Code: "SHELVED", Archived: new(true)}); err != nil {
 			t.Fatal(err)
 		}
-		// Cancelling needs a redemption, which needs a promotion the
-		// coupon reaches.
-		tag := "matrix"
-		h.mustPromotion(models.PromotionInput{Name: "Matrix", DiscountType: models.DiscountFixed, DiscountValue: "1", UTMSource: &tag})
-		if _, err := h.store.CreateCoupon(ctx, models.CouponSpec{Code: "REDEEMED", UTMSource: &tag}); err != nil {
+		promo, err := h.store.CreatePromotion(ctx, models.PromotionSpec{Name: "Matrix", Status: models.PromotionActive, Kind: models.KindRegular,
+			DiscountType: models.DiscountFixed, DiscountValue: 100, AppliesTo: models.AppliesToBill, UTMSource: new("matrix")})
+		if err != nil {
 			t.Fatal(err)
 		}
-		red := h.mustRedeem("REDEEMED", "matrix-customer", "matrix-order", 1, nil)
+		if _, err := h.store.CreateCoupon(ctx, models.CouponSpec{Code: "MREDEEM", UTMSource: new("matrix")}); err != nil {
+			t.Fatal(err)
+		}
+		redemption, _, err := h.store.Redeem(ctx, models.RedemptionInput{Code: "MREDEEM", CustomerID: "c", OrderID: "o", Items: 1}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The console's cancel button gets a redemption of its own, so
+		// that the API's cancel does not decide what it finds.
+		red := h.mustRedeem("MREDEEM", "console-customer", "console-order", 1, nil)
 		effects := writeEffects(h, target.ID, tokSecret, red.ID)
 		fill := func(path string) string {
 			r := strings.NewReplacer(":code", "MATRIX", "*", "vendor/htmx-2.0.11.min.js")
@@ -196,6 +213,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 				return strings.Replace(path, ":id", fmt.Sprint(tok.ID), 1)
 			case strings.HasPrefix(path, "/redemptions/"):
 				return strings.Replace(path, ":id", fmt.Sprint(red.ID), 1)
+			case strings.HasPrefix(path, "/api/promotions/"):
+				return strings.Replace(path, ":id", fmt.Sprint(promo.ID), 1)
+			case strings.HasPrefix(path, "/api/redemptions/"):
+				return strings.Replace(path, ":id", fmt.Sprint(redemption.ID), 1)
 			}
 			return path
 		}

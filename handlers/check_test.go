@@ -172,8 +172,8 @@ func TestConsoleCheckCountsGuessesByAddress(t *testing.T) {
 			}
 		}
 		r := h.do("GET", checkURL("guess3"), nil, nil)
-		if r.status < 400 || strings.Contains(r.body, `data-testid="check-result"`) {
-			t.Errorf("a third unknown code from the same address: %d, want it refused", r.status)
+		if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || strings.Contains(r.body, `data-testid="check-result"`) {
+			t.Errorf("a third unknown code from the same address: %d, Retry-After %q, want 429 and no result", r.status, r.header.Get("Retry-After"))
 		}
 	})
 }

@@ -79,7 +79,7 @@ func TestConsoleMarksCouponsWithoutLivePromotion(t *testing.T) {
 		spring, paused, old := "spring", "paused", "old"
 		capped := int64(500)
 		live := h.mustPromotion(models.PromotionInput{Name: "Spring sale", DiscountType: models.DiscountPercent, DiscountValue: "12.5", DiscountCap: &capped, UTMSource: &spring})
-		ended := h.mustPromotion(models.PromotionInput{Name: "Old sale", DiscountType: models.DiscountFixed, DiscountValue: "300", EndsAt: "2020-01-31", UTMCampaign: &old, UTMSource: &spring})
+		ended := h.mustPromotion(models.PromotionInput{Name: "Old sale", DiscountType: models.DiscountFixed, DiscountValue: "300", EndsAt: "2020-01-31T12:00:00Z", UTMCampaign: &old, UTMSource: &spring})
 		h.mustPromotion(models.PromotionInput{Name: "Paused sale", Status: models.PromotionInactive, DiscountType: models.DiscountFixed, DiscountValue: "100", UTMSource: &paused})
 		for _, spec := range []models.CouponSpec{
 			{Code: "LIVE1", UTMSource: &spring},
@@ -126,7 +126,7 @@ func TestConsoleMarksCouponsWithoutLivePromotion(t *testing.T) {
 		got := pagePromotions(t, page)
 		want := []shownPromotion{
 			{Link: views.PromotionURL(live.ID), Name: "Spring sale", Discount: "12.5 % off, at most 500", Status: "active", Live: "yes"},
-			{Link: views.PromotionURL(ended.ID), Name: "Old sale", Discount: "300 off", Status: "active", Live: "no, ended 2020-01-31 00:00:00 UTC"},
+			{Link: views.PromotionURL(ended.ID), Name: "Old sale", Discount: "300 off", Status: "active", Live: "no, ended 2020-01-31 12:00:00 UTC"},
 		}
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("promotions on LIVE1's page (-want +got):\n%s", d)

@@ -287,6 +287,7 @@ type apiError struct {
 		Code    string            `json:"code"`
 		Message string            `json:"message"`
 		Fields  map[string]string `json:"fields"`
+		Reasons []string          `json:"reasons"`
 	} `json:"error"`
 }
 

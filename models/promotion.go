@@ -205,6 +205,18 @@ func ParseTime(raw string) (*time.Time, error) {
 	return nil, fmt.Errorf(`must be a time like "2026-12-24T18:00:00Z" or a date like "2026-12-24" (UTC), not %q`, raw)
 }
 
+// ParseEnd reads an optional end as ParseTime does, except that a date
+// alone ends with that day: "2026-12-31" is 2027-01-01T00:00:00Z, the
+// first moment that is no longer in it.
+func ParseEnd(raw string) (*time.Time, error) {
+	t, err := ParseTime(raw)
+	if err == nil && t != nil && len(strings.TrimSpace(raw)) == len("2006-01-02") {
+		end := t.AddDate(0, 0, 1)
+		t = &end
+	}
+	return t, err
+}
+
 // PromotionInput is a promotion as a client sent it, before validation.
 // Blank Status, Kind and AppliesTo take their defaults (active, regular,
 // bill).
@@ -279,7 +291,7 @@ func (in PromotionInput) Validate() (PromotionSpec, error) {
 	if spec.BeginsAt, err = ParseTime(in.BeginsAt); err != nil {
 		verr.Add(FieldBeginsAt, err.Error())
 	}
-	if spec.EndsAt, err = ParseTime(in.EndsAt); err != nil {
+	if spec.EndsAt, err = ParseEnd(in.EndsAt); err != nil {
 		verr.Add(FieldEndsAt, err.Error())
 	}
 	if spec.BeginsAt != nil && spec.EndsAt != nil && !spec.EndsAt.After(*spec.BeginsAt) {
@@ -400,7 +412,7 @@ func (in SingleUseInput) Plan(now time.Time) (CouponSpec, PromotionSpec, error) 
 	p := PromotionSpec{Status: PromotionActive, Kind: KindRegular, AppliesTo: AppliesToBill, MaxUsage: 1, MaxUsagePerClient: 1,
 		DiscountType: strings.TrimSpace(in.DiscountType), DiscountCap: in.DiscountCap}
 	checkDiscount(&verr, p.DiscountType, in.DiscountValue, in.DiscountCap, &p.DiscountValue)
-	if p.EndsAt, err = ParseTime(in.EndsAt); err != nil {
+	if p.EndsAt, err = ParseEnd(in.EndsAt); err != nil {
 		verr.Add(FieldEndsAt, err.Error())
 	} else if p.EndsAt != nil && !p.EndsAt.After(now) {
 		verr.Add(FieldEndsAt, "must be in the future")

@@ -111,7 +111,7 @@ func (s *Store) changePromotion(ctx context.Context, id int64, action string, fn
 		return s.audit(ctx, tx, action, EntityPromotion, strconv.FormatInt(p.ID, 10), diff)
 	})
 	if err != nil {
-		return Promotion{}, notFound(translate(err), "promotion", strconv.FormatInt(id, 10))
+		return Promotion{}, notFound(err, "promotion", strconv.FormatInt(id, 10))
 	}
 	return p, nil
 }
@@ -149,16 +149,7 @@ func (s *Store) ListPromotions(ctx context.Context, f PromotionFilter) (Promotio
 	if f.Kind != "" && !oneOf(f.Kind, PromotionKinds) {
 		verr.Add(FieldKind, "must be one of "+strings.Join(PromotionKinds, ", "))
 	}
-	var after int64
-	if f.After != "" {
-		b, err := base64.RawURLEncoding.DecodeString(f.After)
-		if err == nil {
-			after, err = strconv.ParseInt(string(b), 10, 64)
-		}
-		if err != nil || after < 1 {
-			verr.Add(FieldCursor, "is not a cursor this server handed out; start again without it")
-		}
-	}
+	after := idCursor(f.After, &verr)
 	if err := verr.Err(); err != nil {
 		return PromotionPage{}, fmt.Errorf("list promotions: %w", err)
 	}
@@ -182,9 +173,31 @@ func (s *Store) ListPromotions(ctx context.Context, f PromotionFilter) (Promotio
 	page := PromotionPage{Promotions: ps}
 	if len(ps) > limit {
 		page.Promotions = ps[:limit]
-		page.Next = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(ps[limit-1].ID, 10)))
+		page.Next = nextIDCursor(ps[limit-1].ID)
 	}
 	return page, nil
+}
+
+// idCursor reads a cursor of a list ordered by id, newest first: the
+// last id of the previous page. A bad one is recorded in verr; "" is 0.
+func idCursor(after string, verr *ValidationError) int64 {
+	if after == "" {
+		return 0
+	}
+	b, err := base64.RawURLEncoding.DecodeString(after)
+	var id int64
+	if err == nil {
+		id, err = strconv.ParseInt(string(b), 10, 64)
+	}
+	if err != nil || id < 1 {
+		verr.Add(FieldCursor, "is not a cursor this server handed out; start again without it")
+	}
+	return id
+}
+
+// nextIDCursor is the cursor of the page after the one ending with id.
+func nextIDCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10)))
 }
 
 // reachingQuery selects the promotions a coupon with these tags reaches,

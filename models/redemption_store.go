@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
@@ -339,16 +338,7 @@ type RedemptionPage struct {
 func (s *Store) ListRedemptions(ctx context.Context, f RedemptionFilter) (RedemptionPage, error) {
 	var verr ValidationError
 	limit := pageLimit(f.Limit, &verr)
-	var after int64
-	if f.After != "" {
-		b, err := base64.RawURLEncoding.DecodeString(f.After)
-		if err == nil {
-			after, err = strconv.ParseInt(string(b), 10, 64)
-		}
-		if err != nil || after < 1 {
-			verr.Add(FieldCursor, "is not a cursor this server handed out; start again without it")
-		}
-	}
+	after := idCursor(f.After, &verr)
 	if err := verr.Err(); err != nil {
 		return RedemptionPage{}, fmt.Errorf("list redemptions: %w", err)
 	}
@@ -372,7 +362,7 @@ func (s *Store) ListRedemptions(ctx context.Context, f RedemptionFilter) (Redemp
 			return err
 		}
 		if len(rs) > limit {
-			page.Next = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(rs[limit-1].ID, 10)))
+			page.Next = nextIDCursor(rs[limit-1].ID)
 			rs = rs[:limit]
 		}
 		ptrs := make([]*Redemption, len(rs))

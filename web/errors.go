@@ -21,10 +21,12 @@ type apiError struct {
 }
 
 type apiErrorBody struct {
-	Code      string            `json:"code"`
-	Message   string            `json:"message"`
-	Fields    map[string]string `json:"fields,omitempty"`
-	RequestID string            `json:"requestId,omitempty"`
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Fields  map[string]string `json:"fields,omitempty"`
+	// Reasons are the reason codes of a refused redemption.
+	Reasons   []string `json:"reasons,omitempty"`
+	RequestID string   `json:"requestId,omitempty"`
 }
 
 // problem is an error as a client sees it. Field names are the domain's;
@@ -34,6 +36,7 @@ type problem struct {
 	code       string
 	message    string
 	fields     []models.FieldError
+	reasons    []string
 	retryAfter time.Duration
 }
 
@@ -59,6 +62,8 @@ func classify(err error) (problem, bool) {
 	var conflict *models.ConflictError
 	var capErr *models.ActiveCapError
 	var busy *models.BusyError
+	var refused *models.NotRedeemableError
+	var guesses *models.TooManyGuessesError
 	var nf *models.NotFoundError
 	var he *echo.HTTPError
 	switch {
@@ -75,6 +80,10 @@ func classify(err error) (problem, bool) {
 		return problem{status: http.StatusConflict, code: "conflict", message: conflict.Error()}, true
 	case errors.As(err, &capErr):
 		return problem{status: http.StatusConflict, code: "active_coupon_cap", message: capErr.Error()}, true
+	case errors.As(err, &refused):
+		return problem{status: http.StatusConflict, code: "not_redeemable", message: refused.Error(), reasons: refused.Reasons}, true
+	case errors.As(err, &guesses):
+		return problem{status: http.StatusTooManyRequests, code: "too_many_guesses", message: guesses.Error(), retryAfter: guesses.RetryAfter}, true
 	case errors.As(err, &busy):
 		return problem{status: http.StatusServiceUnavailable, code: "busy", message: busy.Error(), retryAfter: busy.RetryAfter}, true
 	case errors.As(err, &nf):
@@ -109,7 +118,7 @@ type errorBody func(c echo.Context, p problem, requestID string) error
 // fields named by name.
 func jsonErrors(name func(models.FieldError) string) errorBody {
 	return func(c echo.Context, p problem, requestID string) error {
-		body := apiErrorBody{Code: p.code, Message: p.message, RequestID: requestID}
+		body := apiErrorBody{Code: p.code, Message: p.message, Reasons: p.reasons, RequestID: requestID}
 		if len(p.fields) > 0 {
 			body.Fields = make(map[string]string, len(p.fields))
 			parts := make([]string, 0, len(p.fields))

@@ -37,6 +37,8 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	check := &handlers.Check{Store: store}
 	batches := &handlers.Batches{Store: store}
 	vtex := &handlers.VTEX{Store: store, Logger: logger}
+	promotionAPI := &handlers.PromotionAPI{Store: store}
+	redemptionAPI := &handlers.RedemptionAPI{Store: store}
 
 	anyone := []echo.MiddlewareFunc{echo.WrapMiddleware(sessions.LoadAndSave), csrf(cfg), identify(sessions, store, sessionLimits{now: cfg.Now, idle: cfg.SessionIdle, lifetime: cfg.SessionLifetime})}
 	as := func(role string) []echo.MiddlewareFunc { return append(slices.Clone(anyone), requireRole(role)) }
@@ -114,6 +116,20 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.GET("/tokens", tokens.List, admin...)
 	e.POST("/tokens", tokens.Create, admin...)
 	e.POST("/tokens/:id/revoke", tokens.Revoke, admin...)
+
+	// Native API: promotions and single-use coupons.
+	e.POST("/api/promotions", promotionAPI.Create, write)
+	e.GET("/api/promotions", promotionAPI.List, read)
+	e.GET("/api/promotions/:id", promotionAPI.Get, read)
+	e.PUT("/api/promotions/:id", promotionAPI.Update, write)
+	e.POST("/api/promotions/:id/archive", promotionAPI.Archive, write)
+	e.POST("/api/single-use-coupons", promotionAPI.CreateSingleUse, write)
+
+	// Native API: validation and redemption, for checkouts.
+	e.GET("/api/coupons/:code/validation", redemptionAPI.Validate, read)
+	e.POST("/api/redemptions", redemptionAPI.Redeem, write)
+	e.GET("/api/redemptions/:id", redemptionAPI.Get, read)
+	e.POST("/api/redemptions/:id/cancel", redemptionAPI.Cancel, write)
 
 	// VTEX-style coupon API, with VTEX's field names in errors.
 	rnb := spaces.group(e, "/api/rnb/pvt", jsonErrors(handlers.VTEXFieldName))

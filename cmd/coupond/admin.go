@@ -39,7 +39,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		}
 		*password = strings.TrimRight(line, "\r\n")
 	}
-	store, err := db.open(ctx, 0, 0)
+	store, err := db.open(ctx, models.Config{})
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func tokenCommand(ctx context.Context, args []string, getenv func(string) string
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	store, err := db.open(ctx, 0, 0)
+	store, err := db.open(ctx, models.Config{})
 	if err != nil {
 		return err
 	}

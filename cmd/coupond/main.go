@@ -88,6 +88,8 @@ type serveConfig struct {
 	sessionLifetime  time.Duration
 	tokenConcurrency int
 	writeWait        time.Duration
+	guessLimit       int
+	guessWindow      time.Duration
 }
 
 // dbFlags name the database every command opens.
@@ -101,9 +103,11 @@ func (d *dbFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&d.databaseURL, "database-url", getenv("DATABASE_URL"), "PostgreSQL URL postgres://…; overrides --db (env DATABASE_URL)")
 }
 
-// open opens and migrates the database.
-func (d dbFlags) open(ctx context.Context, maxActive int, writeWait time.Duration) (*models.Store, error) {
-	store, err := models.Open(ctx, models.Config{Path: d.path, DatabaseURL: d.databaseURL, MaxActiveCoupons: maxActive, WriteWait: writeWait})
+// open opens the database named by the flags with the rules in cfg, and
+// migrates it.
+func (d dbFlags) open(ctx context.Context, cfg models.Config) (*models.Store, error) {
+	cfg.Path, cfg.DatabaseURL = d.path, d.databaseURL
+	store, err := models.Open(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +140,18 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 			return 0, fmt.Errorf("%s=%q: must be a duration like 30m or 12h", name, v)
 		}
 		return d, nil
+	}
+	guessLimit := models.DefaultGuessLimit
+	if getenv("COUPOND_GUESS_LIMIT") != "" {
+		n, err := envInt("COUPOND_GUESS_LIMIT")
+		if err != nil {
+			return cfg, err
+		}
+		guessLimit = n
+	}
+	guessWindow, err := envDuration("COUPOND_GUESS_WINDOW", models.DefaultGuessWindow.String())
+	if err != nil {
+		return cfg, err
 	}
 	maxActive, err := envInt("COUPOND_MAX_ACTIVE_COUPONS")
 	if err != nil {
@@ -170,6 +186,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.DurationVar(&cfg.sessionLifetime, "session-lifetime", lifetime, "end console sessions this long after sign-in (env COUPOND_SESSION_LIFETIME)")
 	fs.IntVar(&cfg.tokenConcurrency, "token-concurrency", concurrency, "API requests one token may have in flight (env COUPOND_TOKEN_CONCURRENCY)")
 	fs.DurationVar(&cfg.writeWait, "write-wait", writeWait, "on SQLite, how long a write may queue for the writer before the client gets 503 and Retry-After (env COUPOND_WRITE_WAIT)")
+	fs.IntVar(&cfg.guessLimit, "guess-limit", guessLimit, "look-ups of unknown codes one client address or customer may make per --guess-window before all its look-ups get 429; 0 = no limit (env COUPOND_GUESS_LIMIT)")
+	fs.DurationVar(&cfg.guessWindow, "guess-window", guessWindow, "the window --guess-limit counts in (env COUPOND_GUESS_WINDOW)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -184,6 +202,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	}
 	if cfg.writeWait <= 0 {
 		return cfg, errors.New("--write-wait must be positive")
+	}
+	if cfg.guessLimit < 0 || cfg.guessWindow <= 0 {
+		return cfg, errors.New("--guess-limit must be 0 or more and --guess-window positive")
 	}
 	if cfg.sessionIdle <= 0 || cfg.sessionLifetime <= 0 {
 		return cfg, errors.New("--session-idle and --session-lifetime must be positive")
@@ -212,7 +233,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	} else {
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
-	store, err := cfg.db.open(ctx, cfg.maxActiveCoupons, cfg.writeWait)
+	guessLimit := cfg.guessLimit
+	if guessLimit == 0 {
+		guessLimit = -1 // models.Config reads 0 as the default
+	}
+	store, err := cfg.db.open(ctx, models.Config{MaxActiveCoupons: cfg.maxActiveCoupons, WriteWait: cfg.writeWait,
+		GuessLimit: guessLimit, GuessWindow: cfg.guessWindow})
 	if err != nil {
 		return err
 	}

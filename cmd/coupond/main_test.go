@@ -201,6 +201,9 @@ func TestRunCommandsAndFlags(t *testing.T) {
 		{name: "unknown command", args: []string{"frobnicate"}, wantErr: `unknown command "frobnicate"`},
 		{name: "bad log format", args: []string{"serve", "--log-format", "xml"}, wantErr: "text or json"},
 		{name: "bad cap in env", args: []string{"serve"}, env: map[string]string{"COUPOND_MAX_ACTIVE_COUPONS": "many"}, wantErr: "COUPOND_MAX_ACTIVE_COUPONS"},
+		{name: "bad guess limit in env", args: []string{"serve"}, env: map[string]string{"COUPOND_GUESS_LIMIT": "-3"}, wantErr: "COUPOND_GUESS_LIMIT"},
+		{name: "negative guess limit", args: []string{"serve", "--guess-limit", "-1"}, wantErr: "--guess-limit must be 0 or more"},
+		{name: "bad guess window", args: []string{"serve", "--guess-window", "0s"}, wantErr: "--guess-window positive"},
 		{name: "bad database url", args: []string{"serve", "--database-url", "mysql://x"}, wantErr: "postgres://"},
 		{name: "stray argument", args: []string{"serve", "extra"}, wantErr: `unexpected argument "extra"`},
 	}

@@ -1,0 +1,298 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coupond/coupond/models"
+	"github.com/labstack/echo/v4"
+)
+
+// PromotionAPIStore is what the native promotion API needs from the
+// store.
+type PromotionAPIStore interface {
+	Promotion(ctx context.Context, id int64) (models.Promotion, error)
+	ListPromotions(ctx context.Context, f models.PromotionFilter) (models.PromotionPage, error)
+	CreatePromotion(ctx context.Context, spec models.PromotionSpec) (models.Promotion, error)
+	UpdatePromotion(ctx context.Context, id int64, spec models.PromotionSpec) (models.Promotion, error)
+	ArchivePromotion(ctx context.Context, id int64) (models.Promotion, error)
+	CreateSingleUse(ctx context.Context, in models.SingleUseInput) (models.Coupon, models.Promotion, error)
+}
+
+// PromotionAPI serves promotions and single-use coupons in the native
+// JSON API under /api.
+type PromotionAPI struct {
+	Store PromotionAPIStore
+}
+
+// promotionIn is a promotion as a client sends it. The discount value is
+// read raw so that a percentage keeps its decimals exactly.
+type promotionIn struct {
+	Name              string          `json:"name"`
+	Description       string          `json:"description"`
+	Status            string          `json:"status"`
+	Kind              string          `json:"kind"`
+	DiscountType      string          `json:"discountType"`
+	DiscountValue     json.RawMessage `json:"discountValue"`
+	DiscountCap       *int64          `json:"discountCap"`
+	AppliesTo         string          `json:"appliesTo"`
+	BeginsAt          *string         `json:"beginsAt"`
+	EndsAt            *string         `json:"endsAt"`
+	MaxUsage          int             `json:"maxUsage"`
+	MaxUsagePerClient int             `json:"maxUsagePerClient"`
+	UTMSource         *string         `json:"utmSource"`
+	UTMCampaign       *string         `json:"utmCampaign"`
+}
+
+func (in promotionIn) spec() (models.PromotionSpec, error) {
+	var verr models.ValidationError
+	value := rawNumber(&verr, models.FieldDiscountValue, in.DiscountValue)
+	spec, err := models.PromotionInput{
+		Name: in.Name, Description: in.Description, Status: in.Status, Kind: in.Kind,
+		DiscountType: in.DiscountType, DiscountValue: value, DiscountCap: in.DiscountCap, AppliesTo: in.AppliesTo,
+		BeginsAt: deref(in.BeginsAt), EndsAt: deref(in.EndsAt), MaxUsage: in.MaxUsage, MaxUsagePerClient: in.MaxUsagePerClient,
+		UTMSource: in.UTMSource, UTMCampaign: in.UTMCampaign,
+	}.Validate()
+	mergeInvalid(&verr, err)
+	if err := verr.Err(); err != nil {
+		return models.PromotionSpec{}, err
+	}
+	return spec, nil
+}
+
+// rawNumber reads a JSON number, or a string holding one, as its text;
+// anything else is recorded in verr. Absent or null is "".
+func rawNumber(verr *models.ValidationError, field string, raw json.RawMessage) string {
+	s := strings.TrimSpace(string(raw))
+	switch {
+	case s == "" || s == "null":
+		return ""
+	case strings.HasPrefix(s, `"`):
+		var str string
+		if err := json.Unmarshal(raw, &str); err == nil {
+			return str
+		}
+	case strings.IndexFunc(s, func(r rune) bool { return !strings.ContainsRune("0123456789.-+eE", r) }) < 0:
+		return s
+	}
+	verr.Add(field, "must be a number")
+	return ""
+}
+
+// mergeInvalid adds the field errors of err, when it is a
+// *models.ValidationError, to verr.
+func mergeInvalid(verr *models.ValidationError, err error) {
+	if vr, ok := err.(*models.ValidationError); ok {
+		verr.Merge(models.NoItem, vr)
+	}
+}
+
+// promotionOut is a promotion as the API answers it: open dates and an
+// absent cap are null; discountValue is a percentage or minor units.
+type promotionOut struct {
+	ID                int64       `json:"id"`
+	Name              string      `json:"name"`
+	Description       string      `json:"description"`
+	Status            string      `json:"status"`
+	Kind              string      `json:"kind"`
+	DiscountType      string      `json:"discountType"`
+	DiscountValue     json.Number `json:"discountValue"`
+	DiscountCap       *int64      `json:"discountCap"`
+	AppliesTo         string      `json:"appliesTo"`
+	BeginsAt          *time.Time  `json:"beginsAt"`
+	EndsAt            *time.Time  `json:"endsAt"`
+	MaxUsage          int         `json:"maxUsage"`
+	MaxUsagePerClient int         `json:"maxUsagePerClient"`
+	UTMSource         *string     `json:"utmSource"`
+	UTMCampaign       *string     `json:"utmCampaign"`
+	Uses              int         `json:"uses"`
+	CreatedAt         time.Time   `json:"createdAt"`
+	UpdatedAt         time.Time   `json:"updatedAt"`
+}
+
+func promotionJSON(p models.Promotion) promotionOut {
+	return promotionOut{
+		ID: p.ID, Name: p.Name, Description: p.Description, Status: p.Status, Kind: p.Kind,
+		DiscountType: p.DiscountType, DiscountValue: json.Number(models.FormatDiscountValue(p.DiscountType, p.DiscountValue)),
+		DiscountCap: p.DiscountCap, AppliesTo: p.AppliesTo, BeginsAt: utcPtr(p.BeginsAt), EndsAt: utcPtr(p.EndsAt),
+		MaxUsage: p.MaxUsage, MaxUsagePerClient: p.MaxUsagePerClient, UTMSource: p.UTMSource, UTMCampaign: p.UTMCampaign,
+		Uses: p.Uses, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(),
+	}
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// Create stores a new promotion: 201 with it.
+func (h *PromotionAPI) Create(c echo.Context) error {
+	var in promotionIn
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	spec, err := in.spec()
+	if err != nil {
+		return err
+	}
+	p, err := h.Store.CreatePromotion(c.Request().Context(), spec)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, promotionJSON(p))
+}
+
+// Get returns one promotion; 404 for an unknown id.
+func (h *PromotionAPI) Get(c echo.Context) error {
+	id, err := pathID(c, "promotion")
+	if err != nil {
+		return err
+	}
+	p, err := h.Store.Promotion(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, promotionJSON(p))
+}
+
+// Update replaces every field of a promotion: 200 with it.
+func (h *PromotionAPI) Update(c echo.Context) error {
+	id, err := pathID(c, "promotion")
+	if err != nil {
+		return err
+	}
+	var in promotionIn
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	spec, err := in.spec()
+	if err != nil {
+		return err
+	}
+	p, err := h.Store.UpdatePromotion(c.Request().Context(), id, spec)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, promotionJSON(p))
+}
+
+// Archive archives a promotion: 200 with it.
+func (h *PromotionAPI) Archive(c echo.Context) error {
+	id, err := pathID(c, "promotion")
+	if err != nil {
+		return err
+	}
+	p, err := h.Store.ArchivePromotion(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, promotionJSON(p))
+}
+
+// promotionList is one page of promotions; next is the cursor of the
+// following page, absent on the last.
+type promotionList struct {
+	Promotions []promotionOut `json:"promotions"`
+	Next       string         `json:"next,omitempty"`
+}
+
+// List returns a page of promotions, newest first, filtered by status,
+// kind and utm (source or campaign, ignoring case); limit and after page.
+func (h *PromotionAPI) List(c echo.Context) error {
+	var verr models.ValidationError
+	f := models.PromotionFilter{Status: c.QueryParam("status"), Kind: c.QueryParam("kind"), UTM: c.QueryParam("utm"),
+		After: c.QueryParam("after"), Limit: queryInt(c, &verr, models.FieldLimit)}
+	if err := verr.Err(); err != nil {
+		return err
+	}
+	page, err := h.Store.ListPromotions(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	out := promotionList{Promotions: make([]promotionOut, 0, len(page.Promotions)), Next: page.Next}
+	for _, p := range page.Promotions {
+		out.Promotions = append(out.Promotions, promotionJSON(p))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// singleUseIn asks for a single-use coupon.
+type singleUseIn struct {
+	Code          string          `json:"code"`
+	CustomerID    string          `json:"customerId"`
+	DiscountType  string          `json:"discountType"`
+	DiscountValue json.RawMessage `json:"discountValue"`
+	DiscountCap   *int64          `json:"discountCap"`
+	EndsAt        *string         `json:"endsAt"`
+}
+
+// singleUseOut is a single-use coupon and the promotion it reaches.
+type singleUseOut struct {
+	Coupon    couponOut    `json:"coupon"`
+	Promotion promotionOut `json:"promotion"`
+}
+
+// CreateSingleUse creates a coupon for one use and its own promotion in
+// one step: 201 with both; 409 when the code exists.
+func (h *PromotionAPI) CreateSingleUse(c echo.Context) error {
+	var in singleUseIn
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	var verr models.ValidationError
+	value := rawNumber(&verr, models.FieldDiscountValue, in.DiscountValue)
+	if err := verr.Err(); err != nil {
+		return err
+	}
+	cp, p, err := h.Store.CreateSingleUse(c.Request().Context(), models.SingleUseInput{
+		Code: in.Code, CustomerID: in.CustomerID, DiscountType: in.DiscountType, DiscountValue: value,
+		DiscountCap: in.DiscountCap, EndsAt: deref(in.EndsAt),
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, singleUseOut{Coupon: couponJSON(cp), Promotion: promotionJSON(p)})
+}
+
+// couponOut is a coupon in the native API.
+type couponOut struct {
+	Code                     string    `json:"code"`
+	UTMSource                *string   `json:"utmSource"`
+	UTMCampaign              *string   `json:"utmCampaign"`
+	Archived                 bool      `json:"archived"`
+	MaxUsage                 int       `json:"maxUsage"`
+	MaxUsagePerClient        int       `json:"maxUsagePerClient"`
+	MaxItemsPerClient        int       `json:"maxItemsPerClient"`
+	ExpirationIntervalPerUse string    `json:"expirationIntervalPerUse"`
+	CustomerID               *string   `json:"customerId"`
+	Uses                     int       `json:"uses"`
+	CreatedAt                time.Time `json:"createdAt"`
+	UpdatedAt                time.Time `json:"updatedAt"`
+}
+
+func couponJSON(c models.Coupon) couponOut {
+	return couponOut{
+		Code: c.Code, UTMSource: c.UTMSource, UTMCampaign: c.UTMCampaign, Archived: c.Archived,
+		MaxUsage: c.MaxUsage, MaxUsagePerClient: c.MaxUsagePerClient, MaxItemsPerClient: c.MaxItemsPerClient,
+		ExpirationIntervalPerUse: models.FormatTimeSpan(c.ExpirationIntervalPerUse), CustomerID: c.CustomerID,
+		Uses: c.Uses, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
+	}
+}
+
+// pathID reads the numeric :id of the path; anything else names no
+// entity, so it is a 404.
+func pathID(c echo.Context, entity string) (int64, error) {
+	raw := c.Param("id")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id < 1 {
+		return 0, &models.NotFoundError{Entity: entity, Key: raw}
+	}
+	return id, nil
+}

@@ -1,0 +1,174 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coupond/coupond/models"
+	"github.com/labstack/echo/v4"
+)
+
+// RedemptionAPIStore is what validation and redemption need from the
+// store.
+type RedemptionAPIStore interface {
+	Check(ctx context.Context, in models.CheckInput, client string) (models.Verdict, error)
+	Redeem(ctx context.Context, in models.RedemptionInput, client string) (models.Redemption, bool, error)
+	Redemption(ctx context.Context, id int64) (models.Redemption, error)
+	CancelRedemption(ctx context.Context, id int64) (models.Redemption, error)
+}
+
+// RedemptionAPI serves code validation and redemptions in the native
+// JSON API under /api. The client address (c.RealIP, which honours
+// --trust-proxy) is what the guessing protection counts.
+type RedemptionAPI struct {
+	Store RedemptionAPIStore
+}
+
+// appliedOut is a promotion a validation or redemption applies; discount
+// is absent when no order amount was given.
+type appliedOut struct {
+	ID            int64       `json:"id"`
+	Name          string      `json:"name"`
+	DiscountType  string      `json:"discountType"`
+	DiscountValue json.Number `json:"discountValue"`
+	DiscountCap   *int64      `json:"discountCap,omitempty"`
+	Discount      *int64      `json:"discount,omitempty"`
+}
+
+// validationOut is the answer to "could this code be redeemed now".
+type validationOut struct {
+	Valid      bool         `json:"valid"`
+	Reasons    []string     `json:"reasons"`
+	Promotions []appliedOut `json:"promotions"`
+	Discount   *int64       `json:"discount,omitempty"`
+}
+
+// Validate answers whether a code could be redeemed now, by whom
+// (customerId), for how many items and, with orderAmount, for what
+// discount. It always answers 200 with the verdict; 422 for bad
+// parameters, 429 for a client that guessed too much.
+func (h *RedemptionAPI) Validate(c echo.Context) error {
+	var verr models.ValidationError
+	in := models.CheckInput{Code: c.Param("code"), CustomerID: c.QueryParam("customerId"), Items: queryInt(c, &verr, models.FieldItems)}
+	in.OrderAmount = queryAmount(c, &verr, models.FieldOrderAmount)
+	if err := verr.Err(); err != nil {
+		return err
+	}
+	v, err := h.Store.Check(c.Request().Context(), in, c.RealIP())
+	if err != nil {
+		return err
+	}
+	out := validationOut{Valid: v.Valid, Reasons: v.Reasons, Promotions: []appliedOut{}, Discount: v.Discount}
+	if out.Reasons == nil {
+		out.Reasons = []string{}
+	}
+	for _, ap := range v.Promotions {
+		p := ap.Promotion
+		out.Promotions = append(out.Promotions, appliedOut{ID: p.ID, Name: p.Name, DiscountType: p.DiscountType,
+			DiscountValue: json.Number(models.FormatDiscountValue(p.DiscountType, p.DiscountValue)), DiscountCap: p.DiscountCap, Discount: ap.Discount})
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// queryAmount reads an optional amount in minor units from the query; a
+// bad value is recorded in verr.
+func queryAmount(c echo.Context, verr *models.ValidationError, name string) *int64 {
+	raw := strings.TrimSpace(c.QueryParam(name))
+	if raw == "" {
+		return nil
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil {
+		verr.Add(name, "must be a whole amount in minor units (500 means 5.00)")
+		return nil
+	}
+	return &n
+}
+
+// redemptionIn is a redemption as a client asks for it.
+type redemptionIn struct {
+	Code        string `json:"code"`
+	CustomerID  string `json:"customerId"`
+	OrderID     string `json:"orderId"`
+	Items       int    `json:"items"`
+	OrderAmount *int64 `json:"orderAmount"`
+}
+
+// redemptionOut is a redemption as the API answers it.
+type redemptionOut struct {
+	ID          int64        `json:"id"`
+	Code        string       `json:"code"`
+	CustomerID  string       `json:"customerId"`
+	OrderID     string       `json:"orderId"`
+	Items       int          `json:"items"`
+	OrderAmount *int64       `json:"orderAmount,omitempty"`
+	Discount    *int64       `json:"discount,omitempty"`
+	Promotions  []appliedOut `json:"promotions"`
+	CreatedAt   time.Time    `json:"createdAt"`
+	Cancelled   bool         `json:"cancelled"`
+	CancelledAt *time.Time   `json:"cancelledAt,omitempty"`
+}
+
+func redemptionJSON(r models.Redemption) redemptionOut {
+	out := redemptionOut{ID: r.ID, Code: r.Code, CustomerID: r.CustomerID, OrderID: r.OrderID, Items: r.Items,
+		OrderAmount: r.OrderAmount, Discount: r.Discount, Promotions: []appliedOut{}, CreatedAt: r.CreatedAt.UTC(),
+		Cancelled: !r.Live(), CancelledAt: utcPtr(r.CancelledAt)}
+	for _, rp := range r.Promotions {
+		out.Promotions = append(out.Promotions, appliedOut{ID: rp.PromotionID, Name: rp.Name, DiscountType: rp.DiscountType,
+			DiscountValue: json.Number(models.FormatDiscountValue(rp.DiscountType, rp.DiscountValue)), Discount: rp.Discount})
+	}
+	return out
+}
+
+// Redeem records one use of a code for an order: 201 with the
+// redemption; 200 with the first one when the same code and order come
+// again; 409 with the reasons when the code cannot be redeemed.
+func (h *RedemptionAPI) Redeem(c echo.Context) error {
+	var in redemptionIn
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	r, created, err := h.Store.Redeem(c.Request().Context(), models.RedemptionInput{
+		Code: in.Code, CustomerID: in.CustomerID, OrderID: in.OrderID, Items: in.Items, OrderAmount: in.OrderAmount,
+	}, c.RealIP())
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return c.JSON(status, redemptionJSON(r))
+}
+
+// Get returns one redemption; 404 for an unknown id.
+func (h *RedemptionAPI) Get(c echo.Context) error {
+	id, err := pathID(c, "redemption")
+	if err != nil {
+		return err
+	}
+	r, err := h.Store.Redemption(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, redemptionJSON(r))
+}
+
+// Cancel stops a redemption counting against any limit; the record stays,
+// marked cancelled. Cancelling again answers the same. 404 for an
+// unknown id.
+func (h *RedemptionAPI) Cancel(c echo.Context) error {
+	id, err := pathID(c, "redemption")
+	if err != nil {
+		return err
+	}
+	r, err := h.Store.CancelRedemption(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, redemptionJSON(r))
+}
