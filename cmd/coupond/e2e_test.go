@@ -255,11 +255,11 @@ func TestMarketerHandsOutBirthdayCoupon(t *testing.T) {
 	}
 	p.MustElement("#email").MustInput("marketer@example.com")
 	p.MustElement("#password").MustInput("marketer password 1")
-	p.MustElement(`[data-testid="login"]`).MustClick()
+	follow(p, p.MustElement(`[data-testid="login"]`))
 	p.MustElement(`[data-testid="no-coupons"]`)
 
 	// Make the code.
-	p.MustElementR("nav a", "Single-use coupon").MustClick()
+	follow(p, p.MustElementR("nav a", "Single-use coupon"))
 	p.MustElement("#couponCode").MustInput("Birthday123")
 	p.MustElement("#customerId").MustInput("alice")
 	p.MustElement("#discountType").MustSelect("Percent off")
@@ -300,7 +300,7 @@ func TestMarketerHandsOutBirthdayCoupon(t *testing.T) {
 		p.MustElement(`[data-testid="check"]`).MustClick()
 		return p.MustElement(`[data-testid="check-result"]`)
 	}
-	p.MustElementR("nav a", "Check a code").MustClick()
+	follow(p, p.MustElementR("nav a", "Check a code"))
 	p.MustElement("#couponCode").MustInput("birthday123")
 	p.MustElement("#customerId").MustInput("alice")
 	p.MustElement("#orderAmount").MustInput("5000")
@@ -352,6 +352,14 @@ func TestMarketerHandsOutBirthdayCoupon(t *testing.T) {
 	if v := p.MustElement(`[data-testid="check-result"]`).MustAttribute("data-valid"); v == nil || *v != "true" {
 		t.Errorf("after the cancel the code checks as %q", p.MustElement(`[data-testid="check-result"]`).MustText())
 	}
+}
+
+// follow clicks el and waits until the page it leads to has loaded, so
+// that the next step does not act on a page as it is being replaced.
+func follow(p *rod.Page, el *rod.Element) {
+	wait := p.WaitNavigation(proto.PageLifecycleEventNameLoad)
+	el.MustClick()
+	wait()
 }
 
 // postJSON sends body to the API with the token and returns the status and
