@@ -471,7 +471,6 @@ func RedemptionTableRow(csrf string, canEdit bool, r RedemptionRow) templ.Compon
 
 // CancelledRedemption answers a cancel button: the redemption's row, and
 // the coupon's uses, which the cancellation lowered, swapped out of band.
-// The template keeps the parser from dropping a dd that follows a row.
 func CancelledRedemption(csrf string, canEdit bool, r RedemptionRow, coupon CouponRow) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -497,15 +496,7 @@ func CancelledRedemption(csrf string, canEdit bool, r RedemptionRow, coupon Coup
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "<template>")
-		if templ_7745c5c3_Err != nil {
-			return templ_7745c5c3_Err
-		}
 		templ_7745c5c3_Err = CouponUses(coupon, true).Render(ctx, templ_7745c5c3_Buffer)
-		if templ_7745c5c3_Err != nil {
-			return templ_7745c5c3_Err
-		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 45, "</template>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
