@@ -55,6 +55,14 @@ var consoleMatrix = map[string]consoleAccess{
 	"GET /tokens":                   {303, 403, 403, 200},
 	"POST /tokens":                  {303, 403, 403, 422},
 	"POST /tokens/:id/revoke":       {303, 403, 403, 303},
+	"GET /promotions":               {303, 200, 200, 200},
+	"GET /promotions/new":           {303, 403, 200, 200},
+	"POST /promotions":              {303, 403, 422, 422},
+	"GET /promotions/:id":           {303, 200, 200, 200},
+	"POST /promotions/:id":          {303, 403, 422, 422},
+	"GET /promotions/:id/edit":      {303, 403, 200, 200},
+	"POST /promotions/:id/archive":  {303, 403, 303, 303},
+	"POST /promotions/:id/utm":      {303, 403, 422, 422},
 }
 
 var apiMatrix = map[string]apiAccess{
@@ -93,9 +101,9 @@ type effect struct {
 
 // writeEffects are the console writes the matrix sends that change state
 // when allowed: the coupon MATRIX, the user target, the token whose
-// secret is tokSecret and the redemption redemption. The rest it sends
-// are refused or fail validation.
-func writeEffects(h *harness, target int64, tokSecret string, redemption int64) map[string]effect {
+// secret is tokSecret, the promotion promo and the redemption
+// redemption. The rest it sends are refused or fail validation.
+func writeEffects(h *harness, target int64, tokSecret string, promo models.Promotion, redemption int64) map[string]effect {
 	coupon := func(t *testing.T) models.Coupon {
 		t.Helper()
 		c, err := h.store.Coupon(t.Context(), "MATRIX")
@@ -151,6 +159,19 @@ func writeEffects(h *harness, target int64, tokSecret string, redemption int64) 
 			}
 			return !r.Live()
 		}},
+		"POST /promotions/:id/archive": {
+			reset: func(t *testing.T) {
+				t.Helper()
+				spec, err := models.PromotionInput{Name: promo.Name, DiscountType: promo.DiscountType, DiscountValue: "10", UTMSource: promo.UTMSource}.Validate()
+				if err == nil {
+					_, err = h.store.UpdatePromotion(t.Context(), promo.ID, spec)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			},
+			done: func(t *testing.T) bool { return h.promotion(promo.ID).Status == models.PromotionArchived },
+		},
 		"POST /tokens/:id/revoke": {done: func(t *testing.T) bool {
 			t.Helper()
 			_, err := h.store.AuthenticateToken(t.Context(), tokSecret)
@@ -185,11 +206,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if _, err := h.store.CreateCoupon(ctx, models.CouponSpec{Code: "SHELVED", Archived: new(true)}); err != nil {
 			t.Fatal(err)
 		}
-		promo, err := h.store.CreatePromotion(ctx, models.PromotionSpec{Name: "Matrix", Status: models.PromotionActive, Kind: models.KindRegular,
-			DiscountType: models.DiscountFixed, DiscountValue: 100, AppliesTo: models.AppliesToBill, UTMSource: new("matrix")})
-		if err != nil {
-			t.Fatal(err)
-		}
+		source := "matrix"
+		promo := h.mustPromotion(models.PromotionInput{Name: "Matrix", UTMSource: &source})
 		if _, err := h.store.CreateCoupon(ctx, models.CouponSpec{Code: "MREDEEM", UTMSource: new("matrix")}); err != nil {
 			t.Fatal(err)
 		}
@@ -200,7 +218,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		// The console's cancel button gets a redemption of its own, so
 		// that the API's cancel does not decide what it finds.
 		red := h.mustRedeem("MREDEEM", "console-customer", "console-order", 1, nil)
-		effects := writeEffects(h, target.ID, tokSecret, red.ID)
+		effects := writeEffects(h, target.ID, tokSecret, promo, red.ID)
 		fill := func(path string) string {
 			r := strings.NewReplacer(":code", "MATRIX", "*", "vendor/htmx-2.0.11.min.js")
 			path = r.Replace(path)
@@ -213,7 +231,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				return strings.Replace(path, ":id", fmt.Sprint(tok.ID), 1)
 			case strings.HasPrefix(path, "/redemptions/"):
 				return strings.Replace(path, ":id", fmt.Sprint(red.ID), 1)
-			case strings.HasPrefix(path, "/api/promotions/"):
+			case strings.HasPrefix(path, "/api/promotions/"), strings.HasPrefix(path, "/promotions/"):
 				return strings.Replace(path, ":id", fmt.Sprint(promo.ID), 1)
 			case strings.HasPrefix(path, "/api/redemptions/"):
 				return strings.Replace(path, ":id", fmt.Sprint(redemption.ID), 1)

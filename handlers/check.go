@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
@@ -81,6 +82,16 @@ func (h *Check) Show(c echo.Context) error {
 	return Render(c, http.StatusOK, views.CheckPage(p, f, r))
 }
 
+// ruleText says what a promotion takes off, with its cap: "10 %, at
+// most 500".
+func ruleText(p models.Promotion) string {
+	s := discountText(p.DiscountType, p.DiscountValue)
+	if p.DiscountCap != nil {
+		s += ", at most " + strconv.FormatInt(*p.DiscountCap, 10)
+	}
+	return s
+}
+
 // checkResult turns a verdict on in into its view.
 func checkResult(in models.CheckInput, v models.Verdict) views.CheckResult {
 	r := views.CheckResult{Checked: true, Code: in.Code, CustomerID: in.CustomerID, Valid: v.Valid,
@@ -94,7 +105,7 @@ func checkResult(in models.CheckInput, v models.Verdict) views.CheckResult {
 	}
 	for _, ap := range v.Promotions {
 		r.Promotions = append(r.Promotions, views.AppliedPromotion{ID: ap.Promotion.ID, Name: ap.Promotion.Name,
-			Rule: discountText(ap.Promotion), Discount: amountText(ap.Discount)})
+			Rule: ruleText(ap.Promotion), Discount: amountText(ap.Discount)})
 	}
 	return r
 }

@@ -101,7 +101,7 @@ func TestConsoleCheckCode(t *testing.T) {
 		}
 		for name, want := range map[string]string{
 			"valid":                    `data-testid="check-result" data-valid="true"`,
-			"the promotion, linked":    `<tr data-testid="applied-promotion"><td><a href="` + views.PromotionURL(ten.ID) + `">Ten percent</a></td><td>10 % off</td><td>500</td></tr>`,
+			"the promotion, linked":    `<tr data-testid="applied-promotion"><td><a href="` + views.PromotionURL(ten.ID) + `">Ten percent</a></td><td>10 %</td><td>500</td></tr>`,
 			"the discount":             `Discount on an order of 5000: <strong>500</strong>`,
 			"the customer checked for": `<code>erin</code>`,
 		} {

@@ -125,8 +125,8 @@ func TestConsoleMarksCouponsWithoutLivePromotion(t *testing.T) {
 		}
 		got := pagePromotions(t, page)
 		want := []shownPromotion{
-			{Link: views.PromotionURL(live.ID), Name: "Spring sale", Discount: "12.5 % off, at most 500", Status: "active", Live: "yes"},
-			{Link: views.PromotionURL(ended.ID), Name: "Old sale", Discount: "300 off", Status: "active", Live: "no, ended 2020-01-31 12:00:00 UTC"},
+			{Link: views.PromotionURL(live.ID), Name: "Spring sale", Discount: "12.5 %, at most 500 (minor units)", Status: "active", Live: "live now"},
+			{Link: views.PromotionURL(ended.ID), Name: "Old sale", Discount: "300 off (minor units)", Status: "active", Live: "not live: ended 2020-01-31 12:00:00 UTC"},
 		}
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("promotions on LIVE1's page (-want +got):\n%s", d)
@@ -139,7 +139,7 @@ func TestConsoleMarksCouponsWithoutLivePromotion(t *testing.T) {
 			t.Error("ENDED1's page must be marked and list the ended promotion")
 		}
 		page = h.do("GET", "/coupons/PAUSED1", nil, nil).body
-		if ps := pagePromotions(t, page); !strings.Contains(page, noActiveMarker) || len(ps) != 1 || ps[0].Live != "no, it is inactive" {
+		if ps := pagePromotions(t, page); !strings.Contains(page, noActiveMarker) || len(ps) != 1 || ps[0].Live != "not live: it is inactive" {
 			t.Errorf("PAUSED1's page: marked %v, promotions %+v", strings.Contains(page, noActiveMarker), ps)
 		}
 		page = h.do("GET", "/coupons/BARE1", nil, nil).body
@@ -289,8 +289,8 @@ func TestConsoleRedemptionsPaged(t *testing.T) {
 		if next == nil {
 			t.Fatal("no link to older redemptions")
 		}
-		r := h.do("GET", strings.ReplaceAll(next[1], "&amp;", "&"), nil, htmx(views.RedemptionsID))
-		if r.status != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(r.body), `<section id="`+views.RedemptionsID+`"`) {
+		r := h.do("GET", strings.ReplaceAll(next[1], "&amp;", "&"), nil, htmx(views.CouponRedemptionsID))
+		if r.status != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(r.body), `<section id="`+views.CouponRedemptionsID+`"`) {
 			t.Fatalf("older redemptions for htmx: %d %.200s", r.status, r.body)
 		}
 		if _, older := redemptionRows(r.body); !cmp.Equal(older, []string{"o-00"}) || strings.Contains(r.body, "older-redemptions") {

@@ -103,8 +103,8 @@ func (h *Coupons) Show(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if wantsFragment(c, views.RedemptionsID) {
-		return Render(c, http.StatusOK, views.Redemptions(csrfToken(c), canEdit(c), reds))
+	if wantsFragment(c, views.CouponRedemptionsID) {
+		return Render(c, http.StatusOK, views.CouponRedemptions(csrfToken(c), canEdit(c), reds))
 	}
 	tags, err := h.Store.LiveTags(ctx)
 	if err != nil {
@@ -117,7 +117,7 @@ func (h *Coupons) Show(c echo.Context) error {
 	v := views.CouponDetail{Coupon: markedRow(cp, tags), Redemptions: reds}
 	now := h.Now()
 	for _, p := range ps {
-		v.Promotions = append(v.Promotions, promotionLink(p, now))
+		v.Promotions = append(v.Promotions, promotionRow(p, now))
 	}
 	return Render(c, http.StatusOK, views.CouponDetailPage(page(c, "Coupon "+cp.Code, views.SectionCoupons), v))
 }
@@ -137,7 +137,7 @@ func (h *Coupons) redemptions(c echo.Context, cp models.Coupon) (views.Redemptio
 		return views.RedemptionList{}, err
 	}
 	for _, r := range res.Redemptions {
-		v.Rows = append(v.Rows, redemptionRow(r))
+		v.Rows = append(v.Rows, couponRedemptionRow(r))
 	}
 	if res.Next != "" {
 		v.NextURL = views.CouponURL(cp.Code) + "?" + url.Values{"after": {res.Next}}.Encode()

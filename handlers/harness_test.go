@@ -331,20 +331,6 @@ func newTestServer(t *testing.T, h http.Handler) *httptest.Server {
 	return srv
 }
 
-// mustPromotion validates in and stores the promotion.
-func (h *harness) mustPromotion(in models.PromotionInput) models.Promotion {
-	h.t.Helper()
-	spec, err := in.Validate()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	p, err := h.store.CreatePromotion(h.t.Context(), spec)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return p
-}
-
 // mustRedeem redeems code once for customer and order through the store.
 func (h *harness) mustRedeem(code, customer, order string, items int, amount *int64) models.Redemption {
 	h.t.Helper()

@@ -24,7 +24,7 @@ type Redemptions struct {
 // Cancel cancels a redemption so it stops counting against any limit;
 // cancelling a cancelled one changes nothing. An htmx request aimed at
 // the redemption's row gets the row, with the coupon's uses updated out
-// of band; a plain one goes back to the coupon's page. It fails with
+// of band; any other goes back to the coupon's page. It fails with
 // ErrNotFound.
 func (h *Redemptions) Cancel(c echo.Context) error {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
@@ -36,11 +36,11 @@ func (h *Redemptions) Cancel(c echo.Context) error {
 		return err
 	}
 	if !wantsFragment(c, views.RedemptionRowID(r.ID)) {
-		return c.Redirect(http.StatusSeeOther, views.CouponURL(r.Code))
+		return seeOther(c, views.CouponURL(r.Code))
 	}
 	cp, err := h.Store.Coupon(c.Request().Context(), r.Code)
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, views.CancelledRedemption(csrfToken(c), canEdit(c), redemptionRow(r), couponRow(cp)))
+	return Render(c, http.StatusOK, views.CancelledRedemption(csrfToken(c), canEdit(c), couponRedemptionRow(r), couponRow(cp)))
 }

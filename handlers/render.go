@@ -102,44 +102,13 @@ func markedRow(c models.Coupon, tags models.TagSet) views.CouponRow {
 	return r
 }
 
-// promotionLink is a promotion as a coupon's page lists it, live or not
-// at now.
-func promotionLink(p models.Promotion, now time.Time) views.PromotionLink {
-	l := views.PromotionLink{ID: p.ID, Name: p.Name, Discount: discountText(p), Status: p.Status, Live: p.Live(now)}
-	if p.EndsAt != nil {
-		l.Ends = formatTime(*p.EndsAt)
-	}
-	switch {
-	case p.Status != models.PromotionActive:
-		l.NotLive = "it is " + p.Status
-	case p.DateReason(now) == models.ReasonNotStarted:
-		l.NotLive = "starts " + formatTime(*p.BeginsAt) + " UTC"
-	case p.DateReason(now) == models.ReasonExpired:
-		l.NotLive = "ended " + formatTime(*p.EndsAt) + " UTC"
-	}
-	return l
-}
-
-// discountText says what a promotion takes off: "12.5 % off, at most
-// 500" or "500 off", amounts in minor units.
-func discountText(p models.Promotion) string {
-	s := models.FormatDiscountValue(p.DiscountType, p.DiscountValue)
-	if p.DiscountType == models.DiscountPercent {
-		s += " %"
-	}
-	s += " off"
-	if p.DiscountCap != nil {
-		s += ", at most " + strconv.FormatInt(*p.DiscountCap, 10)
-	}
-	return s
-}
-
-// redemptionRow turns a redemption into its console view.
-func redemptionRow(r models.Redemption) views.RedemptionRow {
-	v := views.RedemptionRow{ID: r.ID, CustomerID: r.CustomerID, OrderID: r.OrderID, Items: r.Items, At: formatTime(r.CreatedAt),
+// couponRedemptionRow turns a redemption into a row of its coupon's
+// page, with the whole discount it took.
+func couponRedemptionRow(r models.Redemption) views.RedemptionRow {
+	v := views.RedemptionRow{ID: r.ID, Code: r.Code, CustomerID: r.CustomerID, OrderID: r.OrderID, Items: r.Items, At: formatTime(r.CreatedAt),
 		OrderAmount: amountText(r.OrderAmount), Discount: amountText(r.Discount)}
 	if r.CancelledAt != nil {
-		v.CancelledAt = formatTime(*r.CancelledAt)
+		v.Cancelled = formatTime(*r.CancelledAt)
 	}
 	return v
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/coupond/coupond/models"
@@ -31,7 +29,7 @@ type SingleUse struct {
 
 // Form shows the empty single-use coupon form.
 func (h *SingleUse) Form(c echo.Context) error {
-	f := views.SingleUseForm{DiscountType: views.DiscountPercent}
+	f := views.SingleUseForm{DiscountType: models.DiscountPercent, DiscountTypes: promotionChoices.DiscountTypes}
 	return Render(c, http.StatusOK, views.SingleUsePage(page(c, "Single-use coupon", views.SectionSingleUse), f))
 }
 
@@ -46,6 +44,7 @@ func (h *SingleUse) Create(c echo.Context) error {
 		DiscountValue: c.FormValue(views.FieldDiscountValue),
 		DiscountCap:   c.FormValue(views.FieldDiscountCap),
 		EndsAt:        c.FormValue(views.FieldEndsAt),
+		DiscountTypes: promotionChoices.DiscountTypes,
 	}
 	var verr models.ValidationError
 	in := models.SingleUseInput{Code: f.Code, CustomerID: f.CustomerID, DiscountType: f.DiscountType, DiscountValue: f.DiscountValue,
@@ -90,22 +89,7 @@ func (h *SingleUse) Show(c echo.Context) error {
 	v := views.SingleUseResult{Coupon: couponRow(cp)}
 	now := h.Now()
 	for _, p := range ps {
-		v.Promotions = append(v.Promotions, promotionLink(p, now))
+		v.Promotions = append(v.Promotions, promotionRow(p, now))
 	}
 	return Render(c, http.StatusOK, views.SingleUseResultPage(page(c, "Single-use coupon "+cp.Code, views.SectionSingleUse), v))
-}
-
-// formAmount reads an optional amount in minor units from a form field;
-// blank is nil. A bad value is recorded in verr under the field's name.
-func formAmount(verr *models.ValidationError, field, raw string) *int64 {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return nil
-	}
-	n, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil {
-		verr.Add(field, "must be a whole amount in minor units (500 is 5.00)")
-		return nil
-	}
-	return &n
 }

@@ -12,16 +12,6 @@ import (
 	"github.com/coupond/coupond/views"
 )
 
-// promotionCount is how many promotions are stored.
-func (h *harness) promotionCount() int {
-	h.t.Helper()
-	page, err := h.store.ListPromotions(h.t.Context(), models.PromotionFilter{Limit: models.MaxListLimit})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return len(page.Promotions)
-}
-
 func birthdayForm() url.Values {
 	return url.Values{
 		"couponCode":    {"Birthday123"},
@@ -76,7 +66,7 @@ func TestConsoleSingleUseCoupon(t *testing.T) {
 			"one use in total":              `data-testid="limit-total">One use in total<`,
 			"one use per customer":          `data-testid="limit-per-customer">One use per customer<`,
 			"the customer":                  `data-testid="limit-customer">\s*Only for customer <code>alice</code>`,
-			"the promotion, linked":         `<a href="` + regexp.QuoteMeta(views.PromotionURL(p.ID)) + `">Single-use coupon Birthday123</a>: 15 % off, at most 1000, until 2099-12-31 23:59:00 UTC<`,
+			"the promotion, linked":         `<a href="` + regexp.QuoteMeta(views.PromotionURL(p.ID)) + `">Single-use coupon Birthday123</a>: 15 %, at most 1000 \(minor units\), until 2099-12-31 23:59:00 UTC<`,
 		} {
 			if !regexp.MustCompile(re).MatchString(page.body) {
 				t.Errorf("the result page lacks %s", name)
@@ -107,7 +97,7 @@ func TestConsoleSingleUseCoupon(t *testing.T) {
 		if c := h.mustCoupon("gift-50"); c.CustomerID != nil || c.MaxUsage != 1 {
 			t.Errorf("Gift-50 is %+v, want one use by anyone", c)
 		}
-		if page := h.do("GET", "/single-use/Gift-50", nil, nil); !regexp.MustCompile(`data-testid="limit-customer">\s*For any customer`).MatchString(page.body) || !strings.Contains(page.body, ": 500 off") {
+		if page := h.do("GET", "/single-use/Gift-50", nil, nil); !regexp.MustCompile(`data-testid="limit-customer">\s*For any customer`).MatchString(page.body) || !strings.Contains(page.body, ": 500 off (minor units)<") {
 			t.Error("Gift-50's page must say any customer may use it, for 500 off")
 		}
 	})

@@ -295,7 +295,7 @@ func (in PromotionInput) Validate() (PromotionSpec, error) {
 		verr.Add(FieldEndsAt, err.Error())
 	}
 	if spec.BeginsAt != nil && spec.EndsAt != nil && !spec.EndsAt.After(*spec.BeginsAt) {
-		verr.Add(FieldEndsAt, "must be after beginsAt")
+		verr.Add(FieldEndsAt, "must be after the start (beginsAt)")
 	}
 	if in.MaxUsage < 0 {
 		verr.Add(FieldMaxUsage, "must be 0 (unlimited) or more")
@@ -310,7 +310,7 @@ func (in PromotionInput) Validate() (PromotionSpec, error) {
 		verr.Add(FieldUTMCampaign, err.Error())
 	}
 	if spec.Kind == KindRegular && spec.UTMSource == nil && spec.UTMCampaign == nil && verr.Message(FieldUTMSource) == "" && verr.Message(FieldUTMCampaign) == "" {
-		verr.Add(FieldUTMSource, "a regular promotion is reached only through UTM tags: give a utmSource or a utmCampaign")
+		verr.Add(FieldUTMSource, "a regular promotion is reached only through UTM tags: give a UTM source or a UTM campaign")
 	}
 	if err := verr.Err(); err != nil {
 		return PromotionSpec{}, err

@@ -296,14 +296,15 @@ type TagCount struct {
 const maxTagCounts = 500
 
 // CouponTags returns the UTM sources and campaigns that coupons carry,
-// each with its number of coupons, most used first (at most 500 of each),
+// each with its number of coupons (tags that differ only in case are one
+// tag, as promotions match them), most used first (at most 500 of each),
 // so that a marketer links a promotion to a tag that matches something.
 func (s *Store) CouponTags(ctx context.Context) (sources, campaigns []TagCount, err error) {
 	read := func(col string) ([]TagCount, error) {
 		var out []TagCount
 		err := s.db.WithContext(ctx).Model(&Coupon{}).
-			Select(col + " AS tag, count(*) AS coupons").Where(col + " IS NOT NULL").
-			Group(col).Order("coupons DESC, tag").Limit(maxTagCounts).Scan(&out).Error
+			Select("min(" + col + ") AS tag, count(*) AS coupons").Where(col + " IS NOT NULL").
+			Group("lower(" + col + ")").Order("coupons DESC, tag").Limit(maxTagCounts).Scan(&out).Error
 		return out, err
 	}
 	if sources, err = read("utm_source"); err == nil {

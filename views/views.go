@@ -18,12 +18,12 @@ const (
 	GenerateFormID = "generate-form"
 	CouponStatusID = "coupon-status"
 	// CouponUsesID is the count of a coupon's uses on its page.
-	CouponUsesID       = "coupon-uses"
-	CouponPromotionsID = "coupon-promotions"
-	RedemptionsID      = "coupon-redemptions"
-	SingleUseFormID    = "single-use-form"
-	CheckFormID        = "check-form"
-	CheckResultID      = "check-result"
+	CouponUsesID        = "coupon-uses"
+	CouponPromotionsID  = "coupon-promotions"
+	CouponRedemptionsID = "coupon-redemptions"
+	SingleUseFormID     = "single-use-form"
+	CheckFormID         = "check-form"
+	CheckResultID       = "check-result"
 )
 
 // CouponRowID is the id of a coupon's row in the coupon table.
@@ -95,9 +95,6 @@ func hxHeaders(csrf string) string {
 
 // CouponURL is the path of a coupon's page.
 func CouponURL(code string) string { return "/coupons/" + url.PathEscape(code) }
-
-// PromotionURL is the path of a promotion's page.
-func PromotionURL(id int64) string { return fmt.Sprintf("/promotions/%d", id) }
 
 // RedemptionCancelURL is where a redemption's cancel button posts.
 func RedemptionCancelURL(id int64) string { return fmt.Sprintf("/redemptions/%d/cancel", id) }

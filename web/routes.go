@@ -36,6 +36,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	singleUse := &handlers.SingleUse{Store: store, Now: cfg.Now}
 	check := &handlers.Check{Store: store}
 	batches := &handlers.Batches{Store: store}
+	promotions := &handlers.Promotions{Store: store, Now: cfg.Now}
 	vtex := &handlers.VTEX{Store: store, Logger: logger}
 	promotionAPI := &handlers.PromotionAPI{Store: store}
 	redemptionAPI := &handlers.RedemptionAPI{Store: store}
@@ -93,6 +94,17 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	// Console: checking whether a code could be redeemed, for everyone
 	// signed in.
 	e.GET("/check", check.Show, viewer...)
+
+	// Console: promotions. Viewers read; editors and admins change. The
+	// handlers read :id as a number, so any other id is a 404.
+	e.GET("/promotions", promotions.List, viewer...)
+	e.GET("/promotions/new", promotions.New, editor...)
+	e.POST("/promotions", promotions.Create, editor...)
+	e.GET("/promotions/:id", promotions.Show, viewer...)
+	e.POST("/promotions/:id", promotions.Update, editor...)
+	e.GET("/promotions/:id/edit", promotions.Edit, editor...)
+	e.POST("/promotions/:id/archive", promotions.Archive, editor...)
+	e.POST("/promotions/:id/utm", promotions.LinkTag, editor...)
 
 	// Console: generation and its batches.
 	e.GET("/coupons/generate", batches.GenerateForm, editor...)

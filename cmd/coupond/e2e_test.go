@@ -262,7 +262,7 @@ func TestMarketerHandsOutBirthdayCoupon(t *testing.T) {
 	follow(p, p.MustElementR("nav a", "Single-use coupon"))
 	p.MustElement("#couponCode").MustInput("Birthday123")
 	p.MustElement("#customerId").MustInput("alice")
-	p.MustElement("#discountType").MustSelect("Percent off")
+	p.MustElement("#discountType").MustSelect("percentage off")
 	p.MustElement("#discountValue").MustInput("15")
 	p.MustElement("#endsAt").MustInputTime(time.Date(2099, 12, 31, 23, 59, 0, 0, time.UTC))
 	p.MustElement(`[data-testid="create-single-use"]`).MustClick()
@@ -284,7 +284,7 @@ func TestMarketerHandsOutBirthdayCoupon(t *testing.T) {
 		}
 	}
 	promo := p.MustElement(`[data-testid="promotion"] a`)
-	if !strings.HasPrefix(promo.MustProperty("href").String(), base+"/promotions/") || !strings.Contains(p.MustElement(`[data-testid="promotion"]`).MustText(), "15 % off, until 2099-12-31 23:59:00 UTC") {
+	if !strings.HasPrefix(promo.MustProperty("href").String(), base+"/promotions/") || !strings.Contains(p.MustElement(`[data-testid="promotion"]`).MustText(), "15 %, until 2099-12-31 23:59:00 UTC") {
 		t.Errorf("the promotion it activates reads %q", p.MustElement(`[data-testid="promotion"]`).MustText())
 	}
 	copyButton := p.MustElement(`[data-testid="copy"]`)

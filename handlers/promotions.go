@@ -1,0 +1,510 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coupond/coupond/models"
+	"github.com/coupond/coupond/views"
+	"github.com/labstack/echo/v4"
+)
+
+// redemptionPageSize is how many redemptions a promotion's page lists at
+// once; older ones are a page link away.
+const redemptionPageSize = 25
+
+// PromotionStore is what the console's promotion pages need from the
+// store.
+type PromotionStore interface {
+	Promotion(ctx context.Context, id int64) (models.Promotion, error)
+	ListPromotions(ctx context.Context, f models.PromotionFilter) (models.PromotionPage, error)
+	CreatePromotion(ctx context.Context, spec models.PromotionSpec) (models.Promotion, error)
+	UpdatePromotion(ctx context.Context, id int64, spec models.PromotionSpec) (models.Promotion, error)
+	ArchivePromotion(ctx context.Context, id int64) (models.Promotion, error)
+	LinkPromotionTag(ctx context.Context, id int64, field, tag string) (models.Promotion, error)
+	LinkedCoupons(ctx context.Context, p models.Promotion) (bySource, byCampaign int64, err error)
+	CouponTags(ctx context.Context) (sources, campaigns []models.TagCount, err error)
+	ListRedemptions(ctx context.Context, f models.RedemptionFilter) (models.RedemptionPage, error)
+}
+
+// Promotions serves the console's promotion pages. Now is the clock that
+// says whether a promotion is live.
+type Promotions struct {
+	Store PromotionStore
+	Now   func() time.Time
+}
+
+// List shows one page of promotions, newest first, filtered by status,
+// kind and UTM tag; an htmx request aimed at the table gets only the
+// table. An invalid filter is answered with 422 and its message.
+func (h *Promotions) List(c echo.Context) error {
+	q := c.QueryParams()
+	v := views.PromotionList{Status: q.Get(views.FieldStatus), Kind: q.Get(views.FieldKind), UTM: q.Get(views.FieldUTM), Choices: promotionChoices}
+	f := models.PromotionFilter{Status: v.Status, Kind: v.Kind, UTM: v.UTM, After: q.Get("after")}
+	ctx := c.Request().Context()
+	res, err := h.Store.ListPromotions(ctx, f)
+	var verr *models.ValidationError
+	if errors.As(err, &verr) && verr.Message(models.FieldCursor) != "" {
+		v.Error = "That page link is not valid any more, so this is the first page."
+		f.After = ""
+		res, err = h.Store.ListPromotions(ctx, f)
+	}
+	status := http.StatusOK
+	if errors.As(err, &verr) {
+		// The filter form offers only valid values, so this is a typed or
+		// outdated URL; the page shows it back with the messages.
+		status, err = http.StatusUnprocessableEntity, nil
+		v.Errors = formMessages(verr)
+		v.Error = "These filters are not valid; see the messages beside them."
+	}
+	if err != nil {
+		return err
+	}
+	now := h.Now()
+	for _, p := range res.Promotions {
+		v.Rows = append(v.Rows, promotionRow(p, now))
+	}
+	if res.Next != "" {
+		v.NextURL = promotionsURL(v, res.Next)
+	}
+	if f.After != "" {
+		v.FirstURL = promotionsURL(v, "")
+	}
+	if wantsFragment(c, views.PromotionTableID) {
+		return Render(c, status, views.PromotionTable(v))
+	}
+	return Render(c, status, views.PromotionsPage(page(c, "Promotions", views.SectionPromotions), v))
+}
+
+func promotionsURL(v views.PromotionList, after string) string {
+	q := url.Values{}
+	for k, val := range map[string]string{views.FieldStatus: v.Status, views.FieldKind: v.Kind, views.FieldUTM: v.UTM, "after": after} {
+		if val != "" {
+			q.Set(k, val)
+		}
+	}
+	if len(q) == 0 {
+		return "/promotions"
+	}
+	return "/promotions?" + q.Encode()
+}
+
+// Show is a promotion's page; an htmx request aimed at the redemptions
+// gets only that page of them. It fails with ErrNotFound.
+func (h *Promotions) Show(c echo.Context) error {
+	p, err := h.promotion(c)
+	if err != nil {
+		return err
+	}
+	rs, err := h.redemptions(c, p.ID)
+	if err != nil {
+		return err
+	}
+	if wantsFragment(c, views.PromotionRedemptionsID) {
+		return Render(c, http.StatusOK, views.PromotionRedemptions(rs))
+	}
+	return h.renderPage(c, http.StatusOK, p, rs, tagLink{})
+}
+
+// tagLink is a refused Link UTM tag request, shown back on the page.
+type tagLink struct {
+	kind, tag, message string
+}
+
+// renderPage renders a promotion's page with the coupons linked through
+// its tags and, for editors, the tags they can link it to.
+func (h *Promotions) renderPage(c echo.Context, status int, p models.Promotion, rs views.RedemptionList, refused tagLink) error {
+	ctx := c.Request().Context()
+	v := views.PromotionDetail{Promotion: promotionRow(p, h.Now()), Redemptions: rs}
+	var err error
+	if v.SourceCoupons, v.CampaignCoupons, err = h.Store.LinkedCoupons(ctx, p); err != nil {
+		return err
+	}
+	if p.UTMSource != nil {
+		v.SourceCouponsURL = listURL(views.CouponList{UTMSource: *p.UTMSource}, "")
+	}
+	if p.UTMCampaign != nil {
+		v.CampaignCouponsURL = listURL(views.CouponList{UTMCampaign: *p.UTMCampaign}, "")
+	}
+	if canEdit(c) {
+		if v.TagForm, err = h.tagForm(ctx, p, refused); err != nil {
+			return err
+		}
+	}
+	if refused.message != "" && wantsFragment(c, views.PromotionTagFormID) {
+		return Render(c, status, views.PromotionTagFormFragment(csrfToken(c), v.TagForm))
+	}
+	return Render(c, status, views.PromotionPage(page(c, p.Name, views.SectionPromotions), v))
+}
+
+// tagForm offers the tags coupons carry, each kind with the promotion's
+// current tag selected, or the refused one with its message.
+func (h *Promotions) tagForm(ctx context.Context, p models.Promotion, refused tagLink) (views.PromotionTagForm, error) {
+	sources, campaigns, err := h.Store.CouponTags(ctx)
+	if err != nil {
+		return views.PromotionTagForm{}, err
+	}
+	choice := func(kind, label string, current *string, tags []models.TagCount) views.TagChoice {
+		tc := views.TagChoice{Kind: kind, Label: label, Current: deref(current), Selected: deref(current)}
+		for _, t := range tags {
+			tc.Options = append(tc.Options, views.TagOption{Tag: t.Tag, Coupons: t.Coupons})
+		}
+		if refused.kind == kind {
+			tc.Selected, tc.Error = refused.tag, refused.message
+		}
+		return tc
+	}
+	f := views.PromotionTagForm{
+		PromotionID: p.ID,
+		Source:      choice(views.TagKindSource, "UTM source", p.UTMSource, sources),
+		Campaign:    choice(views.TagKindCampaign, "UTM campaign", p.UTMCampaign, campaigns),
+	}
+	if _, known := tagFields[refused.kind]; refused.message != "" && !known {
+		f.FormError = refused.message
+	}
+	return f, nil
+}
+
+// redemptions is the page of a promotion's redemptions that the query's
+// cursor asks for; a stale cursor falls back to the newest.
+func (h *Promotions) redemptions(c echo.Context, id int64) (views.RedemptionList, error) {
+	ctx := c.Request().Context()
+	f := models.RedemptionFilter{PromotionID: id, After: c.QueryParam("after"), Limit: redemptionPageSize}
+	var v views.RedemptionList
+	res, err := h.Store.ListRedemptions(ctx, f)
+	if verr := (*models.ValidationError)(nil); errors.As(err, &verr) && f.After != "" {
+		v.Error = "That page link is not valid any more, so these are the newest redemptions."
+		f.After = ""
+		res, err = h.Store.ListRedemptions(ctx, f)
+	}
+	if err != nil {
+		return views.RedemptionList{}, err
+	}
+	for _, r := range res.Redemptions {
+		v.Rows = append(v.Rows, redemptionRow(r, id))
+	}
+	if res.Next != "" {
+		v.NextURL = views.PromotionURL(id) + "?after=" + url.QueryEscape(res.Next)
+	}
+	if f.After != "" {
+		v.FirstURL = views.PromotionURL(id)
+	}
+	return v, nil
+}
+
+// New shows the empty promotion form.
+func (h *Promotions) New(c echo.Context) error {
+	f := views.PromotionForm{Choices: promotionChoices, PromotionFields: views.PromotionFields{
+		Status: models.PromotionActive, Kind: models.KindRegular, DiscountType: models.DiscountPercent, MaxUsage: "0", MaxUsagePerClient: "0",
+	}}
+	return Render(c, http.StatusOK, views.PromotionFormPage(page(c, "New promotion", views.SectionPromotions), f))
+}
+
+// Create creates a promotion from the form, or re-renders it with 422 and
+// a message beside each bad field.
+func (h *Promotions) Create(c echo.Context) error {
+	form, spec, err := readPromotionForm(c)
+	if err == nil {
+		var p models.Promotion
+		if p, err = h.Store.CreatePromotion(c.Request().Context(), spec); err == nil {
+			return seeOther(c, views.PromotionURL(p.ID))
+		}
+	}
+	return h.formFailed(c, "New promotion", form, err)
+}
+
+// Edit shows the form filled with a promotion. It fails with ErrNotFound.
+func (h *Promotions) Edit(c echo.Context) error {
+	p, err := h.promotion(c)
+	if err != nil {
+		return err
+	}
+	f := views.PromotionForm{ID: p.ID, Choices: promotionChoices, PromotionFields: views.PromotionFields{
+		Name: p.Name, Description: p.Description, Status: p.Status, Kind: p.Kind,
+		DiscountType: p.DiscountType, DiscountValue: models.FormatDiscountValue(p.DiscountType, p.DiscountValue),
+		BeginsAt: inputTime(p.BeginsAt), EndsAt: inputTime(p.EndsAt),
+		MaxUsage: itoa(p.MaxUsage), MaxUsagePerClient: itoa(p.MaxUsagePerClient),
+		UTMSource: deref(p.UTMSource), UTMCampaign: deref(p.UTMCampaign),
+	}}
+	if p.DiscountCap != nil {
+		f.DiscountCap = strconv.FormatInt(*p.DiscountCap, 10)
+	}
+	return Render(c, http.StatusOK, views.PromotionFormPage(page(c, "Edit "+p.Name, views.SectionPromotions), f))
+}
+
+// Update saves the edit form over every field of the promotion; its uses
+// stay. It fails with ErrNotFound before it looks at the form.
+func (h *Promotions) Update(c echo.Context) error {
+	p, err := h.promotion(c)
+	if err != nil {
+		return err
+	}
+	form, spec, err := readPromotionForm(c)
+	form.ID = p.ID
+	if err == nil {
+		var saved models.Promotion
+		if saved, err = h.Store.UpdatePromotion(c.Request().Context(), p.ID, spec); err == nil {
+			return seeOther(c, views.PromotionURL(saved.ID))
+		}
+	}
+	return h.formFailed(c, "Edit "+p.Name, form, err)
+}
+
+// formFailed re-renders the promotion form with 422 for input the user
+// can fix, and passes any other error on.
+func (h *Promotions) formFailed(c echo.Context, title string, form views.PromotionForm, err error) error {
+	if !formProblem(err, &form.Errors, &form.FormError) {
+		return err
+	}
+	if wantsFragment(c, views.PromotionFormID) {
+		return Render(c, http.StatusUnprocessableEntity, views.PromotionFormFragment(csrfToken(c), form))
+	}
+	return Render(c, http.StatusUnprocessableEntity, views.PromotionFormPage(page(c, title, views.SectionPromotions), form))
+}
+
+// Archive archives a promotion so that no coupon reaches it any more; the
+// status block is swapped in place for htmx. It fails with ErrNotFound.
+func (h *Promotions) Archive(c echo.Context) error {
+	id, err := promotionID(c)
+	if err != nil {
+		return err
+	}
+	p, err := h.Store.ArchivePromotion(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	if wantsFragment(c, views.PromotionStatusID) {
+		return Render(c, http.StatusOK, views.PromotionStatus(csrfToken(c), canEdit(c), promotionRow(p, h.Now())))
+	}
+	return seeOther(c, views.PromotionURL(p.ID))
+}
+
+// tagFields maps the Link UTM tag form's kinds to the promotion's fields.
+var tagFields = map[string]string{views.TagKindSource: models.FieldUTMSource, views.TagKindCampaign: models.FieldUTMCampaign}
+
+// LinkTag makes the promotion listen to a UTM source or campaign in place
+// of the one it had. A refused tag or kind re-renders the page (or the
+// form, for htmx) with 422 and the message beside the choice. It fails
+// with ErrNotFound.
+func (h *Promotions) LinkTag(c echo.Context) error {
+	id, err := promotionID(c)
+	if err != nil {
+		return err
+	}
+	refused := tagLink{kind: c.FormValue(views.FieldTagKind), tag: c.FormValue(views.FieldTag)}
+	p, err := h.Store.LinkPromotionTag(c.Request().Context(), id, tagFields[refused.kind], refused.tag)
+	if err == nil {
+		return seeOther(c, views.PromotionURL(p.ID))
+	}
+	var verr *models.ValidationError
+	if !errors.As(err, &verr) {
+		return err
+	}
+	refused.message = verr.Summary()
+	if msg := verr.Message(models.FieldUTM); msg != "" {
+		refused.message = msg
+	}
+	if p, err = h.Store.Promotion(c.Request().Context(), id); err != nil {
+		return err
+	}
+	rs, err := h.redemptions(c, p.ID)
+	if err != nil {
+		return err
+	}
+	return h.renderPage(c, http.StatusUnprocessableEntity, p, rs, refused)
+}
+
+// promotionID reads the promotion id from the path; anything but a
+// positive whole number names no promotion.
+func promotionID(c echo.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, &models.NotFoundError{Entity: "promotion", Key: c.Param("id")}
+	}
+	return id, nil
+}
+
+func (h *Promotions) promotion(c echo.Context) (models.Promotion, error) {
+	id, err := promotionID(c)
+	if err != nil {
+		return models.Promotion{}, err
+	}
+	return h.Store.Promotion(c.Request().Context(), id)
+}
+
+// readPromotionForm reads the promotion form as typed and validates it.
+func readPromotionForm(c echo.Context) (views.PromotionForm, models.PromotionSpec, error) {
+	f := views.PromotionForm{Choices: promotionChoices, PromotionFields: views.PromotionFields{
+		Name:              c.FormValue(views.FieldName),
+		Description:       c.FormValue(views.FieldDescription),
+		Status:            c.FormValue(views.FieldStatus),
+		Kind:              c.FormValue(views.FieldKind),
+		DiscountType:      c.FormValue(views.FieldDiscountType),
+		DiscountValue:     c.FormValue(views.FieldDiscountValue),
+		DiscountCap:       c.FormValue(views.FieldDiscountCap),
+		BeginsAt:          c.FormValue(views.FieldBeginsAt),
+		EndsAt:            c.FormValue(views.FieldEndsAt),
+		MaxUsage:          c.FormValue(views.FieldMaxUsage),
+		MaxUsagePerClient: c.FormValue(views.FieldMaxUsagePerClient),
+		UTMSource:         c.FormValue(views.FieldUTMSource),
+		UTMCampaign:       c.FormValue(views.FieldUTMCampaign),
+	}}
+	var verr models.ValidationError
+	spec, err := models.PromotionInput{
+		Name:              f.Name,
+		Description:       f.Description,
+		Status:            f.Status,
+		Kind:              f.Kind,
+		DiscountType:      f.DiscountType,
+		DiscountValue:     f.DiscountValue,
+		DiscountCap:       formAmount(&verr, views.FieldDiscountCap, f.DiscountCap),
+		BeginsAt:          f.BeginsAt,
+		EndsAt:            f.EndsAt,
+		MaxUsage:          formInt(&verr, views.FieldMaxUsage, f.MaxUsage),
+		MaxUsagePerClient: formInt(&verr, views.FieldMaxUsagePerClient, f.MaxUsagePerClient),
+		UTMSource:         optional(f.UTMSource),
+		UTMCampaign:       optional(f.UTMCampaign),
+	}.Validate()
+	if vr := (*models.ValidationError)(nil); errors.As(err, &vr) {
+		verr.Merge(models.NoItem, vr)
+	}
+	return f, spec, verr.Err()
+}
+
+// formAmount reads an optional amount in minor units; blank is nil. A bad
+// value is recorded in verr under the field's name.
+func formAmount(verr *models.ValidationError, field, raw string) *int64 {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return nil
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil {
+		verr.Add(field, "must be a whole amount in minor units (500 means 5.00), or blank")
+		return nil
+	}
+	return &n
+}
+
+// inputTime writes a stored time for a datetime-local input, in UTC;
+// seconds appear only when there are some, so that saving the form
+// unchanged keeps the time.
+func inputTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	u := t.UTC()
+	if u.Second() == 0 && u.Nanosecond() == 0 {
+		return u.Format("2006-01-02T15:04")
+	}
+	return u.Format("2006-01-02T15:04:05.999999999")
+}
+
+// promotionChoices are the options of the promotion forms and filters, in
+// the domain's order.
+var promotionChoices = views.PromotionChoices{
+	Statuses: choices(models.PromotionStatuses, nil),
+	Kinds: choices(models.PromotionKinds, map[string]string{
+		models.KindRegular: "regular (coupons reach it through UTM tags)",
+		models.KindBulk:    "bulk (owns its generated codes)",
+		models.KindSeries:  "series (codes issued to customers)",
+	}),
+	DiscountTypes: choices(models.DiscountTypes, map[string]string{
+		models.DiscountPercent: "percentage off",
+		models.DiscountFixed:   "fixed amount off (minor units)",
+	}),
+}
+
+func choices(values []string, labels map[string]string) []views.Choice {
+	out := make([]views.Choice, 0, len(values))
+	for _, v := range values {
+		label := labels[v]
+		if label == "" {
+			label = v
+		}
+		out = append(out, views.Choice{Value: v, Label: label})
+	}
+	return out
+}
+
+// promotionRow turns a promotion into its console view, saying whether it
+// is live at now and, when not, why.
+func promotionRow(p models.Promotion, now time.Time) views.PromotionRow {
+	r := views.PromotionRow{
+		ID:                p.ID,
+		Name:              p.Name,
+		Description:       p.Description,
+		Status:            p.Status,
+		Archived:          p.Status == models.PromotionArchived,
+		Kind:              p.Kind,
+		Discount:          discountText(p.DiscountType, p.DiscountValue),
+		AppliesTo:         p.AppliesTo,
+		Uses:              fmt.Sprintf("%d / %s", p.Uses, limitText(p.MaxUsage)),
+		MaxUsagePerClient: p.MaxUsagePerClient,
+		UTMSource:         deref(p.UTMSource),
+		UTMCampaign:       deref(p.UTMCampaign),
+		Live:              p.Live(now),
+		LastModified:      formatTime(p.UpdatedAt),
+	}
+	if p.AppliesTo == models.AppliesToBill {
+		r.AppliesTo = "the whole bill"
+	}
+	if p.DiscountCap != nil {
+		r.Cap = fmt.Sprintf("%d (minor units)", *p.DiscountCap)
+	}
+	if p.BeginsAt != nil {
+		r.BeginsAt = formatTime(*p.BeginsAt)
+	}
+	if p.EndsAt != nil {
+		r.EndsAt = formatTime(*p.EndsAt)
+	}
+	switch {
+	case r.Live:
+		r.LiveText = "live now"
+	case p.Status != models.PromotionActive:
+		r.LiveText = "not live: it is " + p.Status
+	case p.DateReason(now) == models.ReasonNotStarted:
+		r.LiveText = "not live: begins " + r.BeginsAt + " UTC"
+	default:
+		r.LiveText = "not live: ended " + r.EndsAt + " UTC"
+	}
+	return r
+}
+
+// discountText says what a discount takes off: "12.5 %" or "500 off
+// (minor units)".
+func discountText(discountType string, value int64) string {
+	v := models.FormatDiscountValue(discountType, value)
+	if discountType == models.DiscountPercent {
+		return v + " %"
+	}
+	return v + " off (minor units)"
+}
+
+func limitText(n int) string {
+	if n == 0 {
+		return "unlimited"
+	}
+	return itoa(n)
+}
+
+// redemptionRow turns a redemption into a row of a promotion's page, with
+// the part of the discount that this promotion took off.
+func redemptionRow(r models.Redemption, promotionID int64) views.RedemptionRow {
+	row := views.RedemptionRow{ID: r.ID, Code: r.Code, CustomerID: r.CustomerID, OrderID: r.OrderID, Items: r.Items, At: formatTime(r.CreatedAt)}
+	for _, rp := range r.Promotions {
+		if rp.PromotionID == promotionID && rp.Discount != nil {
+			row.Discount = strconv.FormatInt(*rp.Discount, 10)
+		}
+	}
+	if r.CancelledAt != nil {
+		row.Cancelled = formatTime(*r.CancelledAt)
+	}
+	return row
+}

@@ -1,0 +1,730 @@
+package handlers_test
+
+import (
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coupond/coupond/models"
+	"github.com/coupond/coupond/views"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// mustPromotion stores a promotion from in: a 10 % regular promotion
+// named "Promo" unless in says otherwise.
+func (h *harness) mustPromotion(in models.PromotionInput) models.Promotion {
+	h.t.Helper()
+	if in.Name == "" {
+		in.Name = "Promo"
+	}
+	if in.DiscountType == "" {
+		in.DiscountType, in.DiscountValue = models.DiscountPercent, "10"
+	}
+	spec, err := in.Validate()
+	if err != nil {
+		h.t.Fatalf("promotion input: %v", err)
+	}
+	p, err := h.store.CreatePromotion(h.t.Context(), spec)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return p
+}
+
+// promotion is the stored promotion with id.
+func (h *harness) promotion(id int64) models.Promotion {
+	h.t.Helper()
+	p, err := h.store.Promotion(h.t.Context(), id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return p
+}
+
+// mustTaggedCoupon stores a coupon carrying the given UTM tags ("" for
+// none).
+func (h *harness) mustTaggedCoupon(code, source, campaign string) models.Coupon {
+	h.t.Helper()
+	in := models.CouponInput{Code: code}
+	if source != "" {
+		in.UTMSource = &source
+	}
+	if campaign != "" {
+		in.UTMCampaign = &campaign
+	}
+	spec, err := in.Validate()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	c, err := h.store.CreateCoupon(h.t.Context(), spec)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c
+}
+
+// promotionCount is how many promotions are stored.
+func (h *harness) promotionCount() int {
+	h.t.Helper()
+	page, err := h.store.ListPromotions(h.t.Context(), models.PromotionFilter{Limit: models.MaxListLimit})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return len(page.Promotions)
+}
+
+var promotionLocation = regexp.MustCompile(`^/promotions/([0-9]+)$`)
+
+// createdPromotion is the id of the promotion a successful create sent
+// the browser to.
+func createdPromotion(t *testing.T, location string) int64 {
+	t.Helper()
+	m := promotionLocation.FindStringSubmatch(location)
+	if m == nil {
+		t.Fatalf("sent to %q, not a promotion's page", location)
+	}
+	id, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// validPromotionForm is a form the server accepts; tests change one field.
+func validPromotionForm() url.Values {
+	return url.Values{
+		"name": {"Spring sale"}, "description": {"For the newsletter"}, "status": {"active"}, "kind": {"regular"},
+		"discountType": {"percent"}, "discountValue": {"12.5"}, "discountCap": {"300"},
+		"beginsAt": {"2026-11-01T09:30"}, "endsAt": {"2026-12-24T18:00"},
+		"maxUsage": {"10"}, "maxUsagePerClient": {"2"}, "utmSource": {"newsletter"}, "utmCampaign": {""},
+	}
+}
+
+// testID is the text of the element with data-testid id, or "" when
+// there is none.
+func testID(body, id string) string {
+	m := regexp.MustCompile(`(?s)data-testid="` + regexp.QuoteMeta(id) + `"[^>]*>(.*?)<`).FindStringSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(strings.TrimSpace(m[1]))
+}
+
+// fieldError is the message shown directly under the field name, inside
+// the field's own block, and whether the field is marked invalid and
+// described by it.
+func fieldError(body, name string) (msg string, marked bool) {
+	n := regexp.QuoteMeta(name)
+	m := regexp.MustCompile(`(?s)<div><label for="` + n + `">.*?</label><small id="` + n + `-error" class="field-error" data-testid="error-` + n + `">([^<]*)</small></div>`).FindStringSubmatch(body)
+	if m == nil {
+		return "", false
+	}
+	marked = regexp.MustCompile(`id="` + n + `" name="` + n + `"[^>]*aria-invalid="true" aria-describedby="` + n + `-error"`).MatchString(body)
+	return html.UnescapeString(m[1]), marked
+}
+
+// formValues reads the values a browser would submit from the form with
+// id in body: inputs, textareas and the selected option of each select.
+func formValues(t *testing.T, body, id string) url.Values {
+	t.Helper()
+	form := regexp.MustCompile(`(?s)<form id="` + id + `".*?</form>`).FindString(body)
+	if form == "" {
+		t.Fatalf("no form %q in %.300s", id, body)
+	}
+	attr := func(tag, name string) string {
+		m := regexp.MustCompile(`\b` + name + `="([^"]*)"`).FindStringSubmatch(tag)
+		if m == nil {
+			return ""
+		}
+		return html.UnescapeString(m[1])
+	}
+	v := url.Values{}
+	for _, tag := range regexp.MustCompile(`<input[^>]*>`).FindAllString(form, -1) {
+		v.Set(attr(tag, "name"), attr(tag, "value"))
+	}
+	for _, m := range regexp.MustCompile(`(?s)<textarea[^>]*name="([^"]*)"[^>]*>(.*?)</textarea>`).FindAllStringSubmatch(form, -1) {
+		v.Set(m[1], html.UnescapeString(m[2]))
+	}
+	for _, m := range regexp.MustCompile(`(?s)<select[^>]*name="([^"]*)"[^>]*>(.*?)</select>`).FindAllStringSubmatch(form, -1) {
+		if sel := regexp.MustCompile(`<option value="([^"]*)" selected>`).FindStringSubmatch(m[2]); sel != nil {
+			v.Set(m[1], html.UnescapeString(sel[1]))
+		}
+	}
+	v.Del("_csrf")
+	return v
+}
+
+func TestPromotionCreateAndShow(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		r := h.do("GET", "/promotions/new", nil, nil)
+		if r.status != http.StatusOK || !regexp.MustCompile(`<form id="promotion-form" method="post"[^>]*><input type="hidden" name="_csrf" value="`+h.csrf()+`">`).MatchString(r.body) {
+			t.Fatalf("new form: %d, or no form carrying the CSRF token", r.status)
+		}
+		r = h.post("/promotions", validPromotionForm(), nil)
+		if r.status != http.StatusSeeOther {
+			t.Fatalf("create: %d %.300s", r.status, r.body)
+		}
+		id := createdPromotion(t, r.header.Get("Location"))
+		p := h.promotion(id)
+		begins := time.Date(2026, 11, 1, 9, 30, 0, 0, time.UTC)
+		if p.Name != "Spring sale" || p.DiscountValue != 1250 || p.DiscountCap == nil || *p.DiscountCap != 300 || p.BeginsAt == nil || !p.BeginsAt.Equal(begins) ||
+			p.MaxUsage != 10 || p.MaxUsagePerClient != 2 || p.UTMSource == nil || *p.UTMSource != "newsletter" || p.UTMCampaign != nil {
+			t.Fatalf("stored %+v", p)
+		}
+
+		page := h.do("GET", r.header.Get("Location"), nil, nil)
+		for tid, want := range map[string]string{
+			"promotion-name": "Spring sale", "description": "For the newsletter", "discount": "12.5 %", "cap": "300 (minor units)",
+			"beginsAt": "2026-11-01 09:30:00", "endsAt": "2026-12-24 18:00:00", "uses": "0 / 10", "maxUsagePerClient": "2",
+			"status": "active", "live": "live now", "no-redemptions": "No redemptions yet.",
+		} {
+			if got := testID(page.body, tid); got != want {
+				t.Errorf("page %s = %q, want %q", tid, got, want)
+			}
+		}
+		list := h.do("GET", "/promotions", nil, nil)
+		if list.status != http.StatusOK || !strings.Contains(list.body, `href="/promotions/`+fmt.Sprint(id)+`">Spring sale</a>`) ||
+			!strings.Contains(list.body, "12.5 %") || testID(list.body, "uses") != "0 / 10" {
+			t.Errorf("the list does not show the new promotion: %d", list.status)
+		}
+
+		// htmx: HX-Location; a fixed discount and no limit read as such.
+		fixed := validPromotionForm()
+		fixed.Set("name", "Five off")
+		fixed.Set("discountType", "fixed")
+		fixed.Set("discountValue", "500")
+		fixed.Set("discountCap", "")
+		fixed.Set("maxUsage", "0")
+		r = h.post("/promotions", fixed, htmx(views.PromotionFormID))
+		if r.status != http.StatusNoContent {
+			t.Fatalf("htmx create: %d %.300s", r.status, r.body)
+		}
+		page = h.do("GET", "/promotions/"+fmt.Sprint(createdPromotion(t, r.header.Get("HX-Location"))), nil, nil)
+		if got := testID(page.body, "discount"); got != "500 off (minor units)" {
+			t.Errorf("fixed discount shows %q", got)
+		}
+		if got := testID(page.body, "uses"); got != "0 / unlimited" {
+			t.Errorf("unlimited uses show %q", got)
+		}
+		if got := testID(page.body, "cap"); got != "no cap" {
+			t.Errorf("no cap shows %q", got)
+		}
+	})
+}
+
+func TestPromotionPageSaysWhetherLiveByTheServerClock(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		// Steps shorter than the session's idle limit keep the admin signed in.
+		source := "soon"
+		p := h.mustPromotion(models.PromotionInput{UTMSource: &source, BeginsAt: "2026-11-21T11:00:00Z", EndsAt: "2026-11-21T12:00:00Z"})
+		path := views.PromotionURL(p.ID)
+		if got := testID(h.do("GET", path, nil, nil).body, "live"); got != "not live: begins 2026-11-21 11:00:00 UTC" {
+			t.Errorf("before it begins: %q", got)
+		}
+		h.clock.Advance(90 * time.Minute)
+		if got := testID(h.do("GET", path, nil, nil).body, "live"); got != "live now" {
+			t.Errorf("between its dates: %q", got)
+		}
+		h.clock.Advance(90 * time.Minute)
+		if got := testID(h.do("GET", path, nil, nil).body, "live"); got != "not live: ended 2026-11-21 12:00:00 UTC" {
+			t.Errorf("after it ends: %q", got)
+		}
+	})
+}
+
+func TestPromotionFormRefusesBadInput(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		for _, tc := range []struct {
+			name, field, value string
+			set                map[string]string
+			want               string
+		}{
+			{name: "percentage over 100", field: "discountValue", value: "150", want: "percentage from 0.01 to 100"},
+			{name: "ends before begins", field: "endsAt", value: "2026-10-01T00:00", want: "must be after"},
+			{name: "regular promotion without a UTM tag", field: "utmSource", value: "", want: "reached only through UTM tags"},
+			{name: "max uses not a number", field: "maxUsage", value: "lots", want: "whole number"},
+			{name: "cap with decimals", field: "discountCap", value: "5.00", want: "minor units"},
+			{name: "no name", field: "name", value: "  ", want: "is required"},
+			{name: "unknown kind", field: "kind", value: "weekly", want: "must be one of regular, bulk, series"},
+			{name: "fixed amount with decimals", field: "discountValue", value: "4.99", set: map[string]string{"discountType": "fixed"}, want: "500 means 5.00"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				form := validPromotionForm()
+				form.Set(tc.field, tc.value)
+				for k, v := range tc.set {
+					form.Set(k, v)
+				}
+				r := h.post("/promotions", form, nil)
+				if r.status != http.StatusUnprocessableEntity {
+					t.Fatalf("status %d, want 422", r.status)
+				}
+				msg, marked := fieldError(r.body, tc.field)
+				if !strings.Contains(msg, tc.want) || !marked {
+					t.Errorf("beside %s: %q (marked invalid: %v), want a message containing %q", tc.field, msg, marked, tc.want)
+				}
+				if n := strings.Count(r.body, `class="field-error"`); n != 1 {
+					t.Errorf("%d field messages, want only the one for %s", n, tc.field)
+				}
+				switch tc.field {
+				case "kind":
+					if !strings.Contains(r.body, `<option value="weekly" selected>`) {
+						t.Error("the unknown kind is not shown back")
+					}
+				case "name":
+				default:
+					if !strings.Contains(r.body, `name="`+tc.field+`" value="`+tc.value+`"`) {
+						t.Errorf("the typed %s %q is not shown back", tc.field, tc.value)
+					}
+				}
+			})
+		}
+		if n := h.promotionCount(); n != 0 {
+			t.Fatalf("refused forms stored %d promotions", n)
+		}
+		bad := validPromotionForm()
+		bad.Set("discountValue", "101")
+		r := h.post("/promotions", bad, htmx(views.PromotionFormID))
+		if r.status != http.StatusUnprocessableEntity || !strings.HasPrefix(strings.TrimSpace(r.body), `<form id="promotion-form"`) {
+			t.Errorf("htmx gets the form alone with 422: %d %.100s", r.status, r.body)
+		}
+	})
+}
+
+func TestPromotionEdit(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		source, capAmount := "Mail <list>", int64(250)
+		p := h.mustPromotion(models.PromotionInput{Name: "Autumn & more", Description: "line one\nline two", DiscountType: models.DiscountPercent, DiscountValue: "7.25",
+			DiscountCap: &capAmount, BeginsAt: "2026-12-01T09:30:15Z", MaxUsage: 40, MaxUsagePerClient: 1, UTMSource: &source})
+		path := views.PromotionURL(p.ID)
+		edit := h.do("GET", path+"/edit", nil, nil)
+		if edit.status != http.StatusOK {
+			t.Fatalf("edit form: %d", edit.status)
+		}
+		shown := formValues(t, edit.body, views.PromotionFormID)
+		for k, want := range map[string]string{"name": "Autumn & more", "discountValue": "7.25", "discountCap": "250", "beginsAt": "2026-12-01T09:30:15",
+			"endsAt": "", "status": "active", "kind": "regular", "discountType": "percent", "utmSource": "Mail <list>", "maxUsage": "40"} {
+			if got := shown.Get(k); got != want {
+				t.Errorf("edit form %s = %q, want %q", k, got, want)
+			}
+		}
+
+		// Saving the form as shown changes nothing, the seconds included.
+		if r := h.post(path, shown, nil); r.status != http.StatusSeeOther || r.header.Get("Location") != path {
+			t.Fatalf("save unchanged: %d %q %.300s", r.status, r.header.Get("Location"), r.body)
+		}
+		if d := cmp.Diff(p, h.promotion(p.ID), cmpopts.IgnoreFields(models.Promotion{}, "UpdatedAt", "CreatedAt")); d != "" {
+			t.Errorf("saving the form unchanged changed the promotion (-before +after):\n%s", d)
+		}
+
+		changed := validPromotionForm()
+		changed.Set("name", "Autumn sale")
+		changed.Set("maxUsage", "20")
+		if r := h.post(path, changed, nil); r.status != http.StatusSeeOther {
+			t.Fatalf("update: %d", r.status)
+		}
+		if got := h.promotion(p.ID); got.Name != "Autumn sale" || got.MaxUsage != 20 || got.DiscountValue != 1250 {
+			t.Fatalf("after update: %+v", got)
+		}
+		bad := validPromotionForm()
+		bad.Set("discountValue", "100.5")
+		r := h.post(path, bad, htmx(views.PromotionFormID))
+		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `data-testid="error-discountValue"`) || !strings.Contains(r.body, `action="`+path+`"`) {
+			t.Errorf("invalid edit: %d %.300s", r.status, r.body)
+		}
+		if got := h.promotion(p.ID); got.DiscountValue != 1250 {
+			t.Errorf("the refused edit changed the value to %d", got.DiscountValue)
+		}
+		if r := h.post("/promotions/999999", validPromotionForm(), nil); r.status != http.StatusNotFound {
+			t.Errorf("edit unknown: %d", r.status)
+		}
+		if n := h.promotionCount(); n != 1 {
+			t.Errorf("editing an unknown promotion stored one: %d promotions", n)
+		}
+	})
+}
+
+// writeControls mark what only editors may use on the promotion pages.
+var writeControls = []string{`data-testid="new-promotion"`, `data-testid="edit"`, `data-testid="archive"`, `data-testid="link-tag"`, `method="post" action="/promotions`}
+
+func TestPromotionViewerReadsOnly(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		source := "newsletter"
+		p := h.mustPromotion(models.PromotionInput{Name: "Read me", UTMSource: &source})
+		h.mustTaggedCoupon("NL-1", "newsletter", "")
+		path := views.PromotionURL(p.ID)
+		viewer, editor := h.login(viewerEmail), h.login(editorEmail)
+		for _, page := range []string{"/promotions", path} {
+			r := h.doWith(viewer, "GET", page, nil, nil)
+			if r.status != http.StatusOK || !strings.Contains(r.body, "Read me") {
+				t.Fatalf("viewer GET %s: %d", page, r.status)
+			}
+			for _, c := range writeControls {
+				if strings.Contains(r.body, c) {
+					t.Errorf("viewer sees %s on %s", c, page)
+				}
+			}
+		}
+		r := h.doWith(editor, "GET", path, nil, nil)
+		for _, c := range writeControls[1:] {
+			if !strings.Contains(r.body, c) {
+				t.Errorf("editor does not see %s", c)
+			}
+		}
+		if r := h.doWith(editor, "GET", "/promotions", nil, nil); !strings.Contains(r.body, writeControls[0]) {
+			t.Error("editor does not see the New promotion button")
+		}
+
+		same := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "same-origin"}
+		for _, get := range []string{"/promotions/new", path + "/edit"} {
+			if r := h.doWith(viewer, "GET", get, nil, nil); r.status != http.StatusForbidden {
+				t.Errorf("viewer GET %s: %d, want 403", get, r.status)
+			}
+		}
+		before := h.promotion(p.ID)
+		for target, form := range map[string]url.Values{
+			"/promotions":     validPromotionForm(),
+			path:              validPromotionForm(),
+			path + "/archive": nil,
+			path + "/utm":     {"kind": {"campaign"}, "tag": {"newsletter"}},
+		} {
+			if r := h.doWith(viewer, "POST", target, strings.NewReader(form.Encode()), same); r.status != http.StatusForbidden {
+				t.Errorf("viewer POST %s: %d, want 403", target, r.status)
+			}
+		}
+		if d := cmp.Diff(before, h.promotion(p.ID)); d != "" {
+			t.Errorf("refused viewer posts changed the promotion:\n%s", d)
+		}
+		if n := h.promotionCount(); n != 1 {
+			t.Errorf("a refused viewer post created a promotion: %d", n)
+		}
+	})
+}
+
+func TestPromotionPageShowsLinkedCouponsAndRedemptions(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		ctx := t.Context()
+		source, campaign, capAmount := "Spring", "launch", int64(450)
+		p := h.mustPromotion(models.PromotionInput{UTMSource: &source, UTMCampaign: &campaign, MaxUsage: 10, DiscountCap: &capAmount})
+		h.mustTaggedCoupon("SPRING-A", "spring", "")
+		h.mustTaggedCoupon("SPRING-B", "SPRING", "")
+		h.mustTaggedCoupon("LAUNCH-1", "", "Launch")
+		h.mustTaggedCoupon("OTHER", "autumn", "")
+		amount := int64(5000)
+		if _, _, err := h.store.Redeem(ctx, models.RedemptionInput{Code: "spring-a", CustomerID: "alice", OrderID: "o-1", Items: 3, OrderAmount: &amount}, "10.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		cancelled, _, err := h.store.Redeem(ctx, models.RedemptionInput{Code: "LAUNCH-1", CustomerID: "bob", OrderID: "o-2", Items: 1}, "10.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.store.CancelRedemption(ctx, cancelled.ID); err != nil {
+			t.Fatal(err)
+		}
+
+		page := h.do("GET", views.PromotionURL(p.ID), nil, nil)
+		if page.status != http.StatusOK {
+			t.Fatalf("page: %d", page.status)
+		}
+		if !strings.Contains(page.body, `<a href="/coupons?utmSource=Spring" data-testid="source-coupons">2 coupons</a>`) {
+			t.Errorf("no link to the 2 coupons carrying the source: %s", testID(page.body, "source-coupons"))
+		}
+		if !strings.Contains(page.body, `<a href="/coupons?utmCampaign=launch" data-testid="campaign-coupons">1 coupon</a>`) {
+			t.Errorf("no link to the coupon carrying the campaign: %s", testID(page.body, "campaign-coupons"))
+		}
+		if got := testID(page.body, "uses"); got != "1 / 10" {
+			t.Errorf("uses = %q, want 1 / 10 (the cancelled use does not count)", got)
+		}
+		rows := regexp.MustCompile(`(?s)<tr data-testid="redemption".*?</tr>`).FindAllString(page.body, -1)
+		if len(rows) != 2 {
+			t.Fatalf("%d redemption rows, want 2", len(rows))
+		}
+		cells := func(row string) []string {
+			var out []string
+			for _, m := range regexp.MustCompile(`(?s)<td[^>]*>(.*?)</td>`).FindAllStringSubmatch(row, -1) {
+				out = append(out, strings.TrimSpace(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(m[1], "")))
+			}
+			return out
+		}
+		newest, oldest := cells(rows[0]), cells(rows[1])
+		if newest[0] != "LAUNCH-1" || newest[1] != "bob" || newest[4] != "—" || newest[6] == "no" {
+			t.Errorf("newest row = %q, want LAUNCH-1 by bob, no discount, cancelled", newest)
+		}
+		if d := cmp.Diff([]string{"SPRING-A", "alice", "o-1", "3", "450"}, oldest[:5]); d != "" || oldest[6] != "no" {
+			t.Errorf("oldest row = %q, want SPRING-A by alice for o-1, 3 items, 450 off (10 %% of 5000 capped), not cancelled: %s", oldest, d)
+		}
+
+		// The links list the coupons they count, ignoring case.
+		list := h.do("GET", "/coupons?utmSource=Spring", nil, nil)
+		if !strings.Contains(list.body, ">SPRING-A<") || !strings.Contains(list.body, ">SPRING-B<") || strings.Contains(list.body, ">OTHER<") {
+			t.Error("the source link does not list exactly the coupons it counts")
+		}
+	})
+}
+
+func TestPromotionRedemptionsArePaged(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		source := "many"
+		p := h.mustPromotion(models.PromotionInput{UTMSource: &source})
+		h.mustTaggedCoupon("MANY", "many", "")
+		for i := 1; i <= 26; i++ {
+			in := models.RedemptionInput{Code: "MANY", CustomerID: "c", OrderID: fmt.Sprintf("order-%02d", i), Items: 1}
+			if _, _, err := h.store.Redeem(t.Context(), in, "10.0.0.1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		page := h.do("GET", views.PromotionURL(p.ID), nil, nil)
+		if n := strings.Count(page.body, `data-testid="redemption"`); n != 25 || !strings.Contains(page.body, ">order-26<") || strings.Contains(page.body, ">order-01<") {
+			t.Fatalf("first page: %d rows, want the newest 25", n)
+		}
+		m := regexp.MustCompile(`href="([^"]*)"[^>]*data-testid="next-redemptions"`).FindStringSubmatch(page.body)
+		if m == nil {
+			t.Fatal("no link to older redemptions")
+		}
+		older := h.do("GET", html.UnescapeString(m[1]), nil, htmx(views.PromotionRedemptionsID))
+		if !strings.HasPrefix(strings.TrimSpace(older.body), `<div id="promotion-redemptions"`) {
+			t.Errorf("htmx paging must get the redemptions alone: %.100s", older.body)
+		}
+		if n := strings.Count(older.body, `data-testid="redemption"`); n != 1 || !strings.Contains(older.body, ">order-01<") || strings.Contains(older.body, `data-testid="next-redemptions"`) {
+			t.Errorf("second page: %d rows, want order-01 alone and no further link", n)
+		}
+		if r := h.do("GET", views.PromotionURL(p.ID)+"?after=***", nil, nil); r.status != http.StatusOK || strings.Count(r.body, `data-testid="redemption"`) != 25 {
+			t.Errorf("a stale cursor must fall back to the newest: %d", r.status)
+		}
+	})
+}
+
+func TestPromotionLinkUTMTag(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		old := "old-source"
+		p := h.mustPromotion(models.PromotionInput{UTMSource: &old})
+		path := views.PromotionURL(p.ID)
+		h.mustTaggedCoupon("UNTAGGED", "", "")
+		page := h.do("GET", path, nil, nil)
+		if !strings.Contains(page.body, `data-testid="no-tags"`) || !regexp.MustCompile(`data-testid="no-tags"[^<]*<a href="/coupons/new">`).MatchString(page.body) {
+			t.Errorf("without tagged coupons the page must say so and link to creating one")
+		}
+		if strings.Contains(page.body, `name="tag"`) {
+			t.Error("a tag choice is offered although no coupon carries a tag")
+		}
+
+		h.mustTaggedCoupon("NL-1", "newsletter", "")
+		h.mustTaggedCoupon("NL-2", "newsletter", "")
+		h.mustTaggedCoupon("AD-1", "ads", "black-friday")
+		page = h.do("GET", path, nil, nil)
+		for _, want := range []string{`<option value="newsletter">newsletter (2 coupons)</option>`, `<option value="ads">ads (1 coupon)</option>`, `<option value="black-friday">black-friday (1 coupon)</option>`} {
+			if !strings.Contains(page.body, want) {
+				t.Errorf("the tag choice lacks %s", want)
+			}
+		}
+		if strings.Contains(page.body, `data-testid="no-tags"`) {
+			t.Error("the page says no coupon carries a tag")
+		}
+		// Each form that posts carries the CSRF token for browsers without htmx.
+		token := regexp.QuoteMeta(`<input type="hidden" name="_csrf" value="` + h.csrf() + `">`)
+		posts := regexp.MustCompile(`<form method="post"`).FindAllStringIndex(page.body, -1)
+		if n := len(regexp.MustCompile(`<form method="post"[^>]*>`+token).FindAllString(page.body, -1)); len(posts) < 4 || n != len(posts) {
+			t.Errorf("%d of the page's %d post forms carry the CSRF token", n, len(posts))
+		}
+
+		r := h.post(path+"/utm", url.Values{"kind": {"source"}, "tag": {"newsletter"}}, nil)
+		if r.status != http.StatusSeeOther || r.header.Get("Location") != path {
+			t.Fatalf("link source: %d %q", r.status, r.header.Get("Location"))
+		}
+		if got := h.promotion(p.ID); got.UTMSource == nil || *got.UTMSource != "newsletter" || got.UTMCampaign != nil {
+			t.Fatalf("after linking the source: %+v", got)
+		}
+		page = h.do("GET", path, nil, nil)
+		if got := testID(page.body, "source-coupons"); got != "2 coupons" {
+			t.Errorf("linked source counts %q, want 2 coupons", got)
+		}
+		if !strings.Contains(page.body, `<option value="newsletter" selected>`) {
+			t.Error("the linked source is not the one selected")
+		}
+
+		r = h.post(path+"/utm", url.Values{"kind": {"campaign"}, "tag": {"black-friday"}}, htmx(views.PromotionTagFormID))
+		if r.status != http.StatusNoContent || r.header.Get("HX-Location") != path {
+			t.Fatalf("htmx link campaign: %d %q", r.status, r.header.Get("HX-Location"))
+		}
+		if got := h.promotion(p.ID); got.UTMCampaign == nil || *got.UTMCampaign != "black-friday" || *got.UTMSource != "newsletter" {
+			t.Fatalf("after linking the campaign: %+v", got)
+		}
+
+		before := h.promotion(p.ID)
+		r = h.post(path+"/utm", url.Values{"kind": {"medium"}, "tag": {"ads"}}, htmx(views.PromotionTagFormID))
+		if r.status != http.StatusUnprocessableEntity || !strings.HasPrefix(strings.TrimSpace(r.body), `<section id="promotion-tag-form"`) ||
+			!strings.Contains(testID(r.body, "form-error"), "choose a UTM source or a UTM campaign") {
+			t.Errorf("unknown kind: %d %.300s", r.status, r.body)
+		}
+		r = h.post(path+"/utm", url.Values{"kind": {"source"}, "tag": {" "}}, nil)
+		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "<html") || testID(r.body, "error-tag-source") != "choose a tag to link" ||
+			!strings.Contains(r.body, `id="tag-source" name="tag" data-testid="tag-source" aria-invalid="true" aria-describedby="tag-source-error"`) ||
+			testID(r.body, "error-tag-campaign") != "" {
+			t.Errorf("blank tag: %d, message beside the source %q", r.status, testID(r.body, "error-tag-source"))
+		}
+		if d := cmp.Diff(before, h.promotion(p.ID)); d != "" {
+			t.Errorf("refused links changed the promotion:\n%s", d)
+		}
+		if r := h.post("/promotions/999999/utm", url.Values{"kind": {"source"}, "tag": {"ads"}}, nil); r.status != http.StatusNotFound {
+			t.Errorf("link on an unknown promotion: %d", r.status)
+		}
+	})
+}
+
+func TestPromotionArchive(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		source := "s"
+		swapped := h.mustPromotion(models.PromotionInput{Name: "Swapped", UTMSource: &source})
+		plain := h.mustPromotion(models.PromotionInput{Name: "Plain", UTMSource: &source})
+
+		r := h.post(views.PromotionURL(swapped.ID)+"/archive", nil, htmx(views.PromotionStatusID))
+		if r.status != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(r.body), `<footer id="promotion-status"`) || strings.Contains(r.body, "<html") {
+			t.Fatalf("htmx archive: %d %.200s", r.status, r.body)
+		}
+		if testID(r.body, "status") != "archived" || testID(r.body, "live") != "not live: it is archived" || strings.Contains(r.body, `data-testid="archive"`) {
+			t.Errorf("the swapped status block: %.400s", r.body)
+		}
+		if got := h.promotion(swapped.ID).Status; got != models.PromotionArchived {
+			t.Errorf("the block shows the promotion archived, but it is %s", got)
+		}
+
+		r = h.post(views.PromotionURL(plain.ID)+"/archive", nil, nil)
+		if r.status != http.StatusSeeOther || r.header.Get("Location") != views.PromotionURL(plain.ID) {
+			t.Fatalf("plain archive: %d %q", r.status, r.header.Get("Location"))
+		}
+		if got := h.promotion(plain.ID).Status; got != models.PromotionArchived {
+			t.Errorf("the plain archive left the promotion %s", got)
+		}
+		page := h.do("GET", views.PromotionURL(plain.ID), nil, nil)
+		if testID(page.body, "status") != "archived" || strings.Contains(page.body, `data-testid="archive"`) || !strings.Contains(page.body, `data-testid="edit"`) {
+			t.Error("an archived promotion's page must say so and offer Edit, not Archive")
+		}
+		r = h.post("/promotions/999999/archive", nil, htmx(views.PromotionStatusID))
+		if r.status != http.StatusNotFound || testID(r.body, "flash") == "" {
+			t.Errorf("htmx archive of an unknown promotion: %d %.200s", r.status, r.body)
+		}
+	})
+}
+
+func TestPromotionUnknownOrMalformedIDIsNotFound(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		source := "s"
+		h.mustPromotion(models.PromotionInput{UTMSource: &source})
+		for _, tc := range []struct{ method, path string }{
+			{"GET", "/promotions/999999"},
+			{"GET", "/promotions/abc"},
+			{"GET", "/promotions/0"},
+			{"GET", "/promotions/-1"},
+			{"GET", "/promotions/1.5"},
+			{"GET", "/promotions/99999999999999999999"},
+			{"GET", "/promotions/abc/edit"},
+			{"GET", "/promotions/999999/edit"},
+			{"POST", "/promotions/abc"},
+			{"POST", "/promotions/abc/archive"},
+			{"POST", "/promotions/abc/utm"},
+		} {
+			var r response
+			if tc.method == "GET" {
+				r = h.do("GET", tc.path, nil, nil)
+			} else {
+				r = h.post(tc.path, validPromotionForm(), nil)
+			}
+			if r.status != http.StatusNotFound || !strings.Contains(r.body, `data-testid="error-page"`) || !strings.Contains(r.body, "no promotion") {
+				t.Errorf("%s %s = %d, want the 404 page naming the promotion", tc.method, tc.path, r.status)
+			}
+		}
+		if n := h.promotionCount(); n != 1 {
+			t.Errorf("posts to bad ids stored promotions: %d", n)
+		}
+	})
+}
+
+func TestPromotionListFiltersAndPages(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		spring, autumn, camp := "Spring", "autumn", "spring-camp"
+		h.mustPromotion(models.PromotionInput{Name: "Alpha", UTMSource: &spring})
+		h.mustPromotion(models.PromotionInput{Name: "Bravo", Status: models.PromotionInactive, UTMSource: &autumn})
+		h.mustPromotion(models.PromotionInput{Name: "Charlie", Kind: models.KindBulk})
+		h.mustPromotion(models.PromotionInput{Name: "Delta", Status: models.PromotionArchived, Kind: models.KindSeries, UTMCampaign: &camp})
+		names := func(body string) []string {
+			var out []string
+			for _, m := range regexp.MustCompile(`<td><a href="/promotions/[0-9]+">([^<]*)</a></td>`).FindAllStringSubmatch(body, -1) {
+				out = append(out, m[1])
+			}
+			return out
+		}
+		for _, tc := range []struct {
+			query string
+			want  []string
+		}{
+			{"", []string{"Delta", "Charlie", "Bravo", "Alpha"}},
+			{"?status=inactive", []string{"Bravo"}},
+			{"?kind=bulk", []string{"Charlie"}},
+			{"?utm=SPRING", []string{"Alpha"}},
+			{"?utm=Spring-Camp&status=archived", []string{"Delta"}},
+			{"?utm=spring&status=inactive", nil},
+		} {
+			r := h.do("GET", "/promotions"+tc.query, nil, htmx(views.PromotionTableID))
+			if r.status != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(r.body), `<section id="promotion-table"`) {
+				t.Errorf("%s: %d, or not the table alone: %.100s", tc.query, r.status, r.body)
+			}
+			if d := cmp.Diff(tc.want, names(r.body)); d != "" {
+				t.Errorf("%s lists (-want +got):\n%s", tc.query, d)
+			}
+		}
+		full := h.do("GET", "/promotions?status=inactive&utm=autumn", nil, nil)
+		if !strings.Contains(full.body, "<html") || !strings.Contains(full.body, `<option value="inactive" selected>`) || !strings.Contains(full.body, `name="utm" value="autumn"`) {
+			t.Error("the whole page keeps the filters as chosen")
+		}
+		r := h.do("GET", "/promotions?status=bogus", nil, nil)
+		if msg := testID(r.body, "error-status"); r.status != http.StatusUnprocessableEntity || !strings.Contains(msg, "must be one of") ||
+			!strings.Contains(r.body, `id="filter-status" name="status" aria-invalid="true" aria-describedby="filter-status-error"`) {
+			t.Errorf("a bad status filter: %d, message %q", r.status, msg)
+		}
+
+		for i := range 50 {
+			h.mustPromotion(models.PromotionInput{Name: fmt.Sprintf("Bulk %02d", i), Kind: models.KindBulk})
+		}
+		first := h.do("GET", "/promotions", nil, nil)
+		got := names(first.body)
+		if len(got) != 50 || got[0] != "Bulk 49" {
+			t.Fatalf("first page lists %d: %v; want the newest 50", len(got), got)
+		}
+		m := regexp.MustCompile(`href="([^"]*)"[^>]*data-testid="next-page"`).FindStringSubmatch(first.body)
+		if m == nil {
+			t.Fatal("no next-page link")
+		}
+		next := h.do("GET", html.UnescapeString(m[1]), nil, nil)
+		if d := cmp.Diff([]string{"Delta", "Charlie", "Bravo", "Alpha"}, names(next.body)); d != "" || strings.Contains(next.body, `data-testid="next-page"`) {
+			t.Errorf("second page (-want +got):\n%s", d)
+		}
+		bulk := h.do("GET", "/promotions?kind=bulk", nil, nil)
+		m = regexp.MustCompile(`href="([^"]*)"[^>]*data-testid="next-page"`).FindStringSubmatch(bulk.body)
+		if m == nil || !strings.Contains(html.UnescapeString(m[1]), "kind=bulk") {
+			t.Fatal("the next-page link of a filtered list must keep the filter")
+		}
+		if d := cmp.Diff([]string{"Charlie"}, names(h.do("GET", html.UnescapeString(m[1]), nil, nil).body)); d != "" {
+			t.Errorf("filtered second page (-want +got):\n%s", d)
+		}
+		if r := h.do("GET", "/promotions?after=***", nil, nil); r.status != http.StatusOK || !strings.Contains(r.body, "not valid any more") || len(names(r.body)) != 50 {
+			t.Errorf("a stale cursor must fall back to the first page with a note: %d", r.status)
+		}
+	})
+}
