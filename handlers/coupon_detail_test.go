@@ -264,6 +264,11 @@ func TestConsoleRedemptionsCancel(t *testing.T) {
 		if v := h.verdict("ONCE", ""); !v.Valid {
 			t.Errorf("after the plain cancel ONCE is %+v, want valid", v)
 		}
+		// htmx aimed elsewhere than the row loads the coupon's page.
+		r = h.post(views.RedemptionCancelURL(again.ID), nil, htmx("somewhere"))
+		if r.status != http.StatusNoContent || r.header.Get("HX-Location") != "/coupons/ONCE" {
+			t.Errorf("htmx cancel aimed elsewhere: %d HX-Location %q", r.status, r.header.Get("HX-Location"))
+		}
 	})
 }
 
