@@ -43,7 +43,11 @@ unit:
 	@source .ci/test-env && $(GO) test -race -count=1 ./...
 
 ## bench: Go benchmarks (figures go to BENCHMARKS.md): list pages over
-## 1,000,000 coupons, then the full write load on a SQLite server
+## 1,000,000 coupons, the full write load on a SQLite server, then
+## redemptions at 50 concurrent clients on SQLite and PostgreSQL (the
+## local cluster when it can be started; skipped loudly otherwise)
 bench:
 	$(GO) test -run '^$$' -bench ListCoupons1M -benchtime 200x ./models/
 	$(GO) test -run '^$$' -bench HeavyWritesSQLite -benchtime 1x -timeout 30m ./cmd/coupond/
+	@pg=$${COUPOND_TEST_POSTGRES:-$$(.ci/postgres 2>/dev/null)}; \
+	COUPOND_TEST_POSTGRES="$$pg" $(GO) test -run '^$$' -bench '^BenchmarkRedemption$$' -benchtime 1x -timeout 30m ./cmd/coupond/

@@ -92,8 +92,11 @@ func (p Promotion) Discount(amount int64) int64 {
 	var d int64
 	switch p.DiscountType {
 	case DiscountPercent:
-		// amount ≤ MaxAmount and value ≤ 10,000 keep the product in range.
-		d = (amount*p.DiscountValue + MaxBasisPoints/2) / MaxBasisPoints
+		// amount·value passes int64 for amounts near MaxAmount (10^15 ·
+		// 10^4), so the amount is split into whole ten-thousands and the
+		// rest; the rounding only ever concerns the rest.
+		q, r := amount/MaxBasisPoints, amount%MaxBasisPoints
+		d = q*p.DiscountValue + (r*p.DiscountValue+MaxBasisPoints/2)/MaxBasisPoints
 	case DiscountFixed:
 		d = p.DiscountValue
 	}

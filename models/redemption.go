@@ -285,11 +285,12 @@ func Evaluate(c *Coupon, promotions []Promotion, u Usage, a Attempt) Verdict {
 	}
 	v := Verdict{Valid: true, Reasons: []string{}, Promotions: applied}
 	if a.OrderAmount != nil {
+		// Held to the amount as it adds up: each discount is at most the
+		// amount, so no partial sum can overflow however many apply.
 		var total int64
 		for _, ap := range applied {
-			total += *ap.Discount
+			total = min(total+*ap.Discount, *a.OrderAmount)
 		}
-		total = min(total, *a.OrderAmount)
 		v.Discount = &total
 	}
 	return v

@@ -92,7 +92,7 @@ func Fresh(t *testing.T, dialect string, cfg models.Config) models.Config {
 
 // Connect opens the database cfg names with plain GORM, bypassing the
 // store, closed when the test ends.
-func Connect(t *testing.T, cfg models.Config) *gorm.DB {
+func Connect(t testing.TB, cfg models.Config) *gorm.DB {
 	t.Helper()
 	dial := sqlite.Open(cfg.Path)
 	if cfg.DatabaseURL != "" {
@@ -131,9 +131,10 @@ func open(t *testing.T, dialect string, cfg models.Config) (*models.Store, model
 }
 
 // PostgresSchemaDSN creates an empty schema in the test database and
-// returns a DSN whose search_path is that schema. It skips the test when
-// COUPOND_TEST_POSTGRES is unset, and fails it instead when CI is set.
-func PostgresSchemaDSN(t *testing.T) string {
+// returns a DSN whose search_path is that schema. It skips the test (or
+// benchmark) when COUPOND_TEST_POSTGRES is unset, and fails it instead
+// when CI is set.
+func PostgresSchemaDSN(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(PostgresEnv)
 	if base == "" {
