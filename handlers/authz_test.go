@@ -35,6 +35,11 @@ var consoleMatrix = map[string]consoleAccess{
 	"GET /coupons/:code/edit":       {303, 403, 200, 200},
 	"POST /coupons/:code/archive":   {303, 403, 303, 303},
 	"POST /coupons/:code/unarchive": {303, 403, 303, 303},
+	"POST /redemptions/:id/cancel":  {303, 403, 303, 303},
+	"GET /single-use":               {303, 403, 200, 200},
+	"POST /single-use":              {303, 403, 422, 422},
+	"GET /single-use/:code":         {303, 403, 200, 200},
+	"GET /check":                    {303, 200, 200, 200},
 	"GET /coupons/generate":         {303, 403, 200, 200},
 	"POST /coupons/generate":        {303, 403, 422, 422},
 	"GET /batches/:id":              {303, 200, 200, 200},
@@ -86,8 +91,9 @@ var apiMatrix = map[string]apiAccess{
 var openRoutes = map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /static/*": true}
 
 // effect is what a console write changes: reset puts its target back
-// before each request (nil when only the last client, the admin, may make
-// the change), and done reports whether the change is in the store.
+// before each request (nil when the change cannot be undone and repeating
+// it changes nothing more, or only the last client, the admin, may make
+// it), and done reports whether the change is in the store.
 type effect struct {
 	reset func(t *testing.T)
 	done  func(t *testing.T) bool
@@ -95,9 +101,9 @@ type effect struct {
 
 // writeEffects are the console writes the matrix sends that change state
 // when allowed: the coupon MATRIX, the user target, the token whose
-// secret is tokSecret and the promotion promo. The rest it sends are
-// refused or fail validation.
-func writeEffects(h *harness, target int64, tokSecret string, promo models.Promotion) map[string]effect {
+// secret is tokSecret, the promotion promo and the redemption
+// redemption. The rest it sends are refused or fail validation.
+func writeEffects(h *harness, target int64, tokSecret string, promo models.Promotion, redemption int64) map[string]effect {
 	coupon := func(t *testing.T) models.Coupon {
 		t.Helper()
 		c, err := h.store.Coupon(t.Context(), "MATRIX")
@@ -145,6 +151,14 @@ func writeEffects(h *harness, target int64, tokSecret string, promo models.Promo
 		},
 		"POST /users/:id/disable": {reset: disable(false), done: func(t *testing.T) bool { return user(t).Disabled }},
 		"POST /users/:id/enable":  {reset: disable(true), done: func(t *testing.T) bool { return !user(t).Disabled }},
+		"POST /redemptions/:id/cancel": {done: func(t *testing.T) bool {
+			t.Helper()
+			r, err := h.store.Redemption(t.Context(), redemption)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return !r.Live()
+		}},
 		"POST /promotions/:id/archive": {
 			reset: func(t *testing.T) {
 				t.Helper()
@@ -201,7 +215,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		effects := writeEffects(h, target.ID, tokSecret, promo)
+		// The console's cancel button gets a redemption of its own, so
+		// that the API's cancel does not decide what it finds.
+		red := h.mustRedeem("MREDEEM", "console-customer", "console-order", 1, nil)
+		effects := writeEffects(h, target.ID, tokSecret, promo, red.ID)
 		fill := func(path string) string {
 			r := strings.NewReplacer(":code", "MATRIX", "*", "vendor/htmx-2.0.11.min.js")
 			path = r.Replace(path)
@@ -212,6 +229,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 				return strings.Replace(path, ":id", fmt.Sprint(target.ID), 1)
 			case strings.HasPrefix(path, "/tokens/"):
 				return strings.Replace(path, ":id", fmt.Sprint(tok.ID), 1)
+			case strings.HasPrefix(path, "/redemptions/"):
+				return strings.Replace(path, ":id", fmt.Sprint(red.ID), 1)
 			case strings.HasPrefix(path, "/api/promotions/"), strings.HasPrefix(path, "/promotions/"):
 				return strings.Replace(path, ":id", fmt.Sprint(promo.ID), 1)
 			case strings.HasPrefix(path, "/api/redemptions/"):

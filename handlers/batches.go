@@ -31,7 +31,7 @@ type Batches struct {
 // GenerateForm shows the empty generation form.
 func (h *Batches) GenerateForm(c echo.Context) error {
 	f := views.GenerateForm{
-		CouponFields: views.CouponFields{MaxItemsPerClient: "0", MaxUsage: "1", ExpirationIntervalPerUse: "00:00:00"},
+		CouponFields: views.CouponFields{MaxItemsPerClient: "0", MaxUsage: "1", MaxUsagePerClient: "0", ExpirationIntervalPerUse: "00:00:00"},
 		Quantity:     "10",
 		MaxQuantity:  models.MaxGenerateQuantity,
 	}

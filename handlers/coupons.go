@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
@@ -18,11 +19,20 @@ type CouponStore interface {
 	CreateCoupon(ctx context.Context, spec models.CouponSpec) (models.Coupon, error)
 	UpdateCoupon(ctx context.Context, code string, spec models.CouponSpec) (models.Coupon, error)
 	SetCouponArchived(ctx context.Context, code string, archived bool) (models.Coupon, error)
+	LiveTags(ctx context.Context) (models.TagSet, error)
+	CouponPromotions(ctx context.Context, c models.Coupon) ([]models.Promotion, error)
+	ListRedemptions(ctx context.Context, f models.RedemptionFilter) (models.RedemptionPage, error)
 }
+
+// redemptionsPerPage is how many redemptions a coupon's page lists at a
+// time.
+const redemptionsPerPage = 20
 
 // Coupons serves the console's coupon pages.
 type Coupons struct {
 	Store CouponStore
+	// Now is the clock that says whether a promotion is live.
+	Now func() time.Time
 }
 
 // List shows one page of coupons, filtered; an htmx request aimed at the
@@ -48,8 +58,12 @@ func (h *Coupons) List(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	tags, err := h.Store.LiveTags(c.Request().Context())
+	if err != nil {
+		return err
+	}
 	for _, cp := range res.Coupons {
-		v.Rows = append(v.Rows, couponRow(cp))
+		v.Rows = append(v.Rows, markedRow(cp, tags))
 	}
 	if res.Next != "" {
 		v.NextURL = listURL(v, res.Next)
@@ -76,13 +90,62 @@ func listURL(v views.CouponList, after string) string {
 	return "/coupons?" + q.Encode()
 }
 
-// Show is a coupon's page.
+// Show is a coupon's page: the coupon, the promotions it activates and a
+// page of its redemptions; an htmx request aimed at the redemptions gets
+// only those.
 func (h *Coupons) Show(c echo.Context) error {
-	cp, err := h.Store.Coupon(c.Request().Context(), c.Param("code"))
+	ctx := c.Request().Context()
+	cp, err := h.Store.Coupon(ctx, c.Param("code"))
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, views.CouponDetailPage(page(c, "Coupon "+cp.Code, views.SectionCoupons), couponRow(cp), ""))
+	reds, err := h.redemptions(c, cp)
+	if err != nil {
+		return err
+	}
+	if wantsFragment(c, views.CouponRedemptionsID) {
+		return Render(c, http.StatusOK, views.CouponRedemptions(csrfToken(c), canEdit(c), reds))
+	}
+	tags, err := h.Store.LiveTags(ctx)
+	if err != nil {
+		return err
+	}
+	ps, err := h.Store.CouponPromotions(ctx, cp)
+	if err != nil {
+		return err
+	}
+	v := views.CouponDetail{Coupon: markedRow(cp, tags), Redemptions: reds}
+	now := h.Now()
+	for _, p := range ps {
+		v.Promotions = append(v.Promotions, promotionRow(p, now))
+	}
+	return Render(c, http.StatusOK, views.CouponDetailPage(page(c, "Coupon "+cp.Code, views.SectionCoupons), v))
+}
+
+// redemptions reads the page of cp's redemptions that the query's after
+// names; a cursor that no longer works gives the first page with a note.
+func (h *Coupons) redemptions(c echo.Context, cp models.Coupon) (views.RedemptionList, error) {
+	var v views.RedemptionList
+	f := models.RedemptionFilter{CouponID: cp.ID, After: c.QueryParam("after"), Limit: redemptionsPerPage}
+	res, err := h.Store.ListRedemptions(c.Request().Context(), f)
+	if verr := (*models.ValidationError)(nil); errors.As(err, &verr) && f.After != "" {
+		v.Error = "That page link is not valid any more, so these are the newest redemptions."
+		f.After = ""
+		res, err = h.Store.ListRedemptions(c.Request().Context(), f)
+	}
+	if err != nil {
+		return views.RedemptionList{}, err
+	}
+	for _, r := range res.Redemptions {
+		v.Rows = append(v.Rows, couponRedemptionRow(r))
+	}
+	if res.Next != "" {
+		v.NextURL = views.CouponURL(cp.Code) + "?" + url.Values{"after": {res.Next}}.Encode()
+	}
+	if f.After != "" {
+		v.FirstURL = views.CouponURL(cp.Code)
+	}
+	return v, nil
 }
 
 // New shows the empty coupon form.
@@ -112,7 +175,8 @@ func (h *Coupons) Edit(c echo.Context) error {
 	r := couponRow(cp)
 	form := views.CouponForm{Editing: true, CouponFields: views.CouponFields{
 		Code: r.Code, UTMSource: r.UTMSource, UTMCampaign: r.UTMCampaign,
-		MaxItemsPerClient: itoa(r.MaxItemsPerClient), MaxUsage: itoa(r.MaxUsage), ExpirationIntervalPerUse: r.ExpirationIntervalPerUse,
+		MaxItemsPerClient: itoa(r.MaxItemsPerClient), MaxUsage: itoa(r.MaxUsage), MaxUsagePerClient: itoa(r.MaxUsagePerClient),
+		ExpirationIntervalPerUse: r.ExpirationIntervalPerUse,
 	}}
 	return Render(c, http.StatusOK, views.CouponFormPage(page(c, "Edit "+cp.Code, views.SectionCoupons), form))
 }
@@ -159,7 +223,11 @@ func (h *Coupons) setArchived(c echo.Context, archived bool) error {
 	}
 	switch {
 	case wantsFragment(c, views.CouponRowID(cp.ID)):
-		return Render(c, http.StatusOK, views.CouponTableRow(csrfToken(c), canEdit(c), couponRow(cp)))
+		tags, err := h.Store.LiveTags(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		return Render(c, http.StatusOK, views.CouponTableRow(csrfToken(c), canEdit(c), markedRow(cp, tags)))
 	case wantsFragment(c, views.CouponStatusID):
 		return Render(c, http.StatusOK, views.CouponStatus(csrfToken(c), canEdit(c), couponRow(cp)))
 	}
@@ -187,6 +255,7 @@ func readCouponFields(c echo.Context) views.CouponFields {
 		UTMCampaign:              c.FormValue(views.FieldUTMCampaign),
 		MaxItemsPerClient:        c.FormValue(views.FieldMaxItemsPerClient),
 		MaxUsage:                 c.FormValue(views.FieldMaxUsage),
+		MaxUsagePerClient:        c.FormValue(views.FieldMaxUsagePerClient),
 		ExpirationIntervalPerUse: c.FormValue(views.FieldExpirationIntervalPerUse),
 	}
 }
@@ -194,12 +263,15 @@ func readCouponFields(c echo.Context) views.CouponFields {
 // validateCouponFields converts typed fields into a spec, recording every
 // problem in verr; the spec is meaningful only when verr stays empty.
 func validateCouponFields(f views.CouponFields, verr *models.ValidationError) models.CouponSpec {
+	// The form always shows max uses per customer, so blank is 0
+	// (unlimited) as for the other limits, never "leave as it is".
 	spec, err := models.CouponInput{
 		Code:                     f.Code,
 		UTMSource:                optional(f.UTMSource),
 		UTMCampaign:              optional(f.UTMCampaign),
 		MaxItemsPerClient:        formInt(verr, views.FieldMaxItemsPerClient, f.MaxItemsPerClient),
 		MaxUsage:                 formInt(verr, views.FieldMaxUsage, f.MaxUsage),
+		MaxUsagePerClient:        new(formInt(verr, views.FieldMaxUsagePerClient, f.MaxUsagePerClient)),
 		ExpirationIntervalPerUse: f.ExpirationIntervalPerUse,
 	}.Validate()
 	if vr := (*models.ValidationError)(nil); errors.As(err, &vr) {

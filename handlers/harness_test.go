@@ -330,3 +330,23 @@ func newTestServer(t *testing.T, h http.Handler) *httptest.Server {
 	t.Cleanup(srv.Close)
 	return srv
 }
+
+// mustRedeem redeems code once for customer and order through the store.
+func (h *harness) mustRedeem(code, customer, order string, items int, amount *int64) models.Redemption {
+	h.t.Helper()
+	r, created, err := h.store.Redeem(h.t.Context(), models.RedemptionInput{Code: code, CustomerID: customer, OrderID: order, Items: items, OrderAmount: amount}, "test")
+	if err != nil || !created {
+		h.t.Fatalf("redeem %s for %s/%s: created %v, %v", code, customer, order, created, err)
+	}
+	return r
+}
+
+// verdict checks code through the store as the console would.
+func (h *harness) verdict(code, customer string) models.Verdict {
+	h.t.Helper()
+	v, err := h.store.Check(h.t.Context(), models.CheckInput{Code: code, CustomerID: customer}, "test")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return v
+}

@@ -85,10 +85,40 @@ func couponRow(c models.Coupon) views.CouponRow {
 		UTMCampaign:              deref(c.UTMCampaign),
 		MaxUsage:                 c.MaxUsage,
 		MaxItemsPerClient:        c.MaxItemsPerClient,
+		MaxUsagePerClient:        c.MaxUsagePerClient,
+		CustomerID:               deref(c.CustomerID),
+		Uses:                     c.Uses,
 		ExpirationIntervalPerUse: models.FormatTimeSpan(c.ExpirationIntervalPerUse),
 		Archived:                 c.Archived,
 		LastModified:             formatTime(c.UpdatedAt),
 	}
+}
+
+// markedRow is couponRow marked when the coupon's tags reach none of the
+// live promotions whose tags are in tags.
+func markedRow(c models.Coupon, tags models.TagSet) views.CouponRow {
+	r := couponRow(c)
+	r.NoActivePromotion = !tags.Reaches(c.UTMSource, c.UTMCampaign)
+	return r
+}
+
+// couponRedemptionRow turns a redemption into a row of its coupon's
+// page, with the whole discount it took.
+func couponRedemptionRow(r models.Redemption) views.RedemptionRow {
+	v := views.RedemptionRow{ID: r.ID, Code: r.Code, CustomerID: r.CustomerID, OrderID: r.OrderID, Items: r.Items, At: formatTime(r.CreatedAt),
+		OrderAmount: amountText(r.OrderAmount), Discount: amountText(r.Discount)}
+	if r.CancelledAt != nil {
+		v.Cancelled = formatTime(*r.CancelledAt)
+	}
+	return v
+}
+
+// amountText writes an optional amount in minor units; "" for none.
+func amountText(a *int64) string {
+	if a == nil {
+		return ""
+	}
+	return strconv.FormatInt(*a, 10)
 }
 
 func deref(s *string) string {

@@ -177,7 +177,7 @@ func GenerateFormFragment(csrf string, f GenerateForm) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = CouponLimitFields(f.MaxUsage, f.MaxItemsPerClient, f.ExpirationIntervalPerUse, f.Errors).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = CouponLimitFields(f.CouponFields, f.Errors).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

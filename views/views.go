@@ -17,10 +17,20 @@ const (
 	CouponFormID   = "coupon-form"
 	GenerateFormID = "generate-form"
 	CouponStatusID = "coupon-status"
+	// CouponUsesID is the count of a coupon's uses on its page.
+	CouponUsesID        = "coupon-uses"
+	CouponPromotionsID  = "coupon-promotions"
+	CouponRedemptionsID = "coupon-redemptions"
+	SingleUseFormID     = "single-use-form"
+	CheckFormID         = "check-form"
+	CheckResultID       = "check-result"
 )
 
 // CouponRowID is the id of a coupon's row in the coupon table.
 func CouponRowID(id int64) string { return fmt.Sprintf("coupon-row-%d", id) }
+
+// RedemptionRowID is the id of a redemption's row on its coupon's page.
+func RedemptionRowID(id int64) string { return fmt.Sprintf("redemption-row-%d", id) }
 
 // Page carries what every page needs: its title, the navigation section
 // it belongs to, the CSRF token for its forms, and who is signed in.
@@ -85,6 +95,13 @@ func hxHeaders(csrf string) string {
 
 // CouponURL is the path of a coupon's page.
 func CouponURL(code string) string { return "/coupons/" + url.PathEscape(code) }
+
+// RedemptionCancelURL is where a redemption's cancel button posts.
+func RedemptionCancelURL(id int64) string { return fmt.Sprintf("/redemptions/%d/cancel", id) }
+
+// SingleUseURL is the page of a single-use coupon just made, with its
+// code ready to copy.
+func SingleUseURL(code string) string { return "/single-use/" + url.PathEscape(code) }
 
 // BatchURL is the path of a batch's page.
 func BatchURL(id int64) string { return fmt.Sprintf("/batches/%d", id) }

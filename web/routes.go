@@ -31,7 +31,10 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	users := &handlers.Users{Store: store, Sessions: sessions}
 	tokens := &handlers.Tokens{Store: store}
 	audit := &handlers.Audit{Store: store}
-	coupons := &handlers.Coupons{Store: store}
+	coupons := &handlers.Coupons{Store: store, Now: cfg.Now}
+	redemptions := &handlers.Redemptions{Store: store}
+	singleUse := &handlers.SingleUse{Store: store, Now: cfg.Now}
+	check := &handlers.Check{Store: store}
 	batches := &handlers.Batches{Store: store}
 	promotions := &handlers.Promotions{Store: store, Now: cfg.Now}
 	vtex := &handlers.VTEX{Store: store, Logger: logger}
@@ -77,6 +80,20 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.GET("/coupons/:code/edit", coupons.Edit, editor...)
 	e.POST("/coupons/:code/archive", coupons.Archive, editor...)
 	e.POST("/coupons/:code/unarchive", coupons.Unarchive, editor...)
+
+	// Console: redemptions, listed on their coupon's page; editors and
+	// admins cancel them.
+	e.POST("/redemptions/:id/cancel", redemptions.Cancel, editor...)
+
+	// Console: single-use coupons, each with a promotion of its own, for
+	// editors and admins.
+	e.GET("/single-use", singleUse.Form, editor...)
+	e.POST("/single-use", singleUse.Create, editor...)
+	e.GET("/single-use/:code", singleUse.Show, editor...)
+
+	// Console: checking whether a code could be redeemed, for everyone
+	// signed in.
+	e.GET("/check", check.Show, viewer...)
 
 	// Console: promotions. Viewers read; editors and admins change. The
 	// handlers read :id as a number, so any other id is a 404.

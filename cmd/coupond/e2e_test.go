@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/csv"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"github.com/go-rod/rod"
 	"github.com/go-rod/rod/lib/launcher"
 	"github.com/go-rod/rod/lib/launcher/flags"
+	"github.com/go-rod/rod/lib/proto"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -144,6 +147,9 @@ func TestMarketerManagesCoupons(t *testing.T) {
 	// Search narrows the table without a page load.
 	p.MustElement(`[data-testid="search"]`).MustInput("zzz")
 	p.MustElement(`[data-testid="no-coupons"]`)
+	if n := len(p.MustElements("#coupon-table")); n != 1 {
+		t.Errorf("after a search the page has %d coupon tables, want the one replaced", n)
+	}
 
 	// Generate ten and download them.
 	p.MustNavigate(base + "/coupons/generate").MustWaitLoad()
@@ -218,4 +224,162 @@ func TestViewerSeesNoWriteControls(t *testing.T) {
 	if msg := p.MustElement(`[data-testid="error-page"]`).MustText(); !strings.Contains(msg, "viewer") {
 		t.Errorf("the refusal does not say why: %q", msg)
 	}
+}
+
+// TestMarketerHandsOutBirthdayCoupon walks the birthday workflow: a
+// marketer makes a single-use code for one customer and copies it, checks
+// that it works, the shop redeems it through the API, the check now says
+// it is used up, and cancelling the redemption on the coupon's page makes
+// it work again.
+func TestMarketerHandsOutBirthdayCoupon(t *testing.T) {
+	b := newBrowser(t)
+	env := map[string]string{"COUPOND_DB": filepath.Join(t.TempDir(), "coupond.db"), "COUPOND_PASSWORD": "marketer password 1"}
+	mustRun(t, env, "user", "create", "--email", "marketer@example.com", "--role", "editor")
+	token := mustRun(t, env, "token", "create", "--name", "shop")
+	base := startRun(t, env)
+
+	p := b.MustPage(base + "/login").Timeout(30 * time.Second)
+	// The end date is typed in the browser's zone; the form reads it as UTC.
+	if err := (proto.EmulationSetTimezoneOverride{TimezoneID: "UTC"}).Call(p); err != nil {
+		t.Fatalf("set the browser's time zone: %v", err)
+	}
+	// Reading the clipboard back needs the permission and a focused page,
+	// which a headless browser does not have by itself.
+	perms := proto.BrowserGrantPermissions{Origin: base, Permissions: []proto.BrowserPermissionType{
+		proto.BrowserPermissionTypeClipboardReadWrite, proto.BrowserPermissionTypeClipboardSanitizedWrite}}
+	if err := perms.Call(b); err != nil {
+		t.Fatalf("grant clipboard access: %v", err)
+	}
+	if err := (proto.EmulationSetFocusEmulationEnabled{Enabled: true}).Call(p); err != nil {
+		t.Fatalf("emulate focus: %v", err)
+	}
+	p.MustElement("#email").MustInput("marketer@example.com")
+	p.MustElement("#password").MustInput("marketer password 1")
+	follow(p, p.MustElement(`[data-testid="login"]`))
+	p.MustElement(`[data-testid="no-coupons"]`)
+
+	// Make the code.
+	follow(p, p.MustElementR("nav a", "Single-use coupon"))
+	p.MustElement("#couponCode").MustInput("Birthday123")
+	p.MustElement("#customerId").MustInput("alice")
+	p.MustElement("#discountType").MustSelect("percentage off")
+	p.MustElement("#discountValue").MustInput("15")
+	p.MustElement("#endsAt").MustInputTime(time.Date(2099, 12, 31, 23, 59, 0, 0, time.UTC))
+	p.MustElement(`[data-testid="create-single-use"]`).MustClick()
+
+	field := p.MustElement(`[data-testid="single-use-code"]`)
+	if v := field.MustProperty("value").String(); v != "Birthday123" {
+		t.Errorf("the code to copy is %q", v)
+	}
+	if !field.MustProperty("readOnly").Bool() {
+		t.Error("the code to copy must be read-only")
+	}
+	for sel, want := range map[string]string{
+		`[data-testid="limit-total"]`:        "One use in total",
+		`[data-testid="limit-per-customer"]`: "One use per customer",
+		`[data-testid="limit-customer"]`:     "Only for customer alice",
+	} {
+		if got := p.MustElement(sel).MustText(); got != want {
+			t.Errorf("limit %s reads %q, want %q", sel, got, want)
+		}
+	}
+	promo := p.MustElement(`[data-testid="promotion"] a`)
+	if !strings.HasPrefix(promo.MustProperty("href").String(), base+"/promotions/") || !strings.Contains(p.MustElement(`[data-testid="promotion"]`).MustText(), "15 %, until 2099-12-31 23:59:00 UTC") {
+		t.Errorf("the promotion it activates reads %q", p.MustElement(`[data-testid="promotion"]`).MustText())
+	}
+	copyButton := p.MustElement(`[data-testid="copy"]`)
+	copyButton.MustWaitVisible().MustClick()
+	p.MustElementR(`[data-testid="copy"]`, "^Copied$")
+	if got := p.MustEval(`() => navigator.clipboard.readText()`).String(); got != "Birthday123" {
+		t.Errorf("the clipboard holds %q, want Birthday123", got)
+	}
+
+	// It works, for alice, with 15 % off 50.00.
+	checkCode := func() *rod.Element {
+		t.Helper()
+		p.MustElement(`[data-testid="check"]`).MustClick()
+		return p.MustElement(`[data-testid="check-result"]`)
+	}
+	follow(p, p.MustElementR("nav a", "Check a code"))
+	p.MustElement("#couponCode").MustInput("birthday123")
+	p.MustElement("#customerId").MustInput("alice")
+	p.MustElement("#orderAmount").MustInput("5000")
+	if res := checkCode(); res.MustAttribute("data-valid") == nil || *res.MustAttribute("data-valid") != "true" {
+		t.Fatalf("a fresh code checks as %q", res.MustText())
+	}
+	if got := p.MustElement(`[data-testid="discount"]`).MustText(); !strings.Contains(got, "750") {
+		t.Errorf("discount on 5000 reads %q, want 750", got)
+	}
+	if !strings.Contains(p.MustInfo().URL, "couponCode=birthday123") {
+		t.Errorf("the check is not in the address bar: %s", p.MustInfo().URL)
+	}
+
+	// The shop redeems it.
+	status, body := postJSON(t, base, token, "/api/redemptions", `{"code":"Birthday123","customerId":"alice","orderId":"order-1","items":1,"orderAmount":5000}`)
+	if status != http.StatusCreated {
+		t.Fatalf("redeem through the API: %d %s", status, body)
+	}
+
+	// Now it is used up; the result is swapped in place, with each reason in
+	// words.
+	p.MustElement(`[data-testid="check-result"]`).MustRemove()
+	res := checkCode()
+	if v := res.MustAttribute("data-valid"); v == nil || *v != "false" {
+		t.Fatalf("a used code checks as %q", res.MustText())
+	}
+	usage := res.MustElement(`li[data-reason="USAGE_LIMIT"]`).MustText()
+	if !strings.Contains(usage, "used as many times as it may be used in total") || !strings.Contains(usage, "USAGE_LIMIT") {
+		t.Errorf("the usage reason reads %q", usage)
+	}
+
+	// The coupon's page lists the redemption; cancelling it frees the use.
+	p.MustNavigate(base + "/coupons/Birthday123").MustWaitLoad()
+	row := p.MustElement(`tr[data-testid="redemption"][data-order="order-1"]`)
+	if got := row.MustText(); !strings.Contains(got, "alice") || !strings.Contains(got, "5000") || !strings.Contains(got, "750") {
+		t.Errorf("the redemption's row reads %q", got)
+	}
+	if got := strings.Join(strings.Fields(p.MustElement(`[data-testid="uses"]`).MustText()), " "); got != "1 of 1" {
+		t.Errorf("uses read %q before the cancel, want 1 of 1", got)
+	}
+	row.MustElement(`[data-testid="cancel-redemption"]`).MustClick()
+	p.MustElementR(`tr[data-order="order-1"] [data-testid="redemption-status"]`, "^cancelled$")
+	if mustHave(t, p, `[data-testid="cancel-redemption"]`) {
+		t.Error("the cancelled redemption still offers a cancel")
+	}
+	p.MustElementR(`[data-testid="uses"]`, `^\s*0 of 1\s*$`)
+
+	p.MustNavigate(base + "/check?couponCode=Birthday123&customerId=alice").MustWaitLoad()
+	if v := p.MustElement(`[data-testid="check-result"]`).MustAttribute("data-valid"); v == nil || *v != "true" {
+		t.Errorf("after the cancel the code checks as %q", p.MustElement(`[data-testid="check-result"]`).MustText())
+	}
+}
+
+// follow clicks el and waits until the page it leads to has loaded, so
+// that the next step does not act on a page as it is being replaced.
+func follow(p *rod.Page, el *rod.Element) {
+	wait := p.WaitNavigation(proto.PageLifecycleEventNameLoad)
+	el.MustClick()
+	wait()
+}
+
+// postJSON sends body to the API with the token and returns the status and
+// the answer.
+func postJSON(t *testing.T, base, token, path, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), "POST", base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Auth-Token", token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	return res.StatusCode, string(out)
 }

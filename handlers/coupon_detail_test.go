@@ -1,0 +1,312 @@
+package handlers_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/coupond/coupond/models"
+	"github.com/coupond/coupond/views"
+	"github.com/google/go-cmp/cmp"
+)
+
+const noActiveMarker = `data-testid="no-active-promotion"`
+
+func TestConsoleMaxUsesPerCustomer(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		if r := h.do("GET", "/coupons/new", nil, nil); !strings.Contains(r.body, `id="maxUsagePerClient"`) {
+			t.Fatalf("the new coupon form has no max uses per customer: %d", r.status)
+		}
+		r := h.post("/coupons", url.Values{"couponCode": {"PerCustomer"}, "maxUsagePerClient": {"-1"}}, nil)
+		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `data-testid="error-maxUsagePerClient"`) {
+			t.Fatalf("a negative max uses per customer: %d, or no message beside the field", r.status)
+		}
+		r = h.post("/coupons", url.Values{"couponCode": {"PerCustomer"}, "maxUsagePerClient": {"twice"}}, nil)
+		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "whole number") || !strings.Contains(r.body, `value="twice"`) {
+			t.Fatalf("a word for max uses per customer: %d", r.status)
+		}
+		if _, ok := h.coupon("PerCustomer"); ok {
+			t.Fatal("a refused form created the coupon")
+		}
+		r = h.post("/coupons", url.Values{"couponCode": {"PerCustomer"}, "maxUsagePerClient": {"2"}}, nil)
+		if r.status != http.StatusSeeOther {
+			t.Fatalf("create: %d %s", r.status, r.body)
+		}
+		if c := h.mustCoupon("PerCustomer"); c.MaxUsagePerClient != 2 {
+			t.Fatalf("stored max uses per customer = %d, want 2", c.MaxUsagePerClient)
+		}
+		if page := h.do("GET", "/coupons/PerCustomer", nil, nil); !strings.Contains(page.body, `data-testid="maxUsagePerClient">2<`) {
+			t.Error("the coupon page does not show max uses per customer 2")
+		}
+		if edit := h.do("GET", "/coupons/PerCustomer/edit", nil, nil); !regexp.MustCompile(`id="maxUsagePerClient"[^>]*value="2"`).MatchString(edit.body) {
+			t.Error("the edit form does not show max uses per customer 2")
+		}
+		if r := h.post("/coupons/PerCustomer", url.Values{"maxUsagePerClient": {"5"}}, nil); r.status != http.StatusSeeOther {
+			t.Fatalf("edit: %d", r.status)
+		}
+		if c := h.mustCoupon("PerCustomer"); c.MaxUsagePerClient != 5 {
+			t.Errorf("after the edit max uses per customer = %d, want 5", c.MaxUsagePerClient)
+		}
+		// Generated coupons take the limit too.
+		r = h.post("/coupons/generate", url.Values{"couponCode": {"GENPC"}, "quantity": {"2"}, "maxUsagePerClient": {"3"}}, nil)
+		if r.status != http.StatusSeeOther {
+			t.Fatalf("generate: %d", r.status)
+		}
+		page, err := h.store.ListCoupons(t.Context(), models.CouponFilter{Prefix: "GENPC"})
+		if err != nil || len(page.Coupons) != 2 || page.Coupons[0].MaxUsagePerClient != 3 {
+			t.Errorf("generated coupons: %+v %v, want two with max uses per customer 3", page.Coupons, err)
+		}
+	})
+}
+
+// couponRows returns the table rows of a coupon list by code.
+func couponRows(body string) map[string]string {
+	rows := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?s)<tr id="coupon-row-\d+" data-code="([^"]+)">.*?</tr>`).FindAllStringSubmatch(body, -1) {
+		rows[m[1]] = m[0]
+	}
+	return rows
+}
+
+func TestConsoleMarksCouponsWithoutLivePromotion(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		ctx := t.Context()
+		spring, paused, old := "spring", "paused", "old"
+		capped := int64(500)
+		live := h.mustPromotion(models.PromotionInput{Name: "Spring sale", DiscountType: models.DiscountPercent, DiscountValue: "12.5", DiscountCap: &capped, UTMSource: &spring})
+		ended := h.mustPromotion(models.PromotionInput{Name: "Old sale", DiscountType: models.DiscountFixed, DiscountValue: "300", EndsAt: "2020-01-31T12:00:00Z", UTMCampaign: &old, UTMSource: &spring})
+		h.mustPromotion(models.PromotionInput{Name: "Paused sale", Status: models.PromotionInactive, DiscountType: models.DiscountFixed, DiscountValue: "100", UTMSource: &paused})
+		for _, spec := range []models.CouponSpec{
+			{Code: "LIVE1", UTMSource: &spring},
+			{Code: "ENDED1", UTMCampaign: &old},
+			{Code: "PAUSED1", UTMSource: &paused},
+			{Code: "BARE1"},
+			{Code: "ALICE1", UTMSource: &spring, MaxUsage: 3, CustomerID: new("alice")},
+		} {
+			if _, err := h.store.CreateCoupon(ctx, spec); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		rows := couponRows(h.do("GET", "/coupons", nil, nil).body)
+		for code, marked := range map[string]bool{"LIVE1": false, "ENDED1": true, "PAUSED1": true, "BARE1": true, "ALICE1": false} {
+			row, ok := rows[code]
+			if !ok {
+				t.Errorf("the list has no row for %s", code)
+				continue
+			}
+			if got := strings.Contains(row, noActiveMarker); got != marked {
+				t.Errorf("%s marked %v in the list, want %v", code, got, marked)
+			}
+		}
+		// The table fragment and an archived row swapped in place keep the
+		// mark.
+		if r := h.do("GET", "/coupons", nil, htmx(views.CouponTableID)); !strings.Contains(couponRows(r.body)["BARE1"], noActiveMarker) {
+			t.Error("the table fragment does not mark BARE1")
+		}
+		r := h.post("/coupons/BARE1/archive", nil, htmx(views.CouponRowID(h.mustCoupon("BARE1").ID)))
+		if r.status != http.StatusOK || !strings.Contains(r.body, noActiveMarker) {
+			t.Errorf("the swapped row of BARE1 lost its mark: %d %.300s", r.status, r.body)
+		}
+		if r := h.post("/coupons/LIVE1/archive", nil, htmx(views.CouponRowID(h.mustCoupon("LIVE1").ID))); strings.Contains(r.body, noActiveMarker) {
+			t.Error("the swapped row of LIVE1 is marked, but it reaches a live promotion")
+		}
+
+		// The coupon's page: the mark, the promotions its tags reach, live or
+		// not, and who it is for.
+		page := h.do("GET", "/coupons/LIVE1", nil, nil).body
+		if strings.Contains(page, noActiveMarker) {
+			t.Error("LIVE1's page is marked")
+		}
+		got := pagePromotions(t, page)
+		want := []shownPromotion{
+			{Link: views.PromotionURL(live.ID), Name: "Spring sale", Discount: "12.5 %, at most 500 (minor units)", Status: "active", Live: "live now"},
+			{Link: views.PromotionURL(ended.ID), Name: "Old sale", Discount: "300 off (minor units)", Status: "active", Live: "not live: ended 2020-01-31 12:00:00 UTC"},
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("promotions on LIVE1's page (-want +got):\n%s", d)
+		}
+		if !regexp.MustCompile(`data-testid="customerId">\s*any customer\s*</dd>`).MatchString(page) {
+			t.Error("LIVE1's page does not say any customer may use it")
+		}
+		page = h.do("GET", "/coupons/ENDED1", nil, nil).body
+		if !strings.Contains(page, noActiveMarker) || len(pagePromotions(t, page)) != 1 {
+			t.Error("ENDED1's page must be marked and list the ended promotion")
+		}
+		page = h.do("GET", "/coupons/PAUSED1", nil, nil).body
+		if ps := pagePromotions(t, page); !strings.Contains(page, noActiveMarker) || len(ps) != 1 || ps[0].Live != "not live: it is inactive" {
+			t.Errorf("PAUSED1's page: marked %v, promotions %+v", strings.Contains(page, noActiveMarker), ps)
+		}
+		page = h.do("GET", "/coupons/BARE1", nil, nil).body
+		if !strings.Contains(page, noActiveMarker) || !strings.Contains(page, `data-testid="no-promotions"`) {
+			t.Error("BARE1's page must be marked and say it reaches no promotion")
+		}
+		h.mustRedeem("ALICE1", "alice", "order-1", 1, nil)
+		page = h.do("GET", "/coupons/ALICE1", nil, nil).body
+		if !regexp.MustCompile(`data-testid="customerId">\s*<code>alice</code> only`).MatchString(page) {
+			t.Error("ALICE1's page does not name its customer")
+		}
+		if !regexp.MustCompile(`data-testid="uses">\s*1 of 3\s*</dd>`).MatchString(page) {
+			t.Error("ALICE1's page does not show 1 use of 3")
+		}
+	})
+}
+
+// shownPromotion is a promotion as a coupon's page lists it.
+type shownPromotion struct{ Link, Name, Discount, Status, Live string }
+
+// pagePromotions reads the promotions table of a coupon's page.
+func pagePromotions(t *testing.T, body string) []shownPromotion {
+	t.Helper()
+	var out []shownPromotion
+	row := regexp.MustCompile(`(?s)<tr data-testid="promotion"[^>]*>\s*<td><a href="([^"]+)">([^<]*)</a></td>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>\s*<td data-testid="live">(.*?)</td>`)
+	for _, m := range row.FindAllStringSubmatch(body, -1) {
+		out = append(out, shownPromotion{Link: m[1], Name: m[2], Discount: m[3], Status: m[4], Live: strings.Join(strings.Fields(m[5]), " ")})
+	}
+	return out
+}
+
+// redemptionRows returns the ids and orders of the redemption rows of a
+// page, in order.
+func redemptionRows(body string) (ids []string, orders []string) {
+	for _, m := range regexp.MustCompile(`<tr id="redemption-row-(\d+)" data-testid="redemption" data-order="([^"]*)">`).FindAllStringSubmatch(body, -1) {
+		ids = append(ids, m[1])
+		orders = append(orders, m[2])
+	}
+	return ids, orders
+}
+
+func TestConsoleRedemptionsCancel(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		tag := "bday"
+		h.mustPromotion(models.PromotionInput{Name: "Ten off", DiscountType: models.DiscountPercent, DiscountValue: "10", UTMSource: &tag})
+		if _, err := h.store.CreateCoupon(t.Context(), models.CouponSpec{Code: "ONCE", UTMSource: &tag, MaxUsage: 1}); err != nil {
+			t.Fatal(err)
+		}
+		red := h.mustRedeem("ONCE", "cust-7", "order-77", 3, new(int64(2000)))
+		if v := h.verdict("ONCE", ""); v.Valid || !cmp.Equal(v.Reasons, []string{models.ReasonUsageLimit}) {
+			t.Fatalf("after one use ONCE is %+v, want refused for its usage limit", v)
+		}
+		rowID := views.RedemptionRowID(red.ID)
+		rowOf := func(body string) string {
+			return regexp.MustCompile(`(?s)<tr id="` + rowID + `".*?</tr>`).FindString(body)
+		}
+
+		page := h.do("GET", "/coupons/ONCE", nil, nil).body
+		row := rowOf(page)
+		for _, want := range []string{"<code>cust-7</code>", "<code>order-77</code>", "<td>3</td>", "<td>2000</td>", "<td>200</td>", ">counts<", `data-testid="cancel-redemption"`} {
+			if !strings.Contains(row, want) {
+				t.Errorf("the redemption's row lacks %s: %s", want, row)
+			}
+		}
+
+		// A viewer sees the redemption but cannot cancel it.
+		viewer := h.login(viewerEmail)
+		vpage := h.doWith(viewer, "GET", "/coupons/ONCE", nil, nil).body
+		if rowOf(vpage) == "" || strings.Contains(vpage, `data-testid="cancel-redemption"`) {
+			t.Error("a viewer must see the redemption without a cancel button")
+		}
+		form := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "same-origin"}
+		if r := h.doWith(viewer, "POST", views.RedemptionCancelURL(red.ID), strings.NewReader(""), form); r.status != http.StatusForbidden {
+			t.Errorf("a viewer's cancel: %d, want 403", r.status)
+		}
+		if r, err := h.store.Redemption(t.Context(), red.ID); err != nil || !r.Live() {
+			t.Fatalf("after a viewer's refused cancel the redemption is %+v (%v)", r, err)
+		}
+
+		// htmx: the row is swapped, the uses follow out of band, and the
+		// code works again.
+		r := h.post(views.RedemptionCancelURL(red.ID), nil, htmx(rowID))
+		if r.status != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(r.body), `<tr id="`+rowID+`"`) {
+			t.Fatalf("htmx cancel: %d %.300s", r.status, r.body)
+		}
+		if !strings.Contains(rowOf(r.body), ">cancelled<") || strings.Contains(r.body, `data-testid="cancel-redemption"`) {
+			t.Errorf("the swapped row must say cancelled and offer no cancel: %s", r.body)
+		}
+		if !regexp.MustCompile(`<dd id="coupon-uses" data-testid="uses" hx-swap-oob="true">\s*0 of 1\s*</dd>`).MatchString(r.body) {
+			t.Errorf("the cancel does not update the uses to 0 of 1 out of band: %s", r.body)
+		}
+		if got, err := h.store.Redemption(t.Context(), red.ID); err != nil || got.Live() {
+			t.Fatalf("after the cancel the redemption is %+v (%v)", got, err)
+		}
+		if v := h.verdict("ONCE", ""); !v.Valid {
+			t.Errorf("after the cancel ONCE is %+v, want valid", v)
+		}
+
+		// Plain, and a second time: back to the coupon, nothing changes.
+		r = h.post(views.RedemptionCancelURL(red.ID), nil, nil)
+		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/coupons/ONCE" {
+			t.Fatalf("plain second cancel: %d to %q", r.status, r.header.Get("Location"))
+		}
+		if c := h.mustCoupon("ONCE"); c.Uses != 0 {
+			t.Errorf("cancelling twice left uses at %d, want 0", c.Uses)
+		}
+		if row := rowOf(h.do("GET", "/coupons/ONCE", nil, nil).body); !strings.Contains(row, ">cancelled<") || strings.Contains(row, "cancel-redemption") {
+			t.Errorf("the page shows the cancelled redemption as %s", row)
+		}
+		for _, id := range []string{"999999", "abc"} {
+			if r := h.post("/redemptions/"+id+"/cancel", nil, nil); r.status != http.StatusNotFound {
+				t.Errorf("cancel redemption %s: %d, want 404", id, r.status)
+			}
+		}
+
+		// A plain cancel of a live redemption cancels it too.
+		again := h.mustRedeem("ONCE", "cust-8", "order-88", 1, nil)
+		if r := h.post(views.RedemptionCancelURL(again.ID), nil, nil); r.status != http.StatusSeeOther {
+			t.Fatalf("plain cancel: %d", r.status)
+		}
+		if v := h.verdict("ONCE", ""); !v.Valid {
+			t.Errorf("after the plain cancel ONCE is %+v, want valid", v)
+		}
+		// htmx aimed elsewhere than the row loads the coupon's page.
+		r = h.post(views.RedemptionCancelURL(again.ID), nil, htmx("somewhere"))
+		if r.status != http.StatusNoContent || r.header.Get("HX-Location") != "/coupons/ONCE" {
+			t.Errorf("htmx cancel aimed elsewhere: %d HX-Location %q", r.status, r.header.Get("HX-Location"))
+		}
+	})
+}
+
+func TestConsoleRedemptionsPaged(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		tag := "many"
+		h.mustPromotion(models.PromotionInput{Name: "Many", DiscountType: models.DiscountFixed, DiscountValue: "100", UTMCampaign: &tag})
+		if _, err := h.store.CreateCoupon(t.Context(), models.CouponSpec{Code: "MANY", UTMCampaign: &tag}); err != nil {
+			t.Fatal(err)
+		}
+		var orders []string
+		for i := range 21 {
+			orders = append(orders, fmt.Sprintf("o-%02d", i))
+			h.mustRedeem("MANY", "c", orders[i], 1, nil)
+		}
+		page := h.do("GET", "/coupons/MANY", nil, nil).body
+		_, first := redemptionRows(page)
+		if len(first) != 20 || first[0] != "o-20" || first[19] != "o-01" {
+			t.Fatalf("the first page lists %v, want o-20 down to o-01", first)
+		}
+		next := regexp.MustCompile(`href="(/coupons/MANY\?after=[^"]+)"[^>]*data-testid="older-redemptions"`).FindStringSubmatch(page)
+		if next == nil {
+			t.Fatal("no link to older redemptions")
+		}
+		r := h.do("GET", strings.ReplaceAll(next[1], "&amp;", "&"), nil, htmx(views.CouponRedemptionsID))
+		if r.status != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(r.body), `<section id="`+views.CouponRedemptionsID+`"`) {
+			t.Fatalf("older redemptions for htmx: %d %.200s", r.status, r.body)
+		}
+		if _, older := redemptionRows(r.body); !cmp.Equal(older, []string{"o-00"}) || strings.Contains(r.body, "older-redemptions") {
+			t.Errorf("the second page lists %v, want only o-00 and no further link", older)
+		}
+		if !strings.Contains(r.body, `href="/coupons/MANY" hx-get="/coupons/MANY"`) {
+			t.Error("the second page has no link back to the newest redemptions")
+		}
+		stale := h.do("GET", "/coupons/MANY?after=***", nil, nil)
+		if _, rows := redemptionRows(stale.body); stale.status != http.StatusOK || len(rows) != 20 || !strings.Contains(stale.body, "not valid any more") {
+			t.Errorf("a stale cursor: %d with %d rows, want the newest with a note", stale.status, len(rows))
+		}
+	})
+}

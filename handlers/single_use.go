@@ -1,0 +1,95 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/coupond/coupond/models"
+	"github.com/coupond/coupond/views"
+	"github.com/labstack/echo/v4"
+)
+
+// SingleUseStore is what the single-use coupon pages need from the store.
+type SingleUseStore interface {
+	CreateSingleUse(ctx context.Context, in models.SingleUseInput) (models.Coupon, models.Promotion, error)
+	Coupon(ctx context.Context, code string) (models.Coupon, error)
+	CouponPromotions(ctx context.Context, c models.Coupon) ([]models.Promotion, error)
+}
+
+// SingleUse serves the single-use coupon form and the page of a coupon it
+// made.
+type SingleUse struct {
+	Store SingleUseStore
+	// Now is the clock that checks the rest of the form when the cap
+	// alone is unreadable, and says whether a promotion is live.
+	Now func() time.Time
+}
+
+// Form shows the empty single-use coupon form.
+func (h *SingleUse) Form(c echo.Context) error {
+	f := views.SingleUseForm{DiscountType: models.DiscountPercent, DiscountTypes: promotionChoices.DiscountTypes}
+	return Render(c, http.StatusOK, views.SingleUsePage(page(c, "Single-use coupon", views.SectionSingleUse), f))
+}
+
+// Create makes the coupon and its promotion in one step and sends the
+// browser to the coupon's code; bad input, or a code that exists, is
+// re-rendered with 422 and a message beside each field.
+func (h *SingleUse) Create(c echo.Context) error {
+	f := views.SingleUseForm{
+		Code:          c.FormValue(views.FieldCode),
+		CustomerID:    c.FormValue(views.FieldCustomerID),
+		DiscountType:  c.FormValue(views.FieldDiscountType),
+		DiscountValue: c.FormValue(views.FieldDiscountValue),
+		DiscountCap:   c.FormValue(views.FieldDiscountCap),
+		EndsAt:        c.FormValue(views.FieldEndsAt),
+		DiscountTypes: promotionChoices.DiscountTypes,
+	}
+	var verr models.ValidationError
+	in := models.SingleUseInput{Code: f.Code, CustomerID: f.CustomerID, DiscountType: f.DiscountType, DiscountValue: f.DiscountValue,
+		EndsAt: f.EndsAt, DiscountCap: formAmount(&verr, views.FieldDiscountCap, f.DiscountCap)}
+	var err error
+	if verr.Err() != nil {
+		// Show every other problem too, not only the cap's.
+		var pv *models.ValidationError
+		if _, _, perr := in.Plan(h.Now()); errors.As(perr, &pv) {
+			verr.Merge(models.NoItem, pv)
+		}
+		err = &verr
+	} else {
+		var cp models.Coupon
+		if cp, _, err = h.Store.CreateSingleUse(c.Request().Context(), in); err == nil {
+			return seeOther(c, views.SingleUseURL(cp.Code))
+		}
+	}
+	if dup := (*models.DuplicateCodeError)(nil); errors.As(err, &dup) {
+		f.Existing = dup.Code
+	}
+	if !formProblem(err, &f.Errors, &f.FormError) {
+		return err
+	}
+	if wantsFragment(c, views.SingleUseFormID) {
+		return Render(c, http.StatusUnprocessableEntity, views.SingleUseFormFragment(csrfToken(c), f))
+	}
+	return Render(c, http.StatusUnprocessableEntity, views.SingleUsePage(page(c, "Single-use coupon", views.SectionSingleUse), f))
+}
+
+// Show is the page of a single-use coupon: its code ready to copy, its
+// limits and the promotion it activates. It fails with ErrNotFound.
+func (h *SingleUse) Show(c echo.Context) error {
+	cp, err := h.Store.Coupon(c.Request().Context(), c.Param("code"))
+	if err != nil {
+		return err
+	}
+	ps, err := h.Store.CouponPromotions(c.Request().Context(), cp)
+	if err != nil {
+		return err
+	}
+	v := views.SingleUseResult{Coupon: couponRow(cp)}
+	now := h.Now()
+	for _, p := range ps {
+		v.Promotions = append(v.Promotions, promotionRow(p, now))
+	}
+	return Render(c, http.StatusOK, views.SingleUseResultPage(page(c, "Single-use coupon "+cp.Code, views.SectionSingleUse), v))
+}
