@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/coupond/coupond/models"
@@ -54,7 +52,7 @@ type validationOut struct {
 func (h *RedemptionAPI) Validate(c echo.Context) error {
 	var verr models.ValidationError
 	in := models.CheckInput{Code: c.Param("code"), CustomerID: c.QueryParam("customerId"), Items: queryInt(c, &verr, models.FieldItems)}
-	in.OrderAmount = queryAmount(c, &verr, models.FieldOrderAmount)
+	in.OrderAmount = formAmount(&verr, models.FieldOrderAmount, c.QueryParam(models.FieldOrderAmount))
 	if err := verr.Err(); err != nil {
 		return err
 	}
@@ -72,21 +70,6 @@ func (h *RedemptionAPI) Validate(c echo.Context) error {
 			DiscountValue: json.Number(models.FormatDiscountValue(p.DiscountType, p.DiscountValue)), DiscountCap: p.DiscountCap, Discount: ap.Discount})
 	}
 	return c.JSON(http.StatusOK, out)
-}
-
-// queryAmount reads an optional amount in minor units from the query; a
-// bad value is recorded in verr.
-func queryAmount(c echo.Context, verr *models.ValidationError, name string) *int64 {
-	raw := strings.TrimSpace(c.QueryParam(name))
-	if raw == "" {
-		return nil
-	}
-	n, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil {
-		verr.Add(name, "must be a whole amount in minor units (500 means 5.00)")
-		return nil
-	}
-	return &n
 }
 
 // redemptionIn is a redemption as a client asks for it.

@@ -386,7 +386,7 @@ func formAmount(verr *models.ValidationError, field, raw string) *int64 {
 	}
 	n, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil {
-		verr.Add(field, "must be a whole amount in minor units (500 means 5.00), or blank")
+		verr.Add(field, "must be a whole amount in minor units (500 means 5.00), or left out")
 		return nil
 	}
 	return &n
