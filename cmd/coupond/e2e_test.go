@@ -99,7 +99,7 @@ func TestMarketerManagesCoupons(t *testing.T) {
 	}
 
 	// Create, with a mistake first.
-	p.MustElementR("nav a", "New coupon").MustClick()
+	follow(p, p.MustElementR("nav a", "New coupon"))
 	p.MustElement("#couponCode").MustInput("Welcome-10")
 	p.MustElement("#maxUsage").MustSelectAllText().MustInput("ten")
 	p.MustElement(`[data-testid="save"]`).MustClick()
@@ -118,7 +118,7 @@ func TestMarketerManagesCoupons(t *testing.T) {
 	}
 
 	// Edit.
-	p.MustElement(`[data-testid="edit"]`).MustClick()
+	follow(p, p.MustElement(`[data-testid="edit"]`))
 	if ro := p.MustElement("#couponCode").MustProperty("readOnly").Bool(); !ro {
 		t.Error("the code must be read-only when editing")
 	}
