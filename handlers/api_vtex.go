@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -30,8 +29,7 @@ type VTEXStore interface {
 // VTEX speaks the request and response shapes of VTEX's coupon API under
 // /api/rnb/pvt.
 type VTEX struct {
-	Store  VTEXStore
-	Logger *slog.Logger
+	Store VTEXStore
 }
 
 // vtexFieldNames are VTEX's names for the domain fields whose names
@@ -295,7 +293,9 @@ func (h *VTEX) streamAll(c echo.Context, f models.CouponFilter) error {
 		_, err = w.Write([]byte(end))
 	}
 	if err != nil {
-		h.Logger.Error("list coupons: stream cut short", "id", w.Header().Get(echo.HeaderXRequestID), "sent", n, "err", err)
+		// The answer has begun: the error handler only logs this, with the
+		// request id.
+		return fmt.Errorf("list coupons: stream cut short after %d coupons: %w", n, err)
 	}
 	return nil
 }

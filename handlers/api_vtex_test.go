@@ -274,6 +274,7 @@ func TestVTEXActiveCap(t *testing.T) {
 }
 
 func TestVTEXListWithoutParametersReturnsEveryCoupon(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		// More coupons than one page of the store and than one chunk of
 		// the stream, so the whole table crosses several reads.
@@ -313,6 +314,7 @@ func TestVTEXListWithoutParametersReturnsEveryCoupon(t *testing.T) {
 }
 
 func TestVTEXCredentials(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		vtex := func(key, token string) map[string]string {
 			return map[string]string{"X-VTEX-API-AppKey": key, "X-VTEX-API-AppToken": token}
@@ -336,8 +338,9 @@ func TestVTEXCredentials(t *testing.T) {
 }
 
 func TestVTEXUsageRouteIsItsOwn(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		h.api("POST", "/api/rnb/pvt/coupon", `{"couponCode":"test"}`)
+		h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"test"}`)
 		e := wantError(t, h.api("GET", "/api/rnb/pvt/coupon/usage/nope", ""), http.StatusNotFound, "not_found")
 		if !strings.Contains(e.Error.Message, `"nope"`) || strings.Contains(e.Error.Message, "usage/") {
 			t.Errorf("unknown code's usage: %q, want it to name the code alone", e.Error.Message)

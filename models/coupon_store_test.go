@@ -225,38 +225,35 @@ func TestGenerateReplacesCollisions(t *testing.T) {
 		drawn = append(drawn, "dup-"+suffix)
 	}
 	taken, want := strings.ToUpper(drawn[0]), drawn[1:]
-	for _, dialect := range []string{models.DialectSQLite, models.DialectPostgres} {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			s := storetest.Open(t, dialect, models.Config{Rand: rand.NewChaCha8(seed)})
-			mustCreateCoupon(t, s, taken)
-			cs, err := s.GenerateCoupons(t.Context(), models.CouponRequest{Spec: models.CouponSpec{Code: "dup"}, Quantity: n, Generate: true})
-			if err != nil {
-				t.Fatalf("generation that collides with an existing code: %v", err)
-			}
-			got := make([]string, len(cs))
-			for i, c := range cs {
-				got[i] = c.Code
-			}
-			if d := cmp.Diff(want, got); d != "" {
-				t.Errorf("generated codes (-want +got): the taken code %s must be skipped and replaced by the next one drawn\n%s", drawn[0], d)
-			}
-			c, err := s.Coupon(t.Context(), taken)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if c.Code != taken || c.BatchID != nil {
-				t.Errorf("the seeded coupon became %+v", c)
-			}
-			page, err := s.ListCoupons(t.Context(), models.CouponFilter{Prefix: "dup-", Limit: 100})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(page.Coupons) != n+1 {
-				t.Errorf("%d coupons start with dup-, want the seeded one and %d generated", len(page.Coupons), n)
-			}
-		})
-	}
+	storetest.Dialects(t, func(t *testing.T, dialect string) {
+		s := storetest.Open(t, dialect, models.Config{Rand: rand.NewChaCha8(seed)})
+		mustCreateCoupon(t, s, taken)
+		cs, err := s.GenerateCoupons(t.Context(), models.CouponRequest{Spec: models.CouponSpec{Code: "dup"}, Quantity: n, Generate: true})
+		if err != nil {
+			t.Fatalf("generation that collides with an existing code: %v", err)
+		}
+		got := make([]string, len(cs))
+		for i, c := range cs {
+			got[i] = c.Code
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("generated codes (-want +got): the taken code %s must be skipped and replaced by the next one drawn\n%s", drawn[0], d)
+		}
+		c, err := s.Coupon(t.Context(), taken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Code != taken || c.BatchID != nil {
+			t.Errorf("the seeded coupon became %+v", c)
+		}
+		page, err := s.ListCoupons(t.Context(), models.CouponFilter{Prefix: "dup-", Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Coupons) != n+1 {
+			t.Errorf("%d coupons start with dup-, want the seeded one and %d generated", len(page.Coupons), n)
+		}
+	})
 }
 
 func TestCreateCouponsIsAllOrNothing(t *testing.T) {

@@ -61,6 +61,14 @@ type FieldError struct {
 // each API dialect and the console name the fields their own way.
 type ValidationError struct {
 	Errors []FieldError
+	// seen indexes Errors by element and field, so that a list of many
+	// bad elements is checked in linear time.
+	seen map[fieldKey]bool
+}
+
+type fieldKey struct {
+	item  int
+	field string
 }
 
 // Error lists the fields in the order they were found.
@@ -87,11 +95,19 @@ func (e *ValidationError) Add(field, msg string) { e.AddItem(NoItem, field, msg)
 // is already there, so the first problem found for a field is the one
 // shown.
 func (e *ValidationError) AddItem(item int, field, msg string) {
-	for _, fe := range e.Errors {
-		if fe.Item == item && fe.Field == field {
-			return
+	if e.seen == nil {
+		// Built from Errors, so a ValidationError written as a literal
+		// keeps its messages first.
+		e.seen = make(map[fieldKey]bool, len(e.Errors)+1)
+		for _, fe := range e.Errors {
+			e.seen[fieldKey{fe.Item, fe.Field}] = true
 		}
 	}
+	k := fieldKey{item, field}
+	if e.seen[k] {
+		return
+	}
+	e.seen[k] = true
 	e.Errors = append(e.Errors, FieldError{Item: item, Field: field, Message: msg})
 }
 

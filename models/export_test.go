@@ -30,7 +30,7 @@ func (s *Store) ExecWrite(ctx context.Context, query string, args ...any) error 
 
 // DummyHash is the hash a sign-in with an unknown email is checked
 // against.
-func (s *Store) DummyHash() []byte { return s.dummyHash }
+func (s *Store) DummyHash() []byte { return s.dummyHash() }
 
 // SchemaVersion is the number of the last migration applied.
 func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -76,7 +77,7 @@ type Store struct {
 	path         string
 	// dummyHash is checked against when a sign-in names no account, so
 	// that it costs as much as one that does.
-	dummyHash []byte
+	dummyHash func() []byte
 }
 
 // Open connects to the database that cfg names. It fails when the URL is
@@ -104,17 +105,22 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.WriteWait <= 0 {
 		cfg.WriteWait = DefaultWriteWait
 	}
-	// Made the way account hashes are, so that bcrypt treats the cost alike.
-	dummy, err := s.hashPassword("coupond-no-such-user")
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+	if s.passwordCost > bcrypt.MaxCost {
+		return nil, fmt.Errorf("open store: password cost %d is above bcrypt's %d", s.passwordCost, bcrypt.MaxCost)
 	}
-	s.dummyHash = []byte(dummy)
+	// Made the way account hashes are, so that bcrypt treats the cost
+	// alike; only on the first sign-in that names no account, so that
+	// opening a store (every command, every test) does not pay for it.
+	s.dummyHash = sync.OnceValue(func() []byte {
+		h, _ := s.hashPassword("coupond-no-such-user") // the cost was checked above
+		return []byte(h)
+	})
 	gcfg := func() *gorm.Config {
 		// Unique violations are translated here, by constraint name,
 		// which GORM's own translation drops on SQLite.
 		return &gorm.Config{NowFunc: s.now, Logger: logger.Discard}
 	}
+	var err error
 	switch {
 	case strings.HasPrefix(cfg.DatabaseURL, "postgres://"), strings.HasPrefix(cfg.DatabaseURL, "postgresql://"):
 		s.dialect = DialectPostgres

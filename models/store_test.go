@@ -180,9 +180,9 @@ func TestSQLiteReadPoolCannotWrite(t *testing.T) {
 
 func TestSQLiteWALStaysBoundedUnderSustainedWrites(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "coupond.db")
-	s := openStore(t, models.Config{Path: path})
+	cfg := storetest.Fresh(t, models.DialectSQLite, models.Config{})
+	path := cfg.Path
+	s := openStore(t, cfg)
 	if err := s.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -68,19 +68,16 @@ func newSQLiteWriter(db *gorm.DB, walPath string, wait time.Duration) *sqliteWri
 
 // acquire waits for the writer for at most w.wait, or until ctx ends.
 func (w *sqliteWriter) acquire(ctx context.Context) error {
-	select {
-	case w.slot <- struct{}{}:
+	if w.tryAcquire() {
 		return nil
-	default:
 	}
-	start := time.Now()
 	t := time.NewTimer(w.wait)
 	defer t.Stop()
 	select {
 	case w.slot <- struct{}{}:
 		return nil
 	case <-t.C:
-		return &BusyError{Waited: time.Since(start), RetryAfter: busyRetryAfter}
+		return &BusyError{Waited: w.wait, RetryAfter: busyRetryAfter}
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -130,7 +127,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 // token's last use) that must never slow a read down.
 func (s *Store) writeIfIdle(ctx context.Context, fn func(tx *gorm.DB) error) (bool, error) {
 	if s.writer == nil {
-		return true, s.wdb.WithContext(ctx).Transaction(fn)
+		return true, s.write(ctx, fn)
 	}
 	if !s.writer.tryAcquire() {
 		return false, nil

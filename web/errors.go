@@ -74,8 +74,6 @@ func classify(err error) (problem, bool) {
 			fields: []models.FieldError{{Item: dup.Item, Field: models.FieldCode, Message: "already exists"}}}, true
 	case errors.Is(err, models.ErrDuplicateCode):
 		return problem{status: http.StatusConflict, code: "duplicate_code", message: "the coupon code already exists"}, true
-	case errors.Is(err, models.ErrDuplicateEmail):
-		return problem{status: http.StatusConflict, code: "duplicate_email", message: "an account with this email already exists"}, true
 	case errors.As(err, &conflict):
 		return problem{status: http.StatusConflict, code: "conflict", message: conflict.Error()}, true
 	case errors.As(err, &capErr):

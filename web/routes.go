@@ -37,7 +37,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	check := &handlers.Check{Store: store}
 	batches := &handlers.Batches{Store: store}
 	promotions := &handlers.Promotions{Store: store, Now: cfg.Now}
-	vtex := &handlers.VTEX{Store: store, Logger: logger}
+	vtex := &handlers.VTEX{Store: store}
 	promotionAPI := &handlers.PromotionAPI{Store: store}
 	redemptionAPI := &handlers.RedemptionAPI{Store: store}
 

@@ -207,7 +207,9 @@ func TestConcurrentImportsAndGenerationNeverFail(t *testing.T) {
 		t.Parallel()
 		db := filepath.Join(t.TempDir(), "coupond.db")
 		base, token := startLoadServer(t, map[string]string{"COUPOND_DB": db})
-		res := small.run(t, base, token, db+"-wal")
+		// The WAL's size is the benchmark's to report; the test checks
+		// answers and rows.
+		res := small.run(t, base, token, "")
 		checkLoad(t, small, res, base, token)
 	})
 	t.Run("postgres", func(t *testing.T) {
