@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -81,14 +80,6 @@ func rawNumber(verr *models.ValidationError, field string, raw json.RawMessage) 
 	}
 	verr.Add(field, "must be a number")
 	return ""
-}
-
-// mergeInvalid adds the field errors of err, when it is a
-// *models.ValidationError, to verr.
-func mergeInvalid(verr *models.ValidationError, err error) {
-	if vr, ok := err.(*models.ValidationError); ok {
-		verr.Merge(models.NoItem, vr)
-	}
 }
 
 // promotionOut is a promotion as the API answers it: open dates and an
@@ -284,15 +275,4 @@ func couponJSON(c models.Coupon) couponOut {
 		ExpirationIntervalPerUse: models.FormatTimeSpan(c.ExpirationIntervalPerUse), CustomerID: c.CustomerID,
 		Uses: c.Uses, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
 	}
-}
-
-// pathID reads the numeric :id of the path; anything else names no
-// entity, so it is a 404.
-func pathID(c echo.Context, entity string) (int64, error) {
-	raw := c.Param("id")
-	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || id < 1 {
-		return 0, &models.NotFoundError{Entity: entity, Key: raw}
-	}
-	return id, nil
 }

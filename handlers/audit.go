@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/coupond/coupond/models"
@@ -73,14 +72,5 @@ func (h *Audit) List(c echo.Context) error {
 }
 
 func auditURL(v views.AuditView, before string) string {
-	q := url.Values{}
-	for k, val := range map[string]string{"actor": v.Actor, "action": v.Action, "entity": v.Entity, "from": v.From, "to": v.To, "before": before} {
-		if val != "" {
-			q.Set(k, val)
-		}
-	}
-	if len(q) == 0 {
-		return "/audit"
-	}
-	return "/audit?" + q.Encode()
+	return queryURL("/audit", map[string]string{"actor": v.Actor, "action": v.Action, "entity": v.Entity, "from": v.From, "to": v.To, "before": before})
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
@@ -30,11 +29,10 @@ type Batches struct {
 
 // GenerateForm shows the empty generation form.
 func (h *Batches) GenerateForm(c echo.Context) error {
-	f := views.GenerateForm{
-		CouponFields: views.CouponFields{MaxItemsPerClient: "0", MaxUsage: "1", MaxUsagePerClient: "0", ExpirationIntervalPerUse: "00:00:00"},
-		Quantity:     "10",
-		MaxQuantity:  models.MaxGenerateQuantity,
-	}
+	// The coupon form's defaults, but one use per generated code.
+	fields := views.NewCouponForm().CouponFields
+	fields.MaxUsage = "1"
+	f := views.GenerateForm{CouponFields: fields, Quantity: "10", MaxQuantity: models.MaxGenerateQuantity}
 	return Render(c, http.StatusOK, views.GeneratePage(page(c, "Generate coupons", views.SectionGenerate), f))
 }
 
@@ -106,9 +104,9 @@ func (h *Batches) CSV(c echo.Context) error {
 }
 
 func (h *Batches) batch(c echo.Context) (models.Batch, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id < 1 {
-		return models.Batch{}, &models.NotFoundError{Entity: "batch", Key: c.Param("id")}
+	id, err := pathID(c, "batch")
+	if err != nil {
+		return models.Batch{}, err
 	}
 	return h.Store.Batch(c.Request().Context(), id)
 }

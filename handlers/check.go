@@ -56,10 +56,8 @@ func (h *Check) Show(c echo.Context) error {
 	err := verr.Err()
 	if err != nil {
 		// Show every other problem too, not only those of the numbers.
-		var dv *models.ValidationError
-		if _, derr := in.Validate(); errors.As(derr, &dv) {
-			verr.Merge(models.NoItem, dv)
-		}
+		_, derr := in.Validate()
+		mergeInvalid(&verr, derr)
 	} else {
 		v, err = h.Store.Check(c.Request().Context(), in, c.RealIP())
 	}
@@ -97,11 +95,7 @@ func checkResult(in models.CheckInput, v models.Verdict) views.CheckResult {
 	r := views.CheckResult{Checked: true, Code: in.Code, CustomerID: in.CustomerID, Valid: v.Valid,
 		OrderAmount: amountText(in.OrderAmount), Discount: amountText(v.Discount)}
 	for _, code := range v.Reasons {
-		text, ok := reasonTexts[code]
-		if !ok {
-			text = "The code cannot be redeemed."
-		}
-		r.Reasons = append(r.Reasons, views.Reason{Code: code, Text: text})
+		r.Reasons = append(r.Reasons, views.Reason{Code: code, Text: reasonTexts[code]})
 	}
 	for _, ap := range v.Promotions {
 		r.Promotions = append(r.Promotions, views.AppliedPromotion{ID: ap.Promotion.ID, Name: ap.Promotion.Name,

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
+	"slices"
 	"time"
 
 	"github.com/coupond/coupond/models"
@@ -78,16 +78,7 @@ func (h *Coupons) List(c echo.Context) error {
 }
 
 func listURL(v views.CouponList, after string) string {
-	q := url.Values{}
-	for k, val := range map[string]string{"q": v.Query, "utmSource": v.UTMSource, "utmCampaign": v.UTMCampaign, "status": v.Status, "after": after} {
-		if val != "" {
-			q.Set(k, val)
-		}
-	}
-	if len(q) == 0 {
-		return "/coupons"
-	}
-	return "/coupons?" + q.Encode()
+	return queryURL("/coupons", map[string]string{"q": v.Query, "utmSource": v.UTMSource, "utmCampaign": v.UTMCampaign, "status": v.Status, "after": after})
 }
 
 // Show is a coupon's page: the coupon, the promotions it activates and a
@@ -99,53 +90,25 @@ func (h *Coupons) Show(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	reds, err := h.redemptions(c, cp)
+	reds, err := redemptionList(c, h.Store, models.RedemptionFilter{CouponID: cp.ID, Limit: redemptionsPerPage}, views.CouponURL(cp.Code), couponRedemptionRow)
 	if err != nil {
 		return err
 	}
 	if wantsFragment(c, views.CouponRedemptionsID) {
 		return Render(c, http.StatusOK, views.CouponRedemptions(csrfToken(c), canEdit(c), reds))
 	}
-	tags, err := h.Store.LiveTags(ctx)
-	if err != nil {
-		return err
-	}
 	ps, err := h.Store.CouponPromotions(ctx, cp)
 	if err != nil {
 		return err
 	}
-	v := views.CouponDetail{Coupon: markedRow(cp, tags), Redemptions: reds}
+	v := views.CouponDetail{Coupon: couponRow(cp), Redemptions: reds}
 	now := h.Now()
 	for _, p := range ps {
 		v.Promotions = append(v.Promotions, promotionRow(p, now))
 	}
+	// The promotions it reaches are all there is to know whether any is live.
+	v.Coupon.NoActivePromotion = !slices.ContainsFunc(v.Promotions, func(r views.PromotionRow) bool { return r.Live })
 	return Render(c, http.StatusOK, views.CouponDetailPage(page(c, "Coupon "+cp.Code, views.SectionCoupons), v))
-}
-
-// redemptions reads the page of cp's redemptions that the query's after
-// names; a cursor that no longer works gives the first page with a note.
-func (h *Coupons) redemptions(c echo.Context, cp models.Coupon) (views.RedemptionList, error) {
-	var v views.RedemptionList
-	f := models.RedemptionFilter{CouponID: cp.ID, After: c.QueryParam("after"), Limit: redemptionsPerPage}
-	res, err := h.Store.ListRedemptions(c.Request().Context(), f)
-	if verr := (*models.ValidationError)(nil); errors.As(err, &verr) && f.After != "" {
-		v.Error = "That page link is not valid any more, so these are the newest redemptions."
-		f.After = ""
-		res, err = h.Store.ListRedemptions(c.Request().Context(), f)
-	}
-	if err != nil {
-		return views.RedemptionList{}, err
-	}
-	for _, r := range res.Redemptions {
-		v.Rows = append(v.Rows, couponRedemptionRow(r))
-	}
-	if res.Next != "" {
-		v.NextURL = views.CouponURL(cp.Code) + "?" + url.Values{"after": {res.Next}}.Encode()
-	}
-	if f.After != "" {
-		v.FirstURL = views.CouponURL(cp.Code)
-	}
-	return v, nil
 }
 
 // New shows the empty coupon form.
@@ -274,9 +237,7 @@ func validateCouponFields(f views.CouponFields, verr *models.ValidationError) mo
 		MaxUsagePerClient:        new(formInt(verr, views.FieldMaxUsagePerClient, f.MaxUsagePerClient)),
 		ExpirationIntervalPerUse: f.ExpirationIntervalPerUse,
 	}.Validate()
-	if vr := (*models.ValidationError)(nil); errors.As(err, &vr) {
-		verr.Merge(models.NoItem, vr)
-	}
+	mergeInvalid(verr, err)
 	return spec
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -83,16 +82,7 @@ func (h *Promotions) List(c echo.Context) error {
 }
 
 func promotionsURL(v views.PromotionList, after string) string {
-	q := url.Values{}
-	for k, val := range map[string]string{views.FieldStatus: v.Status, views.FieldKind: v.Kind, views.FieldUTM: v.UTM, "after": after} {
-		if val != "" {
-			q.Set(k, val)
-		}
-	}
-	if len(q) == 0 {
-		return "/promotions"
-	}
-	return "/promotions?" + q.Encode()
+	return queryURL("/promotions", map[string]string{views.FieldStatus: v.Status, views.FieldKind: v.Kind, views.FieldUTM: v.UTM, "after": after})
 }
 
 // Show is a promotion's page; an htmx request aimed at the redemptions
@@ -102,7 +92,7 @@ func (h *Promotions) Show(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rs, err := h.redemptions(c, p.ID)
+	rs, err := redemptionList(c, h.Store, models.RedemptionFilter{PromotionID: p.ID, Limit: redemptionPageSize}, views.PromotionURL(p.ID), redemptionRow(p.ID))
 	if err != nil {
 		return err
 	}
@@ -137,9 +127,6 @@ func (h *Promotions) renderPage(c echo.Context, status int, p models.Promotion, 
 			return err
 		}
 	}
-	if refused.message != "" && wantsFragment(c, views.PromotionTagFormID) {
-		return Render(c, status, views.PromotionTagFormFragment(csrfToken(c), v.TagForm))
-	}
 	return Render(c, status, views.PromotionPage(page(c, p.Name, views.SectionPromotions), v))
 }
 
@@ -169,33 +156,6 @@ func (h *Promotions) tagForm(ctx context.Context, p models.Promotion, refused ta
 		f.FormError = refused.message
 	}
 	return f, nil
-}
-
-// redemptions is the page of a promotion's redemptions that the query's
-// cursor asks for; a stale cursor falls back to the newest.
-func (h *Promotions) redemptions(c echo.Context, id int64) (views.RedemptionList, error) {
-	ctx := c.Request().Context()
-	f := models.RedemptionFilter{PromotionID: id, After: c.QueryParam("after"), Limit: redemptionPageSize}
-	var v views.RedemptionList
-	res, err := h.Store.ListRedemptions(ctx, f)
-	if verr := (*models.ValidationError)(nil); errors.As(err, &verr) && f.After != "" {
-		v.Error = "That page link is not valid any more, so these are the newest redemptions."
-		f.After = ""
-		res, err = h.Store.ListRedemptions(ctx, f)
-	}
-	if err != nil {
-		return views.RedemptionList{}, err
-	}
-	for _, r := range res.Redemptions {
-		v.Rows = append(v.Rows, redemptionRow(r, id))
-	}
-	if res.Next != "" {
-		v.NextURL = views.PromotionURL(id) + "?after=" + url.QueryEscape(res.Next)
-	}
-	if f.After != "" {
-		v.FirstURL = views.PromotionURL(id)
-	}
-	return v, nil
 }
 
 // New shows the empty promotion form.
@@ -271,7 +231,7 @@ func (h *Promotions) formFailed(c echo.Context, title string, form views.Promoti
 // Archive archives a promotion so that no coupon reaches it any more; the
 // status block is swapped in place for htmx. It fails with ErrNotFound.
 func (h *Promotions) Archive(c echo.Context) error {
-	id, err := promotionID(c)
+	id, err := pathID(c, "promotion")
 	if err != nil {
 		return err
 	}
@@ -293,7 +253,7 @@ var tagFields = map[string]string{views.TagKindSource: models.FieldUTMSource, vi
 // form, for htmx) with 422 and the message beside the choice. It fails
 // with ErrNotFound.
 func (h *Promotions) LinkTag(c echo.Context) error {
-	id, err := promotionID(c)
+	id, err := pathID(c, "promotion")
 	if err != nil {
 		return err
 	}
@@ -310,28 +270,26 @@ func (h *Promotions) LinkTag(c echo.Context) error {
 	if msg := verr.Message(models.FieldUTM); msg != "" {
 		refused.message = msg
 	}
-	if p, err = h.Store.Promotion(c.Request().Context(), id); err != nil {
+	ctx := c.Request().Context()
+	if p, err = h.Store.Promotion(ctx, id); err != nil {
 		return err
 	}
-	rs, err := h.redemptions(c, p.ID)
+	if wantsFragment(c, views.PromotionTagFormID) {
+		f, err := h.tagForm(ctx, p, refused)
+		if err != nil {
+			return err
+		}
+		return Render(c, http.StatusUnprocessableEntity, views.PromotionTagFormFragment(csrfToken(c), f))
+	}
+	rs, err := redemptionList(c, h.Store, models.RedemptionFilter{PromotionID: p.ID, Limit: redemptionPageSize}, views.PromotionURL(p.ID), redemptionRow(p.ID))
 	if err != nil {
 		return err
 	}
 	return h.renderPage(c, http.StatusUnprocessableEntity, p, rs, refused)
 }
 
-// promotionID reads the promotion id from the path; anything but a
-// positive whole number names no promotion.
-func promotionID(c echo.Context) (int64, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id < 1 {
-		return 0, &models.NotFoundError{Entity: "promotion", Key: c.Param("id")}
-	}
-	return id, nil
-}
-
 func (h *Promotions) promotion(c echo.Context) (models.Promotion, error) {
-	id, err := promotionID(c)
+	id, err := pathID(c, "promotion")
 	if err != nil {
 		return models.Promotion{}, err
 	}
@@ -371,9 +329,7 @@ func readPromotionForm(c echo.Context) (views.PromotionForm, models.PromotionSpe
 		UTMSource:         optional(f.UTMSource),
 		UTMCampaign:       optional(f.UTMCampaign),
 	}.Validate()
-	if vr := (*models.ValidationError)(nil); errors.As(err, &vr) {
-		verr.Merge(models.NoItem, vr)
-	}
+	mergeInvalid(&verr, err)
 	return f, spec, verr.Err()
 }
 
@@ -445,7 +401,8 @@ func promotionRow(p models.Promotion, now time.Time) views.PromotionRow {
 		Kind:              p.Kind,
 		Discount:          discountText(p.DiscountType, p.DiscountValue),
 		AppliesTo:         p.AppliesTo,
-		Uses:              fmt.Sprintf("%d / %s", p.Uses, limitText(p.MaxUsage)),
+		Uses:              p.Uses,
+		MaxUsage:          p.MaxUsage,
 		MaxUsagePerClient: p.MaxUsagePerClient,
 		UTMSource:         deref(p.UTMSource),
 		UTMCampaign:       deref(p.UTMCampaign),
@@ -487,24 +444,17 @@ func discountText(discountType string, value int64) string {
 	return v + " off (minor units)"
 }
 
-func limitText(n int) string {
-	if n == 0 {
-		return "unlimited"
-	}
-	return itoa(n)
-}
-
 // redemptionRow turns a redemption into a row of a promotion's page, with
 // the part of the discount that this promotion took off.
-func redemptionRow(r models.Redemption, promotionID int64) views.RedemptionRow {
-	row := views.RedemptionRow{ID: r.ID, Code: r.Code, CustomerID: r.CustomerID, OrderID: r.OrderID, Items: r.Items, At: formatTime(r.CreatedAt)}
-	for _, rp := range r.Promotions {
-		if rp.PromotionID == promotionID && rp.Discount != nil {
-			row.Discount = strconv.FormatInt(*rp.Discount, 10)
+func redemptionRow(promotionID int64) func(models.Redemption) views.RedemptionRow {
+	return func(r models.Redemption) views.RedemptionRow {
+		row := couponRedemptionRow(r)
+		row.Discount = ""
+		for _, rp := range r.Promotions {
+			if rp.PromotionID == promotionID {
+				row.Discount = amountText(rp.Discount)
+			}
 		}
+		return row
 	}
-	if r.CancelledAt != nil {
-		row.Cancelled = formatTime(*r.CancelledAt)
-	}
-	return row
 }

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
@@ -27,9 +26,9 @@ type Redemptions struct {
 // of band; any other goes back to the coupon's page. It fails with
 // ErrNotFound.
 func (h *Redemptions) Cancel(c echo.Context) error {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id < 1 {
-		return &models.NotFoundError{Entity: "redemption", Key: c.Param("id")}
+	id, err := pathID(c, "redemption")
+	if err != nil {
+		return err
 	}
 	r, err := h.Store.CancelRedemption(c.Request().Context(), id)
 	if err != nil {

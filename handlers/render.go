@@ -5,8 +5,11 @@
 package handlers
 
 import (
+	"context"
+	"errors"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -159,4 +162,70 @@ func SetRetryAfter(c echo.Context, d time.Duration) int {
 	secs := int(math.Ceil(d.Seconds()))
 	c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
 	return secs
+}
+
+// pathID reads the numeric :id of the path; anything else names no
+// entity, so it is a 404.
+func pathID(c echo.Context, entity string) (int64, error) {
+	raw := c.Param("id")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id < 1 {
+		return 0, &models.NotFoundError{Entity: entity, Key: raw}
+	}
+	return id, nil
+}
+
+// queryURL is path with the non-empty params as its query.
+func queryURL(path string, params map[string]string) string {
+	q := url.Values{}
+	for k, v := range params {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
+}
+
+// redemptionLister is the store method the redemption pages read with.
+type redemptionLister interface {
+	ListRedemptions(ctx context.Context, f models.RedemptionFilter) (models.RedemptionPage, error)
+}
+
+// redemptionList reads the page of the redemptions f selects that the
+// query's after names, for the page at base; a cursor that no longer
+// works gives the newest with a note.
+func redemptionList(c echo.Context, store redemptionLister, f models.RedemptionFilter, base string, row func(models.Redemption) views.RedemptionRow) (views.RedemptionList, error) {
+	ctx := c.Request().Context()
+	f.After = c.QueryParam("after")
+	var v views.RedemptionList
+	res, err := store.ListRedemptions(ctx, f)
+	if verr := (*models.ValidationError)(nil); errors.As(err, &verr) && f.After != "" {
+		v.Error = "That page link is not valid any more, so these are the newest redemptions."
+		f.After = ""
+		res, err = store.ListRedemptions(ctx, f)
+	}
+	if err != nil {
+		return views.RedemptionList{}, err
+	}
+	for _, r := range res.Redemptions {
+		v.Rows = append(v.Rows, row(r))
+	}
+	if res.Next != "" {
+		v.NextURL = queryURL(base, map[string]string{"after": res.Next})
+	}
+	if f.After != "" {
+		v.FirstURL = base
+	}
+	return v, nil
+}
+
+// mergeInvalid adds the field errors of err, when it is a
+// *models.ValidationError, to verr; other errors are left to the caller.
+func mergeInvalid(verr *models.ValidationError, err error) {
+	if vr := (*models.ValidationError)(nil); errors.As(err, &vr) {
+		verr.Merge(models.NoItem, vr)
+	}
 }

@@ -52,10 +52,8 @@ func (h *SingleUse) Create(c echo.Context) error {
 	var err error
 	if verr.Err() != nil {
 		// Show every other problem too, not only the cap's.
-		var pv *models.ValidationError
-		if _, _, perr := in.Plan(h.Now()); errors.As(perr, &pv) {
-			verr.Merge(models.NoItem, pv)
-		}
+		_, _, perr := in.Plan(h.Now())
+		mergeInvalid(&verr, perr)
 		err = &verr
 	} else {
 		var cp models.Coupon

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
@@ -66,9 +65,9 @@ func (h *Tokens) Create(c echo.Context) error {
 
 // Revoke ends a token for good.
 func (h *Tokens) Revoke(c echo.Context) error {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	id, err := pathID(c, "token")
 	if err != nil {
-		return &models.NotFoundError{Entity: "token", Key: c.Param("id")}
+		return err
 	}
 	if _, err := h.Store.RevokeToken(c.Request().Context(), id); err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
@@ -88,9 +87,9 @@ func (h *Users) setDisabled(c echo.Context, disabled bool) error {
 // change runs one change to a user and reports it on the Users page; a
 // refusal the admin can act on (last admin, bad role) is shown there too.
 func (h *Users) change(c echo.Context, do func(ctx context.Context, id int64) (models.User, error), notice func(models.User) string) error {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	id, err := pathID(c, "user")
 	if err != nil {
-		return &models.NotFoundError{Entity: "user", Key: c.Param("id")}
+		return err
 	}
 	u, err := do(c.Request().Context(), id)
 	if err == nil {

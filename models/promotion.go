@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -280,10 +281,10 @@ func (in PromotionInput) Validate() (PromotionSpec, error) {
 	if msg := checkText(spec.Description, MaxPromotionDescriptionLength, false); msg != "" {
 		verr.Add(FieldDescription, msg)
 	}
-	if !oneOf(spec.Status, PromotionStatuses) {
+	if !slices.Contains(PromotionStatuses, spec.Status) {
 		verr.Add(FieldStatus, "must be one of "+strings.Join(PromotionStatuses, ", "))
 	}
-	if !oneOf(spec.Kind, PromotionKinds) {
+	if !slices.Contains(PromotionKinds, spec.Kind) {
 		verr.Add(FieldKind, "must be one of "+strings.Join(PromotionKinds, ", "))
 	}
 	checkDiscount(&verr, spec.DiscountType, in.DiscountValue, in.DiscountCap, &spec.DiscountValue)
@@ -324,7 +325,7 @@ func (in PromotionInput) Validate() (PromotionSpec, error) {
 // checkDiscount validates a discount type, value and cap into verr,
 // storing the parsed value in *value.
 func checkDiscount(verr *ValidationError, discountType, raw string, discountCap *int64, value *int64) {
-	if !oneOf(discountType, DiscountTypes) {
+	if !slices.Contains(DiscountTypes, discountType) {
 		verr.Add(FieldDiscountType, `must be "percent" or "fixed"`)
 	} else if v, err := ParseDiscountValue(discountType, raw); err != nil {
 		verr.Add(FieldDiscountValue, err.Error())
@@ -350,15 +351,6 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
-}
-
-func oneOf(s string, set []string) bool {
-	for _, v := range set {
-		if s == v {
-			return true
-		}
-	}
-	return false
 }
 
 // checkText is the message for a text field that is too long, holds

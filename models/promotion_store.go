@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -143,10 +144,10 @@ type PromotionPage struct {
 func (s *Store) ListPromotions(ctx context.Context, f PromotionFilter) (PromotionPage, error) {
 	var verr ValidationError
 	limit := pageLimit(f.Limit, &verr)
-	if f.Status != "" && !oneOf(f.Status, PromotionStatuses) {
+	if f.Status != "" && !slices.Contains(PromotionStatuses, f.Status) {
 		verr.Add(FieldStatus, "must be one of "+strings.Join(PromotionStatuses, ", "))
 	}
-	if f.Kind != "" && !oneOf(f.Kind, PromotionKinds) {
+	if f.Kind != "" && !slices.Contains(PromotionKinds, f.Kind) {
 		verr.Add(FieldKind, "must be one of "+strings.Join(PromotionKinds, ", "))
 	}
 	after := idCursor(f.After, &verr)

@@ -67,9 +67,9 @@ type RedemptionPromotion struct {
 	CustomerID    string
 	Discount      *int64
 	Cancelled     bool
-	Name          string `gorm:"-"`
-	DiscountType  string `gorm:"-"`
-	DiscountValue int64  `gorm:"-"`
+	Name          string `gorm:"->"`
+	DiscountType  string `gorm:"->"`
+	DiscountValue int64  `gorm:"->"`
 }
 
 // RedemptionInput is a redemption as a client asked for it.

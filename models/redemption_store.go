@@ -43,21 +43,33 @@ func (s *Store) Check(ctx context.Context, in CheckInput, client string) (Verdic
 	a := Attempt{CustomerID: in.CustomerID, Items: in.Items, OrderAmount: in.OrderAmount, Now: s.now()}
 	var v Verdict
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var ps []Promotion
-		if err := reachingQuery(tx.Where("status = ?", PromotionActive), c.UTMSource, c.UTMCampaign).Find(&ps).Error; err != nil {
-			return err
-		}
-		u, err := s.usage(tx, c, ps, a)
-		if err != nil {
-			return err
-		}
-		v = Evaluate(&c, ps, u, a)
-		return nil
+		v, err = s.verdict(tx, c, a, false)
+		return err
 	})
 	if err != nil {
 		return Verdict{}, fmt.Errorf("check coupon %q: %w", in.Code, err)
 	}
 	return v, nil
+}
+
+// verdict evaluates attempt a on coupon c inside tx, with the active
+// promotions c reaches and the usage counted against it. With lock (a
+// redemption) the promotions' rows are locked, after the coupon's; a
+// validation locks nothing.
+func (s *Store) verdict(tx *gorm.DB, c Coupon, a Attempt, lock bool) (Verdict, error) {
+	q := tx.Where("status = ?", PromotionActive)
+	if lock {
+		q = s.forUpdate(q)
+	}
+	var ps []Promotion
+	if err := reachingQuery(q, c.UTMSource, c.UTMCampaign).Find(&ps).Error; err != nil {
+		return Verdict{}, err
+	}
+	u, err := s.usage(tx, c, ps, a)
+	if err != nil {
+		return Verdict{}, err
+	}
+	return Evaluate(&c, ps, u, a), nil
 }
 
 // usage counts what stands against attempt a on coupon c and its
@@ -138,16 +150,11 @@ func (s *Store) Redeem(ctx context.Context, in RedemptionInput, client string) (
 		if !errors.Is(err, gorm.ErrRecordNotFound) {
 			return err
 		}
-		var ps []Promotion
-		if err := reachingQuery(s.forUpdate(tx.Where("status = ?", PromotionActive)), c.UTMSource, c.UTMCampaign).Find(&ps).Error; err != nil {
-			return err
-		}
 		a := Attempt{CustomerID: in.CustomerID, Items: in.Items, OrderAmount: in.OrderAmount, Now: s.now()}
-		u, err := s.usage(tx, c, ps, a)
+		v, err := s.verdict(tx, c, a, true)
 		if err != nil {
 			return err
 		}
-		v := Evaluate(&c, ps, u, a)
 		if !v.Valid {
 			refused = &NotRedeemableError{Code: c.Code, Reasons: v.Reasons}
 			return nil
@@ -170,6 +177,19 @@ func (s *Store) Redeem(ctx context.Context, in RedemptionInput, client string) (
 // which the locks are there to prevent.
 var errCounterRace = errors.New("a use counter was at its limit although the checks passed")
 
+// raiseUses counts one more use on the row id of model (a coupon or a
+// promotion), only while it is under its maxUsage.
+func raiseUses(tx *gorm.DB, model any, id int64) error {
+	res := tx.Model(model).Where("id = ? AND (max_usage = 0 OR uses < max_usage)", id).UpdateColumn("uses", gorm.Expr("uses + 1"))
+	switch {
+	case res.Error != nil:
+		return res.Error
+	case res.RowsAffected != 1:
+		return errCounterRace
+	}
+	return nil
+}
+
 // insertRedemption writes a valid redemption, its promotions, the raised
 // counters and the audit event.
 func (s *Store) insertRedemption(ctx context.Context, tx *gorm.DB, c Coupon, in RedemptionInput, now time.Time, v Verdict) (Redemption, error) {
@@ -178,12 +198,8 @@ func (s *Store) insertRedemption(ctx context.Context, tx *gorm.DB, c Coupon, in 
 	if err := tx.Create(&r).Error; err != nil {
 		return Redemption{}, err
 	}
-	res := tx.Model(&Coupon{}).Where("id = ? AND (max_usage = 0 OR uses < max_usage)", c.ID).UpdateColumn("uses", gorm.Expr("uses + 1"))
-	if res.Error != nil {
-		return Redemption{}, res.Error
-	}
-	if res.RowsAffected != 1 {
-		return Redemption{}, errCounterRace
+	if err := raiseUses(tx, &Coupon{}, c.ID); err != nil {
+		return Redemption{}, err
 	}
 	for _, ap := range v.Promotions {
 		rp := RedemptionPromotion{RedemptionID: r.ID, PromotionID: ap.Promotion.ID, CustomerID: in.CustomerID, Discount: ap.Discount,
@@ -191,12 +207,8 @@ func (s *Store) insertRedemption(ctx context.Context, tx *gorm.DB, c Coupon, in 
 		if err := tx.Create(&rp).Error; err != nil {
 			return Redemption{}, err
 		}
-		res := tx.Model(&Promotion{}).Where("id = ? AND (max_usage = 0 OR uses < max_usage)", ap.Promotion.ID).UpdateColumn("uses", gorm.Expr("uses + 1"))
-		if res.Error != nil {
-			return Redemption{}, res.Error
-		}
-		if res.RowsAffected != 1 {
-			return Redemption{}, errCounterRace
+		if err := raiseUses(tx, &Promotion{}, ap.Promotion.ID); err != nil {
+			return Redemption{}, err
 		}
 		r.Promotions = append(r.Promotions, rp)
 	}
@@ -294,12 +306,7 @@ func (s *Store) loadPromotions(tx *gorm.DB, rs []*Redemption) error {
 		byID[r.ID] = r
 		ids = append(ids, r.ID)
 	}
-	var rows []struct {
-		RedemptionPromotion
-		Name          string
-		DiscountType  string
-		DiscountValue int64
-	}
+	var rows []RedemptionPromotion
 	err := tx.Table("redemption_promotions AS rp").
 		Select("rp.redemption_id, rp.promotion_id, rp.customer_id, rp.discount, rp.cancelled, p.name, p.discount_type, p.discount_value").
 		Joins("JOIN promotions p ON p.id = rp.promotion_id").
@@ -307,9 +314,7 @@ func (s *Store) loadPromotions(tx *gorm.DB, rs []*Redemption) error {
 	if err != nil {
 		return fmt.Errorf("read redemption promotions: %w", err)
 	}
-	for _, row := range rows {
-		rp := row.RedemptionPromotion
-		rp.Name, rp.DiscountType, rp.DiscountValue = row.Name, row.DiscountType, row.DiscountValue
+	for _, rp := range rows {
 		byID[rp.RedemptionID].Promotions = append(byID[rp.RedemptionID].Promotions, rp)
 	}
 	return nil
