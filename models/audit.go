@@ -14,6 +14,7 @@ const (
 	ActionCouponArchive    = "coupon.archive"
 	ActionCouponUnarchive  = "coupon.unarchive"
 	ActionBatchGenerate    = "batch.generate"
+	ActionBatchCancel      = "batch.cancel"
 	ActionLogin            = "user.login"
 	ActionLoginFailed      = "user.login_failed"
 	ActionLogout           = "user.logout"
@@ -34,7 +35,7 @@ const (
 
 // AuditActions lists every action, for filters.
 var AuditActions = []string{
-	ActionCouponCreate, ActionCouponUpdate, ActionCouponArchive, ActionCouponUnarchive, ActionBatchGenerate,
+	ActionCouponCreate, ActionCouponUpdate, ActionCouponArchive, ActionCouponUnarchive, ActionBatchGenerate, ActionBatchCancel,
 	ActionLogin, ActionLoginFailed, ActionLogout, ActionUserCreate, ActionUserRole, ActionUserDisable,
 	ActionUserEnable, ActionUserPassword, ActionTokenCreate, ActionTokenRevoke,
 	ActionPromotionCreate, ActionPromotionUpdate, ActionPromotionArchive, ActionSingleUseCreate,

@@ -210,3 +210,15 @@ func (e *BusyError) Error() string {
 
 // Is makes errors.Is(err, ErrBusy) true.
 func (e *BusyError) Is(target error) bool { return target == ErrBusy }
+
+// BatchFinishedError says that a batch has already stopped for good, so
+// it cannot be cancelled.
+type BatchFinishedError struct {
+	ID     int64
+	Status string
+}
+
+// Error names the batch and how it ended.
+func (e *BatchFinishedError) Error() string {
+	return fmt.Sprintf("batch %d is already %s; only a pending or running batch can be cancelled", e.ID, e.Status)
+}

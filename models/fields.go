@@ -42,3 +42,18 @@ const (
 	FieldOrderAmount       = "orderAmount"
 	FieldUTM               = "utm"
 )
+
+// Generation fields: a batch's promotion and its code format, whose
+// parts are named under "format.".
+const (
+	FieldPromotionID     = "promotionId"
+	FieldFormat          = "format"
+	FieldFormatPrefix    = "format.prefix"
+	FieldFormatSuffix    = "format.suffix"
+	FieldFormatDelimiter = "format.delimiter"
+	FieldFormatLength    = "format.length"
+	FieldFormatCharset   = "format.charset"
+	FieldFormatExclude   = "format.exclude"
+	FieldFormatPattern   = "format.pattern"
+	FieldFormatCheck     = "format.check"
+)

@@ -74,7 +74,9 @@ type Store struct {
 	passwordCost int
 	sessions     SessionStore
 	closeExtra   func()
-	path         string
+	// batchWake wakes this process's batch runner when a batch is created.
+	batchWake chan struct{}
+	path      string
 	// dummyHash is checked against when a sign-in names no account, so
 	// that it costs as much as one that does.
 	dummyHash func() []byte
@@ -89,7 +91,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		now = time.Now
 	}
 	s := &Store{now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, rand: cfg.Rand, maxActive: cfg.MaxActiveCoupons, passwordCost: cfg.PasswordCost,
-		guessLimit: cfg.GuessLimit, guessWindow: cfg.GuessWindow}
+		guessLimit: cfg.GuessLimit, guessWindow: cfg.GuessWindow, batchWake: make(chan struct{}, 1)}
 	if s.guessLimit == 0 {
 		s.guessLimit = DefaultGuessLimit
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 // latestSchema is the number of the newest migration.
-const latestSchema = 3
+const latestSchema = 4
 
 func TestUniqueViolationsAreTranslatedByConstraint(t *testing.T) {
 	t.Parallel()

@@ -65,6 +65,7 @@ func classify(err error) (problem, bool) {
 	var refused *models.NotRedeemableError
 	var guesses *models.TooManyGuessesError
 	var nf *models.NotFoundError
+	var finished *models.BatchFinishedError
 	var he *echo.HTTPError
 	switch {
 	case errors.As(err, &verr):
@@ -86,6 +87,8 @@ func classify(err error) (problem, bool) {
 		return problem{status: http.StatusServiceUnavailable, code: "busy", message: busy.Error(), retryAfter: busy.RetryAfter}, true
 	case errors.As(err, &nf):
 		return problem{status: http.StatusNotFound, code: "not_found", message: nf.Error()}, true
+	case errors.As(err, &finished):
+		return problem{status: http.StatusConflict, code: "batch_finished", message: finished.Error()}, true
 	case errors.As(err, &he) && (he.Code < 500 || he.Code == http.StatusNotImplemented):
 		msg := http.StatusText(he.Code)
 		if m, ok := he.Message.(string); ok && m != "" {

@@ -1,0 +1,230 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// lockBatchShapes serialises the keyspace check of new batches across
+// PostgreSQL instances.
+const lockBatchShapes int64 = 0x636f75706f6e66
+
+// CreateBatch records a pending batch for the runner to make. Before
+// anything is written it checks that the promotion (when given) is an
+// active bulk promotion, that the format's keyspace can hold the codes of
+// its shape already made or promised plus these, and the active coupon
+// cap. It fails with *ValidationError, ErrNotFound for an unknown
+// promotion and *ActiveCapError.
+func (s *Store) CreateBatch(ctx context.Context, spec BatchSpec) (Batch, error) {
+	var b Batch
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		var err error
+		b, err = s.insertBatch(ctx, tx, spec, BatchPending)
+		return err
+	})
+	if err != nil {
+		return Batch{}, fmt.Errorf("create batch: %w", translate(err))
+	}
+	s.wakeRunner()
+	return b, nil
+}
+
+// insertBatch checks spec inside tx and inserts its batch with status.
+func (s *Store) insertBatch(ctx context.Context, tx *gorm.DB, spec BatchSpec, status string) (Batch, error) {
+	if spec.PromotionID != nil {
+		if err := checkBulkPromotion(tx, *spec.PromotionID); err != nil {
+			return Batch{}, err
+		}
+	}
+	if err := s.lock(tx, lockBatchShapes); err != nil {
+		return Batch{}, err
+	}
+	shape := spec.Format.Shape()
+	var existing int64
+	err := tx.Model(&Batch{}).Where("shape = ?", shape).
+		Select("COALESCE(SUM(CASE WHEN status IN (?, ?) THEN quantity ELSE generated END), 0)", BatchPending, BatchRunning).
+		Scan(&existing).Error
+	if err != nil {
+		return Batch{}, fmt.Errorf("count codes of shape: %w", err)
+	}
+	if err := spec.Format.CheckCapacity(int64(spec.Quantity), existing); err != nil {
+		return Batch{}, err
+	}
+	if spec.Coupon.Archived == nil || !*spec.Coupon.Archived {
+		var promised int64
+		err := tx.Model(&Batch{}).Where("status IN ?", []string{BatchPending, BatchRunning}).
+			Select("COALESCE(SUM(quantity - generated), 0)").Scan(&promised).Error
+		if err != nil {
+			return Batch{}, fmt.Errorf("count promised codes: %w", err)
+		}
+		if err := s.checkActiveCap(tx, spec.Quantity+int(promised)); err != nil {
+			return Batch{}, err
+		}
+	}
+	format, err := json.Marshal(spec.Format.Input())
+	if err != nil {
+		return Batch{}, fmt.Errorf("encode format: %w", err)
+	}
+	c := spec.Coupon
+	b := Batch{
+		PromotionID:              spec.PromotionID,
+		BaseCode:                 spec.Format.Input().Prefix,
+		Format:                   string(format),
+		Shape:                    shape,
+		Quantity:                 spec.Quantity,
+		Status:                   status,
+		MaxUsage:                 c.MaxUsage,
+		MaxItemsPerClient:        c.MaxItemsPerClient,
+		ExpirationIntervalPerUse: c.ExpirationIntervalPerUse,
+		UTMSource:                c.UTMSource,
+		UTMCampaign:              c.UTMCampaign,
+		CreatedBy:                ActorFrom(ctx).String(),
+	}
+	if c.MaxUsagePerClient != nil {
+		b.MaxUsagePerClient = *c.MaxUsagePerClient
+	}
+	if err := tx.Create(&b).Error; err != nil {
+		return Batch{}, fmt.Errorf("insert batch: %w", err)
+	}
+	summary := fmt.Sprintf("%d codes of %s", b.Quantity, shape)
+	if b.PromotionID != nil {
+		summary += fmt.Sprintf(" for promotion %d", *b.PromotionID)
+	}
+	return b, s.audit(ctx, tx, ActionBatchGenerate, EntityBatch, strconv.FormatInt(b.ID, 10), summary)
+}
+
+// checkBulkPromotion fails unless promotion id exists, is a bulk
+// promotion and is not archived.
+func checkBulkPromotion(tx *gorm.DB, id int64) error {
+	var p Promotion
+	if err := tx.Take(&p, id).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return Invalid(FieldPromotionID, fmt.Sprintf("no promotion has id %d", id))
+		}
+		return fmt.Errorf("read promotion %d: %w", id, err)
+	}
+	switch {
+	case p.Kind != KindBulk:
+		return Invalid(FieldPromotionID, fmt.Sprintf("promotion %d is a %s promotion; generated codes belong to a bulk promotion", id, p.Kind))
+	case p.Status == PromotionArchived:
+		return Invalid(FieldPromotionID, fmt.Sprintf("promotion %d is archived", id))
+	}
+	return nil
+}
+
+// BatchFilter selects and pages batches, newest first.
+type BatchFilter struct {
+	// Status matches exactly when not empty.
+	Status string
+	// PromotionID selects the batches of one promotion when set.
+	PromotionID *int64
+	// After is the cursor of the previous page's Next.
+	After string
+	// Limit is the page size: 0 means DefaultListLimit.
+	Limit int
+}
+
+// BatchPage is one page of batches and the cursor of the next ("" on the
+// last page).
+type BatchPage struct {
+	Batches []Batch
+	Next    string
+}
+
+// ListBatches returns one page of the batches f selects, newest first. It
+// fails with a *ValidationError for a bad limit, status or cursor.
+func (s *Store) ListBatches(ctx context.Context, f BatchFilter) (BatchPage, error) {
+	var verr ValidationError
+	limit := pageLimit(f.Limit, &verr)
+	after := idCursor(f.After, &verr)
+	if f.Status != "" && !validBatchStatus(f.Status) {
+		verr.Add(FieldStatus, "must be one of pending, running, done, failed, cancelled")
+	}
+	if err := verr.Err(); err != nil {
+		return BatchPage{}, fmt.Errorf("list batches: %w", err)
+	}
+	q := s.db.WithContext(ctx).Model(&Batch{})
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.PromotionID != nil {
+		q = q.Where("promotion_id = ?", *f.PromotionID)
+	}
+	if after > 0 {
+		q = q.Where("id < ?", after)
+	}
+	var bs []Batch
+	if err := q.Order("id DESC").Limit(limit + 1).Find(&bs).Error; err != nil {
+		return BatchPage{}, fmt.Errorf("list batches: %w", err)
+	}
+	page := BatchPage{Batches: bs}
+	if len(bs) > limit {
+		page.Batches = bs[:limit]
+		page.Next = nextIDCursor(bs[limit-1].ID)
+	}
+	return page, nil
+}
+
+func validBatchStatus(s string) bool {
+	for _, st := range BatchStatuses {
+		if s == st {
+			return true
+		}
+	}
+	return false
+}
+
+// CancelBatch stops a pending or running batch; the codes it made stay.
+// Cancelling a cancelled batch changes nothing. It fails with ErrNotFound,
+// and with *BatchFinishedError for a batch that is done or failed.
+func (s *Store) CancelBatch(ctx context.Context, id int64) (Batch, error) {
+	var b Batch
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		if err := s.forUpdate(tx).Take(&b, id).Error; err != nil {
+			return err
+		}
+		switch b.Status {
+		case BatchCancelled:
+			return nil
+		case BatchDone, BatchFailed:
+			return &BatchFinishedError{ID: id, Status: b.Status}
+		}
+		now := s.now()
+		b.Status, b.FinishedAt, b.LeaseOwner, b.LeaseUntil = BatchCancelled, &now, nil, nil
+		if err := tx.Model(&b).Select("status", "finished_at", "lease_owner", "lease_until", "updated_at").Updates(&b).Error; err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, ActionBatchCancel, EntityBatch, strconv.FormatInt(id, 10),
+			fmt.Sprintf("cancelled with %d of %d codes made", b.Generated, b.Quantity))
+	})
+	if err != nil {
+		return Batch{}, fmt.Errorf("cancel batch %d: %w", id, notFound(err, "batch", strconv.FormatInt(id, 10)))
+	}
+	return b, nil
+}
+
+// wakeRunner tells this process's runner that a batch is waiting, so it
+// need not wait for its next poll.
+func (s *Store) wakeRunner() {
+	select {
+	case s.batchWake <- struct{}{}:
+	default:
+	}
+}
+
+// BatchCoupon is one code of a batch as its CSV lists it.
+type BatchCoupon struct {
+	ID         int64
+	Code       string
+	Archived   bool
+	Uses       int
+	MaxUsage   int
+	CustomerID *string
+	CreatedAt  time.Time
+}

@@ -1,0 +1,67 @@
+-- The generation engine: a batch records its format, the coupon
+-- configuration its codes get, its progress and which instance runs it
+-- (a lease that another instance takes over once it expires). Codes of a
+-- bulk promotion belong to it directly. Idempotency keys remember the
+-- first response to a request so that a retry returns it again.
+
+-- +goose Up
+ALTER TABLE batches ADD COLUMN promotion_id integer;
+ALTER TABLE batches ADD COLUMN format text NOT NULL DEFAULT '';
+ALTER TABLE batches ADD COLUMN shape text NOT NULL DEFAULT '';
+ALTER TABLE batches ADD COLUMN generated integer NOT NULL DEFAULT 0;
+ALTER TABLE batches ADD COLUMN max_usage integer NOT NULL DEFAULT 0;
+ALTER TABLE batches ADD COLUMN max_usage_per_client integer NOT NULL DEFAULT 0;
+ALTER TABLE batches ADD COLUMN max_items_per_client integer NOT NULL DEFAULT 0;
+ALTER TABLE batches ADD COLUMN expiration_interval_per_use integer NOT NULL DEFAULT 0;
+ALTER TABLE batches ADD COLUMN utm_source text;
+ALTER TABLE batches ADD COLUMN utm_campaign text;
+ALTER TABLE batches ADD COLUMN created_by text NOT NULL DEFAULT '';
+ALTER TABLE batches ADD COLUMN error text NOT NULL DEFAULT '';
+ALTER TABLE batches ADD COLUMN lease_owner text;
+ALTER TABLE batches ADD COLUMN lease_until datetime;
+ALTER TABLE batches ADD COLUMN started_at datetime;
+ALTER TABLE batches ADD COLUMN finished_at datetime;
+UPDATE batches SET generated = quantity, finished_at = created_at WHERE status = 'done';
+CREATE INDEX idx_batches_status_id ON batches (status, id);
+CREATE INDEX idx_batches_shape ON batches (shape);
+CREATE INDEX idx_batches_promotion_id ON batches (promotion_id);
+
+ALTER TABLE coupons ADD COLUMN promotion_id integer;
+CREATE INDEX idx_coupons_promotion_id ON coupons (promotion_id, id);
+
+CREATE TABLE idempotency_keys (
+    id integer PRIMARY KEY AUTOINCREMENT,
+    scope text NOT NULL,
+    idem_key text NOT NULL,
+    request_hash text NOT NULL,
+    status integer NOT NULL DEFAULT 0,
+    content_type text NOT NULL DEFAULT '',
+    body blob,
+    created_at datetime NOT NULL
+);
+CREATE UNIQUE INDEX idx_idempotency_keys_scope_key ON idempotency_keys (scope, idem_key);
+CREATE INDEX idx_idempotency_keys_created_at ON idempotency_keys (created_at);
+
+-- +goose Down
+DROP TABLE idempotency_keys;
+DROP INDEX idx_coupons_promotion_id;
+ALTER TABLE coupons DROP COLUMN promotion_id;
+DROP INDEX idx_batches_promotion_id;
+DROP INDEX idx_batches_shape;
+DROP INDEX idx_batches_status_id;
+ALTER TABLE batches DROP COLUMN finished_at;
+ALTER TABLE batches DROP COLUMN started_at;
+ALTER TABLE batches DROP COLUMN lease_until;
+ALTER TABLE batches DROP COLUMN lease_owner;
+ALTER TABLE batches DROP COLUMN error;
+ALTER TABLE batches DROP COLUMN created_by;
+ALTER TABLE batches DROP COLUMN utm_campaign;
+ALTER TABLE batches DROP COLUMN utm_source;
+ALTER TABLE batches DROP COLUMN expiration_interval_per_use;
+ALTER TABLE batches DROP COLUMN max_items_per_client;
+ALTER TABLE batches DROP COLUMN max_usage_per_client;
+ALTER TABLE batches DROP COLUMN max_usage;
+ALTER TABLE batches DROP COLUMN generated;
+ALTER TABLE batches DROP COLUMN shape;
+ALTER TABLE batches DROP COLUMN format;
+ALTER TABLE batches DROP COLUMN promotion_id;
