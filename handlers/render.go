@@ -101,7 +101,7 @@ func couponRow(c models.Coupon) views.CouponRow {
 // live promotions whose tags are in tags.
 func markedRow(c models.Coupon, tags models.TagSet) views.CouponRow {
 	r := couponRow(c)
-	r.NoActivePromotion = !tags.Reaches(c.UTMSource, c.UTMCampaign)
+	r.NoActivePromotion = !tags.Reaches(c)
 	return r
 }
 

@@ -38,9 +38,13 @@ type Batch struct {
 	// formats existed.
 	Format string `gorm:"not null;default:''"`
 	// Shape is Format.Shape: batches of one shape share a keyspace.
-	Shape                    string        `gorm:"not null;default:''"`
-	Quantity                 int           `gorm:"not null"`
-	Generated                int           `gorm:"not null;default:0"`
+	Shape     string `gorm:"not null;default:''"`
+	Quantity  int    `gorm:"not null"`
+	Generated int    `gorm:"not null;default:0"`
+	// NextBucket is where the runner goes on: the batch's codes are made
+	// in order of their first characters, a range at a time (see
+	// Format.Buckets).
+	NextBucket               int           `gorm:"not null;default:0"`
 	Status                   string        `gorm:"size:16;not null"`
 	MaxUsage                 int           `gorm:"not null;default:0"`
 	MaxUsagePerClient        int           `gorm:"not null;default:0"`

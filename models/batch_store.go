@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -22,6 +23,9 @@ const lockBatchShapes int64 = 0x636f75706f6e66
 // cap. It fails with *ValidationError, ErrNotFound for an unknown
 // promotion and *ActiveCapError.
 func (s *Store) CreateBatch(ctx context.Context, spec BatchSpec) (Batch, error) {
+	if err := s.checkNewFormat(ctx, spec.Format); err != nil {
+		return Batch{}, fmt.Errorf("create batch: %w", err)
+	}
 	var b Batch
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		var err error
@@ -31,8 +35,45 @@ func (s *Store) CreateBatch(ctx context.Context, spec BatchSpec) (Batch, error) 
 	if err != nil {
 		return Batch{}, fmt.Errorf("create batch: %w", translate(err))
 	}
+	s.forgetFormats()
 	s.wakeRunner()
 	return b, nil
+}
+
+// checkNewFormat fails with a *ValidationError on FieldFormat when f reads
+// codes by more than their case (a check character, the unambiguous set)
+// and existing coupons of its length, not made by a format of its shape,
+// would then no longer be found.
+func (s *Store) checkNewFormat(ctx context.Context, f Format) error {
+	if !f.readsCarefully() {
+		return nil
+	}
+	rows, err := s.db.WithContext(ctx).Raw("SELECT code FROM coupons WHERE length(code) = ? AND (batch_id IS NULL OR batch_id NOT IN (SELECT id FROM batches WHERE shape = ?))",
+		f.CodeLength(), f.Shape()).Rows()
+	if err != nil {
+		return fmt.Errorf("read coupons of the format's length: %w", err)
+	}
+	defer rows.Close()
+	var lost []string
+	n := 0
+	for rows.Next() {
+		var code string
+		if err := rows.Scan(&code); err != nil {
+			return fmt.Errorf("read coupons of the format's length: %w", err)
+		}
+		if canon, m := f.Canonical(code); m == BadCheck || m == Matches && CodeKey(canon) != CodeKey(code) {
+			if n++; len(lost) < 3 {
+				lost = append(lost, code)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read coupons of the format's length: %w", err)
+	}
+	if n > 0 {
+		return Invalid(FieldFormat, fmt.Sprintf("%d existing coupons (such as %s) have this format's shape, and reading codes by it would no longer find them; add a prefix or change the length", n, strings.Join(lost, ", ")))
+	}
+	return nil
 }
 
 // insertBatch checks spec inside tx and inserts its batch with status.

@@ -11,6 +11,10 @@ const (
 	AlphabetLowerAlnum = "abcdefghijklmnopqrstuvwxyz0123456789"
 )
 
+// randBufSize is how many random bytes a CodeRand reads at a time: large
+// reads make crypto/rand's cost per byte small.
+const randBufSize = 64 << 10
+
 // CodeRand draws uniformly distributed characters from an alphabet, reading
 // random bytes from an underlying source (crypto/rand.Reader in
 // production, a deterministic reader in tests). It uses rejection
@@ -22,9 +26,9 @@ type CodeRand struct {
 	pos int
 }
 
-// NewCodeRand returns a CodeRand reading from src in 4 KiB chunks.
+// NewCodeRand returns a CodeRand reading from src in 64 KiB chunks.
 func NewCodeRand(src io.Reader) *CodeRand {
-	return &CodeRand{src: src, buf: make([]byte, 4096), pos: 4096}
+	return &CodeRand{src: src, buf: make([]byte, randBufSize), pos: randBufSize}
 }
 
 func (g *CodeRand) byte() (byte, error) {
@@ -39,6 +43,24 @@ func (g *CodeRand) byte() (byte, error) {
 	return b, nil
 }
 
+// index returns a uniform number in [0, n) for 1 ≤ n ≤ 256. limit is
+// 256 - 256%n: bytes at or above it would favour the first 256%n values,
+// so they are drawn again.
+func (g *CodeRand) index(n, limit int) (int, error) {
+	if n == 1 {
+		return 0, nil
+	}
+	for {
+		b, err := g.byte()
+		if err != nil {
+			return 0, err
+		}
+		if int(b) < limit {
+			return int(b) % n, nil
+		}
+	}
+}
+
 // String returns n characters of alphabet, each chosen uniformly. It fails
 // when the random source fails or when alphabet has fewer than 2 or more
 // than 256 bytes.
@@ -47,19 +69,14 @@ func (g *CodeRand) String(alphabet string, n int) (string, error) {
 	if l < 2 || l > 256 {
 		return "", fmt.Errorf("alphabet of %d characters: must have 2 to 256", l)
 	}
-	// Bytes at or above limit would favour the first 256%l characters.
 	limit := 256 - 256%l
 	out := make([]byte, n)
-	for i := 0; i < n; {
-		b, err := g.byte()
+	for i := range out {
+		j, err := g.index(l, limit)
 		if err != nil {
 			return "", err
 		}
-		if int(b) >= limit {
-			continue
-		}
-		out[i] = alphabet[int(b)%l]
-		i++
+		out[i] = alphabet[j]
 	}
 	return string(out), nil
 }

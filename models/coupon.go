@@ -47,6 +47,9 @@ type Coupon struct {
 	// Uses counts the live (not cancelled) redemptions.
 	Uses    int    `gorm:"not null;default:0"`
 	BatchID *int64 `gorm:"index"`
+	// PromotionID is the bulk promotion that owns a generated code; nil
+	// for a coupon that reaches promotions through its UTM tags.
+	PromotionID *int64 `gorm:"column:promotion_id"`
 	// GroupingKey is the base code a generated coupon was made from; nil
 	// for a coupon created with its own code.
 	GroupingKey *string   `gorm:"column:grouping_key;size:64"`

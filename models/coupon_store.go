@@ -1,11 +1,11 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"gorm.io/gorm"
@@ -23,8 +23,15 @@ func (s *Store) Coupon(ctx context.Context, code string) (Coupon, error) {
 	if !couldBeCode(code) {
 		return Coupon{}, fmt.Errorf("get coupon: %w", &NotFoundError{Entity: "coupon", Key: code})
 	}
+	key, ok, err := s.codeKey(ctx, code)
+	if err != nil {
+		return Coupon{}, fmt.Errorf("get coupon %q: %w", code, err)
+	}
+	if !ok {
+		return Coupon{}, fmt.Errorf("get coupon: %w", &NotFoundError{Entity: "coupon", Key: code})
+	}
 	var c Coupon
-	err := s.db.WithContext(ctx).Where("lower(code) = ?", CodeKey(code)).Take(&c).Error
+	err = s.db.WithContext(ctx).Where("lower(code) = ?", key).Take(&c).Error
 	if err != nil {
 		return Coupon{}, fmt.Errorf("get coupon %q: %w", code, notFound(err, "coupon", code))
 	}
@@ -54,8 +61,12 @@ func (s *Store) lockCoupon(tx *gorm.DB, code string) (Coupon, error) {
 	if !couldBeCode(code) {
 		return Coupon{}, gorm.ErrRecordNotFound
 	}
+	key, ok, err := s.codeKey(tx.Statement.Context, code)
+	if err != nil || !ok {
+		return Coupon{}, cmp.Or(err, gorm.ErrRecordNotFound)
+	}
 	var c Coupon
-	err := s.forUpdate(tx.Where("lower(code) = ?", CodeKey(code))).Take(&c).Error
+	err = s.forUpdate(tx.Where("lower(code) = ?", key)).Take(&c).Error
 	return c, err
 }
 
@@ -69,14 +80,35 @@ func (s *Store) checkActiveCap(tx *gorm.DB, adding int) error {
 	if err := s.lock(tx, lockActiveCap); err != nil {
 		return err
 	}
-	var active int64
-	if err := tx.Model(&Coupon{}).Where("archived = ?", false).Count(&active).Error; err != nil {
-		return fmt.Errorf("count active coupons: %w", err)
+	// Every coupon less the archived ones, which a partial index holds:
+	// no index holds the active ones alone.
+	var all, archived int64
+	if err := tx.Model(&Coupon{}).Count(&all).Error; err != nil {
+		return fmt.Errorf("count coupons: %w", err)
 	}
+	if err := tx.Model(&Coupon{}).Where(s.archivedIs(true)).Count(&archived).Error; err != nil {
+		return fmt.Errorf("count archived coupons: %w", err)
+	}
+	active := all - archived
 	if active+int64(adding) > int64(s.maxActive) {
 		return &ActiveCapError{Cap: s.maxActive, Active: active, Adding: adding}
 	}
 	return nil
+}
+
+// archivedIs is the condition that a coupon is archived (or not) written
+// as the partial index on archived coupons is, so that the planner uses
+// it: with a literal, not a parameter.
+func (s *Store) archivedIs(archived bool) string {
+	switch {
+	case s.dialect == DialectPostgres && archived:
+		return "archived = true"
+	case s.dialect == DialectPostgres:
+		return "archived = false"
+	case archived:
+		return "archived = 1"
+	}
+	return "archived = 0"
 }
 
 // applyUnderCap applies spec to c (a new coupon when c.ID is 0) and
@@ -104,6 +136,11 @@ func (s *Store) UpsertCoupon(ctx context.Context, spec CouponSpec) (Coupon, bool
 			return err
 		}
 		before := c
+		if created {
+			if err := s.checkLiteralCode(ctx, spec.Code); err != nil {
+				return err
+			}
+		}
 		if err := s.applyUnderCap(tx, &c, spec); err != nil {
 			return err
 		}
@@ -227,18 +264,43 @@ func (s *Store) GenerateCoupons(ctx context.Context, r CouponRequest) ([]Coupon,
 
 // createCoupons writes the coupons of reqs in one transaction; itemized
 // says whether a duplicate names its element or the request as a whole.
+// Literal coupons are written first, so that a generated code never takes
+// a code the request names.
 func (s *Store) createCoupons(ctx context.Context, reqs []CouponRequest, itemized bool) ([]Coupon, error) {
+	var verr ValidationError
+	for i, r := range reqs {
+		if r.Generate {
+			continue
+		}
+		err := s.checkLiteralCode(ctx, r.Spec.Code)
+		var v *ValidationError
+		switch {
+		case errors.As(err, &v) && itemized:
+			verr.Merge(i, v)
+		case errors.As(err, &v):
+			verr.Merge(NoItem, v)
+		case err != nil:
+			return nil, err
+		}
+	}
+	if err := verr.Err(); err != nil {
+		return nil, err
+	}
 	var out []Coupon
 	err := s.retryWrite(ctx, func(tx *gorm.DB) error {
 		out = out[:0]
 		adding := 0
 		literal := map[string]int{}
+		var literals []Coupon
 		for i, r := range reqs {
 			if r.Spec.Archived == nil || !*r.Spec.Archived {
 				adding += r.Quantity
 			}
 			if !r.Generate {
 				literal[CodeKey(r.Spec.Code)] = i
+				c := Coupon{}
+				r.Spec.apply(&c)
+				literals = append(literals, c)
 			}
 		}
 		if err := s.checkActiveCap(tx, adding); err != nil {
@@ -261,39 +323,29 @@ func (s *Store) createCoupons(ctx context.Context, reqs []CouponRequest, itemize
 			}
 			return &DuplicateCodeError{Code: reqs[first].Spec.Code, Item: item}
 		}
-		gen := NewCodeRand(s.rand)
-		for _, r := range reqs {
-			if !r.Generate {
-				c := Coupon{}
-				r.Spec.apply(&c)
-				out = append(out, c)
-				if err := s.audit(ctx, tx, ActionCouponCreate, EntityCoupon, c.Code, couponSummary(c)); err != nil {
-					return err
-				}
-				continue
-			}
-			batch := Batch{BaseCode: r.Spec.Code, Quantity: r.Quantity, Status: BatchDone}
-			if err := tx.Create(&batch).Error; err != nil {
-				return fmt.Errorf("create batch: %w", err)
-			}
-			proto := Coupon{}
-			r.Spec.apply(&proto)
-			summary := fmt.Sprintf("%d coupons %s-…; %s", r.Quantity, r.Spec.Code, couponSummary(proto))
-			if err := s.audit(ctx, tx, ActionBatchGenerate, EntityBatch, strconv.FormatInt(batch.ID, 10), summary); err != nil {
+		if len(literals) > 0 {
+			if err := tx.CreateInBatches(&literals, 500).Error; err != nil {
 				return err
 			}
-			codes, err := uniqueCodes(tx, gen, r.Spec.Code, r.Quantity, literal)
+		}
+		for _, c := range literals {
+			if err := s.audit(ctx, tx, ActionCouponCreate, EntityCoupon, c.Code, couponSummary(c)); err != nil {
+				return err
+			}
+		}
+		for _, r := range reqs {
+			if !r.Generate {
+				out = append(out, literals[0])
+				literals = literals[1:]
+				continue
+			}
+			_, cs, err := s.generateTx(ctx, tx, vtexBatch(r))
 			if err != nil {
 				return err
 			}
-			for _, code := range codes {
-				c := Coupon{BatchID: &batch.ID, GroupingKey: &batch.BaseCode}
-				r.Spec.apply(&c)
-				c.Code = code
-				out = append(out, c)
-			}
+			out = append(out, cs...)
 		}
-		return tx.CreateInBatches(&out, 500).Error
+		return nil
 	})
 	if err != nil {
 		return nil, translate(err)
@@ -301,48 +353,17 @@ func (s *Store) createCoupons(ctx context.Context, reqs []CouponRequest, itemize
 	return out, nil
 }
 
-// uniqueCodes generates n codes base + "-" + random suffix that are new to
-// the table, to each other and to the keys in reserved. Collisions are
-// replaced; a keyspace too small to finish in a few rounds is an error.
-func uniqueCodes(tx *gorm.DB, gen *CodeRand, base string, n int, reserved map[string]int) ([]string, error) {
-	codes := make([]string, 0, n)
-	seen := make(map[string]struct{}, n)
-	for round := 0; len(codes) < n; round++ {
-		if round == 10 {
-			return nil, fmt.Errorf("generate codes from %q: too many collisions", base)
-		}
-		fresh := make([]string, 0, n-len(codes))
-		for len(codes)+len(fresh) < n {
-			suffix, err := gen.String(AlphabetLowerAlnum, GeneratedSuffixLength)
-			if err != nil {
-				return nil, err
-			}
-			code := base + "-" + suffix
-			key := CodeKey(code)
-			if _, dup := seen[key]; dup {
-				continue
-			}
-			if _, dup := reserved[key]; dup {
-				continue
-			}
-			seen[key] = struct{}{}
-			fresh = append(fresh, code)
-		}
-		keys := make([]string, len(fresh))
-		for i, c := range fresh {
-			keys[i] = CodeKey(c)
-		}
-		taken, err := existingKeys(tx, keys)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range fresh {
-			if _, t := taken[CodeKey(c)]; !t {
-				codes = append(codes, c)
-			}
-		}
+// vtexBatch is a VTEX-style generation request as a batch: the base code,
+// "-" and GeneratedSuffixLength random lower-case letters and digits.
+func vtexBatch(r CouponRequest) BatchSpec {
+	in := FormatInput{Prefix: r.Spec.Code, Delimiter: "-", Length: GeneratedSuffixLength, Charset: CharsetLowerAlnum}
+	f, err := in.Compile()
+	if err != nil {
+		// CheckQuantity has bounded the base code, which NormalizeCode
+		// has checked: the format is always valid.
+		panic(fmt.Sprintf("VTEX format %+v: %v", in, err))
 	}
-	return codes, nil
+	return BatchSpec{Quantity: r.Quantity, Format: f, Coupon: r.Spec}
 }
 
 // existingKeys returns which of keys are already codes in the table.
@@ -449,13 +470,15 @@ func (s *Store) ListCoupons(ctx context.Context, f CouponFilter) (CouponPage, er
 		q = q.Where("lower(code) >= ? AND lower(code) < ?", key, key+"{")
 	}
 	if f.UTMSource != "" {
-		q = q.Where("lower(utm_source) = ?", strings.ToLower(f.UTMSource))
+		// The IS NOT NULL terms let the planners use the partial
+		// indexes on tagged coupons.
+		q = q.Where("utm_source IS NOT NULL AND lower(utm_source) = ?", strings.ToLower(f.UTMSource))
 	}
 	if f.UTMCampaign != "" {
-		q = q.Where("lower(utm_campaign) = ?", strings.ToLower(f.UTMCampaign))
+		q = q.Where("utm_campaign IS NOT NULL AND lower(utm_campaign) = ?", strings.ToLower(f.UTMCampaign))
 	}
 	if f.Archived != nil {
-		q = q.Where("archived = ?", *f.Archived)
+		q = q.Where(s.archivedIs(*f.Archived))
 	}
 	if after != "" {
 		q = q.Where("lower(code) > ?", after)

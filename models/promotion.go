@@ -124,11 +124,11 @@ func (p Promotion) Live(now time.Time) bool {
 	return p.Status == PromotionActive && p.DateReason(now) == ""
 }
 
-// Reaches reports whether a coupon with these tags activates p: p's UTM
+// Reaches reports whether coupon c activates p: p owns it, or p's UTM
 // source or campaign equals the coupon's, ignoring case. It says nothing
 // about status or dates.
-func (p Promotion) Reaches(source, campaign *string) bool {
-	return tagsEqual(p.UTMSource, source) || tagsEqual(p.UTMCampaign, campaign)
+func (p Promotion) Reaches(c Coupon) bool {
+	return c.PromotionID != nil && *c.PromotionID == p.ID || tagsEqual(p.UTMSource, c.UTMSource) || tagsEqual(p.UTMCampaign, c.UTMCampaign)
 }
 
 func tagsEqual(a, b *string) bool {

@@ -201,62 +201,71 @@ func nextIDCursor(id int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10)))
 }
 
-// reachingQuery selects the promotions a coupon with these tags reaches,
-// in id order. A coupon without tags reaches none.
-func reachingQuery(q *gorm.DB, source, campaign *string) *gorm.DB {
-	switch {
-	case source != nil && campaign != nil:
-		q = q.Where("(lower(utm_source) = ? OR lower(utm_campaign) = ?)", strings.ToLower(*source), strings.ToLower(*campaign))
-	case source != nil:
-		q = q.Where("lower(utm_source) = ?", strings.ToLower(*source))
-	case campaign != nil:
-		q = q.Where("lower(utm_campaign) = ?", strings.ToLower(*campaign))
-	default:
-		q = q.Where("1 = 0")
+// reachingQuery selects the promotions coupon c reaches, in id order:
+// the promotion that owns it (a generated code of a bulk promotion) and
+// those listening to its tags. A coupon with neither reaches none.
+func reachingQuery(q *gorm.DB, c Coupon) *gorm.DB {
+	var conds []string
+	var args []any
+	if c.PromotionID != nil {
+		conds, args = append(conds, "id = ?"), append(args, *c.PromotionID)
 	}
-	return q.Order("id")
+	if c.UTMSource != nil {
+		conds, args = append(conds, "lower(utm_source) = ?"), append(args, strings.ToLower(*c.UTMSource))
+	}
+	if c.UTMCampaign != nil {
+		conds, args = append(conds, "lower(utm_campaign) = ?"), append(args, strings.ToLower(*c.UTMCampaign))
+	}
+	if len(conds) == 0 {
+		return q.Where("1 = 0")
+	}
+	return q.Where("("+strings.Join(conds, " OR ")+")", args...).Order("id")
 }
 
 // CouponPromotions returns every promotion a coupon's tags reach, whatever
 // its status or dates, in id order.
 func (s *Store) CouponPromotions(ctx context.Context, c Coupon) ([]Promotion, error) {
-	if c.UTMSource == nil && c.UTMCampaign == nil {
+	if c.PromotionID == nil && c.UTMSource == nil && c.UTMCampaign == nil {
 		return nil, nil
 	}
 	var ps []Promotion
-	if err := reachingQuery(s.db.WithContext(ctx), c.UTMSource, c.UTMCampaign).Find(&ps).Error; err != nil {
+	if err := reachingQuery(s.db.WithContext(ctx), c).Find(&ps).Error; err != nil {
 		return nil, fmt.Errorf("promotions of coupon %q: %w", c.Code, err)
 	}
 	return ps, nil
 }
 
-// TagSet is the UTM tags that live promotions listen to, case-folded.
+// TagSet is the UTM tags that live promotions listen to, case-folded,
+// and the ids of the live promotions.
 type TagSet struct {
-	Sources   map[string]bool
-	Campaigns map[string]bool
+	Promotions map[int64]bool
+	Sources    map[string]bool
+	Campaigns  map[string]bool
 }
 
 // Reaches reports whether a coupon with these tags reaches one of the
 // promotions the set was read from.
-func (t TagSet) Reaches(source, campaign *string) bool {
-	return source != nil && t.Sources[strings.ToLower(*source)] || campaign != nil && t.Campaigns[strings.ToLower(*campaign)]
+func (t TagSet) Reaches(c Coupon) bool {
+	return c.PromotionID != nil && t.Promotions[*c.PromotionID] ||
+		c.UTMSource != nil && t.Sources[strings.ToLower(*c.UTMSource)] || c.UTMCampaign != nil && t.Campaigns[strings.ToLower(*c.UTMCampaign)]
 }
 
 // LiveTags returns the tags of every promotion that is active and in
 // date now, so that a list can mark coupons that reach none.
 func (s *Store) LiveTags(ctx context.Context) (TagSet, error) {
 	var ps []Promotion
-	err := s.db.WithContext(ctx).Select("utm_source", "utm_campaign", "begins_at", "ends_at", "status").
+	err := s.db.WithContext(ctx).Select("id", "utm_source", "utm_campaign", "begins_at", "ends_at", "status").
 		Where("status = ?", PromotionActive).Find(&ps).Error
 	if err != nil {
 		return TagSet{}, fmt.Errorf("read promotion tags: %w", err)
 	}
-	t := TagSet{Sources: map[string]bool{}, Campaigns: map[string]bool{}}
+	t := TagSet{Promotions: map[int64]bool{}, Sources: map[string]bool{}, Campaigns: map[string]bool{}}
 	now := s.now()
 	for _, p := range ps {
 		if !p.Live(now) {
 			continue
 		}
+		t.Promotions[p.ID] = true
 		if p.UTMSource != nil {
 			t.Sources[strings.ToLower(*p.UTMSource)] = true
 		}
@@ -275,7 +284,7 @@ func (s *Store) LinkedCoupons(ctx context.Context, p Promotion) (bySource, byCam
 			return 0, nil
 		}
 		var n int64
-		err := s.db.WithContext(ctx).Model(&Coupon{}).Where("lower("+col+") = ?", strings.ToLower(*tag)).Count(&n).Error
+		err := s.db.WithContext(ctx).Model(&Coupon{}).Where(col+" IS NOT NULL AND lower("+col+") = ?", strings.ToLower(*tag)).Count(&n).Error
 		return n, err
 	}
 	if bySource, err = count("utm_source", p.UTMSource); err == nil {
@@ -324,6 +333,9 @@ func (s *Store) CouponTags(ctx context.Context) (sources, campaigns []TagCount, 
 func (s *Store) CreateSingleUse(ctx context.Context, in SingleUseInput) (Coupon, Promotion, error) {
 	cspec, pspec, err := in.Plan(s.now())
 	if err != nil {
+		return Coupon{}, Promotion{}, fmt.Errorf("create single-use coupon: %w", err)
+	}
+	if err := s.checkLiteralCode(ctx, cspec.Code); err != nil {
 		return Coupon{}, Promotion{}, fmt.Errorf("create single-use coupon: %w", err)
 	}
 	var c Coupon

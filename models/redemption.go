@@ -246,7 +246,7 @@ func Evaluate(c *Coupon, promotions []Promotion, u Usage, a Attempt) Verdict {
 	promoReasons := map[string]bool{}
 	reached := 0
 	for _, p := range promotions {
-		if p.Status != PromotionActive || !p.Reaches(c.UTMSource, c.UTMCampaign) {
+		if p.Status != PromotionActive || !p.Reaches(*c) {
 			continue
 		}
 		reached++

@@ -62,7 +62,7 @@ func (s *Store) verdict(tx *gorm.DB, c Coupon, a Attempt, lock bool) (Verdict, e
 		q = s.forUpdate(q)
 	}
 	var ps []Promotion
-	if err := reachingQuery(q, c.UTMSource, c.UTMCampaign).Find(&ps).Error; err != nil {
+	if err := reachingQuery(q, c).Find(&ps).Error; err != nil {
 		return Verdict{}, err
 	}
 	u, err := s.usage(tx, c, ps, a)

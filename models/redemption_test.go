@@ -807,7 +807,7 @@ func TestSingleUseInputPlan(t *testing.T) {
 		if d := cmp.Diff(wantP, p); d != "" {
 			t.Errorf("promotion (-want +got):\n%s", d)
 		}
-		if !(Promotion{UTMSource: p.UTMSource}).Reaches(c.UTMSource, c.UTMCampaign) {
+		if !(Promotion{UTMSource: p.UTMSource}).Reaches(Coupon{UTMSource: c.UTMSource, UTMCampaign: c.UTMCampaign}) {
 			t.Error("the coupon does not reach its own promotion")
 		}
 	})

@@ -3,10 +3,12 @@ package models
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -76,7 +78,9 @@ type Store struct {
 	closeExtra   func()
 	// batchWake wakes this process's batch runner when a batch is created.
 	batchWake chan struct{}
-	path      string
+	// formats are the code formats that look-ups read codes by.
+	formats formatCache
+	path    string
 	// dummyHash is checked against when a sign-in names no account, so
 	// that it costs as much as one that does.
 	dummyHash func() []byte
@@ -193,8 +197,20 @@ func (s *Store) openSQLite(cfg Config, gcfg func() *gorm.Config) error {
 	r.SetMaxOpenConns(sqliteReaders)
 	r.SetMaxIdleConns(sqliteReaders)
 	s.writer = newSQLiteWriter(s.wdb, cfg.Path+"-wal", cfg.WriteWait)
+	bf, err := sql.Open(sqliteDriverName, sqliteDSN(cfg.Path, false))
+	if err != nil {
+		_ = w.Close()
+		_ = r.Close()
+		return fmt.Errorf("open sqlite database %s: %w", cfg.Path, err)
+	}
+	bf.SetMaxOpenConns(1)
+	s.writer.backfill = startBackfiller(bf)
 	return nil
 }
+
+// writerCacheKiB is the writer's page cache: the pages one chunk of a
+// generation batch dirties stay in memory until it commits.
+const writerCacheKiB = 64 << 10
 
 // sqliteReaders is the size of the read pool; reads never wait for the
 // writer in WAL mode.
@@ -213,6 +229,7 @@ func sqliteDSN(path string, readOnly bool) string {
 		q.Set("_query_only", "true")
 	} else {
 		q.Set("_txlock", "immediate")
+		q.Set("_cache_size", strconv.Itoa(-writerCacheKiB))
 	}
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
@@ -245,6 +262,10 @@ func (s *Store) Close() error {
 
 func (s *Store) closeDBs() error {
 	var errs []error
+	if s.writer != nil && s.writer.backfill != nil {
+		errs = append(errs, s.writer.backfill.stop())
+		s.writer.backfill = nil
+	}
 	dbs := []*gorm.DB{s.db}
 	if s.wdb != s.db {
 		dbs = append(dbs, s.wdb)

@@ -31,7 +31,11 @@ const (
 	journalSizeLimit = 16 << 20
 	// walCheckpointAt is the WAL size past which the writer checkpoints
 	// and truncates it between two transactions.
-	walCheckpointAt = 24 << 20
+	walCheckpointAt = 40 << 20
+	// backfillAt is the WAL size past which the backfiller copies it
+	// into the database beside the writer, so that the writer's own
+	// checkpoint finds little left to copy.
+	backfillAt = 8 << 20
 	// busyRetryAfter is what a client refused with *BusyError is told to
 	// wait.
 	busyRetryAfter = 2 * time.Second
@@ -45,7 +49,10 @@ func registerSQLiteDriver() {
 	registerSQLiteOnce.Do(func() {
 		sql.Register(sqliteDriverName, &sqlite3.SQLiteDriver{
 			ConnectHook: func(c *sqlite3.SQLiteConn) error {
-				_, err := c.Exec(fmt.Sprintf("PRAGMA journal_size_limit = %d", journalSizeLimit), nil)
+				// The writer checkpoints by itself (checkpoint, below), once
+				// the WAL has grown past walCheckpointAt, rather than after
+				// every commit of more than a thousand pages.
+				_, err := c.Exec(fmt.Sprintf("PRAGMA journal_size_limit = %d; PRAGMA wal_autocheckpoint = 0", journalSizeLimit), nil)
 				return err
 			},
 		})
@@ -60,6 +67,7 @@ type sqliteWriter struct {
 	walPath      string
 	wait         time.Duration
 	checkpointAt int64
+	backfill     *backfiller
 }
 
 func newSQLiteWriter(db *gorm.DB, walPath string, wait time.Duration) *sqliteWriter {
@@ -101,7 +109,14 @@ func (w *sqliteWriter) release() { <-w.slot }
 // waiting for them is brief. A checkpoint that cannot finish is tried
 // again after the next write.
 func (w *sqliteWriter) checkpoint(ctx context.Context) {
-	if st, err := os.Stat(w.walPath); err != nil || st.Size() < w.checkpointAt {
+	st, err := os.Stat(w.walPath)
+	if err != nil {
+		return
+	}
+	if st.Size() >= backfillAt && w.backfill != nil {
+		w.backfill.poke()
+	}
+	if st.Size() < w.checkpointAt {
 		return
 	}
 	_ = w.db.WithContext(ctx).Exec("PRAGMA wal_checkpoint(TRUNCATE)").Error
@@ -120,6 +135,46 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	err := s.wdb.WithContext(ctx).Transaction(fn)
 	s.writer.checkpoint(ctx)
 	return err
+}
+
+// backfiller copies committed WAL frames into the database file on a
+// connection of its own (a PASSIVE checkpoint, which waits for no reader
+// or writer), woken by the writer when the WAL has grown; the writer's
+// truncating checkpoint then has little left to copy while it holds the
+// writer.
+type backfiller struct {
+	db   *sql.DB
+	wake chan struct{}
+	done chan struct{}
+}
+
+func startBackfiller(db *sql.DB) *backfiller {
+	b := &backfiller{db: db, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go func() {
+		defer close(b.done)
+		for range b.wake {
+			// A checkpoint that fails (the database closing) is tried
+			// again on the next wake; the writer's own one bounds the
+			// WAL either way.
+			_, _ = b.db.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}()
+	return b
+}
+
+// poke wakes the backfiller unless it is awake already.
+func (b *backfiller) poke() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// stop waits for the backfiller to finish and closes its connection.
+func (b *backfiller) stop() error {
+	close(b.wake)
+	<-b.done
+	return b.db.Close()
 }
 
 // writeIfIdle runs fn in a write transaction only when it need not wait

@@ -59,7 +59,7 @@ func EachWithDB(t *testing.T, cfg models.Config, fn func(t *testing.T, s *models
 
 // Open returns a fresh, migrated store of the given dialect, closed when
 // the test ends.
-func Open(t *testing.T, dialect string, cfg models.Config) *models.Store {
+func Open(t testing.TB, dialect string, cfg models.Config) *models.Store {
 	t.Helper()
 	s, _ := open(t, dialect, cfg)
 	return s
@@ -67,7 +67,7 @@ func Open(t *testing.T, dialect string, cfg models.Config) *models.Store {
 
 // OpenWithDB is Open that also returns a plain connection pool to the same
 // database (the same schema on PostgreSQL), closed when the test ends.
-func OpenWithDB(t *testing.T, dialect string, cfg models.Config) (*models.Store, *sql.DB) {
+func OpenWithDB(t testing.TB, dialect string, cfg models.Config) (*models.Store, *sql.DB) {
 	t.Helper()
 	s, cfg := open(t, dialect, cfg)
 	db, err := Connect(t, cfg).DB()
@@ -79,7 +79,7 @@ func OpenWithDB(t *testing.T, dialect string, cfg models.Config) (*models.Store,
 
 // Fresh returns cfg naming an empty database of the dialect: a new file
 // for SQLite, a new schema for PostgreSQL.
-func Fresh(t *testing.T, dialect string, cfg models.Config) models.Config {
+func Fresh(t testing.TB, dialect string, cfg models.Config) models.Config {
 	t.Helper()
 	cfg.Path, cfg.DatabaseURL = "", ""
 	if dialect == models.DialectPostgres {
@@ -112,7 +112,7 @@ func Connect(t testing.TB, cfg models.Config) *gorm.DB {
 
 // open opens and migrates a fresh store and returns it with the
 // configuration that names its database.
-func open(t *testing.T, dialect string, cfg models.Config) (*models.Store, models.Config) {
+func open(t testing.TB, dialect string, cfg models.Config) (*models.Store, models.Config) {
 	t.Helper()
 	cfg = Fresh(t, dialect, cfg)
 	s, err := models.Open(t.Context(), cfg)

@@ -9,6 +9,7 @@ ALTER TABLE batches ADD COLUMN promotion_id bigint REFERENCES promotions (id);
 ALTER TABLE batches ADD COLUMN format text NOT NULL DEFAULT '';
 ALTER TABLE batches ADD COLUMN shape text NOT NULL DEFAULT '';
 ALTER TABLE batches ADD COLUMN generated bigint NOT NULL DEFAULT 0;
+ALTER TABLE batches ADD COLUMN next_bucket bigint NOT NULL DEFAULT 0;
 ALTER TABLE batches ADD COLUMN max_usage bigint NOT NULL DEFAULT 0;
 ALTER TABLE batches ADD COLUMN max_usage_per_client bigint NOT NULL DEFAULT 0;
 ALTER TABLE batches ADD COLUMN max_items_per_client bigint NOT NULL DEFAULT 0;
@@ -26,8 +27,25 @@ CREATE INDEX idx_batches_status_id ON batches (status, id);
 CREATE INDEX idx_batches_shape ON batches (shape);
 CREATE INDEX idx_batches_promotion_id ON batches (promotion_id);
 
-ALTER TABLE coupons ADD COLUMN promotion_id bigint REFERENCES promotions (id);
+-- No foreign key: it would check every generated code one by one, and
+-- promotions are archived, never deleted.
+ALTER TABLE coupons ADD COLUMN promotion_id bigint;
 CREATE INDEX idx_coupons_promotion_id ON coupons (promotion_id, id);
+-- A batch's codes are read in id order, page by page (its CSV); SQLite's
+-- index on batch_id holds the rowid already.
+DROP INDEX idx_coupons_batch_id;
+CREATE INDEX idx_coupons_batch_id_id ON coupons (batch_id, id);
+
+-- Generated codes are random: every index keyed by the code takes each
+-- new code at a random place, which is most of what inserting a code
+-- costs. Only the unique index must hold every code; the list filters'
+-- indexes hold just the coupons they select (archived, tagged).
+DROP INDEX idx_coupons_archived_code;
+CREATE INDEX idx_coupons_archived_key ON coupons (lower(code)) WHERE archived = true;
+DROP INDEX idx_coupons_utm_source_key;
+CREATE INDEX idx_coupons_utm_source_key ON coupons (lower(utm_source), lower(code)) WHERE utm_source IS NOT NULL;
+DROP INDEX idx_coupons_utm_campaign_key;
+CREATE INDEX idx_coupons_utm_campaign_key ON coupons (lower(utm_campaign), lower(code)) WHERE utm_campaign IS NOT NULL;
 
 CREATE TABLE idempotency_keys (
     id bigserial PRIMARY KEY,
@@ -44,6 +62,14 @@ CREATE INDEX idx_idempotency_keys_created_at ON idempotency_keys (created_at);
 
 -- +goose Down
 DROP TABLE idempotency_keys;
+DROP INDEX idx_coupons_utm_campaign_key;
+CREATE INDEX idx_coupons_utm_campaign_key ON coupons (lower(utm_campaign), lower(code));
+DROP INDEX idx_coupons_utm_source_key;
+CREATE INDEX idx_coupons_utm_source_key ON coupons (lower(utm_source), lower(code));
+DROP INDEX idx_coupons_archived_key;
+CREATE INDEX idx_coupons_archived_code ON coupons (archived, lower(code));
+DROP INDEX idx_coupons_batch_id_id;
+CREATE INDEX idx_coupons_batch_id ON coupons (batch_id);
 DROP INDEX idx_coupons_promotion_id;
 ALTER TABLE coupons DROP COLUMN promotion_id;
 DROP INDEX idx_batches_promotion_id;
@@ -61,6 +87,7 @@ ALTER TABLE batches DROP COLUMN expiration_interval_per_use;
 ALTER TABLE batches DROP COLUMN max_items_per_client;
 ALTER TABLE batches DROP COLUMN max_usage_per_client;
 ALTER TABLE batches DROP COLUMN max_usage;
+ALTER TABLE batches DROP COLUMN next_bucket;
 ALTER TABLE batches DROP COLUMN generated;
 ALTER TABLE batches DROP COLUMN shape;
 ALTER TABLE batches DROP COLUMN format;
