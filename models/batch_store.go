@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -87,13 +88,11 @@ func (s *Store) insertBatch(ctx context.Context, tx *gorm.DB, spec BatchSpec, st
 		return Batch{}, err
 	}
 	shape := spec.Format.Shape()
-	var existing int64
-	err := tx.Model(&Batch{}).Where("shape = ?", shape).
-		Select("COALESCE(SUM(CASE WHEN status IN (?, ?) THEN quantity ELSE generated END), 0)", BatchPending, BatchRunning).
-		Scan(&existing).Error
+	counts, err := shapeCodes(tx, shape)
 	if err != nil {
-		return Batch{}, fmt.Errorf("count codes of shape: %w", err)
+		return Batch{}, err
 	}
+	existing := counts[shape]
 	if err := spec.Format.CheckCapacity(int64(spec.Quantity), existing); err != nil {
 		return Batch{}, err
 	}
@@ -138,6 +137,75 @@ func (s *Store) insertBatch(ctx context.Context, tx *gorm.DB, spec BatchSpec, st
 		summary += fmt.Sprintf(" for promotion %d", *b.PromotionID)
 	}
 	return b, s.audit(ctx, tx, ActionBatchGenerate, EntityBatch, strconv.FormatInt(b.ID, 10), summary)
+}
+
+// shapeCodes counts, for each of shapes, the codes its batches have made
+// or are still to make.
+func shapeCodes(q *gorm.DB, shapes ...string) (map[string]int64, error) {
+	var rows []struct {
+		Shape string
+		Codes int64
+	}
+	err := q.Model(&Batch{}).Where("shape IN ?", shapes).Group("shape").
+		Select("shape, COALESCE(SUM(CASE WHEN status IN (?, ?) THEN quantity ELSE generated END), 0) AS codes", BatchPending, BatchRunning).
+		Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("count codes of shape: %w", err)
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.Shape] = r.Codes
+	}
+	return out, nil
+}
+
+// ShapeCodes counts the codes made or promised by the batches of each of
+// shapes, for telling how guessable their codes are.
+func (s *Store) ShapeCodes(ctx context.Context, shapes ...string) (map[string]int64, error) {
+	return shapeCodes(s.db.WithContext(ctx), shapes...)
+}
+
+// BatchPreview is what a batch of spec would make, told before anything
+// is written.
+type BatchPreview struct {
+	// Samples are codes of the format, made for show: they are not kept
+	// and may be taken already.
+	Samples []string
+	Format  Format
+	// Existing is the codes of the format's shape that batches have made
+	// or are still to make.
+	Existing int64
+	// GuessProbability is the chance that one random guess of the shape
+	// hits a code once the batch exists.
+	GuessProbability float64
+	// Problem says why the batch would be refused (a *ValidationError
+	// on the quantity), or is nil.
+	Problem error
+}
+
+// previewSamples is how many sample codes a preview shows.
+const previewSamples = 5
+
+// PreviewBatch tells what a batch of spec would make, writing nothing. It
+// fails only when the database cannot be read.
+func (s *Store) PreviewBatch(ctx context.Context, spec BatchSpec) (BatchPreview, error) {
+	shape := spec.Format.Shape()
+	counts, err := s.ShapeCodes(ctx, shape)
+	if err != nil {
+		return BatchPreview{}, fmt.Errorf("preview batch: %w", err)
+	}
+	p := BatchPreview{Format: spec.Format, Existing: counts[shape]}
+	p.GuessProbability = spec.Format.GuessProbability(p.Existing + int64(spec.Quantity))
+	p.Problem = spec.Format.CheckCapacity(int64(spec.Quantity), p.Existing)
+	gen := spec.Format.Generator(s.rand)
+	for range previewSamples {
+		code, err := gen.Append(nil)
+		if err != nil {
+			return BatchPreview{}, fmt.Errorf("preview batch: %w", err)
+		}
+		p.Samples = append(p.Samples, string(code))
+	}
+	return p, nil
 }
 
 // checkBulkPromotion fails unless promotion id exists, is a bulk
@@ -259,8 +327,8 @@ func (s *Store) wakeRunner() {
 	}
 }
 
-// BatchCoupon is one code of a batch as its CSV lists it.
-type BatchCoupon struct {
+// ExportRow is one coupon as an export lists it.
+type ExportRow struct {
 	ID         int64
 	Code       string
 	Archived   bool
@@ -268,4 +336,61 @@ type BatchCoupon struct {
 	MaxUsage   int
 	CustomerID *string
 	CreatedAt  time.Time
+}
+
+// exportChunk is how many rows one query of an export reads: each is a
+// short read of its own, so that a long export never pins an old snapshot
+// (which would keep SQLite from resetting its WAL).
+const exportChunk = 5000
+
+// EachBatchCoupon calls fn with every coupon of batch id in id order, in
+// chunks, so memory does not grow with the batch. It stops at fn's first
+// error and returns it; it fails with ErrNotFound for no such batch.
+func (s *Store) EachBatchCoupon(ctx context.Context, id int64, fn func(ExportRow) error) error {
+	if _, err := s.Batch(ctx, id); err != nil {
+		return err
+	}
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	q := "SELECT id, code, archived, uses, max_usage, customer_id, created_at FROM coupons WHERE batch_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+	var after int64
+	for {
+		n, err := s.exportPage(ctx, sqlDB, q, []any{id, after, exportChunk}, func(r ExportRow) error {
+			after = r.ID
+			return fn(r)
+		})
+		if err != nil || n < exportChunk {
+			return err
+		}
+	}
+}
+
+// exportPage runs one page's query and calls fn with each row; it
+// returns how many rows the page held.
+func (s *Store) exportPage(ctx context.Context, db *sql.DB, q string, args []any, fn func(ExportRow) error) (int, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("read coupons: %w", err)
+	}
+	defer rows.Close()
+	n := 0
+	var r ExportRow
+	for rows.Next() {
+		r.CustomerID = nil
+		if err := rows.Scan(&r.ID, &r.Code, &r.Archived, &r.Uses, &r.MaxUsage, &r.CustomerID, &r.CreatedAt); err != nil {
+			return n, fmt.Errorf("read coupons: %w", err)
+		}
+		n++
+		if err := fn(r); err != nil {
+			return n, err
+		}
+	}
+	return n, rows.Err()
+}
+
+// ExportRowOf is c as an export lists it.
+func ExportRowOf(c Coupon) ExportRow {
+	return ExportRow{ID: c.ID, Code: c.Code, Archived: c.Archived, Uses: c.Uses, MaxUsage: c.MaxUsage, CustomerID: c.CustomerID, CreatedAt: c.CreatedAt}
 }

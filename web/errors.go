@@ -66,6 +66,7 @@ func classify(err error) (problem, bool) {
 	var guesses *models.TooManyGuessesError
 	var nf *models.NotFoundError
 	var finished *models.BatchFinishedError
+	var idem *models.IdempotencyError
 	var he *echo.HTTPError
 	switch {
 	case errors.As(err, &verr):
@@ -89,6 +90,10 @@ func classify(err error) (problem, bool) {
 		return problem{status: http.StatusNotFound, code: "not_found", message: nf.Error()}, true
 	case errors.As(err, &finished):
 		return problem{status: http.StatusConflict, code: "batch_finished", message: finished.Error()}, true
+	case errors.As(err, &idem) && errors.Is(idem, models.ErrIdempotencyMismatch):
+		return problem{status: http.StatusUnprocessableEntity, code: "idempotency_key_reused", message: idem.Error()}, true
+	case errors.As(err, &idem):
+		return problem{status: http.StatusConflict, code: "idempotency_key_in_use", message: idem.Error()}, true
 	case errors.As(err, &he) && (he.Code < 500 || he.Code == http.StatusNotImplemented):
 		msg := http.StatusText(he.Code)
 		if m, ok := he.Message.(string); ok && m != "" {

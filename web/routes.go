@@ -40,12 +40,14 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	vtex := &handlers.VTEX{Store: store}
 	promotionAPI := &handlers.PromotionAPI{Store: store}
 	redemptionAPI := &handlers.RedemptionAPI{Store: store}
+	batchAPI := &handlers.BatchAPI{Store: store, Now: cfg.Now}
 
 	anyone := []echo.MiddlewareFunc{echo.WrapMiddleware(sessions.LoadAndSave), csrf(cfg), identify(sessions, store, sessionLimits{now: cfg.Now, idle: cfg.SessionIdle, lifetime: cfg.SessionLifetime})}
 	as := func(role string) []echo.MiddlewareFunc { return append(slices.Clone(anyone), requireRole(role)) }
 	viewer, editor, admin := as(models.RoleViewer), as(models.RoleEditor), as(models.RoleAdmin)
 	api := &apiAuth{tokens: store, inflight: newInflight(cfg.TokenConcurrency)}
 	read, write := api.require(false), api.require(true)
+	idem := idempotent(store, logger)
 
 	// Error bodies: the console's pages everywhere but in the JSON spaces
 	// below, each of which names fields its own way.
@@ -142,6 +144,16 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.POST("/api/redemptions", redemptionAPI.Redeem, write)
 	e.GET("/api/redemptions/:id", redemptionAPI.Get, read)
 	e.POST("/api/redemptions/:id/cancel", redemptionAPI.Cancel, write)
+
+	// Native API: generation batches, run in the background, and the
+	// coupon exports. Creating a batch honours Idempotency-Key.
+	e.POST("/api/batches", batchAPI.Create, write, idem)
+	e.POST("/api/batches/preview", batchAPI.Preview, read)
+	e.GET("/api/batches", batchAPI.List, read)
+	e.GET("/api/batches/:id", batchAPI.Get, read)
+	e.POST("/api/batches/:id/cancel", batchAPI.Cancel, write)
+	e.GET("/api/batches/:id/codes.csv", batchAPI.Codes, read)
+	e.GET("/api/coupons.csv", batchAPI.CouponsCSV, read)
 
 	// VTEX-style coupon API, with VTEX's field names in errors.
 	rnb := spaces.group(e, "/api/rnb/pvt", jsonErrors(handlers.VTEXFieldName))

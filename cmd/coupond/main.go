@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -278,6 +279,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 
+	// The batch runner stops with the server: the chunk it is writing is
+	// rolled back and its batch released, so that the next start (or
+	// another instance) goes on from the last committed chunk.
+	runCtx, stopRunner := context.WithCancel(context.Background())
+	runnerDone := make(chan struct{})
+	go func() {
+		defer close(runnerDone)
+		_ = store.RunBatches(runCtx, models.RunnerConfig{Owner: runnerName(), Logger: logger.With("component", "batches")})
+	}()
+	defer func() {
+		stopRunner()
+		<-runnerDone
+	}()
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -286,10 +301,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
+	stopRunner()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shut down: %w", err)
 	}
 	return nil
+}
+
+// runnerName names this process in batch leases, for people reading the
+// batches table: host, process id and a random part.
+func runnerName() string {
+	host, _ := os.Hostname()
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%x", host, os.Getpid(), b)
 }
