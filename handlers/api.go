@@ -30,6 +30,10 @@ func decodeJSON(c echo.Context, v any) error {
 		}
 		return echo.NewHTTPError(http.StatusBadRequest, "could not read the request body")
 	}
+	if len(body) == 0 && strings.HasPrefix(c.Request().Header.Get(echo.HeaderContentType), echo.MIMEApplicationForm) {
+		// The server read the body as a form (curl -d sends one).
+		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "the body was sent as a form; send JSON with Content-Type: application/json (curl: -H 'Content-Type: application/json')")
+	}
 	return unmarshalJSON(body, v, "")
 }
 

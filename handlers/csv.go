@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/coupond/coupond/models"
@@ -34,31 +35,47 @@ func streamCSV(c echo.Context, filename string, each func(fn func(models.ExportR
 	if err := w.Write(exportColumns); err != nil {
 		return err
 	}
-	row := make([]string, len(exportColumns))
-	var num [3][20]byte
-	err := each(func(r models.ExportRow) error {
-		row[0] = safeCell(r.Code)
-		row[1] = "active"
-		if r.Archived {
-			row[1] = "archived"
-		}
-		row[2] = string(strconv.AppendInt(num[0][:0], int64(r.Uses), 10))
-		row[3] = string(strconv.AppendInt(num[1][:0], int64(r.MaxUsage), 10))
-		row[4] = ""
-		if r.CustomerID != nil {
-			row[4] = safeCell(*r.CustomerID)
-		}
-		row[5] = r.CreatedAt.UTC().Format(time.RFC3339)
-		return w.Write(row)
-	})
 	w.Flush()
-	if err == nil {
-		err = w.Error()
-	}
+	// Rows are written by hand: of their cells only the customer's may
+	// need quoting, and encoding/csv would cost more than the query.
+	line := make([]byte, 0, 256)
+	var cell [1]string
+	err := each(func(r models.ExportRow) error {
+		line = append(line[:0], safeCell(r.Code)...)
+		if r.Archived {
+			line = append(line, ",archived,"...)
+		} else {
+			line = append(line, ",active,"...)
+		}
+		line = strconv.AppendInt(line, int64(r.Uses), 10)
+		line = append(line, ',')
+		line = strconv.AppendInt(line, int64(r.MaxUsage), 10)
+		line = append(line, ',')
+		if r.CustomerID != nil {
+			cell[0] = safeCell(*r.CustomerID)
+			line = appendCSVCell(line, cell[0])
+		}
+		line = append(line, ',')
+		line = r.CreatedAt.UTC().AppendFormat(line, time.RFC3339)
+		line = append(line, '\n')
+		_, err := buf.Write(line)
+		return err
+	})
 	if ferr := buf.Flush(); err == nil {
 		err = ferr
 	}
 	return err
+}
+
+// appendCSVCell appends s as one CSV cell, quoted (and its quotes
+// doubled) when it holds a comma, a quote or a line break.
+func appendCSVCell(dst []byte, s string) []byte {
+	if !strings.ContainsAny(s, ",\"\r\n") {
+		return append(dst, s...)
+	}
+	dst = append(dst, '"')
+	dst = append(dst, strings.ReplaceAll(s, `"`, `""`)...)
+	return append(dst, '"')
 }
 
 // safeCell keeps a spreadsheet from reading a cell as a formula: one that

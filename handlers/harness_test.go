@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -349,4 +350,37 @@ func (h *harness) verdict(code, customer string) models.Verdict {
 		h.t.Fatal(err)
 	}
 	return v
+}
+
+// runBatches runs the store's batch runner until the test ends, as serve
+// does, and returns a function that waits until batch id has stopped
+// (done, failed or cancelled).
+func (h *harness) runBatches() (waitFinished func(id int64) models.Batch) {
+	h.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.store.RunBatches(ctx, models.RunnerConfig{Poll: 20 * time.Millisecond}) }()
+	h.t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			h.t.Errorf("batch runner: %v", err)
+		}
+	})
+	return func(id int64) models.Batch {
+		h.t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			b, err := h.store.Batch(h.t.Context(), id)
+			if err != nil {
+				h.t.Fatal(err)
+			}
+			if b.Finished() {
+				return b
+			}
+			if time.Now().After(deadline) {
+				h.t.Fatalf("batch %d has not finished: %+v", id, b)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 }

@@ -41,8 +41,7 @@ func BenchmarkBatchEngine(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				chunk, _ := strconv.Atoi(os.Getenv("COUPOND_BENCH_CHUNK"))
-				stop := runner(b, s, models.RunnerConfig{Poll: time.Hour, Chunk: chunk})
+				stop := runner(b, s, models.RunnerConfig{Poll: time.Hour})
 				b.StartTimer()
 				start := time.Now()
 				batch, err := s.CreateBatch(b.Context(), spec)

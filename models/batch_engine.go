@@ -561,7 +561,7 @@ func (m *chunkMaker) stop() { close(m.req) }
 const (
 	chunkTarget = 150 * time.Millisecond
 	minChunk    = 2_000
-	maxChunk    = 200_000
+	maxChunk    = 100_000
 	pgChunk     = 50_000
 )
 

@@ -31,7 +31,7 @@ const (
 	journalSizeLimit = 16 << 20
 	// walCheckpointAt is the WAL size past which the writer checkpoints
 	// and truncates it between two transactions.
-	walCheckpointAt = 40 << 20
+	walCheckpointAt = 24 << 20
 	// backfillAt is the WAL size past which the backfiller copies it
 	// into the database beside the writer, so that the writer's own
 	// checkpoint finds little left to copy.
