@@ -44,7 +44,11 @@ type Batch struct {
 	// NextBucket is where the runner goes on: the batch's codes are made
 	// in order of their first characters, a range at a time (see
 	// Format.Buckets).
-	NextBucket               int           `gorm:"not null;default:0"`
+	NextBucket int `gorm:"not null;default:0"`
+	// BucketOrder is the secret order the buckets are taken in (see
+	// bucketPermutation), so that the codes of a batch stopped half way
+	// are not all in the first half of the keyspace.
+	BucketOrder              int64         `gorm:"not null;default:0"`
 	Status                   string        `gorm:"size:16;not null"`
 	MaxUsage                 int           `gorm:"not null;default:0"`
 	MaxUsagePerClient        int           `gorm:"not null;default:0"`

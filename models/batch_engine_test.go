@@ -216,6 +216,11 @@ type gatedReader struct {
 	release chan error
 }
 
+// gateAt lets a runner draw its first 64 KiB of randomness (a few
+// chunks of the tests' batches) and the few bytes a batch's order takes,
+// and holds its next draw.
+const gateAt = 96 << 10
+
 func newGatedReader(n int64) *gatedReader {
 	g := &gatedReader{src: rand.Reader, reached: make(chan struct{}), release: make(chan error, 1)}
 	g.left.Store(n)
@@ -241,7 +246,7 @@ func (g *gatedReader) Read(p []byte) (int, error) {
 func TestBatchResumesAfterItsRunnerStops(t *testing.T) {
 	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, dialect string) {
-		gate := newGatedReader(64 << 10)
+		gate := newGatedReader(gateAt)
 		base, db := freshDB(t, dialect)
 		s := instance(t, base, models.Config{Rand: gate})
 		b, err := s.CreateBatch(t.Context(), mustBatchSpec(t, models.BatchInput{Quantity: 20_000, Format: models.FormatInput{Length: 12}}))
@@ -284,7 +289,7 @@ func TestBatchResumesAfterItsRunnerStops(t *testing.T) {
 func TestAnotherInstanceTakesOverAnExpiredLease(t *testing.T) {
 	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, dialect string) {
-		gate, gate2 := newGatedReader(64<<10), newGatedReader(64<<10)
+		gate, gate2 := newGatedReader(gateAt), newGatedReader(gateAt)
 		base, db := freshDB(t, dialect)
 		first := instance(t, base, models.Config{Rand: gate})
 		later := time.Now().Add(time.Hour)
@@ -324,7 +329,7 @@ func TestAnotherInstanceTakesOverAnExpiredLease(t *testing.T) {
 func TestCancelledBatchKeepsWhatItMade(t *testing.T) {
 	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, dialect string) {
-		gate := newGatedReader(64 << 10)
+		gate := newGatedReader(gateAt)
 		base, db := freshDB(t, dialect)
 		s := instance(t, base, models.Config{Rand: gate})
 		b, err := s.CreateBatch(t.Context(), mustBatchSpec(t, models.BatchInput{Quantity: 20_000, Format: models.FormatInput{Length: 12}}))

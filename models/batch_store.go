@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"encoding/binary"
+	"io"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -125,6 +127,14 @@ func (s *Store) insertBatch(ctx context.Context, tx *gorm.DB, spec BatchSpec, st
 		UTMSource:                c.UTMSource,
 		UTMCampaign:              c.UTMCampaign,
 		CreatedBy:                ActorFrom(ctx).String(),
+	}
+	if status == BatchPending {
+		// Only the runner takes buckets; a batch made at once does not.
+		var order [8]byte
+		if _, err := io.ReadFull(s.rand, order[:]); err != nil {
+			return Batch{}, fmt.Errorf("draw the bucket order: %w", err)
+		}
+		b.BucketOrder = int64(binary.BigEndian.Uint64(order[:]) >> 1)
 	}
 	if c.MaxUsagePerClient != nil {
 		b.MaxUsagePerClient = *c.MaxUsagePerClient
