@@ -2,12 +2,12 @@ package models
 
 import (
 	"context"
-	"encoding/binary"
-	"io"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
