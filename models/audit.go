@@ -13,6 +13,7 @@ const (
 	ActionCouponUpdate     = "coupon.update"
 	ActionCouponArchive    = "coupon.archive"
 	ActionCouponUnarchive  = "coupon.unarchive"
+	ActionCouponDelete     = "coupon.delete"
 	ActionBatchGenerate    = "batch.generate"
 	ActionBatchCancel      = "batch.cancel"
 	ActionLogin            = "user.login"
@@ -35,7 +36,7 @@ const (
 
 // AuditActions lists every action, for filters.
 var AuditActions = []string{
-	ActionCouponCreate, ActionCouponUpdate, ActionCouponArchive, ActionCouponUnarchive, ActionBatchGenerate, ActionBatchCancel,
+	ActionCouponCreate, ActionCouponUpdate, ActionCouponArchive, ActionCouponUnarchive, ActionCouponDelete, ActionBatchGenerate, ActionBatchCancel,
 	ActionLogin, ActionLoginFailed, ActionLogout, ActionUserCreate, ActionUserRole, ActionUserDisable,
 	ActionUserEnable, ActionUserPassword, ActionTokenCreate, ActionTokenRevoke,
 	ActionPromotionCreate, ActionPromotionUpdate, ActionPromotionArchive, ActionSingleUseCreate,

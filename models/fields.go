@@ -57,3 +57,12 @@ const (
 	FieldFormatPattern   = "format.pattern"
 	FieldFormatCheck     = "format.check"
 )
+
+// Fields of a promotion's codes: one code's id, a list of ids, and the
+// cursors that page forwards (after) and backwards (before).
+const (
+	FieldID     = "id"
+	FieldIDs    = "ids"
+	FieldAfter  = "after"
+	FieldBefore = "before"
+)

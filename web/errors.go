@@ -67,6 +67,7 @@ func classify(err error) (problem, bool) {
 	var nf *models.NotFoundError
 	var finished *models.BatchFinishedError
 	var idem *models.IdempotencyError
+	var notBulk *models.NotBulkPromotionError
 	var he *echo.HTTPError
 	switch {
 	case errors.As(err, &verr):
@@ -94,6 +95,10 @@ func classify(err error) (problem, bool) {
 		return problem{status: http.StatusUnprocessableEntity, code: "idempotency_key_reused", message: idem.Error()}, true
 	case errors.As(err, &idem):
 		return problem{status: http.StatusConflict, code: "idempotency_key_in_use", message: idem.Error()}, true
+	case errors.As(err, &notBulk):
+		// BigCommerce's status for generating codes of a promotion that
+		// does not own them.
+		return problem{status: http.StatusMethodNotAllowed, code: "not_bulk_promotion", message: notBulk.Error()}, true
 	case errors.As(err, &he) && (he.Code < 500 || he.Code == http.StatusNotImplemented):
 		msg := http.StatusText(he.Code)
 		if m, ok := he.Message.(string); ok && m != "" {
@@ -176,7 +181,7 @@ func errorHandler(logger *slog.Logger, bodyFor func(path string) errorBody) echo
 			logger.Error("internal error", "id", rid, "method", c.Request().Method, "uri", redactURI(c.Request().RequestURI), "err", err)
 			p.message = fmt.Sprintf("something went wrong on our side; quote request id %s when reporting it", rid)
 		}
-		if p.status == http.StatusMethodNotAllowed {
+		if p.status == http.StatusMethodNotAllowed && p.code == httpCodes[http.StatusMethodNotAllowed] {
 			p.message = fmt.Sprintf("%s is not allowed here", c.Request().Method)
 		}
 		if p.retryAfter > 0 {

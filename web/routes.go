@@ -41,6 +41,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	promotionAPI := &handlers.PromotionAPI{Store: store}
 	redemptionAPI := &handlers.RedemptionAPI{Store: store}
 	batchAPI := &handlers.BatchAPI{Store: store, Now: cfg.Now}
+	bigCommerce := &handlers.BigCommerce{Store: store}
 
 	anyone := []echo.MiddlewareFunc{echo.WrapMiddleware(sessions.LoadAndSave), csrf(cfg), identify(sessions, store, sessionLimits{now: cfg.Now, idle: cfg.SessionIdle, lifetime: cfg.SessionLifetime})}
 	as := func(role string) []echo.MiddlewareFunc { return append(slices.Clone(anyone), requireRole(role)) }
@@ -166,6 +167,16 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	rnb.GET("/archive/coupon/:code", vtex.GetArchived, read)
 	rnb.POST("/archive/coupon/:code", vtex.Archive, write)
 	rnb.POST("/unarchive/coupon/:code", vtex.Unarchive, write)
+
+	// BigCommerce-style promotions and bulk codes under /api/v3, in
+	// BigCommerce's error bodies. Generating codes honours
+	// Idempotency-Key.
+	v3 := spaces.group(e, "/api/v3", bigCommerceErrors)
+	v3.POST("/promotions", bigCommerce.CreatePromotion, write)
+	v3.GET("/promotions/:id", bigCommerce.Promotion, read)
+	v3.POST("/promotions/:id/codegen", bigCommerce.Codegen, write, idem)
+	v3.GET("/promotions/:id/codes", bigCommerce.Codes, read)
+	v3.DELETE("/promotions/:id/codes", bigCommerce.DeleteCodes, write)
 }
 
 // errorSpaces records which error body each URL space answers in. The
