@@ -42,7 +42,8 @@ func seedCoupons(b *testing.B, n int) *Store {
 	codes = slices.Compact(codes)
 	const chunk = 1000
 	now := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
-	sqlDB, err := s.db.DB()
+	// The writer: the store's read pool is read-only.
+	sqlDB, err := s.wdb.DB()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func seedCoupons(b *testing.B, n int) *Store {
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)
 	}
-	if err := s.db.Exec("ANALYZE").Error; err != nil {
+	if err := s.wdb.Exec("ANALYZE").Error; err != nil {
 		b.Fatal(err)
 	}
 	return s
