@@ -21,48 +21,53 @@ type apiAccess [3]int
 // Every route of the server must be in one of these tables: a route added
 // without a decision about who may use it fails TestAuthorizationMatrix.
 var consoleMatrix = map[string]consoleAccess{
-	"GET /login":                    {200, 303, 303, 303},
-	"POST /login":                   {401, 401, 401, 401},
-	"POST /logout":                  {303, 303, 303, 303},
-	"GET /setup":                    {410, 410, 410, 410},
-	"POST /setup":                   {410, 410, 410, 410},
-	"GET /":                         {303, 303, 303, 303},
-	"GET /coupons":                  {303, 200, 200, 200},
-	"GET /coupons/new":              {303, 403, 200, 200},
-	"POST /coupons":                 {303, 403, 422, 422},
-	"GET /coupons/:code":            {303, 200, 200, 200},
-	"POST /coupons/:code":           {303, 403, 303, 303},
-	"GET /coupons/:code/edit":       {303, 403, 200, 200},
-	"POST /coupons/:code/archive":   {303, 403, 303, 303},
-	"POST /coupons/:code/unarchive": {303, 403, 303, 303},
-	"POST /redemptions/:id/cancel":  {303, 403, 303, 303},
-	"GET /single-use":               {303, 403, 200, 200},
-	"POST /single-use":              {303, 403, 422, 422},
-	"GET /single-use/:code":         {303, 403, 200, 200},
-	"GET /check":                    {303, 200, 200, 200},
-	"GET /coupons/generate":         {303, 403, 200, 200},
-	"POST /coupons/generate":        {303, 403, 422, 422},
-	"GET /batches/:id":              {303, 200, 200, 200},
-	"GET /batches/:id/codes.csv":    {303, 200, 200, 200},
-	"GET /account":                  {303, 200, 200, 200},
-	"POST /account/password":        {303, 422, 422, 422},
-	"GET /audit":                    {303, 403, 200, 200},
-	"GET /users":                    {303, 403, 403, 200},
-	"POST /users":                   {303, 403, 403, 422},
-	"POST /users/:id/role":          {303, 403, 403, 422},
-	"POST /users/:id/disable":       {303, 403, 403, 303},
-	"POST /users/:id/enable":        {303, 403, 403, 303},
-	"GET /tokens":                   {303, 403, 403, 200},
-	"POST /tokens":                  {303, 403, 403, 422},
-	"POST /tokens/:id/revoke":       {303, 403, 403, 303},
-	"GET /promotions":               {303, 200, 200, 200},
-	"GET /promotions/new":           {303, 403, 200, 200},
-	"POST /promotions":              {303, 403, 422, 422},
-	"GET /promotions/:id":           {303, 200, 200, 200},
-	"POST /promotions/:id":          {303, 403, 422, 422},
-	"GET /promotions/:id/edit":      {303, 403, 200, 200},
-	"POST /promotions/:id/archive":  {303, 403, 303, 303},
-	"POST /promotions/:id/utm":      {303, 403, 422, 422},
+	"GET /login":                     {200, 303, 303, 303},
+	"POST /login":                    {401, 401, 401, 401},
+	"POST /logout":                   {303, 303, 303, 303},
+	"GET /setup":                     {410, 410, 410, 410},
+	"POST /setup":                    {410, 410, 410, 410},
+	"GET /":                          {303, 303, 303, 303},
+	"GET /coupons":                   {303, 200, 200, 200},
+	"GET /coupons/new":               {303, 403, 200, 200},
+	"POST /coupons":                  {303, 403, 422, 422},
+	"GET /coupons/:code":             {303, 200, 200, 200},
+	"POST /coupons/:code":            {303, 403, 303, 303},
+	"GET /coupons/:code/edit":        {303, 403, 200, 200},
+	"POST /coupons/:code/archive":    {303, 403, 303, 303},
+	"POST /coupons/:code/unarchive":  {303, 403, 303, 303},
+	"POST /redemptions/:id/cancel":   {303, 403, 303, 303},
+	"GET /single-use":                {303, 403, 200, 200},
+	"POST /single-use":               {303, 403, 422, 422},
+	"GET /single-use/:code":          {303, 403, 200, 200},
+	"GET /check":                     {303, 200, 200, 200},
+	"GET /coupons/generate":          {303, 403, 200, 200},
+	"POST /coupons/generate":         {303, 403, 422, 422},
+	"POST /coupons/generate/preview": {303, 403, 200, 200},
+	"GET /batches":                   {303, 200, 200, 200},
+	"GET /batches/:id":               {303, 200, 200, 200},
+	"GET /batches/:id/progress":      {303, 200, 200, 200},
+	"POST /batches/:id/cancel":       {303, 403, 303, 303},
+	"GET /batches/:id/codes.csv":     {303, 200, 200, 200},
+	"GET /coupons.csv":               {303, 200, 200, 200},
+	"GET /account":                   {303, 200, 200, 200},
+	"POST /account/password":         {303, 422, 422, 422},
+	"GET /audit":                     {303, 403, 200, 200},
+	"GET /users":                     {303, 403, 403, 200},
+	"POST /users":                    {303, 403, 403, 422},
+	"POST /users/:id/role":           {303, 403, 403, 422},
+	"POST /users/:id/disable":        {303, 403, 403, 303},
+	"POST /users/:id/enable":         {303, 403, 403, 303},
+	"GET /tokens":                    {303, 403, 403, 200},
+	"POST /tokens":                   {303, 403, 403, 422},
+	"POST /tokens/:id/revoke":        {303, 403, 403, 303},
+	"GET /promotions":                {303, 200, 200, 200},
+	"GET /promotions/new":            {303, 403, 200, 200},
+	"POST /promotions":               {303, 403, 422, 422},
+	"GET /promotions/:id":            {303, 200, 200, 200},
+	"POST /promotions/:id":           {303, 403, 422, 422},
+	"GET /promotions/:id/edit":       {303, 403, 200, 200},
+	"POST /promotions/:id/archive":   {303, 403, 303, 303},
+	"POST /promotions/:id/utm":       {303, 403, 422, 422},
 }
 
 var apiMatrix = map[string]apiAccess{
@@ -102,8 +107,9 @@ type effect struct {
 // writeEffects are the console writes the matrix sends that change state
 // when allowed: the coupon MATRIX, the user target, the token whose
 // secret is tokSecret, the promotion promo and the redemption
-// redemption. The rest it sends are refused or fail validation.
-func writeEffects(h *harness, target int64, tokSecret string, promo models.Promotion, redemption int64) map[string]effect {
+// redemption and the pending batch batch. The rest it sends are refused
+// or fail validation.
+func writeEffects(h *harness, target int64, tokSecret string, promo models.Promotion, redemption, batch int64) map[string]effect {
 	coupon := func(t *testing.T) models.Coupon {
 		t.Helper()
 		c, err := h.store.Coupon(t.Context(), "MATRIX")
@@ -172,6 +178,14 @@ func writeEffects(h *harness, target int64, tokSecret string, promo models.Promo
 			},
 			done: func(t *testing.T) bool { return h.promotion(promo.ID).Status == models.PromotionArchived },
 		},
+		"POST /batches/:id/cancel": {done: func(t *testing.T) bool {
+			t.Helper()
+			b, err := h.store.Batch(t.Context(), batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b.Status == models.BatchCancelled
+		}},
 		"POST /tokens/:id/revoke": {done: func(t *testing.T) bool {
 			t.Helper()
 			_, err := h.store.AuthenticateToken(t.Context(), tokSecret)
@@ -190,7 +204,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if _, err := h.store.CreateCoupon(ctx, models.CouponSpec{Code: "MATRIX"}); err != nil {
 			t.Fatal(err)
 		}
-		cs, err := h.store.GenerateCoupons(ctx, models.CouponRequest{Spec: models.CouponSpec{Code: "MB"}, Quantity: 2, Generate: true})
+		// No runner runs here, so the batch stays pending for its cancel.
+		spec, err := models.BatchInput{Quantity: 2, Format: models.FormatInput{Prefix: "MB"}}.Validate(models.MaxBatchQuantity)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch, err := h.store.CreateBatch(ctx, spec)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -218,13 +237,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 		// The console's cancel button gets a redemption of its own, so
 		// that the API's cancel does not decide what it finds.
 		red := h.mustRedeem("MREDEEM", "console-customer", "console-order", 1, nil)
-		effects := writeEffects(h, target.ID, tokSecret, promo, red.ID)
+		effects := writeEffects(h, target.ID, tokSecret, promo, red.ID, batch.ID)
 		fill := func(path string) string {
 			r := strings.NewReplacer(":code", "MATRIX", "*", "vendor/htmx-2.0.11.min.js")
 			path = r.Replace(path)
 			switch {
 			case strings.HasPrefix(path, "/batches/"):
-				return strings.Replace(path, ":id", fmt.Sprint(*cs[0].BatchID), 1)
+				return strings.Replace(path, ":id", fmt.Sprint(batch.ID), 1)
 			case strings.HasPrefix(path, "/users/"):
 				return strings.Replace(path, ":id", fmt.Sprint(target.ID), 1)
 			case strings.HasPrefix(path, "/tokens/"):

@@ -2,9 +2,12 @@ package handlers
 
 import (
 	"context"
-	"encoding/csv"
+	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
@@ -14,93 +17,404 @@ import (
 // batchPageCodes is how many codes a batch's page lists; the CSV has all.
 const batchPageCodes = 1000
 
-// BatchStore is what the generation pages need from the store.
+// defaultQuantity is how many codes the generation form offers to make.
+const defaultQuantity = 1000
+
+// BatchStore is what the generation and batch pages need from the store.
 type BatchStore interface {
-	GenerateCoupons(ctx context.Context, r models.CouponRequest) ([]models.Coupon, error)
+	CreateBatch(ctx context.Context, spec models.BatchSpec) (models.Batch, error)
+	PreviewBatch(ctx context.Context, spec models.BatchSpec) (models.BatchPreview, error)
 	Batch(ctx context.Context, id int64) (models.Batch, error)
+	ListBatches(ctx context.Context, f models.BatchFilter) (models.BatchPage, error)
+	CancelBatch(ctx context.Context, id int64) (models.Batch, error)
+	ShapeCodes(ctx context.Context, shapes ...string) (map[string]int64, error)
 	BatchCodes(ctx context.Context, id int64, limit int) ([]string, error)
-	EachBatchCode(ctx context.Context, id int64, fn func(code string) error) error
+	EachBatchCoupon(ctx context.Context, id int64, fn func(models.ExportRow) error) error
+	Promotion(ctx context.Context, id int64) (models.Promotion, error)
+	ListPromotions(ctx context.Context, f models.PromotionFilter) (models.PromotionPage, error)
 }
 
-// Batches serves coupon generation and generated batches.
+// Batches serves the generation form with its live preview, and the
+// batches: their list, each one's page and progress, cancelling and the
+// CSV of their codes.
 type Batches struct {
 	Store BatchStore
+	// Now is the clock progress is measured by.
+	Now func() time.Time
 }
 
-// GenerateForm shows the empty generation form.
+// GenerateForm shows the generation form with the defaults a batch gets
+// (one use per code) and the preview of those defaults; ?promotionId=
+// selects a promotion.
 func (h *Batches) GenerateForm(c echo.Context) error {
-	// The coupon form's defaults, but one use per generated code.
-	fields := views.NewCouponForm().CouponFields
-	fields.MaxUsage = "1"
-	f := views.GenerateForm{CouponFields: fields, Quantity: "10", MaxQuantity: models.MaxGenerateQuantity}
-	return Render(c, http.StatusOK, views.GeneratePage(page(c, "Generate coupons", views.SectionGenerate), f))
+	f := views.GenerateForm{
+		CouponFields: views.CouponFields{MaxUsage: "1", MaxUsagePerClient: "0", MaxItemsPerClient: "0", ExpirationIntervalPerUse: "00:00:00"},
+		Quantity:     strconv.Itoa(defaultQuantity), PromotionID: c.QueryParam(views.FieldPromotionID),
+		Delimiter: "-", Charset: models.CharsetUpperAlnum,
+	}
+	return h.renderForm(c, http.StatusOK, f)
 }
 
-// Generate creates the coupons and sends the browser to the batch's page;
-// bad input re-renders the form with 422.
+// Generate creates a batch from the form, to be made in the background,
+// and sends the browser to its page. Bad input, a quantity the format
+// cannot hold and guessable codes without the confirmation re-render the
+// form with 422, writing nothing.
 func (h *Batches) Generate(c echo.Context) error {
-	f := views.GenerateForm{CouponFields: readCouponFields(c), Quantity: c.FormValue(views.FieldQuantity), MaxQuantity: models.MaxGenerateQuantity}
-	var verr models.ValidationError
-	quantity := formInt(&verr, views.FieldQuantity, f.Quantity)
-	if f.Quantity == "" {
-		verr.Add(views.FieldQuantity, "is required")
-	}
-	spec := validateCouponFields(f.CouponFields, &verr)
-	err := verr.Err()
+	ctx := c.Request().Context()
+	f := readGenerateForm(c)
+	spec, err := generateSpec(f)
 	if err == nil {
-		var cs []models.Coupon
-		req := models.CouponRequest{Quantity: quantity, Spec: spec, Generate: true}
-		if cs, err = h.Store.GenerateCoupons(c.Request().Context(), req); err == nil {
-			return seeOther(c, views.BatchURL(*cs[0].BatchID))
+		err = h.checkGenerate(ctx, spec, f.ConfirmGuessable)
+	}
+	if err == nil {
+		var b models.Batch
+		if b, err = h.Store.CreateBatch(ctx, spec); err == nil {
+			return seeOther(c, views.BatchURL(b.ID))
 		}
 	}
 	if !formProblem(err, &f.Errors, &f.FormError) {
 		return err
 	}
-	if wantsFragment(c, views.GenerateFormID) {
-		return Render(c, http.StatusUnprocessableEntity, views.GenerateFormFragment(csrfToken(c), f))
-	}
-	return Render(c, http.StatusUnprocessableEntity, views.GeneratePage(page(c, "Generate coupons", views.SectionGenerate), f))
+	renameFormatFields(f.Errors)
+	return h.renderForm(c, http.StatusUnprocessableEntity, f)
 }
 
-// Show is a batch's page: its codes and the CSV download.
+// Preview answers the preview of the form as typed: to htmx the preview
+// alone, to a plain post the whole form with it. Invalid fields are
+// listed in the preview, so it is a 200 all the same.
+func (h *Batches) Preview(c echo.Context) error {
+	f := readGenerateForm(c)
+	if !wantsFragment(c, views.GeneratePreviewID) {
+		return h.renderForm(c, http.StatusOK, f)
+	}
+	p, err := h.preview(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.GeneratePreviewFragment(p))
+}
+
+// renderForm renders the generation form, or only the form for htmx,
+// with the promotions it offers and its preview.
+func (h *Batches) renderForm(c echo.Context, status int, f views.GenerateForm) error {
+	ctx := c.Request().Context()
+	f.MaxQuantity, f.Charsets, f.Delimiters = models.MaxBatchQuantity, charsetChoices, delimiterChoices
+	var err error
+	if f.Promotions, err = h.bulkPromotions(ctx); err != nil {
+		return err
+	}
+	if f.Preview, err = h.preview(ctx, f); err != nil {
+		return err
+	}
+	if wantsFragment(c, views.GenerateFormID) {
+		return Render(c, status, views.GenerateFormFragment(csrfToken(c), f))
+	}
+	return Render(c, status, views.GeneratePage(page(c, "Generate coupons", views.SectionGenerate), f))
+}
+
+// bulkPromotions are the choices of the form's promotion select: none,
+// then the newest active bulk promotions.
+func (h *Batches) bulkPromotions(ctx context.Context) ([]views.Choice, error) {
+	res, err := h.Store.ListPromotions(ctx, models.PromotionFilter{Status: models.PromotionActive, Kind: models.KindBulk, Limit: models.MaxListLimit})
+	if err != nil {
+		return nil, err
+	}
+	out := []views.Choice{{Value: "", Label: "None"}}
+	for _, p := range res.Promotions {
+		out = append(out, views.Choice{Value: strconv.FormatInt(p.ID, 10), Label: fmt.Sprintf("%s (#%d)", p.Name, p.ID)})
+	}
+	return out, nil
+}
+
+// preview tells what the form's quantity and format would make; the
+// other fields are checked when the form is sent. It fails only when the
+// store cannot be read.
+func (h *Batches) preview(ctx context.Context, f views.GenerateForm) (views.GeneratePreview, error) {
+	var verr models.ValidationError
+	in := generateInput(f, &verr)
+	_, err := models.BatchInput{Quantity: in.Quantity, Format: in.Format}.Validate(models.MaxBatchQuantity)
+	mergeInvalid(&verr, err)
+	v := views.GeneratePreview{Confirmed: f.ConfirmGuessable, ConfirmError: f.Errors[views.FieldConfirmGuessable]}
+	msgs := formMessages(&verr)
+	renameFormatFields(msgs)
+	for _, name := range previewFields {
+		if m := msgs[name]; m != "" {
+			v.Problems = append(v.Problems, views.PreviewProblem{Field: name, Label: fieldLabels[name], Message: m})
+		}
+	}
+	format, err := in.Format.Compile()
+	if err != nil {
+		return v, nil
+	}
+	quantityOK := msgs[views.FieldQuantity] == ""
+	spec := models.BatchSpec{Format: format}
+	if quantityOK {
+		spec.Quantity = in.Quantity
+	}
+	p, err := h.Store.PreviewBatch(ctx, spec)
+	if err != nil {
+		return views.GeneratePreview{}, err
+	}
+	v.Ready, v.Samples, v.Describe, v.CodeLength = true, p.Samples, format.Describe(), format.CodeLength()
+	v.Keyspace, v.Existing = format.Keyspace().String(), p.Existing
+	if quantityOK {
+		v.Odds, v.Guessable = models.Odds(p.GuessProbability), p.GuessProbability > models.MaxGuessProbability
+		if verr := (*models.ValidationError)(nil); errors.As(p.Problem, &verr) {
+			v.Capacity = verr.Message(models.FieldQuantity)
+		}
+	}
+	return v, nil
+}
+
+// checkGenerate fails with a *models.ValidationError when spec's
+// quantity and the codes of its shape would fill more than half of its
+// keyspace, or when a random guess would hit one of them more often than
+// models.MaxGuessProbability and the marketer has not confirmed that.
+// CreateBatch checks the keyspace again under its lock; this check comes
+// first so that both messages are shown at once.
+func (h *Batches) checkGenerate(ctx context.Context, spec models.BatchSpec, confirmed bool) error {
+	shape := spec.Format.Shape()
+	counts, err := h.Store.ShapeCodes(ctx, shape)
+	if err != nil {
+		return err
+	}
+	var verr models.ValidationError
+	mergeInvalid(&verr, spec.Format.CheckCapacity(int64(spec.Quantity), counts[shape]))
+	if p := spec.Format.GuessProbability(counts[shape] + int64(spec.Quantity)); p > models.MaxGuessProbability && !confirmed {
+		verr.Add(views.FieldConfirmGuessable, fmt.Sprintf("one random guess would hit a code %s, more often than one in a million: tick this box to generate them anyway, or make the codes longer", models.Odds(p)))
+	}
+	return verr.Err()
+}
+
+// readGenerateForm reads the generation form as typed.
+func readGenerateForm(c echo.Context) views.GenerateForm {
+	return views.GenerateForm{
+		CouponFields:     readCouponFields(c),
+		Quantity:         c.FormValue(views.FieldQuantity),
+		PromotionID:      c.FormValue(views.FieldPromotionID),
+		Prefix:           c.FormValue(views.FieldPrefix),
+		Suffix:           c.FormValue(views.FieldSuffix),
+		Delimiter:        c.FormValue(views.FieldDelimiter),
+		Length:           c.FormValue(views.FieldLength),
+		Charset:          c.FormValue(views.FieldCharset),
+		Exclude:          c.FormValue(views.FieldExclude),
+		Pattern:          c.FormValue(views.FieldPattern),
+		Check:            c.FormValue(views.FieldCheck) != "",
+		ConfirmGuessable: c.FormValue(views.FieldConfirmGuessable) != "",
+	}
+}
+
+// generateInput converts the typed form into a batch request, recording
+// fields that are not numbers in verr. A blank quantity is required;
+// other blank numbers are 0 (unlimited).
+func generateInput(f views.GenerateForm, verr *models.ValidationError) models.BatchInput {
+	if strings.TrimSpace(f.Quantity) == "" {
+		verr.Add(views.FieldQuantity, "is required")
+	}
+	in := models.BatchInput{
+		Quantity: formInt(verr, views.FieldQuantity, f.Quantity),
+		Format: models.FormatInput{
+			Prefix: strings.TrimSpace(f.Prefix), Suffix: strings.TrimSpace(f.Suffix), Delimiter: f.Delimiter,
+			Length: formInt(verr, views.FieldLength, f.Length), Charset: f.Charset, Exclude: f.Exclude,
+			Pattern: strings.TrimSpace(f.Pattern), Check: f.Check,
+		},
+		MaxUsage:                 formInt(verr, views.FieldMaxUsage, f.MaxUsage),
+		MaxUsagePerClient:        formInt(verr, views.FieldMaxUsagePerClient, f.MaxUsagePerClient),
+		MaxItemsPerClient:        formInt(verr, views.FieldMaxItemsPerClient, f.MaxItemsPerClient),
+		ExpirationIntervalPerUse: f.ExpirationIntervalPerUse,
+		UTMSource:                optional(f.UTMSource),
+		UTMCampaign:              optional(f.UTMCampaign),
+	}
+	if raw := strings.TrimSpace(f.PromotionID); raw != "" {
+		id, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || id < 1 {
+			verr.Add(views.FieldPromotionID, "must be one of the promotions listed")
+		}
+		in.PromotionID = &id
+	}
+	return in
+}
+
+// generateSpec validates the whole form: the spec, or a
+// *models.ValidationError naming every bad field.
+func generateSpec(f views.GenerateForm) (models.BatchSpec, error) {
+	var verr models.ValidationError
+	in := generateInput(f, &verr)
+	spec, err := in.Validate(models.MaxBatchQuantity)
+	mergeInvalid(&verr, err)
+	if err := verr.Err(); err != nil {
+		return models.BatchSpec{}, err
+	}
+	return spec, nil
+}
+
+// formatFieldNames are the generation form's names for the format's
+// domain fields.
+var formatFieldNames = map[string]string{
+	models.FieldFormat:          views.FieldFormat,
+	models.FieldFormatPrefix:    views.FieldPrefix,
+	models.FieldFormatSuffix:    views.FieldSuffix,
+	models.FieldFormatDelimiter: views.FieldDelimiter,
+	models.FieldFormatLength:    views.FieldLength,
+	models.FieldFormatCharset:   views.FieldCharset,
+	models.FieldFormatExclude:   views.FieldExclude,
+	models.FieldFormatPattern:   views.FieldPattern,
+	models.FieldFormatCheck:     views.FieldCheck,
+}
+
+// renameFormatFields moves the format's messages from the domain's field
+// names to the form's.
+func renameFormatFields(msgs map[string]string) {
+	for domain, name := range formatFieldNames {
+		if m, ok := msgs[domain]; ok {
+			delete(msgs, domain)
+			if msgs[name] == "" {
+				msgs[name] = m
+			}
+		}
+	}
+}
+
+// previewFields are the fields the preview reports on, in form order.
+var previewFields = []string{views.FieldQuantity, views.FieldFormat, views.FieldPrefix, views.FieldDelimiter, views.FieldSuffix,
+	views.FieldLength, views.FieldCharset, views.FieldPattern, views.FieldExclude, views.FieldCheck}
+
+// fieldLabels name the preview's fields as the form labels them.
+var fieldLabels = map[string]string{
+	views.FieldQuantity: "How many codes", views.FieldFormat: "Code format", views.FieldPrefix: "Prefix",
+	views.FieldDelimiter: "Delimiter", views.FieldSuffix: "Suffix", views.FieldLength: "Random characters",
+	views.FieldCharset: "Characters", views.FieldPattern: "Pattern", views.FieldExclude: "Never use",
+	views.FieldCheck: "Check character",
+}
+
+var charsetChoices = choices(models.Charsets, map[string]string{
+	models.CharsetUpperAlnum:  "upper-case letters and digits (A–Z, 0–9)",
+	models.CharsetLowerAlnum:  "lower-case letters and digits (a–z, 0–9)",
+	models.CharsetDigits:      "digits (0–9)",
+	models.CharsetLetters:     "upper-case letters (A–Z)",
+	models.CharsetUnambiguous: "unambiguous: A–Z and 2–9 without O, I, L (O is read as 0, I and L as 1)",
+})
+
+var delimiterChoices = []views.Choice{{Value: "-", Label: "dash (-)"}, {Value: "_", Label: "underscore (_)"}, {Value: "", Label: "none"}}
+
+// List shows one page of batches, newest first, filtered by status; an
+// htmx request aimed at the table gets only the table. A cursor that no
+// longer works gives the first page with a note, an unknown status a 422
+// with its message.
+func (h *Batches) List(c echo.Context) error {
+	ctx := c.Request().Context()
+	v := views.BatchList{Status: c.QueryParam(views.FieldStatus), Statuses: choices(models.BatchStatuses, nil)}
+	f := models.BatchFilter{Status: v.Status, After: c.QueryParam("after")}
+	res, err := h.Store.ListBatches(ctx, f)
+	var verr *models.ValidationError
+	if errors.As(err, &verr) && verr.Message(models.FieldCursor) != "" {
+		v.Error = "That page link is not valid any more, so this is the first page."
+		f.After = ""
+		res, err = h.Store.ListBatches(ctx, f)
+	}
+	status := http.StatusOK
+	if errors.As(err, &verr) {
+		status, err = http.StatusUnprocessableEntity, nil
+		v.Errors, v.Error = formMessages(verr), "This filter is not valid; see the message beside it."
+	}
+	if err != nil {
+		return err
+	}
+	for _, b := range res.Batches {
+		v.Rows = append(v.Rows, batchRow(b))
+		v.Live = v.Live || !b.Finished()
+	}
+	v.SelfURL = batchesURL(v.Status, f.After)
+	if res.Next != "" {
+		v.NextURL = batchesURL(v.Status, res.Next)
+	}
+	if f.After != "" {
+		v.FirstURL = batchesURL(v.Status, "")
+	}
+	if wantsFragment(c, views.BatchTableID) {
+		return Render(c, status, views.BatchTable(v))
+	}
+	return Render(c, status, views.BatchesPage(page(c, "Batches", views.SectionBatches), v))
+}
+
+func batchesURL(status, after string) string {
+	return queryURL(views.BatchesURL, map[string]string{views.FieldStatus: status, "after": after})
+}
+
+func batchRow(b models.Batch) views.BatchRow {
+	r := views.BatchRow{ID: b.ID, Status: b.Status, Generated: b.Generated, Quantity: b.Quantity, Describe: describeBatch(b),
+		CreatedBy: b.CreatedBy, CreatedAt: formatTime(b.CreatedAt)}
+	if b.PromotionID != nil {
+		r.PromotionID = *b.PromotionID
+	}
+	return r
+}
+
+// describeBatch is the batch's format in words; a batch made before
+// formats were recorded is named by its base code.
+func describeBatch(b models.Batch) string {
+	if b.Format == "" {
+		return fmt.Sprintf("%q and random characters", b.BaseCode)
+	}
+	f, err := b.FormatInput().Compile()
+	if err != nil {
+		return "a format this version cannot read"
+	}
+	return f.Describe()
+}
+
+// Show is a batch's page: its progress, format, limits and first codes.
+// It fails with ErrNotFound.
 func (h *Batches) Show(c echo.Context) error {
 	b, err := h.batch(c)
 	if err != nil {
 		return err
 	}
-	codes, err := h.Store.BatchCodes(c.Request().Context(), b.ID, batchPageCodes)
-	if err != nil {
-		return err
-	}
-	v := views.BatchView{ID: b.ID, BaseCode: b.BaseCode, Quantity: b.Quantity, Status: b.Status, CreatedAt: formatTime(b.CreatedAt), Codes: codes}
-	return Render(c, http.StatusOK, views.BatchPage(page(c, fmt.Sprintf("Batch %d", b.ID), views.SectionGenerate), v))
+	return h.renderPage(c, b)
 }
 
-// CSV streams a batch's codes as a CSV file with a header row.
-func (h *Batches) CSV(c echo.Context) error {
+// Progress answers an htmx poll aimed at a batch's progress with that
+// fragment, and once the batch has stopped, its codes out of band. Any
+// other request gets the batch's page. It fails with ErrNotFound.
+func (h *Batches) Progress(c echo.Context) error {
 	b, err := h.batch(c)
 	if err != nil {
 		return err
 	}
-	hdr := c.Response().Header()
-	hdr.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
-	hdr.Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="coupons-%s-batch-%d.csv"`, b.BaseCode, b.ID))
-	c.Response().WriteHeader(http.StatusOK)
-	w := csv.NewWriter(c.Response())
-	if err := w.Write([]string{"couponCode"}); err != nil {
-		return err
+	if !wantsFragment(c, views.BatchProgressID) {
+		return h.renderPage(c, b)
 	}
-	row := make([]string, 1)
-	err = h.Store.EachBatchCode(c.Request().Context(), b.ID, func(code string) error {
-		row[0] = code
-		return w.Write(row)
-	})
-	w.Flush()
+	return h.renderProgress(c, b)
+}
+
+// Cancel stops a pending or running batch, keeping the codes it made;
+// htmx aimed at the progress gets that fragment, anything else is sent
+// back to the batch's page. It fails with ErrNotFound, and with
+// *models.BatchFinishedError for a batch that is done or failed.
+func (h *Batches) Cancel(c echo.Context) error {
+	id, err := pathID(c, "batch")
 	if err != nil {
 		return err
 	}
-	return w.Error()
+	b, err := h.Store.CancelBatch(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	if wantsFragment(c, views.BatchProgressID) {
+		return h.renderProgress(c, b)
+	}
+	return seeOther(c, views.BatchURL(b.ID))
+}
+
+// CSV streams a batch's codes as CSV, the same file as the API's (code,
+// status, uses, max_uses, issued_to, created_at); a running batch gives
+// the codes made so far. It fails with ErrNotFound before the file.
+func (h *Batches) CSV(c echo.Context) error {
+	id, err := pathID(c, "batch")
+	if err != nil {
+		return err
+	}
+	return batchCSV(c, h.Store, id)
 }
 
 func (h *Batches) batch(c echo.Context) (models.Batch, error) {
@@ -109,4 +423,74 @@ func (h *Batches) batch(c echo.Context) (models.Batch, error) {
 		return models.Batch{}, err
 	}
 	return h.Store.Batch(c.Request().Context(), id)
+}
+
+// renderPage renders batch b's page.
+func (h *Batches) renderPage(c echo.Context, b models.Batch) error {
+	ctx := c.Request().Context()
+	v := views.BatchView{
+		Progress: progressView(b, h.Now()), Describe: describeBatch(b),
+		MaxUsage: b.MaxUsage, MaxUsagePerClient: b.MaxUsagePerClient, MaxItemsPerClient: b.MaxItemsPerClient,
+		ExpirationIntervalPerUse: models.FormatTimeSpan(b.ExpirationIntervalPerUse), UTMSource: deref(b.UTMSource), UTMCampaign: deref(b.UTMCampaign),
+		CreatedBy: b.CreatedBy, CreatedAt: formatTime(b.CreatedAt), StartedAt: optionalTime(b.StartedAt), FinishedAt: optionalTime(b.FinishedAt),
+	}
+	// A batch made before formats were recorded has no keyspace to tell.
+	if f, err := b.FormatInput().Compile(); b.Format != "" && err == nil {
+		counts, err := h.Store.ShapeCodes(ctx, b.Shape)
+		if err != nil {
+			return err
+		}
+		p := f.GuessProbability(counts[b.Shape])
+		v.CodeLength, v.Keyspace, v.Odds, v.Guessable = f.CodeLength(), f.Keyspace().String(), models.Odds(p), p > models.MaxGuessProbability
+	}
+	if b.PromotionID != nil {
+		p, err := h.Store.Promotion(ctx, *b.PromotionID)
+		if err != nil {
+			return err
+		}
+		v.PromotionID, v.PromotionName = p.ID, p.Name
+	}
+	var err error
+	if v.Codes, err = h.codesView(ctx, b); err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.BatchPage(page(c, fmt.Sprintf("Batch %d", b.ID), views.SectionBatches), v))
+}
+
+// renderProgress renders b's progress fragment and, once b has stopped,
+// its codes out of band.
+func (h *Batches) renderProgress(c echo.Context, b models.Batch) error {
+	var codes *views.BatchCodesView
+	if b.Finished() {
+		v, err := h.codesView(c.Request().Context(), b)
+		if err != nil {
+			return err
+		}
+		codes = &v
+	}
+	return Render(c, http.StatusOK, views.BatchProgressUpdate(csrfToken(c), canEdit(c), progressView(b, h.Now()), codes))
+}
+
+func (h *Batches) codesView(ctx context.Context, b models.Batch) (views.BatchCodesView, error) {
+	codes, err := h.Store.BatchCodes(ctx, b.ID, batchPageCodes)
+	if err != nil {
+		return views.BatchCodesView{}, err
+	}
+	return views.BatchCodesView{ID: b.ID, Codes: codes, Generated: b.Generated, Finished: b.Finished()}, nil
+}
+
+// progressView is b's progress at now.
+func progressView(b models.Batch, now time.Time) views.BatchProgressView {
+	p := b.Progress(now)
+	return views.BatchProgressView{
+		ID: b.ID, Status: b.Status, Finished: b.Finished(), Generated: b.Generated, Quantity: b.Quantity,
+		Started: b.StartedAt != nil, PerSec: p.PerSec, Elapsed: p.Elapsed, Left: p.Left, Error: b.Error,
+	}
+}
+
+func optionalTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return formatTime(*t)
 }

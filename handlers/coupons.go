@@ -22,6 +22,7 @@ type CouponStore interface {
 	LiveTags(ctx context.Context) (models.TagSet, error)
 	CouponPromotions(ctx context.Context, c models.Coupon) ([]models.Promotion, error)
 	ListRedemptions(ctx context.Context, f models.RedemptionFilter) (models.RedemptionPage, error)
+	EachCoupon(ctx context.Context, f models.CouponFilter, fn func(models.Coupon) error) error
 }
 
 // redemptionsPerPage is how many redemptions a coupon's page lists at a
@@ -71,10 +72,18 @@ func (h *Coupons) List(c echo.Context) error {
 	if f.After != "" {
 		v.FirstURL = listURL(v, "")
 	}
+	v.CSVURL = queryURL("/coupons.csv", map[string]string{"q": v.Query, "utmSource": v.UTMSource, "utmCampaign": v.UTMCampaign, "status": v.Status})
 	if wantsFragment(c, views.CouponTableID) {
 		return Render(c, http.StatusOK, views.CouponTable(csrfToken(c), canEdit(c), v))
 	}
 	return Render(c, http.StatusOK, views.CouponsPage(page(c, "Coupons", views.SectionCoupons), v))
+}
+
+// CSV streams the coupons the list shows under the same filters (q,
+// utmSource, utmCampaign, status), every page of them, as the API's CSV.
+// An unknown status is a 422.
+func (h *Coupons) CSV(c echo.Context) error {
+	return couponsCSV(c, h.Store)
 }
 
 func listURL(v views.CouponList, after string) string {

@@ -24,6 +24,16 @@ const (
 	SingleUseFormID     = "single-use-form"
 	CheckFormID         = "check-form"
 	CheckResultID       = "check-result"
+	// GeneratePreviewID is the generation form's live preview: sample
+	// codes, keyspace and guess odds.
+	GeneratePreviewID = "generate-preview"
+	// BatchTableID is the list of batches with its pager.
+	BatchTableID = "batch-table"
+	// BatchProgressID is a batch's status and progress bar, which polls
+	// itself while the batch runs.
+	BatchProgressID = "batch-progress"
+	// BatchCodesID is the list of a batch's first codes.
+	BatchCodesID = "batch-codes"
 )
 
 // CouponRowID is the id of a coupon's row in the coupon table.
@@ -60,6 +70,8 @@ const (
 	SectionCoupons  = "coupons"
 	SectionNew      = "new"
 	SectionGenerate = "generate"
+	// SectionBatches is the list of generation batches and their pages.
+	SectionBatches = "batches"
 	// SectionPromotions, SectionSingleUse and SectionCheck are the
 	// promotion pages, the single-use coupon form and "Check a code".
 	SectionPromotions = "promotions"

@@ -35,7 +35,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	redemptions := &handlers.Redemptions{Store: store}
 	singleUse := &handlers.SingleUse{Store: store, Now: cfg.Now}
 	check := &handlers.Check{Store: store}
-	batches := &handlers.Batches{Store: store}
+	batches := &handlers.Batches{Store: store, Now: cfg.Now}
 	promotions := &handlers.Promotions{Store: store, Now: cfg.Now}
 	vtex := &handlers.VTEX{Store: store}
 	promotionAPI := &handlers.PromotionAPI{Store: store}
@@ -109,11 +109,18 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.POST("/promotions/:id/archive", promotions.Archive, editor...)
 	e.POST("/promotions/:id/utm", promotions.LinkTag, editor...)
 
-	// Console: generation and its batches.
+	// Console: generation and its batches, which run in the background,
+	// and the coupon list as CSV. Viewers follow batches and download;
+	// editors and admins generate (with a live preview) and cancel.
 	e.GET("/coupons/generate", batches.GenerateForm, editor...)
 	e.POST("/coupons/generate", batches.Generate, editor...)
+	e.POST("/coupons/generate/preview", batches.Preview, editor...)
+	e.GET("/batches", batches.List, viewer...)
 	e.GET("/batches/:id", batches.Show, viewer...)
+	e.GET("/batches/:id/progress", batches.Progress, viewer...)
+	e.POST("/batches/:id/cancel", batches.Cancel, editor...)
 	e.GET("/batches/:id/codes.csv", batches.CSV, viewer...)
+	e.GET("/coupons.csv", coupons.CSV, viewer...)
 
 	// Console: one's own account.
 	e.GET("/account", account.Show, viewer...)

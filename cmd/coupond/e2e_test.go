@@ -8,10 +8,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/coupond/coupond/models"
+	"github.com/coupond/coupond/models/storetest"
 	"github.com/go-rod/rod"
 	"github.com/go-rod/rod/lib/launcher"
 	"github.com/go-rod/rod/lib/launcher/flags"
@@ -151,11 +154,14 @@ func TestMarketerManagesCoupons(t *testing.T) {
 		t.Errorf("after a search the page has %d coupon tables, want the one replaced", n)
 	}
 
-	// Generate ten and download them.
+	// Generate ten and download them. The batch runs in the background;
+	// its page follows it until it is done and then lists the codes.
 	p.MustNavigate(base + "/coupons/generate").MustWaitLoad()
-	p.MustElement("#couponCode").MustInput("XMAS")
+	p.MustElement("#prefix").MustInput("XMAS")
 	p.MustElement("#quantity").MustSelectAllText().MustInput("10")
+	p.MustElementR(`[data-testid="sample"]`, `^XMAS-[0-9A-Z]{12}$`)
 	p.MustElement(`[data-testid="generate"]`).MustClick()
+	p.MustElementR(`#batch-progress [data-testid="batch-status"]`, "^done$")
 	items := p.MustElement(`[data-testid="codes"]`).MustElements("li")
 	shown := map[string]bool{}
 	for _, li := range items {
@@ -164,9 +170,30 @@ func TestMarketerManagesCoupons(t *testing.T) {
 	if len(items) != 10 || len(shown) != 10 {
 		t.Fatalf("batch page lists %d codes, %d different, want 10 different", len(items), len(shown))
 	}
+	rows := download(t, b, p.MustElement(`[data-testid="download-csv"]`))
+	if len(rows) != 11 {
+		t.Fatalf("CSV has %d rows, want a header and 10 codes: %v", len(rows), rows)
+	}
+	code := regexp.MustCompile(`^XMAS-[0-9A-Z]{12}$`)
+	downloaded := map[string]bool{}
+	for _, r := range rows[1:] {
+		if !code.MatchString(r[0]) || downloaded[r[0]] {
+			t.Errorf("CSV code %q is not XMAS- and 12 of [0-9A-Z], or comes twice", r[0])
+		}
+		downloaded[r[0]] = true
+	}
+	if d := cmp.Diff(shown, downloaded); d != "" {
+		t.Errorf("codes on the page (-) and in the CSV (+) differ:\n%s", d)
+	}
+}
+
+// download clicks el, a download link, and returns the CSV it fetched
+// after checking the export's header row.
+func download(t *testing.T, b *rod.Browser, el *rod.Element) [][]string {
+	t.Helper()
 	dir := t.TempDir()
 	wait := b.WaitDownload(dir)
-	p.MustElement(`[data-testid="download-csv"]`).MustClick()
+	el.MustClick()
 	info := wait()
 	data, err := os.ReadFile(filepath.Join(dir, info.GUID))
 	if err != nil {
@@ -176,19 +203,143 @@ func TestMarketerManagesCoupons(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the download is not CSV: %v\n%s", err, data)
 	}
-	if len(rows) != 11 || rows[0][0] != "couponCode" {
-		t.Fatalf("CSV has %d rows, want a header and 10 codes:\n%s", len(rows), data)
+	if len(rows) == 0 || strings.Join(rows[0], ",") != "code,status,uses,max_uses,issued_to,created_at" {
+		t.Fatalf("the download's header is %v", rows)
 	}
-	code := regexp.MustCompile(`^XMAS-[a-z0-9]{15}$`)
-	downloaded := map[string]bool{}
-	for _, r := range rows[1:] {
-		if !code.MatchString(r[0]) || downloaded[r[0]] {
-			t.Errorf("CSV code %q is not XMAS- and 15 of [a-z0-9], or comes twice", r[0])
+	return rows
+}
+
+// TestMarketerGeneratesABatch walks a generation as a marketer would:
+// type a short format and watch the live preview show codes of it and
+// warn that they are guessable, have the unconfirmed generation refused,
+// lengthen the codes until the warning goes, generate 5,000, follow the
+// batch's progress to done, and download its codes, which must be
+// exactly those in the database.
+func TestMarketerGeneratesABatch(t *testing.T) {
+	b := newBrowser(t)
+	dbPath := filepath.Join(t.TempDir(), "coupond.db")
+	env := map[string]string{"COUPOND_DB": dbPath, "COUPOND_PASSWORD": "marketer password 1"}
+	mustRun(t, env, "user", "create", "--email", "marketer@example.com", "--role", "editor")
+	base, _ := startRunLog(t, env)
+
+	p := b.MustPage(base + "/login").Timeout(30 * time.Second)
+	p.MustElement("#email").MustInput("marketer@example.com")
+	p.MustElement("#password").MustInput("marketer password 1")
+	follow(p, p.MustElement(`[data-testid="login"]`))
+	p.MustElement(`[data-testid="no-coupons"]`)
+	follow(p, p.MustElementR("nav a", "^Generate$"))
+
+	// A short format: the preview follows the typing.
+	p.MustElement("#quantity").MustSelectAllText().MustInput("5000")
+	p.MustElement("#prefix").MustInput("SPRING")
+	p.MustElement("#charset").MustSelect("digits (0–9)")
+	p.MustElement("#length").MustInput("4")
+	p.MustElementR(`[data-testid="sample"]`, `^SPRING-[0-9]{4}$`)
+	short := regexp.MustCompile(`^SPRING-[0-9]{4}$`)
+	for _, s := range p.MustElements(`[data-testid="sample"]`) {
+		if !short.MatchString(s.MustText()) {
+			t.Errorf("sample %q is not SPRING- and 4 digits", s.MustText())
 		}
-		downloaded[r[0]] = true
 	}
-	if d := cmp.Diff(shown, downloaded); d != "" {
-		t.Errorf("codes on the page (-) and in the CSV (+) differ:\n%s", d)
+	if got := p.MustElement(`[data-testid="preview-keyspace"]`).MustText(); got != "10,000" {
+		t.Errorf("keyspace shown %q, want 10,000", got)
+	}
+	if w := p.MustElement(`[data-testid="guess-warning"]`).MustText(); !strings.Contains(w, "guessable") || !strings.Contains(w, "1 in 2,") {
+		t.Errorf("the warning reads %q", w)
+	}
+
+	// Not without the confirmation; the message is beside the box.
+	p.MustElement(`[data-testid="generate"]`).MustClick()
+	if msg := p.MustElement(`[data-testid="error-confirmGuessable"]`).MustText(); !strings.Contains(msg, "tick this box") {
+		t.Errorf("the refusal reads %q", msg)
+	}
+	if v := p.MustElement("#prefix").MustProperty("value").String(); v != "SPRING" {
+		t.Errorf("the prefix typed was lost on re-render: %q", v)
+	}
+
+	// Longer codes are safe: the warning goes.
+	p.MustElement("#length").MustSelectAllText().MustInput("10")
+	p.MustElementR(`[data-testid="sample"]`, `^SPRING-[0-9]{10}$`)
+	if mustHave(t, p, `[data-testid="guess-warning"]`) || mustHave(t, p, "#confirmGuessable") {
+		t.Error("codes of 10 digits are still called guessable")
+	}
+	if got := p.MustElement(`[data-testid="preview-odds"]`).MustText(); got != "1 in 2.0 million" {
+		t.Errorf("odds shown %q, want 1 in 2.0 million", got)
+	}
+	// Refresh preview draws new samples in place; it generates nothing.
+	before := p.MustElement(`[data-testid="samples"]`).MustText()
+	p.MustElement(`[data-testid="refresh-preview"]`).MustClick()
+	p.MustWait(`(before) => { const s = document.querySelector('[data-testid="samples"]'); return s !== null && s.innerText !== before }`, before)
+	if u := p.MustInfo().URL; u != base+"/coupons/generate" {
+		t.Errorf("Refresh preview led to %s", u)
+	}
+
+	// Generate, and follow the batch to done.
+	p.MustElement(`[data-testid="generate"]`).MustClick()
+	p.MustElementR(`#batch-progress [data-testid="batch-status"]`, "^done$")
+	if u := p.MustInfo().URL; !regexp.MustCompile(`/batches/\d+$`).MatchString(u) {
+		t.Errorf("generating led to %s, not the batch's page", u)
+	}
+	bar := p.MustElement(`[data-testid="batch-progress-bar"]`)
+	if v, m := bar.MustProperty("value").Int(), bar.MustProperty("max").Int(); v != 5000 || m != 5000 {
+		t.Errorf("progress bar at %d of %d, want 5000 of 5000", v, m)
+	}
+	if got := p.MustElement(`[data-testid="batch-made"]`).MustText(); got != "5,000 of 5,000 codes made (100 %)" {
+		t.Errorf("count reads %q", got)
+	}
+	if p.MustElement("#batch-progress").MustAttribute("hx-trigger") != nil {
+		t.Error("the finished batch's progress still polls")
+	}
+	if n := len(p.MustElement(`[data-testid="codes"]`).MustElements("li")); n != 1000 {
+		t.Errorf("the page lists %d codes, want the first 1000", n)
+	}
+
+	// The CSV is the batch, row for row as the database has it.
+	rows := download(t, b, p.MustElement(`[data-testid="download-csv"]`))
+	db := storetest.Connect(t, models.Config{Path: dbPath})
+	var stored []struct {
+		Code       string
+		Archived   bool
+		Uses       int
+		MaxUsage   int
+		CustomerID *string
+		CreatedAt  time.Time
+	}
+	if err := db.Raw("SELECT code, archived, uses, max_usage, customer_id, created_at FROM coupons WHERE batch_id = (SELECT max(id) FROM batches)").Scan(&stored).Error; err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{}
+	for _, c := range stored {
+		status, issued := "active", ""
+		if c.Archived {
+			status = "archived"
+		}
+		if c.CustomerID != nil {
+			issued = *c.CustomerID
+		}
+		want[c.Code] = []string{c.Code, status, strconv.Itoa(c.Uses), strconv.Itoa(c.MaxUsage), issued, c.CreatedAt.UTC().Format(time.RFC3339)}
+	}
+	got := map[string][]string{}
+	for _, r := range rows[1:] {
+		if !regexp.MustCompile(`^SPRING-[0-9]{10}$`).MatchString(r[0]) || got[r[0]] != nil {
+			t.Errorf("CSV code %q is not SPRING- and 10 digits, or comes twice", r[0])
+		}
+		got[r[0]] = r
+	}
+	var batches int
+	if err := db.Raw("SELECT count(*) FROM batches").Scan(&batches).Error; err != nil || batches != 1 {
+		t.Errorf("the database has %d batches (%v), want the one generated", batches, err)
+	}
+	if len(stored) != 5000 || len(rows) != 5001 {
+		t.Errorf("the database has %d codes and the CSV %d rows, want 5000 and a header with 5000", len(stored), len(rows))
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("the database (-) and the CSV (+) differ:\n%s", d)
+	}
+	for _, r := range rows[1:3] {
+		if r[1] != "active" || r[2] != "0" || r[3] != "1" || r[4] != "" {
+			t.Errorf("a new code's row is %v, want active, 0 uses of 1, nobody's", r)
+		}
 	}
 }
 
