@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -52,10 +53,16 @@ func TestConsoleMaxUsesPerCustomer(t *testing.T) {
 			t.Errorf("after the edit max uses per customer = %d, want 5", c.MaxUsagePerClient)
 		}
 		// Generated coupons take the limit too.
-		r = h.post("/coupons/generate", url.Values{"couponCode": {"GENPC"}, "quantity": {"2"}, "maxUsagePerClient": {"3"}}, nil)
+		wait := h.runBatches()
+		r = h.post("/coupons/generate", url.Values{"prefix": {"GENPC"}, "length": {"12"}, "quantity": {"2"}, "maxUsage": {"1"}, "maxUsagePerClient": {"3"}}, nil)
 		if r.status != http.StatusSeeOther {
-			t.Fatalf("generate: %d", r.status)
+			t.Fatalf("generate: %d %.300s", r.status, r.body)
 		}
+		id, err := strconv.ParseInt(strings.TrimPrefix(r.header.Get("Location"), "/batches/"), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wait(id)
 		page, err := h.store.ListCoupons(t.Context(), models.CouponFilter{Prefix: "GENPC"})
 		if err != nil || len(page.Coupons) != 2 || page.Coupons[0].MaxUsagePerClient != 3 {
 			t.Errorf("generated coupons: %+v %v, want two with max uses per customer 3", page.Coupons, err)

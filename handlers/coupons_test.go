@@ -1,7 +1,6 @@
 package handlers_test
 
 import (
-	"encoding/csv"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
-	"github.com/google/go-cmp/cmp"
 )
 
 func TestConsolePagesRender(t *testing.T) {
@@ -297,95 +295,6 @@ func TestCSRFTokenIsNotTakenFromTheQuery(t *testing.T) {
 	})
 }
 
-func TestConsoleGenerateAndDownloadCSV(t *testing.T) {
-	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		r := h.post("/coupons/generate", url.Values{"couponCode": {"GEN"}, "quantity": {"0"}}, htmx(views.GenerateFormID))
-		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `data-testid="error-quantity"`) {
-			t.Fatalf("quantity 0: %d", r.status)
-		}
-		if page, err := h.store.ListCoupons(t.Context(), models.CouponFilter{Prefix: "GEN"}); err != nil || len(page.Coupons) != 0 {
-			t.Fatalf("the refused generation left %d coupons (%v)", len(page.Coupons), err)
-		}
-		r = h.post("/coupons/generate", url.Values{"couponCode": {"GEN"}, "quantity": {"12"}, "maxUsage": {"1"}}, nil)
-		if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/batches/") {
-			t.Fatalf("generate: %d %q", r.status, r.header.Get("Location"))
-		}
-		batch := r.header.Get("Location")
-		page := h.do("GET", batch, nil, nil)
-		if page.status != http.StatusOK || !strings.Contains(page.body, batch+"/codes.csv") {
-			t.Fatalf("batch page: %d, or no link to its CSV", page.status)
-		}
-		shown := batchPageCodes(t, page.body)
-		dl := h.do("GET", batch+"/codes.csv", nil, nil)
-		if dl.status != http.StatusOK || !strings.HasPrefix(dl.header.Get("Content-Type"), "text/csv") || !strings.Contains(dl.header.Get("Content-Disposition"), "attachment") {
-			t.Fatalf("csv: %d %q %q", dl.status, dl.header.Get("Content-Type"), dl.header.Get("Content-Disposition"))
-		}
-		rows, err := csv.NewReader(strings.NewReader(dl.body)).ReadAll()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(rows) == 0 || len(rows[0]) != 1 || rows[0][0] != "couponCode" {
-			t.Fatalf("csv header = %v, want [couponCode]", rows)
-		}
-		var downloaded []string
-		for _, row := range rows[1:] {
-			downloaded = append(downloaded, row[0])
-		}
-		if len(downloaded) != 12 || len(shown) != 12 {
-			t.Errorf("the CSV has %d codes and the page shows %d, want 12 and 12", len(downloaded), len(shown))
-		}
-		if d := cmp.Diff(distinct(t, "csv", downloaded), distinct(t, "page", shown)); d != "" {
-			t.Errorf("codes in the CSV (-) and on the page (+) differ:\n%s", d)
-		}
-		for _, code := range downloaded {
-			c, err := h.store.Coupon(t.Context(), code)
-			if err != nil {
-				t.Errorf("csv code %q is not a coupon: %v", code, err)
-				continue
-			}
-			if !generatedGEN.MatchString(c.Code) || c.MaxUsage != 1 {
-				t.Errorf("coupon %+v is not GEN-<15 of [a-z0-9]> with max usage 1", c)
-			}
-		}
-		if r := h.do("GET", "/batches/999/codes.csv", nil, nil); r.status != http.StatusNotFound {
-			t.Errorf("unknown batch csv: %d", r.status)
-		}
-		if r := h.do("GET", "/batches/x", nil, nil); r.status != http.StatusNotFound {
-			t.Errorf("bad batch id: %d", r.status)
-		}
-	})
-}
-
-var generatedGEN = regexp.MustCompile(`^GEN-[a-z0-9]{15}$`)
-
-// batchPageCodes returns the codes a batch page lists, one per item of its
-// codes list, in order.
-func batchPageCodes(t *testing.T, body string) []string {
-	t.Helper()
-	list := regexp.MustCompile(`(?s)<ul[^>]*data-testid="codes"[^>]*>(.*?)</ul>`).FindStringSubmatch(body)
-	if list == nil {
-		t.Fatalf("the batch page has no list of codes: %.300s", body)
-	}
-	var codes []string
-	for _, m := range regexp.MustCompile(`(?s)<li>(.*?)</li>`).FindAllStringSubmatch(list[1], -1) {
-		codes = append(codes, strings.TrimSpace(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(m[1], "")))
-	}
-	return codes
-}
-
-// distinct returns the set of codes, failing the test on a repeated one.
-func distinct(t *testing.T, where string, codes []string) map[string]bool {
-	t.Helper()
-	set := make(map[string]bool, len(codes))
-	for _, c := range codes {
-		if set[c] {
-			t.Errorf("%s lists %q twice", where, c)
-		}
-		set[c] = true
-	}
-	return set
-}
 
 func TestHealth(t *testing.T) {
 	t.Parallel()

@@ -7,6 +7,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -102,12 +103,20 @@ func TestLongAndStrangeTextIsRefusedOrStored(t *testing.T) {
 func TestConsoleGeneratesEvenOne(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		r := h.post("/coupons/generate", url.Values{"couponCode": {"ONE"}, "quantity": {"1"}}, nil)
+		wait := h.runBatches()
+		r := h.post("/coupons/generate", url.Values{"prefix": {"ONE"}, "delimiter": {"-"}, "length": {"12"}, "quantity": {"1"}, "maxUsage": {"1"}}, nil)
 		if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/batches/") {
 			t.Fatalf("generate one: %d %q %.200s", r.status, r.header.Get("Location"), r.body)
 		}
+		id, err := strconv.ParseInt(strings.TrimPrefix(r.header.Get("Location"), "/batches/"), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := wait(id); b.Generated != 1 {
+			t.Fatalf("a batch of one made %d codes", b.Generated)
+		}
 		if _, err := h.store.Coupon(t.Context(), "ONE"); err == nil {
-			t.Error("generating one coupon created the base code itself")
+			t.Error("generating one coupon created the prefix itself")
 		}
 		if page := h.do("GET", r.header.Get("Location"), nil, nil); !strings.Contains(page.body, "ONE-") {
 			t.Error("the batch page does not list the generated code")
