@@ -295,7 +295,6 @@ func TestCSRFTokenIsNotTakenFromTheQuery(t *testing.T) {
 	})
 }
 
-
 func TestHealth(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
