@@ -441,10 +441,10 @@ func sqliteImport(b *testing.B, dir string, n int) time.Duration {
 		}
 		w.Write(line)
 	}
-	if err := w.Flush(); err == nil {
-		err = f.Close()
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
 	}
-	if err != nil {
+	if err := f.Close(); err != nil {
 		b.Fatal(err)
 	}
 	script := fmt.Sprintf(`PRAGMA journal_mode=WAL;
