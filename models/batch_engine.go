@@ -91,7 +91,7 @@ func (s *Store) generateTx(ctx context.Context, tx *gorm.DB, spec BatchSpec) (Ba
 	gen := spec.Format.Generator(s.rand)
 	now := s.now()
 	for barren := 0; b.Generated < b.Quantity; {
-		fs, err := s.lookupFormats(ctx)
+		fs, err := s.lookupFormats(tx)
 		if err != nil {
 			return Batch{}, nil, err
 		}
@@ -532,7 +532,7 @@ func (s *Store) startChunkMaker(ctx context.Context, f Format, b Batch) *chunkMa
 				m.res <- chunkResult{err: err}
 				continue
 			}
-			fs, err := s.lookupFormats(ctx)
+			fs, err := s.lookupFormats(s.db.WithContext(ctx))
 			var c chunk
 			if err == nil {
 				c, err = plan.next(r[0], r[1], fs)

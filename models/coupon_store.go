@@ -23,7 +23,7 @@ func (s *Store) Coupon(ctx context.Context, code string) (Coupon, error) {
 	if !couldBeCode(code) {
 		return Coupon{}, fmt.Errorf("get coupon: %w", &NotFoundError{Entity: "coupon", Key: code})
 	}
-	key, ok, err := s.codeKey(ctx, code)
+	key, ok, err := s.codeKey(s.db.WithContext(ctx), code)
 	if err != nil {
 		return Coupon{}, fmt.Errorf("get coupon %q: %w", code, err)
 	}
@@ -61,7 +61,7 @@ func (s *Store) lockCoupon(tx *gorm.DB, code string) (Coupon, error) {
 	if !couldBeCode(code) {
 		return Coupon{}, gorm.ErrRecordNotFound
 	}
-	key, ok, err := s.codeKey(tx.Statement.Context, code)
+	key, ok, err := s.codeKey(tx, code)
 	if err != nil || !ok {
 		return Coupon{}, cmp.Or(err, gorm.ErrRecordNotFound)
 	}
@@ -137,7 +137,7 @@ func (s *Store) UpsertCoupon(ctx context.Context, spec CouponSpec) (Coupon, bool
 		}
 		before := c
 		if created {
-			if err := s.checkLiteralCode(ctx, spec.Code); err != nil {
+			if err := s.checkLiteralCode(tx, spec.Code); err != nil {
 				return err
 			}
 		}
@@ -272,7 +272,7 @@ func (s *Store) createCoupons(ctx context.Context, reqs []CouponRequest, itemize
 		if r.Generate {
 			continue
 		}
-		err := s.checkLiteralCode(ctx, r.Spec.Code)
+		err := s.checkLiteralCode(s.db.WithContext(ctx), r.Spec.Code)
 		var v *ValidationError
 		switch {
 		case errors.As(err, &v) && itemized:

@@ -1,12 +1,13 @@
 package models
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // Codes of a format with a check character, or of the unambiguous set,
@@ -23,9 +24,10 @@ const formatCacheTTL = 10 * time.Second
 // formatCache is the formats whose codes are read more carefully than by
 // case.
 type formatCache struct {
-	mu      sync.Mutex
-	read    time.Time
-	formats []Format
+	mu         sync.Mutex
+	read       time.Time
+	formats    []Format
+	refreshing bool
 }
 
 // forgetFormats makes the next look-up read the formats again.
@@ -36,33 +38,52 @@ func (s *Store) forgetFormats() {
 }
 
 // lookupFormats returns the formats of every batch that has a check
-// character or uses the unambiguous set.
-func (s *Store) lookupFormats(ctx context.Context) ([]Format, error) {
+// character or uses the unambiguous set, reading them through q (the
+// caller's transaction, when it has one: a look-up inside a write must
+// not wait for another connection of the pool) when the list is stale.
+// While one caller reads them again the others keep the list they have;
+// no lock is held during the query.
+func (s *Store) lookupFormats(q *gorm.DB) ([]Format, error) {
 	c := &s.formats
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if now := time.Now(); !c.read.IsZero() && now.Sub(c.read) < formatCacheTTL {
-		return c.formats, nil
+	if !c.read.IsZero() && (time.Since(c.read) < formatCacheTTL || c.refreshing) {
+		fs := c.formats
+		c.mu.Unlock()
+		return fs, nil
 	}
+	c.refreshing = true
+	c.mu.Unlock()
+	fs, err := readLookupFormats(q)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refreshing = false
+	if err != nil {
+		return nil, err
+	}
+	c.formats, c.read = fs, time.Now()
+	return fs, nil
+}
+
+// readLookupFormats reads the formats lookupFormats keeps.
+func readLookupFormats(q *gorm.DB) ([]Format, error) {
 	var raw []string
-	err := s.db.WithContext(ctx).Model(&Batch{}).Distinct("format").
+	err := q.Model(&Batch{}).Distinct("format").
 		Where("format LIKE ? OR format LIKE ?", `%"check":true%`, `%"charset":"`+CharsetUnambiguous+`"%`).
 		Pluck("format", &raw).Error
 	if err != nil {
 		return nil, fmt.Errorf("read code formats: %w", err)
 	}
-	c.formats = c.formats[:0]
+	var fs []Format
 	for _, r := range raw {
 		var in FormatInput
 		if json.Unmarshal([]byte(r), &in) != nil {
 			continue
 		}
 		if f, err := in.Compile(); err == nil {
-			c.formats = append(c.formats, f)
+			fs = append(fs, f)
 		}
 	}
-	c.read = time.Now()
-	return c.formats, nil
+	return fs, nil
 }
 
 // readCode is code as the formats read it: the key it is looked up under,
@@ -87,9 +108,10 @@ func readCode(formats []Format, code string) (string, Match) {
 }
 
 // codeKey is the key code is looked up under, and false when the code is
-// mistyped: it is refused without a database look-up.
-func (s *Store) codeKey(ctx context.Context, code string) (string, bool, error) {
-	fs, err := s.lookupFormats(ctx)
+// mistyped: it is refused without a database look-up. q reads the formats
+// when they are stale (see lookupFormats).
+func (s *Store) codeKey(q *gorm.DB, code string) (string, bool, error) {
+	fs, err := s.lookupFormats(q)
 	if err != nil {
 		return "", false, err
 	}
@@ -101,8 +123,8 @@ func (s *Store) codeKey(ctx context.Context, code string) (string, bool, error) 
 // hand could never be found: a batch's format with a check character
 // claims its shape but the check character is wrong, or the unambiguous
 // set reads it as another code.
-func (s *Store) checkLiteralCode(ctx context.Context, code string) error {
-	fs, err := s.lookupFormats(ctx)
+func (s *Store) checkLiteralCode(q *gorm.DB, code string) error {
+	fs, err := s.lookupFormats(q)
 	if err != nil {
 		return err
 	}

@@ -335,7 +335,7 @@ func (s *Store) CreateSingleUse(ctx context.Context, in SingleUseInput) (Coupon,
 	if err != nil {
 		return Coupon{}, Promotion{}, fmt.Errorf("create single-use coupon: %w", err)
 	}
-	if err := s.checkLiteralCode(ctx, cspec.Code); err != nil {
+	if err := s.checkLiteralCode(s.db.WithContext(ctx), cspec.Code); err != nil {
 		return Coupon{}, Promotion{}, fmt.Errorf("create single-use coupon: %w", err)
 	}
 	var c Coupon
