@@ -297,14 +297,7 @@ func TestMarketerGeneratesABatch(t *testing.T) {
 	// The CSV is the batch, row for row as the database has it.
 	rows := download(t, b, p.MustElement(`[data-testid="download-csv"]`))
 	db := storetest.Connect(t, models.Config{Path: dbPath})
-	var stored []struct {
-		Code       string
-		Archived   bool
-		Uses       int
-		MaxUsage   int
-		CustomerID *string
-		CreatedAt  time.Time
-	}
+	var stored []models.ExportRow
 	if err := db.Raw("SELECT code, archived, uses, max_usage, customer_id, created_at FROM coupons WHERE batch_id = (SELECT max(id) FROM batches)").Scan(&stored).Error; err != nil {
 		t.Fatal(err)
 	}
