@@ -135,7 +135,8 @@ func TestBatchAPIHonoursIdempotencyKeys(t *testing.T) {
 		body := `{"quantity":10,"format":{"prefix":"IDEM","length":6}}`
 		first := send(h.token, "key-1", body)
 		again := send(h.token, "key-1", body)
-		if first.status != http.StatusAccepted || again.status != http.StatusAccepted || again.body != first.body || again.header.Get("Idempotent-Replayed") != "true" {
+		if first.status != http.StatusAccepted || again.status != http.StatusAccepted || again.body != first.body || again.header.Get("Idempotent-Replayed") != "true" ||
+			again.header.Get("Location") == "" || again.header.Get("Location") != first.header.Get("Location") {
 			t.Fatalf("first %d %s\nagain %d %s (replayed %q)", first.status, first.body, again.status, again.body, again.header.Get("Idempotent-Replayed"))
 		}
 		wantError(t, send(h.token, "key-1", `{"quantity":11,"format":{"prefix":"IDEM","length":6}}`), http.StatusUnprocessableEntity, "idempotency_key_reused")
@@ -145,8 +146,8 @@ func TestBatchAPIHonoursIdempotencyKeys(t *testing.T) {
 		bad := `{"quantity":0}`
 		wantError(t, send(h.token, "key-2", bad), http.StatusUnprocessableEntity, "invalid", "quantity")
 		wantError(t, send(h.token, "key-2", bad), http.StatusUnprocessableEntity, "invalid", "quantity")
-		// Keys belong to their token.
-		_, other, err := h.store.CreateToken(t.Context(), "other-modify", models.ScopeModify)
+		// Keys belong to their token, even to another of the same name.
+		_, other, err := h.store.CreateToken(t.Context(), "test-modify", models.ScopeModify)
 		if err != nil {
 			t.Fatal(err)
 		}

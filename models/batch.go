@@ -48,8 +48,11 @@ type Batch struct {
 	// BucketOrder is the secret order the buckets are taken in (see
 	// bucketPermutation), so that the codes of a batch stopped half way
 	// are not all in the first half of the keyspace.
-	BucketOrder              int64         `gorm:"not null;default:0"`
-	Status                   string        `gorm:"size:16;not null"`
+	BucketOrder int64  `gorm:"not null;default:0"`
+	Status      string `gorm:"size:16;not null"`
+	// Archived is whether the batch's codes are made archived (VTEX's
+	// isArchived on a generation request).
+	Archived                 bool          `gorm:"not null;default:false"`
 	MaxUsage                 int           `gorm:"not null;default:0"`
 	MaxUsagePerClient        int           `gorm:"not null;default:0"`
 	MaxItemsPerClient        int           `gorm:"not null;default:0"`

@@ -166,7 +166,7 @@ func batchValues(b Batch, now time.Time) []any {
 	if b.BaseCode != "" {
 		grouping = &b.BaseCode
 	}
-	return []any{b.UTMSource, b.UTMCampaign, false, b.MaxItemsPerClient, int64(b.ExpirationIntervalPerUse), b.MaxUsage, b.MaxUsagePerClient, 0, b.ID, b.PromotionID, grouping, now, now}
+	return []any{b.UTMSource, b.UTMCampaign, b.Archived, b.MaxItemsPerClient, int64(b.ExpirationIntervalPerUse), b.MaxUsage, b.MaxUsagePerClient, 0, b.ID, b.PromotionID, grouping, now, now}
 }
 
 // insertCodesTx inserts codes for b inside a GORM transaction, skipping
@@ -174,10 +174,11 @@ func batchValues(b Batch, now time.Time) []any {
 func (s *Store) insertCodesTx(ctx context.Context, tx *gorm.DB, b Batch, codes []string, now time.Time) (int64, error) {
 	consts := batchValues(b, now)
 	if s.dialect == DialectPostgres {
-		// Codes are letters, digits, '-' and '_': an array literal needs
-		// no quoting.
+		// Codes are letters, digits, '-' and '_', so quotes around each
+		// element are all the array literal needs (unquoted, a code
+		// spelled NULL would be a null).
 		q := "INSERT INTO coupons (" + couponColumns + ") SELECT c, " + pgConsts(2) + " FROM unnest($1::text[]) AS c ON CONFLICT DO NOTHING"
-		res := tx.Exec(q, append([]any{"{" + strings.Join(codes, ",") + "}"}, consts...)...)
+		res := tx.Exec(q, append([]any{`{"` + strings.Join(codes, `","`) + `"}`}, consts...)...)
 		return res.RowsAffected, res.Error
 	}
 	return insertSQLite(ctx, tx.Statement.ConnPool, consts, codes)
@@ -532,7 +533,7 @@ func (s *Store) startChunkMaker(ctx context.Context, f Format, b Batch) *chunkMa
 				m.res <- chunkResult{err: err}
 				continue
 			}
-			fs, err := s.lookupFormats(s.db.WithContext(ctx))
+			fs, err := s.chunkFormats(ctx)
 			var c chunk
 			if err == nil {
 				c, err = plan.next(r[0], r[1], fs)
@@ -541,6 +542,25 @@ func (s *Store) startChunkMaker(ctx context.Context, f Format, b Batch) *chunkMa
 		}
 	}()
 	return m
+}
+
+// chunkFormats reads the formats a chunk is checked against, trying a
+// few times before it gives up: a batch should not fail for one failed
+// read of a small table.
+func (s *Store) chunkFormats(ctx context.Context) ([]Format, error) {
+	var err error
+	for attempt := 1; attempt <= chunkAttempts; attempt++ {
+		var fs []Format
+		if fs, err = s.lookupFormats(s.db.WithContext(ctx)); err == nil {
+			return fs, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+		}
+	}
+	return nil, err
 }
 
 // request asks for a chunk of about size codes toward want codes still
@@ -616,25 +636,30 @@ func (s *Store) commitChunk(ctx context.Context, b *Batch, c chunk, cfg RunnerCo
 	codes := c.codes
 	now := s.now()
 	var n int64
+	// after is b once the chunk has committed; b itself changes only
+	// then, so that a commit that fails leaves it as the database has it.
+	after := *b
 	progress := func(exec func(q string, args ...any) (int64, error)) error {
-		gen := b.Generated + int(n)
-		status, finished, owner, until := BatchRunning, (*time.Time)(nil), &cfg.Owner, new(now.Add(cfg.Lease))
-		if gen >= b.Quantity {
-			status, finished, owner, until = BatchDone, &now, nil, nil
+		after = *b
+		after.Generated += int(n)
+		after.NextBucket = c.next
+		owner, until := &cfg.Owner, new(now.Add(cfg.Lease))
+		if after.Generated >= b.Quantity {
+			after.Status, after.FinishedAt, owner, until = BatchDone, &now, nil, nil
 		}
 		rows, err := exec("UPDATE batches SET generated = ?, next_bucket = ?, status = ?, finished_at = ?, lease_owner = ?, lease_until = ?, updated_at = ? WHERE id = ? AND status = ? AND lease_owner = ?",
-			gen, c.next, status, finished, owner, until, now, b.ID, BatchRunning, cfg.Owner)
+			after.Generated, after.NextBucket, after.Status, after.FinishedAt, owner, until, now, b.ID, BatchRunning, cfg.Owner)
 		if err != nil {
 			return fmt.Errorf("record progress: %w", err)
 		}
 		if rows == 0 {
 			return errLeaseLost
 		}
-		b.Generated, b.NextBucket, b.Status, b.FinishedAt = gen, c.next, status, finished
 		return nil
 	}
+	var err error
 	if s.dialect == DialectPostgres {
-		err := s.pgTx(ctx, func(tx pgx.Tx) error {
+		err = s.pgTx(ctx, func(tx pgx.Tx) error {
 			var err error
 			if n, err = copyCodes(ctx, tx, *b, codes, now); err != nil {
 				return err
@@ -644,19 +669,23 @@ func (s *Store) commitChunk(ctx context.Context, b *Batch, c chunk, cfg RunnerCo
 				return tag.RowsAffected(), err
 			})
 		})
-		return n, err
-	}
-	err := s.write(ctx, func(tx *gorm.DB) error {
-		var err error
-		if n, err = insertSQLite(ctx, tx.Statement.ConnPool, batchValues(*b, now), codes); err != nil {
-			return err
-		}
-		return progress(func(q string, args ...any) (int64, error) {
-			res := tx.Exec(q, args...)
-			return res.RowsAffected, res.Error
+	} else {
+		err = s.write(ctx, func(tx *gorm.DB) error {
+			var err error
+			if n, err = insertSQLite(ctx, tx.Statement.ConnPool, batchValues(*b, now), codes); err != nil {
+				return err
+			}
+			return progress(func(q string, args ...any) (int64, error) {
+				res := tx.Exec(q, args...)
+				return res.RowsAffected, res.Error
+			})
 		})
-	})
-	return n, err
+	}
+	if err != nil {
+		return 0, err
+	}
+	*b = after
+	return n, nil
 }
 
 // pgTx runs fn in a transaction on one pgx connection of the pool, for

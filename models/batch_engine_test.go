@@ -5,8 +5,11 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	mathrand "math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -415,4 +418,102 @@ func (w *logWatch) Write(p []byte) (int, error) {
 		w.once.Do(func() { close(w.seen) })
 	}
 	return len(p), nil
+}
+
+// TestAFailedCommitCountsNothing makes the commit of a batch's second
+// chunk fail after its progress was written (a deferred foreign key,
+// checked at COMMIT, that the progress update breaks), every time it is
+// tried: the batch fails with its count equal to the codes it owns, not
+// the count of the chunks it tried. SQLite only: the failure is built
+// from SQLite's deferred constraints; the code path is the same on both.
+func TestAFailedCommitCountsNothing(t *testing.T) {
+	t.Parallel()
+	base, db := freshDB(t, models.DialectSQLite)
+	s := instance(t, base, models.Config{})
+	for _, q := range []string{
+		"CREATE TABLE chunk_guard (ref integer REFERENCES batches (id) DEFERRABLE INITIALLY DEFERRED)",
+		"CREATE TRIGGER fail_second_chunk AFTER UPDATE OF generated ON batches WHEN NEW.generated = 2000 BEGIN INSERT INTO chunk_guard VALUES (-1); END",
+	} {
+		if _, err := db.ExecContext(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := s.CreateBatch(t.Context(), mustBatchSpec(t, models.BatchInput{Quantity: 5_000, Format: models.FormatInput{Length: 12}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner(t, s, models.RunnerConfig{Chunk: 1_000, Poll: time.Hour})
+	got := waitBatch(t, s, b.ID, "stopped", models.Batch.Finished)
+	rows, _ := batchRows(t, db, b.ID)
+	if got.Status != models.BatchFailed || got.Generated != rows || rows != 1_000 {
+		t.Errorf("batch %s counting %d with %d codes; want failed, counting the 1000 codes of its first chunk", got.Status, got.Generated, rows)
+	}
+}
+
+// TestBatchesAndVTEXGenerationUnderTheCap makes batches and VTEX-style
+// generations at once with the active-coupon cap set: both take the
+// cap's lock and the shapes' lock, in one order, so none of them fails;
+// and an archived VTEX generation makes archived codes, which the cap
+// does not count.
+func TestBatchesAndVTEXGenerationUnderTheCap(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, models.Config{MaxActiveCoupons: 1_000_000}, func(t *testing.T, s *models.Store) {
+		var wg sync.WaitGroup
+		for g := range 4 {
+			wg.Go(func() {
+				for i := range 15 {
+					var err error
+					if g%2 == 0 {
+						_, err = s.CreateBatch(t.Context(), mustBatchSpec(t, models.BatchInput{Quantity: 10, Format: models.FormatInput{Length: 10}}))
+					} else {
+						_, err = s.GenerateCoupons(t.Context(), models.CouponRequest{Quantity: 5, Generate: true, Spec: models.CouponSpec{Code: fmt.Sprintf("G%d-%d", g, i)}})
+					}
+					if err != nil {
+						t.Errorf("goroutine %d, round %d: %v", g, i, err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+
+		capped := storetest.Open(t, s.Dialect(), models.Config{MaxActiveCoupons: 3})
+		cs, err := capped.GenerateCoupons(t.Context(), models.CouponRequest{Quantity: 10, Generate: true, Spec: models.CouponSpec{Code: "ARCH", Archived: new(true)}})
+		if err != nil {
+			t.Fatalf("10 archived codes under a cap of 3 active: %v", err)
+		}
+		for _, c := range cs {
+			if !c.Archived {
+				t.Fatalf("an archived generation made the active %+v", c)
+			}
+		}
+		var capErr *models.ActiveCapError
+		if _, err := capped.GenerateCoupons(t.Context(), models.CouponRequest{Quantity: 4, Generate: true, Spec: models.CouponSpec{Code: "LIVE"}}); !errors.As(err, &capErr) {
+			t.Errorf("4 active codes under a cap of 3: %v, want the cap", err)
+		}
+	})
+}
+
+// TestACodeSpelledNullIsACode makes, at once, codes of NUL? until one of
+// them is NULL (the seed is picked so that it is): on PostgreSQL the
+// codes travel in an array literal, where an unquoted NULL is a null.
+func TestACodeSpelledNullIsACode(t *testing.T) {
+	t.Parallel()
+	f := mustFormat(t, models.FormatInput{Pattern: "NUL?", Charset: models.CharsetLetters})
+	var seed byte
+	for ; ; seed++ {
+		if slices.Contains(sampleCodes(t, f, 13, seed), "NULL") {
+			break
+		}
+	}
+	storetest.Dialects(t, func(t *testing.T, dialect string) {
+		s := storetest.Open(t, dialect, models.Config{Rand: mathrand.NewChaCha8([32]byte{seed})})
+		_, cs, err := s.GenerateCodes(t.Context(), mustBatchSpec(t, models.BatchInput{Quantity: 13, Format: f.Input()}))
+		if err != nil {
+			t.Fatalf("13 codes of NUL?, NULL among them: %v", err)
+		}
+		if c, err := s.Coupon(t.Context(), "null"); err != nil || c.Code != "NULL" || len(cs) != 13 {
+			t.Errorf("the code NULL: %+v, %v (of %d)", c, err, len(cs))
+		}
+	})
 }

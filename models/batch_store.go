@@ -86,6 +86,15 @@ func (s *Store) insertBatch(ctx context.Context, tx *gorm.DB, spec BatchSpec, st
 			return Batch{}, err
 		}
 	}
+	archived := spec.Coupon.Archived != nil && *spec.Coupon.Archived
+	// The cap's lock before the shapes' one, in the order every other
+	// write that takes both takes them (a VTEX request checks the cap
+	// before its batches), so that two such writes cannot deadlock.
+	if !archived && s.maxActive > 0 {
+		if err := s.lock(tx, lockActiveCap); err != nil {
+			return Batch{}, err
+		}
+	}
 	if err := s.lock(tx, lockBatchShapes); err != nil {
 		return Batch{}, err
 	}
@@ -98,7 +107,7 @@ func (s *Store) insertBatch(ctx context.Context, tx *gorm.DB, spec BatchSpec, st
 	if err := spec.Format.CheckCapacity(int64(spec.Quantity), existing); err != nil {
 		return Batch{}, err
 	}
-	if spec.Coupon.Archived == nil || !*spec.Coupon.Archived {
+	if !archived {
 		var promised int64
 		err := tx.Model(&Batch{}).Where("status IN ?", []string{BatchPending, BatchRunning}).
 			Select("COALESCE(SUM(quantity - generated), 0)").Scan(&promised).Error
@@ -121,6 +130,7 @@ func (s *Store) insertBatch(ctx context.Context, tx *gorm.DB, spec BatchSpec, st
 		Shape:                    shape,
 		Quantity:                 spec.Quantity,
 		Status:                   status,
+		Archived:                 archived,
 		MaxUsage:                 c.MaxUsage,
 		MaxItemsPerClient:        c.MaxItemsPerClient,
 		ExpirationIntervalPerUse: c.ExpirationIntervalPerUse,

@@ -335,26 +335,29 @@ func (f Format) checkLen() int {
 // batches of the same shape count against one keyspace.
 func (f Format) Shape() string {
 	var b strings.Builder
-	for i := 0; i < len(f.slots); {
-		s := f.slots[i]
+	// The check character is named on its own: its alphabet is often
+	// the charset, and counted into the run before it, 12 characters and
+	// a check would read as 13 characters.
+	body := f.slots[:len(f.slots)-f.checkLen()]
+	for i := 0; i < len(body); {
+		s := body[i]
 		if s.alphabet == "" {
 			b.WriteByte(lowerASCII(s.literal))
 			i++
 			continue
 		}
 		run := 1
-		for i+run < len(f.slots) && f.slots[i+run].alphabet == s.alphabet {
+		for i+run < len(body) && body[i+run].alphabet == s.alphabet {
 			run++
 		}
-		name := strings.ToLower(s.alphabet)
-		if f.check != "" && i == len(f.slots)-1 {
-			name = "check:" + name
-		}
-		fmt.Fprintf(&b, "{%s}", name)
+		fmt.Fprintf(&b, "{%s}", strings.ToLower(s.alphabet))
 		if run > 1 {
 			fmt.Fprintf(&b, "%d", run)
 		}
 		i += run
+	}
+	if f.check != "" {
+		fmt.Fprintf(&b, "{check:%s}", strings.ToLower(f.check))
 	}
 	return b.String()
 }

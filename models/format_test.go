@@ -294,6 +294,7 @@ func TestShapeIgnoresCaseAndSeparatesFormats(t *testing.T) {
 		{Prefix: "SPRING", Delimiter: "_", Length: 6},
 		{Prefix: "SPRING", Delimiter: "-", Length: 6, Charset: models.CharsetDigits},
 		{Prefix: "SPRING", Delimiter: "-", Length: 6, Check: true},
+		{Prefix: "SPRING", Delimiter: "-", Length: 5, Check: true},
 	} {
 		if s := mustFormat(t, other).Shape(); s == a.Shape() {
 			t.Errorf("%+v has the shape %q of %+v", other, s, a.Input())

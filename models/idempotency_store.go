@@ -33,6 +33,7 @@ type idempotencyKey struct {
 	RequestHash string `gorm:"not null"`
 	Status      int    `gorm:"not null"`
 	ContentType string `gorm:"not null"`
+	Location    string `gorm:"not null"`
 	Body        []byte
 	CreatedAt   time.Time `gorm:"not null"`
 }
@@ -44,7 +45,9 @@ func (idempotencyKey) TableName() string { return "idempotency_keys" }
 type StoredResponse struct {
 	Status      int
 	ContentType string
-	Body        []byte
+	// Location is the answer's Location header, if it had one.
+	Location string
+	Body     []byte
 }
 
 // ErrIdempotencyMismatch is matched by an *IdempotencyError whose key was
@@ -105,7 +108,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, scope, key, hash string
 		case k.RequestHash != hash:
 			return &IdempotencyError{Key: key, Kind: ErrIdempotencyMismatch}
 		case k.Status != 0:
-			stored = &StoredResponse{Status: k.Status, ContentType: k.ContentType, Body: k.Body}
+			stored = &StoredResponse{Status: k.Status, ContentType: k.ContentType, Location: k.Location, Body: k.Body}
 			return nil
 		case now.Sub(k.CreatedAt) < idempotencyClaimTTL:
 			return &IdempotencyError{Key: key, Kind: ErrIdempotencyInProgress}
@@ -132,7 +135,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, scope, key, hash string
 func (s *Store) FinishIdempotencyKey(ctx context.Context, scope, key string, resp StoredResponse) error {
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		return tx.Model(&idempotencyKey{}).Where("scope = ? AND idem_key = ? AND status = 0", scope, key).
-			Updates(map[string]any{"status": resp.Status, "content_type": resp.ContentType, "body": resp.Body}).Error
+			Updates(map[string]any{"status": resp.Status, "content_type": resp.ContentType, "location": resp.Location, "body": resp.Body}).Error
 	})
 	if err != nil {
 		return fmt.Errorf("record the response to idempotency key %q: %w", key, err)

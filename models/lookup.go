@@ -28,12 +28,16 @@ type formatCache struct {
 	read       time.Time
 	formats    []Format
 	refreshing bool
+	// epoch counts forgetFormats calls: a read that began before one is
+	// kept but not trusted, as it may miss the batch just made.
+	epoch int
 }
 
 // forgetFormats makes the next look-up read the formats again.
 func (s *Store) forgetFormats() {
 	s.formats.mu.Lock()
 	s.formats.read = time.Time{}
+	s.formats.epoch++
 	s.formats.mu.Unlock()
 }
 
@@ -52,15 +56,24 @@ func (s *Store) lookupFormats(q *gorm.DB) ([]Format, error) {
 		return fs, nil
 	}
 	c.refreshing = true
+	epoch := c.epoch
 	c.mu.Unlock()
 	fs, err := readLookupFormats(q)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.refreshing = false
 	if err != nil {
+		if !c.read.IsZero() {
+			// A failed read keeps the list it had: look-ups and a
+			// running batch go on, and the next one reads again.
+			return c.formats, nil
+		}
 		return nil, err
 	}
-	c.formats, c.read = fs, time.Now()
+	c.formats = fs
+	if c.epoch == epoch {
+		c.read = time.Now()
+	}
 	return fs, nil
 }
 
@@ -120,11 +133,13 @@ func (s *Store) codeKey(q *gorm.DB, code string) (string, bool, error) {
 }
 
 // checkLiteralCode fails with a *ValidationError when a code chosen by
-// hand could never be found: a batch's format with a check character
+// hand could never be found (reading the formats through q): a batch's format with a check character
 // claims its shape but the check character is wrong, or the unambiguous
 // set reads it as another code.
 func (s *Store) checkLiteralCode(q *gorm.DB, code string) error {
-	fs, err := s.lookupFormats(q)
+	// Read now, not from the cache: a format another instance made a
+	// moment ago must not let an unfindable code in.
+	fs, err := readLookupFormats(q)
 	if err != nil {
 		return err
 	}

@@ -264,7 +264,6 @@ func (s *Store) closeDBs() error {
 	var errs []error
 	if s.writer != nil && s.writer.backfill != nil {
 		errs = append(errs, s.writer.backfill.stop())
-		s.writer.backfill = nil
 	}
 	dbs := []*gorm.DB{s.db}
 	if s.wdb != s.db {

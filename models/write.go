@@ -145,24 +145,31 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 type backfiller struct {
 	db   *sql.DB
 	wake chan struct{}
+	quit chan struct{}
 	done chan struct{}
+	once sync.Once
 }
 
 func startBackfiller(db *sql.DB) *backfiller {
-	b := &backfiller{db: db, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	b := &backfiller{db: db, wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(b.done)
-		for range b.wake {
-			// A checkpoint that fails (the database closing) is tried
-			// again on the next wake; the writer's own one bounds the
-			// WAL either way.
+		for {
+			select {
+			case <-b.quit:
+				return
+			case <-b.wake:
+			}
+			// A checkpoint that fails is tried again on the next wake;
+			// the writer's own one bounds the WAL either way.
 			_, _ = b.db.Exec("PRAGMA wal_checkpoint(PASSIVE)")
 		}
 	}()
 	return b
 }
 
-// poke wakes the backfiller unless it is awake already.
+// poke wakes the backfiller unless it is awake already; after stop it
+// does nothing.
 func (b *backfiller) poke() {
 	select {
 	case b.wake <- struct{}{}:
@@ -170,11 +177,16 @@ func (b *backfiller) poke() {
 	}
 }
 
-// stop waits for the backfiller to finish and closes its connection.
+// stop waits for the backfiller to finish and closes its connection; a
+// write still running may poke it meanwhile, harmlessly.
 func (b *backfiller) stop() error {
-	close(b.wake)
-	<-b.done
-	return b.db.Close()
+	var err error
+	b.once.Do(func() {
+		close(b.quit)
+		<-b.done
+		err = b.db.Close()
+	})
+	return err
 }
 
 // writeIfIdle runs fn in a write transaction only when it need not wait

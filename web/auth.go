@@ -212,6 +212,7 @@ func (a *apiAuth) require(write bool) echo.MiddlewareFunc {
 				return echo.NewHTTPError(http.StatusTooManyRequests, fmt.Sprintf("the token %q already has %d requests in flight; wait for one to finish", t.Name, a.inflight.limit))
 			}
 			defer release()
+			c.Set(tokenIDKey, t.ID)
 			ctx := models.WithActor(c.Request().Context(), models.Actor{Kind: models.ActorToken, Name: t.Name})
 			c.SetRequest(c.Request().WithContext(ctx))
 			return next(c)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,10 @@ import (
 
 // IdempotencyHeader is the request header that names an idempotency key.
 const IdempotencyHeader = "Idempotency-Key"
+
+// tokenIDKey is where the API's authentication leaves the id of the
+// token a request came with.
+const tokenIDKey = "apiTokenID"
 
 // idempotencyStore keeps idempotency keys and the responses they gave.
 type idempotencyStore interface {
@@ -52,13 +57,21 @@ func idempotent(store idempotencyStore, logger *slog.Logger) echo.MiddlewareFunc
 			sum.Write(body)
 			hash := hex.EncodeToString(sum.Sum(nil))
 			ctx := r.Context()
-			scope := models.ActorFrom(ctx).String()
+			// The token's id, not its name: names need not be unique.
+			tokenID, ok := c.Get(tokenIDKey).(int64)
+			if !ok {
+				return next(c)
+			}
+			scope := fmt.Sprintf("token:%d", tokenID)
 			stored, err := store.ClaimIdempotencyKey(ctx, scope, key, hash)
 			if err != nil {
 				return err
 			}
 			if stored != nil {
 				c.Response().Header().Set("Idempotent-Replayed", "true")
+				if stored.Location != "" {
+					c.Response().Header().Set(echo.HeaderLocation, stored.Location)
+				}
 				return c.Blob(stored.Status, stored.ContentType, stored.Body)
 			}
 			tee := &teeWriter{ResponseWriter: c.Response().Writer}
@@ -75,7 +88,8 @@ func idempotent(store idempotencyStore, logger *slog.Logger) echo.MiddlewareFunc
 				}
 				return nil
 			}
-			resp := models.StoredResponse{Status: status, ContentType: c.Response().Header().Get(echo.HeaderContentType), Body: tee.buf.Bytes()}
+			hdr := c.Response().Header()
+			resp := models.StoredResponse{Status: status, ContentType: hdr.Get(echo.HeaderContentType), Location: hdr.Get(echo.HeaderLocation), Body: tee.buf.Bytes()}
 			if err := store.FinishIdempotencyKey(done, scope, key, resp); err != nil {
 				logger.Error("record idempotent response", "id", requestID(c), "err", err)
 			}

@@ -7,6 +7,7 @@
 -- +goose Up
 ALTER TABLE batches ADD COLUMN promotion_id integer;
 ALTER TABLE batches ADD COLUMN format text NOT NULL DEFAULT '';
+ALTER TABLE batches ADD COLUMN archived numeric NOT NULL DEFAULT false;
 ALTER TABLE batches ADD COLUMN shape text NOT NULL DEFAULT '';
 ALTER TABLE batches ADD COLUMN generated integer NOT NULL DEFAULT 0;
 ALTER TABLE batches ADD COLUMN next_bucket integer NOT NULL DEFAULT 0;
@@ -49,6 +50,7 @@ CREATE TABLE idempotency_keys (
     request_hash text NOT NULL,
     status integer NOT NULL DEFAULT 0,
     content_type text NOT NULL DEFAULT '',
+    location text NOT NULL DEFAULT '',
     body blob,
     created_at datetime NOT NULL
 );
@@ -84,5 +86,6 @@ ALTER TABLE batches DROP COLUMN bucket_order;
 ALTER TABLE batches DROP COLUMN next_bucket;
 ALTER TABLE batches DROP COLUMN generated;
 ALTER TABLE batches DROP COLUMN shape;
+ALTER TABLE batches DROP COLUMN archived;
 ALTER TABLE batches DROP COLUMN format;
 ALTER TABLE batches DROP COLUMN promotion_id;
