@@ -519,33 +519,6 @@ func (s *Store) BatchCodes(ctx context.Context, id int64, limit int) ([]string, 
 // snapshot (which would keep SQLite from resetting its WAL).
 const streamChunk = 1000
 
-// EachBatchCode calls fn with every code of a batch in generation order,
-// in chunks, so memory does not grow with the batch. It stops at fn's
-// first error and returns it.
-func (s *Store) EachBatchCode(ctx context.Context, id int64, fn func(code string) error) error {
-	var after int64
-	for {
-		var rows []struct {
-			ID   int64
-			Code string
-		}
-		err := s.db.WithContext(ctx).Model(&Coupon{}).Select("id", "code").
-			Where("batch_id = ? AND id > ?", id, after).Order("id").Limit(streamChunk).Find(&rows).Error
-		if err != nil {
-			return fmt.Errorf("read codes of batch %d: %w", id, err)
-		}
-		for _, r := range rows {
-			if err := fn(r.Code); err != nil {
-				return err
-			}
-		}
-		if len(rows) < streamChunk {
-			return nil
-		}
-		after = rows[len(rows)-1].ID
-	}
-}
-
 // EachCoupon calls fn with every coupon that f selects, in code order,
 // reading page by page so memory does not grow with the table; f's Limit
 // and After are ignored. It stops at fn's first error and returns it.
