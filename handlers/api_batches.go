@@ -47,6 +47,15 @@ type batchIn struct {
 	ExpirationIntervalPerUse string             `json:"expirationIntervalPerUse"`
 }
 
+// readBatch reads a batch request from the body and validates it.
+func readBatch(c echo.Context) (models.BatchSpec, error) {
+	var in batchIn
+	if err := decodeJSON(c, &in); err != nil {
+		return models.BatchSpec{}, err
+	}
+	return in.spec()
+}
+
 func (in batchIn) spec() (models.BatchSpec, error) {
 	maxUsage := 1
 	if in.MaxUsage != nil {
@@ -149,11 +158,7 @@ func (h *BatchAPI) batchesJSON(ctx context.Context, bs ...models.Batch) ([]batch
 // make in the background. Invalid fields, and a quantity the format
 // cannot hold, are a 422 before anything is written.
 func (h *BatchAPI) Create(c echo.Context) error {
-	var in batchIn
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	spec, err := in.spec()
+	spec, err := readBatch(c)
 	if err != nil {
 		return err
 	}
@@ -190,11 +195,7 @@ type previewOut struct {
 // guessable the codes would be, whether the quantity fits) and writes
 // nothing. Invalid fields are a 422 as for Create.
 func (h *BatchAPI) Preview(c echo.Context) error {
-	var in batchIn
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	spec, err := in.spec()
+	spec, err := readBatch(c)
 	if err != nil {
 		return err
 	}

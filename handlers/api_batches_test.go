@@ -34,11 +34,12 @@ type batchJSON struct {
 	} `json:"links"`
 }
 
-// readCSV parses an export and checks its header.
+// readCSV parses an export, from the API or the console, checks that it
+// is a CSV attachment with the export's header and returns its rows.
 func readCSV(t *testing.T, r response) [][]string {
 	t.Helper()
-	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") {
-		t.Fatalf("CSV answer %d %q: %.300s", r.status, r.header.Get("Content-Type"), r.body)
+	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") || !strings.HasPrefix(r.header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("CSV answer %d %q %q: %.300s", r.status, r.header.Get("Content-Type"), r.header.Get("Content-Disposition"), r.body)
 	}
 	rows, err := csv.NewReader(strings.NewReader(r.body)).ReadAll()
 	if err != nil {

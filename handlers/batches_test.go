@@ -2,7 +2,6 @@ package handlers_test
 
 import (
 	"database/sql"
-	"encoding/csv"
 	"fmt"
 	"html"
 	"net/http"
@@ -632,30 +631,13 @@ func TestBatchListShowsEveryBatchNewestFirst(t *testing.T) {
 	})
 }
 
-// consoleCSV parses a CSV download and checks it is one, with the
-// export's header.
-func consoleCSV(t *testing.T, r response) [][]string {
-	t.Helper()
-	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") || !strings.HasPrefix(r.header.Get("Content-Disposition"), "attachment") {
-		t.Fatalf("download: %d %q %q", r.status, r.header.Get("Content-Type"), r.header.Get("Content-Disposition"))
-	}
-	rows, err := csv.NewReader(strings.NewReader(r.body)).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := cmp.Diff([]string{"code", "status", "uses", "max_uses", "issued_to", "created_at"}, rows[0]); d != "" {
-		t.Fatalf("header (-want +got):\n%s", d)
-	}
-	return rows[1:]
-}
-
 func TestConsoleCSVDownloads(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
 		wait := h.runBatches()
 		b := h.pendingBatch(models.BatchInput{Quantity: 300, Format: models.FormatInput{Prefix: "CSV", Delimiter: "-", Length: 10}, MaxUsage: 2})
 		wait(b.ID)
-		rows := consoleCSV(t, h.do("GET", views.BatchCSVURL(b.ID), nil, nil))
+		rows := readCSV(t, h.do("GET", views.BatchCSVURL(b.ID), nil, nil))
 		made, err := h.store.BatchCodes(t.Context(), b.ID, 1000)
 		if err != nil {
 			t.Fatal(err)
@@ -691,10 +673,10 @@ func TestConsoleCSVDownloads(t *testing.T) {
 		if u, err := url.Parse(target); err != nil || u.Path != "/coupons.csv" || u.Query().Get("q") != "csv-" || u.Query().Get("status") != "archived" || u.Query().Has("after") {
 			t.Errorf("the CSV link %q does not carry the list's filters", target)
 		}
-		if rows := consoleCSV(t, h.do("GET", target, nil, nil)); len(rows) != 1 || rows[0][0] != "CSV-ARCHIVED" || rows[0][1] != "archived" {
+		if rows := readCSV(t, h.do("GET", target, nil, nil)); len(rows) != 1 || rows[0][0] != "CSV-ARCHIVED" || rows[0][1] != "archived" {
 			t.Errorf("archived CSV- coupons: %d rows (first %v), want CSV-ARCHIVED alone", len(rows), rows[0])
 		}
-		if rows := consoleCSV(t, h.do("GET", "/coupons.csv?q=CSV-", nil, nil)); len(rows) != 301 {
+		if rows := readCSV(t, h.do("GET", "/coupons.csv?q=CSV-", nil, nil)); len(rows) != 301 {
 			t.Errorf("every CSV- coupon: %d rows, want 301", len(rows))
 		}
 		if r := h.do("GET", "/coupons.csv?status=lost", nil, nil); r.status != http.StatusUnprocessableEntity {

@@ -364,12 +364,10 @@ type ExportRow struct {
 const exportChunk = 5000
 
 // EachBatchCoupon calls fn with every coupon of batch id in id order, in
-// chunks, so memory does not grow with the batch. It stops at fn's first
-// error and returns it; it fails with ErrNotFound for no such batch.
+// chunks, so memory does not grow with the batch; a batch that does not
+// exist has none (callers that must tell read Batch first). It stops at
+// fn's first error and returns it.
 func (s *Store) EachBatchCoupon(ctx context.Context, id int64, fn func(ExportRow) error) error {
-	if _, err := s.Batch(ctx, id); err != nil {
-		return err
-	}
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return err

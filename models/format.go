@@ -490,15 +490,15 @@ func (g *Generator) Append(dst []byte) ([]byte, error) {
 }
 
 // Buckets splits the format's codes by their first random characters
-// into at most max ranges of equal size that follow one another in the
+// into at most limit ranges of equal size that follow one another in the
 // codes' order (each range holds the codes whose first k random
 // characters are one value of them): it returns how many there are and
 // k. A format with one possible value of its first characters has one
 // bucket.
-func (f Format) Buckets(max int) (n, k int) {
+func (f Format) Buckets(limit int) (n, k int) {
 	n = 1
 	for _, s := range f.random() {
-		if n*len(s.alphabet) > max || k == 8 {
+		if n*len(s.alphabet) > limit || k == 8 {
 			break
 		}
 		n *= len(s.alphabet)
