@@ -31,6 +31,9 @@ const (
 	ActionPromotionArchive = "promotion.archive"
 	ActionSingleUseCreate  = "coupon.single_use"
 	ActionRedeem           = "redemption.create"
+	ActionSeriesCreate     = "series.create"
+	ActionSeriesUpdate     = "series.update"
+	ActionIssue            = "coupon.issue"
 	ActionRedeemCancel     = "redemption.cancel"
 )
 

@@ -52,9 +52,13 @@ type Coupon struct {
 	PromotionID *int64 `gorm:"column:promotion_id"`
 	// GroupingKey is the base code a generated coupon was made from; nil
 	// for a coupon created with its own code.
-	GroupingKey *string   `gorm:"column:grouping_key;size:64"`
-	CreatedAt   time.Time `gorm:"not null"`
-	UpdatedAt   time.Time `gorm:"not null"`
+	GroupingKey *string `gorm:"column:grouping_key;size:64"`
+	// ExpiresAt, when set, is the moment the code itself stops being
+	// redeemable, whatever its promotions say (a series' code that lasts
+	// a number of days from its issue).
+	ExpiresAt *time.Time
+	CreatedAt time.Time `gorm:"not null"`
+	UpdatedAt time.Time `gorm:"not null"`
 }
 
 // CodeKey is the case-folded form of a code under which it is unique.

@@ -41,7 +41,7 @@ func (s *Store) forgetFormats() {
 	s.formats.mu.Unlock()
 }
 
-// lookupFormats returns the formats of every batch that has a check
+// lookupFormats returns the formats of every batch and series that has a check
 // character or uses the unambiguous set, reading them through q (the
 // caller's transaction, when it has one: a look-up inside a write must
 // not wait for another connection of the pool) when the list is stale.
@@ -80,11 +80,15 @@ func (s *Store) lookupFormats(q *gorm.DB) ([]Format, error) {
 // readLookupFormats reads the formats lookupFormats keeps.
 func readLookupFormats(q *gorm.DB) ([]Format, error) {
 	var raw []string
-	err := q.Model(&Batch{}).Distinct("format").
-		Where("format LIKE ? OR format LIKE ?", `%"check":true%`, `%"charset":"`+CharsetUnambiguous+`"%`).
-		Pluck("format", &raw).Error
-	if err != nil {
-		return nil, fmt.Errorf("read code formats: %w", err)
+	for _, model := range []any{&Batch{}, &Series{}} {
+		var some []string
+		err := q.Model(model).Distinct("format").
+			Where("format LIKE ? OR format LIKE ?", `%"check":true%`, `%"charset":"`+CharsetUnambiguous+`"%`).
+			Pluck("format", &some).Error
+		if err != nil {
+			return nil, fmt.Errorf("read code formats: %w", err)
+		}
+		raw = append(raw, some...)
 	}
 	var fs []Format
 	for _, r := range raw {

@@ -21,8 +21,15 @@ func (s *Store) Promotion(ctx context.Context, id int64) (Promotion, error) {
 	return p, nil
 }
 
-// CreatePromotion stores a new promotion with no uses.
+// errSeriesElsewhere refuses a series made as a plain promotion.
+var errSeriesElsewhere = Invalid(FieldKind, "a series has a code format and issuing limits of its own: create it with POST /v2/coupon/series or on the console's Series page")
+
+// CreatePromotion stores a new promotion with no uses. A series is made
+// with CreateSeries.
 func (s *Store) CreatePromotion(ctx context.Context, spec PromotionSpec) (Promotion, error) {
+	if spec.Kind == KindSeries {
+		return Promotion{}, fmt.Errorf("create promotion %q: %w", spec.Name, errSeriesElsewhere)
+	}
 	var p Promotion
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		return s.createPromotion(ctx, tx, spec, &p)
@@ -45,7 +52,17 @@ func (s *Store) createPromotion(ctx context.Context, tx *gorm.DB, spec Promotion
 // limit lowered below the uses so far stops further redemptions and
 // cancels none. It fails with ErrNotFound.
 func (s *Store) UpdatePromotion(ctx context.Context, id int64, spec PromotionSpec) (Promotion, error) {
-	p, err := s.changePromotion(ctx, id, ActionPromotionUpdate, func(p *Promotion) { spec.apply(p) })
+	var kindErr error
+	p, err := s.changePromotion(ctx, id, ActionPromotionUpdate, func(p *Promotion) {
+		if (p.Kind == KindSeries) != (spec.Kind == KindSeries) {
+			kindErr = Invalid(FieldKind, fmt.Sprintf("a %s promotion cannot become a %s one: a series has a code format and issuing limits of its own; make a new one", p.Kind, spec.Kind))
+			return
+		}
+		spec.apply(p)
+	})
+	if err == nil && kindErr != nil {
+		err = kindErr
+	}
 	if err != nil {
 		return Promotion{}, fmt.Errorf("update promotion %d: %w", id, err)
 	}
@@ -355,6 +372,14 @@ func (s *Store) CreateSingleUse(ctx context.Context, in SingleUseInput) (Coupon,
 		}
 		if err := tx.Create(&c).Error; err != nil {
 			return err
+		}
+		if c.CustomerID != nil {
+			if err := s.ensureCustomerID(tx, *c.CustomerID); err != nil {
+				return err
+			}
+			if err := tx.Create(&Issuance{CouponID: c.ID, CustomerID: *c.CustomerID, IssuedAt: c.CreatedAt}).Error; err != nil {
+				return err
+			}
 		}
 		return s.audit(ctx, tx, ActionSingleUseCreate, EntityCoupon, c.Code, fmt.Sprintf("promotion=%d %s", p.ID, couponSummary(c)))
 	})

@@ -209,6 +209,23 @@ type Verdict struct {
 	// Discount is the sum of the promotions' discounts, never more than
 	// the order amount; nil without an amount or when not valid.
 	Discount *int64
+	// Coupon is the coupon evaluated, nil when the code does not exist.
+	Coupon *Coupon
+	// CustomerUses is the customer's live uses of the coupon counted
+	// against its per-customer limit.
+	CustomerUses int
+}
+
+// UsesLeft is how many more times the coupon may be used in all: -1 for
+// no limit, 0 when it does not exist.
+func (v Verdict) UsesLeft() int {
+	switch {
+	case v.Coupon == nil:
+		return 0
+	case v.Coupon.MaxUsage == 0:
+		return -1
+	}
+	return max(v.Coupon.MaxUsage-v.Coupon.Uses, 0)
 }
 
 // Evaluate applies every rule to an attempt on coupon c (nil when the
@@ -228,6 +245,9 @@ func Evaluate(c *Coupon, promotions []Promotion, u Usage, a Attempt) Verdict {
 	}
 	if c.MaxUsage > 0 && c.Uses >= c.MaxUsage {
 		reasons[ReasonUsageLimit] = true
+	}
+	if c.ExpiresAt != nil && !a.Now.Before(*c.ExpiresAt) {
+		reasons[ReasonExpired] = true
 	}
 	if a.CustomerID != "" {
 		if c.CustomerID != nil && *c.CustomerID != a.CustomerID {
@@ -278,7 +298,7 @@ func Evaluate(c *Coupon, promotions []Promotion, u Usage, a Attempt) Verdict {
 		}
 	}
 	if len(reasons) > 0 {
-		v := Verdict{}
+		v := Verdict{Coupon: c, CustomerUses: u.CustomerUses}
 		for _, r := range Reasons {
 			if reasons[r] {
 				v.Reasons = append(v.Reasons, r)
@@ -286,7 +306,7 @@ func Evaluate(c *Coupon, promotions []Promotion, u Usage, a Attempt) Verdict {
 		}
 		return v
 	}
-	v := Verdict{Valid: true, Reasons: []string{}, Promotions: applied}
+	v := Verdict{Valid: true, Reasons: []string{}, Promotions: applied, Coupon: c, CustomerUses: u.CustomerUses}
 	if a.OrderAmount != nil {
 		// Held to the amount as it adds up: each discount is at most the
 		// amount, so no partial sum can overflow however many apply.

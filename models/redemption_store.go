@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -405,4 +407,170 @@ func (s *Store) EachLiveRedemption(ctx context.Context, couponID int64, fn func(
 		}
 		after = rs[len(rs)-1].ID
 	}
+}
+
+// MaxRedeemCodes bounds the codes of one all-or-nothing redemption.
+const MaxRedeemCodes = 100
+
+// ReasonOtherCode is why a code of an all-or-nothing redemption was not
+// redeemed although it could have been: another code of the request
+// could not.
+const ReasonOtherCode = "OTHER_CODE_REFUSED"
+
+// RedeemResult is one code of an all-or-nothing redemption: its
+// redemption when all were redeemed (Created false for one the same order
+// had already redeemed), or the reasons it was not.
+type RedeemResult struct {
+	Code       string
+	Coupon     *Coupon
+	Redemption Redemption
+	Created    bool
+	Reasons    []string
+}
+
+// RedeemAll redeems several codes for one customer and one order, all or
+// none, in one transaction: when any code cannot be redeemed, none is,
+// and the others carry ReasonOtherCode. Each code is idempotent on the
+// order as Redeem is. The coupons are locked in code order and then every
+// promotion they reach in id order, so that requests naming the same
+// codes in any order never deadlock. It reports whether every code was
+// redeemed, and fails with a *ValidationError and *TooManyGuessesError.
+func (s *Store) RedeemAll(ctx context.Context, ins []RedemptionInput, client string) ([]RedeemResult, bool, error) {
+	var verr ValidationError
+	switch {
+	case len(ins) == 0:
+		verr.Add(FieldItems, "list at least one code")
+	case len(ins) > MaxRedeemCodes:
+		verr.Add(FieldItems, fmt.Sprintf("lists %d codes; at most %d are redeemed in one request", len(ins), MaxRedeemCodes))
+	}
+	seen := map[string]int{}
+	for i := range ins {
+		in, err := ins[i].Validate()
+		if err != nil {
+			verr.Merge(i, asValidation(err))
+			continue
+		}
+		ins[i] = in
+		if j, dup := seen[CodeKey(in.Code)]; dup {
+			verr.AddItem(i, FieldCode, fmt.Sprintf("is listed twice (also at %d); each code is redeemed once per order", j))
+		}
+		seen[CodeKey(in.Code)] = i
+	}
+	if err := verr.Err(); err != nil {
+		return nil, false, fmt.Errorf("redeem coupons: %w", err)
+	}
+	subjects := guessSubjects(client, ins[0].CustomerID)
+	if err := s.guessGate(ctx, subjects); err != nil {
+		return nil, false, fmt.Errorf("redeem coupons: %w", err)
+	}
+	order := make([]int, len(ins))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(CodeKey(ins[a].Code), CodeKey(ins[b].Code)) })
+	var results []RedeemResult
+	refusedAny := false
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		results = make([]RedeemResult, len(ins))
+		refusedAny = false
+		coupons := make([]*Coupon, len(ins))
+		for _, i := range order {
+			results[i].Code = ins[i].Code
+			c, err := s.lockCoupon(tx, ins[i].Code)
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				results[i].Reasons, refusedAny = []string{ReasonNotFound}, true
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			coupons[i], results[i].Coupon, results[i].Code = &c, &c, c.Code
+		}
+		if err := s.lockReached(tx, coupons); err != nil {
+			return err
+		}
+		now := s.now()
+		for _, i := range order {
+			c := coupons[i]
+			if c == nil {
+				continue
+			}
+			in, r := ins[i], &results[i]
+			err := tx.Where("coupon_id = ? AND order_id = ?", c.ID, in.OrderID).Take(&r.Redemption).Error
+			if err == nil {
+				if err := s.loadPromotions(tx, []*Redemption{&r.Redemption}); err != nil {
+					return err
+				}
+				continue
+			}
+			if !errors.Is(err, gorm.ErrRecordNotFound) {
+				return err
+			}
+			a := Attempt{CustomerID: in.CustomerID, Items: in.Items, OrderAmount: in.OrderAmount, Now: now}
+			v, err := s.verdict(tx, *c, a, true)
+			if err != nil {
+				return err
+			}
+			if !v.Valid {
+				r.Reasons, refusedAny = v.Reasons, true
+				continue
+			}
+			if r.Redemption, err = s.insertRedemption(ctx, tx, *c, in, now, v); err != nil {
+				return err
+			}
+			r.Created = true
+		}
+		if refusedAny {
+			return errRefusedAll
+		}
+		return nil
+	})
+	if errors.Is(err, errRefusedAll) {
+		err = nil
+		for i := range results {
+			r := &results[i]
+			if r.Reasons == nil {
+				r.Reasons, r.Redemption, r.Created = []string{ReasonOtherCode}, Redemption{}, false
+			}
+			if slices.Contains(r.Reasons, ReasonNotFound) {
+				if gerr := s.recordGuess(ctx, subjects); gerr != nil {
+					return nil, false, fmt.Errorf("redeem coupons: %w", gerr)
+				}
+			}
+		}
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("redeem coupons: %w", translate(err))
+	}
+	return results, !refusedAny, nil
+}
+
+// errRefusedAll rolls back an all-or-nothing redemption that refused a
+// code.
+var errRefusedAll = errors.New("a code of the redemption was refused")
+
+// lockReached locks, in id order, every active promotion any of the
+// coupons (nil ones skipped) reaches.
+func (s *Store) lockReached(tx *gorm.DB, coupons []*Coupon) error {
+	if s.dialect != DialectPostgres {
+		return nil
+	}
+	ids := map[int64]bool{}
+	for _, c := range coupons {
+		if c == nil {
+			continue
+		}
+		var some []int64
+		if err := reachingQuery(tx.Model(&Promotion{}).Where("status = ?", PromotionActive), *c).Pluck("id", &some).Error; err != nil {
+			return err
+		}
+		for _, id := range some {
+			ids[id] = true
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var locked []int64
+	return s.forUpdate(tx.Model(&Promotion{}).Where("id IN ?", sortedIDs(keysOfIDs(ids))).Order("id")).Pluck("id", &locked).Error
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // latestSchema is the number of the newest migration.
-const latestSchema = 4
+const latestSchema = 5
 
 func TestUniqueViolationsAreTranslatedByConstraint(t *testing.T) {
 	t.Parallel()

@@ -1,0 +1,326 @@
+package models
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// FindCustomer returns the customer ref names, without creating one. It
+// fails with a *ValidationError for a bad reference, ErrNotFound when no
+// customer has any of its identifiers, and *CustomerMismatchError when
+// they name different customers or one the customer does not have.
+func (s *Store) FindCustomer(ctx context.Context, ref CustomerRef) (Customer, error) {
+	ref, err := ref.Normalize("")
+	if err != nil {
+		return Customer{}, fmt.Errorf("find customer: %w", err)
+	}
+	c, found, err := s.matchCustomer(s.db.WithContext(ctx), ref)
+	switch {
+	case err != nil:
+		return Customer{}, fmt.Errorf("find customer %s: %w", ref, err)
+	case !found:
+		return Customer{}, fmt.Errorf("find customer: %w", &NotFoundError{Entity: "customer", Key: ref.String()})
+	}
+	return c, nil
+}
+
+// Customer returns the customer with id. It fails with ErrNotFound.
+func (s *Store) Customer(ctx context.Context, id string) (Customer, error) {
+	var c Customer
+	if err := s.db.WithContext(ctx).Take(&c, "id = ?", id).Error; err != nil {
+		return Customer{}, fmt.Errorf("get customer %q: %w", id, notFound(err, "customer", id))
+	}
+	return c, nil
+}
+
+// matchCustomer finds the one customer every identifier of ref (already
+// normalised) names. A customer that lacks an identifier ref gives still
+// matches; one with another value for it does not.
+func (s *Store) matchCustomer(q *gorm.DB, ref CustomerRef) (Customer, bool, error) {
+	var found *Customer
+	var foundBy refPart
+	for _, p := range ref.parts() {
+		var cs []Customer
+		if err := q.Where(p.column+" = ?", p.value).Limit(1).Find(&cs).Error; err != nil {
+			return Customer{}, false, err
+		}
+		if len(cs) == 0 {
+			continue
+		}
+		if found != nil && found.ID != cs[0].ID {
+			return Customer{}, false, &CustomerMismatchError{Message: fmt.Sprintf("%s %s is customer %q, but %s %s is customer %q", foundBy.name, foundBy.value, found.ID, p.name, p.value, cs[0].ID)}
+		}
+		found, foundBy = &cs[0], p
+	}
+	if found == nil {
+		return Customer{}, false, nil
+	}
+	for _, p := range ref.parts() {
+		if have := found.identifier(p.name); have != "" && have != p.value {
+			return Customer{}, false, &CustomerMismatchError{Message: fmt.Sprintf("%s %s is customer %q, whose %s is %s, not %s", foundBy.name, foundBy.value, found.ID, p.name, have, p.value)}
+		}
+	}
+	return *found, true, nil
+}
+
+// identifier is the customer's value of the named identifier, "" when
+// it has none.
+func (c Customer) identifier(name string) string {
+	var v *string
+	switch name {
+	case "id":
+		return c.ID
+	case "mobile":
+		v = c.Mobile
+	case "email":
+		v = c.Email
+	case "externalId":
+		v = c.ExternalID
+	}
+	if v == nil {
+		return ""
+	}
+	return *v
+}
+
+// ensureCustomer returns the customer ref (normalised) names inside tx,
+// giving it the identifiers it lacks, or creates it: with ref's id, or a
+// new one of twelve digits. Two transactions creating the same customer
+// at once end with one record (the second waits for the first's unique
+// index entry, then finds it).
+func (s *Store) ensureCustomer(tx *gorm.DB, ref CustomerRef) (Customer, error) {
+	for attempt := 0; ; attempt++ {
+		c, found, err := s.matchCustomer(tx, ref)
+		if err != nil {
+			return Customer{}, err
+		}
+		if found {
+			return c, s.completeCustomer(tx, &c, ref)
+		}
+		if attempt == writeAttempts {
+			return Customer{}, fmt.Errorf("create customer %s: lost the race %d times", ref, attempt)
+		}
+		c = Customer{ID: ref.ID, Mobile: optional(ref.Mobile), Email: optional(ref.Email), ExternalID: optional(ref.ExternalID), CreatedAt: s.now()}
+		if c.ID == "" {
+			if c.ID, err = newCustomerID(); err != nil {
+				return Customer{}, err
+			}
+		}
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&c)
+		if res.Error != nil {
+			return Customer{}, res.Error
+		}
+		if res.RowsAffected == 1 {
+			return c, nil
+		}
+		// Another transaction took one of the identifiers (or the new
+		// id) first: read again.
+	}
+}
+
+// completeCustomer gives c the identifiers of ref it lacks.
+func (s *Store) completeCustomer(tx *gorm.DB, c *Customer, ref CustomerRef) error {
+	set := map[string]any{}
+	if c.Mobile == nil && ref.Mobile != "" {
+		c.Mobile, set["mobile"] = &ref.Mobile, ref.Mobile
+	}
+	if c.Email == nil && ref.Email != "" {
+		c.Email, set["email"] = &ref.Email, ref.Email
+	}
+	if c.ExternalID == nil && ref.ExternalID != "" {
+		c.ExternalID, set["external_id"] = &ref.ExternalID, ref.ExternalID
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	err := tx.Model(&Customer{}).Where("id = ?", c.ID).Updates(set).Error
+	if name, ok := uniqueViolation(err); ok {
+		return &CustomerMismatchError{Message: fmt.Sprintf("another customer took one of %s while customer %q was being given it (%s); try again", ref, c.ID, name)}
+	}
+	return err
+}
+
+// ensureCustomerID makes sure a customer with id exists inside tx.
+func (s *Store) ensureCustomerID(tx *gorm.DB, id string) error {
+	return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&Customer{ID: id, CreatedAt: s.now()}).Error
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// newCustomerID is twelve random digits, not starting with 0: numeric,
+// as the ids of the platforms clients migrate from are.
+func newCustomerID() (string, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(9e11))
+	if err != nil {
+		return "", fmt.Errorf("make a customer id: %w", err)
+	}
+	return strconv.FormatInt(n.Int64()+1e11, 10), nil
+}
+
+// CustomerFilter selects customers for the console's search.
+type CustomerFilter struct {
+	// Query matches any identifier exactly (a mobile by its digits, an
+	// email ignoring case).
+	Query string
+	Limit int
+}
+
+// SearchCustomers returns the customers any of whose identifiers equals
+// the query, read as each kind of identifier in turn.
+func (s *Store) SearchCustomers(ctx context.Context, f CustomerFilter) ([]Customer, error) {
+	q := strings.TrimSpace(f.Query)
+	if q == "" {
+		return nil, nil
+	}
+	conds := []string{"id = ?", "external_id = ?", "email = ?"}
+	args := []any{q, q, strings.ToLower(q)}
+	if ref, err := (CustomerRef{Mobile: q}).Normalize(""); err == nil {
+		conds, args = append(conds, "mobile = ?"), append(args, ref.Mobile)
+	}
+	var cs []Customer
+	err := s.db.WithContext(ctx).Where(strings.Join(conds, " OR "), args...).Order("id").Limit(max(f.Limit, 20)).Find(&cs).Error
+	if err != nil {
+		return nil, fmt.Errorf("search customers: %w", err)
+	}
+	return cs, nil
+}
+
+// CustomerCodePage is one page of a customer's codes, newest first, and
+// the cursor of the next page ("" on the last).
+type CustomerCodePage struct {
+	Codes []IssuedCode
+	Next  string
+}
+
+// CustomerCodes pages through every code made for a customer: issued
+// from a series or made as a single-use coupon for them, newest first.
+// It fails with a *ValidationError for a bad cursor or limit.
+func (s *Store) CustomerCodes(ctx context.Context, customerID, after string, limit int) (CustomerCodePage, error) {
+	var verr ValidationError
+	limit = pageLimit(limit, &verr)
+	cursor := idCursor(after, &verr)
+	if err := verr.Err(); err != nil {
+		return CustomerCodePage{}, fmt.Errorf("list the customer's codes: %w", err)
+	}
+	q := s.db.WithContext(ctx).Where("customer_id = ?", customerID)
+	if cursor > 0 {
+		q = q.Where("id < ?", cursor)
+	}
+	var cs []Coupon
+	if err := q.Order("id DESC").Limit(limit + 1).Find(&cs).Error; err != nil {
+		return CustomerCodePage{}, fmt.Errorf("list the customer's codes: %w", err)
+	}
+	var page CustomerCodePage
+	if len(cs) > limit {
+		cs = cs[:limit]
+		page.Next = nextIDCursor(cs[len(cs)-1].ID)
+	}
+	codes, err := s.issuedCodes(s.db.WithContext(ctx), cs)
+	if err != nil {
+		return CustomerCodePage{}, fmt.Errorf("list the customer's codes: %w", err)
+	}
+	page.Codes = codes
+	return page, nil
+}
+
+// issuedCodes joins coupons to their issuance and promotion.
+func (s *Store) issuedCodes(q *gorm.DB, cs []Coupon) ([]IssuedCode, error) {
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, 0, len(cs))
+	promoIDs := map[int64]bool{}
+	for _, c := range cs {
+		ids = append(ids, c.ID)
+		if c.PromotionID != nil {
+			promoIDs[*c.PromotionID] = true
+		}
+	}
+	var iss []Issuance
+	if err := q.Where("coupon_id IN ?", ids).Find(&iss).Error; err != nil {
+		return nil, err
+	}
+	byCoupon := make(map[int64]Issuance, len(iss))
+	for _, is := range iss {
+		byCoupon[is.CouponID] = is
+	}
+	// Single-use coupons reach their promotion through their own source.
+	var sources []string
+	for _, c := range cs {
+		if c.PromotionID == nil && c.UTMSource != nil && strings.HasPrefix(*c.UTMSource, SingleUseSourcePrefix) {
+			sources = append(sources, strings.ToLower(*c.UTMSource))
+		}
+	}
+	var ps []Promotion
+	pq := q.Model(&Promotion{})
+	switch {
+	case len(promoIDs) > 0 && len(sources) > 0:
+		pq = pq.Where("id IN ? OR lower(utm_source) IN ?", keysOfIDs(promoIDs), sources)
+	case len(promoIDs) > 0:
+		pq = pq.Where("id IN ?", keysOfIDs(promoIDs))
+	case len(sources) > 0:
+		pq = pq.Where("lower(utm_source) IN ?", sources)
+	default:
+		pq = nil
+	}
+	if pq != nil {
+		if err := pq.Find(&ps).Error; err != nil {
+			return nil, err
+		}
+	}
+	var series []Series
+	if len(promoIDs) > 0 {
+		if err := q.Where("promotion_id IN ?", keysOfIDs(promoIDs)).Find(&series).Error; err != nil {
+			return nil, err
+		}
+	}
+	seriesByID := map[int64]Series{}
+	for _, ser := range series {
+		seriesByID[ser.PromotionID] = ser
+	}
+	out := make([]IssuedCode, 0, len(cs))
+	for _, c := range cs {
+		ic := IssuedCode{Coupon: c, IssuedAt: c.CreatedAt, ValidTill: c.ExpiresAt}
+		if c.CustomerID != nil {
+			ic.CustomerID = *c.CustomerID
+		}
+		if is, ok := byCoupon[c.ID]; ok {
+			ic.IssuedAt, ic.Source, ic.SeriesID = is.IssuedAt, is.Source, is.SeriesID
+		}
+		for _, p := range ps {
+			if p.Reaches(c) {
+				ic.PromotionName = p.Name
+				if p.EndsAt != nil && (ic.ValidTill == nil || p.EndsAt.Before(*ic.ValidTill)) {
+					ic.ValidTill = p.EndsAt
+				}
+				if _, ok := seriesByID[p.ID]; ok && ic.SeriesID == nil {
+					id := p.ID
+					ic.SeriesID = &id
+				}
+				break
+			}
+		}
+		out = append(out, ic)
+	}
+	return out, nil
+}
+
+func keysOfIDs(m map[int64]bool) []int64 {
+	out := make([]int64, 0, len(m))
+	for id := range m {
+		out = append(out, id)
+	}
+	return out
+}
