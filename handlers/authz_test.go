@@ -102,6 +102,13 @@ var apiMatrix = map[string]apiAccess{
 	"POST /api/v3/promotions/:id/codegen":      {401, 403, 400},
 	"GET /api/v3/promotions/:id/codes":         {401, 200, 200},
 	"DELETE /api/v3/promotions/:id/codes":      {401, 403, 422},
+	"POST /v2/coupon/series":                   {401, 403, 400},
+	"PUT /v2/coupon/series/:id":                {401, 403, 404},
+	"GET /v2/coupon/series":                    {401, 400, 400},
+	"POST /v2/coupon/bulk/issue":               {401, 403, 400},
+	"POST /v2/coupon/issue":                    {401, 403, 400},
+	"GET /v2/coupon/is_redeemable":             {401, 400, 400},
+	"POST /v2/coupon/redeem":                   {401, 403, 400},
 }
 
 // openRoutes need no identity at all.

@@ -334,3 +334,20 @@ func sortedIDs(ids []int64) []int64 {
 	slices.Sort(out)
 	return out
 }
+
+// Input is the series as an input that validates to the same series,
+// for an update that changes some fields and keeps the rest.
+func (s Series) Input() SeriesInput {
+	p := s.Promotion
+	in := PromotionInput{Name: p.Name, Description: p.Description, Status: p.Status, Kind: KindSeries,
+		DiscountType: p.DiscountType, DiscountValue: FormatDiscountValue(p.DiscountType, p.DiscountValue), DiscountCap: p.DiscountCap,
+		AppliesTo: p.AppliesTo, MaxUsage: p.MaxUsage, MaxUsagePerClient: p.MaxUsagePerClient}
+	if p.BeginsAt != nil {
+		in.BeginsAt = p.BeginsAt.UTC().Format(time.RFC3339Nano)
+	}
+	if p.EndsAt != nil {
+		in.EndsAt = p.EndsAt.UTC().Format(time.RFC3339Nano)
+	}
+	return SeriesInput{Promotion: in, DiscountCode: s.DiscountCode, Expiry: s.Expiry, ExpiryDays: s.ExpiryDays, Format: s.FormatInput(),
+		MaxCreate: s.MaxCreate, MaxPerCustomer: s.MaxPerCustomer, UsesPerCode: s.UsesPerCode, Extra: s.ExtraFields()}
+}

@@ -159,7 +159,8 @@ type tokenStore interface {
 }
 
 // apiAuth admits requests that carry a live API token in X-Auth-Token,
-// Authorization: Bearer, or VTEX's pair X-VTEX-API-AppToken (the token)
+// Authorization: Bearer, HTTP Basic (the token's name as the user, the
+// token as the password), or VTEX's pair X-VTEX-API-AppToken (the token)
 // and X-VTEX-API-AppKey (its name); write routes need the modify scope. Each token
 // may have limit requests in flight; past that the client gets 429.
 type apiAuth struct {
@@ -177,11 +178,19 @@ func (a *apiAuth) require(write bool) echo.MiddlewareFunc {
 					plain = strings.TrimSpace(v)
 				}
 			}
+			basicUser, basicToken, viaBasic := "", "", false
+			if plain == "" {
+				basicUser, basicToken, viaBasic = c.Request().BasicAuth()
+				plain = basicToken
+				if viaBasic && basicToken == "" {
+					return echo.NewHTTPError(http.StatusUnauthorized, "HTTP Basic credentials need the token's name as the user and the token as the password")
+				}
+			}
 			appKey, appToken := hdr.Get(vtexAppKey), hdr.Get(vtexAppToken)
 			viaVTEX := plain == ""
 			switch {
 			case viaVTEX && appToken == "" && appKey == "":
-				return echo.NewHTTPError(http.StatusUnauthorized, "send an API token in the X-Auth-Token header, as Authorization: Bearer <token>, or as X-VTEX-API-AppToken with the token's name in X-VTEX-API-AppKey")
+				return echo.NewHTTPError(http.StatusUnauthorized, "send an API token in the X-Auth-Token header, as Authorization: Bearer <token>, as HTTP Basic with the token's name as the user and the token as the password, or as X-VTEX-API-AppToken with the token's name in X-VTEX-API-AppKey")
 			case viaVTEX && (appToken == "" || appKey == ""):
 				return echo.NewHTTPError(http.StatusUnauthorized, "send both X-VTEX-API-AppKey (the token's name) and X-VTEX-API-AppToken (the token)")
 			case viaVTEX:
@@ -193,6 +202,9 @@ func (a *apiAuth) require(write bool) echo.MiddlewareFunc {
 			}
 			if err != nil {
 				return err
+			}
+			if viaBasic && basicUser != t.Name {
+				return echo.NewHTTPError(http.StatusUnauthorized, "the HTTP Basic user must be the name of the token sent as the password")
 			}
 			if viaVTEX && appKey != t.Name {
 				return echo.NewHTTPError(http.StatusUnauthorized, "X-VTEX-API-AppKey does not name the token sent in X-VTEX-API-AppToken")

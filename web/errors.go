@@ -68,6 +68,7 @@ func classify(err error) (problem, bool) {
 	var finished *models.BatchFinishedError
 	var idem *models.IdempotencyError
 	var notBulk *models.NotBulkPromotionError
+	var mismatch *models.CustomerMismatchError
 	var he *echo.HTTPError
 	switch {
 	case errors.As(err, &verr):
@@ -99,6 +100,8 @@ func classify(err error) (problem, bool) {
 		// BigCommerce's status for generating codes of a promotion that
 		// does not own them.
 		return problem{status: http.StatusMethodNotAllowed, code: "not_bulk_promotion", message: notBulk.Error()}, true
+	case errors.As(err, &mismatch):
+		return problem{status: http.StatusConflict, code: "customer_mismatch", message: mismatch.Error()}, true
 	case errors.As(err, &he) && (he.Code < 500 || he.Code == http.StatusNotImplemented):
 		msg := http.StatusText(he.Code)
 		if m, ok := he.Message.(string); ok && m != "" {

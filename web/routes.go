@@ -42,6 +42,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	redemptionAPI := &handlers.RedemptionAPI{Store: store}
 	batchAPI := &handlers.BatchAPI{Store: store, Now: cfg.Now}
 	bigCommerce := &handlers.BigCommerce{Store: store}
+	capillary := &handlers.Capillary{Store: store, Now: cfg.Now}
 
 	anyone := []echo.MiddlewareFunc{echo.WrapMiddleware(sessions.LoadAndSave), csrf(cfg), identify(sessions, store, sessionLimits{now: cfg.Now, idle: cfg.SessionIdle, lifetime: cfg.SessionLifetime})}
 	as := func(role string) []echo.MiddlewareFunc { return append(slices.Clone(anyone), requireRole(role)) }
@@ -184,6 +185,19 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	v3.POST("/promotions/:id/codegen", bigCommerce.Codegen, write, idem)
 	v3.GET("/promotions/:id/codes", bigCommerce.Codes, read)
 	v3.DELETE("/promotions/:id/codes", bigCommerce.DeleteCodes, write)
+
+	// Capillary-style coupon series, issuing personal codes, checking and
+	// redeeming them, in Capillary's bodies and result codes. Issuing
+	// honours Idempotency-Key; a redemption is idempotent on its
+	// transaction number.
+	v2 := spaces.group(e, "/v2/coupon", capillaryErrors)
+	v2.POST("/series", capillary.CreateSeries, write)
+	v2.PUT("/series/:id", capillary.UpdateSeries, write)
+	v2.GET("/series", capillary.GetSeries, read)
+	v2.POST("/bulk/issue", capillary.BulkIssue, write, idem)
+	v2.POST("/issue", capillary.Issue, write, idem)
+	v2.GET("/is_redeemable", capillary.IsRedeemable, read)
+	v2.POST("/redeem", capillary.Redeem, write)
 }
 
 // errorSpaces records which error body each URL space answers in. The
