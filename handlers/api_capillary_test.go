@@ -1,0 +1,280 @@
+package handlers_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/coupond/coupond/models"
+)
+
+// The Capillary-style API under /v2/coupon, as a loyalty team's point of
+// sale uses it. What the tests hold it to, in our words:
+//
+//   - a series is created from {"CouponSeriesV2": {…}} and answered flat,
+//     with an integer id, the counts, and a warning for each field coupond
+//     keeps without acting on it;
+//   - bulk issue answers HTTP 200 with one entity per distinct series, in
+//     the order listed: a code, or errors with Capillary's numbers (707
+//     unknown, 714 maxCreate reached, 722 the customer holds enough),
+//     failureCount counting the entities with errors; a whole request that
+//     is malformed is a 400 with code 629;
+//   - the same Idempotency-Key and body answer the same codes again;
+//   - redeem takes every code or none (749 on those that could have been
+//     redeemed), and couponValue is the discount on this bill: a
+//     percentage held to discountUpto, a fixed amount held to the bill.
+
+// cpSeries creates a series through the API and returns its id.
+func cpSeries(t *testing.T, h *harness, fields string) int64 {
+	t.Helper()
+	r := h.mustAPI(http.StatusOK, "POST", "/v2/coupon/series", `{"CouponSeriesV2": {`+fields+`}}`)
+	var s struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &s); err != nil || s.ID == 0 {
+		t.Fatalf("series answer %s: %v", r.body, err)
+	}
+	return s.ID
+}
+
+const cpBase = `"description": "Festival coupon", "discountCode": "erg123", "validTillDate": "2030-05-09T00:00:00+05:30", "discountType": "ABS", "discountValue": 500, "detailedInfo": "Evil coupon"`
+
+type cpBulk struct {
+	Response []struct {
+		EntityID int64          `json:"entityId"`
+		Result   map[string]any `json:"result"`
+		Errors   []struct {
+			Status  bool   `json:"status"`
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"errors"`
+		Warnings []string `json:"warnings"`
+	} `json:"response"`
+	TotalCount   int `json:"totalCount"`
+	FailureCount int `json:"failureCount"`
+}
+
+func TestCapillaryBulkIssue(t *testing.T) {
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		festival := cpSeries(t, h, cpBase+`, "smsTemplate": "Hi", "maxVouchersPerUser": 1`)
+		diwali := cpSeries(t, h, `"description": "DIWALI", "validTillDate": "2031-01-01T00:00:00Z", "discountType": "PERC", "discountValue": 10, "discountUpto": 150, "maxCreate": 2`)
+
+		r := h.mustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue?source=INSTORE", fmt.Sprintf(`{"seriesIds": [%d, 999999, %d, %d], "customer": {"id": "555567088"}}`, festival, diwali, festival))
+		// The exact names and JSON types of the seed's sample.
+		var raw map[string]any
+		json.Unmarshal([]byte(r.body), &raw)
+		entity := raw["response"].([]any)[0].(map[string]any)
+		result := entity["result"].(map[string]any)
+		want := map[string]string{"code": "string", "seriesId": "float64", "description": "string", "discountCode": "string", "validTill": "string",
+			"discountType": "string", "discountValue": "float64", "discountUpto": "float64", "discountOn": "string", "detailedInfo": "string",
+			"redemptionCount": "float64", "id": "float64"}
+		got := map[string]string{}
+		for k, v := range result {
+			got[k] = reflect.TypeOf(v).String()
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("result members and types = %v, want %v", got, want)
+		}
+		var keys []string
+		for k := range raw {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		if strings.Join(keys, ",") != "failureCount,response,totalCount" {
+			t.Errorf("top-level members %v", keys)
+		}
+
+		b := decode[cpBulk](t, r)
+		if b.TotalCount != 3 || b.FailureCount != 1 || len(b.Response) != 3 {
+			t.Fatalf("totals %d/%d with %d entities, want 3/1 with 3: %s", b.TotalCount, b.FailureCount, len(b.Response), r.body)
+		}
+		if e := b.Response[0]; e.EntityID != festival || len(e.Errors) != 0 || e.Result["code"] == "" || e.Result["discountValue"] != 500.0 || e.Result["validTill"] != "2030-05-08T18:30:00Z" {
+			t.Errorf("festival entity %+v", e)
+		}
+		if e := b.Response[0]; len(e.Warnings) != 1 || !strings.Contains(e.Warnings[0], "listed 2 times") {
+			t.Errorf("a series listed twice warns: %v", e.Warnings)
+		}
+		if e := b.Response[1]; e.EntityID != 999999 || len(e.Errors) != 1 || e.Errors[0].Code != 707 || e.Errors[0].Status {
+			t.Errorf("unknown series entity %+v", e)
+		}
+		if e := b.Response[2]; e.EntityID != diwali || len(e.Errors) != 0 || e.Result["discountType"] != "PERC" {
+			t.Errorf("diwali entity %+v", e)
+		}
+
+		// The same customer again: festival allows one code each; diwali
+		// its second and last code.
+		b = decode[cpBulk](t, h.mustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d, %d], "customer": {"id": 555567088}}`, festival, diwali)))
+		if e := b.Response[0]; len(e.Errors) != 1 || e.Errors[0].Code != 722 || !strings.Contains(e.Errors[0].Message, "maxVouchersPerUser") {
+			t.Errorf("maxVouchersPerUser reached: %+v", e)
+		}
+		if b.FailureCount != 1 || len(b.Response[1].Errors) != 0 {
+			t.Errorf("diwali's second code: %+v", b)
+		}
+		b = decode[cpBulk](t, h.mustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d], "customer": {"email": "Someone@Example.com"}}`, diwali)))
+		if e := b.Response[0]; len(e.Errors) != 1 || e.Errors[0].Code != 714 {
+			t.Errorf("maxCreate reached: %+v", e)
+		}
+
+		// Whole-request problems.
+		for _, body := range []string{`{"seriesIds": [], "customer": {"id": "1"}}`, `{"seriesIds": [1]}`, `{"seriesIds": [1`} {
+			r := h.api("POST", "/v2/coupon/bulk/issue", body)
+			var e struct {
+				Status bool `json:"status"`
+				Code   int  `json:"code"`
+			}
+			json.Unmarshal([]byte(r.body), &e)
+			if r.status != http.StatusBadRequest || e.Code != 629 || e.Status {
+				t.Errorf("%s: %d %s, want 400 with code 629", body, r.status, r.body)
+			}
+		}
+		if r := h.api("POST", "/v2/coupon/bulk/issue?source=CARRIER_PIGEON", fmt.Sprintf(`{"seriesIds": [%d], "customer": {"id": "2"}}`, festival)); r.status != http.StatusBadRequest || !strings.Contains(r.body, `"source"`) {
+			t.Errorf("unknown source: %d %s", r.status, r.body)
+		}
+	})
+}
+
+func TestCapillaryIssueIsIdempotent(t *testing.T) {
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		id := cpSeries(t, h, cpBase)
+		body := fmt.Sprintf(`{"seriesIds": [%d], "customer": {"mobile": "+91 98765 43210"}}`, id)
+		auth := map[string]string{"X-Auth-Token": h.token, "Idempotency-Key": "issue-1"}
+		first := h.apiWith(auth, "POST", "/v2/coupon/bulk/issue", body)
+		again := h.apiWith(auth, "POST", "/v2/coupon/bulk/issue", body)
+		if first.status != 200 || again.body != first.body {
+			t.Fatalf("retry answered %d %s, first %d %s", again.status, again.body, first.status, first.body)
+		}
+		ser, err := h.store.Series(t.Context(), id)
+		if err != nil || ser.Issued != 1 {
+			t.Errorf("issued %d codes (%v), want 1", ser.Issued, err)
+		}
+	})
+}
+
+func TestCapillaryRedeem(t *testing.T) {
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		fixed := cpSeries(t, h, cpBase)
+		perc := cpSeries(t, h, `"description": "Ten percent", "validTillDate": "2031-01-01T00:00:00Z", "discountType": "PERC", "discountValue": 10, "discountUpto": 150`)
+		b := decode[cpBulk](t, h.mustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d, %d], "customer": {"id": "c1", "email": "c1@example.com"}}`, fixed, perc)))
+		fixedCode, percCode := b.Response[0].Result["code"].(string), b.Response[1].Result["code"].(string)
+
+		type redeemed struct {
+			Redemption []struct {
+				Code             string      `json:"code"`
+				CouponValue      json.Number `json:"couponValue"`
+				SeriesCode       int64       `json:"seriesCode"`
+				RedemptionStatus struct {
+					Code    int  `json:"code"`
+					Success bool `json:"success"`
+				} `json:"redemptionStatus"`
+			} `json:"redemption"`
+			RedemptionStatus struct {
+				Status bool `json:"status"`
+				Code   int  `json:"code"`
+			} `json:"redemptionStatus"`
+		}
+		redeem := func(user, txn, bill string, codes ...string) (int, redeemed) {
+			var list []string
+			for _, c := range codes {
+				list = append(list, fmt.Sprintf(`{"code": %q}`, c))
+			}
+			r := h.api("POST", "/v2/coupon/redeem", fmt.Sprintf(`{"redemptionRequestList": [%s], "user": %s, "transactionNumber": %q, "billAmount": %s, "redemptionTime": "2026-12-02 10:00:00"}`, strings.Join(list, ","), user, txn, bill))
+			return r.status, decode[redeemed](t, r)
+		}
+
+		// One bad code: nothing is redeemed, the good one says 749.
+		status, got := redeem(`{"email": "C1@example.com"}`, "T1", `"2000"`, fixedCode, "NOSUCHCODE1")
+		if status != http.StatusBadRequest || got.RedemptionStatus.Status || got.Redemption[0].RedemptionStatus.Code != 749 || got.Redemption[1].RedemptionStatus.Code != 719 {
+			t.Fatalf("with an unknown code: %d %+v", status, got)
+		}
+		if c := h.mustCoupon(fixedCode); c.Uses != 0 {
+			t.Errorf("the good code was used %d times after a refused request", c.Uses)
+		}
+
+		// 10 % of 2000 is 200, held to 150; 500 off a bill of 300 is 300.
+		status, got = redeem(`{"id": "c1"}`, "T2", `2000`, fixedCode, percCode)
+		if status != http.StatusOK || !got.RedemptionStatus.Status || got.Redemption[0].CouponValue != "500" || got.Redemption[1].CouponValue != "150" || got.Redemption[1].SeriesCode != perc {
+			t.Fatalf("redeem both: %d %+v", status, got)
+		}
+		// The same transaction again answers the same redemptions.
+		if status, again := redeem(`{"id": "c1"}`, "T2", `2000`, fixedCode, percCode); status != http.StatusOK || again.Redemption[1].CouponValue != "150" {
+			t.Errorf("retry of T2: %d %+v", status, again)
+		}
+		if status, got = redeem(`{"id": "c1"}`, "T3", `300`, fixedCode); status != http.StatusBadRequest || got.Redemption[0].RedemptionStatus.Code != 711 {
+			t.Errorf("a used code: %d %+v", status, got)
+		}
+
+		other := decode[cpBulk](t, h.mustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d], "customer": {"id": "c2"}}`, fixed)))
+		otherCode := other.Response[0].Result["code"].(string)
+		if status, got = redeem(`{"id": "c1"}`, "T4", `300`, otherCode); status != http.StatusBadRequest || got.Redemption[0].RedemptionStatus.Code != 703 {
+			t.Errorf("another customer's code: %d %+v", status, got)
+		}
+		status, got = redeem(`{"id": "c2"}`, "T5", `300`, otherCode)
+		if status != http.StatusOK || got.Redemption[0].CouponValue != "300" {
+			t.Errorf("a fixed 500 on a bill of 300: %d %+v", status, got)
+		}
+		if status, got = redeem(`{"mobile": "123456789"}`, "T6", `300`, otherCode); status != http.StatusBadRequest || got.RedemptionStatus.Code != 701 {
+			t.Errorf("an unknown customer: %d %+v", status, got)
+		}
+		r := h.api("POST", "/v2/coupon/redeem", fmt.Sprintf(`{"redemptionRequestList": [{"code": %q}], "user": {"id": "c2"}, "billAmount": 10}`, otherCode))
+		if r.status != http.StatusBadRequest || !strings.Contains(r.body, `"code":718`) {
+			t.Errorf("no transaction number: %d %s", r.status, r.body)
+		}
+
+		// is_redeemable, with HTTP Basic as the token's name and the token.
+		basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("test-modify:"+h.token))
+		r = h.apiWith(map[string]string{"Authorization": basic}, "GET", "/v2/coupon/is_redeemable?code="+percCode+",NOSUCHCODE2&id=c1&details=true", "")
+		var check struct {
+			Redemption []struct {
+				Code             string `json:"code"`
+				IsRedeemable     bool   `json:"isRedeemable"`
+				RedemptionsLeft  int    `json:"redemptionsLeft"`
+				DiscountType     string `json:"discountType"`
+				RedemptionStatus struct {
+					Code int `json:"code"`
+				} `json:"redemptionStatus"`
+			} `json:"redemption"`
+		}
+		if r.status != http.StatusOK || json.Unmarshal([]byte(r.body), &check) != nil || len(check.Redemption) != 2 {
+			t.Fatalf("is_redeemable: %d %s", r.status, r.body)
+		}
+		if e := check.Redemption[0]; e.IsRedeemable || e.RedemptionStatus.Code != 711 || e.DiscountType != "PERC" || e.RedemptionsLeft != 0 {
+			t.Errorf("a used code: %+v", e)
+		}
+		if e := check.Redemption[1]; e.IsRedeemable || e.RedemptionStatus.Code != 719 {
+			t.Errorf("an unknown code: %+v", e)
+		}
+	})
+}
+
+func TestCapillaryIssueLimitsHoldUnderConcurrency(t *testing.T) {
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		pool := cpSeries(t, h, cpBase+`, "maxCreate": 10`)
+		one := cpSeries(t, h, cpBase+`, "maxVouchersPerUser": 1`)
+		var wg sync.WaitGroup
+		for i := range 50 {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				h.store.Issue(t.Context(), models.IssueRequest{SeriesIDs: []int64{pool}, Customer: models.CustomerRef{ID: fmt.Sprint("c", i)}})
+			}()
+			go func() {
+				defer wg.Done()
+				h.store.Issue(t.Context(), models.IssueRequest{SeriesIDs: []int64{one}, Customer: models.CustomerRef{Email: "same@example.com"}})
+			}()
+		}
+		wg.Wait()
+		for id, want := range map[int64]int{pool: 10, one: 1} {
+			page, err := h.store.SeriesCodes(t.Context(), models.SeriesCodeFilter{SeriesID: id, Limit: 100})
+			ser, _ := h.store.Series(t.Context(), id)
+			if err != nil || len(page.Codes) != want || ser.Issued != want {
+				t.Errorf("series %d: %d codes, issued %d (%v); want %d", id, len(page.Codes), ser.Issued, err, want)
+			}
+		}
+	})
+}
