@@ -663,7 +663,14 @@ func TestPromotionListFiltersAndPages(t *testing.T) {
 		h.mustPromotion(models.PromotionInput{Name: "Alpha", UTMSource: &spring})
 		h.mustPromotion(models.PromotionInput{Name: "Bravo", Status: models.PromotionInactive, UTMSource: &autumn})
 		h.mustPromotion(models.PromotionInput{Name: "Charlie", Kind: models.KindBulk})
-		h.mustPromotion(models.PromotionInput{Name: "Delta", Status: models.PromotionArchived, Kind: models.KindSeries, UTMCampaign: &camp})
+		delta, err := models.SeriesInput{Promotion: models.PromotionInput{Name: "Delta", Status: models.PromotionArchived, DiscountType: models.DiscountFixed,
+			DiscountValue: "100", UTMCampaign: &camp}, UsesPerCode: 1}.Validate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.store.CreateSeries(t.Context(), delta); err != nil {
+			t.Fatal(err)
+		}
 		names := func(body string) []string {
 			var out []string
 			for _, m := range regexp.MustCompile(`<td><a href="/promotions/[0-9]+">([^<]*)</a></td>`).FindAllStringSubmatch(body, -1) {
