@@ -68,6 +68,18 @@ var consoleMatrix = map[string]consoleAccess{
 	"GET /promotions/:id/edit":       {303, 403, 200, 200},
 	"POST /promotions/:id/archive":   {303, 403, 303, 303},
 	"POST /promotions/:id/utm":       {303, 403, 422, 422},
+	// The matrix fills in no series or customer id, so ":id" names none.
+	"GET /series":               {303, 200, 200, 200},
+	"GET /series/new":           {303, 403, 200, 200},
+	"POST /series":              {303, 403, 422, 422},
+	"GET /series/:id":           {303, 404, 404, 404},
+	"POST /series/:id":          {303, 403, 404, 404},
+	"GET /series/:id/edit":      {303, 403, 404, 404},
+	"GET /series/:id/codes.csv": {303, 404, 404, 404},
+	"GET /issue":                {303, 403, 200, 200},
+	"POST /issue":               {303, 403, 422, 422},
+	"GET /customers":            {303, 200, 200, 200},
+	"GET /customers/:id":        {303, 404, 404, 404},
 }
 
 var apiMatrix = map[string]apiAccess{

@@ -25,22 +25,15 @@ const csvBuffer = 64 << 10
 // out cannot change the status; it ends the file short and is returned
 // for the log.
 func streamCSV(c echo.Context, filename string, each func(fn func(models.ExportRow) error) error) error {
-	hdr := c.Response().Header()
-	hdr.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
-	hdr.Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename=%q`, filename))
-	hdr.Set("Cache-Control", "no-store")
-	c.Response().WriteHeader(http.StatusOK)
-	buf := bufio.NewWriterSize(c.Response(), csvBuffer)
-	w := csv.NewWriter(buf)
-	if err := w.Write(exportColumns); err != nil {
+	buf, err := openCSV(c, filename, exportColumns)
+	if err != nil {
 		return err
 	}
-	w.Flush()
 	// Rows are written by hand: of their cells only the customer's may
 	// need quoting, and encoding/csv would cost more than the query.
 	line := make([]byte, 0, 256)
 	var cell [1]string
-	err := each(func(r models.ExportRow) error {
+	err = each(func(r models.ExportRow) error {
 		line = append(line[:0], safeCell(r.Code)...)
 		if r.Archived {
 			line = append(line, ",archived,"...)
@@ -57,6 +50,63 @@ func streamCSV(c echo.Context, filename string, each func(fn func(models.ExportR
 		}
 		line = append(line, ',')
 		line = r.CreatedAt.UTC().AppendFormat(line, time.RFC3339)
+		line = append(line, '\n')
+		_, err := buf.Write(line)
+		return err
+	})
+	if ferr := buf.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// openCSV answers 200 with a CSV attachment named filename and writes
+// its header row; the rows go to the buffer it returns, which the caller
+// flushes. It fails when the header cannot be sent.
+func openCSV(c echo.Context, filename string, header []string) (*bufio.Writer, error) {
+	hdr := c.Response().Header()
+	hdr.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+	hdr.Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename=%q`, filename))
+	hdr.Set("Cache-Control", "no-store")
+	c.Response().WriteHeader(http.StatusOK)
+	buf := bufio.NewWriterSize(c.Response(), csvBuffer)
+	w := csv.NewWriter(buf)
+	if err := w.Write(header); err != nil {
+		return nil, err
+	}
+	w.Flush()
+	return buf, w.Error()
+}
+
+// seriesColumns are the columns of a series' codes as CSV, in order.
+var seriesColumns = []string{"code", "customer_id", "issued_at", "uses", "max_uses", "valid_till", "state"}
+
+// streamSeriesCSV answers 200 with a CSV attachment named filename: the
+// header row, then a row per code that each hands over, with its state
+// at now, written as they come. Like streamCSV, an error once rows have
+// gone out ends the file short and is returned for the log.
+func streamSeriesCSV(c echo.Context, filename string, now time.Time, each func(fn func(models.IssuedCode) error) error) error {
+	buf, err := openCSV(c, filename, seriesColumns)
+	if err != nil {
+		return err
+	}
+	line := make([]byte, 0, 256)
+	err = each(func(ic models.IssuedCode) error {
+		line = append(line[:0], safeCell(ic.Coupon.Code)...)
+		line = append(line, ',')
+		line = appendCSVCell(line, safeCell(ic.CustomerID))
+		line = append(line, ',')
+		line = ic.IssuedAt.UTC().AppendFormat(line, time.RFC3339)
+		line = append(line, ',')
+		line = strconv.AppendInt(line, int64(ic.Coupon.Uses), 10)
+		line = append(line, ',')
+		line = strconv.AppendInt(line, int64(ic.Coupon.MaxUsage), 10)
+		line = append(line, ',')
+		if ic.ValidTill != nil {
+			line = ic.ValidTill.UTC().AppendFormat(line, time.RFC3339)
+		}
+		line = append(line, ',')
+		line = append(line, ic.State(now)...)
 		line = append(line, '\n')
 		_, err := buf.Write(line)
 		return err

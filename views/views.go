@@ -81,6 +81,11 @@ const (
 	SectionTokens     = "tokens"
 	SectionAudit      = "audit"
 	SectionAccount    = "account"
+
+	// SectionSeries is the coupon series and issuing their codes,
+	// SectionCustomers the customers they were issued to.
+	SectionSeries    = "series"
+	SectionCustomers = "customers"
 )
 
 // CSRFField is the form field and CSRFHeader the header that carry the

@@ -123,6 +123,27 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.GET("/batches/:id/codes.csv", batches.CSV, viewer...)
 	e.GET("/coupons.csv", coupons.CSV, viewer...)
 
+	// Console: coupon series and issuing their codes to customers.
+	// Viewers read and download; editors and admins create, edit and
+	// issue. The handlers read :id as a number, so any other id is a 404.
+	series := &handlers.Series{Store: store, Now: cfg.Now}
+	issue := &handlers.Issue{Store: store, Now: cfg.Now}
+	e.GET("/series", series.List, viewer...)
+	e.GET("/series/new", series.New, editor...)
+	e.POST("/series", series.Create, editor...)
+	e.GET("/series/:id", series.Show, viewer...)
+	e.POST("/series/:id", series.Update, editor...)
+	e.GET("/series/:id/edit", series.Edit, editor...)
+	e.GET("/series/:id/codes.csv", series.CSV, viewer...)
+	e.GET("/issue", issue.Form, editor...)
+	e.POST("/issue", issue.Create, editor...)
+
+	// Console: customers, found by any identifier, with every code made
+	// for them; for everyone signed in.
+	customers := &handlers.Customers{Store: store, Now: cfg.Now}
+	e.GET("/customers", customers.List, viewer...)
+	e.GET("/customers/:id", customers.Show, viewer...)
+
 	// Console: one's own account.
 	e.GET("/account", account.Show, viewer...)
 	e.POST("/account/password", account.ChangePassword, viewer...)
