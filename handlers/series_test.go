@@ -1,0 +1,517 @@
+package handlers_test
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coupond/coupond/models"
+	"github.com/coupond/coupond/models/storetest"
+	"github.com/coupond/coupond/views"
+	"github.com/coupond/coupond/web"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// forEachDBAtEpoch is forEachDB with a store whose clock stands at
+// testEpoch, where the server's starts: codes are issued at testEpoch,
+// and moving h.clock ages them as the console sees them.
+func forEachDBAtEpoch(t *testing.T, fn func(t *testing.T, h *harness)) {
+	t.Helper()
+	storetest.Dialects(t, func(t *testing.T, dialect string) {
+		clock := &fakeClock{now: testEpoch}
+		s := storetest.Open(t, dialect, models.Config{Now: clock.Now, PasswordCost: bcrypt.MinCost})
+		fn(t, newHarness(t, s, web.Config{BodyLimit: "64K"}))
+	})
+}
+
+// mustSeries stores a series from in: an active 10 % series named
+// "Series" of ten upper-case letters and digits, one use per code,
+// unless in says otherwise.
+func (h *harness) mustSeries(in models.SeriesInput) models.Series {
+	h.t.Helper()
+	if in.Promotion.Name == "" {
+		in.Promotion.Name = "Series"
+	}
+	if in.Promotion.DiscountType == "" {
+		in.Promotion.DiscountType, in.Promotion.DiscountValue = models.DiscountPercent, "10"
+	}
+	if in.UsesPerCode == 0 {
+		in.UsesPerCode = 1
+	}
+	spec, err := in.Validate()
+	if err != nil {
+		h.t.Fatalf("series input: %v", err)
+	}
+	s, err := h.store.CreateSeries(h.t.Context(), spec)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return s
+}
+
+// series is the stored series with id.
+func (h *harness) series(id int64) models.Series {
+	h.t.Helper()
+	s, err := h.store.Series(h.t.Context(), id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return s
+}
+
+// mustIssue issues one code of each series to the customer ref names and
+// fails the test unless every series gave one; it returns the codes in
+// the order of ids.
+func (h *harness) mustIssue(ref models.CustomerRef, ids ...int64) (models.Customer, []string) {
+	h.t.Helper()
+	cust, results, err := h.store.Issue(h.t.Context(), models.IssueRequest{SeriesIDs: ids, Customer: ref})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var codes []string
+	for _, r := range results {
+		if r.Coupon == nil {
+			h.t.Fatalf("series %d issued no code to %+v: %s %s", r.SeriesID, ref, r.Reason, r.Message)
+		}
+		codes = append(codes, r.Coupon.Code)
+	}
+	return cust, codes
+}
+
+var seriesLocation = regexp.MustCompile(`^/series/([0-9]+)$`)
+
+// createdSeries is the id of the series a successful create sent the
+// browser to.
+func createdSeries(t *testing.T, location string) int64 {
+	t.Helper()
+	m := seriesLocation.FindStringSubmatch(location)
+	if m == nil {
+		t.Fatalf("sent to %q, not a series' page", location)
+	}
+	id, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// validSeriesForm is a series form the server accepts; tests change one
+// field.
+func validSeriesForm() url.Values {
+	return url.Values{
+		"name": {"Birthday club"}, "description": {"One code a year"}, "status": {"active"}, "discountCode": {"BDAY15"},
+		"discountType": {"percent"}, "discountValue": {"15"}, "discountCap": {"2000"}, "beginsAt": {""}, "endsAt": {"2027-06-30T23:59"},
+		"expiry": {"days"}, "expiryDays": {"30"},
+		"prefix": {"BDAY"}, "delimiter": {"-"}, "suffix": {""}, "length": {"8"}, "charset": {"unambiguous"}, "exclude": {""}, "pattern": {""},
+		"maxCreate": {"1000"}, "maxPerCustomer": {"1"}, "usesPerCode": {"1"}, "maxUsage": {"0"}, "maxUsagePerClient": {"0"},
+	}
+}
+
+// seriesFormValues are the values the series form with body would send:
+// formValues, with the check box only when it is ticked.
+func seriesFormValues(t *testing.T, body string) url.Values {
+	t.Helper()
+	v := formValues(t, body, views.SeriesFormID)
+	if !regexp.MustCompile(`<input type="checkbox" id="check" name="check" value="yes" checked`).MatchString(body) {
+		v.Del("check")
+	}
+	return v
+}
+
+func TestSeriesCreateThroughTheForm(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		r := h.do("GET", "/series/new", nil, nil)
+		if r.status != http.StatusOK || !regexp.MustCompile(`<form id="series-form" method="post" action="/series"[^>]*><input type="hidden" name="_csrf" value="`+h.csrf()+`">`).MatchString(r.body) {
+			t.Fatalf("new form: %d, or no form carrying the CSRF token", r.status)
+		}
+		defaults := seriesFormValues(t, r.body)
+		for k, want := range map[string]string{"status": "active", "discountType": "percent", "expiry": "series", "length": "10", "charset": "upper-alnum",
+			"usesPerCode": "1", "maxCreate": "0", "maxPerCustomer": "0", "maxUsage": "0", "maxUsagePerClient": "0"} {
+			if got := defaults.Get(k); got != want {
+				t.Errorf("new form %s = %q, want %q", k, got, want)
+			}
+		}
+		for _, help := range []string{"How many codes the series issues in all. 0 is unlimited.", "How many codes of this series one customer may hold. 0 is unlimited.",
+			"Redemptions of all the series&#39; codes together. 0 is unlimited."} {
+			if !strings.Contains(r.body, help) {
+				t.Errorf("the form does not say %q", help)
+			}
+		}
+
+		r = h.post("/series", validSeriesForm(), nil)
+		if r.status != http.StatusSeeOther {
+			t.Fatalf("create: %d %.300s", r.status, r.body)
+		}
+		id := createdSeries(t, r.header.Get("Location"))
+		s := h.series(id)
+		p := s.Promotion
+		ends := time.Date(2027, 6, 30, 23, 59, 0, 0, time.UTC)
+		f := s.FormatInput()
+		if p.Name != "Birthday club" || p.Description != "One code a year" || p.DiscountValue != 1500 || p.DiscountCap == nil || *p.DiscountCap != 2000 ||
+			p.EndsAt == nil || !p.EndsAt.Equal(ends) || p.Status != models.PromotionActive || p.Kind != models.KindSeries {
+			t.Errorf("stored promotion %+v", p)
+		}
+		if s.DiscountCode != "BDAY15" || s.Expiry != models.ExpiryDays || s.ExpiryDays != 30 || s.MaxCreate != 1000 || s.MaxPerCustomer != 1 || s.UsesPerCode != 1 ||
+			f.Prefix != "BDAY" || f.Delimiter != "-" || f.Length != 8 || f.Charset != models.CharsetUnambiguous {
+			t.Errorf("stored series %+v, format %+v", s, f)
+		}
+
+		page := h.do("GET", views.SeriesURL(id), nil, nil)
+		for tid, want := range map[string]string{
+			"series-name": "Birthday club", "discount-code": "BDAY15", "discount": "15 %", "cap": "2000 (minor units)", "endsAt": "2027-06-30 23:59:00",
+			"expiry": "30 days after it is issued, or when the series ends if that comes first", "issued": "0 / 1000", "redeemed": "0",
+			"maxPerCustomer": "1", "usesPerCode": "1", "maxUsage": "unlimited", "no-codes": "No codes issued yet.",
+		} {
+			if got := testID(page.body, tid); got != want {
+				t.Errorf("page %s = %q, want %q", tid, got, want)
+			}
+		}
+		if got := testID(page.body, "format"); !strings.Contains(got, "BDAY") {
+			t.Errorf("the format reads %q", got)
+		}
+		if !strings.Contains(page.body, `href="/issue?series=`+fmt.Sprint(id)+`"`) || !strings.Contains(page.body, `href="`+views.SeriesCSVURL(id)+`"`) {
+			t.Error("the series' page links no issue form for it or no CSV")
+		}
+		list := h.do("GET", "/series", nil, nil)
+		if list.status != http.StatusOK || !strings.Contains(list.body, `href="/series/`+fmt.Sprint(id)+`">Birthday club</a>`) ||
+			testID(list.body, "issued") != "0 / 1000" || testID(list.body, "redeemed") != "0" || !strings.Contains(list.body, "2027-06-30 23:59:00") {
+			t.Errorf("the list does not show the new series: %d", list.status)
+		}
+		if !strings.Contains(list.body, `data-testid="new-series"`) {
+			t.Error("an admin is offered no New series")
+		}
+		if !strings.Contains(list.body, `<a href="/series" aria-current="page">Series</a>`) || !strings.Contains(list.body, `<a href="/customers" aria-current="false">Customers</a>`) {
+			t.Error("the navigation has no Series marked as this page, or no Customers")
+		}
+
+		// htmx: HX-Location; blank limits and expiry read as unlimited and
+		// with the series.
+		more := validSeriesForm()
+		more.Set("prefix", "VIP")
+		more.Set("expiry", "series")
+		more.Set("expiryDays", "junk, ignored")
+		more.Set("maxCreate", "")
+		more.Set("usesPerCode", "0")
+		r = h.post("/series", more, htmx(views.SeriesFormID))
+		if r.status != http.StatusNoContent || !seriesLocation.MatchString(r.header.Get("HX-Location")) {
+			t.Fatalf("htmx create: %d HX-Location %q %.300s", r.status, r.header.Get("HX-Location"), r.body)
+		}
+		other := h.series(createdSeries(t, r.header.Get("HX-Location")))
+		if other.Expiry != models.ExpiryWithSeries || other.ExpiryDays != 0 || other.MaxCreate != 0 || other.UsesPerCode != 0 {
+			t.Errorf("second series %+v", other)
+		}
+		page = h.do("GET", views.SeriesURL(other.ID()), nil, nil)
+		if testID(page.body, "expiry") != "when the series ends" || testID(page.body, "issued") != "0 / unlimited" || testID(page.body, "usesPerCode") != "unlimited" {
+			t.Errorf("second series' page: expiry %q, issued %q, uses per code %q", testID(page.body, "expiry"), testID(page.body, "issued"), testID(page.body, "usesPerCode"))
+		}
+		rows := regexp.MustCompile(`data-testid="series-row" data-series="(\d+)"`).FindAllStringSubmatch(h.do("GET", "/series", nil, nil).body, -1)
+		if len(rows) != 2 || rows[0][1] != fmt.Sprint(other.ID()) || rows[1][1] != fmt.Sprint(id) {
+			t.Errorf("the list's rows %v, want the newest first", rows)
+		}
+	})
+}
+
+func TestSeriesFormRefusesBadInput(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		for _, tc := range []struct {
+			name, field, value string
+			set                map[string]string
+			want               string
+		}{
+			{name: "no name", field: "name", value: " ", want: "is required"},
+			{name: "percentage over 100", field: "discountValue", value: "150", want: "percentage from 0.01 to 100"},
+			{name: "cap with decimals", field: "discountCap", value: "5.00", want: "minor units"},
+			{name: "end not a time", field: "endsAt", value: "soon", want: "must be a time"},
+			{name: "discount code too long", field: "discountCode", value: strings.Repeat("D", 101), want: "at most 100"},
+			{name: "no days", field: "expiryDays", value: "0", want: "from 1 to 3650"},
+			{name: "days not a number", field: "expiryDays", value: "a month", want: "whole number"},
+			{name: "unknown expiry", field: "expiry", value: "never", want: "must be one of series, days"},
+			{name: "prefix with a space", field: "prefix", value: "B DAY", want: "only letters"},
+			{name: "too long", field: "length", value: "99", want: "between 1 and"},
+			{name: "unknown charset", field: "charset", value: "emoji", want: "must be one of"},
+			{name: "nothing left", field: "exclude", value: "0123456789", set: map[string]string{"charset": "digits"}, want: "leaves no characters"},
+			{name: "pattern and length", field: "length", value: "8", set: map[string]string{"pattern": "####"}, want: "left empty when a pattern"},
+			{name: "more codes than the format has", field: "maxCreate", value: "1000", set: map[string]string{"length": "2", "charset": "digits"}, want: "100"},
+			{name: "negative maxCreate", field: "maxCreate", value: "-1", want: "0 (unlimited) or more"},
+			{name: "max per customer not a number", field: "maxPerCustomer", value: "one", want: "whole number"},
+			{name: "negative uses per code", field: "usesPerCode", value: "-2", want: "0 (unlimited) or more"},
+			{name: "negative total redemptions", field: "maxUsage", value: "-1", want: "0 (unlimited) or more"},
+			{name: "redemptions per customer not a number", field: "maxUsagePerClient", value: "2.5", want: "whole number"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				form := validSeriesForm()
+				form.Set(tc.field, tc.value)
+				for k, v := range tc.set {
+					form.Set(k, v)
+				}
+				r := h.post("/series", form, nil)
+				if r.status != http.StatusUnprocessableEntity {
+					t.Fatalf("status %d, want 422: %.300s", r.status, r.body)
+				}
+				msg, marked := fieldError(r.body, tc.field)
+				if !strings.Contains(msg, tc.want) || !marked {
+					t.Errorf("beside %s: %q (marked invalid: %v), want a message containing %q", tc.field, msg, marked, tc.want)
+				}
+				if n := strings.Count(r.body, `class="field-error"`); n != 1 {
+					t.Errorf("%d field messages, want only the one for %s", n, tc.field)
+				}
+				if testID(r.body, "form-error") != "Please correct the fields marked below." {
+					t.Errorf("the form says %q", testID(r.body, "form-error"))
+				}
+				if shown := formValues(t, r.body, views.SeriesFormID); shown.Get(tc.field) != tc.value {
+					t.Errorf("the typed %s %q is shown back as %q", tc.field, tc.value, shown.Get(tc.field))
+				}
+			})
+		}
+		page, err := h.store.ListSeries(t.Context(), models.SeriesFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Series) != 0 {
+			t.Fatalf("refused forms stored %d series", len(page.Series))
+		}
+		bad := validSeriesForm()
+		bad.Set("discountValue", "101")
+		r := h.post("/series", bad, htmx(views.SeriesFormID))
+		if r.status != http.StatusUnprocessableEntity {
+			t.Fatalf("htmx: %d", r.status)
+		}
+		fragmentOf(t, strings.TrimSpace(r.body), views.SeriesFormID)
+	})
+}
+
+func TestSeriesEdit(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		capAmount := int64(300)
+		s := h.mustSeries(models.SeriesInput{
+			Promotion: models.PromotionInput{Name: "Loyalty & more", Description: "line one\nline two", DiscountType: models.DiscountFixed, DiscountValue: "500",
+				DiscountCap: &capAmount, BeginsAt: "2026-11-01T09:30:15Z", EndsAt: "2027-01-01T00:00:00Z", MaxUsage: 40, MaxUsagePerClient: 2},
+			DiscountCode: "LOY500", Expiry: models.ExpiryDays, ExpiryDays: 14,
+			Format:    models.FormatInput{Pattern: "LOY-####-??", Check: true},
+			MaxCreate: 50, MaxPerCustomer: 3, UsesPerCode: 2,
+			Extra: map[string]json.RawMessage{"campaignId": json.RawMessage(`"c-17"`)},
+		})
+		path := views.SeriesURL(s.ID())
+		edit := h.do("GET", path+"/edit", nil, nil)
+		if edit.status != http.StatusOK {
+			t.Fatalf("edit form: %d", edit.status)
+		}
+		shown := seriesFormValues(t, edit.body)
+		for k, want := range map[string]string{"name": "Loyalty & more", "description": "line one\nline two", "discountType": "fixed", "discountValue": "500",
+			"discountCap": "300", "beginsAt": "2026-11-01T09:30:15", "endsAt": "2027-01-01T00:00", "expiry": "days", "expiryDays": "14",
+			"pattern": "LOY-####-??", "length": "", "check": "yes", "maxCreate": "50", "maxPerCustomer": "3", "usesPerCode": "2", "maxUsage": "40", "maxUsagePerClient": "2"} {
+			if got := shown.Get(k); got != want {
+				t.Errorf("edit form %s = %q, want %q", k, got, want)
+			}
+		}
+
+		// Saving the form as shown changes nothing, the fields it does not
+		// show included.
+		if r := h.post(path, shown, nil); r.status != http.StatusSeeOther || r.header.Get("Location") != path {
+			t.Fatalf("save unchanged: %d %q %.300s", r.status, r.header.Get("Location"), r.body)
+		}
+		if d := cmp.Diff(s, h.series(s.ID()), cmpopts.IgnoreFields(models.Promotion{}, "UpdatedAt", "CreatedAt")); d != "" {
+			t.Errorf("saving the form unchanged changed the series (-before +after):\n%s", d)
+		}
+
+		// Once a code is issued, its format stays, and maxCreate cannot
+		// fall below the codes issued.
+		h.mustIssue(models.CustomerRef{ID: "c1"}, s.ID())
+		h.mustIssue(models.CustomerRef{ID: "c2"}, s.ID())
+		changed := seriesFormValues(t, h.do("GET", path+"/edit", nil, nil).body)
+		if !strings.Contains(h.do("GET", path+"/edit", nil, nil).body, `data-testid="format-fixed"`) {
+			t.Error("the edit form does not say the format is fixed")
+		}
+		changed.Set("pattern", "LOY-#####-??")
+		changed.Set("maxCreate", "1")
+		r := h.post(path, changed, nil)
+		if r.status != http.StatusUnprocessableEntity {
+			t.Fatalf("format change after issue: %d %.300s", r.status, r.body)
+		}
+		if msg := testID(r.body, "error-format"); !strings.Contains(msg, "2 codes were issued") || !strings.Contains(r.body, `data-testid="format-fixed"`) {
+			t.Errorf("the format's message reads %q, or the refused form does not say the format is fixed", msg)
+		}
+		if msg, marked := fieldError(r.body, "maxCreate"); !strings.Contains(msg, "at least the 2 codes already issued") || !marked {
+			t.Errorf("beside maxCreate: %q (marked %v)", msg, marked)
+		}
+		changed.Set("pattern", "LOY-####-??")
+		changed.Set("maxCreate", "2")
+		changed.Set("name", "Loyalty")
+		changed.Set("status", "inactive")
+		if r := h.post(path, changed, nil); r.status != http.StatusSeeOther {
+			t.Fatalf("update: %d %.300s", r.status, r.body)
+		}
+		if got := h.series(s.ID()); got.Promotion.Name != "Loyalty" || got.MaxCreate != 2 || got.Issued != 2 || got.Promotion.Status != models.PromotionInactive ||
+			got.ExtraFields()["campaignId"] == nil {
+			t.Errorf("after update: %+v", got)
+		}
+		if r := h.post("/series/999999", validSeriesForm(), nil); r.status != http.StatusNotFound {
+			t.Errorf("edit unknown: %d", r.status)
+		}
+		plain := h.mustPromotion(models.PromotionInput{Name: "Not a series", UTMSource: new("x")})
+		for _, p := range []string{views.SeriesURL(plain.ID), views.SeriesURL(plain.ID) + "/edit", views.SeriesCSVURL(plain.ID), "/series/abc"} {
+			if r := h.do("GET", p, nil, nil); r.status != http.StatusNotFound {
+				t.Errorf("GET %s: %d, want 404", p, r.status)
+			}
+		}
+	})
+}
+
+// codeRows are the code rows of a series' or a customer's page, each as
+// code → its cells' text.
+func codeRows(body string) map[string][]string {
+	rows := map[string][]string{}
+	for _, m := range regexp.MustCompile(`(?s)<tr data-testid="code-row" data-code="([^"]*)">(.*?)</tr>`).FindAllStringSubmatch(body, -1) {
+		var cells []string
+		for _, c := range regexp.MustCompile(`(?s)<td[^>]*>(.*?)</td>`).FindAllStringSubmatch(m[2], -1) {
+			cells = append(cells, strings.Join(strings.Fields(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(c[1], " ")), " "))
+		}
+		rows[m[1]] = cells
+	}
+	return rows
+}
+
+func TestSeriesPageShowsCountsAndCodes(t *testing.T) {
+	t.Parallel()
+	forEachDBAtEpoch(t, func(t *testing.T, h *harness) {
+		s := h.mustSeries(models.SeriesInput{Promotion: models.PromotionInput{Name: "Welcome", EndsAt: "2027-01-01T00:00:00Z"},
+			Expiry: models.ExpiryDays, ExpiryDays: 7, MaxCreate: 100})
+		_, ann := h.mustIssue(models.CustomerRef{Email: "ann@example.com"}, s.ID())
+		bob, bobs := h.mustIssue(models.CustomerRef{ID: "bob"}, s.ID())
+		h.mustRedeem(bobs[0], bob.ID, "order-1", 1, nil)
+		page := h.do("GET", views.SeriesURL(s.ID()), nil, nil)
+		if page.status != http.StatusOK {
+			t.Fatalf("page: %d", page.status)
+		}
+		if got, want := testID(page.body, "issued"), "2 / 100"; got != want {
+			t.Errorf("issued %q, want %q", got, want)
+		}
+		if got := testID(page.body, "redeemed"); got != "1" {
+			t.Errorf("redeemed %q, want 1", got)
+		}
+		rows := codeRows(page.body)
+		annCust, err := h.store.FindCustomer(t.Context(), models.CustomerRef{Email: "ann@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		validTill := "2026-11-28 10:00:00"
+		want := map[string][]string{
+			ann[0]:  {ann[0], annCust.ID, "2026-11-21 10:00:00", "0 / 1", "available", validTill},
+			bobs[0]: {bobs[0], "bob", "2026-11-21 10:00:00", "1 / 1", "used up", validTill},
+		}
+		if d := cmp.Diff(want, rows); d != "" {
+			t.Errorf("code rows (-want +got):\n%s", d)
+		}
+		if !strings.Contains(page.body, `href="/customers/bob" data-testid="code-customer"`) || !strings.Contains(page.body, `href="/customers/`+annCust.ID+`" data-testid="code-customer"`) {
+			t.Error("the codes do not link their customers")
+		}
+		list := h.do("GET", "/series", nil, nil)
+		if testID(list.body, "issued") != "2 / 100" || testID(list.body, "redeemed") != "1" {
+			t.Errorf("the list reads issued %q, redeemed %q", testID(list.body, "issued"), testID(list.body, "redeemed"))
+		}
+
+		// A week later, by the server's clock, the codes have expired (and
+		// the session has, so a new one looks).
+		h.clock.Advance(7 * 24 * time.Hour)
+		if rows := codeRows(h.doWith(h.login(viewerEmail), "GET", views.SeriesURL(s.ID()), nil, nil).body); len(rows[ann[0]]) != 6 || rows[ann[0]][4] != "expired" {
+			t.Errorf("a week on, Ann's code reads %q", rows[ann[0]])
+		}
+	})
+}
+
+func TestSeriesCodesArePaged(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		s := h.mustSeries(models.SeriesInput{})
+		var issued []string
+		for i := range 51 {
+			_, codes := h.mustIssue(models.CustomerRef{ID: fmt.Sprintf("c%02d", i)}, s.ID())
+			issued = append(issued, codes...)
+		}
+		page := h.do("GET", views.SeriesURL(s.ID()), nil, nil)
+		first := matches(regexp.MustCompile(`<tr data-testid="code-row" data-code="([^"]*)">`), page.body)
+		next := regexp.MustCompile(`<a href="([^"]*)" hx-get="[^"]*" hx-target="#series-codes" hx-swap="outerHTML" hx-push-url="true" data-testid="next-codes">`).FindStringSubmatch(page.body)
+		if len(first) != 50 || next == nil {
+			t.Fatalf("the first page lists %d codes (next link: %v), want 50 and a next page", len(first), next != nil)
+		}
+		if d := cmp.Diff(issued[:50], first); d != "" {
+			t.Errorf("first page, want the codes in the order issued (-want +got):\n%s", d)
+		}
+		r := h.do("GET", html.UnescapeString(next[1]), nil, htmx(views.SeriesCodesID))
+		fragmentOf(t, r.body, views.SeriesCodesID)
+		if rest := matches(regexp.MustCompile(`<tr data-testid="code-row" data-code="([^"]*)">`), r.body); !cmp.Equal(rest, issued[50:]) || strings.Contains(r.body, "next-codes") {
+			t.Errorf("second page %v, want %v and no next page", rest, issued[50:])
+		}
+		if r := h.do("GET", views.SeriesURL(s.ID())+"?after=garbage", nil, nil); r.status != http.StatusOK || testID(r.body, "list-error") == "" || len(codeRows(r.body)) != 50 {
+			t.Errorf("stale cursor: %d, want the first page with a note", r.status)
+		}
+	})
+}
+
+func TestSeriesCSV(t *testing.T) {
+	t.Parallel()
+	forEachDBAtEpoch(t, func(t *testing.T, h *harness) {
+		s := h.mustSeries(models.SeriesInput{Promotion: models.PromotionInput{EndsAt: "2027-01-01T00:00:00Z"}, UsesPerCode: 3})
+		_, first := h.mustIssue(models.CustomerRef{ID: "=cmd|x"}, s.ID())
+		_, second := h.mustIssue(models.CustomerRef{ID: "shop,42"}, s.ID())
+		h.mustRedeem(second[0], "shop,42", "o1", 1, nil)
+		viewer := h.login(viewerEmail)
+		r := h.doWith(viewer, "GET", views.SeriesCSVURL(s.ID()), nil, nil)
+		if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") ||
+			r.header.Get("Content-Disposition") != fmt.Sprintf(`attachment; filename="coupond-series-%d.csv"`, s.ID()) {
+			t.Fatalf("CSV: %d %q %q", r.status, r.header.Get("Content-Type"), r.header.Get("Content-Disposition"))
+		}
+		rows, err := csv.NewReader(strings.NewReader(r.body)).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := [][]string{
+			{"code", "customer_id", "issued_at", "uses", "max_uses", "valid_till", "state"},
+			{first[0], "'=cmd|x", "2026-11-21T10:00:00Z", "0", "3", "2027-01-01T00:00:00Z", "available"},
+			{second[0], "shop,42", "2026-11-21T10:00:00Z", "1", "3", "2027-01-01T00:00:00Z", "used"},
+		}
+		if d := cmp.Diff(want, rows); d != "" {
+			t.Errorf("CSV (-want +got):\n%s", d)
+		}
+		if r := h.do("GET", "/series/999999/codes.csv", nil, nil); r.status != http.StatusNotFound {
+			t.Errorf("unknown series' CSV: %d", r.status)
+		}
+	})
+}
+
+func TestSeriesViewerReadsOnly(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+		s := h.mustSeries(models.SeriesInput{})
+		viewer := h.login(viewerEmail)
+		for _, p := range []string{"/series", views.SeriesURL(s.ID())} {
+			r := h.doWith(viewer, "GET", p, nil, nil)
+			if r.status != http.StatusOK {
+				t.Fatalf("viewer GET %s: %d", p, r.status)
+			}
+			for _, ctl := range []string{`data-testid="new-series"`, `data-testid="edit"`, `data-testid="issue"`} {
+				if strings.Contains(r.body, ctl) {
+					t.Errorf("viewer is offered %s on %s", ctl, p)
+				}
+			}
+		}
+		for _, p := range []string{views.SeriesURL(s.ID()) + "/edit", views.IssueURL(s.ID())} {
+			if r := h.doWith(viewer, "GET", p, nil, nil); r.status != http.StatusForbidden {
+				t.Errorf("viewer GET %s: %d, want 403", p, r.status)
+			}
+		}
+	})
+}
