@@ -527,3 +527,97 @@ func postJSON(t *testing.T, base, token, path, body string) (int, string) {
 	}
 	return res.StatusCode, string(out)
 }
+
+// TestMarketerIssuesSeriesCodes walks the loyalty workflow: a marketer
+// creates a coupon series in the form (fixing a mistake the server points
+// out), issues a code of it to a customer by email, finds the code on the
+// customer's page, the point of sale redeems it through the
+// Capillary-style API, and the customer's page then shows it used up.
+func TestMarketerIssuesSeriesCodes(t *testing.T) {
+	b := newBrowser(t)
+	env := map[string]string{"COUPOND_DB": filepath.Join(t.TempDir(), "coupond.db"), "COUPOND_PASSWORD": "marketer password 1"}
+	mustRun(t, env, "user", "create", "--email", "marketer@example.com", "--role", "editor")
+	token := mustRun(t, env, "token", "create", "--name", "pos")
+	base := startRun(t, env)
+
+	p := b.MustPage(base + "/login").Timeout(30 * time.Second)
+	p.MustElement("#email").MustInput("marketer@example.com")
+	p.MustElement("#password").MustInput("marketer password 1")
+	follow(p, p.MustElement(`[data-testid="login"]`))
+	p.MustElement(`[data-testid="no-coupons"]`)
+
+	// Create the series, with a mistake first.
+	follow(p, p.MustElementR("nav a", "^Series$"))
+	p.MustElement(`[data-testid="no-series"]`)
+	follow(p, p.MustElement(`[data-testid="new-series"]`))
+	p.MustElement("#name").MustInput("Birthday club")
+	p.MustElement("#discountCode").MustInput("BDAY15")
+	p.MustElement("#discountValue").MustInput("15")
+	p.MustElement("#expiry").MustSelect("a number of days after it is issued")
+	p.MustElement("#expiryDays").MustInput("30")
+	p.MustElement("#prefix").MustInput("BDAY")
+	p.MustElement("#maxPerCustomer").MustSelectAllText().MustInput("one")
+	p.MustElement(`[data-testid="save"]`).MustClick()
+	if msg := p.MustElement(`[data-testid="error-maxPerCustomer"]`).MustText(); !strings.Contains(msg, "whole number") {
+		t.Errorf("error next to max codes per customer = %q", msg)
+	}
+	if v := p.MustElement("#prefix").MustProperty("value").String(); v != "BDAY" {
+		t.Errorf("the prefix typed was lost on re-render: %q", v)
+	}
+	p.MustElement("#maxPerCustomer").MustSelectAllText().MustInput("1")
+	p.MustElement(`[data-testid="save"]`).MustClick()
+	p.MustElementR(`[data-testid="series-name"]`, "^Birthday club$")
+	if got := p.MustElement(`[data-testid="issued"]`).MustText(); got != "0 / unlimited" {
+		t.Errorf("a new series reads issued %q", got)
+	}
+	if !regexp.MustCompile(`/series/\d+$`).MatchString(p.MustInfo().URL) {
+		t.Errorf("creating led to %s, not the series' page", p.MustInfo().URL)
+	}
+
+	// Issue a code of it to a customer by email.
+	follow(p, p.MustElement(`[data-testid="issue"]`))
+	if boxes := p.MustElements(`input[name="series"]:checked`); len(boxes) != 1 {
+		t.Fatalf("%d series ticked on the issue form, want the one it came from", len(boxes))
+	}
+	p.MustElement("#identifierType").MustSelect("email")
+	p.MustElement("#identifier").MustInput("Grace@Example.com")
+	p.MustElement(`[data-testid="issue-codes"]`).MustClick()
+	code := p.MustElement(`[data-testid="issued-code"]`).MustText()
+	if !regexp.MustCompile(`^BDAY-[0-9A-Z]{10}$`).MatchString(code) {
+		t.Fatalf("issued code %q is not BDAY- and 10 of [0-9A-Z]", code)
+	}
+
+	// The customer's page lists it, ready to use.
+	follow(p, p.MustElement(`[data-testid="issued-customer"]`))
+	if got := p.MustElement(`[data-testid="identifier-email"]`).MustText(); got != "grace@example.com" {
+		t.Errorf("the customer's email reads %q", got)
+	}
+	row := `tr[data-code="` + code + `"]`
+	if got := p.MustElement(row + ` [data-testid="code-state"]`).MustText(); got != "available" {
+		t.Errorf("the fresh code is %q", got)
+	}
+	if got := p.MustElement(row + ` [data-testid="code-from"]`).MustText(); got != "Birthday club" {
+		t.Errorf("the code comes from %q", got)
+	}
+
+	// The point of sale redeems it; the customer's page shows it used up.
+	status, body := postJSON(t, base, token, "/v2/coupon/redeem",
+		`{"redemptionRequestList":[{"code":"`+code+`"}],"user":{"email":"grace@example.com"},"transactionNumber":"T1","billAmount":"100"}`)
+	if status != http.StatusOK {
+		t.Fatalf("redeem through the API: %d %s", status, body)
+	}
+	p.MustReload().MustWaitLoad()
+	p.MustElementR(row+` [data-testid="code-state"]`, "^used up$")
+	if got := p.MustElement(row + ` [data-testid="code-uses"]`).MustText(); got != "1 / 1" {
+		t.Errorf("uses read %q, want 1 / 1", got)
+	}
+
+	// The series counts the code and its redemption.
+	follow(p, p.MustElement(row+` [data-testid="code-from"] a`))
+	if got := p.MustElement(`[data-testid="issued"]`).MustText(); got != "1 / unlimited" {
+		t.Errorf("the series reads issued %q", got)
+	}
+	if got := p.MustElement(`[data-testid="redeemed"]`).MustText(); got != "1" {
+		t.Errorf("the series reads redeemed %q", got)
+	}
+}
