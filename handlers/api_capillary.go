@@ -38,7 +38,6 @@ type CapillaryStore interface {
 // written by the web package as {"status":false,"code":629,…}.
 type Capillary struct {
 	Store CapillaryStore
-	Now   func() time.Time
 }
 
 // Capillary's result codes that coupond answers with.
@@ -95,7 +94,6 @@ var capillaryFieldNames = map[string]string{
 	models.FieldFormatPrefix:      "couponPrefix",
 	models.FieldFormatSuffix:      "couponSuffix",
 	models.FieldFormatCharset:     "alphaNumeric",
-	models.FieldFormatExclude:     "couponPrefix",
 	models.FieldOrderID:           "transactionNumber",
 	models.FieldOrderAmount:       "billAmount",
 	models.FieldItems:             "redemptionRequestList",
@@ -703,9 +701,9 @@ func issueEntity(r models.IssueResult) capillaryEntity {
 		p := ser.Promotion
 		e.Result.Description, e.Result.DiscountCode, e.Result.DetailedInfo = p.Name, ser.DiscountCode, p.Description
 		e.Result.DiscountType, e.Result.DiscountValue, e.Result.DiscountUpto, e.Result.DiscountOn = capillaryDiscountType(p), capillaryDiscountValue(p), capillaryCap(p), "BILL"
-		e.Result.ValidTill = capillaryTime(ser.ValidTill(time.Now()))
-		if r.Issuance != nil {
-			e.Result.ValidTill = capillaryTime(ser.ValidTill(r.Issuance.IssuedAt))
+		e.Result.ValidTill = capillaryTime(p.EndsAt)
+		if r.Coupon != nil {
+			e.Result.ValidTill = capillaryTime(r.Coupon.ValidTill(p))
 		}
 	}
 	if r.Coupon != nil {
@@ -969,6 +967,7 @@ func (h *Capillary) IsRedeemable(c echo.Context) error {
 		return err
 	}
 	answer.RedemptionStatus = CapillaryError{Status: true, Code: cpOK, Message: cpRedeemable}
+	found := newDiscounts(h.Store)
 	for _, code := range codes {
 		v, err := h.Store.Check(ctx, models.CheckInput{Code: code, CustomerID: cust.ID, Items: 1}, c.RealIP())
 		if err != nil {
@@ -987,11 +986,15 @@ func (h *Capillary) IsRedeemable(c echo.Context) error {
 			}
 		}
 		e.RedemptionStatus = &st
-		if p, ser, ok := h.discountOf(ctx, v); ok {
+		p, ser, ok, err := found.of(ctx, v.Coupon, v.Promotions)
+		if err != nil {
+			return err
+		}
+		if ok {
 			e.IsAbsolute = p.DiscountType == models.DiscountFixed
 			if details {
 				t, dv, up := capillaryDiscountType(p), capillaryDiscountValue(p), capillaryCap(p)
-				vt := capillaryTime(validTill(v.Coupon, p))
+				vt := capillaryTime(v.Coupon.ValidTill(p))
 				e.Description, e.DiscountType, e.DiscountValue, e.DiscountUpto, e.ValidTillDate = &p.Name, &t, &dv, &up, &vt
 				dc := ""
 				if ser != nil {
@@ -1005,43 +1008,67 @@ func (h *Capillary) IsRedeemable(c echo.Context) error {
 	return c.JSON(http.StatusOK, answer)
 }
 
-// discountOf is the promotion that gives a checked code its discount:
-// the first that would apply, or, for a refused code, its series or the
-// first it reaches; with its series when it is one.
-func (h *Capillary) discountOf(ctx context.Context, v models.Verdict) (models.Promotion, *models.Series, bool) {
-	var p models.Promotion
-	switch {
-	case len(v.Promotions) > 0:
-		p = v.Promotions[0].Promotion
-	case v.Coupon != nil:
-		ps, err := h.Store.CouponPromotions(ctx, *v.Coupon)
-		if err != nil || len(ps) == 0 {
-			return models.Promotion{}, nil, false
-		}
-		p = ps[0]
-	default:
-		return models.Promotion{}, nil, false
-	}
-	if p.Kind != models.KindSeries {
-		return p, nil, true
-	}
-	ser, err := h.Store.Series(ctx, p.ID)
-	if err != nil {
-		return p, nil, true
-	}
-	return p, &ser, true
+// discounts finds the promotion that gives each code of one request its
+// discount, reading each series once.
+type discounts struct {
+	store  CapillaryStore
+	series map[int64]*models.Series
 }
 
-// validTill is when a code stops being redeemable: the earlier of its
-// own expiry and its promotion's end.
-func validTill(c *models.Coupon, p models.Promotion) *time.Time {
-	if c == nil || c.ExpiresAt == nil {
-		return p.EndsAt
+func newDiscounts(store CapillaryStore) *discounts {
+	return &discounts{store: store, series: map[int64]*models.Series{}}
+}
+
+// of is the promotion that gives coupon c (nil when the code does not
+// exist) its discount: the first of applied, those that would apply,
+// else its series or the first promotion it reaches; with its series
+// when it is one. false when there is none.
+func (d *discounts) of(ctx context.Context, c *models.Coupon, applied []models.AppliedPromotion) (models.Promotion, *models.Series, bool, error) {
+	if c == nil {
+		return models.Promotion{}, nil, false, nil
 	}
-	if p.EndsAt != nil && p.EndsAt.Before(*c.ExpiresAt) {
-		return p.EndsAt
+	var p models.Promotion
+	switch {
+	case len(applied) > 0:
+		p = applied[0].Promotion
+	case c.PromotionID != nil:
+		ser, err := d.seriesOf(ctx, *c.PromotionID)
+		switch {
+		case err != nil:
+			return models.Promotion{}, nil, false, err
+		case ser != nil:
+			return ser.Promotion, ser, true, nil
+		}
+		fallthrough
+	default:
+		ps, err := d.store.CouponPromotions(ctx, *c)
+		if err != nil || len(ps) == 0 {
+			return models.Promotion{}, nil, false, err
+		}
+		p = ps[0]
 	}
-	return c.ExpiresAt
+	if p.Kind != models.KindSeries {
+		return p, nil, true, nil
+	}
+	ser, err := d.seriesOf(ctx, p.ID)
+	return p, ser, true, err
+}
+
+// seriesOf is the series with id, nil when the promotion is not one.
+func (d *discounts) seriesOf(ctx context.Context, id int64) (*models.Series, error) {
+	if ser, ok := d.series[id]; ok {
+		return ser, nil
+	}
+	ser, err := d.store.Series(ctx, id)
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		d.series[id] = nil
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	d.series[id] = &ser
+	return &ser, nil
 }
 
 // capillaryRedeemBody is POST /v2/coupon/redeem's body.
@@ -1151,10 +1178,14 @@ func (h *Capillary) Redeem(c echo.Context) error {
 		return err
 	}
 	answer.RedemptionStatus = CapillaryError{Status: true, Code: cpOK, Message: cpIssued}
+	found := newDiscounts(h.Store)
 	for _, r := range results {
 		e := capillaryRedeemed{Code: r.Code, ID: r.Redemption.ID, CouponValue: "0", DiscountValue: "0", DiscountUpto: "0", Warnings: []string{}}
-		v := models.Verdict{Coupon: r.Coupon}
-		if p, ser, ok := h.discountOf(ctx, v); ok {
+		p, ser, ok, err := found.of(ctx, r.Coupon, nil)
+		if err != nil {
+			return err
+		}
+		if ok {
 			e.DiscountType, e.DiscountValue, e.DiscountUpto, e.IsAbsolute = capillaryDiscountType(p), capillaryDiscountValue(p), capillaryCap(p), p.DiscountType == models.DiscountFixed
 			if ser != nil {
 				e.SeriesCode, e.DiscountCode = ser.PromotionID, ser.DiscountCode

@@ -68,18 +68,17 @@ var consoleMatrix = map[string]consoleAccess{
 	"GET /promotions/:id/edit":       {303, 403, 200, 200},
 	"POST /promotions/:id/archive":   {303, 403, 303, 303},
 	"POST /promotions/:id/utm":       {303, 403, 422, 422},
-	// The matrix fills in no series or customer id, so ":id" names none.
-	"GET /series":               {303, 200, 200, 200},
-	"GET /series/new":           {303, 403, 200, 200},
-	"POST /series":              {303, 403, 422, 422},
-	"GET /series/:id":           {303, 404, 404, 404},
-	"POST /series/:id":          {303, 403, 404, 404},
-	"GET /series/:id/edit":      {303, 403, 404, 404},
-	"GET /series/:id/codes.csv": {303, 404, 404, 404},
-	"GET /issue":                {303, 403, 200, 200},
-	"POST /issue":               {303, 403, 422, 422},
-	"GET /customers":            {303, 200, 200, 200},
-	"GET /customers/:id":        {303, 404, 404, 404},
+	"GET /series":                    {303, 200, 200, 200},
+	"GET /series/new":                {303, 403, 200, 200},
+	"POST /series":                   {303, 403, 422, 422},
+	"GET /series/:id":                {303, 200, 200, 200},
+	"POST /series/:id":               {303, 403, 422, 422},
+	"GET /series/:id/edit":           {303, 403, 200, 200},
+	"GET /series/:id/codes.csv":      {303, 200, 200, 200},
+	"GET /issue":                     {303, 403, 200, 200},
+	"POST /issue":                    {303, 403, 422, 422},
+	"GET /customers":                 {303, 200, 200, 200},
+	"GET /customers/:id":             {303, 200, 200, 200},
 }
 
 var apiMatrix = map[string]apiAccess{
@@ -115,7 +114,7 @@ var apiMatrix = map[string]apiAccess{
 	"GET /api/v3/promotions/:id/codes":         {401, 200, 200},
 	"DELETE /api/v3/promotions/:id/codes":      {401, 403, 422},
 	"POST /v2/coupon/series":                   {401, 403, 400},
-	"PUT /v2/coupon/series/:id":                {401, 403, 404},
+	"PUT /v2/coupon/series/:id":                {401, 403, 400},
 	"GET /v2/coupon/series":                    {401, 400, 400},
 	"POST /v2/coupon/bulk/issue":               {401, 403, 400},
 	"POST /v2/coupon/issue":                    {401, 403, 400},
@@ -258,6 +257,18 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		seriesSpec, err := models.SeriesInput{Promotion: models.PromotionInput{Name: "Matrix series", DiscountType: models.DiscountFixed, DiscountValue: "100"}, UsesPerCode: 1}.Validate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		series, err := h.store.CreateSeries(ctx, seriesSpec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		customer, _, err := h.store.Issue(ctx, models.IssueRequest{SeriesIDs: []int64{series.ID()}, Customer: models.CustomerRef{ID: "matrix-customer"}})
+		if err != nil {
+			t.Fatal(err)
+		}
 		// Reading an archived coupon needs one that stays archived.
 		if _, err := h.store.CreateCoupon(ctx, models.CouponSpec{Code: "SHELVED", Archived: new(true)}); err != nil {
 			t.Fatal(err)
@@ -291,6 +302,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 				return strings.Replace(path, ":id", fmt.Sprint(apiBatch.ID), 1)
 			case strings.HasPrefix(path, "/api/promotions/"), strings.HasPrefix(path, "/api/v3/promotions/"), strings.HasPrefix(path, "/promotions/"):
 				return strings.Replace(path, ":id", fmt.Sprint(promo.ID), 1)
+			case strings.HasPrefix(path, "/series/"), strings.HasPrefix(path, "/v2/coupon/series/"):
+				return strings.Replace(path, ":id", fmt.Sprint(series.ID()), 1)
+			case strings.HasPrefix(path, "/customers/"):
+				return strings.Replace(path, ":id", customer.ID, 1)
 			case strings.HasPrefix(path, "/api/redemptions/"):
 				return strings.Replace(path, ":id", fmt.Sprint(redemption.ID), 1)
 			}

@@ -20,62 +20,30 @@ var exportColumns = []string{"code", "status", "uses", "max_uses", "issued_to", 
 const csvBuffer = 64 << 10
 
 // streamCSV answers 200 with a CSV attachment named filename: the header
-// row, then a row per coupon that each hands over, written as they come
-// so memory does not grow with the file. An error once rows have gone
-// out cannot change the status; it ends the file short and is returned
-// for the log.
+// row, then a row per coupon that each hands over.
 func streamCSV(c echo.Context, filename string, each func(fn func(models.ExportRow) error) error) error {
-	buf, err := openCSV(c, filename, exportColumns)
-	if err != nil {
-		return err
-	}
-	// Rows are written by hand: of their cells only the customer's may
-	// need quoting, and encoding/csv would cost more than the query.
-	line := make([]byte, 0, 256)
-	var cell [1]string
-	err = each(func(r models.ExportRow) error {
-		line = append(line[:0], safeCell(r.Code)...)
-		if r.Archived {
-			line = append(line, ",archived,"...)
-		} else {
-			line = append(line, ",active,"...)
-		}
-		line = strconv.AppendInt(line, int64(r.Uses), 10)
-		line = append(line, ',')
-		line = strconv.AppendInt(line, int64(r.MaxUsage), 10)
-		line = append(line, ',')
-		if r.CustomerID != nil {
-			cell[0] = safeCell(*r.CustomerID)
-			line = appendCSVCell(line, cell[0])
-		}
-		line = append(line, ',')
-		line = r.CreatedAt.UTC().AppendFormat(line, time.RFC3339)
-		line = append(line, '\n')
-		_, err := buf.Write(line)
-		return err
-	})
-	if ferr := buf.Flush(); err == nil {
-		err = ferr
-	}
-	return err
+	return streamRows(c, filename, exportColumns, each, appendExportRow)
 }
 
-// openCSV answers 200 with a CSV attachment named filename and writes
-// its header row; the rows go to the buffer it returns, which the caller
-// flushes. It fails when the header cannot be sent.
-func openCSV(c echo.Context, filename string, header []string) (*bufio.Writer, error) {
-	hdr := c.Response().Header()
-	hdr.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
-	hdr.Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename=%q`, filename))
-	hdr.Set("Cache-Control", "no-store")
-	c.Response().WriteHeader(http.StatusOK)
-	buf := bufio.NewWriterSize(c.Response(), csvBuffer)
-	w := csv.NewWriter(buf)
-	if err := w.Write(header); err != nil {
-		return nil, err
+// appendExportRow appends a coupon's row. Rows are written by hand: of
+// their cells only the customer's may need quoting, and encoding/csv
+// would cost more than the query.
+func appendExportRow(line []byte, r models.ExportRow) []byte {
+	line = append(line, safeCell(r.Code)...)
+	if r.Archived {
+		line = append(line, ",archived,"...)
+	} else {
+		line = append(line, ",active,"...)
 	}
-	w.Flush()
-	return buf, w.Error()
+	line = strconv.AppendInt(line, int64(r.Uses), 10)
+	line = append(line, ',')
+	line = strconv.AppendInt(line, int64(r.MaxUsage), 10)
+	line = append(line, ',')
+	if r.CustomerID != nil {
+		line = appendCSVCell(line, safeCell(*r.CustomerID))
+	}
+	line = append(line, ',')
+	return r.CreatedAt.UTC().AppendFormat(line, time.RFC3339)
 }
 
 // seriesColumns are the columns of a series' codes as CSV, in order.
@@ -83,16 +51,10 @@ var seriesColumns = []string{"code", "customer_id", "issued_at", "uses", "max_us
 
 // streamSeriesCSV answers 200 with a CSV attachment named filename: the
 // header row, then a row per code that each hands over, with its state
-// at now, written as they come. Like streamCSV, an error once rows have
-// gone out ends the file short and is returned for the log.
+// at now.
 func streamSeriesCSV(c echo.Context, filename string, now time.Time, each func(fn func(models.IssuedCode) error) error) error {
-	buf, err := openCSV(c, filename, seriesColumns)
-	if err != nil {
-		return err
-	}
-	line := make([]byte, 0, 256)
-	err = each(func(ic models.IssuedCode) error {
-		line = append(line[:0], safeCell(ic.Coupon.Code)...)
+	return streamRows(c, filename, seriesColumns, each, func(line []byte, ic models.IssuedCode) []byte {
+		line = append(line, safeCell(ic.Coupon.Code)...)
 		line = append(line, ',')
 		line = appendCSVCell(line, safeCell(ic.CustomerID))
 		line = append(line, ',')
@@ -106,8 +68,33 @@ func streamSeriesCSV(c echo.Context, filename string, now time.Time, each func(f
 			line = ic.ValidTill.UTC().AppendFormat(line, time.RFC3339)
 		}
 		line = append(line, ',')
-		line = append(line, ic.State(now)...)
-		line = append(line, '\n')
+		return append(line, ic.State(now)...)
+	})
+}
+
+// streamRows answers 200 with a CSV attachment named filename: the
+// header row, then the row that appendRow writes for each item each hands
+// over, written as they come so memory does not grow with the file. An
+// error once rows have gone out cannot change the status; it ends the
+// file short and is returned for the log.
+func streamRows[T any](c echo.Context, filename string, header []string, each func(fn func(T) error) error, appendRow func([]byte, T) []byte) error {
+	hdr := c.Response().Header()
+	hdr.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+	hdr.Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename=%q`, filename))
+	hdr.Set("Cache-Control", "no-store")
+	c.Response().WriteHeader(http.StatusOK)
+	buf := bufio.NewWriterSize(c.Response(), csvBuffer)
+	w := csv.NewWriter(buf)
+	if err := w.Write(header); err != nil {
+		return err
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return err
+	}
+	line := make([]byte, 0, 256)
+	err := each(func(item T) error {
+		line = append(appendRow(line[:0], item), '\n')
 		_, err := buf.Write(line)
 		return err
 	})

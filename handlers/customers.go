@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -54,27 +53,13 @@ func (h *Customers) Show(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	base := views.CustomerURL(cust.ID)
-	after := c.QueryParam("after")
-	var codes views.CodeList
-	res, err := h.Store.CustomerCodes(ctx, cust.ID, after, codePageSize)
-	if verr := (*models.ValidationError)(nil); errors.As(err, &verr) && after != "" {
-		codes.Error = "That page link is not valid any more, so these are the newest codes."
-		after = ""
-		res, err = h.Store.CustomerCodes(ctx, cust.ID, after, codePageSize)
-	}
+	codes, err := issuedCodeList(c.QueryParam("after"), views.CustomerURL(cust.ID), "That page link is not valid any more, so these are the newest codes.", h.Now(),
+		func(after string) ([]models.IssuedCode, string, error) {
+			res, err := h.Store.CustomerCodes(ctx, cust.ID, after, codePageSize)
+			return res.Codes, res.Next, err
+		})
 	if err != nil {
 		return err
-	}
-	now := h.Now()
-	for _, ic := range res.Codes {
-		codes.Rows = append(codes.Rows, issuedCodeRow(ic, now))
-	}
-	if res.Next != "" {
-		codes.NextURL = queryURL(base, map[string]string{"after": res.Next})
-	}
-	if after != "" {
-		codes.FirstURL = base
 	}
 	if wantsFragment(c, views.CustomerCodesID) {
 		return Render(c, http.StatusOK, views.CustomerCodes(codes))

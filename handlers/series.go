@@ -89,29 +89,37 @@ func (h *Series) Show(c echo.Context) error {
 }
 
 // codes reads the page of series id's codes that the query's after
-// names; a cursor that no longer works gives the first page with a note.
+// names.
 func (h *Series) codes(c echo.Context, id int64) (views.CodeList, error) {
 	ctx := c.Request().Context()
-	base := views.SeriesURL(id)
-	f := models.SeriesCodeFilter{SeriesID: id, After: c.QueryParam("after"), Limit: codePageSize}
+	return issuedCodeList(c.QueryParam("after"), views.SeriesURL(id), "That page link is not valid any more, so this is the first page.", h.Now(),
+		func(after string) ([]models.IssuedCode, string, error) {
+			res, err := h.Store.SeriesCodes(ctx, models.SeriesCodeFilter{SeriesID: id, After: after, Limit: codePageSize})
+			return res.Codes, res.Next, err
+		})
+}
+
+// issuedCodeList reads with read the page of codes that after names and
+// makes it the list shown at base, with each code's state at now; a
+// cursor that no longer works gives the first page with stale as its
+// note.
+func issuedCodeList(after, base, stale string, now time.Time, read func(after string) ([]models.IssuedCode, string, error)) (views.CodeList, error) {
 	var v views.CodeList
-	res, err := h.Store.SeriesCodes(ctx, f)
-	if verr := (*models.ValidationError)(nil); errors.As(err, &verr) && f.After != "" {
-		v.Error = "That page link is not valid any more, so this is the first page."
-		f.After = ""
-		res, err = h.Store.SeriesCodes(ctx, f)
+	codes, next, err := read(after)
+	if verr := (*models.ValidationError)(nil); errors.As(err, &verr) && after != "" {
+		v.Error, after = stale, ""
+		codes, next, err = read(after)
 	}
 	if err != nil {
 		return views.CodeList{}, err
 	}
-	now := h.Now()
-	for _, ic := range res.Codes {
+	for _, ic := range codes {
 		v.Rows = append(v.Rows, issuedCodeRow(ic, now))
 	}
-	if res.Next != "" {
-		v.NextURL = queryURL(base, map[string]string{"after": res.Next})
+	if next != "" {
+		v.NextURL = queryURL(base, map[string]string{"after": next})
 	}
-	if f.After != "" {
+	if after != "" {
 		v.FirstURL = base
 	}
 	return v, nil

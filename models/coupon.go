@@ -61,6 +61,15 @@ type Coupon struct {
 	UpdatedAt time.Time `gorm:"not null"`
 }
 
+// ValidTill is when the coupon stops being redeemable by p: the earlier
+// of its own expiry and p's end; nil when neither is set.
+func (c Coupon) ValidTill(p Promotion) *time.Time {
+	if c.ExpiresAt != nil && (p.EndsAt == nil || c.ExpiresAt.Before(*p.EndsAt)) {
+		return c.ExpiresAt
+	}
+	return p.EndsAt
+}
+
 // CodeKey is the case-folded form of a code under which it is unique.
 func CodeKey(code string) string { return strings.ToLower(strings.TrimSpace(code)) }
 

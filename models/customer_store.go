@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"maps"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -190,7 +192,11 @@ func (s *Store) SearchCustomers(ctx context.Context, f CustomerFilter) ([]Custom
 		conds, args = append(conds, "mobile = ?"), append(args, ref.Mobile)
 	}
 	var cs []Customer
-	err := s.db.WithContext(ctx).Where(strings.Join(conds, " OR "), args...).Order("id").Limit(max(f.Limit, 20)).Find(&cs).Error
+	limit := f.Limit
+	if limit <= 0 || limit > MaxListLimit {
+		limit = DefaultListLimit
+	}
+	err := s.db.WithContext(ctx).Where(strings.Join(conds, " OR "), args...).Order("id").Limit(limit).Find(&cs).Error
 	if err != nil {
 		return nil, fmt.Errorf("search customers: %w", err)
 	}
@@ -263,32 +269,19 @@ func (s *Store) issuedCodes(q *gorm.DB, cs []Coupon) ([]IssuedCode, error) {
 			sources = append(sources, strings.ToLower(*c.UTMSource))
 		}
 	}
-	var ps []Promotion
-	pq := q.Model(&Promotion{})
-	switch {
-	case len(promoIDs) > 0 && len(sources) > 0:
-		pq = pq.Where("id IN ? OR lower(utm_source) IN ?", keysOfIDs(promoIDs), sources)
-	case len(promoIDs) > 0:
-		pq = pq.Where("id IN ?", keysOfIDs(promoIDs))
-	case len(sources) > 0:
-		pq = pq.Where("lower(utm_source) IN ?", sources)
-	default:
-		pq = nil
-	}
-	if pq != nil {
-		if err := pq.Find(&ps).Error; err != nil {
-			return nil, err
-		}
-	}
-	var series []Series
+	var conds []string
+	var args []any
 	if len(promoIDs) > 0 {
-		if err := q.Where("promotion_id IN ?", keysOfIDs(promoIDs)).Find(&series).Error; err != nil {
+		conds, args = append(conds, "id IN ?"), append(args, slices.Collect(maps.Keys(promoIDs)))
+	}
+	if len(sources) > 0 {
+		conds, args = append(conds, "lower(utm_source) IN ?"), append(args, sources)
+	}
+	var ps []Promotion
+	if len(conds) > 0 {
+		if err := q.Where(strings.Join(conds, " OR "), args...).Find(&ps).Error; err != nil {
 			return nil, err
 		}
-	}
-	seriesByID := map[int64]Series{}
-	for _, ser := range series {
-		seriesByID[ser.PromotionID] = ser
 	}
 	out := make([]IssuedCode, 0, len(cs))
 	for _, c := range cs {
@@ -301,13 +294,9 @@ func (s *Store) issuedCodes(q *gorm.DB, cs []Coupon) ([]IssuedCode, error) {
 		}
 		for _, p := range ps {
 			if p.Reaches(c) {
-				ic.PromotionName = p.Name
-				if p.EndsAt != nil && (ic.ValidTill == nil || p.EndsAt.Before(*ic.ValidTill)) {
-					ic.ValidTill = p.EndsAt
-				}
-				if _, ok := seriesByID[p.ID]; ok && ic.SeriesID == nil {
-					id := p.ID
-					ic.SeriesID = &id
+				ic.PromotionName, ic.ValidTill = p.Name, c.ValidTill(p)
+				if p.Kind == KindSeries && ic.SeriesID == nil {
+					ic.SeriesID = &p.ID
 				}
 				break
 			}
@@ -315,12 +304,4 @@ func (s *Store) issuedCodes(q *gorm.DB, cs []Coupon) ([]IssuedCode, error) {
 		out = append(out, ic)
 	}
 	return out, nil
-}
-
-func keysOfIDs(m map[int64]bool) []int64 {
-	out := make([]int64, 0, len(m))
-	for id := range m {
-		out = append(out, id)
-	}
-	return out
 }

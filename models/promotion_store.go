@@ -22,13 +22,15 @@ func (s *Store) Promotion(ctx context.Context, id int64) (Promotion, error) {
 }
 
 // errSeriesElsewhere refuses a series made as a plain promotion.
-var errSeriesElsewhere = Invalid(FieldKind, "a series has a code format and issuing limits of its own: create it with POST /v2/coupon/series or on the console's Series page")
+func errSeriesElsewhere() error {
+	return Invalid(FieldKind, "a series has a code format and issuing limits of its own: create it with POST /v2/coupon/series or on the console's Series page")
+}
 
 // CreatePromotion stores a new promotion with no uses. A series is made
 // with CreateSeries.
 func (s *Store) CreatePromotion(ctx context.Context, spec PromotionSpec) (Promotion, error) {
 	if spec.Kind == KindSeries {
-		return Promotion{}, fmt.Errorf("create promotion %q: %w", spec.Name, errSeriesElsewhere)
+		return Promotion{}, fmt.Errorf("create promotion %q: %w", spec.Name, errSeriesElsewhere())
 	}
 	var p Promotion
 	err := s.write(ctx, func(tx *gorm.DB) error {

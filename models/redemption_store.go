@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -572,5 +573,5 @@ func (s *Store) lockReached(tx *gorm.DB, coupons []*Coupon) error {
 		return nil
 	}
 	var locked []int64
-	return s.forUpdate(tx.Model(&Promotion{}).Where("id IN ?", sortedIDs(keysOfIDs(ids))).Order("id")).Pluck("id", &locked).Error
+	return s.forUpdate(tx.Model(&Promotion{}).Where("id IN ?", slices.Sorted(maps.Keys(ids))).Order("id")).Pluck("id", &locked).Error
 }

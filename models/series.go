@@ -3,7 +3,6 @@ package models
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
@@ -105,19 +104,6 @@ func (s Series) CodeExpiry(issued time.Time) *time.Time {
 	}
 	t := issued.AddDate(0, 0, s.ExpiryDays)
 	return &t
-}
-
-// ValidTill is when a code issued at issued stops being redeemable: the
-// earlier of its own expiry and the series' end; nil when neither is set.
-func (s Series) ValidTill(issued time.Time) *time.Time {
-	own, end := s.CodeExpiry(issued), s.Promotion.EndsAt
-	switch {
-	case own == nil:
-		return end
-	case end == nil || own.Before(*end):
-		return own
-	}
-	return end
 }
 
 // SeriesInput is a series as a client sent it, before validation. The
@@ -326,13 +312,6 @@ func dedupeIDs(ids []int64) ([]int64, map[int64]int) {
 		seen[id]++
 	}
 	return out, seen
-}
-
-// sortedIDs is a sorted copy of ids.
-func sortedIDs(ids []int64) []int64 {
-	out := slices.Clone(ids)
-	slices.Sort(out)
-	return out
 }
 
 // Input is the series as an input that validates to the same series,

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"gorm.io/gorm"
@@ -257,7 +258,7 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (Customer, []IssueR
 			results[i] = IssueResult{SeriesID: id, Listed: listed[id]}
 		}
 		// In id order, the order the rows were locked in.
-		for _, id := range sortedIDs(ids) {
+		for _, id := range slices.Sorted(slices.Values(ids)) {
 			r := &results[index[id]]
 			ser, ok := found[id]
 			if !ok {

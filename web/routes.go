@@ -42,7 +42,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	redemptionAPI := &handlers.RedemptionAPI{Store: store}
 	batchAPI := &handlers.BatchAPI{Store: store, Now: cfg.Now}
 	bigCommerce := &handlers.BigCommerce{Store: store}
-	capillary := &handlers.Capillary{Store: store, Now: cfg.Now}
+	capillary := &handlers.Capillary{Store: store}
 
 	anyone := []echo.MiddlewareFunc{echo.WrapMiddleware(sessions.LoadAndSave), csrf(cfg), identify(sessions, store, sessionLimits{now: cfg.Now, idle: cfg.SessionIdle, lifetime: cfg.SessionLifetime})}
 	as := func(role string) []echo.MiddlewareFunc { return append(slices.Clone(anyone), requireRole(role)) }
