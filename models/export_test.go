@@ -38,3 +38,7 @@ func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
 	err := s.db.WithContext(ctx).Raw("SELECT COALESCE(MAX(version_id), 0) FROM goose_db_version WHERE is_applied").Scan(&v).Error
 	return v, err
 }
+
+// OnMigrateLockWait makes Migrate call f when it finds the SQLite
+// migration lock held by someone else and starts waiting for it.
+func (s *Store) OnMigrateLockWait(f func()) { s.migrateLockWaiting = f }

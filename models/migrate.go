@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io/fs"
 	"os"
 	"syscall"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -27,6 +29,12 @@ var migrations embed.FS
 // an advisory lock, on SQLite on a lock file beside the database, and
 // each applies only what is still missing. A database made before
 // versioned migrations takes migration 1 as done and gets the rest.
+//
+// It fails with ctx's error when ctx is done, also while it waits for
+// the lock (on SQLite within 50 ms, leaving nothing waiting behind it);
+// on PostgreSQL when the lock stays taken for five minutes; and with the
+// database's error when a migration fails, which goose rolls back so
+// that the next Migrate applies it again.
 func (s *Store) Migrate(ctx context.Context) error {
 	sub, err := fs.Sub(migrations, "migrations/"+s.dialect)
 	if err != nil {
@@ -51,7 +59,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 		opts = append(opts, goose.WithSessionLocker(locker))
 	} else {
-		opts = append(opts, goose.WithLocker(&fileLocker{path: s.path + "-migrate.lock"}))
+		opts = append(opts, goose.WithLocker(&fileLocker{path: s.path + "-migrate.lock", waiting: s.migrateLockWaiting}))
 	}
 	p, err := goose.NewProvider(dialect, sqlDB, sub, opts...)
 	if err != nil {
@@ -82,29 +90,53 @@ func migrationLockID(ctx context.Context, db *sql.DB) (int64, error) {
 type fileLocker struct {
 	path string
 	f    *os.File
+	// waiting, when set, is called once when the lock is found held.
+	waiting func()
 }
 
-// Lock waits for the lock file.
+// How long fileLocker pauses between attempts while the lock is held:
+// doubling from the first to the last, so that a cancelled wait ends
+// within lockPollMax.
+const (
+	lockPollFirst = 10 * time.Millisecond
+	lockPollMax   = 50 * time.Millisecond
+)
+
+// Lock takes the lock file, waiting while another process or store holds
+// it. A blocked flock cannot be interrupted, so Lock never blocks in one:
+// it tries without blocking and, while the lock is held, tries again
+// after a short pause, until it gets the lock or ctx is done. It fails
+// with ctx's error when ctx ends the wait, and with the system's error
+// when the file cannot be opened or locked.
 func (l *fileLocker) Lock(ctx context.Context, _ *sql.DB) error {
 	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return fmt.Errorf("open migration lock %s: %w", l.path, err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }()
-	select {
-	case err := <-done:
-		if err != nil {
+	pause := lockPollFirst
+	for waited := false; ; waited = true {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			l.f = f
+			return nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
 			f.Close()
 			return fmt.Errorf("lock %s: %w", l.path, err)
 		}
-	case <-ctx.Done():
-		// Closing the file ends the wait and whatever lock it gets.
-		f.Close()
-		return ctx.Err()
+		if !waited && l.waiting != nil {
+			l.waiting()
+		}
+		timer := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			f.Close()
+			return fmt.Errorf("wait for migration lock %s: %w", l.path, ctx.Err())
+		case <-timer.C:
+		}
+		pause = min(2*pause, lockPollMax)
 	}
-	l.f = f
-	return nil
 }
 
 // Unlock releases the lock file.

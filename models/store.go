@@ -81,6 +81,9 @@ type Store struct {
 	// formats are the code formats that look-ups read codes by.
 	formats formatCache
 	path    string
+	// migrateLockWaiting, when set (by tests), is called when Migrate
+	// finds the SQLite migration lock held and starts waiting for it.
+	migrateLockWaiting func()
 	// dummyHash is checked against when a sign-in names no account, so
 	// that it costs as much as one that does.
 	dummyHash func() []byte

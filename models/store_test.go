@@ -1,11 +1,15 @@
 package models_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -135,6 +139,89 @@ func TestMigrateRunsOnceWhenInstancesStartTogether(t *testing.T) {
 			t.Errorf("%d migrations recorded, want each of the %d once", applied, latestSchema)
 		}
 	})
+}
+
+// TestMigrateGivesUpTheSQLiteLockWhenCancelled holds the migration lock
+// as another process would and cancels a Migrate waiting for it. It is
+// not parallel: it looks at every goroutine of the test binary for one
+// left waiting on a lock.
+func TestMigrateGivesUpTheSQLiteLockWhenCancelled(t *testing.T) {
+	cfg := storetest.Fresh(t, models.DialectSQLite, models.Config{})
+	s := openStore(t, cfg)
+	waiting := make(chan struct{}, 1)
+	s.OnMigrateLockWait(func() {
+		select {
+		case waiting <- struct{}{}:
+		default:
+		}
+	})
+	lock, err := os.OpenFile(cfg.Path+"-migrate.lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lock.Close() })
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatalf("take the migration lock: %v", err)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Migrate(ctx) }()
+	wait(t, waiting, "Migrate to wait for the lock")
+	cancel()
+	err = wait(t, done, "the cancelled Migrate to return")
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled Migrate: %v, want context.Canceled", err)
+	}
+	if stuck := goroutinesIn("syscall.Flock"); len(stuck) > 0 {
+		t.Fatalf("the cancelled Migrate left %d goroutine(s) waiting on the lock:\n%s", len(stuck), strings.Join(stuck, "\n\n"))
+	}
+
+	// Another Migrate waits for the lock and goes on when it is released.
+	go func() { done <- s.Migrate(t.Context()) }()
+	wait(t, waiting, "the second Migrate to wait for the lock")
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_UN); err != nil {
+		t.Fatalf("release the migration lock: %v", err)
+	}
+	if err := wait(t, done, "Migrate to finish once the lock is released"); err != nil {
+		t.Fatalf("Migrate after the lock was released: %v", err)
+	}
+	if v, err := s.SchemaVersion(t.Context()); err != nil || v != latestSchema {
+		t.Errorf("schema version = %d, %v; want %d", v, err, latestSchema)
+	}
+}
+
+// wait receives from c, failing the test when nothing comes for long
+// enough that something must be stuck.
+func wait[T any](t *testing.T, c <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-c:
+		return v
+	case <-time.After(30 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+		panic("unreachable")
+	}
+}
+
+// goroutinesIn returns the stacks of the goroutines whose stack names fn.
+func goroutinesIn(fn string) []string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	var found []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, fn+"(") {
+			found = append(found, g)
+		}
+	}
+	return found
 }
 
 func TestSQLiteWritesQueueAndGiveUpWithBusy(t *testing.T) {
