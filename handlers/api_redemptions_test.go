@@ -296,7 +296,7 @@ func TestGuessingIsRefusedPerClientAndCustomer(t *testing.T) {
 	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, dialect string) {
 		clock := &fakeClock{now: testEpoch}
-		s := storetest.Open(t, dialect, models.Config{GuessLimit: 3, GuessWindow: 10 * time.Minute, Now: clock.Now, PasswordCost: bcrypt.MinCost})
+		s := storetest.Open(t, dialect, models.Config{GuessLimit: new(3), GuessWindow: 10 * time.Minute, Now: clock.Now, PasswordCost: bcrypt.MinCost})
 		h := newHarness(t, s, web.Config{BodyLimit: "64K", TrustProxy: true})
 		h.mustAPI(http.StatusCreated, "POST", "/api/promotions", `{"name":"p","discountType":"fixed","discountValue":100,"utmSource":"s"}`)
 		h.mustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"REAL","utmSource":"s"}`)

@@ -165,7 +165,7 @@ func TestConsoleCheckRefusesBadInput(t *testing.T) {
 // against the guessing protection like the API does.
 func TestConsoleCheckCountsGuessesByAddress(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{GuessLimit: 2}, func(t *testing.T, h *harness) {
+	forEachDB(t, models.Config{GuessLimit: new(2)}, func(t *testing.T, h *harness) {
 		for _, code := range []string{"guess1", "guess2"} {
 			if r := h.do("GET", checkURL(code), nil, nil); r.status != http.StatusOK || shownReasons(r.body)[models.ReasonNotFound] == "" {
 				t.Fatalf("check %s: %d, want not found", code, r.status)

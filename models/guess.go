@@ -46,7 +46,7 @@ func guessSubjects(client, customerID string) []string {
 // subjects has reached the limit within the window; RetryAfter is when
 // the oldest of that subject's failures leaves the window.
 func (s *Store) guessGate(ctx context.Context, subjects []string) error {
-	if s.guessLimit <= 0 || len(subjects) == 0 {
+	if s.guessLimit == 0 || len(subjects) == 0 {
 		return nil
 	}
 	now := s.now()
@@ -87,7 +87,7 @@ func (s *Store) guessGate(ctx context.Context, subjects []string) error {
 
 // recordGuess records a look-up of an unknown code for each subject.
 func (s *Store) recordGuess(ctx context.Context, subjects []string) error {
-	if s.guessLimit <= 0 || len(subjects) == 0 {
+	if s.guessLimit == 0 || len(subjects) == 0 {
 		return nil
 	}
 	return s.write(ctx, func(tx *gorm.DB) error { return s.insertGuesses(tx, subjects) })
@@ -96,7 +96,7 @@ func (s *Store) recordGuess(ctx context.Context, subjects []string) error {
 // insertGuesses records the failures inside tx and forgets those that
 // have left the window.
 func (s *Store) insertGuesses(tx *gorm.DB, subjects []string) error {
-	if s.guessLimit <= 0 || len(subjects) == 0 {
+	if s.guessLimit == 0 || len(subjects) == 0 {
 		return nil
 	}
 	now := s.now()

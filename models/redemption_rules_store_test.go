@@ -3,6 +3,7 @@ package models_test
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -473,7 +474,7 @@ func (g guessing) refused(client, customer, code string, retryAfter time.Duratio
 
 func TestGuessingProtection(t *testing.T) {
 	t.Parallel()
-	cfg := models.Config{GuessLimit: 3, GuessWindow: time.Minute}
+	cfg := models.Config{GuessLimit: new(3), GuessWindow: time.Minute}
 	setup := func(t *testing.T, s *models.Store) guessing {
 		t.Helper()
 		mustPromotion(t, s, models.PromotionInput{UTMSource: ptr("real")})
@@ -541,14 +542,37 @@ func TestGuessingProtection(t *testing.T) {
 			g.refused("10.0.2.1", "", "REAL", time.Minute)
 		})
 	})
-	t.Run("turned off", func(t *testing.T) {
+	t.Run("a limit of 0 turns it off", func(t *testing.T) {
 		t.Parallel()
-		eachWithClock(t, models.Config{GuessLimit: -1, GuessWindow: time.Minute}, func(t *testing.T, s *models.Store, clock *testClock) {
+		eachWithClock(t, models.Config{GuessLimit: new(0), GuessWindow: time.Minute}, func(t *testing.T, s *models.Store, clock *testClock) {
 			g := setup(t, s)
-			for i := range 10 {
+			// Past the default limit too, so that off is not read as the
+			// default.
+			for i := range models.DefaultGuessLimit + 1 {
 				g.allowed("10.0.3.1", "eve", fmt.Sprint("GUESS-", i), models.ReasonNotFound)
 			}
 			g.allowed("10.0.3.1", "eve", "REAL")
+		})
+	})
+	t.Run("a negative limit is refused", func(t *testing.T) {
+		t.Parallel()
+		s, err := models.Open(t.Context(), models.Config{Path: filepath.Join(t.TempDir(), "coupond.db"), GuessLimit: new(-1)})
+		if err == nil {
+			s.Close()
+			t.Fatal("Open with a guess limit of -1 succeeded, want an error")
+		}
+	})
+	t.Run("the zero Config has the default limit and window", func(t *testing.T) {
+		t.Parallel()
+		eachWithClock(t, models.Config{}, func(t *testing.T, s *models.Store, clock *testClock) {
+			g := setup(t, s)
+			for i := range models.DefaultGuessLimit {
+				g.allowed("10.0.4.1", "", fmt.Sprint("GUESS-", i), models.ReasonNotFound)
+			}
+			_, refused := g.check("10.0.4.1", "", "REAL")
+			if refused == nil || refused.Limit != models.DefaultGuessLimit || refused.Window != models.DefaultGuessWindow {
+				t.Fatalf("look-up past the default limit: refusal %+v, want limit %d and window %s", refused, models.DefaultGuessLimit, models.DefaultGuessWindow)
+			}
 		})
 	})
 }

@@ -44,9 +44,10 @@ type Config struct {
 	PasswordCost int
 	// GuessLimit is how many look-ups of unknown codes one client address
 	// or customer may make within GuessWindow before every look-up is
-	// refused: 0 means DefaultGuessLimit, a negative number turns the
-	// protection off. GuessWindow 0 means DefaultGuessWindow.
-	GuessLimit  int
+	// refused: nil means DefaultGuessLimit, 0 turns the protection off,
+	// and Open refuses a negative limit. GuessWindow 0 means
+	// DefaultGuessWindow.
+	GuessLimit  *int
 	GuessWindow time.Duration
 	// WriteWait is how long a write may wait for SQLite's one writer
 	// before it fails with a *BusyError; 0 means DefaultWriteWait.
@@ -65,12 +66,13 @@ type Store struct {
 	db *gorm.DB
 	// wdb serves writes, always through write: on SQLite it is the one
 	// writer connection, on PostgreSQL the same pool as db.
-	wdb          *gorm.DB
-	writer       *sqliteWriter
-	dialect      string
-	now          func() time.Time
-	rand         io.Reader
-	maxActive    int
+	wdb       *gorm.DB
+	writer    *sqliteWriter
+	dialect   string
+	now       func() time.Time
+	rand      io.Reader
+	maxActive int
+	// guessLimit is the guessing protection's limit; 0 turns it off.
 	guessLimit   int
 	guessWindow  time.Duration
 	passwordCost int
@@ -90,17 +92,20 @@ type Store struct {
 }
 
 // Open connects to the database that cfg names. It fails when the URL is
-// malformed, the password cost is out of bcrypt's range or the database
-// cannot be reached; it does not migrate.
+// malformed, the password cost is out of bcrypt's range, the guess limit
+// is negative or the database cannot be reached; it does not migrate.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
 	}
 	s := &Store{now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, rand: cfg.Rand, maxActive: cfg.MaxActiveCoupons, passwordCost: cfg.PasswordCost,
-		guessLimit: cfg.GuessLimit, guessWindow: cfg.GuessWindow, batchWake: make(chan struct{}, 1)}
-	if s.guessLimit == 0 {
-		s.guessLimit = DefaultGuessLimit
+		guessLimit: DefaultGuessLimit, guessWindow: cfg.GuessWindow, batchWake: make(chan struct{}, 1)}
+	if cfg.GuessLimit != nil {
+		s.guessLimit = *cfg.GuessLimit
+	}
+	if s.guessLimit < 0 {
+		return nil, fmt.Errorf("open store: guess limit %d: must be 0 (off) or more", s.guessLimit)
 	}
 	if s.guessWindow <= 0 {
 		s.guessWindow = DefaultGuessWindow

@@ -234,12 +234,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	} else {
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
-	guessLimit := cfg.guessLimit
-	if guessLimit == 0 {
-		guessLimit = -1 // models.Config reads 0 as the default
-	}
 	store, err := cfg.db.open(ctx, models.Config{MaxActiveCoupons: cfg.maxActiveCoupons, WriteWait: cfg.writeWait,
-		GuessLimit: guessLimit, GuessWindow: cfg.guessWindow})
+		GuessLimit: &cfg.guessLimit, GuessWindow: cfg.guessWindow})
 	if err != nil {
 		return err
 	}

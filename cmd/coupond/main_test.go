@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"maps"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/models/storetest"
 )
 
@@ -163,6 +166,51 @@ func mustRun(t testing.TB, env map[string]string, args ...string) string {
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	return lines[len(lines)-1]
+}
+
+// TestRunGuessLimit looks up more unknown codes from one address than
+// the default guess limit allows, through the API of the real program.
+func TestRunGuessLimit(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		// refusedAt is the first look-up answered 429; 0 means none is.
+		refusedAt int
+	}{
+		{name: "default", refusedAt: models.DefaultGuessLimit + 1},
+		{name: "flag 3", args: []string{"--guess-limit", "3"}, refusedAt: 4},
+		{name: "flag 0 turns it off", args: []string{"--guess-limit", "0"}},
+		{name: "env 0 turns it off", env: map[string]string{"COUPOND_GUESS_LIMIT": "0"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{"COUPOND_DB": filepath.Join(t.TempDir(), "coupond.db")}
+			maps.Copy(env, tt.env)
+			token := mustRun(t, env, "token", "create", "--name", "guesser", "--scope", "read")
+			base := startRun(t, env, tt.args...)
+			for i := 1; i <= models.DefaultGuessLimit+1; i++ {
+				req, err := http.NewRequestWithContext(t.Context(), "GET", fmt.Sprintf("%s/api/coupons/GUESS-%d/validation", base, i), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("X-Auth-Token", token)
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatalf("look-up %d: %v", i, err)
+				}
+				res.Body.Close()
+				want := http.StatusOK
+				if tt.refusedAt != 0 && i >= tt.refusedAt {
+					want = http.StatusTooManyRequests
+				}
+				if res.StatusCode != want {
+					t.Fatalf("look-up %d of an unknown code: status %d, want %d", i, res.StatusCode, want)
+				}
+			}
+		})
+	}
 }
 
 func TestUserAndTokenCommands(t *testing.T) {
