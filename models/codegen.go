@@ -5,21 +5,16 @@ import (
 	"io"
 )
 
-// Alphabets codes are drawn from.
-const (
-	// AlphabetLowerAlnum is what VTEX-style generated suffixes use.
-	AlphabetLowerAlnum = "abcdefghijklmnopqrstuvwxyz0123456789"
-)
-
 // randBufSize is how many random bytes a CodeRand reads at a time: large
 // reads make crypto/rand's cost per byte small.
 const randBufSize = 64 << 10
 
-// CodeRand draws uniformly distributed characters from an alphabet, reading
-// random bytes from an underlying source (crypto/rand.Reader in
-// production, a deterministic reader in tests). It uses rejection
-// sampling, never a bare modulo, so every character is equally likely. A
-// CodeRand is not safe for concurrent use.
+// CodeRand draws uniformly distributed numbers, such as the index of a
+// character in an alphabet, for a Generator, reading random bytes from
+// an underlying source (crypto/rand.Reader in production, a
+// deterministic reader in tests). It uses rejection sampling, never a
+// bare modulo, so every number is equally likely. A CodeRand is not safe
+// for concurrent use.
 type CodeRand struct {
 	src io.Reader
 	buf []byte
@@ -59,24 +54,4 @@ func (g *CodeRand) index(n, limit int) (int, error) {
 			return int(b) % n, nil
 		}
 	}
-}
-
-// String returns n characters of alphabet, each chosen uniformly. It fails
-// when the random source fails or when alphabet has fewer than 2 or more
-// than 256 bytes.
-func (g *CodeRand) String(alphabet string, n int) (string, error) {
-	l := len(alphabet)
-	if l < 2 || l > 256 {
-		return "", fmt.Errorf("alphabet of %d characters: must have 2 to 256", l)
-	}
-	limit := 256 - 256%l
-	out := make([]byte, n)
-	for i := range out {
-		j, err := g.index(l, limit)
-		if err != nil {
-			return "", err
-		}
-		out[i] = alphabet[j]
-	}
-	return string(out), nil
 }

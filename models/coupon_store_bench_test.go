@@ -29,14 +29,18 @@ func seedCoupons(b *testing.B, n int) *Store {
 	if err := s.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
-	gen := NewCodeRand(rand.NewChaCha8([32]byte{9}))
+	f, err := FormatInput{Prefix: "C", Length: 15}.Compile()
+	if err != nil {
+		b.Fatal(err)
+	}
+	gen := f.Generator(rand.NewChaCha8([32]byte{9}))
 	codes := make([]string, n)
 	for i := range codes {
-		suffix, err := gen.String("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 15)
+		code, err := gen.Append(nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		codes[i] = "C" + suffix
+		codes[i] = string(code)
 	}
 	slices.Sort(codes)
 	codes = slices.Compact(codes)

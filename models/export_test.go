@@ -42,3 +42,10 @@ func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
 // OnMigrateLockWait makes Migrate call f when it finds the SQLite
 // migration lock held by someone else and starts waiting for it.
 func (s *Store) OnMigrateLockWait(f func()) { s.migrateLockWaiting = f }
+
+// CountSessions returns how many sessions are stored, expired or not.
+func (s *Store) CountSessions(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Table("sessions").Count(&n).Error
+	return n, err
+}

@@ -295,9 +295,6 @@ func (f Format) Input() FormatInput { return f.in }
 // CodeLength is the number of characters of every code of the format.
 func (f Format) CodeLength() int { return len(f.slots) }
 
-// HasCheck reports whether codes end in a check character.
-func (f Format) HasCheck() bool { return f.check != "" }
-
 // readsCarefully reports whether look-ups must read codes by the format
 // (a check character, or the unambiguous set's reading of O, I and L)
 // rather than by case alone.

@@ -116,12 +116,3 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context) error {
 	}
 	return nil
 }
-
-// CountSessions returns how many sessions are stored, expired or not.
-func (s *Store) CountSessions(ctx context.Context) (int64, error) {
-	var n int64
-	if err := s.db.WithContext(ctx).Table("sessions").Count(&n).Error; err != nil {
-		return 0, fmt.Errorf("count sessions: %w", err)
-	}
-	return n, nil
-}
