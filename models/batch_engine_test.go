@@ -339,15 +339,21 @@ func TestCancelledBatchKeepsWhatItMade(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		runner(t, s, models.RunnerConfig{Chunk: 1_000, Poll: time.Hour})
+		letGo := &logWatch{want: "batch left to its new holder or cancelled", seen: make(chan struct{})}
+		runner(t, s, models.RunnerConfig{Chunk: 1_000, Poll: time.Hour, Logger: slog.New(slog.NewTextHandler(letGo, nil))})
 		<-gate.reached
 		cancelled, err := s.CancelBatch(t.Context(), b.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		gate.release <- nil
-		// The runner's next commit finds the batch cancelled and stops.
-		time.Sleep(100 * time.Millisecond)
+		// The runner's next commit finds the batch cancelled, is rolled
+		// back, and the runner leaves the batch.
+		select {
+		case <-letGo.seen:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the runner never left the cancelled batch")
+		}
 		after, err := s.Batch(t.Context(), b.ID)
 		if err != nil {
 			t.Fatal(err)
