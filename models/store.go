@@ -66,13 +66,12 @@ type Store struct {
 	db *gorm.DB
 	// wdb serves writes, always through write: on SQLite it is the one
 	// writer connection, on PostgreSQL the same pool as db.
-	wdb       *gorm.DB
-	writer    *sqliteWriter
-	dialect   string
-	now       func() time.Time
-	rand      io.Reader
-	maxActive int
-	// guessLimit is the guessing protection's limit; 0 turns it off.
+	wdb          *gorm.DB
+	writer       *sqliteWriter
+	dialect      string
+	now          func() time.Time
+	rand         io.Reader
+	maxActive    int
 	guessLimit   int
 	guessWindow  time.Duration
 	passwordCost int
