@@ -7,7 +7,6 @@ package handlers
 import (
 	"context"
 	"errors"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
+	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
 	"github.com/labstack/echo/v4"
@@ -84,12 +84,12 @@ func couponRow(c models.Coupon) views.CouponRow {
 	return views.CouponRow{
 		ID:                       c.ID,
 		Code:                     c.Code,
-		UTMSource:                deref(c.UTMSource),
-		UTMCampaign:              deref(c.UTMCampaign),
+		UTMSource:                httpx.Deref(c.UTMSource),
+		UTMCampaign:              httpx.Deref(c.UTMCampaign),
 		MaxUsage:                 c.MaxUsage,
 		MaxItemsPerClient:        c.MaxItemsPerClient,
 		MaxUsagePerClient:        c.MaxUsagePerClient,
-		CustomerID:               deref(c.CustomerID),
+		CustomerID:               httpx.Deref(c.CustomerID),
 		Uses:                     c.Uses,
 		ExpirationIntervalPerUse: models.FormatTimeSpan(c.ExpirationIntervalPerUse),
 		Archived:                 c.Archived,
@@ -124,70 +124,7 @@ func amountText(a *int64) string {
 	return strconv.FormatInt(*a, 10)
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
-// optional returns nil for a blank form value, so blank means "none".
-func optional(s string) *string {
-	if strings.TrimSpace(s) == "" {
-		return nil
-	}
-	return &s
-}
-
-// formInt reads a whole number from a form field; blank is 0. A bad value
-// is recorded in verr under the field's name.
-func formInt(verr *models.ValidationError, field, raw string) int {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return 0
-	}
-	n, err := strconv.Atoi(raw)
-	if err != nil {
-		verr.Add(field, "must be a whole number")
-		return 0
-	}
-	return n
-}
-
 func itoa(n int) string { return strconv.Itoa(n) }
-
-// SetRetryAfter tells the client to wait d, rounded up to whole seconds,
-// in a Retry-After header, and returns those seconds for a message.
-func SetRetryAfter(c echo.Context, d time.Duration) int {
-	secs := int(math.Ceil(d.Seconds()))
-	c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
-	return secs
-}
-
-// pathID reads the numeric :id of the path; anything else names no
-// entity, so it is a 404.
-func pathID(c echo.Context, entity string) (int64, error) {
-	raw := c.Param("id")
-	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || id < 1 {
-		return 0, &models.NotFoundError{Entity: entity, Key: raw}
-	}
-	return id, nil
-}
-
-// queryURL is path with the non-empty params as its query.
-func queryURL(path string, params map[string]string) string {
-	q := url.Values{}
-	for k, v := range params {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	if len(q) == 0 {
-		return path
-	}
-	return path + "?" + q.Encode()
-}
 
 // redemptionLister is the store method the redemption pages read with.
 type redemptionLister interface {
@@ -222,10 +159,24 @@ func redemptionList(c echo.Context, store redemptionLister, f models.RedemptionF
 	return v, nil
 }
 
-// mergeInvalid adds the field errors of err, when it is a
-// *models.ValidationError, to verr; other errors are left to the caller.
-func mergeInvalid(verr *models.ValidationError, err error) {
-	if vr := (*models.ValidationError)(nil); errors.As(err, &vr) {
-		verr.Merge(models.NoItem, vr)
+// optional returns nil for a blank form value, so blank means "none".
+func optional(s string) *string {
+	if strings.TrimSpace(s) == "" {
+		return nil
 	}
+	return &s
+}
+
+// queryURL is path with the non-empty params as its query.
+func queryURL(path string, params map[string]string) string {
+	q := url.Values{}
+	for k, v := range params {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
 }
