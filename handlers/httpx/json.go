@@ -37,6 +37,8 @@ func DecodeJSON(c echo.Context, v any) error {
 	return UnmarshalJSON(body, v, "")
 }
 
+// UnmarshalJSON reads body into v as DecodeJSON does; prefix is put
+// before the field names of its errors ("[2]." for a list's third item).
 func UnmarshalJSON(body []byte, v any, prefix string) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return echo.NewHTTPError(http.StatusBadRequest, "the request body is empty; send a JSON document")

@@ -30,7 +30,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// harness is a real coupond server on a loopback port. It has an admin,
+// Harness is a real coupond server on a loopback port. It has an admin,
 // an editor and a viewer account and a modify and a read token; client is
 // signed in as the admin, keeps cookies and does not follow redirects.
 // The server reads time from clock, which moves only when the test says.
@@ -46,10 +46,10 @@ type Harness struct {
 	ReadToken string
 }
 
-// testEpoch is where every harness's clock starts.
+// Epoch is where every Harness's clock starts.
 var Epoch = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 
-// fakeClock is a clock that stands still until Advance moves it. It is
+// Clock is a clock that stands still until Advance moves it. It is
 // safe for the server's and the test's goroutines.
 type Clock struct {
 	mu  sync.Mutex
@@ -66,13 +66,14 @@ func (c *Clock) Now() time.Time {
 	return c.now
 }
 
+// Advance moves the clock on by d.
 func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
 }
 
-// Accounts every harness has; they share testPassword.
+// Accounts every Harness has; they share testPassword.
 const (
 	AdminEmail  = "admin@example.com"
 	EditorEmail = "editor@example.com"
@@ -80,7 +81,7 @@ const (
 	Password    = "a long test password"
 )
 
-// forEachDB runs fn against a fresh server on SQLite and on PostgreSQL.
+// ForEachDB runs fn against a fresh server on SQLite and on PostgreSQL.
 func ForEachDB(t *testing.T, cfg models.Config, fn func(t *testing.T, h *Harness)) {
 	t.Helper()
 	cfg.PasswordCost = bcrypt.MinCost
@@ -89,8 +90,8 @@ func ForEachDB(t *testing.T, cfg models.Config, fn func(t *testing.T, h *Harness
 	})
 }
 
-// newHarness starts a server on s with cfg; cfg.Now is replaced by the
-// harness's own clock.
+// New starts a server on s with cfg; cfg.Now is replaced by the
+// Harness's own clock.
 func New(t *testing.T, s *models.Store, cfg web.Config) *Harness {
 	t.Helper()
 	clock := NewClock(Epoch)
@@ -115,7 +116,7 @@ func New(t *testing.T, s *models.Store, cfg web.Config) *Harness {
 	return h
 }
 
-// newClient is a browser-like client with its own cookies that does not
+// NewClient is a browser-like client with its own cookies that does not
 // follow redirects.
 func NewClient() *http.Client {
 	jar, err := cookiejar.New(nil)
@@ -130,7 +131,7 @@ func NewClient() *http.Client {
 	}
 }
 
-// login signs a new client in through the login form.
+// Login signs a new client in through the Login form.
 func (h *Harness) Login(email string) *http.Client {
 	h.T.Helper()
 	c := NewClient()
@@ -142,17 +143,20 @@ func (h *Harness) Login(email string) *http.Client {
 	return c
 }
 
+// Response is a server's answer, its body read whole.
 type Response struct {
 	Status int
 	Header http.Header
 	Body   string
 }
 
+// Do sends a request with the admin's signed-in client.
 func (h *Harness) Do(method, path string, body io.Reader, header map[string]string) Response {
 	h.T.Helper()
 	return h.DoWith(h.Client, method, path, body, header)
 }
 
+// DoWith sends a request with client; a failure to send fails the test.
 func (h *Harness) DoWith(client *http.Client, method, path string, body io.Reader, header map[string]string) Response {
 	h.T.Helper()
 	req, err := http.NewRequestWithContext(h.T.Context(), method, h.Srv.URL+path, body)
@@ -174,13 +178,13 @@ func (h *Harness) DoWith(client *http.Client, method, path string, body io.Reade
 	return Response{Status: res.StatusCode, Header: res.Header, Body: string(b)}
 }
 
-// api sends a JSON request with the modify token.
+// API sends a JSON request with the modify token.
 func (h *Harness) API(method, path, body string) Response {
 	h.T.Helper()
 	return h.APIWith(map[string]string{"X-Auth-Token": h.Token}, method, path, body)
 }
 
-// mustAPI is api that fails the test unless the server answers want.
+// MustAPI is API that fails the test unless the server answers want.
 func (h *Harness) MustAPI(want int, method, path, body string) Response {
 	h.T.Helper()
 	r := h.API(method, path, body)
@@ -190,7 +194,7 @@ func (h *Harness) MustAPI(want int, method, path, body string) Response {
 	return r
 }
 
-// coupon returns the stored coupon with code and whether there is one.
+// Coupon returns the stored Coupon with code and whether there is one.
 func (h *Harness) Coupon(code string) (models.Coupon, bool) {
 	h.T.Helper()
 	c, err := h.Store.Coupon(h.T.Context(), code)
@@ -203,7 +207,7 @@ func (h *Harness) Coupon(code string) (models.Coupon, bool) {
 	return c, true
 }
 
-// mustCoupon is coupon that fails the test when there is none.
+// MustCoupon is Coupon that fails the test when there is none.
 func (h *Harness) MustCoupon(code string) models.Coupon {
 	h.T.Helper()
 	c, ok := h.Coupon(code)
@@ -213,7 +217,7 @@ func (h *Harness) MustCoupon(code string) models.Coupon {
 	return c
 }
 
-// userIDs returns the id of every account by email.
+// UserIDs returns the id of every account by email.
 func (h *Harness) UserIDs() map[string]int64 {
 	h.T.Helper()
 	users, err := h.Store.ListUsers(h.T.Context())
@@ -227,7 +231,7 @@ func (h *Harness) UserIDs() map[string]int64 {
 	return ids
 }
 
-// user returns the stored account with id.
+// User returns the stored account with id.
 func (h *Harness) User(id int64) models.User {
 	h.T.Helper()
 	u, err := h.Store.User(h.T.Context(), id)
@@ -237,7 +241,7 @@ func (h *Harness) User(id int64) models.User {
 	return u
 }
 
-// apiWith sends a JSON request with the given auth headers and no cookies.
+// APIWith sends a JSON request with the given auth headers and no cookies.
 func (h *Harness) APIWith(auth map[string]string, method, path, body string) Response {
 	h.T.Helper()
 	var r io.Reader
@@ -251,7 +255,7 @@ func (h *Harness) APIWith(auth map[string]string, method, path, body string) Res
 	return h.DoWith(NewClient(), method, path, r, hdr)
 }
 
-// csrf returns the token the console hands out in its cookie, fetching a
+// CSRF returns the token the console hands out in its cookie, fetching a
 // page first when the jar has none.
 func (h *Harness) CSRF() string {
 	h.T.Helper()
@@ -276,7 +280,7 @@ func (h *Harness) CSRF() string {
 	return ""
 }
 
-// post submits a console form with a valid CSRF token; extra headers (for
+// Post submits a console form with a valid CSRF token; extra headers (for
 // htmx) are optional.
 func (h *Harness) Post(path string, form url.Values, header map[string]string) Response {
 	h.T.Helper()
@@ -291,11 +295,12 @@ func (h *Harness) Post(path string, form url.Values, header map[string]string) R
 	return h.Do("POST", path, strings.NewReader(form.Encode()), hdr)
 }
 
+// HTMX is the headers of an htmx request aimed at the element target.
 func HTMX(target string) map[string]string {
 	return map[string]string{"HX-Request": "true", "HX-Target": target}
 }
 
-// apiError is the JSON error body.
+// APIError is the JSON error body.
 type APIError struct {
 	Error struct {
 		Code    string            `json:"code"`
@@ -305,6 +310,7 @@ type APIError struct {
 	} `json:"error"`
 }
 
+// Decode reads r's body as JSON into a T, failing the test otherwise.
 func Decode[T any](t *testing.T, r Response) T {
 	t.Helper()
 	var v T
@@ -314,7 +320,7 @@ func Decode[T any](t *testing.T, r Response) T {
 	return v
 }
 
-// wantError checks the status and the JSON error, and that each listed
+// WantError checks the status and the JSON error, and that each listed
 // field has a message.
 func WantError(t *testing.T, r Response, status int, code string, fields ...string) APIError {
 	t.Helper()
@@ -336,8 +342,10 @@ func WantError(t *testing.T, r Response, status int, code string, fields ...stri
 	return e
 }
 
+// DiscardLogger is a logger that writes nowhere.
 func DiscardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
+// NewTestServer serves h on a loopback port until the test ends.
 func NewTestServer(t *testing.T, h http.Handler) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(h)
@@ -345,7 +353,7 @@ func NewTestServer(t *testing.T, h http.Handler) *httptest.Server {
 	return srv
 }
 
-// mustRedeem redeems code once for customer and order through the store.
+// MustRedeem redeems code once for customer and order through the store.
 func (h *Harness) MustRedeem(code, customer, order string, items int, amount *int64) models.Redemption {
 	h.T.Helper()
 	r, created, err := h.Store.Redeem(h.T.Context(), models.RedemptionInput{Code: code, CustomerID: customer, OrderID: order, Items: items, OrderAmount: amount}, "test")
@@ -355,7 +363,7 @@ func (h *Harness) MustRedeem(code, customer, order string, items int, amount *in
 	return r
 }
 
-// verdict checks code through the store as the console would.
+// Verdict checks code through the store as the console would.
 func (h *Harness) Verdict(code, customer string) models.Verdict {
 	h.T.Helper()
 	v, err := h.Store.Check(h.T.Context(), models.CheckInput{Code: code, CustomerID: customer}, "test")
@@ -365,7 +373,7 @@ func (h *Harness) Verdict(code, customer string) models.Verdict {
 	return v
 }
 
-// runBatches runs the store's batch runner until the test ends, as serve
+// RunBatches runs the store's batch runner until the test ends, as serve
 // does, and returns a function that waits until batch id has stopped
 // (done, failed or cancelled).
 func (h *Harness) RunBatches() (waitFinished func(id int64) models.Batch) {
@@ -398,7 +406,7 @@ func (h *Harness) RunBatches() (waitFinished func(id int64) models.Batch) {
 	}
 }
 
-// pendingBatch records a batch through the store; with no runner started
+// PendingBatch records a batch through the store; with no runner started
 // it stays pending.
 func (h *Harness) PendingBatch(in models.BatchInput) models.Batch {
 	h.T.Helper()
@@ -413,7 +421,7 @@ func (h *Harness) PendingBatch(in models.BatchInput) models.Batch {
 	return b
 }
 
-// storedBatches is every batch in the store, newest first.
+// StoredBatches is every batch in the store, newest first.
 func (h *Harness) StoredBatches() []models.Batch {
 	h.T.Helper()
 	page, err := h.Store.ListBatches(h.T.Context(), models.BatchFilter{Limit: models.MaxListLimit})
@@ -423,7 +431,7 @@ func (h *Harness) StoredBatches() []models.Batch {
 	return page.Batches
 }
 
-// wroteNothing fails the test when the store holds a batch or a coupon.
+// WroteNothing fails the test when the store holds a batch or a Coupon.
 func (h *Harness) WroteNothing() {
 	h.T.Helper()
 	coupons, err := h.Store.ListCoupons(h.T.Context(), models.CouponFilter{})
@@ -435,7 +443,7 @@ func (h *Harness) WroteNothing() {
 	}
 }
 
-// forEachDBWithSQL is forEachDB with the test database open beside the
+// ForEachDBWithSQL is ForEachDB with the test database open beside the
 // server, for putting a batch where only a runner could.
 func ForEachDBWithSQL(t *testing.T, fn func(t *testing.T, h *Harness, db *sql.DB)) {
 	t.Helper()
@@ -444,7 +452,7 @@ func ForEachDBWithSQL(t *testing.T, fn func(t *testing.T, h *Harness, db *sql.DB
 	})
 }
 
-// mustPromotion stores a promotion from in: a 10 % regular promotion
+// MustPromotion stores a Promotion from in: a 10 % regular Promotion
 // named "Promo" unless in says otherwise.
 func (h *Harness) MustPromotion(in models.PromotionInput) models.Promotion {
 	h.T.Helper()
@@ -465,7 +473,7 @@ func (h *Harness) MustPromotion(in models.PromotionInput) models.Promotion {
 	return p
 }
 
-// promotion is the stored promotion with id.
+// Promotion is the stored Promotion with id.
 func (h *Harness) Promotion(id int64) models.Promotion {
 	h.T.Helper()
 	p, err := h.Store.Promotion(h.T.Context(), id)
@@ -475,7 +483,7 @@ func (h *Harness) Promotion(id int64) models.Promotion {
 	return p
 }
 
-// mustTaggedCoupon stores a coupon carrying the given UTM tags ("" for
+// MustTaggedCoupon stores a Coupon carrying the given UTM tags ("" for
 // none).
 func (h *Harness) MustTaggedCoupon(code, source, campaign string) models.Coupon {
 	h.T.Helper()
@@ -497,7 +505,7 @@ func (h *Harness) MustTaggedCoupon(code, source, campaign string) models.Coupon 
 	return c
 }
 
-// promotionCount is how many promotions are stored.
+// PromotionCount is how many promotions are stored.
 func (h *Harness) PromotionCount() int {
 	h.T.Helper()
 	page, err := h.Store.ListPromotions(h.T.Context(), models.PromotionFilter{Limit: models.MaxListLimit})
@@ -507,8 +515,8 @@ func (h *Harness) PromotionCount() int {
 	return len(page.Promotions)
 }
 
-// forEachDBAtEpoch is forEachDB with a store whose clock stands at
-// testEpoch, where the server's starts: codes are issued at testEpoch,
+// ForEachDBAtEpoch is ForEachDB with a store whose clock stands at
+// Epoch, where the server's starts: codes are issued at Epoch,
 // and moving h.clock ages them as the console sees them.
 func ForEachDBAtEpoch(t *testing.T, fn func(t *testing.T, h *Harness)) {
 	t.Helper()
@@ -519,7 +527,7 @@ func ForEachDBAtEpoch(t *testing.T, fn func(t *testing.T, h *Harness)) {
 	})
 }
 
-// mustSeries stores a series from in: an active 10 % series named
+// MustSeries stores a Series from in: an active 10 % Series named
 // "Series" of ten upper-case letters and digits, one use per code,
 // unless in says otherwise.
 func (h *Harness) MustSeries(in models.SeriesInput) models.Series {
@@ -544,7 +552,7 @@ func (h *Harness) MustSeries(in models.SeriesInput) models.Series {
 	return s
 }
 
-// series is the stored series with id.
+// Series is the stored Series with id.
 func (h *Harness) Series(id int64) models.Series {
 	h.T.Helper()
 	s, err := h.Store.Series(h.T.Context(), id)
@@ -554,8 +562,8 @@ func (h *Harness) Series(id int64) models.Series {
 	return s
 }
 
-// mustIssue issues one code of each series to the customer ref names and
-// fails the test unless every series gave one; it returns the codes in
+// MustIssue issues one code of each Series to the customer ref names and
+// fails the test unless every Series gave one; it returns the codes in
 // the order of ids.
 func (h *Harness) MustIssue(ref models.CustomerRef, ids ...int64) (models.Customer, []string) {
 	h.T.Helper()
@@ -573,7 +581,7 @@ func (h *Harness) MustIssue(ref models.CustomerRef, ids ...int64) (models.Custom
 	return cust, codes
 }
 
-// forEachDBWith is forEachDB with a server configuration.
+// ForEachDBWith is ForEachDB with a server configuration.
 func ForEachDBWith(t *testing.T, cfg web.Config, fn func(t *testing.T, h *Harness)) {
 	t.Helper()
 	storetest.Each(t, models.Config{PasswordCost: bcrypt.MinCost}, func(t *testing.T, s *models.Store) {
@@ -581,7 +589,7 @@ func ForEachDBWith(t *testing.T, cfg web.Config, fn func(t *testing.T, h *Harnes
 	})
 }
 
-// readCSV parses an export, from the API or the console, checks that it
+// ReadCSV parses an export, from the API or the console, checks that it
 // is a CSV attachment with the export's header and returns its rows.
 func ReadCSV(t *testing.T, r Response) [][]string {
 	t.Helper()
