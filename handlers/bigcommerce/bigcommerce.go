@@ -41,6 +41,9 @@ type API struct {
 // New is the BigCommerce-style API over store.
 func New(store Store) *API { return &API{Store: store} }
 
+// decimals is how many decimals BigCommerce writes its amounts with.
+const decimals = 2
+
 // Limits BigCommerce sets on code generation, beyond the domain's own.
 const (
 	maxBatchSize     = 250
@@ -347,28 +350,16 @@ func readInt(verr *models.ValidationError, field string, raw json.RawMessage, de
 // well), as minor units: more than 0, at most two decimals.
 func readMoney(verr *models.ValidationError, field string, raw json.RawMessage) (int64, bool) {
 	var probe models.ValidationError
-	s := httpx.RawNumber(&probe, field, raw)
-	whole, frac, dotted := strings.Cut(s, ".")
-	frac = strings.TrimRight(frac, "0")
-	ok := probe.Err() == nil && whole != "" && len(whole) <= 13 && len(frac) <= 2 && !(dotted && len(s) == len(whole)+1)
-	for _, r := range whole + frac {
-		ok = ok && r >= '0' && r <= '9'
-	}
-	var v int64
-	if ok {
-		w, _ := strconv.ParseInt(whole, 10, 64)
-		f, _ := strconv.ParseInt((frac + "00")[:2], 10, 64)
-		v = w*100 + f
-	}
-	if !ok || v < 1 {
+	v, err := models.ParseMoney(httpx.RawNumber(&probe, field, raw), decimals)
+	if probe.Err() != nil || err != nil || v < 1 {
 		verr.Add(field, fmt.Sprintf(`must be an amount of money above 0 with at most two decimals, such as "12.95", not %s`, strings.TrimSpace(string(raw))))
 		return 0, false
 	}
-	return v, true
+	return int64(v), true
 }
 
 // moneyText writes minor units as BigCommerce writes money: "12.95".
-func moneyText(v int64) string { return fmt.Sprintf("%d.%02d", v/100, v%100) }
+func moneyText(v int64) string { return models.Money(v).Format(decimals) }
 
 // promotionOut is a saved coupon promotion in BigCommerce's shape.
 // coupond has no channels, customer groups, notifications or stacking

@@ -44,6 +44,9 @@ type API struct {
 // New is the Capillary-style API over store.
 func New(store Store) *API { return &API{Store: store} }
 
+// decimals is how many decimals Capillary's amounts may have.
+const decimals = 2
+
 // Capillary's result codes that coupond answers with.
 const (
 	codeOK               = 700
@@ -344,29 +347,11 @@ func readAmount(raw json.RawMessage) (int64, bool, error) {
 		}
 		s = n.String()
 	}
-	v, ok := parseMinor(strings.TrimSpace(s))
-	if !ok {
+	v, err := models.ParseMoney(s, decimals)
+	if err != nil {
 		return 0, false, fmt.Errorf("must be an amount from 0 to %s with at most two decimals, such as 2000 or 99.50, not %q", moneyJSON(models.MaxAmount), s)
 	}
-	return v, true, nil
-}
-
-// parseMinor reads "99.5" as 9950 without floating point.
-func parseMinor(s string) (int64, bool) {
-	whole, frac, dot := strings.Cut(s, ".")
-	if whole == "" || len(frac) > 2 || dot && frac == "" {
-		return 0, false
-	}
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	w, err1 := strconv.ParseInt(whole, 10, 64)
-	f, err2 := strconv.ParseInt(frac, 10, 64)
-	if err1 != nil || err2 != nil || w < 0 || w > models.MaxAmount/100 || strings.HasPrefix(whole, "+") {
-		return 0, false
-	}
-	v := w*100 + f
-	return v, v <= models.MaxAmount
+	return int64(v), true, nil
 }
 
 // readDiscountValue reads discountValue for the discount type: a
@@ -399,9 +384,7 @@ func readDiscountValue(raw json.RawMessage, discountType string, dst *string, ve
 // moneyJSON writes minor units as an amount in units: 9950 is
 // 99.5, 50000 is 500.
 func moneyJSON(minor int64) json.Number {
-	s := fmt.Sprintf("%d.%02d", minor/100, minor%100)
-	s = strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
-	return json.Number(s)
+	return json.Number(strings.TrimSuffix(strings.TrimRight(models.Money(minor).Format(decimals), "0"), "."))
 }
 
 // discountValueOf writes a promotion's discount value: the
