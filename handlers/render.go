@@ -1,14 +1,19 @@
-// Package handlers holds coupond's thin HTTP handlers: the console pages
-// and the API dialects, one file per resource. A handler reads its input,
-// makes one call into models and renders, redirects or answers JSON;
-// errors go to the server's central error handler.
+// Package handlers holds the console's pages, one file per resource. A
+// handler reads its form or query, makes one call into models and
+// renders, redirects or streams a CSV; errors go to the server's central
+// error handler, which writes them with Errors. The APIs are in the
+// packages below: api (the native JSON API) and one package per dialect
+// (vtex, bigcommerce, capillary); httpx holds what they all share.
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,18 +43,36 @@ func canEdit(c echo.Context) bool {
 	return u != nil && models.CanEdit(u.Role)
 }
 
-// Render writes a templ component as HTML with the given status.
+// Render writes a templ component as HTML with the given status. The
+// page is rendered whole before anything is sent, so that a template
+// error becomes the central error handler's 500, never a page cut short
+// under a 200.
 func Render(c echo.Context, status int, comp templ.Component) error {
-	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
-	c.Response().WriteHeader(status)
-	return comp.Render(c.Request().Context(), c.Response())
+	var buf bytes.Buffer
+	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+		return fmt.Errorf("render %s: %w", c.Path(), err)
+	}
+	return c.HTMLBlob(status, buf.Bytes())
 }
 
 // wantsFragment reports whether an htmx request targets the fragment with
 // the given id, in which case only that fragment is rendered.
+//
+// The answer then depends on those two headers, which Vary says, so that
+// no cache and no back button shows a fragment as the page.
 func wantsFragment(c echo.Context, id string) bool {
+	varyOnHTMX(c, "HX-Request, HX-Target")
 	h := c.Request().Header
 	return h.Get("HX-Request") == "true" && h.Get("HX-Target") == id
+}
+
+// varyOnHTMX adds the htmx request headers an answer depends on to its
+// Vary header, once.
+func varyOnHTMX(c echo.Context, headers string) {
+	h := c.Response().Header()
+	if !slices.Contains(h.Values(echo.HeaderVary), headers) {
+		h.Add(echo.HeaderVary, headers)
+	}
 }
 
 // seeOther ends a successful form post: 303 for a plain browser request,
