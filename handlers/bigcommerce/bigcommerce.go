@@ -119,6 +119,7 @@ type errorEntry struct {
 	Status int               `json:"status"`
 	Title  string            `json:"title"`
 	Type   string            `json:"type,omitempty"`
+	Detail string            `json:"detail,omitempty"`
 	Errors map[string]string `json:"errors,omitempty"`
 }
 

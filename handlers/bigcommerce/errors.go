@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/coupond/coupond/handlers/httpx"
+	"github.com/coupond/coupond/models"
 	"github.com/labstack/echo/v4"
 )
 
@@ -53,11 +54,7 @@ func Errors(c echo.Context, p httpx.Problem, _ string) error {
 				continue
 			}
 			seen[name] = true
-			title := fe.Message
-			if name != "" {
-				title = name + ": " + fe.Message
-			}
-			body.Errors = append(body.Errors, errorEntry{Status: p.Status, Title: title})
+			body.Errors = append(body.Errors, fieldEntry(p.Status, name, fe.Message))
 		}
 	}
 	if len(body.Errors) == 0 {
@@ -70,4 +67,21 @@ func Errors(c echo.Context, p httpx.Problem, _ string) error {
 		body.Meta = &bulkMeta{}
 	}
 	return c.JSON(p.Status, body)
+}
+
+// missingIDs is BigCommerce's title for a bulk delete without a usable
+// id:in, as its published document words it.
+const missingIDs = "Parameter id:in is required"
+
+// fieldEntry is the error element of one invalid field: titled
+// "name: why", or, for id:in, with BigCommerce's own title and the why
+// in detail.
+func fieldEntry(status int, name, message string) errorEntry {
+	switch name {
+	case "":
+		return errorEntry{Status: status, Title: message}
+	case fieldNames[models.FieldIDs]:
+		return errorEntry{Status: status, Title: missingIDs, Detail: name + " " + message}
+	}
+	return errorEntry{Status: status, Title: name + ": " + message}
 }
