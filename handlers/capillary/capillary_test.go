@@ -62,6 +62,7 @@ type cpBulk struct {
 }
 
 func TestCapillaryBulkIssue(t *testing.T) {
+	t.Parallel()
 	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
 		festival := cpSeries(t, h, cpBase+`, "smsTemplate": "Hi", "maxVouchersPerUser": 1`)
 		diwali := cpSeries(t, h, `"description": "DIWALI", "validTillDate": "2031-01-01T00:00:00Z", "discountType": "PERC", "discountValue": 10, "discountUpto": 150, "maxCreate": 2`)
@@ -141,6 +142,7 @@ func TestCapillaryBulkIssue(t *testing.T) {
 }
 
 func TestCapillaryIssueIsIdempotent(t *testing.T) {
+	t.Parallel()
 	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
 		id := cpSeries(t, h, cpBase)
 		body := fmt.Sprintf(`{"seriesIds": [%d], "customer": {"mobile": "+91 98765 43210"}}`, id)
@@ -158,6 +160,7 @@ func TestCapillaryIssueIsIdempotent(t *testing.T) {
 }
 
 func TestCapillaryRedeem(t *testing.T) {
+	t.Parallel()
 	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
 		fixed := cpSeries(t, h, cpBase)
 		perc := cpSeries(t, h, `"description": "Ten percent", "validTillDate": "2031-01-01T00:00:00Z", "discountType": "PERC", "discountValue": 10, "discountUpto": 150`)
@@ -254,27 +257,48 @@ func TestCapillaryRedeem(t *testing.T) {
 }
 
 func TestCapillaryIssueLimitsHoldUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
 		pool := cpSeries(t, h, cpBase+`, "maxCreate": 10`)
 		one := cpSeries(t, h, cpBase+`, "maxVouchersPerUser": 1`)
+		// issued counts, per series, the issues that answered with a code.
+		var mu sync.Mutex
+		issued := map[int64]int{}
+		issue := func(series int64, ref models.CustomerRef) {
+			_, results, err := h.Store.Issue(t.Context(), models.IssueRequest{SeriesIDs: []int64{series}, Customer: ref})
+			if err != nil {
+				t.Errorf("issue series %d to %+v: %v", series, ref, err)
+				return
+			}
+			if len(results) != 1 {
+				t.Errorf("issue series %d to %+v: %d results, want 1", series, ref, len(results))
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if results[0].Coupon != nil {
+				issued[series]++
+			} else if results[0].Reason == "" {
+				t.Errorf("series %d gave %+v neither a code nor a reason", series, ref)
+			}
+		}
 		var wg sync.WaitGroup
 		for i := range 50 {
-			wg.Add(2)
-			go func() {
-				defer wg.Done()
-				h.Store.Issue(t.Context(), models.IssueRequest{SeriesIDs: []int64{pool}, Customer: models.CustomerRef{ID: fmt.Sprint("c", i)}})
-			}()
-			go func() {
-				defer wg.Done()
-				h.Store.Issue(t.Context(), models.IssueRequest{SeriesIDs: []int64{one}, Customer: models.CustomerRef{Email: "same@example.com"}})
-			}()
+			wg.Go(func() { issue(pool, models.CustomerRef{ID: fmt.Sprint("c", i)}) })
+			wg.Go(func() { issue(one, models.CustomerRef{Email: "same@example.com"}) })
 		}
 		wg.Wait()
 		for id, want := range map[int64]int{pool: 10, one: 1} {
 			page, err := h.Store.SeriesCodes(t.Context(), models.SeriesCodeFilter{SeriesID: id, Limit: 100})
-			ser, _ := h.Store.Series(t.Context(), id)
-			if err != nil || len(page.Codes) != want || ser.Issued != want {
-				t.Errorf("series %d: %d codes, issued %d (%v); want %d", id, len(page.Codes), ser.Issued, err, want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ser, err := h.Store.Series(t.Context(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Codes) != want || ser.Issued != want || issued[id] != want {
+				t.Errorf("series %d: %d codes stored, issued counter %d, %d answered with a code; want %d", id, len(page.Codes), ser.Issued, issued[id], want)
 			}
 		}
 	})

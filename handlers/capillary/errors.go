@@ -28,9 +28,9 @@ type fieldProblem struct {
 // resultCodes are the result codes of coupond's problems that
 // Capillary has a number for; the HTTP status is answered with.
 var resultCodes = map[string]struct{ status, code int }{
-	httpx.CodeInvalid:   {http.StatusBadRequest, 629},
-	"bad_request":       {http.StatusBadRequest, 629},
-	"customer_mismatch": {http.StatusBadRequest, 721},
+	httpx.CodeInvalid:   {http.StatusBadRequest, codeInvalidInput},
+	"bad_request":       {http.StatusBadRequest, codeInvalidInput},
+	"customer_mismatch": {http.StatusBadRequest, codeInvalidCustomer},
 }
 
 // Errors answers errors under /v2/coupon in Capillary's shape:
