@@ -1,3 +1,7 @@
+// Package bigcommerce speaks BigCommerce's promotions API (v3) under
+// /api/v3: coupon promotions, generating their codes in bulk, paging
+// through the codes and deleting them by id, in BigCommerce's snake_case
+// shapes, its money as decimal strings, and its error bodies (errors.go).
 package bigcommerce
 
 import (

@@ -1,3 +1,7 @@
+// Package capillary speaks Capillary's v2 coupon API under /v2/coupon:
+// coupon series, issuing codes of several series to one customer,
+// checking and redeeming codes, in Capillary's shapes, field names and
+// result codes (7xx), with its error body (errors.go).
 package capillary
 
 import (

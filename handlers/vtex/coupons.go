@@ -1,3 +1,9 @@
+// Package vtex speaks VTEX's coupon API under /api/rnb/pvt: creating and
+// changing coupons by code, listing them, their usage, archiving, and
+// generating several codes from a base code, in VTEX's field names
+// (couponCode, utmSource, maxItemsPerClient, expirationIntervalPerUse …).
+// Errors are written by Errors in coupond's JSON error body with VTEX's
+// field names.
 package vtex
 
 import (
