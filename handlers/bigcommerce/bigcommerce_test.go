@@ -38,9 +38,9 @@ import (
 //   - deleting codes by id:in deletes those never redeemed and keeps the
 //     others, answering 422 with a message per kept index and the counts.
 
-// bcErrorList is the 422 and 404 body.
-type bcErrorList struct {
-	Errors []bcErrorItem `json:"errors"`
+// errorList is the 422 and 404 body.
+type errorList struct {
+	Errors []errorItem `json:"errors"`
 	Meta   *struct {
 		Total   int `json:"total"`
 		Success int `json:"success"`
@@ -48,7 +48,7 @@ type bcErrorList struct {
 	} `json:"meta"`
 }
 
-type bcErrorItem struct {
+type errorItem struct {
 	Status json.RawMessage   `json:"status"`
 	Title  string            `json:"title"`
 	Type   string            `json:"type"`
@@ -56,10 +56,10 @@ type bcErrorItem struct {
 	Errors map[string]string `json:"errors"`
 }
 
-// bcWantList checks a list-shaped error answer: the status, a numeric
+// wantList checks a list-shaped error answer: the status, a numeric
 // status in each element, and one element whose title names field (the
 // title starts with it; "" takes any).
-func bcWantList(t *testing.T, r webtest.Response, status int, field string) bcErrorList {
+func wantList(t *testing.T, r webtest.Response, status int, field string) errorList {
 	t.Helper()
 	if r.Status != status {
 		t.Fatalf("status = %d, want %d; body %s", r.Status, status, r.Body)
@@ -67,7 +67,7 @@ func bcWantList(t *testing.T, r webtest.Response, status int, field string) bcEr
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Fatalf("Content-Type = %q, want JSON", ct)
 	}
-	e := webtest.Decode[bcErrorList](t, r)
+	e := webtest.Decode[errorList](t, r)
 	if len(e.Errors) == 0 {
 		t.Fatalf("no errors in %s", r.Body)
 	}
@@ -83,9 +83,9 @@ func bcWantList(t *testing.T, r webtest.Response, status int, field string) bcEr
 	return e
 }
 
-// bcWantRefusal checks a 400, 401, 403 or 405 answer: status as a string
+// wantRefusal checks a 400, 401, 403 or 405 answer: status as a string
 // and the members of its shape.
-func bcWantRefusal(t *testing.T, r webtest.Response, status int, members ...string) map[string]any {
+func wantRefusal(t *testing.T, r webtest.Response, status int, members ...string) map[string]any {
 	t.Helper()
 	if r.Status != status {
 		t.Fatalf("status = %d, want %d; body %s", r.Status, status, r.Body)
@@ -113,8 +113,8 @@ func bcWantRefusal(t *testing.T, r webtest.Response, status int, members ...stri
 	return got
 }
 
-// bcCreate creates a promotion through the API and returns its id.
-func bcCreate(t *testing.T, h *webtest.Harness, body string) int64 {
+// createPromotion creates a promotion through the API and returns its id.
+func createPromotion(t *testing.T, h *webtest.Harness, body string) int64 {
 	t.Helper()
 	r := h.MustAPI(http.StatusCreated, "POST", "/api/v3/promotions", body)
 	var out struct {
@@ -128,10 +128,10 @@ func bcCreate(t *testing.T, h *webtest.Harness, body string) int64 {
 	return out.Data.ID
 }
 
-const bcBulkPromotion = `{"name":"Spring bulk","redemption_type":"COUPON","coupon_type":"BULK","status":"ENABLED",
+const bulkPromotion = `{"name":"Spring bulk","redemption_type":"COUPON","coupon_type":"BULK","status":"ENABLED",
 	"rules":[{"action":{"cart_value":{"discount":{"percentage_amount":"10"}}}}]}`
 
-type bcCodegen struct {
+type codegenAnswer struct {
 	Data struct {
 		Created            string `json:"created"`
 		MaxUses            int    `json:"max_uses"`
@@ -143,19 +143,19 @@ type bcCodegen struct {
 	} `json:"data"`
 }
 
-// bcGenerate generates codes and returns them.
-func bcGenerate(t *testing.T, h *webtest.Harness, id int64, body string) []string {
+// generate generates codes and returns them.
+func generate(t *testing.T, h *webtest.Harness, id int64, body string) []string {
 	t.Helper()
 	r := h.MustAPI(http.StatusCreated, "POST", fmt.Sprintf("/api/v3/promotions/%d/codegen", id), body)
 	var codes []string
-	for _, c := range webtest.Decode[bcCodegen](t, r).Data.Codes {
+	for _, c := range webtest.Decode[codegenAnswer](t, r).Data.Codes {
 		codes = append(codes, c.Code)
 	}
 	return codes
 }
 
-// bcStoredCodes returns the codes promotion id owns, in id order.
-func bcStoredCodes(t *testing.T, h *webtest.Harness, id int64) []models.Coupon {
+// storedCodes returns the codes promotion id owns, in id order.
+func storedCodes(t *testing.T, h *webtest.Harness, id int64) []models.Coupon {
 	t.Helper()
 	page, err := h.Store.PromotionCodes(t.Context(), models.PromotionCodeFilter{PromotionID: id, Limit: models.MaxCodePageLimit})
 	if err != nil {
@@ -222,8 +222,8 @@ func TestBigCommerceCreateAndGetPromotion(t *testing.T) {
 		if r := h.APIWith(map[string]string{"X-Auth-Token": h.ReadToken}, "GET", fmt.Sprintf("/api/v3/promotions/%d", id), ""); r.Status != http.StatusOK {
 			t.Errorf("read token: %d", r.Status)
 		}
-		bcWantList(t, h.API("GET", "/api/v3/promotions/999999", ""), http.StatusNotFound, "")
-		bcWantList(t, h.API("GET", "/api/v3/promotions/abc", ""), http.StatusNotFound, "")
+		wantList(t, h.API("GET", "/api/v3/promotions/999999", ""), http.StatusNotFound, "")
+		wantList(t, h.API("GET", "/api/v3/promotions/abc", ""), http.StatusNotFound, "")
 
 		// It is a promotion like any other: the console shows it.
 		if page := h.Do("GET", fmt.Sprintf("/promotions/%d", id), nil, nil); page.Status != http.StatusOK || !strings.Contains(page.Body, "Spring") {
@@ -287,7 +287,7 @@ func TestBigCommerceCreatePromotionRefusals(t *testing.T) {
 			{"a code with it", `{"name":"a","redemption_type":"COUPON","codes":{"code":"X1"},` + rule + `}`, "codes"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				e := bcWantList(t, h.API("POST", "/api/v3/promotions", tc.body), http.StatusUnprocessableEntity, tc.field)
+				e := wantList(t, h.API("POST", "/api/v3/promotions", tc.body), http.StatusUnprocessableEntity, tc.field)
 				if tc.name == "automatic" && !strings.Contains(e.Errors[0].Title, "AUTOMATIC promotions are not supported") {
 					t.Errorf("title = %q, want it to say AUTOMATIC promotions are not supported", e.Errors[0].Title)
 				}
@@ -296,15 +296,15 @@ func TestBigCommerceCreatePromotionRefusals(t *testing.T) {
 		if page, err := h.Store.ListPromotions(t.Context(), models.PromotionFilter{}); err != nil || len(page.Promotions) != 0 {
 			t.Errorf("refused requests stored %d promotions (%v)", len(page.Promotions), err)
 		}
-		bcWantRefusal(t, h.API("POST", "/api/v3/promotions", `{"name":`), http.StatusBadRequest, "type", "detail")
-		bcWantRefusal(t, h.APIWith(map[string]string{"X-Auth-Token": h.ReadToken}, "POST", "/api/v3/promotions", `{"name":"a"}`), http.StatusForbidden, "error")
+		wantRefusal(t, h.API("POST", "/api/v3/promotions", `{"name":`), http.StatusBadRequest, "type", "detail")
+		wantRefusal(t, h.APIWith(map[string]string{"X-Auth-Token": h.ReadToken}, "POST", "/api/v3/promotions", `{"name":"a"}`), http.StatusForbidden, "error")
 	})
 }
 
 func TestBigCommerceCodegenRefusesFieldsOutOfRange(t *testing.T) {
 	t.Parallel()
 	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
-		id := bcCreate(t, h, bcBulkPromotion)
+		id := createPromotion(t, h, bulkPromotion)
 		path := fmt.Sprintf("/api/v3/promotions/%d/codegen", id)
 		for _, tc := range []struct {
 			name, body, field, says string
@@ -333,8 +333,8 @@ func TestBigCommerceCodegenRefusesFieldsOutOfRange(t *testing.T) {
 			{"whole code of 51", `{"batch_size":1,"code_length":16,"prefix":"` + strings.Repeat("P", 20) + `","suffix":"SSSSSSSSSSSSS","delimiter":"-"}`, "code_length", "51 characters"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				e := bcWantList(t, h.API("POST", path, tc.body), http.StatusUnprocessableEntity, tc.field)
-				if !slices.ContainsFunc(e.Errors, func(el bcErrorItem) bool {
+				e := wantList(t, h.API("POST", path, tc.body), http.StatusUnprocessableEntity, tc.field)
+				if !slices.ContainsFunc(e.Errors, func(el errorItem) bool {
 					return strings.HasPrefix(el.Title, tc.field+": ") && strings.Contains(el.Title, tc.says)
 				}) {
 					t.Errorf("no title of %s says %q: %+v", tc.field, tc.says, e.Errors)
@@ -342,34 +342,34 @@ func TestBigCommerceCodegenRefusesFieldsOutOfRange(t *testing.T) {
 			})
 		}
 		// The longest whole code is allowed: 20 + 1 + 16 + 1 + 12.
-		codes := bcGenerate(t, h, id, `{"batch_size":1,"code_length":16,"prefix":"`+strings.Repeat("P", 20)+`","suffix":"SSSSSSSSSSSS","delimiter":"-"}`)
+		codes := generate(t, h, id, `{"batch_size":1,"code_length":16,"prefix":"`+strings.Repeat("P", 20)+`","suffix":"SSSSSSSSSSSS","delimiter":"-"}`)
 		if len(codes) != 1 || len(codes[0]) != 50 {
 			t.Errorf("codes = %q, want one of 50 characters", codes)
 		}
-		if n := len(bcStoredCodes(t, h, id)); n != 1 {
+		if n := len(storedCodes(t, h, id)); n != 1 {
 			t.Errorf("the promotion owns %d codes, want only the one allowed", n)
 		}
 
-		bcWantRefusal(t, h.API("POST", path, `{"batch_size":`), http.StatusBadRequest, "type", "detail")
-		bcWantRefusal(t, h.API("POST", path, `[1]`), http.StatusBadRequest, "type", "detail")
+		wantRefusal(t, h.API("POST", path, `{"batch_size":`), http.StatusBadRequest, "type", "detail")
+		wantRefusal(t, h.API("POST", path, `[1]`), http.StatusBadRequest, "type", "detail")
 	})
 }
 
 func TestBigCommerceCodegenRefusesPromotionAndCaller(t *testing.T) {
 	t.Parallel()
 	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
-		single := bcCreate(t, h, `{"name":"One code","redemption_type":"COUPON","rules":[{"action":{"cart_value":{"discount":{"percentage_amount":"10"}}}}]}`)
-		bulk := bcCreate(t, h, bcBulkPromotion)
-		got := bcWantRefusal(t, h.API("POST", fmt.Sprintf("/api/v3/promotions/%d/codegen", single), `{"batch_size":2}`), http.StatusMethodNotAllowed, "error")
+		single := createPromotion(t, h, `{"name":"One code","redemption_type":"COUPON","rules":[{"action":{"cart_value":{"discount":{"percentage_amount":"10"}}}}]}`)
+		bulk := createPromotion(t, h, bulkPromotion)
+		got := wantRefusal(t, h.API("POST", fmt.Sprintf("/api/v3/promotions/%d/codegen", single), `{"batch_size":2}`), http.StatusMethodNotAllowed, "error")
 		if title := got["title"].(string); !strings.Contains(title, "bulk") || !strings.Contains(title, fmt.Sprint(single)) {
 			t.Errorf("405 title = %q, want it to say codes are made for bulk promotions only", title)
 		}
-		bcWantList(t, h.API("POST", "/api/v3/promotions/999999/codegen", `{"batch_size":2}`), http.StatusNotFound, "")
+		wantList(t, h.API("POST", "/api/v3/promotions/999999/codegen", `{"batch_size":2}`), http.StatusNotFound, "")
 		codegen := fmt.Sprintf("/api/v3/promotions/%d/codegen", bulk)
-		bcWantRefusal(t, h.APIWith(map[string]string{"X-Auth-Token": h.ReadToken}, "POST", codegen, `{"batch_size":2}`), http.StatusForbidden, "error")
-		bcWantRefusal(t, h.APIWith(nil, "POST", codegen, `{"batch_size":2}`), http.StatusUnauthorized, "error")
-		bcWantRefusal(t, h.API("PUT", codegen, `{"batch_size":2}`), http.StatusMethodNotAllowed, "error")
-		if n := len(bcStoredCodes(t, h, bulk)); n != 0 {
+		wantRefusal(t, h.APIWith(map[string]string{"X-Auth-Token": h.ReadToken}, "POST", codegen, `{"batch_size":2}`), http.StatusForbidden, "error")
+		wantRefusal(t, h.APIWith(nil, "POST", codegen, `{"batch_size":2}`), http.StatusUnauthorized, "error")
+		wantRefusal(t, h.API("PUT", codegen, `{"batch_size":2}`), http.StatusMethodNotAllowed, "error")
+		if n := len(storedCodes(t, h, bulk)); n != 0 {
 			t.Errorf("refused requests made %d codes", n)
 		}
 	})
@@ -378,7 +378,7 @@ func TestBigCommerceCodegenRefusesPromotionAndCaller(t *testing.T) {
 func TestBigCommerceCodegen(t *testing.T) {
 	t.Parallel()
 	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
-		id := bcCreate(t, h, bcBulkPromotion)
+		id := createPromotion(t, h, bulkPromotion)
 		path := fmt.Sprintf("/api/v3/promotions/%d/codegen", id)
 		r := h.MustAPI(http.StatusCreated, "POST", path, `{"batch_size":5,"max_uses":10,"max_uses_per_customer":2,"prefix":"PRE","suffix":"POST",
 			"delimiter":"_","exclude_characters":["G","H","I","J","K","L","M","N","O","P","Q","R","S","T","U","V","W","X","Y","Z"],"code_length":10}`)
@@ -433,7 +433,7 @@ func TestBigCommerceCodegen(t *testing.T) {
 
 		// The codes belong to the promotion, with the uses asked for, and
 		// their batch shows on the console.
-		stored := bcStoredCodes(t, h, id)
+		stored := storedCodes(t, h, id)
 		if len(stored) != 5 {
 			t.Fatalf("the promotion owns %d codes, want 5", len(stored))
 		}
@@ -452,7 +452,7 @@ func TestBigCommerceCodegen(t *testing.T) {
 
 		// Without options: 16 random characters, one use each, one per
 		// customer.
-		plain := webtest.Decode[bcCodegen](t, h.MustAPI(http.StatusCreated, "POST", path, `{"batch_size":3,"delimiter":"-"}`)).Data
+		plain := webtest.Decode[codegenAnswer](t, h.MustAPI(http.StatusCreated, "POST", path, `{"batch_size":3,"delimiter":"-"}`)).Data
 		if plain.MaxUses != 1 || plain.MaxUsesPerCustomer != 1 || plain.BatchSize != 3 || len(plain.Codes) != 3 {
 			t.Errorf("defaults = %+v", plain)
 		}
@@ -462,7 +462,7 @@ func TestBigCommerceCodegen(t *testing.T) {
 			}
 		}
 		// 0 is unlimited.
-		unlimited := webtest.Decode[bcCodegen](t, h.MustAPI(http.StatusCreated, "POST", path, `{"batch_size":1,"max_uses":0,"max_uses_per_customer":0,"suffix":"X","delimiter":"-"}`)).Data
+		unlimited := webtest.Decode[codegenAnswer](t, h.MustAPI(http.StatusCreated, "POST", path, `{"batch_size":1,"max_uses":0,"max_uses_per_customer":0,"suffix":"X","delimiter":"-"}`)).Data
 		if unlimited.MaxUses != 0 || unlimited.MaxUsesPerCustomer != 0 || !regexp.MustCompile(`^[A-Z0-9]{16}-X$`).MatchString(unlimited.Codes[0].Code) {
 			t.Errorf("unlimited = %+v", unlimited)
 		}
@@ -472,7 +472,7 @@ func TestBigCommerceCodegen(t *testing.T) {
 func TestBigCommerceCodegenIdempotencyKey(t *testing.T) {
 	t.Parallel()
 	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
-		id := bcCreate(t, h, bcBulkPromotion)
+		id := createPromotion(t, h, bulkPromotion)
 		path := fmt.Sprintf("/api/v3/promotions/%d/codegen", id)
 		auth := map[string]string{"X-Auth-Token": h.Token, "Idempotency-Key": "gen-1"}
 		first := h.APIWith(auth, "POST", path, `{"batch_size":4}`)
@@ -483,17 +483,17 @@ func TestBigCommerceCodegenIdempotencyKey(t *testing.T) {
 		if again.Status != http.StatusCreated || again.Body != first.Body || again.Header.Get("Idempotent-Replayed") != "true" {
 			t.Errorf("replay: %d %q replayed=%q, want the first answer again", again.Status, again.Body, again.Header.Get("Idempotent-Replayed"))
 		}
-		if n := len(bcStoredCodes(t, h, id)); n != 4 {
+		if n := len(storedCodes(t, h, id)); n != 4 {
 			t.Errorf("the promotion owns %d codes after the replay, want the first 4", n)
 		}
-		bcWantList(t, h.APIWith(auth, "POST", path, `{"batch_size":5}`), http.StatusUnprocessableEntity, "")
-		if n := len(bcStoredCodes(t, h, id)); n != 4 {
+		wantList(t, h.APIWith(auth, "POST", path, `{"batch_size":5}`), http.StatusUnprocessableEntity, "")
+		if n := len(storedCodes(t, h, id)); n != 4 {
 			t.Errorf("the promotion owns %d codes after a reused key, want 4", n)
 		}
 	})
 }
 
-type bcCodesPage struct {
+type codesPage struct {
 	Data []struct {
 		ID                 int64  `json:"id"`
 		Code               string `json:"code"`
@@ -531,14 +531,14 @@ type bcCodesPage struct {
 func TestBigCommerceCodesPageByCursor(t *testing.T) {
 	t.Parallel()
 	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
-		id := bcCreate(t, h, bcBulkPromotion)
-		generated := bcGenerate(t, h, id, `{"batch_size":7,"max_uses":3,"max_uses_per_customer":2}`)
-		other := bcCreate(t, h, bcBulkPromotion)
-		bcGenerate(t, h, other, `{"batch_size":2}`)
+		id := createPromotion(t, h, bulkPromotion)
+		generated := generate(t, h, id, `{"batch_size":7,"max_uses":3,"max_uses_per_customer":2}`)
+		other := createPromotion(t, h, bulkPromotion)
+		generate(t, h, other, `{"batch_size":2}`)
 		base := fmt.Sprintf("/api/v3/promotions/%d/codes", id)
-		get := func(query string) bcCodesPage {
+		get := func(query string) codesPage {
 			t.Helper()
-			return webtest.Decode[bcCodesPage](t, h.MustAPI(http.StatusOK, "GET", base+query, ""))
+			return webtest.Decode[codesPage](t, h.MustAPI(http.StatusOK, "GET", base+query, ""))
 		}
 
 		// Forwards, from the first page to the empty one after the last.
@@ -550,7 +550,7 @@ func TestBigCommerceCodesPageByCursor(t *testing.T) {
 		var seen []string
 		var ids []int64
 		page, pages := first, 0
-		var last bcCodesPage
+		var last codesPage
 		for {
 			cp := page.Meta.CursorPagination
 			if cp == nil {
@@ -594,7 +594,7 @@ func TestBigCommerceCodesPageByCursor(t *testing.T) {
 		var back []string
 		page, pages = last, 0
 		for {
-			back = append(slices.Clone(bcCodesOf(page)), back...)
+			back = append(slices.Clone(codesOf(page)), back...)
 			cp := page.Meta.CursorPagination
 			if pages++; pages > 5 {
 				t.Fatal("the walk back does not end")
@@ -627,16 +627,16 @@ func TestBigCommerceCodesPageByCursor(t *testing.T) {
 		}
 
 		cursor := first.Meta.CursorPagination.EndCursor
-		bcWantList(t, h.API("GET", base+"?after="+cursor+"&before="+cursor, ""), http.StatusUnprocessableEntity, "before")
-		bcWantList(t, h.API("GET", base+"?after=not-a-cursor", ""), http.StatusUnprocessableEntity, "after")
-		bcWantList(t, h.API("GET", base+"?limit=0", ""), http.StatusUnprocessableEntity, "limit")
-		bcWantList(t, h.API("GET", base+"?limit=251", ""), http.StatusUnprocessableEntity, "limit")
-		bcWantList(t, h.API("GET", base+"?page=2", ""), http.StatusUnprocessableEntity, "page")
-		bcWantList(t, h.API("GET", "/api/v3/promotions/999999/codes", ""), http.StatusNotFound, "")
+		wantList(t, h.API("GET", base+"?after="+cursor+"&before="+cursor, ""), http.StatusUnprocessableEntity, "before")
+		wantList(t, h.API("GET", base+"?after=not-a-cursor", ""), http.StatusUnprocessableEntity, "after")
+		wantList(t, h.API("GET", base+"?limit=0", ""), http.StatusUnprocessableEntity, "limit")
+		wantList(t, h.API("GET", base+"?limit=251", ""), http.StatusUnprocessableEntity, "limit")
+		wantList(t, h.API("GET", base+"?page=2", ""), http.StatusUnprocessableEntity, "page")
+		wantList(t, h.API("GET", "/api/v3/promotions/999999/codes", ""), http.StatusNotFound, "")
 	})
 }
 
-func bcCodesOf(p bcCodesPage) []string {
+func codesOf(p codesPage) []string {
 	out := make([]string, len(p.Data))
 	for i, c := range p.Data {
 		out[i] = c.Code
@@ -647,21 +647,21 @@ func bcCodesOf(p bcCodesPage) []string {
 func TestBigCommerceDeleteCodesKeepsRedeemedOnes(t *testing.T) {
 	t.Parallel()
 	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
-		id := bcCreate(t, h, bcBulkPromotion)
-		codes := bcGenerate(t, h, id, `{"batch_size":5}`)
+		id := createPromotion(t, h, bulkPromotion)
+		codes := generate(t, h, id, `{"batch_size":5}`)
 		h.MustAPI(http.StatusCreated, "POST", "/api/redemptions", fmt.Sprintf(`{"code":%q,"customerId":"c1","orderId":"o-1","items":1}`, codes[1]))
 		// A cancelled redemption is history too.
 		r := webtest.Decode[struct {
 			ID int64 `json:"id"`
 		}](t, h.MustAPI(http.StatusCreated, "POST", "/api/redemptions", fmt.Sprintf(`{"code":%q,"customerId":"c2","orderId":"o-2","items":1}`, codes[3])))
 		h.MustAPI(http.StatusOK, "POST", fmt.Sprintf("/api/redemptions/%d/cancel", r.ID), "")
-		stored := bcStoredCodes(t, h, id)
-		other := bcCreate(t, h, bcBulkPromotion)
-		strange := bcGenerate(t, h, other, `{"batch_size":1}`)
+		stored := storedCodes(t, h, id)
+		other := createPromotion(t, h, bulkPromotion)
+		strange := generate(t, h, other, `{"batch_size":1}`)
 		strangeID := h.MustCoupon(strange[0]).ID
 
 		path := fmt.Sprintf("/api/v3/promotions/%d/codes?id:in=%d,%d,%d,999999,%d", id, stored[0].ID, stored[1].ID, stored[2].ID, strangeID) + fmt.Sprintf(",%d", stored[3].ID)
-		e := bcWantList(t, h.API("DELETE", path, ""), http.StatusUnprocessableEntity, "")
+		e := wantList(t, h.API("DELETE", path, ""), http.StatusUnprocessableEntity, "")
 		if m := e.Meta; m == nil || m.Total != 6 || m.Success != 2 || m.Failed != 4 {
 			t.Errorf("meta = %+v, want 6 in total, 2 deleted, 4 kept", e.Meta)
 		}
@@ -683,7 +683,7 @@ func TestBigCommerceDeleteCodesKeepsRedeemedOnes(t *testing.T) {
 		if !strings.Contains(el.Errors["1.code"], codes[1]) || !strings.Contains(el.Errors["1.code"], "redeemed") {
 			t.Errorf("1.code = %q, want it to name the redeemed code", el.Errors["1.code"])
 		}
-		left := bcStoredCodes(t, h, id)
+		left := storedCodes(t, h, id)
 		var leftCodes []string
 		for _, c := range left {
 			leftCodes = append(leftCodes, c.Code)
@@ -714,7 +714,7 @@ func TestBigCommerceDeleteCodesKeepsRedeemedOnes(t *testing.T) {
 
 		// id:in missing or malformed: refused as a whole, counts all 0.
 		for _, q := range []string{"", "?id:in=", "?id:in=1,x", "?id:in=-3", "?id:in=" + strings.Repeat("1,", 250) + "1", "?code=ABC"} {
-			e := bcWantList(t, h.API("DELETE", fmt.Sprintf("/api/v3/promotions/%d/codes%s", id, q), ""), http.StatusUnprocessableEntity, "")
+			e := wantList(t, h.API("DELETE", fmt.Sprintf("/api/v3/promotions/%d/codes%s", id, q), ""), http.StatusUnprocessableEntity, "")
 			if e.Meta == nil || *e.Meta != (struct {
 				Total   int `json:"total"`
 				Success int `json:"success"`
@@ -728,13 +728,13 @@ func TestBigCommerceDeleteCodesKeepsRedeemedOnes(t *testing.T) {
 				t.Errorf("%q: title %q, detail %q; want the published title and a detail", q, e.Errors[0].Title, e.Errors[0].Detail)
 			}
 		}
-		missing := bcWantList(t, h.API("DELETE", fmt.Sprintf("/api/v3/promotions/%d/codes", id), ""), http.StatusUnprocessableEntity, "")
+		missing := wantList(t, h.API("DELETE", fmt.Sprintf("/api/v3/promotions/%d/codes", id), ""), http.StatusUnprocessableEntity, "")
 		if !strings.Contains(missing.Errors[0].Detail, "is required") {
 			t.Errorf("detail = %q, want it to say id:in is required", missing.Errors[0].Detail)
 		}
-		bcWantList(t, h.API("DELETE", "/api/v3/promotions/999999/codes?id:in=1", ""), http.StatusNotFound, "")
-		bcWantRefusal(t, h.APIWith(map[string]string{"X-Auth-Token": h.ReadToken}, "DELETE", fmt.Sprintf("/api/v3/promotions/%d/codes?id:in=1", id), ""), http.StatusForbidden, "error")
-		if n := len(bcStoredCodes(t, h, id)); n != 2 {
+		wantList(t, h.API("DELETE", "/api/v3/promotions/999999/codes?id:in=1", ""), http.StatusNotFound, "")
+		wantRefusal(t, h.APIWith(map[string]string{"X-Auth-Token": h.ReadToken}, "DELETE", fmt.Sprintf("/api/v3/promotions/%d/codes?id:in=1", id), ""), http.StatusForbidden, "error")
+		if n := len(storedCodes(t, h, id)); n != 2 {
 			t.Errorf("%d codes left after the refused requests, want the 2 redeemed", n)
 		}
 	})

@@ -31,8 +31,8 @@ import (
 //     redeemed), and couponValue is the discount on this bill: a
 //     percentage held to discountUpto, a fixed amount held to the bill.
 
-// cpSeries creates a series through the API and returns its id.
-func cpSeries(t *testing.T, h *webtest.Harness, fields string) int64 {
+// createSeries creates a series through the API and returns its id.
+func createSeries(t *testing.T, h *webtest.Harness, fields string) int64 {
 	t.Helper()
 	r := h.MustAPI(http.StatusOK, "POST", "/v2/coupon/series", `{"CouponSeriesV2": {`+fields+`}}`)
 	var s struct {
@@ -44,9 +44,9 @@ func cpSeries(t *testing.T, h *webtest.Harness, fields string) int64 {
 	return s.ID
 }
 
-const cpBase = `"description": "Festival coupon", "discountCode": "erg123", "validTillDate": "2030-05-09T00:00:00+05:30", "discountType": "ABS", "discountValue": 500, "detailedInfo": "Evil coupon"`
+const seriesBase = `"description": "Festival coupon", "discountCode": "erg123", "validTillDate": "2030-05-09T00:00:00+05:30", "discountType": "ABS", "discountValue": 500, "detailedInfo": "Evil coupon"`
 
-type cpBulk struct {
+type bulkIssue struct {
 	Response []struct {
 		EntityID int64          `json:"entityId"`
 		Result   map[string]any `json:"result"`
@@ -64,8 +64,8 @@ type cpBulk struct {
 func TestCapillaryBulkIssue(t *testing.T) {
 	t.Parallel()
 	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
-		festival := cpSeries(t, h, cpBase+`, "smsTemplate": "Hi", "maxVouchersPerUser": 1`)
-		diwali := cpSeries(t, h, `"description": "DIWALI", "validTillDate": "2031-01-01T00:00:00Z", "discountType": "PERC", "discountValue": 10, "discountUpto": 150, "maxCreate": 2`)
+		festival := createSeries(t, h, seriesBase+`, "smsTemplate": "Hi", "maxVouchersPerUser": 1`)
+		diwali := createSeries(t, h, `"description": "DIWALI", "validTillDate": "2031-01-01T00:00:00Z", "discountType": "PERC", "discountValue": 10, "discountUpto": 150, "maxCreate": 2`)
 
 		r := h.MustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue?source=INSTORE", fmt.Sprintf(`{"seriesIds": [%d, 999999, %d, %d], "customer": {"id": "555567088"}}`, festival, diwali, festival))
 		// The exact names and JSON types of the seed's sample.
@@ -92,7 +92,7 @@ func TestCapillaryBulkIssue(t *testing.T) {
 			t.Errorf("top-level members %v", keys)
 		}
 
-		b := webtest.Decode[cpBulk](t, r)
+		b := webtest.Decode[bulkIssue](t, r)
 		if b.TotalCount != 3 || b.FailureCount != 1 || len(b.Response) != 3 {
 			t.Fatalf("totals %d/%d with %d entities, want 3/1 with 3: %s", b.TotalCount, b.FailureCount, len(b.Response), r.Body)
 		}
@@ -111,14 +111,14 @@ func TestCapillaryBulkIssue(t *testing.T) {
 
 		// The same customer again: festival allows one code each; diwali
 		// its second and last code.
-		b = webtest.Decode[cpBulk](t, h.MustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d, %d], "customer": {"id": 555567088}}`, festival, diwali)))
+		b = webtest.Decode[bulkIssue](t, h.MustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d, %d], "customer": {"id": 555567088}}`, festival, diwali)))
 		if e := b.Response[0]; len(e.Errors) != 1 || e.Errors[0].Code != 722 || !strings.Contains(e.Errors[0].Message, "maxVouchersPerUser") {
 			t.Errorf("maxVouchersPerUser reached: %+v", e)
 		}
 		if b.FailureCount != 1 || len(b.Response[1].Errors) != 0 {
 			t.Errorf("diwali's second code: %+v", b)
 		}
-		b = webtest.Decode[cpBulk](t, h.MustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d], "customer": {"email": "Someone@Example.com"}}`, diwali)))
+		b = webtest.Decode[bulkIssue](t, h.MustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d], "customer": {"email": "Someone@Example.com"}}`, diwali)))
 		if e := b.Response[0]; len(e.Errors) != 1 || e.Errors[0].Code != 714 {
 			t.Errorf("maxCreate reached: %+v", e)
 		}
@@ -144,7 +144,7 @@ func TestCapillaryBulkIssue(t *testing.T) {
 func TestCapillaryIssueIsIdempotent(t *testing.T) {
 	t.Parallel()
 	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
-		id := cpSeries(t, h, cpBase)
+		id := createSeries(t, h, seriesBase)
 		body := fmt.Sprintf(`{"seriesIds": [%d], "customer": {"mobile": "+91 98765 43210"}}`, id)
 		auth := map[string]string{"X-Auth-Token": h.Token, "Idempotency-Key": "issue-1"}
 		first := h.APIWith(auth, "POST", "/v2/coupon/bulk/issue", body)
@@ -162,9 +162,9 @@ func TestCapillaryIssueIsIdempotent(t *testing.T) {
 func TestCapillaryRedeem(t *testing.T) {
 	t.Parallel()
 	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
-		fixed := cpSeries(t, h, cpBase)
-		perc := cpSeries(t, h, `"description": "Ten percent", "validTillDate": "2031-01-01T00:00:00Z", "discountType": "PERC", "discountValue": 10, "discountUpto": 150`)
-		b := webtest.Decode[cpBulk](t, h.MustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d, %d], "customer": {"id": "c1", "email": "c1@example.com"}}`, fixed, perc)))
+		fixed := createSeries(t, h, seriesBase)
+		perc := createSeries(t, h, `"description": "Ten percent", "validTillDate": "2031-01-01T00:00:00Z", "discountType": "PERC", "discountValue": 10, "discountUpto": 150`)
+		b := webtest.Decode[bulkIssue](t, h.MustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d, %d], "customer": {"id": "c1", "email": "c1@example.com"}}`, fixed, perc)))
 		fixedCode, percCode := b.Response[0].Result["code"].(string), b.Response[1].Result["code"].(string)
 
 		type redeemed struct {
@@ -213,7 +213,7 @@ func TestCapillaryRedeem(t *testing.T) {
 			t.Errorf("a used code: %d %+v", status, got)
 		}
 
-		other := webtest.Decode[cpBulk](t, h.MustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d], "customer": {"id": "c2"}}`, fixed)))
+		other := webtest.Decode[bulkIssue](t, h.MustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d], "customer": {"id": "c2"}}`, fixed)))
 		otherCode := other.Response[0].Result["code"].(string)
 		if status, got = redeem(`{"id": "c1"}`, "T4", `300`, otherCode); status != http.StatusBadRequest || got.Redemption[0].RedemptionStatus.Code != 703 {
 			t.Errorf("another customer's code: %d %+v", status, got)
@@ -259,8 +259,8 @@ func TestCapillaryRedeem(t *testing.T) {
 func TestCapillaryIssueLimitsHoldUnderConcurrency(t *testing.T) {
 	t.Parallel()
 	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
-		pool := cpSeries(t, h, cpBase+`, "maxCreate": 10`)
-		one := cpSeries(t, h, cpBase+`, "maxVouchersPerUser": 1`)
+		pool := createSeries(t, h, seriesBase+`, "maxCreate": 10`)
+		one := createSeries(t, h, seriesBase+`, "maxVouchersPerUser": 1`)
 		// issued counts, per series, the issues that answered with a code.
 		var mu sync.Mutex
 		issued := map[int64]int{}

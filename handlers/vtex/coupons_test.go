@@ -12,7 +12,7 @@ import (
 	"github.com/coupond/coupond/web/webtest"
 )
 
-type vtexCoupon struct {
+type couponJSON struct {
 	UTMSource                *string `json:"utmSource"`
 	UTMCampaign              *string `json:"utmCampaign"`
 	CouponCode               string  `json:"couponCode"`
@@ -24,9 +24,9 @@ type vtexCoupon struct {
 	LastModifiedUtc          string  `json:"lastModifiedUtc"`
 }
 
-// vtexTimestamp is VTEX's lastModifiedUtc: UTC with seven fractional
+// timestamp is VTEX's lastModifiedUtc: UTC with seven fractional
 // digits, as in its published examples.
-var vtexTimestamp = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$`)
+var timestamp = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$`)
 
 func TestVTEXUpsertAndGet(t *testing.T) {
 	t.Parallel()
@@ -48,11 +48,11 @@ func TestVTEXUpsertAndGet(t *testing.T) {
 		if !slices.Equal(keys, wantKeys) {
 			t.Errorf("keys = %v, want VTEX's %v", keys, wantKeys)
 		}
-		c := webtest.Decode[vtexCoupon](t, r)
+		c := webtest.Decode[couponJSON](t, r)
 		if c.CouponCode != "Summer10" || c.ExpirationIntervalPerUse != "14.00:00:00" || c.MaxUsage != 100 || c.UTMCampaign != nil || *c.UTMSource != "news" {
 			t.Errorf("created = %+v", c)
 		}
-		if !vtexTimestamp.MatchString(c.LastModifiedUtc) {
+		if !timestamp.MatchString(c.LastModifiedUtc) {
 			t.Errorf("lastModifiedUtc = %q, want VTEX's form 2021-11-10T14:24:39.3683694Z", c.LastModifiedUtc)
 		}
 
@@ -60,13 +60,13 @@ func TestVTEXUpsertAndGet(t *testing.T) {
 		if r.Status != http.StatusOK {
 			t.Fatalf("update: %d %s", r.Status, r.Body)
 		}
-		c = webtest.Decode[vtexCoupon](t, r)
+		c = webtest.Decode[couponJSON](t, r)
 		if c.CouponCode != "Summer10" || c.MaxUsage != 5 || !c.IsArchived || c.UTMSource != nil || c.ExpirationIntervalPerUse != "00:00:00" {
 			t.Errorf("updated = %+v, want the original code with the new configuration", c)
 		}
 
 		r = h.API("GET", "/api/rnb/pvt/coupon/summer10", "")
-		if r.Status != http.StatusOK || webtest.Decode[vtexCoupon](t, r).CouponCode != "Summer10" {
+		if r.Status != http.StatusOK || webtest.Decode[couponJSON](t, r).CouponCode != "Summer10" {
 			t.Fatalf("get: %d %s", r.Status, r.Body)
 		}
 		if strings.Contains(r.Body, "null") {
@@ -95,7 +95,7 @@ func TestVTEXBadInput(t *testing.T) {
 	})
 }
 
-var vtexGenerated = regexp.MustCompile(`^ctest-[a-z0-9]{15}$`)
+var generatedCode = regexp.MustCompile(`^ctest-[a-z0-9]{15}$`)
 
 func TestVTEXMultipleCoupons(t *testing.T) {
 	t.Parallel()
@@ -110,15 +110,15 @@ func TestVTEXMultipleCoupons(t *testing.T) {
 		if len(codes) != 4 || codes[0] != "single" {
 			t.Fatalf("codes = %v", codes)
 		}
-		if got := webtest.Decode[vtexCoupon](t, h.API("GET", "/api/rnb/pvt/coupon/single", "")); got.GroupingKey != nil {
+		if got := webtest.Decode[couponJSON](t, h.API("GET", "/api/rnb/pvt/coupon/single", "")); got.GroupingKey != nil {
 			t.Errorf("a coupon made with quantity 1 has groupingKey %q, want none", *got.GroupingKey)
 		}
 		for _, c := range codes[1:] {
-			if !vtexGenerated.MatchString(c) {
+			if !generatedCode.MatchString(c) {
 				t.Errorf("generated code %q is not ctest- + 15 of [a-z0-9]", c)
 			}
 		}
-		got := webtest.Decode[vtexCoupon](t, h.API("GET", "/api/rnb/pvt/coupon/"+codes[2], ""))
+		got := webtest.Decode[couponJSON](t, h.API("GET", "/api/rnb/pvt/coupon/"+codes[2], ""))
 		if got.UTMCampaign == nil || *got.UTMCampaign != "xmas" {
 			t.Errorf("generated coupon lost its configuration: %+v", got)
 		}
@@ -139,7 +139,7 @@ func TestVTEXMultipleCoupons(t *testing.T) {
 			http.StatusUnprocessableEntity, "invalid", "[0].quantity")
 		webtest.WantError(t, h.API("POST", "/api/rnb/pvt/multiple-coupons", `[{"quantity":2,"couponConfiguration":{"couponCode":"allornothing"}},{"quantity":1,"couponConfiguration":{"couponCode":"SINGLE"}}]`),
 			http.StatusConflict, "duplicate_code", "[1].couponConfiguration.couponCode")
-		list := webtest.Decode[[]vtexCoupon](t, h.API("GET", "/api/rnb/pvt/coupon?q=allornothing", ""))
+		list := webtest.Decode[[]couponJSON](t, h.API("GET", "/api/rnb/pvt/coupon?q=allornothing", ""))
 		if len(list) != 0 {
 			t.Errorf("failed requests left %d coupons behind", len(list))
 		}
@@ -157,11 +157,11 @@ func TestVTEXMassiveGeneration(t *testing.T) {
 		if len(codes) != 5 {
 			t.Fatalf("codes = %v", codes)
 		}
-		if got := webtest.Decode[vtexCoupon](t, h.API("GET", "/api/rnb/pvt/coupon/"+codes[4], "")); got.GroupingKey == nil || *got.GroupingKey != "ctest" {
+		if got := webtest.Decode[couponJSON](t, h.API("GET", "/api/rnb/pvt/coupon/"+codes[4], "")); got.GroupingKey == nil || *got.GroupingKey != "ctest" {
 			t.Errorf("massive generation's groupingKey = %v, want ctest", got.GroupingKey)
 		}
 		for _, c := range codes {
-			if !vtexGenerated.MatchString(c) {
+			if !generatedCode.MatchString(c) {
 				t.Errorf("code %q is not ctest- + 15 of [a-z0-9]", c)
 			}
 		}
@@ -192,7 +192,7 @@ func TestVTEXListAndArchive(t *testing.T) {
 		}
 		webtest.WantError(t, h.API("POST", "/api/rnb/pvt/archive/coupon/nope", ""), http.StatusNotFound, "not_found")
 		r = h.API("GET", "/api/rnb/pvt/archive/coupon/L1", "")
-		if r.Status != http.StatusOK || !webtest.Decode[vtexCoupon](t, r).IsArchived {
+		if r.Status != http.StatusOK || !webtest.Decode[couponJSON](t, r).IsArchived {
 			t.Fatalf("get archived L1: %d %s", r.Status, r.Body)
 		}
 		webtest.WantError(t, h.API("GET", "/api/rnb/pvt/archive/coupon/L0", ""), http.StatusNotFound, "not_found")
@@ -205,7 +205,7 @@ func TestVTEXListAndArchive(t *testing.T) {
 			if r.Status != http.StatusOK {
 				t.Fatalf("list: %d %s", r.Status, r.Body)
 			}
-			for _, c := range webtest.Decode[[]vtexCoupon](t, r) {
+			for _, c := range webtest.Decode[[]couponJSON](t, r) {
 				seen = append(seen, c.CouponCode)
 			}
 			link := r.Header.Get("Link")
@@ -223,7 +223,7 @@ func TestVTEXListAndArchive(t *testing.T) {
 		check := func(query, want string) {
 			t.Helper()
 			var got []string
-			for _, c := range webtest.Decode[[]vtexCoupon](t, h.API("GET", "/api/rnb/pvt/coupon?"+query, "")) {
+			for _, c := range webtest.Decode[[]couponJSON](t, h.API("GET", "/api/rnb/pvt/coupon?"+query, "")) {
 				got = append(got, c.CouponCode)
 			}
 			if strings.Join(got, ",") != want {
@@ -242,7 +242,7 @@ func TestVTEXListAndArchive(t *testing.T) {
 		if r.Status != http.StatusOK || webtest.Decode[string](t, r) != "L1" {
 			t.Fatalf("unarchive: %d %s, want 200 \"L1\"", r.Status, r.Body)
 		}
-		if got := webtest.Decode[vtexCoupon](t, h.API("GET", "/api/rnb/pvt/coupon/L1", "")); got.IsArchived {
+		if got := webtest.Decode[couponJSON](t, h.API("GET", "/api/rnb/pvt/coupon/L1", "")); got.IsArchived {
 			t.Error("L1 is still archived after unarchive")
 		}
 		webtest.WantError(t, h.API("GET", "/api/rnb/pvt/archive/coupon/L1", ""), http.StatusNotFound, "not_found")
@@ -291,7 +291,7 @@ func TestVTEXListWithoutParametersReturnsEveryCoupon(t *testing.T) {
 		if r.Status != http.StatusOK || r.Header.Get("Link") != "" {
 			t.Fatalf("list all: %d, Link %q", r.Status, r.Header.Get("Link"))
 		}
-		all := webtest.Decode[[]vtexCoupon](t, r)
+		all := webtest.Decode[[]couponJSON](t, r)
 		got := make([]string, len(all))
 		for i, c := range all {
 			got[i] = c.CouponCode
@@ -300,11 +300,11 @@ func TestVTEXListWithoutParametersReturnsEveryCoupon(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("listed %d coupons, want all %d in code order", len(got), len(want))
 		}
-		filtered := webtest.Decode[[]vtexCoupon](t, h.API("GET", "/api/rnb/pvt/coupon?utmSource=feed", ""))
+		filtered := webtest.Decode[[]couponJSON](t, h.API("GET", "/api/rnb/pvt/coupon?utmSource=feed", ""))
 		if len(filtered) != 1000 {
 			t.Errorf("utmSource=feed without a limit: %d coupons, want all 1000", len(filtered))
 		}
-		if page := webtest.Decode[[]vtexCoupon](t, h.API("GET", "/api/rnb/pvt/coupon?limit=10", "")); len(page) != 10 {
+		if page := webtest.Decode[[]couponJSON](t, h.API("GET", "/api/rnb/pvt/coupon?limit=10", "")); len(page) != 10 {
 			t.Errorf("limit=10 gave %d coupons", len(page))
 		}
 		empty := h.API("GET", "/api/rnb/pvt/coupon?q=nothing", "")
