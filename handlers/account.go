@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
 	"github.com/labstack/echo/v4"
@@ -46,7 +47,7 @@ func (h *Account) ChangePassword(c echo.Context) error {
 	}
 	wait, settle := h.Throttle.Attempt(c.RealIP(), "password:"+strconv.FormatInt(u.ID, 10))
 	if wait > 0 {
-		secs := SetRetryAfter(c, wait)
+		secs := httpx.SetRetryAfter(c, wait)
 		f.Errors = map[string]string{"currentPassword": fmt.Sprintf("was wrong too many times. Wait %d seconds and try again.", secs)}
 		return h.form(c, http.StatusTooManyRequests, f)
 	}

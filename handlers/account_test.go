@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coupond/coupond/models"
+	"github.com/coupond/coupond/web/webtest"
 )
 
 // TestPasswordChangeIsThrottled guesses the current password on the
@@ -17,46 +18,46 @@ import (
 // right password works. A successful change spends no try.
 func TestPasswordChangeIsThrottled(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		c := h.login(editorEmail)
-		change := func(current, next string) response {
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
+		c := h.Login(webtest.EditorEmail)
+		change := func(current, next string) webtest.Response {
 			t.Helper()
 			form := url.Values{"currentPassword": {current}, "newPassword": {next}, "newPasswordConfirm": {next}}
-			return h.doWith(c, "POST", "/account/password", strings.NewReader(form.Encode()), formHeaders)
+			return h.DoWith(c, "POST", "/account/password", strings.NewReader(form.Encode()), formHeaders)
 		}
 		const second, third = "second long password", "third long password"
-		if r := change(testPassword, second); r.status != http.StatusSeeOther {
-			t.Fatalf("change password: %d %.300s", r.status, r.body)
+		if r := change(webtest.Password, second); r.Status != http.StatusSeeOther {
+			t.Fatalf("change password: %d %.300s", r.Status, r.Body)
 		}
 		for i := range 5 {
 			r := change("wrong guess "+strconv.Itoa(i), third)
-			if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "is not your current password") {
-				t.Fatalf("wrong current password %d: %d, want 422 saying so", i+1, r.status)
+			if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "is not your current password") {
+				t.Fatalf("wrong current password %d: %d, want 422 saying so", i+1, r.Status)
 			}
 		}
 		r := change(second, third)
-		if r.status != http.StatusTooManyRequests {
-			t.Fatalf("sixth try, right password: %d, want 429", r.status)
+		if r.Status != http.StatusTooManyRequests {
+			t.Fatalf("sixth try, right password: %d, want 429", r.Status)
 		}
-		if s, _ := strconv.Atoi(r.header.Get("Retry-After")); s < 1 || s > 60 {
-			t.Errorf("Retry-After = %q, want 1 to 60 seconds", r.header.Get("Retry-After"))
+		if s, _ := strconv.Atoi(r.Header.Get("Retry-After")); s < 1 || s > 60 {
+			t.Errorf("Retry-After = %q, want 1 to 60 seconds", r.Header.Get("Retry-After"))
 		}
-		if !strings.Contains(r.body, `data-testid="error-currentPassword"`) || !strings.Contains(r.body, "Wait ") || !strings.Contains(r.body, `action="/account/password"`) {
-			t.Errorf("the 429 does not show the form with a message to wait: %.500s", r.body)
+		if !strings.Contains(r.Body, `data-testid="error-currentPassword"`) || !strings.Contains(r.Body, "Wait ") || !strings.Contains(r.Body, `action="/account/password"`) {
+			t.Errorf("the 429 does not show the form with a message to wait: %.500s", r.Body)
 		}
 		// Another account from the same address may still change its own.
-		viewer := h.login(viewerEmail)
-		form := url.Values{"currentPassword": {testPassword}, "newPassword": {third}, "newPasswordConfirm": {third}}
-		if r := h.doWith(viewer, "POST", "/account/password", strings.NewReader(form.Encode()), formHeaders); r.status != http.StatusSeeOther {
-			t.Errorf("another user from the same address: %d, want 303", r.status)
+		viewer := h.Login(webtest.ViewerEmail)
+		form := url.Values{"currentPassword": {webtest.Password}, "newPassword": {third}, "newPasswordConfirm": {third}}
+		if r := h.DoWith(viewer, "POST", "/account/password", strings.NewReader(form.Encode()), formHeaders); r.Status != http.StatusSeeOther {
+			t.Errorf("another user from the same address: %d, want 303", r.Status)
 		}
 
-		h.clock.Advance(2 * time.Minute)
-		if r := change(second, third); r.status != http.StatusSeeOther {
-			t.Fatalf("right password after the wait: %d %.300s", r.status, r.body)
+		h.Clock.Advance(2 * time.Minute)
+		if r := change(second, third); r.Status != http.StatusSeeOther {
+			t.Fatalf("right password after the wait: %d %.300s", r.Status, r.Body)
 		}
-		if r := h.doWith(newClient(), "POST", "/login", loginForm(editorEmail, third), formHeaders); r.status != http.StatusSeeOther {
-			t.Errorf("signing in with the new password: %d", r.status)
+		if r := h.DoWith(webtest.NewClient(), "POST", "/login", loginForm(webtest.EditorEmail, third), formHeaders); r.Status != http.StatusSeeOther {
+			t.Errorf("signing in with the new password: %d", r.Status)
 		}
 	})
 }

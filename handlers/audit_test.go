@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/coupond/coupond/models"
+	"github.com/coupond/coupond/web/webtest"
 )
 
 // TestAuditDatesAtTheEndsOfTime filters the audit page by the first and
@@ -13,7 +14,7 @@ import (
 // databases.
 func TestAuditDatesAtTheEndsOfTime(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
 		for _, tc := range []struct {
 			query string
 			shown bool
@@ -24,12 +25,12 @@ func TestAuditDatesAtTheEndsOfTime(t *testing.T) {
 			{"from=9999-12-31", false},
 			{"to=2000-01-01", false},
 		} {
-			r := h.do("GET", "/audit?"+tc.query, nil, nil)
-			if r.status != http.StatusOK {
-				t.Errorf("%s: %d, want 200", tc.query, r.status)
+			r := h.Do("GET", "/audit?"+tc.query, nil, nil)
+			if r.Status != http.StatusOK {
+				t.Errorf("%s: %d, want 200", tc.query, r.Status)
 				continue
 			}
-			if shown := strings.Contains(r.body, `data-action="user.create"`); shown != tc.shown {
+			if shown := strings.Contains(r.Body, `data-action="user.create"`); shown != tc.shown {
 				t.Errorf("%s: events shown = %v, want %v", tc.query, shown, tc.shown)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
 	"github.com/labstack/echo/v4"
@@ -75,7 +76,7 @@ func (h *Auth) Login(c echo.Context) error {
 	email, _ := models.NormalizeEmail(f.Email)
 	wait, settle := h.Throttle.Attempt(c.RealIP(), email)
 	if wait > 0 {
-		secs := SetRetryAfter(c, wait)
+		secs := httpx.SetRetryAfter(c, wait)
 		f.Error = fmt.Sprintf("Too many failed sign-ins. Wait %d seconds and try again.", secs)
 		return Render(c, http.StatusTooManyRequests, views.LoginPage(page(c, "Sign in", ""), f))
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/coupond/coupond/models"
+	"github.com/coupond/coupond/web/webtest"
 )
 
 // consoleAccess is the expected status of a console route for an
@@ -139,10 +140,10 @@ type effect struct {
 // secret is tokSecret, the promotion promo and the redemption
 // redemption and the pending batch batch. The rest it sends are refused
 // or fail validation.
-func writeEffects(h *harness, target int64, tokSecret string, promo models.Promotion, redemption, batch int64) map[string]effect {
+func writeEffects(h *webtest.Harness, target int64, tokSecret string, promo models.Promotion, redemption, batch int64) map[string]effect {
 	coupon := func(t *testing.T) models.Coupon {
 		t.Helper()
-		c, err := h.store.Coupon(t.Context(), "MATRIX")
+		c, err := h.Store.Coupon(t.Context(), "MATRIX")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,14 +152,14 @@ func writeEffects(h *harness, target int64, tokSecret string, promo models.Promo
 	archive := func(archived bool) func(t *testing.T) {
 		return func(t *testing.T) {
 			t.Helper()
-			if _, err := h.store.SetCouponArchived(t.Context(), "MATRIX", archived); err != nil {
+			if _, err := h.Store.SetCouponArchived(t.Context(), "MATRIX", archived); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	user := func(t *testing.T) models.User {
 		t.Helper()
-		u, err := h.store.User(t.Context(), target)
+		u, err := h.Store.User(t.Context(), target)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,7 +168,7 @@ func writeEffects(h *harness, target int64, tokSecret string, promo models.Promo
 	disable := func(disabled bool) func(t *testing.T) {
 		return func(t *testing.T) {
 			t.Helper()
-			if _, err := h.store.SetUserDisabled(t.Context(), target, disabled); err != nil {
+			if _, err := h.Store.SetUserDisabled(t.Context(), target, disabled); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -179,7 +180,7 @@ func writeEffects(h *harness, target int64, tokSecret string, promo models.Promo
 		"POST /coupons/:code": {
 			reset: func(t *testing.T) {
 				t.Helper()
-				if _, _, err := h.store.UpsertCoupon(t.Context(), models.CouponSpec{Code: "MATRIX", MaxUsage: 7}); err != nil {
+				if _, _, err := h.Store.UpsertCoupon(t.Context(), models.CouponSpec{Code: "MATRIX", MaxUsage: 7}); err != nil {
 					t.Fatal(err)
 				}
 			},
@@ -189,7 +190,7 @@ func writeEffects(h *harness, target int64, tokSecret string, promo models.Promo
 		"POST /users/:id/enable":  {reset: disable(true), done: func(t *testing.T) bool { return !user(t).Disabled }},
 		"POST /redemptions/:id/cancel": {done: func(t *testing.T) bool {
 			t.Helper()
-			r, err := h.store.Redemption(t.Context(), redemption)
+			r, err := h.Store.Redemption(t.Context(), redemption)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -200,17 +201,17 @@ func writeEffects(h *harness, target int64, tokSecret string, promo models.Promo
 				t.Helper()
 				spec, err := models.PromotionInput{Name: promo.Name, DiscountType: promo.DiscountType, DiscountValue: "10", UTMSource: promo.UTMSource}.Validate()
 				if err == nil {
-					_, err = h.store.UpdatePromotion(t.Context(), promo.ID, spec)
+					_, err = h.Store.UpdatePromotion(t.Context(), promo.ID, spec)
 				}
 				if err != nil {
 					t.Fatal(err)
 				}
 			},
-			done: func(t *testing.T) bool { return h.promotion(promo.ID).Status == models.PromotionArchived },
+			done: func(t *testing.T) bool { return h.Promotion(promo.ID).Status == models.PromotionArchived },
 		},
 		"POST /batches/:id/cancel": {done: func(t *testing.T) bool {
 			t.Helper()
-			b, err := h.store.Batch(t.Context(), batch)
+			b, err := h.Store.Batch(t.Context(), batch)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -218,7 +219,7 @@ func writeEffects(h *harness, target int64, tokSecret string, promo models.Promo
 		}},
 		"POST /tokens/:id/revoke": {done: func(t *testing.T) bool {
 			t.Helper()
-			_, err := h.store.AuthenticateToken(t.Context(), tokSecret)
+			_, err := h.Store.AuthenticateToken(t.Context(), tokSecret)
 			if err != nil && !errors.Is(err, models.ErrUnauthenticated) {
 				t.Fatal(err)
 			}
@@ -229,9 +230,9 @@ func writeEffects(h *harness, target int64, tokSecret string, promo models.Promo
 
 func TestAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
 		ctx := t.Context()
-		if _, err := h.store.CreateCoupon(ctx, models.CouponSpec{Code: "MATRIX"}); err != nil {
+		if _, err := h.Store.CreateCoupon(ctx, models.CouponSpec{Code: "MATRIX"}); err != nil {
 			t.Fatal(err)
 		}
 		// No runner runs here, so the batch stays pending for its cancel.
@@ -239,21 +240,21 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		batch, err := h.store.CreateBatch(ctx, spec)
+		batch, err := h.Store.CreateBatch(ctx, spec)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// The API's cancel gets a pending batch of its own, so that the
 		// console's cancel does not depend on the order of the routes.
-		apiBatch, err := h.store.CreateBatch(ctx, spec)
+		apiBatch, err := h.Store.CreateBatch(ctx, spec)
 		if err != nil {
 			t.Fatal(err)
 		}
-		target, err := h.store.CreateUser(ctx, models.UserInput{Email: "target@example.com", Password: testPassword, Role: models.RoleViewer})
+		target, err := h.Store.CreateUser(ctx, models.UserInput{Email: "target@example.com", Password: webtest.Password, Role: models.RoleViewer})
 		if err != nil {
 			t.Fatal(err)
 		}
-		tok, tokSecret, err := h.store.CreateToken(ctx, "target", models.ScopeRead)
+		tok, tokSecret, err := h.Store.CreateToken(ctx, "target", models.ScopeRead)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -261,30 +262,30 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		series, err := h.store.CreateSeries(ctx, seriesSpec)
+		series, err := h.Store.CreateSeries(ctx, seriesSpec)
 		if err != nil {
 			t.Fatal(err)
 		}
-		customer, _, err := h.store.Issue(ctx, models.IssueRequest{SeriesIDs: []int64{series.ID()}, Customer: models.CustomerRef{ID: "matrix-customer"}})
+		customer, _, err := h.Store.Issue(ctx, models.IssueRequest{SeriesIDs: []int64{series.ID()}, Customer: models.CustomerRef{ID: "matrix-customer"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Reading an archived coupon needs one that stays archived.
-		if _, err := h.store.CreateCoupon(ctx, models.CouponSpec{Code: "SHELVED", Archived: new(true)}); err != nil {
+		if _, err := h.Store.CreateCoupon(ctx, models.CouponSpec{Code: "SHELVED", Archived: new(true)}); err != nil {
 			t.Fatal(err)
 		}
 		source := "matrix"
-		promo := h.mustPromotion(models.PromotionInput{Name: "Matrix", UTMSource: &source})
-		if _, err := h.store.CreateCoupon(ctx, models.CouponSpec{Code: "MREDEEM", UTMSource: new("matrix")}); err != nil {
+		promo := h.MustPromotion(models.PromotionInput{Name: "Matrix", UTMSource: &source})
+		if _, err := h.Store.CreateCoupon(ctx, models.CouponSpec{Code: "MREDEEM", UTMSource: new("matrix")}); err != nil {
 			t.Fatal(err)
 		}
-		redemption, _, err := h.store.Redeem(ctx, models.RedemptionInput{Code: "MREDEEM", CustomerID: "c", OrderID: "o", Items: 1}, "")
+		redemption, _, err := h.Store.Redeem(ctx, models.RedemptionInput{Code: "MREDEEM", CustomerID: "c", OrderID: "o", Items: 1}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		// The console's cancel button gets a redemption of its own, so
 		// that the API's cancel does not decide what it finds.
-		red := h.mustRedeem("MREDEEM", "console-customer", "console-order", 1, nil)
+		red := h.MustRedeem("MREDEEM", "console-customer", "console-order", 1, nil)
 		effects := writeEffects(h, target.ID, tokSecret, promo, red.ID, batch.ID)
 		fill := func(path string) string {
 			r := strings.NewReplacer(":code", "MATRIX", "*", "vendor/htmx-2.0.11.min.js")
@@ -313,7 +314,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 
 		seen := map[string]bool{}
-		for _, rt := range h.e.Routes() {
+		for _, rt := range h.E.Routes() {
 			key := rt.Method + " " + rt.Path
 			if seen[key] {
 				continue
@@ -327,20 +328,20 @@ func TestAuthorizationMatrix(t *testing.T) {
 			t.Run(key, func(t *testing.T) {
 				switch {
 				case openRoutes[key]:
-					if r := h.doWith(newClient(), rt.Method, path, nil, nil); r.status != http.StatusOK {
-						t.Errorf("anonymous: %d, want 200", r.status)
+					if r := h.DoWith(webtest.NewClient(), rt.Method, path, nil, nil); r.Status != http.StatusOK {
+						t.Errorf("anonymous: %d, want 200", r.Status)
 					}
 				case consoleMatrix[key] != consoleAccess{}:
 					want := consoleMatrix[key]
-					clients := []*http.Client{newClient(), h.login(viewerEmail), h.login(editorEmail), h.login(adminEmail)}
+					clients := []*http.Client{webtest.NewClient(), h.Login(webtest.ViewerEmail), h.Login(webtest.EditorEmail), h.Login(webtest.AdminEmail)}
 					eff, changes := effects[key]
 					for i, who := range []string{"anonymous", "viewer", "editor", "admin"} {
 						if changes && eff.reset != nil {
 							eff.reset(t)
 						}
-						r := h.doWith(clients[i], rt.Method, path, strings.NewReader(""), form)
-						if r.status != want[i] {
-							t.Errorf("%s: %d, want %d (%.120s)", who, r.status, want[i], r.body)
+						r := h.DoWith(clients[i], rt.Method, path, strings.NewReader(""), form)
+						if r.Status != want[i] {
+							t.Errorf("%s: %d, want %d (%.120s)", who, r.Status, want[i], r.Body)
 						}
 						if changes {
 							switch allowed, done := i > 0 && want[i] < 400, eff.done(t); {
@@ -350,29 +351,29 @@ func TestAuthorizationMatrix(t *testing.T) {
 								t.Errorf("%s: refused, but the change happened", who)
 							}
 						}
-						if i == 0 && r.status == http.StatusSeeOther && !strings.HasPrefix(r.header.Get("Location"), "/login") && key != "GET /" {
-							t.Errorf("anonymous was sent to %q, not the login page", r.header.Get("Location"))
+						if i == 0 && r.Status == http.StatusSeeOther && !strings.HasPrefix(r.Header.Get("Location"), "/login") && key != "GET /" {
+							t.Errorf("anonymous was sent to %q, not the login page", r.Header.Get("Location"))
 						}
 					}
 					// An API token opens no console page.
 					if want[0] == http.StatusSeeOther {
-						r := h.doWith(newClient(), rt.Method, path, nil, map[string]string{"X-Auth-Token": h.token, "Sec-Fetch-Site": "same-origin"})
-						if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/login") {
-							t.Errorf("with an API token only: %d to %q, want the login page", r.status, r.header.Get("Location"))
+						r := h.DoWith(webtest.NewClient(), rt.Method, path, nil, map[string]string{"X-Auth-Token": h.Token, "Sec-Fetch-Site": "same-origin"})
+						if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/login") {
+							t.Errorf("with an API token only: %d to %q, want the login page", r.Status, r.Header.Get("Location"))
 						}
 					}
 				case apiMatrix[key] != apiAccess{}:
 					want := apiMatrix[key]
-					for i, auth := range []map[string]string{nil, {"X-Auth-Token": h.readToken}, {"Authorization": "Bearer " + h.token}} {
-						r := h.apiWith(auth, rt.Method, path, "")
-						if r.status != want[i] {
-							t.Errorf("%s: %d, want %d (%.120s)", []string{"no token", "read token", "modify token"}[i], r.status, want[i], r.body)
+					for i, auth := range []map[string]string{nil, {"X-Auth-Token": h.ReadToken}, {"Authorization": "Bearer " + h.Token}} {
+						r := h.APIWith(auth, rt.Method, path, "")
+						if r.Status != want[i] {
+							t.Errorf("%s: %d, want %d (%.120s)", []string{"no token", "read token", "modify token"}[i], r.Status, want[i], r.Body)
 						}
 					}
 					// A console session opens no API route.
-					r := h.doWith(h.client, rt.Method, path, nil, nil)
-					if r.status != http.StatusUnauthorized {
-						t.Errorf("with an admin session only: %d, want 401", r.status)
+					r := h.DoWith(h.Client, rt.Method, path, nil, nil)
+					if r.Status != http.StatusUnauthorized {
+						t.Errorf("with an admin session only: %d, want 401", r.Status)
 					}
 				default:
 					t.Errorf("route %s is in no authorization table: decide who may use it", key)

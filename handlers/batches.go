@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
 	"github.com/labstack/echo/v4"
@@ -133,7 +134,7 @@ func (h *Batches) preview(ctx context.Context, f views.GenerateForm) (views.Gene
 	var verr models.ValidationError
 	in := generateInput(f, &verr)
 	_, err := models.BatchInput{Quantity: in.Quantity, Format: in.Format}.Validate(models.MaxBatchQuantity)
-	mergeInvalid(&verr, err)
+	httpx.MergeInvalid(&verr, err)
 	v := views.GeneratePreview{Confirmed: f.ConfirmGuessable, ConfirmError: f.Errors[views.FieldConfirmGuessable]}
 	msgs := formMessages(&verr)
 	renameFormatFields(msgs)
@@ -179,7 +180,7 @@ func (h *Batches) checkGenerate(ctx context.Context, spec models.BatchSpec, conf
 		return err
 	}
 	var verr models.ValidationError
-	mergeInvalid(&verr, spec.Format.CheckCapacity(int64(spec.Quantity), counts[shape]))
+	httpx.MergeInvalid(&verr, spec.Format.CheckCapacity(int64(spec.Quantity), counts[shape]))
 	if p := spec.Format.GuessProbability(counts[shape] + int64(spec.Quantity)); p > models.MaxGuessProbability && !confirmed {
 		verr.Add(views.FieldConfirmGuessable, fmt.Sprintf("one random guess would hit a code %s, more often than one in a million: tick this box to generate them anyway, or make the codes longer", models.Odds(p)))
 	}
@@ -212,15 +213,15 @@ func generateInput(f views.GenerateForm, verr *models.ValidationError) models.Ba
 		verr.Add(views.FieldQuantity, "is required")
 	}
 	in := models.BatchInput{
-		Quantity: formInt(verr, views.FieldQuantity, f.Quantity),
+		Quantity: httpx.FormInt(verr, views.FieldQuantity, f.Quantity),
 		Format: models.FormatInput{
 			Prefix: strings.TrimSpace(f.Prefix), Suffix: strings.TrimSpace(f.Suffix), Delimiter: f.Delimiter,
-			Length: formInt(verr, views.FieldLength, f.Length), Charset: f.Charset, Exclude: f.Exclude,
+			Length: httpx.FormInt(verr, views.FieldLength, f.Length), Charset: f.Charset, Exclude: f.Exclude,
 			Pattern: strings.TrimSpace(f.Pattern), Check: f.Check,
 		},
-		MaxUsage:                 formInt(verr, views.FieldMaxUsage, f.MaxUsage),
-		MaxUsagePerClient:        formInt(verr, views.FieldMaxUsagePerClient, f.MaxUsagePerClient),
-		MaxItemsPerClient:        formInt(verr, views.FieldMaxItemsPerClient, f.MaxItemsPerClient),
+		MaxUsage:                 httpx.FormInt(verr, views.FieldMaxUsage, f.MaxUsage),
+		MaxUsagePerClient:        httpx.FormInt(verr, views.FieldMaxUsagePerClient, f.MaxUsagePerClient),
+		MaxItemsPerClient:        httpx.FormInt(verr, views.FieldMaxItemsPerClient, f.MaxItemsPerClient),
 		ExpirationIntervalPerUse: f.ExpirationIntervalPerUse,
 		UTMSource:                optional(f.UTMSource),
 		UTMCampaign:              optional(f.UTMCampaign),
@@ -241,7 +242,7 @@ func generateSpec(f views.GenerateForm) (models.BatchSpec, error) {
 	var verr models.ValidationError
 	in := generateInput(f, &verr)
 	spec, err := in.Validate(models.MaxBatchQuantity)
-	mergeInvalid(&verr, err)
+	httpx.MergeInvalid(&verr, err)
 	if err := verr.Err(); err != nil {
 		return models.BatchSpec{}, err
 	}
@@ -392,7 +393,7 @@ func (h *Batches) Progress(c echo.Context) error {
 // back to the batch's page. It fails with ErrNotFound, and with
 // *models.BatchFinishedError for a batch that is done or failed.
 func (h *Batches) Cancel(c echo.Context) error {
-	id, err := pathID(c, "batch")
+	id, err := httpx.PathID(c, "batch")
 	if err != nil {
 		return err
 	}
@@ -410,15 +411,15 @@ func (h *Batches) Cancel(c echo.Context) error {
 // status, uses, max_uses, issued_to, created_at); a running batch gives
 // the codes made so far. It fails with ErrNotFound before the file.
 func (h *Batches) CSV(c echo.Context) error {
-	id, err := pathID(c, "batch")
+	id, err := httpx.PathID(c, "batch")
 	if err != nil {
 		return err
 	}
-	return batchCSV(c, h.Store, id)
+	return httpx.BatchCSV(c, h.Store, id)
 }
 
 func (h *Batches) batch(c echo.Context) (models.Batch, error) {
-	id, err := pathID(c, "batch")
+	id, err := httpx.PathID(c, "batch")
 	if err != nil {
 		return models.Batch{}, err
 	}
@@ -431,7 +432,7 @@ func (h *Batches) renderPage(c echo.Context, b models.Batch) error {
 	v := views.BatchView{
 		Progress: progressView(b, h.Now()), Describe: describeBatch(b),
 		MaxUsage: b.MaxUsage, MaxUsagePerClient: b.MaxUsagePerClient, MaxItemsPerClient: b.MaxItemsPerClient,
-		ExpirationIntervalPerUse: models.FormatTimeSpan(b.ExpirationIntervalPerUse), UTMSource: deref(b.UTMSource), UTMCampaign: deref(b.UTMCampaign),
+		ExpirationIntervalPerUse: models.FormatTimeSpan(b.ExpirationIntervalPerUse), UTMSource: httpx.Deref(b.UTMSource), UTMCampaign: httpx.Deref(b.UTMCampaign),
 		CreatedBy: b.CreatedBy, CreatedAt: formatTime(b.CreatedAt), StartedAt: optionalTime(b.StartedAt), FinishedAt: optionalTime(b.FinishedAt),
 	}
 	// A batch made before formats were recorded has no keyspace to tell.

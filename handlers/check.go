@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
 	"github.com/labstack/echo/v4"
@@ -50,14 +51,14 @@ func (h *Check) Show(c echo.Context) error {
 		return Render(c, http.StatusOK, views.CheckPage(p, f, views.CheckResult{}))
 	}
 	var verr models.ValidationError
-	in := models.CheckInput{Code: f.Code, CustomerID: f.CustomerID, Items: formInt(&verr, views.FieldItems, f.Items),
-		OrderAmount: formAmount(&verr, views.FieldOrderAmount, f.OrderAmount)}
+	in := models.CheckInput{Code: f.Code, CustomerID: f.CustomerID, Items: httpx.FormInt(&verr, views.FieldItems, f.Items),
+		OrderAmount: httpx.FormAmount(&verr, views.FieldOrderAmount, f.OrderAmount)}
 	var v models.Verdict
 	err := verr.Err()
 	if err != nil {
 		// Show every other problem too, not only those of the numbers.
 		_, derr := in.Validate()
-		mergeInvalid(&verr, derr)
+		httpx.MergeInvalid(&verr, derr)
 	} else {
 		v, err = h.Store.Check(c.Request().Context(), in, c.RealIP())
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
+	"github.com/coupond/coupond/web/webtest"
 )
 
 // checkURL is the address of checking code with the other fields.
@@ -34,11 +35,11 @@ func shownReasons(body string) map[string]string {
 
 func TestConsoleCheckCode(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
 		ctx := t.Context()
 		chk, past := "chk", "past"
-		ten := h.mustPromotion(models.PromotionInput{Name: "Ten percent", DiscountType: models.DiscountPercent, DiscountValue: "10", UTMSource: &chk})
-		h.mustPromotion(models.PromotionInput{Name: "Bygone", DiscountType: models.DiscountFixed, DiscountValue: "100", EndsAt: "2020-06-01", UTMCampaign: &past})
+		ten := h.MustPromotion(models.PromotionInput{Name: "Ten percent", DiscountType: models.DiscountPercent, DiscountValue: "10", UTMSource: &chk})
+		h.MustPromotion(models.PromotionInput{Name: "Bygone", DiscountType: models.DiscountFixed, DiscountValue: "100", EndsAt: "2020-06-01", UTMCampaign: &past})
 		for _, spec := range []models.CouponSpec{
 			{Code: "OK1", UTMSource: &chk},
 			{Code: "ARCH1", UTMSource: &chk, Archived: new(true)},
@@ -48,17 +49,17 @@ func TestConsoleCheckCode(t *testing.T) {
 			{Code: "OLD1", UTMCampaign: &past},
 			{Code: "TWICE", UTMSource: &chk, MaxUsagePerClient: new(1), MaxItemsPerClient: 2},
 		} {
-			if _, err := h.store.CreateCoupon(ctx, spec); err != nil {
+			if _, err := h.Store.CreateCoupon(ctx, spec); err != nil {
 				t.Fatal(err)
 			}
 		}
-		h.mustRedeem("USED1", "carol", "o-1", 1, nil)
-		h.mustRedeem("TWICE", "dave", "o-2", 1, nil)
+		h.MustRedeem("USED1", "carol", "o-1", 1, nil)
+		h.MustRedeem("TWICE", "dave", "o-2", 1, nil)
 
 		// A viewer checks too.
-		h.client = h.login(viewerEmail)
-		if r := h.do("GET", "/check", nil, nil); r.status != http.StatusOK || !strings.Contains(r.body, `<form id="`+views.CheckFormID+`" method="get" action="/check" hx-get="/check"`) || strings.Contains(r.body, `data-testid="check-result"`) {
-			t.Fatalf("GET /check: %d, or no GET form, or a result before any check", r.status)
+		h.Client = h.Login(webtest.ViewerEmail)
+		if r := h.Do("GET", "/check", nil, nil); r.Status != http.StatusOK || !strings.Contains(r.Body, `<form id="`+views.CheckFormID+`" method="get" action="/check" hx-get="/check"`) || strings.Contains(r.Body, `data-testid="check-result"`) {
+			t.Fatalf("GET /check: %d, or no GET form, or a result before any check", r.Status)
 		}
 
 		for _, tc := range []struct {
@@ -77,12 +78,12 @@ func TestConsoleCheckCode(t *testing.T) {
 				models.ReasonItemsLimit:    "With this order the customer would pass the number of items the code allows per customer.",
 			}},
 		} {
-			r := h.do("GET", tc.path, nil, nil)
-			if r.status != http.StatusOK || !strings.Contains(r.body, `data-testid="check-result" data-valid="false"`) || !strings.Contains(r.body, `data-testid="verdict">not valid<`) {
-				t.Errorf("%s: %d, or not shown as not valid", tc.name, r.status)
+			r := h.Do("GET", tc.path, nil, nil)
+			if r.Status != http.StatusOK || !strings.Contains(r.Body, `data-testid="check-result" data-valid="false"`) || !strings.Contains(r.Body, `data-testid="verdict">not valid<`) {
+				t.Errorf("%s: %d, or not shown as not valid", tc.name, r.Status)
 				continue
 			}
-			if got := shownReasons(r.body); len(got) != len(tc.words) {
+			if got := shownReasons(r.Body); len(got) != len(tc.words) {
 				t.Errorf("%s: reasons %v, want %v", tc.name, got, tc.words)
 			} else {
 				for code, words := range tc.words {
@@ -95,9 +96,9 @@ func TestConsoleCheckCode(t *testing.T) {
 
 		// Valid, with the promotion that would apply and the discount on
 		// the amount; htmx gets the result alone.
-		r := h.do("GET", checkURL("ok1", "customerId", "erin", "items", "3", "orderAmount", "5000"), nil, htmx(views.CheckResultID))
-		if r.status != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(r.body), `<section id="`+views.CheckResultID+`"`) || strings.Contains(r.body, "<html") {
-			t.Fatalf("htmx check: %d %.200s", r.status, r.body)
+		r := h.Do("GET", checkURL("ok1", "customerId", "erin", "items", "3", "orderAmount", "5000"), nil, webtest.HTMX(views.CheckResultID))
+		if r.Status != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(r.Body), `<section id="`+views.CheckResultID+`"`) || strings.Contains(r.Body, "<html") {
+			t.Fatalf("htmx check: %d %.200s", r.Status, r.Body)
 		}
 		for name, want := range map[string]string{
 			"valid":                    `data-testid="check-result" data-valid="true"`,
@@ -105,15 +106,15 @@ func TestConsoleCheckCode(t *testing.T) {
 			"the discount":             `Discount on an order of 5000: <strong>500</strong>`,
 			"the customer checked for": `<code>erin</code>`,
 		} {
-			if !strings.Contains(r.body, want) {
-				t.Errorf("the valid result lacks %s: %s", name, r.body)
+			if !strings.Contains(r.Body, want) {
+				t.Errorf("the valid result lacks %s: %s", name, r.Body)
 			}
 		}
-		if got := shownReasons(r.body); len(got) != 0 {
+		if got := shownReasons(r.Body); len(got) != 0 {
 			t.Errorf("a valid code lists reasons %v", got)
 		}
-		full := h.do("GET", checkURL("ok1"), nil, nil)
-		if !strings.Contains(full.body, "<html") || !strings.Contains(full.body, `data-valid="true"`) || !strings.Contains(full.body, `value="ok1"`) {
+		full := h.Do("GET", checkURL("ok1"), nil, nil)
+		if !strings.Contains(full.Body, "<html") || !strings.Contains(full.Body, `data-valid="true"`) || !strings.Contains(full.Body, `value="ok1"`) {
 			t.Error("a plain check must get the whole page, the code kept in the form and the result")
 		}
 	})
@@ -121,41 +122,41 @@ func TestConsoleCheckCode(t *testing.T) {
 
 func TestConsoleCheckRefusesBadInput(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
 		path := checkURL("X", "customerId", "has space", "items", "many", "orderAmount", "-5")
-		r := h.do("GET", path, nil, nil)
-		if r.status != http.StatusUnprocessableEntity || strings.Contains(r.body, `data-testid="check-result"`) {
-			t.Fatalf("bad check: %d, or a result shown", r.status)
+		r := h.Do("GET", path, nil, nil)
+		if r.Status != http.StatusUnprocessableEntity || strings.Contains(r.Body, `data-testid="check-result"`) {
+			t.Fatalf("bad check: %d, or a result shown", r.Status)
 		}
 		for _, f := range []string{"customerId", "items"} {
-			if !regexp.MustCompile(`id="`+f+`"[^>]*aria-invalid="true"`).MatchString(r.body) || !strings.Contains(r.body, `data-testid="error-`+f+`"`) {
+			if !regexp.MustCompile(`id="`+f+`"[^>]*aria-invalid="true"`).MatchString(r.Body) || !strings.Contains(r.Body, `data-testid="error-`+f+`"`) {
 				t.Errorf("no message beside %s", f)
 			}
 		}
-		if !strings.Contains(r.body, `value="many"`) || !strings.Contains(r.body, `value="has space"`) {
+		if !strings.Contains(r.Body, `value="many"`) || !strings.Contains(r.Body, `value="has space"`) {
 			t.Error("the form must show back what was typed")
 		}
 		// The amount is checked once the rest reads.
-		r = h.do("GET", checkURL("X", "orderAmount", "-5"), nil, nil)
-		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `data-testid="error-orderAmount"`) {
-			t.Errorf("a negative amount: %d", r.status)
+		r = h.Do("GET", checkURL("X", "orderAmount", "-5"), nil, nil)
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `data-testid="error-orderAmount"`) {
+			t.Errorf("a negative amount: %d", r.Status)
 		}
-		r = h.do("GET", checkURL(" "), nil, nil)
-		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `data-testid="error-couponCode">is required<`) {
-			t.Errorf("a blank code: %d", r.status)
+		r = h.Do("GET", checkURL(" "), nil, nil)
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `data-testid="error-couponCode">is required<`) {
+			t.Errorf("a blank code: %d", r.Status)
 		}
 
 		// htmx aims at the result; the refusal goes to the form instead and
 		// clears the last result.
-		r = h.do("GET", path, nil, htmx(views.CheckResultID))
-		if r.status != http.StatusUnprocessableEntity || r.header.Get("HX-Retarget") != "#"+views.CheckFormID || r.header.Get("HX-Reswap") != "outerHTML" {
-			t.Fatalf("htmx bad check: %d, retarget %q reswap %q", r.status, r.header.Get("HX-Retarget"), r.header.Get("HX-Reswap"))
+		r = h.Do("GET", path, nil, webtest.HTMX(views.CheckResultID))
+		if r.Status != http.StatusUnprocessableEntity || r.Header.Get("HX-Retarget") != "#"+views.CheckFormID || r.Header.Get("HX-Reswap") != "outerHTML" {
+			t.Fatalf("htmx bad check: %d, retarget %q reswap %q", r.Status, r.Header.Get("HX-Retarget"), r.Header.Get("HX-Reswap"))
 		}
-		if !strings.HasPrefix(strings.TrimSpace(r.body), `<form id="`+views.CheckFormID+`"`) || !strings.Contains(r.body, `data-testid="error-items"`) {
-			t.Errorf("htmx bad check must answer with the form and its messages: %.200s", r.body)
+		if !strings.HasPrefix(strings.TrimSpace(r.Body), `<form id="`+views.CheckFormID+`"`) || !strings.Contains(r.Body, `data-testid="error-items"`) {
+			t.Errorf("htmx bad check must answer with the form and its messages: %.200s", r.Body)
 		}
-		if !regexp.MustCompile(`<section id="` + views.CheckResultID + `" aria-live="polite" hx-swap-oob="true">\s*</section>`).MatchString(r.body) {
-			t.Errorf("htmx bad check must clear the result out of band: %s", r.body)
+		if !regexp.MustCompile(`<section id="` + views.CheckResultID + `" aria-live="polite" hx-swap-oob="true">\s*</section>`).MatchString(r.Body) {
+			t.Errorf("htmx bad check must clear the result out of band: %s", r.Body)
 		}
 	})
 }
@@ -165,15 +166,15 @@ func TestConsoleCheckRefusesBadInput(t *testing.T) {
 // against the guessing protection like the API does.
 func TestConsoleCheckCountsGuessesByAddress(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{GuessLimit: new(2)}, func(t *testing.T, h *harness) {
+	webtest.ForEachDB(t, models.Config{GuessLimit: new(2)}, func(t *testing.T, h *webtest.Harness) {
 		for _, code := range []string{"guess1", "guess2"} {
-			if r := h.do("GET", checkURL(code), nil, nil); r.status != http.StatusOK || shownReasons(r.body)[models.ReasonNotFound] == "" {
-				t.Fatalf("check %s: %d, want not found", code, r.status)
+			if r := h.Do("GET", checkURL(code), nil, nil); r.Status != http.StatusOK || shownReasons(r.Body)[models.ReasonNotFound] == "" {
+				t.Fatalf("check %s: %d, want not found", code, r.Status)
 			}
 		}
-		r := h.do("GET", checkURL("guess3"), nil, nil)
-		if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || strings.Contains(r.body, `data-testid="check-result"`) {
-			t.Errorf("a third unknown code from the same address: %d, Retry-After %q, want 429 and no result", r.status, r.header.Get("Retry-After"))
+		r := h.Do("GET", checkURL("guess3"), nil, nil)
+		if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" || strings.Contains(r.Body, `data-testid="check-result"`) {
+			t.Errorf("a third unknown code from the same address: %d, Retry-After %q, want 429 and no result", r.Status, r.Header.Get("Retry-After"))
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
+	"github.com/coupond/coupond/web/webtest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -18,52 +19,52 @@ const noActiveMarker = `data-testid="no-active-promotion"`
 
 func TestConsoleMaxUsesPerCustomer(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		if r := h.do("GET", "/coupons/new", nil, nil); !strings.Contains(r.body, `id="maxUsagePerClient"`) {
-			t.Fatalf("the new coupon form has no max uses per customer: %d", r.status)
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
+		if r := h.Do("GET", "/coupons/new", nil, nil); !strings.Contains(r.Body, `id="maxUsagePerClient"`) {
+			t.Fatalf("the new coupon form has no max uses per customer: %d", r.Status)
 		}
-		r := h.post("/coupons", url.Values{"couponCode": {"PerCustomer"}, "maxUsagePerClient": {"-1"}}, nil)
-		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `data-testid="error-maxUsagePerClient"`) {
-			t.Fatalf("a negative max uses per customer: %d, or no message beside the field", r.status)
+		r := h.Post("/coupons", url.Values{"couponCode": {"PerCustomer"}, "maxUsagePerClient": {"-1"}}, nil)
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `data-testid="error-maxUsagePerClient"`) {
+			t.Fatalf("a negative max uses per customer: %d, or no message beside the field", r.Status)
 		}
-		r = h.post("/coupons", url.Values{"couponCode": {"PerCustomer"}, "maxUsagePerClient": {"twice"}}, nil)
-		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "whole number") || !strings.Contains(r.body, `value="twice"`) {
-			t.Fatalf("a word for max uses per customer: %d", r.status)
+		r = h.Post("/coupons", url.Values{"couponCode": {"PerCustomer"}, "maxUsagePerClient": {"twice"}}, nil)
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "whole number") || !strings.Contains(r.Body, `value="twice"`) {
+			t.Fatalf("a word for max uses per customer: %d", r.Status)
 		}
-		if _, ok := h.coupon("PerCustomer"); ok {
+		if _, ok := h.Coupon("PerCustomer"); ok {
 			t.Fatal("a refused form created the coupon")
 		}
-		r = h.post("/coupons", url.Values{"couponCode": {"PerCustomer"}, "maxUsagePerClient": {"2"}}, nil)
-		if r.status != http.StatusSeeOther {
-			t.Fatalf("create: %d %s", r.status, r.body)
+		r = h.Post("/coupons", url.Values{"couponCode": {"PerCustomer"}, "maxUsagePerClient": {"2"}}, nil)
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("create: %d %s", r.Status, r.Body)
 		}
-		if c := h.mustCoupon("PerCustomer"); c.MaxUsagePerClient != 2 {
+		if c := h.MustCoupon("PerCustomer"); c.MaxUsagePerClient != 2 {
 			t.Fatalf("stored max uses per customer = %d, want 2", c.MaxUsagePerClient)
 		}
-		if page := h.do("GET", "/coupons/PerCustomer", nil, nil); !strings.Contains(page.body, `data-testid="maxUsagePerClient">2<`) {
+		if page := h.Do("GET", "/coupons/PerCustomer", nil, nil); !strings.Contains(page.Body, `data-testid="maxUsagePerClient">2<`) {
 			t.Error("the coupon page does not show max uses per customer 2")
 		}
-		if edit := h.do("GET", "/coupons/PerCustomer/edit", nil, nil); !regexp.MustCompile(`id="maxUsagePerClient"[^>]*value="2"`).MatchString(edit.body) {
+		if edit := h.Do("GET", "/coupons/PerCustomer/edit", nil, nil); !regexp.MustCompile(`id="maxUsagePerClient"[^>]*value="2"`).MatchString(edit.Body) {
 			t.Error("the edit form does not show max uses per customer 2")
 		}
-		if r := h.post("/coupons/PerCustomer", url.Values{"maxUsagePerClient": {"5"}}, nil); r.status != http.StatusSeeOther {
-			t.Fatalf("edit: %d", r.status)
+		if r := h.Post("/coupons/PerCustomer", url.Values{"maxUsagePerClient": {"5"}}, nil); r.Status != http.StatusSeeOther {
+			t.Fatalf("edit: %d", r.Status)
 		}
-		if c := h.mustCoupon("PerCustomer"); c.MaxUsagePerClient != 5 {
+		if c := h.MustCoupon("PerCustomer"); c.MaxUsagePerClient != 5 {
 			t.Errorf("after the edit max uses per customer = %d, want 5", c.MaxUsagePerClient)
 		}
 		// Generated coupons take the limit too.
-		wait := h.runBatches()
-		r = h.post("/coupons/generate", url.Values{"prefix": {"GENPC"}, "length": {"12"}, "quantity": {"2"}, "maxUsage": {"1"}, "maxUsagePerClient": {"3"}}, nil)
-		if r.status != http.StatusSeeOther {
-			t.Fatalf("generate: %d %.300s", r.status, r.body)
+		wait := h.RunBatches()
+		r = h.Post("/coupons/generate", url.Values{"prefix": {"GENPC"}, "length": {"12"}, "quantity": {"2"}, "maxUsage": {"1"}, "maxUsagePerClient": {"3"}}, nil)
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("generate: %d %.300s", r.Status, r.Body)
 		}
-		id, err := strconv.ParseInt(strings.TrimPrefix(r.header.Get("Location"), "/batches/"), 10, 64)
+		id, err := strconv.ParseInt(strings.TrimPrefix(r.Header.Get("Location"), "/batches/"), 10, 64)
 		if err != nil {
 			t.Fatal(err)
 		}
 		wait(id)
-		page, err := h.store.ListCoupons(t.Context(), models.CouponFilter{Prefix: "GENPC"})
+		page, err := h.Store.ListCoupons(t.Context(), models.CouponFilter{Prefix: "GENPC"})
 		if err != nil || len(page.Coupons) != 2 || page.Coupons[0].MaxUsagePerClient != 3 {
 			t.Errorf("generated coupons: %+v %v, want two with max uses per customer 3", page.Coupons, err)
 		}
@@ -81,13 +82,13 @@ func couponRows(body string) map[string]string {
 
 func TestConsoleMarksCouponsWithoutLivePromotion(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
 		ctx := t.Context()
 		spring, paused, old := "spring", "paused", "old"
 		capped := int64(500)
-		live := h.mustPromotion(models.PromotionInput{Name: "Spring sale", DiscountType: models.DiscountPercent, DiscountValue: "12.5", DiscountCap: &capped, UTMSource: &spring})
-		ended := h.mustPromotion(models.PromotionInput{Name: "Old sale", DiscountType: models.DiscountFixed, DiscountValue: "300", EndsAt: "2020-01-31T12:00:00Z", UTMCampaign: &old, UTMSource: &spring})
-		h.mustPromotion(models.PromotionInput{Name: "Paused sale", Status: models.PromotionInactive, DiscountType: models.DiscountFixed, DiscountValue: "100", UTMSource: &paused})
+		live := h.MustPromotion(models.PromotionInput{Name: "Spring sale", DiscountType: models.DiscountPercent, DiscountValue: "12.5", DiscountCap: &capped, UTMSource: &spring})
+		ended := h.MustPromotion(models.PromotionInput{Name: "Old sale", DiscountType: models.DiscountFixed, DiscountValue: "300", EndsAt: "2020-01-31T12:00:00Z", UTMCampaign: &old, UTMSource: &spring})
+		h.MustPromotion(models.PromotionInput{Name: "Paused sale", Status: models.PromotionInactive, DiscountType: models.DiscountFixed, DiscountValue: "100", UTMSource: &paused})
 		for _, spec := range []models.CouponSpec{
 			{Code: "LIVE1", UTMSource: &spring},
 			{Code: "ENDED1", UTMCampaign: &old},
@@ -95,12 +96,12 @@ func TestConsoleMarksCouponsWithoutLivePromotion(t *testing.T) {
 			{Code: "BARE1"},
 			{Code: "ALICE1", UTMSource: &spring, MaxUsage: 3, CustomerID: new("alice")},
 		} {
-			if _, err := h.store.CreateCoupon(ctx, spec); err != nil {
+			if _, err := h.Store.CreateCoupon(ctx, spec); err != nil {
 				t.Fatal(err)
 			}
 		}
 
-		rows := couponRows(h.do("GET", "/coupons", nil, nil).body)
+		rows := couponRows(h.Do("GET", "/coupons", nil, nil).Body)
 		for code, marked := range map[string]bool{"LIVE1": false, "ENDED1": true, "PAUSED1": true, "BARE1": true, "ALICE1": false} {
 			row, ok := rows[code]
 			if !ok {
@@ -113,21 +114,21 @@ func TestConsoleMarksCouponsWithoutLivePromotion(t *testing.T) {
 		}
 		// The table fragment and an archived row swapped in place keep the
 		// mark.
-		if r := h.do("GET", "/coupons", nil, htmx(views.CouponTableID)); !strings.Contains(couponRows(r.body)["BARE1"], noActiveMarker) {
+		if r := h.Do("GET", "/coupons", nil, webtest.HTMX(views.CouponTableID)); !strings.Contains(couponRows(r.Body)["BARE1"], noActiveMarker) {
 			t.Error("the table fragment does not mark BARE1")
 		}
-		r := h.post("/coupons/BARE1/archive", nil, htmx(views.CouponRowID(h.mustCoupon("BARE1").ID)))
-		if r.status != http.StatusOK || !strings.Contains(r.body, noActiveMarker) {
-			t.Errorf("the swapped row of BARE1 lost its mark: %d %.300s", r.status, r.body)
+		r := h.Post("/coupons/BARE1/archive", nil, webtest.HTMX(views.CouponRowID(h.MustCoupon("BARE1").ID)))
+		if r.Status != http.StatusOK || !strings.Contains(r.Body, noActiveMarker) {
+			t.Errorf("the swapped row of BARE1 lost its mark: %d %.300s", r.Status, r.Body)
 		}
-		if r := h.post("/coupons/LIVE1/archive", nil, htmx(views.CouponRowID(h.mustCoupon("LIVE1").ID))); r.status != http.StatusOK ||
-			!strings.HasPrefix(strings.TrimSpace(r.body), `<tr id="coupon-row-`) || strings.Contains(r.body, noActiveMarker) {
-			t.Errorf("the swapped row of LIVE1 must come back unmarked, as it reaches a live promotion: %d %.300s", r.status, r.body)
+		if r := h.Post("/coupons/LIVE1/archive", nil, webtest.HTMX(views.CouponRowID(h.MustCoupon("LIVE1").ID))); r.Status != http.StatusOK ||
+			!strings.HasPrefix(strings.TrimSpace(r.Body), `<tr id="coupon-row-`) || strings.Contains(r.Body, noActiveMarker) {
+			t.Errorf("the swapped row of LIVE1 must come back unmarked, as it reaches a live promotion: %d %.300s", r.Status, r.Body)
 		}
 
 		// The coupon's page: the mark, the promotions its tags reach, live or
 		// not, and who it is for.
-		page := h.do("GET", "/coupons/LIVE1", nil, nil).body
+		page := h.Do("GET", "/coupons/LIVE1", nil, nil).Body
 		if strings.Contains(page, noActiveMarker) {
 			t.Error("LIVE1's page is marked")
 		}
@@ -142,20 +143,20 @@ func TestConsoleMarksCouponsWithoutLivePromotion(t *testing.T) {
 		if !regexp.MustCompile(`data-testid="customerId">\s*any customer\s*</dd>`).MatchString(page) {
 			t.Error("LIVE1's page does not say any customer may use it")
 		}
-		page = h.do("GET", "/coupons/ENDED1", nil, nil).body
+		page = h.Do("GET", "/coupons/ENDED1", nil, nil).Body
 		if !strings.Contains(page, noActiveMarker) || len(pagePromotions(t, page)) != 1 {
 			t.Error("ENDED1's page must be marked and list the ended promotion")
 		}
-		page = h.do("GET", "/coupons/PAUSED1", nil, nil).body
+		page = h.Do("GET", "/coupons/PAUSED1", nil, nil).Body
 		if ps := pagePromotions(t, page); !strings.Contains(page, noActiveMarker) || len(ps) != 1 || ps[0].Live != "not live: it is inactive" {
 			t.Errorf("PAUSED1's page: marked %v, promotions %+v", strings.Contains(page, noActiveMarker), ps)
 		}
-		page = h.do("GET", "/coupons/BARE1", nil, nil).body
+		page = h.Do("GET", "/coupons/BARE1", nil, nil).Body
 		if !strings.Contains(page, noActiveMarker) || !strings.Contains(page, `data-testid="no-promotions"`) {
 			t.Error("BARE1's page must be marked and say it reaches no promotion")
 		}
-		h.mustRedeem("ALICE1", "alice", "order-1", 1, nil)
-		page = h.do("GET", "/coupons/ALICE1", nil, nil).body
+		h.MustRedeem("ALICE1", "alice", "order-1", 1, nil)
+		page = h.Do("GET", "/coupons/ALICE1", nil, nil).Body
 		if !regexp.MustCompile(`data-testid="customerId">\s*<code>alice</code> only`).MatchString(page) {
 			t.Error("ALICE1's page does not name its customer")
 		}
@@ -191,14 +192,14 @@ func redemptionRows(body string) (ids []string, orders []string) {
 
 func TestConsoleRedemptionsCancel(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
 		tag := "bday"
-		h.mustPromotion(models.PromotionInput{Name: "Ten off", DiscountType: models.DiscountPercent, DiscountValue: "10", UTMSource: &tag})
-		if _, err := h.store.CreateCoupon(t.Context(), models.CouponSpec{Code: "ONCE", UTMSource: &tag, MaxUsage: 1}); err != nil {
+		h.MustPromotion(models.PromotionInput{Name: "Ten off", DiscountType: models.DiscountPercent, DiscountValue: "10", UTMSource: &tag})
+		if _, err := h.Store.CreateCoupon(t.Context(), models.CouponSpec{Code: "ONCE", UTMSource: &tag, MaxUsage: 1}); err != nil {
 			t.Fatal(err)
 		}
-		red := h.mustRedeem("ONCE", "cust-7", "order-77", 3, new(int64(2000)))
-		if v := h.verdict("ONCE", ""); v.Valid || !cmp.Equal(v.Reasons, []string{models.ReasonUsageLimit}) {
+		red := h.MustRedeem("ONCE", "cust-7", "order-77", 3, new(int64(2000)))
+		if v := h.Verdict("ONCE", ""); v.Valid || !cmp.Equal(v.Reasons, []string{models.ReasonUsageLimit}) {
 			t.Fatalf("after one use ONCE is %+v, want refused for its usage limit", v)
 		}
 		rowID := views.RedemptionRowID(red.ID)
@@ -206,7 +207,7 @@ func TestConsoleRedemptionsCancel(t *testing.T) {
 			return regexp.MustCompile(`(?s)<tr id="` + rowID + `".*?</tr>`).FindString(body)
 		}
 
-		page := h.do("GET", "/coupons/ONCE", nil, nil).body
+		page := h.Do("GET", "/coupons/ONCE", nil, nil).Body
 		row := rowOf(page)
 		for _, want := range []string{"<code>cust-7</code>", "<code>order-77</code>", "<td>3</td>", "<td>2000</td>", "<td>200</td>", ">counts<", `data-testid="cancel-redemption"`} {
 			if !strings.Contains(row, want) {
@@ -215,85 +216,85 @@ func TestConsoleRedemptionsCancel(t *testing.T) {
 		}
 
 		// A viewer sees the redemption but cannot cancel it.
-		viewer := h.login(viewerEmail)
-		vpage := h.doWith(viewer, "GET", "/coupons/ONCE", nil, nil).body
+		viewer := h.Login(webtest.ViewerEmail)
+		vpage := h.DoWith(viewer, "GET", "/coupons/ONCE", nil, nil).Body
 		if rowOf(vpage) == "" || strings.Contains(vpage, `data-testid="cancel-redemption"`) {
 			t.Error("a viewer must see the redemption without a cancel button")
 		}
 		form := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "same-origin"}
-		if r := h.doWith(viewer, "POST", views.RedemptionCancelURL(red.ID), strings.NewReader(""), form); r.status != http.StatusForbidden {
-			t.Errorf("a viewer's cancel: %d, want 403", r.status)
+		if r := h.DoWith(viewer, "POST", views.RedemptionCancelURL(red.ID), strings.NewReader(""), form); r.Status != http.StatusForbidden {
+			t.Errorf("a viewer's cancel: %d, want 403", r.Status)
 		}
-		if r, err := h.store.Redemption(t.Context(), red.ID); err != nil || !r.Live() {
+		if r, err := h.Store.Redemption(t.Context(), red.ID); err != nil || !r.Live() {
 			t.Fatalf("after a viewer's refused cancel the redemption is %+v (%v)", r, err)
 		}
 
 		// htmx: the row is swapped, the uses follow out of band, and the
 		// code works again.
-		r := h.post(views.RedemptionCancelURL(red.ID), nil, htmx(rowID))
-		if r.status != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(r.body), `<tr id="`+rowID+`"`) {
-			t.Fatalf("htmx cancel: %d %.300s", r.status, r.body)
+		r := h.Post(views.RedemptionCancelURL(red.ID), nil, webtest.HTMX(rowID))
+		if r.Status != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(r.Body), `<tr id="`+rowID+`"`) {
+			t.Fatalf("htmx cancel: %d %.300s", r.Status, r.Body)
 		}
-		if !strings.Contains(rowOf(r.body), ">cancelled<") || strings.Contains(r.body, `data-testid="cancel-redemption"`) {
-			t.Errorf("the swapped row must say cancelled and offer no cancel: %s", r.body)
+		if !strings.Contains(rowOf(r.Body), ">cancelled<") || strings.Contains(r.Body, `data-testid="cancel-redemption"`) {
+			t.Errorf("the swapped row must say cancelled and offer no cancel: %s", r.Body)
 		}
-		if !regexp.MustCompile(`<dd id="coupon-uses" data-testid="uses" hx-swap-oob="true">\s*0 of 1\s*</dd>`).MatchString(r.body) {
-			t.Errorf("the cancel does not update the uses to 0 of 1 out of band: %s", r.body)
+		if !regexp.MustCompile(`<dd id="coupon-uses" data-testid="uses" hx-swap-oob="true">\s*0 of 1\s*</dd>`).MatchString(r.Body) {
+			t.Errorf("the cancel does not update the uses to 0 of 1 out of band: %s", r.Body)
 		}
-		if got, err := h.store.Redemption(t.Context(), red.ID); err != nil || got.Live() {
+		if got, err := h.Store.Redemption(t.Context(), red.ID); err != nil || got.Live() {
 			t.Fatalf("after the cancel the redemption is %+v (%v)", got, err)
 		}
-		if v := h.verdict("ONCE", ""); !v.Valid {
+		if v := h.Verdict("ONCE", ""); !v.Valid {
 			t.Errorf("after the cancel ONCE is %+v, want valid", v)
 		}
 
 		// Plain, and a second time: back to the coupon, nothing changes.
-		r = h.post(views.RedemptionCancelURL(red.ID), nil, nil)
-		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/coupons/ONCE" {
-			t.Fatalf("plain second cancel: %d to %q", r.status, r.header.Get("Location"))
+		r = h.Post(views.RedemptionCancelURL(red.ID), nil, nil)
+		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/coupons/ONCE" {
+			t.Fatalf("plain second cancel: %d to %q", r.Status, r.Header.Get("Location"))
 		}
-		if c := h.mustCoupon("ONCE"); c.Uses != 0 {
+		if c := h.MustCoupon("ONCE"); c.Uses != 0 {
 			t.Errorf("cancelling twice left uses at %d, want 0", c.Uses)
 		}
-		if row := rowOf(h.do("GET", "/coupons/ONCE", nil, nil).body); !strings.Contains(row, ">cancelled<") || strings.Contains(row, "cancel-redemption") {
+		if row := rowOf(h.Do("GET", "/coupons/ONCE", nil, nil).Body); !strings.Contains(row, ">cancelled<") || strings.Contains(row, "cancel-redemption") {
 			t.Errorf("the page shows the cancelled redemption as %s", row)
 		}
 		for _, id := range []string{"999999", "abc"} {
-			if r := h.post("/redemptions/"+id+"/cancel", nil, nil); r.status != http.StatusNotFound {
-				t.Errorf("cancel redemption %s: %d, want 404", id, r.status)
+			if r := h.Post("/redemptions/"+id+"/cancel", nil, nil); r.Status != http.StatusNotFound {
+				t.Errorf("cancel redemption %s: %d, want 404", id, r.Status)
 			}
 		}
 
 		// A plain cancel of a live redemption cancels it too.
-		again := h.mustRedeem("ONCE", "cust-8", "order-88", 1, nil)
-		if r := h.post(views.RedemptionCancelURL(again.ID), nil, nil); r.status != http.StatusSeeOther {
-			t.Fatalf("plain cancel: %d", r.status)
+		again := h.MustRedeem("ONCE", "cust-8", "order-88", 1, nil)
+		if r := h.Post(views.RedemptionCancelURL(again.ID), nil, nil); r.Status != http.StatusSeeOther {
+			t.Fatalf("plain cancel: %d", r.Status)
 		}
-		if v := h.verdict("ONCE", ""); !v.Valid {
+		if v := h.Verdict("ONCE", ""); !v.Valid {
 			t.Errorf("after the plain cancel ONCE is %+v, want valid", v)
 		}
 		// htmx aimed elsewhere than the row loads the coupon's page.
-		r = h.post(views.RedemptionCancelURL(again.ID), nil, htmx("somewhere"))
-		if r.status != http.StatusNoContent || r.header.Get("HX-Location") != "/coupons/ONCE" {
-			t.Errorf("htmx cancel aimed elsewhere: %d HX-Location %q", r.status, r.header.Get("HX-Location"))
+		r = h.Post(views.RedemptionCancelURL(again.ID), nil, webtest.HTMX("somewhere"))
+		if r.Status != http.StatusNoContent || r.Header.Get("HX-Location") != "/coupons/ONCE" {
+			t.Errorf("htmx cancel aimed elsewhere: %d HX-Location %q", r.Status, r.Header.Get("HX-Location"))
 		}
 	})
 }
 
 func TestConsoleRedemptionsPaged(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
 		tag := "many"
-		h.mustPromotion(models.PromotionInput{Name: "Many", DiscountType: models.DiscountFixed, DiscountValue: "100", UTMCampaign: &tag})
-		if _, err := h.store.CreateCoupon(t.Context(), models.CouponSpec{Code: "MANY", UTMCampaign: &tag}); err != nil {
+		h.MustPromotion(models.PromotionInput{Name: "Many", DiscountType: models.DiscountFixed, DiscountValue: "100", UTMCampaign: &tag})
+		if _, err := h.Store.CreateCoupon(t.Context(), models.CouponSpec{Code: "MANY", UTMCampaign: &tag}); err != nil {
 			t.Fatal(err)
 		}
 		var orders []string
 		for i := range 21 {
 			orders = append(orders, fmt.Sprintf("o-%02d", i))
-			h.mustRedeem("MANY", "c", orders[i], 1, nil)
+			h.MustRedeem("MANY", "c", orders[i], 1, nil)
 		}
-		page := h.do("GET", "/coupons/MANY", nil, nil).body
+		page := h.Do("GET", "/coupons/MANY", nil, nil).Body
 		_, first := redemptionRows(page)
 		if len(first) != 20 || first[0] != "o-20" || first[19] != "o-01" {
 			t.Fatalf("the first page lists %v, want o-20 down to o-01", first)
@@ -302,19 +303,19 @@ func TestConsoleRedemptionsPaged(t *testing.T) {
 		if next == nil {
 			t.Fatal("no link to older redemptions")
 		}
-		r := h.do("GET", strings.ReplaceAll(next[1], "&amp;", "&"), nil, htmx(views.CouponRedemptionsID))
-		if r.status != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(r.body), `<section id="`+views.CouponRedemptionsID+`"`) {
-			t.Fatalf("older redemptions for htmx: %d %.200s", r.status, r.body)
+		r := h.Do("GET", strings.ReplaceAll(next[1], "&amp;", "&"), nil, webtest.HTMX(views.CouponRedemptionsID))
+		if r.Status != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(r.Body), `<section id="`+views.CouponRedemptionsID+`"`) {
+			t.Fatalf("older redemptions for htmx: %d %.200s", r.Status, r.Body)
 		}
-		if _, older := redemptionRows(r.body); !cmp.Equal(older, []string{"o-00"}) || strings.Contains(r.body, "older-redemptions") {
+		if _, older := redemptionRows(r.Body); !cmp.Equal(older, []string{"o-00"}) || strings.Contains(r.Body, "older-redemptions") {
 			t.Errorf("the second page lists %v, want only o-00 and no further link", older)
 		}
-		if !strings.Contains(r.body, `href="/coupons/MANY" hx-get="/coupons/MANY"`) {
+		if !strings.Contains(r.Body, `href="/coupons/MANY" hx-get="/coupons/MANY"`) {
 			t.Error("the second page has no link back to the newest redemptions")
 		}
-		stale := h.do("GET", "/coupons/MANY?after=***", nil, nil)
-		if _, rows := redemptionRows(stale.body); stale.status != http.StatusOK || len(rows) != 20 || !strings.Contains(stale.body, "not valid any more") {
-			t.Errorf("a stale cursor: %d with %d rows, want the newest with a note", stale.status, len(rows))
+		stale := h.Do("GET", "/coupons/MANY?after=***", nil, nil)
+		if _, rows := redemptionRows(stale.Body); stale.Status != http.StatusOK || len(rows) != 20 || !strings.Contains(stale.Body, "not valid any more") {
+			t.Errorf("a stale cursor: %d with %d rows, want the newest with a note", stale.Status, len(rows))
 		}
 	})
 }

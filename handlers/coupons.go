@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
 	"github.com/labstack/echo/v4"
@@ -83,7 +84,7 @@ func (h *Coupons) List(c echo.Context) error {
 // utmSource, utmCampaign, status), every page of them, as the API's CSV.
 // An unknown status is a 422.
 func (h *Coupons) CSV(c echo.Context) error {
-	return couponsCSV(c, h.Store)
+	return httpx.CouponsCSV(c, h.Store)
 }
 
 func listURL(v views.CouponList, after string) string {
@@ -241,12 +242,12 @@ func validateCouponFields(f views.CouponFields, verr *models.ValidationError) mo
 		Code:                     f.Code,
 		UTMSource:                optional(f.UTMSource),
 		UTMCampaign:              optional(f.UTMCampaign),
-		MaxItemsPerClient:        formInt(verr, views.FieldMaxItemsPerClient, f.MaxItemsPerClient),
-		MaxUsage:                 formInt(verr, views.FieldMaxUsage, f.MaxUsage),
-		MaxUsagePerClient:        new(formInt(verr, views.FieldMaxUsagePerClient, f.MaxUsagePerClient)),
+		MaxItemsPerClient:        httpx.FormInt(verr, views.FieldMaxItemsPerClient, f.MaxItemsPerClient),
+		MaxUsage:                 httpx.FormInt(verr, views.FieldMaxUsage, f.MaxUsage),
+		MaxUsagePerClient:        new(httpx.FormInt(verr, views.FieldMaxUsagePerClient, f.MaxUsagePerClient)),
 		ExpirationIntervalPerUse: f.ExpirationIntervalPerUse,
 	}.Validate()
-	mergeInvalid(verr, err)
+	httpx.MergeInvalid(verr, err)
 	return spec
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
 	"github.com/labstack/echo/v4"
@@ -73,7 +74,7 @@ func (h *Issue) Create(c echo.Context) error {
 		if known {
 			// Show the identifier's own problem too.
 			_, nerr := ref.Normalize(models.FieldCustomer + ".")
-			mergeInvalid(&verr, nerr)
+			httpx.MergeInvalid(&verr, nerr)
 		}
 		err = &verr
 	} else {

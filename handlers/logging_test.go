@@ -11,6 +11,7 @@ import (
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/models/storetest"
 	"github.com/coupond/coupond/web"
+	"github.com/coupond/coupond/web/webtest"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -41,26 +42,26 @@ func TestSetupTokenIsNotLogged(t *testing.T) {
 	storetest.Each(t, models.Config{PasswordCost: bcrypt.MinCost}, func(t *testing.T, s *models.Store) {
 		var logs logBuffer
 		e := web.NewServer(slog.New(slog.NewTextHandler(&logs, nil)), web.Config{}, s)
-		h := &harness{t: t, e: e, store: s, srv: newTestServer(t, e)}
+		h := &webtest.Harness{T: t, E: e, Store: s, Srv: webtest.NewTestServer(t, e)}
 		token, err := s.NewSetupToken(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r := h.doWith(newClient(), "GET", "/setup?token="+token+"&from=mail", nil, nil); r.status != http.StatusOK {
-			t.Fatalf("setup link: %d", r.status)
+		if r := h.DoWith(webtest.NewClient(), "GET", "/setup?token="+token+"&from=mail", nil, nil); r.Status != http.StatusOK {
+			t.Fatalf("setup link: %d", r.Status)
 		}
 		// The key spelled with an escape is the same parameter to the server.
-		if r := h.doWith(newClient(), "GET", "/setup?tok%65n="+token, nil, nil); r.status != http.StatusOK {
-			t.Fatalf("setup link with an escaped key: %d", r.status)
+		if r := h.DoWith(webtest.NewClient(), "GET", "/setup?tok%65n="+token, nil, nil); r.Status != http.StatusOK {
+			t.Fatalf("setup link with an escaped key: %d", r.Status)
 		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if r := h.doWith(newClient(), "GET", "/setup?token="+token, nil, nil); r.status != http.StatusInternalServerError {
-			t.Fatalf("setup link with the database closed: %d, want 500", r.status)
+		if r := h.DoWith(webtest.NewClient(), "GET", "/setup?token="+token, nil, nil); r.Status != http.StatusInternalServerError {
+			t.Fatalf("setup link with the database closed: %d, want 500", r.Status)
 		}
-		if r := h.doWith(newClient(), "GET", "/setup?token="+token, nil, map[string]string{"Cookie": "coupond_session=abc"}); r.status != http.StatusServiceUnavailable {
-			t.Fatalf("setup link with a session and the database closed: %d, want 503", r.status)
+		if r := h.DoWith(webtest.NewClient(), "GET", "/setup?token="+token, nil, map[string]string{"Cookie": "coupond_session=abc"}); r.Status != http.StatusServiceUnavailable {
+			t.Fatalf("setup link with a session and the database closed: %d, want 503", r.Status)
 		}
 
 		out := logs.String()

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
 	"github.com/labstack/echo/v4"
@@ -138,7 +138,7 @@ func (h *Promotions) tagForm(ctx context.Context, p models.Promotion, refused ta
 		return views.PromotionTagForm{}, err
 	}
 	choice := func(kind, label string, current *string, tags []models.TagCount) views.TagChoice {
-		tc := views.TagChoice{Kind: kind, Label: label, Current: deref(current), Selected: deref(current)}
+		tc := views.TagChoice{Kind: kind, Label: label, Current: httpx.Deref(current), Selected: httpx.Deref(current)}
 		for _, t := range tags {
 			tc.Options = append(tc.Options, views.TagOption{Tag: t.Tag, Coupons: t.Coupons})
 		}
@@ -190,7 +190,7 @@ func (h *Promotions) Edit(c echo.Context) error {
 		DiscountType: p.DiscountType, DiscountValue: models.FormatDiscountValue(p.DiscountType, p.DiscountValue),
 		BeginsAt: inputTime(p.BeginsAt), EndsAt: inputTime(p.EndsAt),
 		MaxUsage: itoa(p.MaxUsage), MaxUsagePerClient: itoa(p.MaxUsagePerClient),
-		UTMSource: deref(p.UTMSource), UTMCampaign: deref(p.UTMCampaign),
+		UTMSource: httpx.Deref(p.UTMSource), UTMCampaign: httpx.Deref(p.UTMCampaign),
 	}}
 	if p.DiscountCap != nil {
 		f.DiscountCap = strconv.FormatInt(*p.DiscountCap, 10)
@@ -231,7 +231,7 @@ func (h *Promotions) formFailed(c echo.Context, title string, form views.Promoti
 // Archive archives a promotion so that no coupon reaches it any more; the
 // status block is swapped in place for htmx. It fails with ErrNotFound.
 func (h *Promotions) Archive(c echo.Context) error {
-	id, err := pathID(c, "promotion")
+	id, err := httpx.PathID(c, "promotion")
 	if err != nil {
 		return err
 	}
@@ -253,7 +253,7 @@ var tagFields = map[string]string{views.TagKindSource: models.FieldUTMSource, vi
 // form, for htmx) with 422 and the message beside the choice. It fails
 // with ErrNotFound.
 func (h *Promotions) LinkTag(c echo.Context) error {
-	id, err := pathID(c, "promotion")
+	id, err := httpx.PathID(c, "promotion")
 	if err != nil {
 		return err
 	}
@@ -289,7 +289,7 @@ func (h *Promotions) LinkTag(c echo.Context) error {
 }
 
 func (h *Promotions) promotion(c echo.Context) (models.Promotion, error) {
-	id, err := pathID(c, "promotion")
+	id, err := httpx.PathID(c, "promotion")
 	if err != nil {
 		return models.Promotion{}, err
 	}
@@ -321,31 +321,16 @@ func readPromotionForm(c echo.Context) (views.PromotionForm, models.PromotionSpe
 		Kind:              f.Kind,
 		DiscountType:      f.DiscountType,
 		DiscountValue:     f.DiscountValue,
-		DiscountCap:       formAmount(&verr, views.FieldDiscountCap, f.DiscountCap),
+		DiscountCap:       httpx.FormAmount(&verr, views.FieldDiscountCap, f.DiscountCap),
 		BeginsAt:          f.BeginsAt,
 		EndsAt:            f.EndsAt,
-		MaxUsage:          formInt(&verr, views.FieldMaxUsage, f.MaxUsage),
-		MaxUsagePerClient: formInt(&verr, views.FieldMaxUsagePerClient, f.MaxUsagePerClient),
+		MaxUsage:          httpx.FormInt(&verr, views.FieldMaxUsage, f.MaxUsage),
+		MaxUsagePerClient: httpx.FormInt(&verr, views.FieldMaxUsagePerClient, f.MaxUsagePerClient),
 		UTMSource:         optional(f.UTMSource),
 		UTMCampaign:       optional(f.UTMCampaign),
 	}.Validate()
-	mergeInvalid(&verr, err)
+	httpx.MergeInvalid(&verr, err)
 	return f, spec, verr.Err()
-}
-
-// formAmount reads an optional amount in minor units; blank is nil. A bad
-// value is recorded in verr under the field's name.
-func formAmount(verr *models.ValidationError, field, raw string) *int64 {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return nil
-	}
-	n, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil {
-		verr.Add(field, "must be a whole amount in minor units (500 means 5.00), or left out")
-		return nil
-	}
-	return &n
 }
 
 // inputTime writes a stored time for a datetime-local input, in UTC;
@@ -404,8 +389,8 @@ func promotionRow(p models.Promotion, now time.Time) views.PromotionRow {
 		Uses:              p.Uses,
 		MaxUsage:          p.MaxUsage,
 		MaxUsagePerClient: p.MaxUsagePerClient,
-		UTMSource:         deref(p.UTMSource),
-		UTMCampaign:       deref(p.UTMCampaign),
+		UTMSource:         httpx.Deref(p.UTMSource),
+		UTMCampaign:       httpx.Deref(p.UTMCampaign),
 		Live:              p.Live(now),
 		LastModified:      formatTime(p.UpdatedAt),
 	}

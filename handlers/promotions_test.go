@@ -13,72 +13,10 @@ import (
 
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
+	"github.com/coupond/coupond/web/webtest"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
-
-// mustPromotion stores a promotion from in: a 10 % regular promotion
-// named "Promo" unless in says otherwise.
-func (h *harness) mustPromotion(in models.PromotionInput) models.Promotion {
-	h.t.Helper()
-	if in.Name == "" {
-		in.Name = "Promo"
-	}
-	if in.DiscountType == "" {
-		in.DiscountType, in.DiscountValue = models.DiscountPercent, "10"
-	}
-	spec, err := in.Validate()
-	if err != nil {
-		h.t.Fatalf("promotion input: %v", err)
-	}
-	p, err := h.store.CreatePromotion(h.t.Context(), spec)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return p
-}
-
-// promotion is the stored promotion with id.
-func (h *harness) promotion(id int64) models.Promotion {
-	h.t.Helper()
-	p, err := h.store.Promotion(h.t.Context(), id)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return p
-}
-
-// mustTaggedCoupon stores a coupon carrying the given UTM tags ("" for
-// none).
-func (h *harness) mustTaggedCoupon(code, source, campaign string) models.Coupon {
-	h.t.Helper()
-	in := models.CouponInput{Code: code}
-	if source != "" {
-		in.UTMSource = &source
-	}
-	if campaign != "" {
-		in.UTMCampaign = &campaign
-	}
-	spec, err := in.Validate()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	c, err := h.store.CreateCoupon(h.t.Context(), spec)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return c
-}
-
-// promotionCount is how many promotions are stored.
-func (h *harness) promotionCount() int {
-	h.t.Helper()
-	page, err := h.store.ListPromotions(h.t.Context(), models.PromotionFilter{Limit: models.MaxListLimit})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return len(page.Promotions)
-}
 
 var promotionLocation = regexp.MustCompile(`^/promotions/([0-9]+)$`)
 
@@ -163,37 +101,37 @@ func formValues(t *testing.T, body, id string) url.Values {
 
 func TestPromotionCreateAndShow(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		r := h.do("GET", "/promotions/new", nil, nil)
-		if r.status != http.StatusOK || !regexp.MustCompile(`<form id="promotion-form" method="post"[^>]*><input type="hidden" name="_csrf" value="`+h.csrf()+`">`).MatchString(r.body) {
-			t.Fatalf("new form: %d, or no form carrying the CSRF token", r.status)
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
+		r := h.Do("GET", "/promotions/new", nil, nil)
+		if r.Status != http.StatusOK || !regexp.MustCompile(`<form id="promotion-form" method="post"[^>]*><input type="hidden" name="_csrf" value="`+h.CSRF()+`">`).MatchString(r.Body) {
+			t.Fatalf("new form: %d, or no form carrying the CSRF token", r.Status)
 		}
-		r = h.post("/promotions", validPromotionForm(), nil)
-		if r.status != http.StatusSeeOther {
-			t.Fatalf("create: %d %.300s", r.status, r.body)
+		r = h.Post("/promotions", validPromotionForm(), nil)
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("create: %d %.300s", r.Status, r.Body)
 		}
-		id := createdPromotion(t, r.header.Get("Location"))
-		p := h.promotion(id)
+		id := createdPromotion(t, r.Header.Get("Location"))
+		p := h.Promotion(id)
 		begins := time.Date(2026, 11, 1, 9, 30, 0, 0, time.UTC)
 		if p.Name != "Spring sale" || p.DiscountValue != 1250 || p.DiscountCap == nil || *p.DiscountCap != 300 || p.BeginsAt == nil || !p.BeginsAt.Equal(begins) ||
 			p.MaxUsage != 10 || p.MaxUsagePerClient != 2 || p.UTMSource == nil || *p.UTMSource != "newsletter" || p.UTMCampaign != nil {
 			t.Fatalf("stored %+v", p)
 		}
 
-		page := h.do("GET", r.header.Get("Location"), nil, nil)
+		page := h.Do("GET", r.Header.Get("Location"), nil, nil)
 		for tid, want := range map[string]string{
 			"promotion-name": "Spring sale", "description": "For the newsletter", "discount": "12.5 %", "cap": "300 (minor units)",
 			"beginsAt": "2026-11-01 09:30:00", "endsAt": "2026-12-24 18:00:00", "uses": "0 / 10", "maxUsagePerClient": "2",
 			"status": "active", "live": "live now", "no-redemptions": "No redemptions yet.",
 		} {
-			if got := testID(page.body, tid); got != want {
+			if got := testID(page.Body, tid); got != want {
 				t.Errorf("page %s = %q, want %q", tid, got, want)
 			}
 		}
-		list := h.do("GET", "/promotions", nil, nil)
-		if list.status != http.StatusOK || !strings.Contains(list.body, `href="/promotions/`+fmt.Sprint(id)+`">Spring sale</a>`) ||
-			!strings.Contains(list.body, "12.5 %") || testID(list.body, "uses") != "0 / 10" {
-			t.Errorf("the list does not show the new promotion: %d", list.status)
+		list := h.Do("GET", "/promotions", nil, nil)
+		if list.Status != http.StatusOK || !strings.Contains(list.Body, `href="/promotions/`+fmt.Sprint(id)+`">Spring sale</a>`) ||
+			!strings.Contains(list.Body, "12.5 %") || testID(list.Body, "uses") != "0 / 10" {
+			t.Errorf("the list does not show the new promotion: %d", list.Status)
 		}
 
 		// htmx: HX-Location; a fixed discount and no limit read as such.
@@ -203,18 +141,18 @@ func TestPromotionCreateAndShow(t *testing.T) {
 		fixed.Set("discountValue", "500")
 		fixed.Set("discountCap", "")
 		fixed.Set("maxUsage", "0")
-		r = h.post("/promotions", fixed, htmx(views.PromotionFormID))
-		if r.status != http.StatusNoContent {
-			t.Fatalf("htmx create: %d %.300s", r.status, r.body)
+		r = h.Post("/promotions", fixed, webtest.HTMX(views.PromotionFormID))
+		if r.Status != http.StatusNoContent {
+			t.Fatalf("htmx create: %d %.300s", r.Status, r.Body)
 		}
-		page = h.do("GET", "/promotions/"+fmt.Sprint(createdPromotion(t, r.header.Get("HX-Location"))), nil, nil)
-		if got := testID(page.body, "discount"); got != "500 off (minor units)" {
+		page = h.Do("GET", "/promotions/"+fmt.Sprint(createdPromotion(t, r.Header.Get("HX-Location"))), nil, nil)
+		if got := testID(page.Body, "discount"); got != "500 off (minor units)" {
 			t.Errorf("fixed discount shows %q", got)
 		}
-		if got := testID(page.body, "uses"); got != "0 / unlimited" {
+		if got := testID(page.Body, "uses"); got != "0 / unlimited" {
 			t.Errorf("unlimited uses show %q", got)
 		}
-		if got := testID(page.body, "cap"); got != "no cap" {
+		if got := testID(page.Body, "cap"); got != "no cap" {
 			t.Errorf("no cap shows %q", got)
 		}
 	})
@@ -222,20 +160,20 @@ func TestPromotionCreateAndShow(t *testing.T) {
 
 func TestPromotionPageSaysWhetherLiveByTheServerClock(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
 		// Steps shorter than the session's idle limit keep the admin signed in.
 		source := "soon"
-		p := h.mustPromotion(models.PromotionInput{UTMSource: &source, BeginsAt: "2026-11-21T11:00:00Z", EndsAt: "2026-11-21T12:00:00Z"})
+		p := h.MustPromotion(models.PromotionInput{UTMSource: &source, BeginsAt: "2026-11-21T11:00:00Z", EndsAt: "2026-11-21T12:00:00Z"})
 		path := views.PromotionURL(p.ID)
-		if got := testID(h.do("GET", path, nil, nil).body, "live"); got != "not live: begins 2026-11-21 11:00:00 UTC" {
+		if got := testID(h.Do("GET", path, nil, nil).Body, "live"); got != "not live: begins 2026-11-21 11:00:00 UTC" {
 			t.Errorf("before it begins: %q", got)
 		}
-		h.clock.Advance(90 * time.Minute)
-		if got := testID(h.do("GET", path, nil, nil).body, "live"); got != "live now" {
+		h.Clock.Advance(90 * time.Minute)
+		if got := testID(h.Do("GET", path, nil, nil).Body, "live"); got != "live now" {
 			t.Errorf("between its dates: %q", got)
 		}
-		h.clock.Advance(90 * time.Minute)
-		if got := testID(h.do("GET", path, nil, nil).body, "live"); got != "not live: ended 2026-11-21 12:00:00 UTC" {
+		h.Clock.Advance(90 * time.Minute)
+		if got := testID(h.Do("GET", path, nil, nil).Body, "live"); got != "not live: ended 2026-11-21 12:00:00 UTC" {
 			t.Errorf("after it ends: %q", got)
 		}
 	})
@@ -243,7 +181,7 @@ func TestPromotionPageSaysWhetherLiveByTheServerClock(t *testing.T) {
 
 func TestPromotionFormRefusesBadInput(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
 		for _, tc := range []struct {
 			name, field, value string
 			set                map[string]string
@@ -264,54 +202,54 @@ func TestPromotionFormRefusesBadInput(t *testing.T) {
 				for k, v := range tc.set {
 					form.Set(k, v)
 				}
-				r := h.post("/promotions", form, nil)
-				if r.status != http.StatusUnprocessableEntity {
-					t.Fatalf("status %d, want 422", r.status)
+				r := h.Post("/promotions", form, nil)
+				if r.Status != http.StatusUnprocessableEntity {
+					t.Fatalf("status %d, want 422", r.Status)
 				}
-				msg, marked := fieldError(r.body, tc.field)
+				msg, marked := fieldError(r.Body, tc.field)
 				if !strings.Contains(msg, tc.want) || !marked {
 					t.Errorf("beside %s: %q (marked invalid: %v), want a message containing %q", tc.field, msg, marked, tc.want)
 				}
-				if n := strings.Count(r.body, `class="field-error"`); n != 1 {
+				if n := strings.Count(r.Body, `class="field-error"`); n != 1 {
 					t.Errorf("%d field messages, want only the one for %s", n, tc.field)
 				}
 				switch tc.field {
 				case "kind":
-					if !strings.Contains(r.body, `<option value="weekly" selected>`) {
+					if !strings.Contains(r.Body, `<option value="weekly" selected>`) {
 						t.Error("the unknown kind is not shown back")
 					}
 				case "name":
 				default:
-					if !strings.Contains(r.body, `name="`+tc.field+`" value="`+tc.value+`"`) {
+					if !strings.Contains(r.Body, `name="`+tc.field+`" value="`+tc.value+`"`) {
 						t.Errorf("the typed %s %q is not shown back", tc.field, tc.value)
 					}
 				}
 			})
 		}
-		if n := h.promotionCount(); n != 0 {
+		if n := h.PromotionCount(); n != 0 {
 			t.Fatalf("refused forms stored %d promotions", n)
 		}
 		bad := validPromotionForm()
 		bad.Set("discountValue", "101")
-		r := h.post("/promotions", bad, htmx(views.PromotionFormID))
-		if r.status != http.StatusUnprocessableEntity || !strings.HasPrefix(strings.TrimSpace(r.body), `<form id="promotion-form"`) {
-			t.Errorf("htmx gets the form alone with 422: %d %.100s", r.status, r.body)
+		r := h.Post("/promotions", bad, webtest.HTMX(views.PromotionFormID))
+		if r.Status != http.StatusUnprocessableEntity || !strings.HasPrefix(strings.TrimSpace(r.Body), `<form id="promotion-form"`) {
+			t.Errorf("htmx gets the form alone with 422: %d %.100s", r.Status, r.Body)
 		}
 	})
 }
 
 func TestPromotionEdit(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
 		source, capAmount := "Mail <list>", int64(250)
-		p := h.mustPromotion(models.PromotionInput{Name: "Autumn & more", Description: "line one\nline two", DiscountType: models.DiscountPercent, DiscountValue: "7.25",
+		p := h.MustPromotion(models.PromotionInput{Name: "Autumn & more", Description: "line one\nline two", DiscountType: models.DiscountPercent, DiscountValue: "7.25",
 			DiscountCap: &capAmount, BeginsAt: "2026-12-01T09:30:15Z", MaxUsage: 40, MaxUsagePerClient: 1, UTMSource: &source})
 		path := views.PromotionURL(p.ID)
-		edit := h.do("GET", path+"/edit", nil, nil)
-		if edit.status != http.StatusOK {
-			t.Fatalf("edit form: %d", edit.status)
+		edit := h.Do("GET", path+"/edit", nil, nil)
+		if edit.Status != http.StatusOK {
+			t.Fatalf("edit form: %d", edit.Status)
 		}
-		shown := formValues(t, edit.body, views.PromotionFormID)
+		shown := formValues(t, edit.Body, views.PromotionFormID)
 		for k, want := range map[string]string{"name": "Autumn & more", "discountValue": "7.25", "discountCap": "250", "beginsAt": "2026-12-01T09:30:15",
 			"endsAt": "", "status": "active", "kind": "regular", "discountType": "percent", "utmSource": "Mail <list>", "maxUsage": "40"} {
 			if got := shown.Get(k); got != want {
@@ -320,35 +258,35 @@ func TestPromotionEdit(t *testing.T) {
 		}
 
 		// Saving the form as shown changes nothing, the seconds included.
-		if r := h.post(path, shown, nil); r.status != http.StatusSeeOther || r.header.Get("Location") != path {
-			t.Fatalf("save unchanged: %d %q %.300s", r.status, r.header.Get("Location"), r.body)
+		if r := h.Post(path, shown, nil); r.Status != http.StatusSeeOther || r.Header.Get("Location") != path {
+			t.Fatalf("save unchanged: %d %q %.300s", r.Status, r.Header.Get("Location"), r.Body)
 		}
-		if d := cmp.Diff(p, h.promotion(p.ID), cmpopts.IgnoreFields(models.Promotion{}, "UpdatedAt", "CreatedAt")); d != "" {
+		if d := cmp.Diff(p, h.Promotion(p.ID), cmpopts.IgnoreFields(models.Promotion{}, "UpdatedAt", "CreatedAt")); d != "" {
 			t.Errorf("saving the form unchanged changed the promotion (-before +after):\n%s", d)
 		}
 
 		changed := validPromotionForm()
 		changed.Set("name", "Autumn sale")
 		changed.Set("maxUsage", "20")
-		if r := h.post(path, changed, nil); r.status != http.StatusSeeOther {
-			t.Fatalf("update: %d", r.status)
+		if r := h.Post(path, changed, nil); r.Status != http.StatusSeeOther {
+			t.Fatalf("update: %d", r.Status)
 		}
-		if got := h.promotion(p.ID); got.Name != "Autumn sale" || got.MaxUsage != 20 || got.DiscountValue != 1250 {
+		if got := h.Promotion(p.ID); got.Name != "Autumn sale" || got.MaxUsage != 20 || got.DiscountValue != 1250 {
 			t.Fatalf("after update: %+v", got)
 		}
 		bad := validPromotionForm()
 		bad.Set("discountValue", "100.5")
-		r := h.post(path, bad, htmx(views.PromotionFormID))
-		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `data-testid="error-discountValue"`) || !strings.Contains(r.body, `action="`+path+`"`) {
-			t.Errorf("invalid edit: %d %.300s", r.status, r.body)
+		r := h.Post(path, bad, webtest.HTMX(views.PromotionFormID))
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `data-testid="error-discountValue"`) || !strings.Contains(r.Body, `action="`+path+`"`) {
+			t.Errorf("invalid edit: %d %.300s", r.Status, r.Body)
 		}
-		if got := h.promotion(p.ID); got.DiscountValue != 1250 {
+		if got := h.Promotion(p.ID); got.DiscountValue != 1250 {
 			t.Errorf("the refused edit changed the value to %d", got.DiscountValue)
 		}
-		if r := h.post("/promotions/999999", validPromotionForm(), nil); r.status != http.StatusNotFound {
-			t.Errorf("edit unknown: %d", r.status)
+		if r := h.Post("/promotions/999999", validPromotionForm(), nil); r.Status != http.StatusNotFound {
+			t.Errorf("edit unknown: %d", r.Status)
 		}
-		if n := h.promotionCount(); n != 1 {
+		if n := h.PromotionCount(); n != 1 {
 			t.Errorf("editing an unknown promotion stored one: %d promotions", n)
 		}
 	})
@@ -359,54 +297,54 @@ var writeControls = []string{`data-testid="new-promotion"`, `data-testid="edit"`
 
 func TestPromotionViewerReadsOnly(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
 		source := "newsletter"
-		p := h.mustPromotion(models.PromotionInput{Name: "Read me", UTMSource: &source})
-		h.mustTaggedCoupon("NL-1", "newsletter", "")
+		p := h.MustPromotion(models.PromotionInput{Name: "Read me", UTMSource: &source})
+		h.MustTaggedCoupon("NL-1", "newsletter", "")
 		path := views.PromotionURL(p.ID)
-		viewer, editor := h.login(viewerEmail), h.login(editorEmail)
+		viewer, editor := h.Login(webtest.ViewerEmail), h.Login(webtest.EditorEmail)
 		for _, page := range []string{"/promotions", path} {
-			r := h.doWith(viewer, "GET", page, nil, nil)
-			if r.status != http.StatusOK || !strings.Contains(r.body, "Read me") {
-				t.Fatalf("viewer GET %s: %d", page, r.status)
+			r := h.DoWith(viewer, "GET", page, nil, nil)
+			if r.Status != http.StatusOK || !strings.Contains(r.Body, "Read me") {
+				t.Fatalf("viewer GET %s: %d", page, r.Status)
 			}
 			for _, c := range writeControls {
-				if strings.Contains(r.body, c) {
+				if strings.Contains(r.Body, c) {
 					t.Errorf("viewer sees %s on %s", c, page)
 				}
 			}
 		}
-		r := h.doWith(editor, "GET", path, nil, nil)
+		r := h.DoWith(editor, "GET", path, nil, nil)
 		for _, c := range writeControls[1:] {
-			if !strings.Contains(r.body, c) {
+			if !strings.Contains(r.Body, c) {
 				t.Errorf("editor does not see %s", c)
 			}
 		}
-		if r := h.doWith(editor, "GET", "/promotions", nil, nil); !strings.Contains(r.body, writeControls[0]) {
+		if r := h.DoWith(editor, "GET", "/promotions", nil, nil); !strings.Contains(r.Body, writeControls[0]) {
 			t.Error("editor does not see the New promotion button")
 		}
 
 		same := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "same-origin"}
 		for _, get := range []string{"/promotions/new", path + "/edit"} {
-			if r := h.doWith(viewer, "GET", get, nil, nil); r.status != http.StatusForbidden {
-				t.Errorf("viewer GET %s: %d, want 403", get, r.status)
+			if r := h.DoWith(viewer, "GET", get, nil, nil); r.Status != http.StatusForbidden {
+				t.Errorf("viewer GET %s: %d, want 403", get, r.Status)
 			}
 		}
-		before := h.promotion(p.ID)
+		before := h.Promotion(p.ID)
 		for target, form := range map[string]url.Values{
 			"/promotions":     validPromotionForm(),
 			path:              validPromotionForm(),
 			path + "/archive": nil,
 			path + "/utm":     {"kind": {"campaign"}, "tag": {"newsletter"}},
 		} {
-			if r := h.doWith(viewer, "POST", target, strings.NewReader(form.Encode()), same); r.status != http.StatusForbidden {
-				t.Errorf("viewer POST %s: %d, want 403", target, r.status)
+			if r := h.DoWith(viewer, "POST", target, strings.NewReader(form.Encode()), same); r.Status != http.StatusForbidden {
+				t.Errorf("viewer POST %s: %d, want 403", target, r.Status)
 			}
 		}
-		if d := cmp.Diff(before, h.promotion(p.ID)); d != "" {
+		if d := cmp.Diff(before, h.Promotion(p.ID)); d != "" {
 			t.Errorf("refused viewer posts changed the promotion:\n%s", d)
 		}
-		if n := h.promotionCount(); n != 1 {
+		if n := h.PromotionCount(); n != 1 {
 			t.Errorf("a refused viewer post created a promotion: %d", n)
 		}
 	})
@@ -414,40 +352,40 @@ func TestPromotionViewerReadsOnly(t *testing.T) {
 
 func TestPromotionPageShowsLinkedCouponsAndRedemptions(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
 		ctx := t.Context()
 		source, campaign, capAmount := "Spring", "launch", int64(450)
-		p := h.mustPromotion(models.PromotionInput{UTMSource: &source, UTMCampaign: &campaign, MaxUsage: 10, DiscountCap: &capAmount})
-		h.mustTaggedCoupon("SPRING-A", "spring", "")
-		h.mustTaggedCoupon("SPRING-B", "SPRING", "")
-		h.mustTaggedCoupon("LAUNCH-1", "", "Launch")
-		h.mustTaggedCoupon("OTHER", "autumn", "")
+		p := h.MustPromotion(models.PromotionInput{UTMSource: &source, UTMCampaign: &campaign, MaxUsage: 10, DiscountCap: &capAmount})
+		h.MustTaggedCoupon("SPRING-A", "spring", "")
+		h.MustTaggedCoupon("SPRING-B", "SPRING", "")
+		h.MustTaggedCoupon("LAUNCH-1", "", "Launch")
+		h.MustTaggedCoupon("OTHER", "autumn", "")
 		amount := int64(5000)
-		if _, _, err := h.store.Redeem(ctx, models.RedemptionInput{Code: "spring-a", CustomerID: "alice", OrderID: "o-1", Items: 3, OrderAmount: &amount}, "10.0.0.1"); err != nil {
+		if _, _, err := h.Store.Redeem(ctx, models.RedemptionInput{Code: "spring-a", CustomerID: "alice", OrderID: "o-1", Items: 3, OrderAmount: &amount}, "10.0.0.1"); err != nil {
 			t.Fatal(err)
 		}
-		cancelled, _, err := h.store.Redeem(ctx, models.RedemptionInput{Code: "LAUNCH-1", CustomerID: "bob", OrderID: "o-2", Items: 1}, "10.0.0.1")
+		cancelled, _, err := h.Store.Redeem(ctx, models.RedemptionInput{Code: "LAUNCH-1", CustomerID: "bob", OrderID: "o-2", Items: 1}, "10.0.0.1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.store.CancelRedemption(ctx, cancelled.ID); err != nil {
+		if _, err := h.Store.CancelRedemption(ctx, cancelled.ID); err != nil {
 			t.Fatal(err)
 		}
 
-		page := h.do("GET", views.PromotionURL(p.ID), nil, nil)
-		if page.status != http.StatusOK {
-			t.Fatalf("page: %d", page.status)
+		page := h.Do("GET", views.PromotionURL(p.ID), nil, nil)
+		if page.Status != http.StatusOK {
+			t.Fatalf("page: %d", page.Status)
 		}
-		if !strings.Contains(page.body, `<a href="/coupons?utmSource=Spring" data-testid="source-coupons">2 coupons</a>`) {
-			t.Errorf("no link to the 2 coupons carrying the source: %s", testID(page.body, "source-coupons"))
+		if !strings.Contains(page.Body, `<a href="/coupons?utmSource=Spring" data-testid="source-coupons">2 coupons</a>`) {
+			t.Errorf("no link to the 2 coupons carrying the source: %s", testID(page.Body, "source-coupons"))
 		}
-		if !strings.Contains(page.body, `<a href="/coupons?utmCampaign=launch" data-testid="campaign-coupons">1 coupon</a>`) {
-			t.Errorf("no link to the coupon carrying the campaign: %s", testID(page.body, "campaign-coupons"))
+		if !strings.Contains(page.Body, `<a href="/coupons?utmCampaign=launch" data-testid="campaign-coupons">1 coupon</a>`) {
+			t.Errorf("no link to the coupon carrying the campaign: %s", testID(page.Body, "campaign-coupons"))
 		}
-		if got := testID(page.body, "uses"); got != "1 / 10" {
+		if got := testID(page.Body, "uses"); got != "1 / 10" {
 			t.Errorf("uses = %q, want 1 / 10 (the cancelled use does not count)", got)
 		}
-		rows := regexp.MustCompile(`(?s)<tr data-testid="redemption".*?</tr>`).FindAllString(page.body, -1)
+		rows := regexp.MustCompile(`(?s)<tr data-testid="redemption".*?</tr>`).FindAllString(page.Body, -1)
 		if len(rows) != 2 {
 			t.Fatalf("%d redemption rows, want 2", len(rows))
 		}
@@ -467,8 +405,8 @@ func TestPromotionPageShowsLinkedCouponsAndRedemptions(t *testing.T) {
 		}
 
 		// The links list the coupons they count, ignoring case.
-		list := h.do("GET", "/coupons?utmSource=Spring", nil, nil)
-		if !strings.Contains(list.body, ">SPRING-A<") || !strings.Contains(list.body, ">SPRING-B<") || strings.Contains(list.body, ">OTHER<") {
+		list := h.Do("GET", "/coupons?utmSource=Spring", nil, nil)
+		if !strings.Contains(list.Body, ">SPRING-A<") || !strings.Contains(list.Body, ">SPRING-B<") || strings.Contains(list.Body, ">OTHER<") {
 			t.Error("the source link does not list exactly the coupons it counts")
 		}
 	})
@@ -476,157 +414,157 @@ func TestPromotionPageShowsLinkedCouponsAndRedemptions(t *testing.T) {
 
 func TestPromotionRedemptionsArePaged(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
 		source := "many"
-		p := h.mustPromotion(models.PromotionInput{UTMSource: &source})
-		h.mustTaggedCoupon("MANY", "many", "")
+		p := h.MustPromotion(models.PromotionInput{UTMSource: &source})
+		h.MustTaggedCoupon("MANY", "many", "")
 		for i := 1; i <= 26; i++ {
 			in := models.RedemptionInput{Code: "MANY", CustomerID: "c", OrderID: fmt.Sprintf("order-%02d", i), Items: 1}
-			if _, _, err := h.store.Redeem(t.Context(), in, "10.0.0.1"); err != nil {
+			if _, _, err := h.Store.Redeem(t.Context(), in, "10.0.0.1"); err != nil {
 				t.Fatal(err)
 			}
 		}
-		page := h.do("GET", views.PromotionURL(p.ID), nil, nil)
-		if n := strings.Count(page.body, `data-testid="redemption"`); n != 25 || !strings.Contains(page.body, ">order-26<") || strings.Contains(page.body, ">order-01<") {
+		page := h.Do("GET", views.PromotionURL(p.ID), nil, nil)
+		if n := strings.Count(page.Body, `data-testid="redemption"`); n != 25 || !strings.Contains(page.Body, ">order-26<") || strings.Contains(page.Body, ">order-01<") {
 			t.Fatalf("first page: %d rows, want the newest 25", n)
 		}
-		m := regexp.MustCompile(`href="([^"]*)"[^>]*data-testid="next-redemptions"`).FindStringSubmatch(page.body)
+		m := regexp.MustCompile(`href="([^"]*)"[^>]*data-testid="next-redemptions"`).FindStringSubmatch(page.Body)
 		if m == nil {
 			t.Fatal("no link to older redemptions")
 		}
-		older := h.do("GET", html.UnescapeString(m[1]), nil, htmx(views.PromotionRedemptionsID))
-		if !strings.HasPrefix(strings.TrimSpace(older.body), `<div id="promotion-redemptions"`) {
-			t.Errorf("htmx paging must get the redemptions alone: %.100s", older.body)
+		older := h.Do("GET", html.UnescapeString(m[1]), nil, webtest.HTMX(views.PromotionRedemptionsID))
+		if !strings.HasPrefix(strings.TrimSpace(older.Body), `<div id="promotion-redemptions"`) {
+			t.Errorf("htmx paging must get the redemptions alone: %.100s", older.Body)
 		}
-		if n := strings.Count(older.body, `data-testid="redemption"`); n != 1 || !strings.Contains(older.body, ">order-01<") || strings.Contains(older.body, `data-testid="next-redemptions"`) {
+		if n := strings.Count(older.Body, `data-testid="redemption"`); n != 1 || !strings.Contains(older.Body, ">order-01<") || strings.Contains(older.Body, `data-testid="next-redemptions"`) {
 			t.Errorf("second page: %d rows, want order-01 alone and no further link", n)
 		}
-		if r := h.do("GET", views.PromotionURL(p.ID)+"?after=***", nil, nil); r.status != http.StatusOK || strings.Count(r.body, `data-testid="redemption"`) != 25 ||
-			!strings.Contains(r.body, "not valid any more") {
-			t.Errorf("a stale cursor must fall back to the newest, saying so: %d", r.status)
+		if r := h.Do("GET", views.PromotionURL(p.ID)+"?after=***", nil, nil); r.Status != http.StatusOK || strings.Count(r.Body, `data-testid="redemption"`) != 25 ||
+			!strings.Contains(r.Body, "not valid any more") {
+			t.Errorf("a stale cursor must fall back to the newest, saying so: %d", r.Status)
 		}
 	})
 }
 
 func TestPromotionLinkUTMTag(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
 		old := "old-source"
-		p := h.mustPromotion(models.PromotionInput{UTMSource: &old})
+		p := h.MustPromotion(models.PromotionInput{UTMSource: &old})
 		path := views.PromotionURL(p.ID)
-		h.mustTaggedCoupon("UNTAGGED", "", "")
-		page := h.do("GET", path, nil, nil)
-		if !strings.Contains(page.body, `data-testid="no-tags"`) || !regexp.MustCompile(`data-testid="no-tags"[^<]*<a href="/coupons/new">`).MatchString(page.body) {
+		h.MustTaggedCoupon("UNTAGGED", "", "")
+		page := h.Do("GET", path, nil, nil)
+		if !strings.Contains(page.Body, `data-testid="no-tags"`) || !regexp.MustCompile(`data-testid="no-tags"[^<]*<a href="/coupons/new">`).MatchString(page.Body) {
 			t.Errorf("without tagged coupons the page must say so and link to creating one")
 		}
-		if strings.Contains(page.body, `name="tag"`) {
+		if strings.Contains(page.Body, `name="tag"`) {
 			t.Error("a tag choice is offered although no coupon carries a tag")
 		}
 
-		h.mustTaggedCoupon("NL-1", "newsletter", "")
-		h.mustTaggedCoupon("NL-2", "newsletter", "")
-		h.mustTaggedCoupon("AD-1", "ads", "black-friday")
-		page = h.do("GET", path, nil, nil)
+		h.MustTaggedCoupon("NL-1", "newsletter", "")
+		h.MustTaggedCoupon("NL-2", "newsletter", "")
+		h.MustTaggedCoupon("AD-1", "ads", "black-friday")
+		page = h.Do("GET", path, nil, nil)
 		for _, want := range []string{`<option value="newsletter">newsletter (2 coupons)</option>`, `<option value="ads">ads (1 coupon)</option>`, `<option value="black-friday">black-friday (1 coupon)</option>`} {
-			if !strings.Contains(page.body, want) {
+			if !strings.Contains(page.Body, want) {
 				t.Errorf("the tag choice lacks %s", want)
 			}
 		}
-		if strings.Contains(page.body, `data-testid="no-tags"`) {
+		if strings.Contains(page.Body, `data-testid="no-tags"`) {
 			t.Error("the page says no coupon carries a tag")
 		}
 		// Each form that posts carries the CSRF token for browsers without htmx.
-		token := regexp.QuoteMeta(`<input type="hidden" name="_csrf" value="` + h.csrf() + `">`)
-		posts := regexp.MustCompile(`<form method="post"`).FindAllStringIndex(page.body, -1)
-		if n := len(regexp.MustCompile(`<form method="post"[^>]*>`+token).FindAllString(page.body, -1)); len(posts) < 4 || n != len(posts) {
+		token := regexp.QuoteMeta(`<input type="hidden" name="_csrf" value="` + h.CSRF() + `">`)
+		posts := regexp.MustCompile(`<form method="post"`).FindAllStringIndex(page.Body, -1)
+		if n := len(regexp.MustCompile(`<form method="post"[^>]*>`+token).FindAllString(page.Body, -1)); len(posts) < 4 || n != len(posts) {
 			t.Errorf("%d of the page's %d post forms carry the CSRF token", n, len(posts))
 		}
 
-		r := h.post(path+"/utm", url.Values{"kind": {"source"}, "tag": {"newsletter"}}, nil)
-		if r.status != http.StatusSeeOther || r.header.Get("Location") != path {
-			t.Fatalf("link source: %d %q", r.status, r.header.Get("Location"))
+		r := h.Post(path+"/utm", url.Values{"kind": {"source"}, "tag": {"newsletter"}}, nil)
+		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != path {
+			t.Fatalf("link source: %d %q", r.Status, r.Header.Get("Location"))
 		}
-		if got := h.promotion(p.ID); got.UTMSource == nil || *got.UTMSource != "newsletter" || got.UTMCampaign != nil {
+		if got := h.Promotion(p.ID); got.UTMSource == nil || *got.UTMSource != "newsletter" || got.UTMCampaign != nil {
 			t.Fatalf("after linking the source: %+v", got)
 		}
-		page = h.do("GET", path, nil, nil)
-		if got := testID(page.body, "source-coupons"); got != "2 coupons" {
+		page = h.Do("GET", path, nil, nil)
+		if got := testID(page.Body, "source-coupons"); got != "2 coupons" {
 			t.Errorf("linked source counts %q, want 2 coupons", got)
 		}
-		if !strings.Contains(page.body, `<option value="newsletter" selected>`) {
+		if !strings.Contains(page.Body, `<option value="newsletter" selected>`) {
 			t.Error("the linked source is not the one selected")
 		}
 
-		r = h.post(path+"/utm", url.Values{"kind": {"campaign"}, "tag": {"black-friday"}}, htmx(views.PromotionTagFormID))
-		if r.status != http.StatusNoContent || r.header.Get("HX-Location") != path {
-			t.Fatalf("htmx link campaign: %d %q", r.status, r.header.Get("HX-Location"))
+		r = h.Post(path+"/utm", url.Values{"kind": {"campaign"}, "tag": {"black-friday"}}, webtest.HTMX(views.PromotionTagFormID))
+		if r.Status != http.StatusNoContent || r.Header.Get("HX-Location") != path {
+			t.Fatalf("htmx link campaign: %d %q", r.Status, r.Header.Get("HX-Location"))
 		}
-		if got := h.promotion(p.ID); got.UTMCampaign == nil || *got.UTMCampaign != "black-friday" || *got.UTMSource != "newsletter" {
+		if got := h.Promotion(p.ID); got.UTMCampaign == nil || *got.UTMCampaign != "black-friday" || *got.UTMSource != "newsletter" {
 			t.Fatalf("after linking the campaign: %+v", got)
 		}
 
-		before := h.promotion(p.ID)
-		r = h.post(path+"/utm", url.Values{"kind": {"medium"}, "tag": {"ads"}}, htmx(views.PromotionTagFormID))
-		if r.status != http.StatusUnprocessableEntity || !strings.HasPrefix(strings.TrimSpace(r.body), `<section id="promotion-tag-form"`) ||
-			!strings.Contains(testID(r.body, "form-error"), "choose a UTM source or a UTM campaign") {
-			t.Errorf("unknown kind: %d %.300s", r.status, r.body)
+		before := h.Promotion(p.ID)
+		r = h.Post(path+"/utm", url.Values{"kind": {"medium"}, "tag": {"ads"}}, webtest.HTMX(views.PromotionTagFormID))
+		if r.Status != http.StatusUnprocessableEntity || !strings.HasPrefix(strings.TrimSpace(r.Body), `<section id="promotion-tag-form"`) ||
+			!strings.Contains(testID(r.Body, "form-error"), "choose a UTM source or a UTM campaign") {
+			t.Errorf("unknown kind: %d %.300s", r.Status, r.Body)
 		}
-		r = h.post(path+"/utm", url.Values{"kind": {"source"}, "tag": {" "}}, nil)
-		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "<html") || testID(r.body, "error-tag-source") != "choose a tag to link" ||
-			!strings.Contains(r.body, `id="tag-source" name="tag" data-testid="tag-source" aria-invalid="true" aria-describedby="tag-source-error"`) ||
-			testID(r.body, "error-tag-campaign") != "" {
-			t.Errorf("blank tag: %d, message beside the source %q", r.status, testID(r.body, "error-tag-source"))
+		r = h.Post(path+"/utm", url.Values{"kind": {"source"}, "tag": {" "}}, nil)
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "<html") || testID(r.Body, "error-tag-source") != "choose a tag to link" ||
+			!strings.Contains(r.Body, `id="tag-source" name="tag" data-testid="tag-source" aria-invalid="true" aria-describedby="tag-source-error"`) ||
+			testID(r.Body, "error-tag-campaign") != "" {
+			t.Errorf("blank tag: %d, message beside the source %q", r.Status, testID(r.Body, "error-tag-source"))
 		}
-		if d := cmp.Diff(before, h.promotion(p.ID)); d != "" {
+		if d := cmp.Diff(before, h.Promotion(p.ID)); d != "" {
 			t.Errorf("refused links changed the promotion:\n%s", d)
 		}
-		if r := h.post("/promotions/999999/utm", url.Values{"kind": {"source"}, "tag": {"ads"}}, nil); r.status != http.StatusNotFound {
-			t.Errorf("link on an unknown promotion: %d", r.status)
+		if r := h.Post("/promotions/999999/utm", url.Values{"kind": {"source"}, "tag": {"ads"}}, nil); r.Status != http.StatusNotFound {
+			t.Errorf("link on an unknown promotion: %d", r.Status)
 		}
 	})
 }
 
 func TestPromotionArchive(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
 		source := "s"
-		swapped := h.mustPromotion(models.PromotionInput{Name: "Swapped", UTMSource: &source})
-		plain := h.mustPromotion(models.PromotionInput{Name: "Plain", UTMSource: &source})
+		swapped := h.MustPromotion(models.PromotionInput{Name: "Swapped", UTMSource: &source})
+		plain := h.MustPromotion(models.PromotionInput{Name: "Plain", UTMSource: &source})
 
-		r := h.post(views.PromotionURL(swapped.ID)+"/archive", nil, htmx(views.PromotionStatusID))
-		if r.status != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(r.body), `<footer id="promotion-status"`) || strings.Contains(r.body, "<html") {
-			t.Fatalf("htmx archive: %d %.200s", r.status, r.body)
+		r := h.Post(views.PromotionURL(swapped.ID)+"/archive", nil, webtest.HTMX(views.PromotionStatusID))
+		if r.Status != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(r.Body), `<footer id="promotion-status"`) || strings.Contains(r.Body, "<html") {
+			t.Fatalf("htmx archive: %d %.200s", r.Status, r.Body)
 		}
-		if testID(r.body, "status") != "archived" || testID(r.body, "live") != "not live: it is archived" || strings.Contains(r.body, `data-testid="archive"`) {
-			t.Errorf("the swapped status block: %.400s", r.body)
+		if testID(r.Body, "status") != "archived" || testID(r.Body, "live") != "not live: it is archived" || strings.Contains(r.Body, `data-testid="archive"`) {
+			t.Errorf("the swapped status block: %.400s", r.Body)
 		}
-		if got := h.promotion(swapped.ID).Status; got != models.PromotionArchived {
+		if got := h.Promotion(swapped.ID).Status; got != models.PromotionArchived {
 			t.Errorf("the block shows the promotion archived, but it is %s", got)
 		}
 
-		r = h.post(views.PromotionURL(plain.ID)+"/archive", nil, nil)
-		if r.status != http.StatusSeeOther || r.header.Get("Location") != views.PromotionURL(plain.ID) {
-			t.Fatalf("plain archive: %d %q", r.status, r.header.Get("Location"))
+		r = h.Post(views.PromotionURL(plain.ID)+"/archive", nil, nil)
+		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != views.PromotionURL(plain.ID) {
+			t.Fatalf("plain archive: %d %q", r.Status, r.Header.Get("Location"))
 		}
-		if got := h.promotion(plain.ID).Status; got != models.PromotionArchived {
+		if got := h.Promotion(plain.ID).Status; got != models.PromotionArchived {
 			t.Errorf("the plain archive left the promotion %s", got)
 		}
-		page := h.do("GET", views.PromotionURL(plain.ID), nil, nil)
-		if testID(page.body, "status") != "archived" || strings.Contains(page.body, `data-testid="archive"`) || !strings.Contains(page.body, `data-testid="edit"`) {
+		page := h.Do("GET", views.PromotionURL(plain.ID), nil, nil)
+		if testID(page.Body, "status") != "archived" || strings.Contains(page.Body, `data-testid="archive"`) || !strings.Contains(page.Body, `data-testid="edit"`) {
 			t.Error("an archived promotion's page must say so and offer Edit, not Archive")
 		}
-		r = h.post("/promotions/999999/archive", nil, htmx(views.PromotionStatusID))
-		if r.status != http.StatusNotFound || testID(r.body, "flash") == "" {
-			t.Errorf("htmx archive of an unknown promotion: %d %.200s", r.status, r.body)
+		r = h.Post("/promotions/999999/archive", nil, webtest.HTMX(views.PromotionStatusID))
+		if r.Status != http.StatusNotFound || testID(r.Body, "flash") == "" {
+			t.Errorf("htmx archive of an unknown promotion: %d %.200s", r.Status, r.Body)
 		}
 	})
 }
 
 func TestPromotionUnknownOrMalformedIDIsNotFound(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
 		source := "s"
-		h.mustPromotion(models.PromotionInput{UTMSource: &source})
+		h.MustPromotion(models.PromotionInput{UTMSource: &source})
 		for _, tc := range []struct{ method, path string }{
 			{"GET", "/promotions/999999"},
 			{"GET", "/promotions/abc"},
@@ -640,17 +578,17 @@ func TestPromotionUnknownOrMalformedIDIsNotFound(t *testing.T) {
 			{"POST", "/promotions/abc/archive"},
 			{"POST", "/promotions/abc/utm"},
 		} {
-			var r response
+			var r webtest.Response
 			if tc.method == "GET" {
-				r = h.do("GET", tc.path, nil, nil)
+				r = h.Do("GET", tc.path, nil, nil)
 			} else {
-				r = h.post(tc.path, validPromotionForm(), nil)
+				r = h.Post(tc.path, validPromotionForm(), nil)
 			}
-			if r.status != http.StatusNotFound || !strings.Contains(r.body, `data-testid="error-page"`) || !strings.Contains(r.body, "no promotion") {
-				t.Errorf("%s %s = %d, want the 404 page naming the promotion", tc.method, tc.path, r.status)
+			if r.Status != http.StatusNotFound || !strings.Contains(r.Body, `data-testid="error-page"`) || !strings.Contains(r.Body, "no promotion") {
+				t.Errorf("%s %s = %d, want the 404 page naming the promotion", tc.method, tc.path, r.Status)
 			}
 		}
-		if n := h.promotionCount(); n != 1 {
+		if n := h.PromotionCount(); n != 1 {
 			t.Errorf("posts to bad ids stored promotions: %d", n)
 		}
 	})
@@ -658,17 +596,17 @@ func TestPromotionUnknownOrMalformedIDIsNotFound(t *testing.T) {
 
 func TestPromotionListFiltersAndPages(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
 		spring, autumn, camp := "Spring", "autumn", "spring-camp"
-		h.mustPromotion(models.PromotionInput{Name: "Alpha", UTMSource: &spring})
-		h.mustPromotion(models.PromotionInput{Name: "Bravo", Status: models.PromotionInactive, UTMSource: &autumn})
-		h.mustPromotion(models.PromotionInput{Name: "Charlie", Kind: models.KindBulk})
+		h.MustPromotion(models.PromotionInput{Name: "Alpha", UTMSource: &spring})
+		h.MustPromotion(models.PromotionInput{Name: "Bravo", Status: models.PromotionInactive, UTMSource: &autumn})
+		h.MustPromotion(models.PromotionInput{Name: "Charlie", Kind: models.KindBulk})
 		delta, err := models.SeriesInput{Promotion: models.PromotionInput{Name: "Delta", Status: models.PromotionArchived, DiscountType: models.DiscountFixed,
 			DiscountValue: "100", UTMCampaign: &camp}, UsesPerCode: 1}.Validate()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.store.CreateSeries(t.Context(), delta); err != nil {
+		if _, err := h.Store.CreateSeries(t.Context(), delta); err != nil {
 			t.Fatal(err)
 		}
 		names := func(body string) []string {
@@ -689,50 +627,50 @@ func TestPromotionListFiltersAndPages(t *testing.T) {
 			{"?utm=Spring-Camp&status=archived", []string{"Delta"}},
 			{"?utm=spring&status=inactive", nil},
 		} {
-			r := h.do("GET", "/promotions"+tc.query, nil, htmx(views.PromotionTableID))
-			if r.status != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(r.body), `<section id="promotion-table"`) {
-				t.Errorf("%s: %d, or not the table alone: %.100s", tc.query, r.status, r.body)
+			r := h.Do("GET", "/promotions"+tc.query, nil, webtest.HTMX(views.PromotionTableID))
+			if r.Status != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(r.Body), `<section id="promotion-table"`) {
+				t.Errorf("%s: %d, or not the table alone: %.100s", tc.query, r.Status, r.Body)
 			}
-			if d := cmp.Diff(tc.want, names(r.body)); d != "" {
+			if d := cmp.Diff(tc.want, names(r.Body)); d != "" {
 				t.Errorf("%s lists (-want +got):\n%s", tc.query, d)
 			}
 		}
-		full := h.do("GET", "/promotions?status=inactive&utm=autumn", nil, nil)
-		if !strings.Contains(full.body, "<html") || !strings.Contains(full.body, `<option value="inactive" selected>`) || !strings.Contains(full.body, `name="utm" value="autumn"`) {
+		full := h.Do("GET", "/promotions?status=inactive&utm=autumn", nil, nil)
+		if !strings.Contains(full.Body, "<html") || !strings.Contains(full.Body, `<option value="inactive" selected>`) || !strings.Contains(full.Body, `name="utm" value="autumn"`) {
 			t.Error("the whole page keeps the filters as chosen")
 		}
-		r := h.do("GET", "/promotions?status=bogus", nil, nil)
-		if msg := testID(r.body, "error-status"); r.status != http.StatusUnprocessableEntity || !strings.Contains(msg, "must be one of") ||
-			!strings.Contains(r.body, `id="filter-status" name="status" aria-invalid="true" aria-describedby="filter-status-error"`) {
-			t.Errorf("a bad status filter: %d, message %q", r.status, msg)
+		r := h.Do("GET", "/promotions?status=bogus", nil, nil)
+		if msg := testID(r.Body, "error-status"); r.Status != http.StatusUnprocessableEntity || !strings.Contains(msg, "must be one of") ||
+			!strings.Contains(r.Body, `id="filter-status" name="status" aria-invalid="true" aria-describedby="filter-status-error"`) {
+			t.Errorf("a bad status filter: %d, message %q", r.Status, msg)
 		}
 
 		for i := range 50 {
-			h.mustPromotion(models.PromotionInput{Name: fmt.Sprintf("Bulk %02d", i), Kind: models.KindBulk})
+			h.MustPromotion(models.PromotionInput{Name: fmt.Sprintf("Bulk %02d", i), Kind: models.KindBulk})
 		}
-		first := h.do("GET", "/promotions", nil, nil)
-		got := names(first.body)
+		first := h.Do("GET", "/promotions", nil, nil)
+		got := names(first.Body)
 		if len(got) != 50 || got[0] != "Bulk 49" {
 			t.Fatalf("first page lists %d: %v; want the newest 50", len(got), got)
 		}
-		m := regexp.MustCompile(`href="([^"]*)"[^>]*data-testid="next-page"`).FindStringSubmatch(first.body)
+		m := regexp.MustCompile(`href="([^"]*)"[^>]*data-testid="next-page"`).FindStringSubmatch(first.Body)
 		if m == nil {
 			t.Fatal("no next-page link")
 		}
-		next := h.do("GET", html.UnescapeString(m[1]), nil, nil)
-		if d := cmp.Diff([]string{"Delta", "Charlie", "Bravo", "Alpha"}, names(next.body)); d != "" || strings.Contains(next.body, `data-testid="next-page"`) {
+		next := h.Do("GET", html.UnescapeString(m[1]), nil, nil)
+		if d := cmp.Diff([]string{"Delta", "Charlie", "Bravo", "Alpha"}, names(next.Body)); d != "" || strings.Contains(next.Body, `data-testid="next-page"`) {
 			t.Errorf("second page (-want +got):\n%s", d)
 		}
-		bulk := h.do("GET", "/promotions?kind=bulk", nil, nil)
-		m = regexp.MustCompile(`href="([^"]*)"[^>]*data-testid="next-page"`).FindStringSubmatch(bulk.body)
+		bulk := h.Do("GET", "/promotions?kind=bulk", nil, nil)
+		m = regexp.MustCompile(`href="([^"]*)"[^>]*data-testid="next-page"`).FindStringSubmatch(bulk.Body)
 		if m == nil || !strings.Contains(html.UnescapeString(m[1]), "kind=bulk") {
 			t.Fatal("the next-page link of a filtered list must keep the filter")
 		}
-		if d := cmp.Diff([]string{"Charlie"}, names(h.do("GET", html.UnescapeString(m[1]), nil, nil).body)); d != "" {
+		if d := cmp.Diff([]string{"Charlie"}, names(h.Do("GET", html.UnescapeString(m[1]), nil, nil).Body)); d != "" {
 			t.Errorf("filtered second page (-want +got):\n%s", d)
 		}
-		if r := h.do("GET", "/promotions?after=***", nil, nil); r.status != http.StatusOK || !strings.Contains(r.body, "not valid any more") || len(names(r.body)) != 50 {
-			t.Errorf("a stale cursor must fall back to the first page with a note: %d", r.status)
+		if r := h.Do("GET", "/promotions?after=***", nil, nil); r.Status != http.StatusOK || !strings.Contains(r.Body, "not valid any more") || len(names(r.Body)) != 50 {
+			t.Errorf("a stale cursor must fall back to the first page with a note: %d", r.Status)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
 	"github.com/labstack/echo/v4"
@@ -26,7 +27,7 @@ type Redemptions struct {
 // of band; any other goes back to the coupon's page. It fails with
 // ErrNotFound.
 func (h *Redemptions) Cancel(c echo.Context) error {
-	id, err := pathID(c, "redemption")
+	id, err := httpx.PathID(c, "redemption")
 	if err != nil {
 		return err
 	}

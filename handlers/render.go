@@ -1,20 +1,25 @@
-// Package handlers holds coupond's thin HTTP handlers: the console pages
-// and the API dialects, one file per resource. A handler reads its input,
-// makes one call into models and renders, redirects or answers JSON;
-// errors go to the server's central error handler.
+// Package handlers holds the console's pages, one file per resource. A
+// handler reads its form or query, makes one call into models and
+// renders, redirects or streams a CSV; errors go to the server's central
+// error handler, which writes them with Errors. The APIs are in the
+// packages below: api (the native JSON API) and one package per dialect
+// (vtex, bigcommerce, capillary); httpx holds what they all share.
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"math"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/a-h/templ"
+	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
 	"github.com/labstack/echo/v4"
@@ -38,18 +43,36 @@ func canEdit(c echo.Context) bool {
 	return u != nil && models.CanEdit(u.Role)
 }
 
-// Render writes a templ component as HTML with the given status.
+// Render writes a templ component as HTML with the given status. The
+// page is rendered whole before anything is sent, so that a template
+// error becomes the central error handler's 500, never a page cut short
+// under a 200.
 func Render(c echo.Context, status int, comp templ.Component) error {
-	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
-	c.Response().WriteHeader(status)
-	return comp.Render(c.Request().Context(), c.Response())
+	var buf bytes.Buffer
+	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+		return fmt.Errorf("render %s: %w", c.Path(), err)
+	}
+	return c.HTMLBlob(status, buf.Bytes())
 }
 
 // wantsFragment reports whether an htmx request targets the fragment with
 // the given id, in which case only that fragment is rendered.
+//
+// The answer then depends on those two headers, which Vary says, so that
+// no cache and no back button shows a fragment as the page.
 func wantsFragment(c echo.Context, id string) bool {
+	varyOnHTMX(c, "HX-Request, HX-Target")
 	h := c.Request().Header
 	return h.Get("HX-Request") == "true" && h.Get("HX-Target") == id
+}
+
+// varyOnHTMX adds the htmx request headers an answer depends on to its
+// Vary header, once.
+func varyOnHTMX(c echo.Context, headers string) {
+	h := c.Response().Header()
+	if !slices.Contains(h.Values(echo.HeaderVary), headers) {
+		h.Add(echo.HeaderVary, headers)
+	}
 }
 
 // seeOther ends a successful form post: 303 for a plain browser request,
@@ -84,12 +107,12 @@ func couponRow(c models.Coupon) views.CouponRow {
 	return views.CouponRow{
 		ID:                       c.ID,
 		Code:                     c.Code,
-		UTMSource:                deref(c.UTMSource),
-		UTMCampaign:              deref(c.UTMCampaign),
+		UTMSource:                httpx.Deref(c.UTMSource),
+		UTMCampaign:              httpx.Deref(c.UTMCampaign),
 		MaxUsage:                 c.MaxUsage,
 		MaxItemsPerClient:        c.MaxItemsPerClient,
 		MaxUsagePerClient:        c.MaxUsagePerClient,
-		CustomerID:               deref(c.CustomerID),
+		CustomerID:               httpx.Deref(c.CustomerID),
 		Uses:                     c.Uses,
 		ExpirationIntervalPerUse: models.FormatTimeSpan(c.ExpirationIntervalPerUse),
 		Archived:                 c.Archived,
@@ -124,70 +147,7 @@ func amountText(a *int64) string {
 	return strconv.FormatInt(*a, 10)
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
-// optional returns nil for a blank form value, so blank means "none".
-func optional(s string) *string {
-	if strings.TrimSpace(s) == "" {
-		return nil
-	}
-	return &s
-}
-
-// formInt reads a whole number from a form field; blank is 0. A bad value
-// is recorded in verr under the field's name.
-func formInt(verr *models.ValidationError, field, raw string) int {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return 0
-	}
-	n, err := strconv.Atoi(raw)
-	if err != nil {
-		verr.Add(field, "must be a whole number")
-		return 0
-	}
-	return n
-}
-
 func itoa(n int) string { return strconv.Itoa(n) }
-
-// SetRetryAfter tells the client to wait d, rounded up to whole seconds,
-// in a Retry-After header, and returns those seconds for a message.
-func SetRetryAfter(c echo.Context, d time.Duration) int {
-	secs := int(math.Ceil(d.Seconds()))
-	c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
-	return secs
-}
-
-// pathID reads the numeric :id of the path; anything else names no
-// entity, so it is a 404.
-func pathID(c echo.Context, entity string) (int64, error) {
-	raw := c.Param("id")
-	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || id < 1 {
-		return 0, &models.NotFoundError{Entity: entity, Key: raw}
-	}
-	return id, nil
-}
-
-// queryURL is path with the non-empty params as its query.
-func queryURL(path string, params map[string]string) string {
-	q := url.Values{}
-	for k, v := range params {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	if len(q) == 0 {
-		return path
-	}
-	return path + "?" + q.Encode()
-}
 
 // redemptionLister is the store method the redemption pages read with.
 type redemptionLister interface {
@@ -222,10 +182,24 @@ func redemptionList(c echo.Context, store redemptionLister, f models.RedemptionF
 	return v, nil
 }
 
-// mergeInvalid adds the field errors of err, when it is a
-// *models.ValidationError, to verr; other errors are left to the caller.
-func mergeInvalid(verr *models.ValidationError, err error) {
-	if vr := (*models.ValidationError)(nil); errors.As(err, &vr) {
-		verr.Merge(models.NoItem, vr)
+// optional returns nil for a blank form value, so blank means "none".
+func optional(s string) *string {
+	if strings.TrimSpace(s) == "" {
+		return nil
 	}
+	return &s
+}
+
+// queryURL is path with the non-empty params as its query.
+func queryURL(path string, params map[string]string) string {
+	q := url.Values{}
+	for k, v := range params {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
 }

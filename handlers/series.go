@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
 	"github.com/labstack/echo/v4"
@@ -210,7 +211,7 @@ func (h *Series) formFailed(c echo.Context, title string, form views.SeriesForm,
 }
 
 func (h *Series) series(c echo.Context) (models.Series, error) {
-	id, err := pathID(c, "coupon series")
+	id, err := httpx.PathID(c, "coupon series")
 	if err != nil {
 		return models.Series{}, err
 	}
@@ -257,24 +258,24 @@ func seriesSpec(f views.SeriesFields, in models.SeriesInput) (models.SeriesSpec,
 	p := &in.Promotion
 	p.Name, p.Description, p.Status = f.Name, f.Description, f.Status
 	p.DiscountType, p.DiscountValue = f.DiscountType, f.DiscountValue
-	p.DiscountCap = formAmount(&verr, views.FieldDiscountCap, f.DiscountCap)
+	p.DiscountCap = httpx.FormAmount(&verr, views.FieldDiscountCap, f.DiscountCap)
 	p.BeginsAt, p.EndsAt = f.BeginsAt, f.EndsAt
-	p.MaxUsage = formInt(&verr, views.FieldMaxUsage, f.MaxUsage)
-	p.MaxUsagePerClient = formInt(&verr, views.FieldMaxUsagePerClient, f.MaxUsagePerClient)
+	p.MaxUsage = httpx.FormInt(&verr, views.FieldMaxUsage, f.MaxUsage)
+	p.MaxUsagePerClient = httpx.FormInt(&verr, views.FieldMaxUsagePerClient, f.MaxUsagePerClient)
 	in.DiscountCode, in.Expiry, in.ExpiryDays = f.DiscountCode, f.Expiry, 0
 	if strings.TrimSpace(f.Expiry) == models.ExpiryDays {
-		in.ExpiryDays = formInt(&verr, views.FieldExpiryDays, f.ExpiryDays)
+		in.ExpiryDays = httpx.FormInt(&verr, views.FieldExpiryDays, f.ExpiryDays)
 	}
 	in.Format = models.FormatInput{
 		Prefix: strings.TrimSpace(f.Prefix), Suffix: strings.TrimSpace(f.Suffix), Delimiter: f.Delimiter,
-		Length: formInt(&verr, views.FieldLength, f.Length), Charset: f.Charset, Exclude: f.Exclude,
+		Length: httpx.FormInt(&verr, views.FieldLength, f.Length), Charset: f.Charset, Exclude: f.Exclude,
 		Pattern: strings.TrimSpace(f.Pattern), Check: f.Check,
 	}
-	in.MaxCreate = formInt(&verr, views.FieldMaxCreate, f.MaxCreate)
-	in.MaxPerCustomer = formInt(&verr, views.FieldMaxPerCustomer, f.MaxPerCustomer)
-	in.UsesPerCode = formInt(&verr, views.FieldUsesPerCode, f.UsesPerCode)
+	in.MaxCreate = httpx.FormInt(&verr, views.FieldMaxCreate, f.MaxCreate)
+	in.MaxPerCustomer = httpx.FormInt(&verr, views.FieldMaxPerCustomer, f.MaxPerCustomer)
+	in.UsesPerCode = httpx.FormInt(&verr, views.FieldUsesPerCode, f.UsesPerCode)
 	spec, err := in.Validate()
-	mergeInvalid(&verr, err)
+	httpx.MergeInvalid(&verr, err)
 	if err := verr.Err(); err != nil {
 		return models.SeriesSpec{}, err
 	}
@@ -382,4 +383,30 @@ func issuedCodeRow(ic models.IssuedCode, now time.Time) views.IssuedCodeRow {
 		r.SeriesID = *ic.SeriesID
 	}
 	return r
+}
+
+// seriesColumns are the columns of a series' codes as CSV, in order.
+var seriesColumns = []string{"code", "customer_id", "issued_at", "uses", "max_uses", "valid_till", "state"}
+
+// streamSeriesCSV answers 200 with a CSV attachment named filename: the
+// header row, then a row per code that each hands over, with its state
+// at now.
+func streamSeriesCSV(c echo.Context, filename string, now time.Time, each func(fn func(models.IssuedCode) error) error) error {
+	return httpx.StreamRows(c, filename, seriesColumns, each, func(line []byte, ic models.IssuedCode) []byte {
+		line = append(line, httpx.SafeCell(ic.Coupon.Code)...)
+		line = append(line, ',')
+		line = httpx.AppendCSVCell(line, httpx.SafeCell(ic.CustomerID))
+		line = append(line, ',')
+		line = ic.IssuedAt.UTC().AppendFormat(line, time.RFC3339)
+		line = append(line, ',')
+		line = strconv.AppendInt(line, int64(ic.Coupon.Uses), 10)
+		line = append(line, ',')
+		line = strconv.AppendInt(line, int64(ic.Coupon.MaxUsage), 10)
+		line = append(line, ',')
+		if ic.ValidTill != nil {
+			line = ic.ValidTill.UTC().AppendFormat(line, time.RFC3339)
+		}
+		line = append(line, ',')
+		return append(line, ic.State(now)...)
+	})
 }

@@ -14,79 +14,11 @@ import (
 	"time"
 
 	"github.com/coupond/coupond/models"
-	"github.com/coupond/coupond/models/storetest"
 	"github.com/coupond/coupond/views"
-	"github.com/coupond/coupond/web"
+	"github.com/coupond/coupond/web/webtest"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"golang.org/x/crypto/bcrypt"
 )
-
-// forEachDBAtEpoch is forEachDB with a store whose clock stands at
-// testEpoch, where the server's starts: codes are issued at testEpoch,
-// and moving h.clock ages them as the console sees them.
-func forEachDBAtEpoch(t *testing.T, fn func(t *testing.T, h *harness)) {
-	t.Helper()
-	storetest.Dialects(t, func(t *testing.T, dialect string) {
-		clock := &fakeClock{now: testEpoch}
-		s := storetest.Open(t, dialect, models.Config{Now: clock.Now, PasswordCost: bcrypt.MinCost})
-		fn(t, newHarness(t, s, web.Config{BodyLimit: "64K"}))
-	})
-}
-
-// mustSeries stores a series from in: an active 10 % series named
-// "Series" of ten upper-case letters and digits, one use per code,
-// unless in says otherwise.
-func (h *harness) mustSeries(in models.SeriesInput) models.Series {
-	h.t.Helper()
-	if in.Promotion.Name == "" {
-		in.Promotion.Name = "Series"
-	}
-	if in.Promotion.DiscountType == "" {
-		in.Promotion.DiscountType, in.Promotion.DiscountValue = models.DiscountPercent, "10"
-	}
-	if in.UsesPerCode == 0 {
-		in.UsesPerCode = 1
-	}
-	spec, err := in.Validate()
-	if err != nil {
-		h.t.Fatalf("series input: %v", err)
-	}
-	s, err := h.store.CreateSeries(h.t.Context(), spec)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return s
-}
-
-// series is the stored series with id.
-func (h *harness) series(id int64) models.Series {
-	h.t.Helper()
-	s, err := h.store.Series(h.t.Context(), id)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return s
-}
-
-// mustIssue issues one code of each series to the customer ref names and
-// fails the test unless every series gave one; it returns the codes in
-// the order of ids.
-func (h *harness) mustIssue(ref models.CustomerRef, ids ...int64) (models.Customer, []string) {
-	h.t.Helper()
-	cust, results, err := h.store.Issue(h.t.Context(), models.IssueRequest{SeriesIDs: ids, Customer: ref})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	var codes []string
-	for _, r := range results {
-		if r.Coupon == nil {
-			h.t.Fatalf("series %d issued no code to %+v: %s %s", r.SeriesID, ref, r.Reason, r.Message)
-		}
-		codes = append(codes, r.Coupon.Code)
-	}
-	return cust, codes
-}
 
 var seriesLocation = regexp.MustCompile(`^/series/([0-9]+)$`)
 
@@ -130,12 +62,12 @@ func seriesFormValues(t *testing.T, body string) url.Values {
 
 func TestSeriesCreateThroughTheForm(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		r := h.do("GET", "/series/new", nil, nil)
-		if r.status != http.StatusOK || !regexp.MustCompile(`<form id="series-form" method="post" action="/series"[^>]*><input type="hidden" name="_csrf" value="`+h.csrf()+`">`).MatchString(r.body) {
-			t.Fatalf("new form: %d, or no form carrying the CSRF token", r.status)
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
+		r := h.Do("GET", "/series/new", nil, nil)
+		if r.Status != http.StatusOK || !regexp.MustCompile(`<form id="series-form" method="post" action="/series"[^>]*><input type="hidden" name="_csrf" value="`+h.CSRF()+`">`).MatchString(r.Body) {
+			t.Fatalf("new form: %d, or no form carrying the CSRF token", r.Status)
 		}
-		defaults := seriesFormValues(t, r.body)
+		defaults := seriesFormValues(t, r.Body)
 		for k, want := range map[string]string{"status": "active", "discountType": "percent", "expiry": "series", "length": "10", "charset": "upper-alnum",
 			"usesPerCode": "1", "maxCreate": "0", "maxPerCustomer": "0", "maxUsage": "0", "maxUsagePerClient": "0"} {
 			if got := defaults.Get(k); got != want {
@@ -144,17 +76,17 @@ func TestSeriesCreateThroughTheForm(t *testing.T) {
 		}
 		for _, help := range []string{"How many codes the series issues in all. 0 is unlimited.", "How many codes of this series one customer may hold. 0 is unlimited.",
 			"Redemptions of all the series&#39; codes together. 0 is unlimited."} {
-			if !strings.Contains(r.body, help) {
+			if !strings.Contains(r.Body, help) {
 				t.Errorf("the form does not say %q", help)
 			}
 		}
 
-		r = h.post("/series", validSeriesForm(), nil)
-		if r.status != http.StatusSeeOther {
-			t.Fatalf("create: %d %.300s", r.status, r.body)
+		r = h.Post("/series", validSeriesForm(), nil)
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("create: %d %.300s", r.Status, r.Body)
 		}
-		id := createdSeries(t, r.header.Get("Location"))
-		s := h.series(id)
+		id := createdSeries(t, r.Header.Get("Location"))
+		s := h.Series(id)
 		p := s.Promotion
 		ends := time.Date(2027, 6, 30, 23, 59, 0, 0, time.UTC)
 		f := s.FormatInput()
@@ -167,31 +99,31 @@ func TestSeriesCreateThroughTheForm(t *testing.T) {
 			t.Errorf("stored series %+v, format %+v", s, f)
 		}
 
-		page := h.do("GET", views.SeriesURL(id), nil, nil)
+		page := h.Do("GET", views.SeriesURL(id), nil, nil)
 		for tid, want := range map[string]string{
 			"series-name": "Birthday club", "discount-code": "BDAY15", "discount": "15 %", "cap": "2000 (minor units)", "endsAt": "2027-06-30 23:59:00",
 			"expiry": "30 days after it is issued, or when the series ends if that comes first", "issued": "0 / 1000", "redeemed": "0",
 			"maxPerCustomer": "1", "usesPerCode": "1", "maxUsage": "unlimited", "no-codes": "No codes issued yet.",
 		} {
-			if got := testID(page.body, tid); got != want {
+			if got := testID(page.Body, tid); got != want {
 				t.Errorf("page %s = %q, want %q", tid, got, want)
 			}
 		}
-		if got := testID(page.body, "format"); !strings.Contains(got, "BDAY") {
+		if got := testID(page.Body, "format"); !strings.Contains(got, "BDAY") {
 			t.Errorf("the format reads %q", got)
 		}
-		if !strings.Contains(page.body, `href="/issue?series=`+fmt.Sprint(id)+`"`) || !strings.Contains(page.body, `href="`+views.SeriesCSVURL(id)+`"`) {
+		if !strings.Contains(page.Body, `href="/issue?series=`+fmt.Sprint(id)+`"`) || !strings.Contains(page.Body, `href="`+views.SeriesCSVURL(id)+`"`) {
 			t.Error("the series' page links no issue form for it or no CSV")
 		}
-		list := h.do("GET", "/series", nil, nil)
-		if list.status != http.StatusOK || !strings.Contains(list.body, `href="/series/`+fmt.Sprint(id)+`">Birthday club</a>`) ||
-			testID(list.body, "issued") != "0 / 1000" || testID(list.body, "redeemed") != "0" || !strings.Contains(list.body, "2027-06-30 23:59:00") {
-			t.Errorf("the list does not show the new series: %d", list.status)
+		list := h.Do("GET", "/series", nil, nil)
+		if list.Status != http.StatusOK || !strings.Contains(list.Body, `href="/series/`+fmt.Sprint(id)+`">Birthday club</a>`) ||
+			testID(list.Body, "issued") != "0 / 1000" || testID(list.Body, "redeemed") != "0" || !strings.Contains(list.Body, "2027-06-30 23:59:00") {
+			t.Errorf("the list does not show the new series: %d", list.Status)
 		}
-		if !strings.Contains(list.body, `data-testid="new-series"`) {
+		if !strings.Contains(list.Body, `data-testid="new-series"`) {
 			t.Error("an admin is offered no New series")
 		}
-		if !strings.Contains(list.body, `<a href="/series" aria-current="page">Series</a>`) || !strings.Contains(list.body, `<a href="/customers" aria-current="false">Customers</a>`) {
+		if !strings.Contains(list.Body, `<a href="/series" aria-current="page">Series</a>`) || !strings.Contains(list.Body, `<a href="/customers" aria-current="false">Customers</a>`) {
 			t.Error("the navigation has no Series marked as this page, or no Customers")
 		}
 
@@ -203,19 +135,19 @@ func TestSeriesCreateThroughTheForm(t *testing.T) {
 		more.Set("expiryDays", "junk, ignored")
 		more.Set("maxCreate", "")
 		more.Set("usesPerCode", "0")
-		r = h.post("/series", more, htmx(views.SeriesFormID))
-		if r.status != http.StatusNoContent || !seriesLocation.MatchString(r.header.Get("HX-Location")) {
-			t.Fatalf("htmx create: %d HX-Location %q %.300s", r.status, r.header.Get("HX-Location"), r.body)
+		r = h.Post("/series", more, webtest.HTMX(views.SeriesFormID))
+		if r.Status != http.StatusNoContent || !seriesLocation.MatchString(r.Header.Get("HX-Location")) {
+			t.Fatalf("htmx create: %d HX-Location %q %.300s", r.Status, r.Header.Get("HX-Location"), r.Body)
 		}
-		other := h.series(createdSeries(t, r.header.Get("HX-Location")))
+		other := h.Series(createdSeries(t, r.Header.Get("HX-Location")))
 		if other.Expiry != models.ExpiryWithSeries || other.ExpiryDays != 0 || other.MaxCreate != 0 || other.UsesPerCode != 0 {
 			t.Errorf("second series %+v", other)
 		}
-		page = h.do("GET", views.SeriesURL(other.ID()), nil, nil)
-		if testID(page.body, "expiry") != "when the series ends" || testID(page.body, "issued") != "0 / unlimited" || testID(page.body, "usesPerCode") != "unlimited" {
-			t.Errorf("second series' page: expiry %q, issued %q, uses per code %q", testID(page.body, "expiry"), testID(page.body, "issued"), testID(page.body, "usesPerCode"))
+		page = h.Do("GET", views.SeriesURL(other.ID()), nil, nil)
+		if testID(page.Body, "expiry") != "when the series ends" || testID(page.Body, "issued") != "0 / unlimited" || testID(page.Body, "usesPerCode") != "unlimited" {
+			t.Errorf("second series' page: expiry %q, issued %q, uses per code %q", testID(page.Body, "expiry"), testID(page.Body, "issued"), testID(page.Body, "usesPerCode"))
 		}
-		rows := regexp.MustCompile(`data-testid="series-row" data-series="(\d+)"`).FindAllStringSubmatch(h.do("GET", "/series", nil, nil).body, -1)
+		rows := regexp.MustCompile(`data-testid="series-row" data-series="(\d+)"`).FindAllStringSubmatch(h.Do("GET", "/series", nil, nil).Body, -1)
 		if len(rows) != 2 || rows[0][1] != fmt.Sprint(other.ID()) || rows[1][1] != fmt.Sprint(id) {
 			t.Errorf("the list's rows %v, want the newest first", rows)
 		}
@@ -224,7 +156,7 @@ func TestSeriesCreateThroughTheForm(t *testing.T) {
 
 func TestSeriesFormRefusesBadInput(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
 		for _, tc := range []struct {
 			name, field, value string
 			set                map[string]string
@@ -256,26 +188,26 @@ func TestSeriesFormRefusesBadInput(t *testing.T) {
 				for k, v := range tc.set {
 					form.Set(k, v)
 				}
-				r := h.post("/series", form, nil)
-				if r.status != http.StatusUnprocessableEntity {
-					t.Fatalf("status %d, want 422: %.300s", r.status, r.body)
+				r := h.Post("/series", form, nil)
+				if r.Status != http.StatusUnprocessableEntity {
+					t.Fatalf("status %d, want 422: %.300s", r.Status, r.Body)
 				}
-				msg, marked := fieldError(r.body, tc.field)
+				msg, marked := fieldError(r.Body, tc.field)
 				if !strings.Contains(msg, tc.want) || !marked {
 					t.Errorf("beside %s: %q (marked invalid: %v), want a message containing %q", tc.field, msg, marked, tc.want)
 				}
-				if n := strings.Count(r.body, `class="field-error"`); n != 1 {
+				if n := strings.Count(r.Body, `class="field-error"`); n != 1 {
 					t.Errorf("%d field messages, want only the one for %s", n, tc.field)
 				}
-				if testID(r.body, "form-error") != "Please correct the fields marked below." {
-					t.Errorf("the form says %q", testID(r.body, "form-error"))
+				if testID(r.Body, "form-error") != "Please correct the fields marked below." {
+					t.Errorf("the form says %q", testID(r.Body, "form-error"))
 				}
-				if shown := formValues(t, r.body, views.SeriesFormID); shown.Get(tc.field) != tc.value {
+				if shown := formValues(t, r.Body, views.SeriesFormID); shown.Get(tc.field) != tc.value {
 					t.Errorf("the typed %s %q is shown back as %q", tc.field, tc.value, shown.Get(tc.field))
 				}
 			})
 		}
-		page, err := h.store.ListSeries(t.Context(), models.SeriesFilter{})
+		page, err := h.Store.ListSeries(t.Context(), models.SeriesFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -284,19 +216,19 @@ func TestSeriesFormRefusesBadInput(t *testing.T) {
 		}
 		bad := validSeriesForm()
 		bad.Set("discountValue", "101")
-		r := h.post("/series", bad, htmx(views.SeriesFormID))
-		if r.status != http.StatusUnprocessableEntity {
-			t.Fatalf("htmx: %d", r.status)
+		r := h.Post("/series", bad, webtest.HTMX(views.SeriesFormID))
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("htmx: %d", r.Status)
 		}
-		fragmentOf(t, strings.TrimSpace(r.body), views.SeriesFormID)
+		fragmentOf(t, strings.TrimSpace(r.Body), views.SeriesFormID)
 	})
 }
 
 func TestSeriesEdit(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
 		capAmount := int64(300)
-		s := h.mustSeries(models.SeriesInput{
+		s := h.MustSeries(models.SeriesInput{
 			Promotion: models.PromotionInput{Name: "Loyalty & more", Description: "line one\nline two", DiscountType: models.DiscountFixed, DiscountValue: "500",
 				DiscountCap: &capAmount, BeginsAt: "2026-11-01T09:30:15Z", EndsAt: "2027-01-01T00:00:00Z", MaxUsage: 40, MaxUsagePerClient: 2},
 			DiscountCode: "LOY500", Expiry: models.ExpiryDays, ExpiryDays: 14,
@@ -305,11 +237,11 @@ func TestSeriesEdit(t *testing.T) {
 			Extra: map[string]json.RawMessage{"campaignId": json.RawMessage(`"c-17"`)},
 		})
 		path := views.SeriesURL(s.ID())
-		edit := h.do("GET", path+"/edit", nil, nil)
-		if edit.status != http.StatusOK {
-			t.Fatalf("edit form: %d", edit.status)
+		edit := h.Do("GET", path+"/edit", nil, nil)
+		if edit.Status != http.StatusOK {
+			t.Fatalf("edit form: %d", edit.Status)
 		}
-		shown := seriesFormValues(t, edit.body)
+		shown := seriesFormValues(t, edit.Body)
 		for k, want := range map[string]string{"name": "Loyalty & more", "description": "line one\nline two", "discountType": "fixed", "discountValue": "500",
 			"discountCap": "300", "beginsAt": "2026-11-01T09:30:15", "endsAt": "2027-01-01T00:00", "expiry": "days", "expiryDays": "14",
 			"pattern": "LOY-####-??", "length": "", "check": "yes", "maxCreate": "50", "maxPerCustomer": "3", "usesPerCode": "2", "maxUsage": "40", "maxUsagePerClient": "2"} {
@@ -320,51 +252,51 @@ func TestSeriesEdit(t *testing.T) {
 
 		// Saving the form as shown changes nothing, the fields it does not
 		// show included.
-		if r := h.post(path, shown, nil); r.status != http.StatusSeeOther || r.header.Get("Location") != path {
-			t.Fatalf("save unchanged: %d %q %.300s", r.status, r.header.Get("Location"), r.body)
+		if r := h.Post(path, shown, nil); r.Status != http.StatusSeeOther || r.Header.Get("Location") != path {
+			t.Fatalf("save unchanged: %d %q %.300s", r.Status, r.Header.Get("Location"), r.Body)
 		}
-		if d := cmp.Diff(s, h.series(s.ID()), cmpopts.IgnoreFields(models.Promotion{}, "UpdatedAt", "CreatedAt")); d != "" {
+		if d := cmp.Diff(s, h.Series(s.ID()), cmpopts.IgnoreFields(models.Promotion{}, "UpdatedAt", "CreatedAt")); d != "" {
 			t.Errorf("saving the form unchanged changed the series (-before +after):\n%s", d)
 		}
 
 		// Once a code is issued, its format stays, and maxCreate cannot
 		// fall below the codes issued.
-		h.mustIssue(models.CustomerRef{ID: "c1"}, s.ID())
-		h.mustIssue(models.CustomerRef{ID: "c2"}, s.ID())
-		changed := seriesFormValues(t, h.do("GET", path+"/edit", nil, nil).body)
-		if !strings.Contains(h.do("GET", path+"/edit", nil, nil).body, `data-testid="format-fixed"`) {
+		h.MustIssue(models.CustomerRef{ID: "c1"}, s.ID())
+		h.MustIssue(models.CustomerRef{ID: "c2"}, s.ID())
+		changed := seriesFormValues(t, h.Do("GET", path+"/edit", nil, nil).Body)
+		if !strings.Contains(h.Do("GET", path+"/edit", nil, nil).Body, `data-testid="format-fixed"`) {
 			t.Error("the edit form does not say the format is fixed")
 		}
 		changed.Set("pattern", "LOY-#####-??")
 		changed.Set("maxCreate", "1")
-		r := h.post(path, changed, nil)
-		if r.status != http.StatusUnprocessableEntity {
-			t.Fatalf("format change after issue: %d %.300s", r.status, r.body)
+		r := h.Post(path, changed, nil)
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("format change after issue: %d %.300s", r.Status, r.Body)
 		}
-		if msg := testID(r.body, "error-format"); !strings.Contains(msg, "2 codes were issued") || !strings.Contains(r.body, `data-testid="format-fixed"`) {
+		if msg := testID(r.Body, "error-format"); !strings.Contains(msg, "2 codes were issued") || !strings.Contains(r.Body, `data-testid="format-fixed"`) {
 			t.Errorf("the format's message reads %q, or the refused form does not say the format is fixed", msg)
 		}
-		if msg, marked := fieldError(r.body, "maxCreate"); !strings.Contains(msg, "at least the 2 codes already issued") || !marked {
+		if msg, marked := fieldError(r.Body, "maxCreate"); !strings.Contains(msg, "at least the 2 codes already issued") || !marked {
 			t.Errorf("beside maxCreate: %q (marked %v)", msg, marked)
 		}
 		changed.Set("pattern", "LOY-####-??")
 		changed.Set("maxCreate", "2")
 		changed.Set("name", "Loyalty")
 		changed.Set("status", "inactive")
-		if r := h.post(path, changed, nil); r.status != http.StatusSeeOther {
-			t.Fatalf("update: %d %.300s", r.status, r.body)
+		if r := h.Post(path, changed, nil); r.Status != http.StatusSeeOther {
+			t.Fatalf("update: %d %.300s", r.Status, r.Body)
 		}
-		if got := h.series(s.ID()); got.Promotion.Name != "Loyalty" || got.MaxCreate != 2 || got.Issued != 2 || got.Promotion.Status != models.PromotionInactive ||
+		if got := h.Series(s.ID()); got.Promotion.Name != "Loyalty" || got.MaxCreate != 2 || got.Issued != 2 || got.Promotion.Status != models.PromotionInactive ||
 			got.ExtraFields()["campaignId"] == nil {
 			t.Errorf("after update: %+v", got)
 		}
-		if r := h.post("/series/999999", validSeriesForm(), nil); r.status != http.StatusNotFound {
-			t.Errorf("edit unknown: %d", r.status)
+		if r := h.Post("/series/999999", validSeriesForm(), nil); r.Status != http.StatusNotFound {
+			t.Errorf("edit unknown: %d", r.Status)
 		}
-		plain := h.mustPromotion(models.PromotionInput{Name: "Not a series", UTMSource: new("x")})
+		plain := h.MustPromotion(models.PromotionInput{Name: "Not a series", UTMSource: new("x")})
 		for _, p := range []string{views.SeriesURL(plain.ID), views.SeriesURL(plain.ID) + "/edit", views.SeriesCSVURL(plain.ID), "/series/abc"} {
-			if r := h.do("GET", p, nil, nil); r.status != http.StatusNotFound {
-				t.Errorf("GET %s: %d, want 404", p, r.status)
+			if r := h.Do("GET", p, nil, nil); r.Status != http.StatusNotFound {
+				t.Errorf("GET %s: %d, want 404", p, r.Status)
 			}
 		}
 	})
@@ -386,24 +318,24 @@ func codeRows(body string) map[string][]string {
 
 func TestSeriesPageShowsCountsAndCodes(t *testing.T) {
 	t.Parallel()
-	forEachDBAtEpoch(t, func(t *testing.T, h *harness) {
-		s := h.mustSeries(models.SeriesInput{Promotion: models.PromotionInput{Name: "Welcome", EndsAt: "2027-01-01T00:00:00Z"},
+	webtest.ForEachDBAtEpoch(t, func(t *testing.T, h *webtest.Harness) {
+		s := h.MustSeries(models.SeriesInput{Promotion: models.PromotionInput{Name: "Welcome", EndsAt: "2027-01-01T00:00:00Z"},
 			Expiry: models.ExpiryDays, ExpiryDays: 7, MaxCreate: 100})
-		_, ann := h.mustIssue(models.CustomerRef{Email: "ann@example.com"}, s.ID())
-		bob, bobs := h.mustIssue(models.CustomerRef{ID: "bob"}, s.ID())
-		h.mustRedeem(bobs[0], bob.ID, "order-1", 1, nil)
-		page := h.do("GET", views.SeriesURL(s.ID()), nil, nil)
-		if page.status != http.StatusOK {
-			t.Fatalf("page: %d", page.status)
+		_, ann := h.MustIssue(models.CustomerRef{Email: "ann@example.com"}, s.ID())
+		bob, bobs := h.MustIssue(models.CustomerRef{ID: "bob"}, s.ID())
+		h.MustRedeem(bobs[0], bob.ID, "order-1", 1, nil)
+		page := h.Do("GET", views.SeriesURL(s.ID()), nil, nil)
+		if page.Status != http.StatusOK {
+			t.Fatalf("page: %d", page.Status)
 		}
-		if got, want := testID(page.body, "issued"), "2 / 100"; got != want {
+		if got, want := testID(page.Body, "issued"), "2 / 100"; got != want {
 			t.Errorf("issued %q, want %q", got, want)
 		}
-		if got := testID(page.body, "redeemed"); got != "1" {
+		if got := testID(page.Body, "redeemed"); got != "1" {
 			t.Errorf("redeemed %q, want 1", got)
 		}
-		rows := codeRows(page.body)
-		annCust, err := h.store.FindCustomer(t.Context(), models.CustomerRef{Email: "ann@example.com"})
+		rows := codeRows(page.Body)
+		annCust, err := h.Store.FindCustomer(t.Context(), models.CustomerRef{Email: "ann@example.com"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -415,18 +347,18 @@ func TestSeriesPageShowsCountsAndCodes(t *testing.T) {
 		if d := cmp.Diff(want, rows); d != "" {
 			t.Errorf("code rows (-want +got):\n%s", d)
 		}
-		if !strings.Contains(page.body, `href="/customers/bob" data-testid="code-customer"`) || !strings.Contains(page.body, `href="/customers/`+annCust.ID+`" data-testid="code-customer"`) {
+		if !strings.Contains(page.Body, `href="/customers/bob" data-testid="code-customer"`) || !strings.Contains(page.Body, `href="/customers/`+annCust.ID+`" data-testid="code-customer"`) {
 			t.Error("the codes do not link their customers")
 		}
-		list := h.do("GET", "/series", nil, nil)
-		if testID(list.body, "issued") != "2 / 100" || testID(list.body, "redeemed") != "1" {
-			t.Errorf("the list reads issued %q, redeemed %q", testID(list.body, "issued"), testID(list.body, "redeemed"))
+		list := h.Do("GET", "/series", nil, nil)
+		if testID(list.Body, "issued") != "2 / 100" || testID(list.Body, "redeemed") != "1" {
+			t.Errorf("the list reads issued %q, redeemed %q", testID(list.Body, "issued"), testID(list.Body, "redeemed"))
 		}
 
 		// A week later, by the server's clock, the codes have expired (and
 		// the session has, so a new one looks).
-		h.clock.Advance(7 * 24 * time.Hour)
-		if rows := codeRows(h.doWith(h.login(viewerEmail), "GET", views.SeriesURL(s.ID()), nil, nil).body); len(rows[ann[0]]) != 6 || rows[ann[0]][4] != "expired" {
+		h.Clock.Advance(7 * 24 * time.Hour)
+		if rows := codeRows(h.DoWith(h.Login(webtest.ViewerEmail), "GET", views.SeriesURL(s.ID()), nil, nil).Body); len(rows[ann[0]]) != 6 || rows[ann[0]][4] != "expired" {
 			t.Errorf("a week on, Ann's code reads %q", rows[ann[0]])
 		}
 	})
@@ -434,47 +366,47 @@ func TestSeriesPageShowsCountsAndCodes(t *testing.T) {
 
 func TestSeriesCodesArePaged(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		s := h.mustSeries(models.SeriesInput{})
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
+		s := h.MustSeries(models.SeriesInput{})
 		var issued []string
 		for i := range 51 {
-			_, codes := h.mustIssue(models.CustomerRef{ID: fmt.Sprintf("c%02d", i)}, s.ID())
+			_, codes := h.MustIssue(models.CustomerRef{ID: fmt.Sprintf("c%02d", i)}, s.ID())
 			issued = append(issued, codes...)
 		}
-		page := h.do("GET", views.SeriesURL(s.ID()), nil, nil)
-		first := matches(regexp.MustCompile(`<tr data-testid="code-row" data-code="([^"]*)">`), page.body)
-		next := regexp.MustCompile(`<a href="([^"]*)" hx-get="[^"]*" hx-target="#series-codes" hx-swap="outerHTML" hx-push-url="true" data-testid="next-codes">`).FindStringSubmatch(page.body)
+		page := h.Do("GET", views.SeriesURL(s.ID()), nil, nil)
+		first := matches(regexp.MustCompile(`<tr data-testid="code-row" data-code="([^"]*)">`), page.Body)
+		next := regexp.MustCompile(`<a href="([^"]*)" hx-get="[^"]*" hx-target="#series-codes" hx-swap="outerHTML" hx-push-url="true" data-testid="next-codes">`).FindStringSubmatch(page.Body)
 		if len(first) != 50 || next == nil {
 			t.Fatalf("the first page lists %d codes (next link: %v), want 50 and a next page", len(first), next != nil)
 		}
 		if d := cmp.Diff(issued[:50], first); d != "" {
 			t.Errorf("first page, want the codes in the order issued (-want +got):\n%s", d)
 		}
-		r := h.do("GET", html.UnescapeString(next[1]), nil, htmx(views.SeriesCodesID))
-		fragmentOf(t, r.body, views.SeriesCodesID)
-		if rest := matches(regexp.MustCompile(`<tr data-testid="code-row" data-code="([^"]*)">`), r.body); !cmp.Equal(rest, issued[50:]) || strings.Contains(r.body, "next-codes") {
+		r := h.Do("GET", html.UnescapeString(next[1]), nil, webtest.HTMX(views.SeriesCodesID))
+		fragmentOf(t, r.Body, views.SeriesCodesID)
+		if rest := matches(regexp.MustCompile(`<tr data-testid="code-row" data-code="([^"]*)">`), r.Body); !cmp.Equal(rest, issued[50:]) || strings.Contains(r.Body, "next-codes") {
 			t.Errorf("second page %v, want %v and no next page", rest, issued[50:])
 		}
-		if r := h.do("GET", views.SeriesURL(s.ID())+"?after=garbage", nil, nil); r.status != http.StatusOK || testID(r.body, "list-error") == "" || len(codeRows(r.body)) != 50 {
-			t.Errorf("stale cursor: %d, want the first page with a note", r.status)
+		if r := h.Do("GET", views.SeriesURL(s.ID())+"?after=garbage", nil, nil); r.Status != http.StatusOK || testID(r.Body, "list-error") == "" || len(codeRows(r.Body)) != 50 {
+			t.Errorf("stale cursor: %d, want the first page with a note", r.Status)
 		}
 	})
 }
 
 func TestSeriesCSV(t *testing.T) {
 	t.Parallel()
-	forEachDBAtEpoch(t, func(t *testing.T, h *harness) {
-		s := h.mustSeries(models.SeriesInput{Promotion: models.PromotionInput{EndsAt: "2027-01-01T00:00:00Z"}, UsesPerCode: 3})
-		_, first := h.mustIssue(models.CustomerRef{ID: "=cmd|x"}, s.ID())
-		_, second := h.mustIssue(models.CustomerRef{ID: "shop,42"}, s.ID())
-		h.mustRedeem(second[0], "shop,42", "o1", 1, nil)
-		viewer := h.login(viewerEmail)
-		r := h.doWith(viewer, "GET", views.SeriesCSVURL(s.ID()), nil, nil)
-		if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") ||
-			r.header.Get("Content-Disposition") != fmt.Sprintf(`attachment; filename="coupond-series-%d.csv"`, s.ID()) {
-			t.Fatalf("CSV: %d %q %q", r.status, r.header.Get("Content-Type"), r.header.Get("Content-Disposition"))
+	webtest.ForEachDBAtEpoch(t, func(t *testing.T, h *webtest.Harness) {
+		s := h.MustSeries(models.SeriesInput{Promotion: models.PromotionInput{EndsAt: "2027-01-01T00:00:00Z"}, UsesPerCode: 3})
+		_, first := h.MustIssue(models.CustomerRef{ID: "=cmd|x"}, s.ID())
+		_, second := h.MustIssue(models.CustomerRef{ID: "shop,42"}, s.ID())
+		h.MustRedeem(second[0], "shop,42", "o1", 1, nil)
+		viewer := h.Login(webtest.ViewerEmail)
+		r := h.DoWith(viewer, "GET", views.SeriesCSVURL(s.ID()), nil, nil)
+		if r.Status != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") ||
+			r.Header.Get("Content-Disposition") != fmt.Sprintf(`attachment; filename="coupond-series-%d.csv"`, s.ID()) {
+			t.Fatalf("CSV: %d %q %q", r.Status, r.Header.Get("Content-Type"), r.Header.Get("Content-Disposition"))
 		}
-		rows, err := csv.NewReader(strings.NewReader(r.body)).ReadAll()
+		rows, err := csv.NewReader(strings.NewReader(r.Body)).ReadAll()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -486,31 +418,31 @@ func TestSeriesCSV(t *testing.T) {
 		if d := cmp.Diff(want, rows); d != "" {
 			t.Errorf("CSV (-want +got):\n%s", d)
 		}
-		if r := h.do("GET", "/series/999999/codes.csv", nil, nil); r.status != http.StatusNotFound {
-			t.Errorf("unknown series' CSV: %d", r.status)
+		if r := h.Do("GET", "/series/999999/codes.csv", nil, nil); r.Status != http.StatusNotFound {
+			t.Errorf("unknown series' CSV: %d", r.Status)
 		}
 	})
 }
 
 func TestSeriesViewerReadsOnly(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		s := h.mustSeries(models.SeriesInput{})
-		viewer := h.login(viewerEmail)
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
+		s := h.MustSeries(models.SeriesInput{})
+		viewer := h.Login(webtest.ViewerEmail)
 		for _, p := range []string{"/series", views.SeriesURL(s.ID())} {
-			r := h.doWith(viewer, "GET", p, nil, nil)
-			if r.status != http.StatusOK {
-				t.Fatalf("viewer GET %s: %d", p, r.status)
+			r := h.DoWith(viewer, "GET", p, nil, nil)
+			if r.Status != http.StatusOK {
+				t.Fatalf("viewer GET %s: %d", p, r.Status)
 			}
 			for _, ctl := range []string{`data-testid="new-series"`, `data-testid="edit"`, `data-testid="issue"`} {
-				if strings.Contains(r.body, ctl) {
+				if strings.Contains(r.Body, ctl) {
 					t.Errorf("viewer is offered %s on %s", ctl, p)
 				}
 			}
 		}
 		for _, p := range []string{views.SeriesURL(s.ID()) + "/edit", views.IssueURL(s.ID())} {
-			if r := h.doWith(viewer, "GET", p, nil, nil); r.status != http.StatusForbidden {
-				t.Errorf("viewer GET %s: %d, want 403", p, r.status)
+			if r := h.DoWith(viewer, "GET", p, nil, nil); r.Status != http.StatusForbidden {
+				t.Errorf("viewer GET %s: %d, want 403", p, r.Status)
 			}
 		}
 	})

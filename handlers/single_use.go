@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
 	"github.com/labstack/echo/v4"
@@ -48,12 +49,12 @@ func (h *SingleUse) Create(c echo.Context) error {
 	}
 	var verr models.ValidationError
 	in := models.SingleUseInput{Code: f.Code, CustomerID: f.CustomerID, DiscountType: f.DiscountType, DiscountValue: f.DiscountValue,
-		EndsAt: f.EndsAt, DiscountCap: formAmount(&verr, views.FieldDiscountCap, f.DiscountCap)}
+		EndsAt: f.EndsAt, DiscountCap: httpx.FormAmount(&verr, views.FieldDiscountCap, f.DiscountCap)}
 	var err error
 	if verr.Err() != nil {
 		// Show every other problem too, not only the cap's.
 		_, _, perr := in.Plan(h.Now())
-		mergeInvalid(&verr, perr)
+		httpx.MergeInvalid(&verr, perr)
 		err = &verr
 	} else {
 		var cp models.Coupon

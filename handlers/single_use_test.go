@@ -10,6 +10,7 @@ import (
 
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
+	"github.com/coupond/coupond/web/webtest"
 )
 
 func birthdayForm() url.Values {
@@ -25,29 +26,29 @@ func birthdayForm() url.Values {
 
 func TestConsoleSingleUseCoupon(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		editor := h.login(editorEmail)
-		h.client = editor
-		r := h.do("GET", "/single-use", nil, nil)
-		form := regexp.MustCompile(`(?s)<form id="` + views.SingleUseFormID + `" method="post" action="/single-use" hx-post="/single-use".*?</form>`).FindString(r.body)
-		if r.status != http.StatusOK || !strings.Contains(form, `type="datetime-local"`) || !strings.Contains(form, `<input type="hidden" name="_csrf" value="`) {
-			t.Fatalf("GET /single-use: %d, or no form posting to it with a CSRF field and a date field", r.status)
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
+		editor := h.Login(webtest.EditorEmail)
+		h.Client = editor
+		r := h.Do("GET", "/single-use", nil, nil)
+		form := regexp.MustCompile(`(?s)<form id="` + views.SingleUseFormID + `" method="post" action="/single-use" hx-post="/single-use".*?</form>`).FindString(r.Body)
+		if r.Status != http.StatusOK || !strings.Contains(form, `type="datetime-local"`) || !strings.Contains(form, `<input type="hidden" name="_csrf" value="`) {
+			t.Fatalf("GET /single-use: %d, or no form posting to it with a CSRF field and a date field", r.Status)
 		}
 
-		r = h.post("/single-use", birthdayForm(), nil)
-		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/single-use/Birthday123" {
-			t.Fatalf("create: %d to %q; %.300s", r.status, r.header.Get("Location"), r.body)
+		r = h.Post("/single-use", birthdayForm(), nil)
+		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/single-use/Birthday123" {
+			t.Fatalf("create: %d to %q; %.300s", r.Status, r.Header.Get("Location"), r.Body)
 		}
-		c := h.mustCoupon("birthday123")
+		c := h.MustCoupon("birthday123")
 		if c.Code != "Birthday123" || c.MaxUsage != 1 || c.MaxUsagePerClient != 1 || c.CustomerID == nil || *c.CustomerID != "alice" {
 			t.Errorf("stored coupon %+v, want Birthday123 for alice, one use in total and per customer", c)
 		}
-		ps, err := h.store.CouponPromotions(t.Context(), c)
+		ps, err := h.Store.CouponPromotions(t.Context(), c)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(ps) != 1 || h.promotionCount() != 1 {
-			t.Fatalf("the coupon reaches %d promotions of %d stored, want its own one", len(ps), h.promotionCount())
+		if len(ps) != 1 || h.PromotionCount() != 1 {
+			t.Fatalf("the coupon reaches %d promotions of %d stored, want its own one", len(ps), h.PromotionCount())
 		}
 		p := ps[0]
 		ends := time.Date(2099, 12, 31, 23, 59, 0, 0, time.UTC)
@@ -55,9 +56,9 @@ func TestConsoleSingleUseCoupon(t *testing.T) {
 			t.Errorf("stored promotion %+v, want 15 %% capped at 1000 until %s", p, ends)
 		}
 
-		page := h.do("GET", "/single-use/Birthday123", nil, nil)
-		if page.status != http.StatusOK {
-			t.Fatalf("result page: %d", page.status)
+		page := h.Do("GET", "/single-use/Birthday123", nil, nil)
+		if page.Status != http.StatusOK {
+			t.Fatalf("result page: %d", page.Status)
 		}
 		for name, re := range map[string]string{
 			"the code in a read-only field": `<input type="text" id="single-use-code"[^>]*value="Birthday123" readonly`,
@@ -68,36 +69,36 @@ func TestConsoleSingleUseCoupon(t *testing.T) {
 			"the customer":                  `data-testid="limit-customer">\s*Only for customer <code>alice</code>`,
 			"the promotion, linked":         `<a href="` + regexp.QuoteMeta(views.PromotionURL(p.ID)) + `">Single-use coupon Birthday123</a>: 15 %, at most 1000 \(minor units\), until 2099-12-31 23:59:00 UTC<`,
 		} {
-			if !regexp.MustCompile(re).MatchString(page.body) {
+			if !regexp.MustCompile(re).MatchString(page.Body) {
 				t.Errorf("the result page lacks %s", name)
 			}
 		}
-		js := h.do("GET", "/static/copy-1.js", nil, nil)
-		if js.status != http.StatusOK || !strings.HasPrefix(js.header.Get("Content-Type"), "text/javascript") || !strings.Contains(js.body, "data-copy") {
-			t.Errorf("copy script: %d %q", js.status, js.header.Get("Content-Type"))
+		js := h.Do("GET", "/static/copy-1.js", nil, nil)
+		if js.Status != http.StatusOK || !strings.HasPrefix(js.Header.Get("Content-Type"), "text/javascript") || !strings.Contains(js.Body, "data-copy") {
+			t.Errorf("copy script: %d %q", js.Status, js.Header.Get("Content-Type"))
 		}
 		// The limits shown are the coupon's own.
-		if _, err := h.store.CreateCoupon(t.Context(), models.CouponSpec{Code: "Shared", MaxUsage: 3, MaxUsagePerClient: new(2)}); err != nil {
+		if _, err := h.Store.CreateCoupon(t.Context(), models.CouponSpec{Code: "Shared", MaxUsage: 3, MaxUsagePerClient: new(2)}); err != nil {
 			t.Fatal(err)
 		}
-		shared := h.do("GET", "/single-use/Shared", nil, nil).body
+		shared := h.Do("GET", "/single-use/Shared", nil, nil).Body
 		if !strings.Contains(shared, `data-testid="limit-total">3 uses in total<`) || !strings.Contains(shared, `data-testid="limit-per-customer">2 uses per customer<`) {
 			t.Error("the page of a coupon with 3 uses and 2 per customer shows other limits")
 		}
-		if r := h.do("GET", "/single-use/nobody", nil, nil); r.status != http.StatusNotFound {
-			t.Errorf("result page of an unknown code: %d", r.status)
+		if r := h.Do("GET", "/single-use/nobody", nil, nil); r.Status != http.StatusNotFound {
+			t.Errorf("result page of an unknown code: %d", r.Status)
 		}
 
 		// htmx, with a fixed amount and neither customer nor end.
 		gift := url.Values{"couponCode": {"Gift-50"}, "discountType": {"fixed"}, "discountValue": {"500"}}
-		r = h.post("/single-use", gift, htmx(views.SingleUseFormID))
-		if r.status != http.StatusNoContent || r.header.Get("HX-Location") != "/single-use/Gift-50" {
-			t.Fatalf("htmx create: %d HX-Location %q", r.status, r.header.Get("HX-Location"))
+		r = h.Post("/single-use", gift, webtest.HTMX(views.SingleUseFormID))
+		if r.Status != http.StatusNoContent || r.Header.Get("HX-Location") != "/single-use/Gift-50" {
+			t.Fatalf("htmx create: %d HX-Location %q", r.Status, r.Header.Get("HX-Location"))
 		}
-		if c := h.mustCoupon("gift-50"); c.CustomerID != nil || c.MaxUsage != 1 {
+		if c := h.MustCoupon("gift-50"); c.CustomerID != nil || c.MaxUsage != 1 {
 			t.Errorf("Gift-50 is %+v, want one use by anyone", c)
 		}
-		if page := h.do("GET", "/single-use/Gift-50", nil, nil); !regexp.MustCompile(`data-testid="limit-customer">\s*For any customer`).MatchString(page.body) || !strings.Contains(page.body, ": 500 off (minor units)<") {
+		if page := h.Do("GET", "/single-use/Gift-50", nil, nil); !regexp.MustCompile(`data-testid="limit-customer">\s*For any customer`).MatchString(page.Body) || !strings.Contains(page.Body, ": 500 off (minor units)<") {
 			t.Error("Gift-50's page must say any customer may use it, for 500 off")
 		}
 	})
@@ -105,70 +106,70 @@ func TestConsoleSingleUseCoupon(t *testing.T) {
 
 func TestConsoleSingleUseRefusals(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		if r := h.post("/single-use", birthdayForm(), nil); r.status != http.StatusSeeOther {
-			t.Fatalf("create: %d", r.status)
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
+		if r := h.Post("/single-use", birthdayForm(), nil); r.Status != http.StatusSeeOther {
+			t.Fatalf("create: %d", r.Status)
 		}
-		before := h.promotionCount()
+		before := h.PromotionCount()
 
 		// The same code in another case: 422, the message and a link
 		// beside the code, nothing made.
 		dup := birthdayForm()
 		dup.Set("couponCode", "BIRTHDAY123")
 		dup.Set("customerId", "bob")
-		for _, hdr := range []map[string]string{nil, htmx(views.SingleUseFormID)} {
-			r := h.post("/single-use", dup, hdr)
-			if r.status != http.StatusUnprocessableEntity {
-				t.Fatalf("duplicate: %d", r.status)
+		for _, hdr := range []map[string]string{nil, webtest.HTMX(views.SingleUseFormID)} {
+			r := h.Post("/single-use", dup, hdr)
+			if r.Status != http.StatusUnprocessableEntity {
+				t.Fatalf("duplicate: %d", r.Status)
 			}
-			if hdr != nil && !strings.HasPrefix(strings.TrimSpace(r.body), `<form id="`+views.SingleUseFormID+`"`) {
-				t.Errorf("htmx duplicate must get the form alone: %.100s", r.body)
+			if hdr != nil && !strings.HasPrefix(strings.TrimSpace(r.Body), `<form id="`+views.SingleUseFormID+`"`) {
+				t.Errorf("htmx duplicate must get the form alone: %.100s", r.Body)
 			}
-			msg := regexp.MustCompile(`(?s)<small id="couponCode-error" class="field-error" data-testid="error-couponCode">(.*?)</small>`).FindStringSubmatch(r.body)
+			msg := regexp.MustCompile(`(?s)<small id="couponCode-error" class="field-error" data-testid="error-couponCode">(.*?)</small>`).FindStringSubmatch(r.Body)
 			if msg == nil || !strings.Contains(msg[1], "already exists") || !strings.Contains(msg[1], `<a href="/coupons/BIRTHDAY123" data-testid="existing-coupon">`) {
 				t.Errorf("no message with a link to the coupon beside the code: %v", msg)
 			}
-			if !regexp.MustCompile(`id="couponCode"[^>]*aria-invalid="true"`).MatchString(r.body) || !strings.Contains(r.body, `value="bob"`) {
+			if !regexp.MustCompile(`id="couponCode"[^>]*aria-invalid="true"`).MatchString(r.Body) || !strings.Contains(r.Body, `value="bob"`) {
 				t.Error("the code must be marked invalid and the form keep what was typed")
 			}
 		}
-		if n := h.promotionCount(); n != before {
+		if n := h.PromotionCount(); n != before {
 			t.Errorf("a refused duplicate left %d promotions, want %d", n, before)
 		}
-		if c := h.mustCoupon("birthday123"); c.CustomerID == nil || *c.CustomerID != "alice" {
+		if c := h.MustCoupon("birthday123"); c.CustomerID == nil || *c.CustomerID != "alice" {
 			t.Errorf("the refused duplicate changed the coupon: %+v", c)
 		}
 
 		// Every bad field is named at once, the cap's among them.
 		bad := url.Values{"couponCode": {"bad code"}, "customerId": {"has space"}, "discountType": {"percent"}, "discountValue": {"150"}, "discountCap": {"lots"}, "endsAt": {"2020-01-01T00:00"}}
-		r := h.post("/single-use", bad, nil)
-		if r.status != http.StatusUnprocessableEntity {
-			t.Fatalf("bad form: %d", r.status)
+		r := h.Post("/single-use", bad, nil)
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("bad form: %d", r.Status)
 		}
 		for _, f := range []string{"couponCode", "customerId", "discountValue", "discountCap", "endsAt"} {
-			if !strings.Contains(r.body, `data-testid="error-`+f+`"`) {
+			if !strings.Contains(r.Body, `data-testid="error-`+f+`"`) {
 				t.Errorf("no message beside %s", f)
 			}
 		}
-		if !strings.Contains(r.body, `value="lots"`) || !strings.Contains(r.body, `value="2020-01-01T00:00"`) {
+		if !strings.Contains(r.Body, `value="lots"`) || !strings.Contains(r.Body, `value="2020-01-01T00:00"`) {
 			t.Error("the form must show back what was typed")
 		}
-		if _, ok := h.coupon("bad code"); ok || h.promotionCount() != before {
-			t.Errorf("a refused form made something: %d promotions", h.promotionCount())
+		if _, ok := h.Coupon("bad code"); ok || h.PromotionCount() != before {
+			t.Errorf("a refused form made something: %d promotions", h.PromotionCount())
 		}
 
 		// A viewer sees no way to it and is refused.
-		viewer := h.login(viewerEmail)
-		if r := h.doWith(viewer, "GET", "/coupons", nil, nil); r.status != http.StatusOK || !strings.Contains(r.body, `href="/coupons"`) || strings.Contains(r.body, `href="/single-use"`) {
-			t.Errorf("the viewer's coupon list must show the navigation without the single-use form: %d", r.status)
+		viewer := h.Login(webtest.ViewerEmail)
+		if r := h.DoWith(viewer, "GET", "/coupons", nil, nil); r.Status != http.StatusOK || !strings.Contains(r.Body, `href="/coupons"`) || strings.Contains(r.Body, `href="/single-use"`) {
+			t.Errorf("the viewer's coupon list must show the navigation without the single-use form: %d", r.Status)
 		}
 		form := birthdayForm()
 		form.Set("couponCode", "ViewerMade")
 		hdr := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "same-origin"}
-		if r := h.doWith(viewer, "POST", "/single-use", strings.NewReader(form.Encode()), hdr); r.status != http.StatusForbidden {
-			t.Errorf("a viewer's POST: %d, want 403", r.status)
+		if r := h.DoWith(viewer, "POST", "/single-use", strings.NewReader(form.Encode()), hdr); r.Status != http.StatusForbidden {
+			t.Errorf("a viewer's POST: %d, want 403", r.Status)
 		}
-		if _, ok := h.coupon("ViewerMade"); ok || h.promotionCount() != before {
+		if _, ok := h.Coupon("ViewerMade"); ok || h.PromotionCount() != before {
 			t.Error("a viewer's refused POST made a coupon or a promotion")
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
 	"github.com/labstack/echo/v4"
@@ -65,7 +66,7 @@ func (h *Tokens) Create(c echo.Context) error {
 
 // Revoke ends a token for good.
 func (h *Tokens) Revoke(c echo.Context) error {
-	id, err := pathID(c, "token")
+	id, err := httpx.PathID(c, "token")
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/models/storetest"
 	"github.com/coupond/coupond/web"
+	"github.com/coupond/coupond/web/webtest"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -25,24 +26,24 @@ var tokenSecret = regexp.MustCompile(`data-testid="token-secret">(cpd_[A-Za-z0-9
 func TestNewTokenSecretIsShownOnceAndKeptNowhere(t *testing.T) {
 	t.Parallel()
 	storetest.EachWithDB(t, models.Config{PasswordCost: bcrypt.MinCost}, func(t *testing.T, s *models.Store, db *sql.DB) {
-		h := newHarness(t, s, web.Config{})
-		r := h.post("/tokens", url.Values{"name": {"checkout"}, "scope": {"modify"}}, nil)
-		if r.status != http.StatusCreated {
-			t.Fatalf("create token: %d, want 201 with the secret; Location %q", r.status, r.header.Get("Location"))
+		h := webtest.New(t, s, web.Config{})
+		r := h.Post("/tokens", url.Values{"name": {"checkout"}, "scope": {"modify"}}, nil)
+		if r.Status != http.StatusCreated {
+			t.Fatalf("create token: %d, want 201 with the secret; Location %q", r.Status, r.Header.Get("Location"))
 		}
-		if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+		if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
 			t.Errorf("Cache-Control = %q, want no-store", cc)
 		}
-		m := tokenSecret.FindAllStringSubmatch(r.body, -1)
+		m := tokenSecret.FindAllStringSubmatch(r.Body, -1)
 		if len(m) != 1 {
-			t.Fatalf("the secret is shown %d times, want once: %.300s", len(m), r.body)
+			t.Fatalf("the secret is shown %d times, want once: %.300s", len(m), r.Body)
 		}
 		secret := m[0][1]
-		if n := strings.Count(r.body, secret); n != 1 {
+		if n := strings.Count(r.Body, secret); n != 1 {
 			t.Errorf("the secret appears %d times in the page, want once", n)
 		}
-		if r := h.apiWith(map[string]string{"X-Auth-Token": secret}, "GET", "/api/rnb/pvt/coupon", ""); r.status != http.StatusOK {
-			t.Errorf("the shown secret does not work: %d", r.status)
+		if r := h.APIWith(map[string]string{"X-Auth-Token": secret}, "GET", "/api/rnb/pvt/coupon", ""); r.Status != http.StatusOK {
+			t.Errorf("the shown secret does not work: %d", r.Status)
 		}
 
 		rows, err := db.QueryContext(t.Context(), "SELECT data FROM sessions")
@@ -68,11 +69,11 @@ func TestNewTokenSecretIsShownOnceAndKeptNowhere(t *testing.T) {
 			t.Fatal("the sessions table is empty: the admin's session should be there")
 		}
 
-		again := h.do("GET", "/tokens", nil, nil)
-		if again.status != http.StatusOK || strings.Contains(again.body, secret) || strings.Contains(again.body, `data-testid="token-secret"`) {
-			t.Errorf("the Tokens page later: %d, and it shows a secret again", again.status)
+		again := h.Do("GET", "/tokens", nil, nil)
+		if again.Status != http.StatusOK || strings.Contains(again.Body, secret) || strings.Contains(again.Body, `data-testid="token-secret"`) {
+			t.Errorf("the Tokens page later: %d, and it shows a secret again", again.Status)
 		}
-		if !strings.Contains(again.body, `data-token="checkout"`) {
+		if !strings.Contains(again.Body, `data-token="checkout"`) {
 			t.Error("the new token is not listed")
 		}
 	})

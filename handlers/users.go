@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
 	"github.com/labstack/echo/v4"
@@ -87,7 +88,7 @@ func (h *Users) setDisabled(c echo.Context, disabled bool) error {
 // change runs one change to a user and reports it on the Users page; a
 // refusal the admin can act on (last admin, bad role) is shown there too.
 func (h *Users) change(c echo.Context, do func(ctx context.Context, id int64) (models.User, error), notice func(models.User) string) error {
-	id, err := pathID(c, "user")
+	id, err := httpx.PathID(c, "user")
 	if err != nil {
 		return err
 	}

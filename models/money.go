@@ -20,9 +20,10 @@ var ErrBadAmount = errors.New("not an amount")
 
 // ParseMoney reads a decimal amount such as "12.95" that has at most
 // decimals digits after the point, as minor units: ParseMoney("12.95", 2)
-// is 1295 and ParseMoney("500", 0) is 500. Zeros past the allowed
-// decimals change nothing and are accepted ("12.950"). Surrounding spaces
-// are ignored. A sign, an exponent, thousands separators, an empty part
+// is 1295 and ParseMoney("500", 0) is 500. Surrounding spaces are
+// ignored. Digits past the allowed decimals are refused even when they
+// are zeros: "5.00" where whole minor units are meant is more likely a
+// misreading of the unit than five of them. A sign, an exponent, thousands separators, an empty part
 // before or after the point, more decimals than allowed or more than
 // MaxAmount minor units fail with ErrBadAmount. Floating point is never
 // used, so no amount is rounded.
@@ -31,7 +32,6 @@ func ParseMoney(s string, decimals int) (Money, error) {
 	if whole == "" || dotted && frac == "" || !digits(whole) || !digits(frac) {
 		return 0, ErrBadAmount
 	}
-	frac = strings.TrimRight(frac, "0")
 	if len(frac) > decimals {
 		return 0, ErrBadAmount
 	}

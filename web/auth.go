@@ -145,6 +145,10 @@ func requireRole(role string) echo.MiddlewareFunc {
 				}
 				return c.Redirect(http.StatusSeeOther, target)
 			}
+			// Signed-in pages show codes, customers and orders: neither a
+			// shared computer's cache nor its back button may keep them
+			// for the next person.
+			c.Response().Header().Set("Cache-Control", "no-store")
 			if !allowed(u.Role) {
 				return echo.NewHTTPError(http.StatusForbidden, fmt.Sprintf("this needs you to be %s; you are signed in as %s (%s)", roleNames[role], u.Email, u.Role))
 			}

@@ -9,15 +9,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coupond/coupond/handlers/api"
+	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
 	"github.com/labstack/echo/v4"
 )
+
+// errorJSON is the native JSON error body as a client reads it.
+type errorJSON struct {
+	Error struct {
+		Code   string            `json:"code"`
+		Fields map[string]string `json:"fields"`
+	} `json:"error"`
+}
 
 func TestErrorBodiesFollowTheRouteGroup(t *testing.T) {
 	t.Parallel()
 	e := echo.New()
 	spaces := &errorSpaces{}
-	e.HTTPErrorHandler = errorHandler(slog.New(slog.NewTextHandler(io.Discard, nil)), spaces.bodyFor)
+	e.HTTPErrorHandler = errorHandler(slog.New(slog.NewTextHandler(io.Discard, nil)), spaces.encoderFor)
 	upper := func(fe models.FieldError) string { return "X_" + fe.Field }
 	busy := func(echo.Context) error {
 		return &models.BusyError{Waited: 30 * time.Second, RetryAfter: 2 * time.Second}
@@ -27,16 +37,16 @@ func TestErrorBodiesFollowTheRouteGroup(t *testing.T) {
 		v.AddItem(3, models.FieldMaxUsage, "must be 0 or more")
 		return v
 	}
-	spaces.add("/api/", jsonErrors(nativeFieldName))
-	spaces.add("/other/", jsonErrors(upper))
+	spaces.add("/api/", api.Errors)
+	spaces.add("/other/", httpx.JSONErrors(upper))
 	e.GET("/api/busy", busy)
 	e.GET("/api/invalid", invalid)
 	e.GET("/other/invalid", invalid)
 
-	do := func(path string) (*httptest.ResponseRecorder, apiError) {
+	do := func(path string) (*httptest.ResponseRecorder, errorJSON) {
 		rec := httptest.NewRecorder()
 		e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
-		var body apiError
+		var body errorJSON
 		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 			t.Fatalf("%s: %v in %q", path, err, rec.Body.String())
 		}

@@ -10,6 +10,11 @@ import (
 	"time"
 
 	"github.com/coupond/coupond/handlers"
+	"github.com/coupond/coupond/handlers/api"
+	"github.com/coupond/coupond/handlers/bigcommerce"
+	"github.com/coupond/coupond/handlers/capillary"
+	"github.com/coupond/coupond/handlers/httpx"
+	"github.com/coupond/coupond/handlers/vtex"
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/static"
 	"github.com/coupond/coupond/views"
@@ -37,29 +42,28 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	check := &handlers.Check{Store: store}
 	batches := &handlers.Batches{Store: store, Now: cfg.Now}
 	promotions := &handlers.Promotions{Store: store, Now: cfg.Now}
-	vtex := &handlers.VTEX{Store: store}
-	promotionAPI := &handlers.PromotionAPI{Store: store}
-	redemptionAPI := &handlers.RedemptionAPI{Store: store}
-	batchAPI := &handlers.BatchAPI{Store: store, Now: cfg.Now}
-	bigCommerce := &handlers.BigCommerce{Store: store}
-	capillary := &handlers.Capillary{Store: store}
+	vtexAPI := vtex.New(store)
+	promotionAPI := &api.Promotions{Store: store}
+	redemptionAPI := &api.Redemptions{Store: store}
+	batchAPI := &api.Batches{Store: store, Now: cfg.Now}
+	bigCommerce := bigcommerce.New(store)
+	capillaryAPI := capillary.New(store)
 
 	anyone := []echo.MiddlewareFunc{echo.WrapMiddleware(sessions.LoadAndSave), csrf(cfg), identify(sessions, store, sessionLimits{now: cfg.Now, idle: cfg.SessionIdle, lifetime: cfg.SessionLifetime})}
 	as := func(role string) []echo.MiddlewareFunc { return append(slices.Clone(anyone), requireRole(role)) }
 	viewer, editor, admin := as(models.RoleViewer), as(models.RoleEditor), as(models.RoleAdmin)
-	api := &apiAuth{tokens: store, inflight: newInflight(cfg.TokenConcurrency)}
-	read, write := api.require(false), api.require(true)
+	tokenAuth := &apiAuth{tokens: store, inflight: newInflight(cfg.TokenConcurrency)}
+	read, write := tokenAuth.require(false), tokenAuth.require(true)
 	idem := idempotent(store, logger)
 
 	// Error bodies: the console's pages everywhere but in the JSON spaces
 	// below, each of which names fields its own way.
-	nativeJSON := jsonErrors(nativeFieldName)
-	spaces.add("/api/", nativeJSON)
-	spaces.add("/v2/", nativeJSON)
+	spaces.add("/api/", api.Errors)
+	spaces.add("/v2/", api.Errors)
 
 	// Probes, open to all.
-	spaces.add("/healthz", nativeJSON)
-	spaces.add("/readyz", nativeJSON)
+	spaces.add("/healthz", api.Errors)
+	spaces.add("/readyz", api.Errors)
 	e.GET("/healthz", health.Live)
 	e.GET("/readyz", health.Ready)
 
@@ -186,21 +190,21 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.GET("/api/coupons.csv", batchAPI.CouponsCSV, read)
 
 	// VTEX-style coupon API, with VTEX's field names in errors.
-	rnb := spaces.group(e, "/api/rnb/pvt", jsonErrors(handlers.VTEXFieldName))
-	rnb.POST("/coupon", vtex.Upsert, write)
-	rnb.GET("/coupon", vtex.List, read)
-	rnb.GET("/coupon/:code", vtex.Get, read)
-	rnb.GET("/coupon/usage/:code", vtex.Usage, read)
-	rnb.POST("/multiple-coupons", vtex.Multiple, write)
-	rnb.POST("/coupons", vtex.Generate, write)
-	rnb.GET("/archive/coupon/:code", vtex.GetArchived, read)
-	rnb.POST("/archive/coupon/:code", vtex.Archive, write)
-	rnb.POST("/unarchive/coupon/:code", vtex.Unarchive, write)
+	rnb := spaces.group(e, "/api/rnb/pvt", vtex.Errors)
+	rnb.POST("/coupon", vtexAPI.Upsert, write)
+	rnb.GET("/coupon", vtexAPI.List, read)
+	rnb.GET("/coupon/:code", vtexAPI.Get, read)
+	rnb.GET("/coupon/usage/:code", vtexAPI.Usage, read)
+	rnb.POST("/multiple-coupons", vtexAPI.Multiple, write)
+	rnb.POST("/coupons", vtexAPI.Generate, write)
+	rnb.GET("/archive/coupon/:code", vtexAPI.GetArchived, read)
+	rnb.POST("/archive/coupon/:code", vtexAPI.Archive, write)
+	rnb.POST("/unarchive/coupon/:code", vtexAPI.Unarchive, write)
 
 	// BigCommerce-style promotions and bulk codes under /api/v3, in
 	// BigCommerce's error bodies. Generating codes honours
 	// Idempotency-Key.
-	v3 := spaces.group(e, "/api/v3", bigCommerceErrors)
+	v3 := spaces.group(e, "/api/v3", bigcommerce.Errors)
 	v3.POST("/promotions", bigCommerce.CreatePromotion, write)
 	v3.GET("/promotions/:id", bigCommerce.Promotion, read)
 	v3.POST("/promotions/:id/codegen", bigCommerce.Codegen, write, idem)
@@ -211,14 +215,14 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	// redeeming them, in Capillary's bodies and result codes. Issuing
 	// honours Idempotency-Key; a redemption is idempotent on its
 	// transaction number.
-	v2 := spaces.group(e, "/v2/coupon", capillaryErrors)
-	v2.POST("/series", capillary.CreateSeries, write)
-	v2.PUT("/series/:id", capillary.UpdateSeries, write)
-	v2.GET("/series", capillary.GetSeries, read)
-	v2.POST("/bulk/issue", capillary.BulkIssue, write, idem)
-	v2.POST("/issue", capillary.Issue, write, idem)
-	v2.GET("/is_redeemable", capillary.IsRedeemable, read)
-	v2.POST("/redeem", capillary.Redeem, write)
+	v2 := spaces.group(e, "/v2/coupon", capillary.Errors)
+	v2.POST("/series", capillaryAPI.CreateSeries, write)
+	v2.PUT("/series/:id", capillaryAPI.UpdateSeries, write)
+	v2.GET("/series", capillaryAPI.GetSeries, read)
+	v2.POST("/bulk/issue", capillaryAPI.BulkIssue, write, idem)
+	v2.POST("/issue", capillaryAPI.Issue, write, idem)
+	v2.GET("/is_redeemable", capillaryAPI.IsRedeemable, read)
+	v2.POST("/redeem", capillaryAPI.Redeem, write)
 }
 
 // errorSpaces records which error body each URL space answers in. The
@@ -231,26 +235,26 @@ type errorSpaces struct {
 
 type errorSpace struct {
 	prefix string
-	body   errorBody
+	body   httpx.ErrorEncoder
 }
 
 // add declares that paths under prefix answer errors with body.
-func (s *errorSpaces) add(prefix string, body errorBody) {
+func (s *errorSpaces) add(prefix string, body httpx.ErrorEncoder) {
 	s.spaces = append(s.spaces, errorSpace{prefix, body})
 }
 
 // group is a route group under prefix whose errors are answered with
 // body. It takes no group middleware: Echo would turn that into
 // catch-all routes that answer a wrong method with 404 instead of 405.
-func (s *errorSpaces) group(e *echo.Echo, prefix string, body errorBody) *echo.Group {
+func (s *errorSpaces) group(e *echo.Echo, prefix string, body httpx.ErrorEncoder) *echo.Group {
 	s.add(prefix+"/", body)
 	return e.Group(prefix)
 }
 
-// bodyFor is the error body of the longest declared prefix of path; the
+// encoderFor is the error encoder of the longest declared prefix of path; the
 // console's elsewhere.
-func (s *errorSpaces) bodyFor(path string) errorBody {
-	best, body := -1, errorBody(consoleErrors)
+func (s *errorSpaces) encoderFor(path string) httpx.ErrorEncoder {
+	best, body := -1, httpx.ErrorEncoder(handlers.Errors)
 	for _, sp := range s.spaces {
 		if strings.HasPrefix(path, sp.prefix) && len(sp.prefix) > best {
 			best, body = len(sp.prefix), sp.body

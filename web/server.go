@@ -62,7 +62,7 @@ func NewServer(logger *slog.Logger, cfg Config, store *models.Store) *echo.Echo 
 	e.HideBanner = true
 	e.HidePort = true
 	spaces := &errorSpaces{}
-	e.HTTPErrorHandler = errorHandler(logger, spaces.bodyFor)
+	e.HTTPErrorHandler = errorHandler(logger, spaces.encoderFor)
 	e.IPExtractor = echo.ExtractIPDirect()
 	if cfg.TrustProxy {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader()

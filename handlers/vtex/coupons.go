@@ -1,4 +1,10 @@
-package handlers
+// Package vtex speaks VTEX's coupon API under /api/rnb/pvt: creating and
+// changing coupons by code, listing them, their usage, archiving, and
+// generating several codes from a base code, in VTEX's field names
+// (couponCode, utmSource, maxItemsPerClient, expirationIntervalPerUse …).
+// Errors are written by Errors in coupond's JSON error body with VTEX's
+// field names.
+package vtex
 
 import (
 	"context"
@@ -9,12 +15,13 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
 	"github.com/labstack/echo/v4"
 )
 
-// VTEXStore is what the VTEX-style coupon API needs from the store.
-type VTEXStore interface {
+// Store is what the VTEX-style coupon API needs from the store.
+type Store interface {
 	Coupon(ctx context.Context, code string) (models.Coupon, error)
 	ArchivedCoupon(ctx context.Context, code string) (models.Coupon, error)
 	ListCoupons(ctx context.Context, f models.CouponFilter) (models.CouponPage, error)
@@ -26,52 +33,55 @@ type VTEXStore interface {
 	EachLiveRedemption(ctx context.Context, couponID int64, fn func(models.Redemption) error) error
 }
 
-// VTEX speaks the request and response shapes of VTEX's coupon API under
+// API speaks the request and response shapes of VTEX's coupon API under
 // /api/rnb/pvt.
-type VTEX struct {
-	Store VTEXStore
+type API struct {
+	Store Store
 }
 
-// vtexFieldNames are VTEX's names for the domain fields whose names
+// New is the VTEX-style API over store.
+func New(store Store) *API { return &API{Store: store} }
+
+// fieldNames are VTEX's names for the domain fields whose names
 // differ.
-var vtexFieldNames = map[string]string{
+var fieldNames = map[string]string{
 	models.FieldCode:   "couponCode",
 	models.FieldItems:  "body",
 	models.FieldCursor: "after",
 }
 
-// vtexConfiguration is the member of a multiple-coupons element that
+// configuration is the member of a multiple-coupons element that
 // holds the coupon configuration.
-const vtexConfiguration = "couponConfiguration"
+const configuration = "couponConfiguration"
 
-// VTEXFieldName names a field as a VTEX client sent it: "couponCode" for
+// fieldName names a field as a VTEX client sent it: "couponCode" for
 // the code; "[2].quantity" and "[2].couponConfiguration.maxUsage" for an
 // element of a multiple-coupons request. Names that are not domain field
 // names (those found while reading the JSON) are kept as they are.
-func VTEXFieldName(fe models.FieldError) string {
+func fieldName(fe models.FieldError) string {
 	name := fe.Field
-	if n, ok := vtexFieldNames[name]; ok {
+	if n, ok := fieldNames[name]; ok {
 		name = n
 	}
 	switch {
 	case fe.Item == models.NoItem:
 		return name
-	case fe.Field == models.FieldQuantity, fe.Field == vtexConfiguration:
+	case fe.Field == models.FieldQuantity, fe.Field == configuration:
 		return fmt.Sprintf("[%d].%s", fe.Item, name)
 	}
-	return fmt.Sprintf("[%d].%s.%s", fe.Item, vtexConfiguration, name)
+	return fmt.Sprintf("[%d].%s.%s", fe.Item, configuration, name)
 }
 
-// vtexRequest follows VTEX's rule for multiple and massive creation:
+// couponRequest follows VTEX's rule for multiple and massive creation:
 // quantity 1 keeps the code literally, more generates codes.
-func vtexRequest(quantity int, spec models.CouponSpec) models.CouponRequest {
+func couponRequest(quantity int, spec models.CouponSpec) models.CouponRequest {
 	return models.CouponRequest{Quantity: quantity, Spec: spec, Generate: quantity > 1}
 }
 
-// vtexCouponIn is a coupon configuration as VTEX clients send it. Absent
+// couponIn is a coupon configuration as VTEX clients send it. Absent
 // numbers are 0 and an absent interval is "00:00:00"; an absent
 // isArchived keeps the coupon's state.
-type vtexCouponIn struct {
+type couponIn struct {
 	UTMSource                *string `json:"utmSource"`
 	UTMCampaign              *string `json:"utmCampaign"`
 	CouponCode               string  `json:"couponCode"`
@@ -81,7 +91,7 @@ type vtexCouponIn struct {
 	MaxUsage                 int     `json:"maxUsage"`
 }
 
-func (in vtexCouponIn) spec() (models.CouponSpec, *models.ValidationError) {
+func (in couponIn) spec() (models.CouponSpec, *models.ValidationError) {
 	spec, err := models.CouponInput{
 		Code:                     in.CouponCode,
 		UTMSource:                in.UTMSource,
@@ -96,10 +106,10 @@ func (in vtexCouponIn) spec() (models.CouponSpec, *models.ValidationError) {
 	return spec, verr
 }
 
-// vtexCouponOut is a coupon as VTEX returns it. The spec types the UTM
+// couponOut is a coupon as VTEX returns it. The spec types the UTM
 // fields and groupingKey as strings, so absent values are left out rather
 // than sent as null.
-type vtexCouponOut struct {
+type couponOut struct {
 	UTMSource                string `json:"utmSource,omitempty"`
 	UTMCampaign              string `json:"utmCampaign,omitempty"`
 	CouponCode               string `json:"couponCode"`
@@ -111,28 +121,28 @@ type vtexCouponOut struct {
 	LastModifiedUtc          string `json:"lastModifiedUtc"`
 }
 
-// vtexTimeLayout is VTEX's timestamp: UTC with seven fractional digits.
-const vtexTimeLayout = "2006-01-02T15:04:05.0000000Z"
+// timeLayout is VTEX's timestamp: UTC with seven fractional digits.
+const timeLayout = "2006-01-02T15:04:05.0000000Z"
 
-func vtexCoupon(c models.Coupon) vtexCouponOut {
-	return vtexCouponOut{
-		UTMSource:                deref(c.UTMSource),
-		UTMCampaign:              deref(c.UTMCampaign),
+func couponOf(c models.Coupon) couponOut {
+	return couponOut{
+		UTMSource:                httpx.Deref(c.UTMSource),
+		UTMCampaign:              httpx.Deref(c.UTMCampaign),
 		CouponCode:               c.Code,
 		IsArchived:               c.Archived,
 		MaxItemsPerClient:        c.MaxItemsPerClient,
 		ExpirationIntervalPerUse: models.FormatTimeSpan(c.ExpirationIntervalPerUse),
 		MaxUsage:                 c.MaxUsage,
-		GroupingKey:              deref(c.GroupingKey),
-		LastModifiedUtc:          c.UpdatedAt.UTC().Format(vtexTimeLayout),
+		GroupingKey:              httpx.Deref(c.GroupingKey),
+		LastModifiedUtc:          c.UpdatedAt.UTC().Format(timeLayout),
 	}
 }
 
 // Upsert creates a coupon (201) or updates the one with the same code
 // (200); the code itself never changes.
-func (h *VTEX) Upsert(c echo.Context) error {
-	var in vtexCouponIn
-	if err := decodeJSON(c, &in); err != nil {
+func (h *API) Upsert(c echo.Context) error {
+	var in couponIn
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	spec, verr := in.spec()
@@ -147,41 +157,41 @@ func (h *VTEX) Upsert(c echo.Context) error {
 	if created {
 		status = http.StatusCreated
 	}
-	return c.JSON(status, vtexCoupon(cp))
+	return c.JSON(status, couponOf(cp))
 }
 
 // Get returns one coupon by code, ignoring case.
-func (h *VTEX) Get(c echo.Context) error {
+func (h *API) Get(c echo.Context) error {
 	cp, err := h.Store.Coupon(c.Request().Context(), c.Param("code"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, vtexCoupon(cp))
+	return c.JSON(http.StatusOK, couponOf(cp))
 }
 
 // GetArchived returns the archived coupon with the code; 404 when no
 // coupon has it or the coupon is not archived.
-func (h *VTEX) GetArchived(c echo.Context) error {
+func (h *API) GetArchived(c echo.Context) error {
 	cp, err := h.Store.ArchivedCoupon(c.Request().Context(), c.Param("code"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, vtexCoupon(cp))
+	return c.JSON(http.StatusOK, couponOf(cp))
 }
 
-// vtexUsage is VTEX's usage report: per customer, the orders that used
+// usageOut is VTEX's usage report: per customer, the orders that used
 // the coupon and when.
-type vtexUsage struct {
-	HostName      string                      `json:"hostName"`
-	CouponCode    string                      `json:"couponCode"`
-	ProfileUsages map[string]vtexProfileUsage `json:"profileUsages"`
+type usageOut struct {
+	HostName      string                  `json:"hostName"`
+	CouponCode    string                  `json:"couponCode"`
+	ProfileUsages map[string]profileUsage `json:"profileUsages"`
 }
 
-type vtexProfileUsage struct {
-	OrderUsage []vtexOrderUsage `json:"orderUsage"`
+type profileUsage struct {
+	OrderUsage []orderUsage `json:"orderUsage"`
 }
 
-type vtexOrderUsage struct {
+type orderUsage struct {
 	OrderID      string `json:"orderId"`
 	UsageDateUtc string `json:"usageDateUtc"`
 }
@@ -189,16 +199,16 @@ type vtexOrderUsage struct {
 // Usage is VTEX's usage report of one coupon: its live redemptions by
 // customer, oldest first; hostName is the host the request was sent to.
 // 404 for an unknown code.
-func (h *VTEX) Usage(c echo.Context) error {
+func (h *API) Usage(c echo.Context) error {
 	ctx := c.Request().Context()
 	cp, err := h.Store.Coupon(ctx, c.Param("code"))
 	if err != nil {
 		return err
 	}
-	out := vtexUsage{HostName: requestHost(c), CouponCode: cp.Code, ProfileUsages: map[string]vtexProfileUsage{}}
+	out := usageOut{HostName: requestHost(c), CouponCode: cp.Code, ProfileUsages: map[string]profileUsage{}}
 	err = h.Store.EachLiveRedemption(ctx, cp.ID, func(r models.Redemption) error {
 		pu := out.ProfileUsages[r.CustomerID]
-		pu.OrderUsage = append(pu.OrderUsage, vtexOrderUsage{OrderID: r.OrderID, UsageDateUtc: r.CreatedAt.UTC().Format(vtexTimeLayout)})
+		pu.OrderUsage = append(pu.OrderUsage, orderUsage{OrderID: r.OrderID, UsageDateUtc: r.CreatedAt.UTC().Format(timeLayout)})
 		out.ProfileUsages[r.CustomerID] = pu
 		return nil
 	})
@@ -221,7 +231,7 @@ func requestHost(c echo.Context) string {
 // List returns coupons as VTEX's plain array. Without limit or after it
 // is every coupon the filters select, streamed; with them, one page, the
 // cursor of the next page in X-Next-Cursor and a Link header.
-func (h *VTEX) List(c echo.Context) error {
+func (h *API) List(c echo.Context) error {
 	var verr models.ValidationError
 	q := c.QueryParams()
 	f := models.CouponFilter{
@@ -229,7 +239,7 @@ func (h *VTEX) List(c echo.Context) error {
 		UTMSource:   q.Get("utmSource"),
 		UTMCampaign: q.Get("utmCampaign"),
 		After:       q.Get("after"),
-		Limit:       queryInt(c, &verr, "limit"),
+		Limit:       httpx.QueryInt(c, &verr, "limit"),
 	}
 	if q.Get("limit") == "0" {
 		verr.Add("limit", fmt.Sprintf("must be between 1 and %d", models.MaxListLimit))
@@ -251,9 +261,9 @@ func (h *VTEX) List(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]vtexCouponOut, len(page.Coupons))
+	out := make([]couponOut, len(page.Coupons))
 	for i, cp := range page.Coupons {
-		out[i] = vtexCoupon(cp)
+		out[i] = couponOf(cp)
 	}
 	if page.Next != "" {
 		q.Set("after", page.Next)
@@ -268,7 +278,7 @@ func (h *VTEX) List(c echo.Context) error {
 // a time, so memory does not grow with the table. A failure after the
 // first byte can only cut the array short, which a client sees as
 // malformed JSON.
-func (h *VTEX) streamAll(c echo.Context, f models.CouponFilter) error {
+func (h *API) streamAll(c echo.Context, f models.CouponFilter) error {
 	w := c.Response()
 	w.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
 	w.WriteHeader(http.StatusOK)
@@ -283,7 +293,7 @@ func (h *VTEX) streamAll(c echo.Context, f models.CouponFilter) error {
 		if n++; n%500 == 0 {
 			w.Flush()
 		}
-		return enc.Encode(vtexCoupon(cp))
+		return enc.Encode(couponOf(cp))
 	})
 	if err == nil {
 		end := "]\n"
@@ -300,8 +310,8 @@ func (h *VTEX) streamAll(c echo.Context, f models.CouponFilter) error {
 	return nil
 }
 
-// vtexMultipleItem is one entry of a multiple-coupons request.
-type vtexMultipleItem struct {
+// multipleItem is one entry of a multiple-coupons request.
+type multipleItem struct {
 	Quantity            int             `json:"quantity"`
 	CouponConfiguration json.RawMessage `json:"couponConfiguration"`
 }
@@ -309,30 +319,30 @@ type vtexMultipleItem struct {
 // Multiple creates coupons from several configurations, all or nothing,
 // and answers 200 with the codes. Errors name the element:
 // "[2].couponConfiguration.maxUsage".
-func (h *VTEX) Multiple(c echo.Context) error {
+func (h *API) Multiple(c echo.Context) error {
 	var items []json.RawMessage
-	if err := decodeJSON(c, &items); err != nil {
+	if err := httpx.DecodeJSON(c, &items); err != nil {
 		return err
 	}
 	reqs := make([]models.CouponRequest, len(items))
 	var verr models.ValidationError
 	for i, raw := range items {
 		prefix := fmt.Sprintf("[%d].", i)
-		var item vtexMultipleItem
-		if err := unmarshalJSON(raw, &item, prefix); err != nil {
+		var item multipleItem
+		if err := httpx.UnmarshalJSON(raw, &item, prefix); err != nil {
 			return err
 		}
 		if len(item.CouponConfiguration) == 0 || string(item.CouponConfiguration) == "null" {
-			verr.AddItem(i, vtexConfiguration, "is required")
+			verr.AddItem(i, configuration, "is required")
 			continue
 		}
-		var in vtexCouponIn
-		if err := unmarshalJSON(item.CouponConfiguration, &in, prefix+vtexConfiguration+"."); err != nil {
+		var in couponIn
+		if err := httpx.UnmarshalJSON(item.CouponConfiguration, &in, prefix+configuration+"."); err != nil {
 			return err
 		}
 		spec, ierr := in.spec()
 		verr.Merge(i, ierr)
-		reqs[i] = vtexRequest(item.Quantity, spec)
+		reqs[i] = couponRequest(item.Quantity, spec)
 	}
 	if err := verr.Err(); err != nil {
 		return err
@@ -346,14 +356,14 @@ func (h *VTEX) Multiple(c echo.Context) error {
 
 // Generate is VTEX's massive generation: ?quantity=N coupons from one
 // configuration; it answers 200 with the generated codes.
-func (h *VTEX) Generate(c echo.Context) error {
+func (h *API) Generate(c echo.Context) error {
 	var verr models.ValidationError
-	quantity := queryInt(c, &verr, "quantity")
+	quantity := httpx.QueryInt(c, &verr, "quantity")
 	if c.QueryParam("quantity") == "" {
 		verr.Add(models.FieldQuantity, fmt.Sprintf("is required: add ?quantity=N with N from 1 to %d", models.MaxGenerateQuantity))
 	}
-	var in vtexCouponIn
-	if err := decodeJSON(c, &in); err != nil {
+	var in couponIn
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	spec, ierr := in.spec()
@@ -361,7 +371,7 @@ func (h *VTEX) Generate(c echo.Context) error {
 	if err := verr.Err(); err != nil {
 		return err
 	}
-	cs, err := h.Store.GenerateCoupons(c.Request().Context(), vtexRequest(quantity, spec))
+	cs, err := h.Store.GenerateCoupons(c.Request().Context(), couponRequest(quantity, spec))
 	if err != nil {
 		return err
 	}
@@ -378,13 +388,13 @@ func codesOf(cs []models.Coupon) []string {
 
 // Archive archives one coupon and answers with its code as a JSON
 // string; 404 for an unknown code.
-func (h *VTEX) Archive(c echo.Context) error { return h.setArchived(c, true) }
+func (h *API) Archive(c echo.Context) error { return h.setArchived(c, true) }
 
 // Unarchive makes one coupon usable again and answers with its code as a
 // JSON string; 404 for an unknown code, 409 past the active cap.
-func (h *VTEX) Unarchive(c echo.Context) error { return h.setArchived(c, false) }
+func (h *API) Unarchive(c echo.Context) error { return h.setArchived(c, false) }
 
-func (h *VTEX) setArchived(c echo.Context, archived bool) error {
+func (h *API) setArchived(c echo.Context, archived bool) error {
 	cp, err := h.Store.SetCouponArchived(c.Request().Context(), c.Param("code"), archived)
 	if err != nil {
 		return err

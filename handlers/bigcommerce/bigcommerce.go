@@ -1,4 +1,8 @@
-package handlers
+// Package bigcommerce speaks BigCommerce's promotions API (v3) under
+// /api/v3: coupon promotions, generating their codes in bulk, paging
+// through the codes and deleting them by id, in BigCommerce's snake_case
+// shapes, its money as decimal strings, and its error bodies (errors.go).
+package bigcommerce
 
 import (
 	"context"
@@ -12,13 +16,14 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
 	"github.com/labstack/echo/v4"
 )
 
-// BigCommerceStore is what the BigCommerce-style API needs from the
+// Store is what the BigCommerce-style API needs from the
 // store.
-type BigCommerceStore interface {
+type Store interface {
 	Promotion(ctx context.Context, id int64) (models.Promotion, error)
 	CreatePromotion(ctx context.Context, spec models.PromotionSpec) (models.Promotion, error)
 	GeneratePromotionCodes(ctx context.Context, spec models.BatchSpec) (models.Batch, []models.Coupon, error)
@@ -26,53 +31,59 @@ type BigCommerceStore interface {
 	DeletePromotionCodes(ctx context.Context, promotionID int64, ids []int64) (models.CodeDeletion, error)
 }
 
-// BigCommerce speaks the request and response shapes of BigCommerce's
+// API speaks the request and response shapes of BigCommerce's
 // promotions API (v3) under /api/v3: coupon promotions, their generated
 // codes, and deleting codes in bulk. Success bodies are {"data": …,
-// "meta": …}; the error bodies are written by the web package.
-type BigCommerce struct {
-	Store BigCommerceStore
+// "meta": …}; errors are written by Errors.
+type API struct {
+	Store Store
 	// Rand makes the UTM source of a SINGLE promotion; nil means
 	// crypto/rand.
 	Rand io.Reader
 }
 
+// New is the BigCommerce-style API over store.
+func New(store Store) *API { return &API{Store: store} }
+
+// decimals is how many decimals BigCommerce writes its amounts with.
+const decimals = 2
+
 // Limits BigCommerce sets on code generation, beyond the domain's own.
 const (
-	bcMaxBatchSize     = 250
-	bcMaxUses          = 100_000
-	bcMaxAffixLength   = 20
-	bcMinCodeLength    = 6
-	bcMaxCodeLength    = 16
-	bcDefaultLength    = 16
-	bcMaxWholeCodeSize = 50
+	maxBatchSize     = 250
+	maxUses          = 100_000
+	maxAffixLength   = 20
+	minCodeLength    = 6
+	maxCodeLength    = 16
+	defaultLength    = 16
+	maxWholeCodeSize = 50
 )
 
-// bcSingleSourcePrefix starts the UTM source of a SINGLE promotion: a
+// singleSourcePrefix starts the UTM source of a SINGLE promotion: a
 // regular promotion is reached through a tag, and this one is its own, so
 // that it reaches no coupon until one is tagged with it.
-const bcSingleSourcePrefix = "bigcommerce-"
+const singleSourcePrefix = "bigcommerce-"
 
-// bcTimeLayout is RFC 3339 with the offset written out, as BigCommerce
+// timeLayout is RFC 3339 with the offset written out, as BigCommerce
 // writes its times ("2019-01-20T22:00:00+00:00").
-const bcTimeLayout = "2006-01-02T15:04:05-07:00"
+const timeLayout = "2006-01-02T15:04:05-07:00"
 
 // JSON names of the discount and its cap inside a promotion's one rule.
 const (
-	bcDiscount = "rules[0].action.cart_value.discount"
-	bcCap      = "rules[0].action.cart_value.maximum_allowed_discount_amount"
+	discountField = "rules[0].action.cart_value.discount"
+	capField      = "rules[0].action.cart_value.maximum_allowed_discount_amount"
 )
 
-// bigCommerceFieldNames are BigCommerce's names for the domain fields; a
+// fieldNames are BigCommerce's names for the domain fields; a
 // name mapped to "" is the request as a whole.
-var bigCommerceFieldNames = map[string]string{
+var fieldNames = map[string]string{
 	models.FieldName:              "name",
 	models.FieldDescription:       "display_name",
 	models.FieldStatus:            "status",
 	models.FieldKind:              "coupon_type",
-	models.FieldDiscountType:      bcDiscount,
-	models.FieldDiscountValue:     bcDiscount,
-	models.FieldDiscountCap:       bcCap,
+	models.FieldDiscountType:      discountField,
+	models.FieldDiscountValue:     discountField,
+	models.FieldDiscountCap:       capField,
 	models.FieldBeginsAt:          "start_date",
 	models.FieldEndsAt:            "end_date",
 	models.FieldMaxUsage:          "max_uses",
@@ -89,14 +100,14 @@ var bigCommerceFieldNames = map[string]string{
 	models.FieldCursor:            "after",
 }
 
-// BigCommerceFieldName names a field as a BigCommerce client knows it:
+// fieldName names a field as a BigCommerce client knows it:
 // "batch_size" for the quantity, "code_length" for the format's length;
 // an element of a bulk request as "<index>.<field>" ("2.code"). "" is the
 // request as a whole. Names that are not domain field names (those found
 // while reading the JSON or the query) are kept as they are.
-func BigCommerceFieldName(fe models.FieldError) string {
+func fieldName(fe models.FieldError) string {
 	name := fe.Field
-	if n, ok := bigCommerceFieldNames[name]; ok {
+	if n, ok := fieldNames[name]; ok {
 		name = n
 	}
 	if fe.Item == models.NoItem {
@@ -105,62 +116,63 @@ func BigCommerceFieldName(fe models.FieldError) string {
 	return fmt.Sprintf("%d.%s", fe.Item, name)
 }
 
-// BigCommerceError is one element of the errors list of BigCommerce's
+// errorEntry is one element of the errors list of BigCommerce's
 // error and bulk-action bodies. Status is the HTTP status as a number;
 // Errors holds a bulk action's problems by "<index>.<field>".
-type BigCommerceError struct {
+type errorEntry struct {
 	Status int               `json:"status"`
 	Title  string            `json:"title"`
 	Type   string            `json:"type,omitempty"`
+	Detail string            `json:"detail,omitempty"`
 	Errors map[string]string `json:"errors,omitempty"`
 }
 
-// BigCommerceErrors is BigCommerce's error list, {"errors": […]}, with
+// errorList is BigCommerce's error list, {"errors": […]}, with
 // the counts of a bulk action in meta when it answers one.
-type BigCommerceErrors struct {
-	Errors []BigCommerceError `json:"errors"`
-	Meta   *BigCommerceMeta   `json:"meta,omitempty"`
+type errorList struct {
+	Errors []errorEntry `json:"errors"`
+	Meta   *bulkMeta    `json:"meta,omitempty"`
 }
 
-// BigCommerceMeta counts the items of a bulk action: all of them, those
+// bulkMeta counts the items of a bulk action: all of them, those
 // that succeeded and those that failed.
-type BigCommerceMeta struct {
+type bulkMeta struct {
 	Total   int `json:"total"`
 	Success int `json:"success"`
 	Failed  int `json:"failed"`
 }
 
-// BigCommerceErrorType is the type of an error body under /api/v3: a URN
+// errorType is the type of an error body under /api/v3: a URN
 // that carries coupond's code for the problem, such as
 // "urn:coupond:problem:invalid".
-func BigCommerceErrorType(code string) string { return "urn:coupond:problem:" + code }
+func errorType(code string) string { return "urn:coupond:problem:" + code }
 
-// bcResponse is BigCommerce's success body.
-type bcResponse[D, M any] struct {
+// response is BigCommerce's success body.
+type response[D, M any] struct {
 	Data D `json:"data"`
 	Meta M `json:"meta"`
 }
 
-// bcEmpty is the empty meta object of single-resource answers.
-type bcEmpty struct{}
+// empty is the empty meta object of single-resource answers.
+type empty struct{}
 
-// bcPromotionIn is a coupon promotion as BigCommerce clients create it.
+// promotionIn is a coupon promotion as BigCommerce clients create it.
 // Numbers that must be whole are read raw, so that "5" and 5.5 are told
 // apart from 5. Fields coupond cannot honour are read only to refuse
 // anything but their defaults.
-type bcPromotionIn struct {
+type promotionIn struct {
 	Name           string          `json:"name"`
 	DisplayName    string          `json:"display_name"`
 	RedemptionType string          `json:"redemption_type"`
 	CouponType     string          `json:"coupon_type"`
-	Rules          []bcRuleIn      `json:"rules"`
+	Rules          []ruleIn        `json:"rules"`
 	MaxUses        json.RawMessage `json:"max_uses"`
 	StartDate      *string         `json:"start_date"`
 	EndDate        *string         `json:"end_date"`
 	Status         string          `json:"status"`
 
 	Channels                       json.RawMessage `json:"channels"`
-	Customer                       *bcCustomerIn   `json:"customer"`
+	Customer                       *customerIn     `json:"customer"`
 	CurrencyCode                   string          `json:"currency_code"`
 	Stop                           bool            `json:"stop"`
 	CanBeUsedWithOtherPromotions   *bool           `json:"can_be_used_with_other_promotions"`
@@ -170,7 +182,7 @@ type bcPromotionIn struct {
 	Codes                          json.RawMessage `json:"codes"`
 }
 
-type bcRuleIn struct {
+type ruleIn struct {
 	Action struct {
 		CartValue *struct {
 			Discount struct {
@@ -187,7 +199,7 @@ type bcRuleIn struct {
 	Condition json.RawMessage `json:"condition"`
 }
 
-type bcCustomerIn struct {
+type customerIn struct {
 	GroupIDs          []int           `json:"group_ids"`
 	ExcludedGroupIDs  []int           `json:"excluded_group_ids"`
 	MinimumOrderCount int             `json:"minimum_order_count"`
@@ -196,7 +208,7 @@ type bcCustomerIn struct {
 
 // spec validates the promotion; source is the UTM source a SINGLE
 // promotion listens to.
-func (in bcPromotionIn) spec(source string) (models.PromotionSpec, error) {
+func (in promotionIn) spec(source string) (models.PromotionSpec, error) {
 	var verr models.ValidationError
 	switch in.RedemptionType {
 	case "COUPON":
@@ -208,7 +220,7 @@ func (in bcPromotionIn) spec(source string) (models.PromotionSpec, error) {
 		verr.Add("redemption_type", fmt.Sprintf(`must be "COUPON", not %q`, in.RedemptionType))
 	}
 	pi := models.PromotionInput{Name: in.Name, Description: in.DisplayName, Kind: models.KindRegular,
-		BeginsAt: deref(in.StartDate), EndsAt: deref(in.EndDate)}
+		BeginsAt: httpx.Deref(in.StartDate), EndsAt: httpx.Deref(in.EndDate)}
 	switch in.CouponType {
 	case "", "SINGLE":
 		pi.UTMSource = &source
@@ -225,11 +237,11 @@ func (in bcPromotionIn) spec(source string) (models.PromotionSpec, error) {
 	default:
 		verr.Add(models.FieldStatus, fmt.Sprintf(`must be "ENABLED" or "DISABLED", not %q`, in.Status))
 	}
-	pi.MaxUsage, _ = bcInt(&verr, models.FieldMaxUsage, in.MaxUses, 0)
+	pi.MaxUsage, _ = readInt(&verr, models.FieldMaxUsage, in.MaxUses, 0)
 	in.discount(&verr, &pi)
 	in.refuseUnsupported(&verr)
 	spec, err := pi.Validate()
-	mergeInvalid(&verr, err)
+	httpx.MergeInvalid(&verr, err)
 	if err := verr.Err(); err != nil {
 		return models.PromotionSpec{}, err
 	}
@@ -237,7 +249,7 @@ func (in bcPromotionIn) spec(source string) (models.PromotionSpec, error) {
 }
 
 // discount reads the one rule's cart_value discount and cap into pi.
-func (in bcPromotionIn) discount(verr *models.ValidationError, pi *models.PromotionInput) {
+func (in promotionIn) discount(verr *models.ValidationError, pi *models.PromotionInput) {
 	switch {
 	case len(in.Rules) == 0:
 		verr.Add("rules", `is required: one rule whose action is a cart_value discount, such as {"action":{"cart_value":{"discount":{"percentage_amount":"10"}}}}`)
@@ -265,17 +277,17 @@ func (in bcPromotionIn) discount(verr *models.ValidationError, pi *models.Promot
 		verr.Add(models.FieldDiscountValue, "must hold either percentage_amount or fixed_amount, not both")
 	case !emptyJSON(pct):
 		pi.DiscountType = models.DiscountPercent
-		pi.DiscountValue = rawNumber(verr, models.FieldDiscountValue, pct)
+		pi.DiscountValue = httpx.RawNumber(verr, models.FieldDiscountValue, pct)
 	case !emptyJSON(fixed):
 		pi.DiscountType = models.DiscountFixed
-		if v, ok := bcMoney(verr, models.FieldDiscountValue, fixed); ok {
+		if v, ok := readMoney(verr, models.FieldDiscountValue, fixed); ok {
 			pi.DiscountValue = strconv.FormatInt(v, 10)
 		}
 	default:
 		verr.Add(models.FieldDiscountValue, `is required: percentage_amount (such as "12.5") or fixed_amount (such as "12.95")`)
 	}
 	if ceiling := a.CartValue.MaximumAllowedDiscountAmount; !emptyJSON(ceiling) {
-		if v, ok := bcMoney(verr, models.FieldDiscountCap, ceiling); ok {
+		if v, ok := readMoney(verr, models.FieldDiscountCap, ceiling); ok {
 			pi.DiscountCap = &v
 		}
 	}
@@ -284,7 +296,7 @@ func (in bcPromotionIn) discount(verr *models.ValidationError, pi *models.Promot
 // refuseUnsupported records every field whose value would narrow or
 // reorder who gets the discount in ways coupond cannot honour; silently
 // dropping one would give the discount to orders it was not meant for.
-func (in bcPromotionIn) refuseUnsupported(verr *models.ValidationError) {
+func (in promotionIn) refuseUnsupported(verr *models.ValidationError) {
 	if !emptyJSON(in.Channels) {
 		verr.Add("channels", "must be empty: a coupond promotion applies on every channel")
 	}
@@ -323,10 +335,10 @@ func emptyJSON(raw json.RawMessage) bool {
 	return false
 }
 
-// bcInt reads an optional whole number. Absent or null is def, with
+// readInt reads an optional whole number. Absent or null is def, with
 // present false; anything but a JSON integer (the string "5", the
 // fraction 5.5) is recorded in verr.
-func bcInt(verr *models.ValidationError, field string, raw json.RawMessage, def int) (n int, present bool) {
+func readInt(verr *models.ValidationError, field string, raw json.RawMessage, def int) (n int, present bool) {
 	s := strings.TrimSpace(string(raw))
 	if s == "" || s == "null" {
 		return def, false
@@ -339,93 +351,81 @@ func bcInt(verr *models.ValidationError, field string, raw json.RawMessage, def 
 	return n, true
 }
 
-// bcMoney reads an amount of money, "12.95" (a JSON number is taken as
+// readMoney reads an amount of money, "12.95" (a JSON number is taken as
 // well), as minor units: more than 0, at most two decimals.
-func bcMoney(verr *models.ValidationError, field string, raw json.RawMessage) (int64, bool) {
+func readMoney(verr *models.ValidationError, field string, raw json.RawMessage) (int64, bool) {
 	var probe models.ValidationError
-	s := rawNumber(&probe, field, raw)
-	whole, frac, dotted := strings.Cut(s, ".")
-	frac = strings.TrimRight(frac, "0")
-	ok := probe.Err() == nil && whole != "" && len(whole) <= 13 && len(frac) <= 2 && !(dotted && len(s) == len(whole)+1)
-	for _, r := range whole + frac {
-		ok = ok && r >= '0' && r <= '9'
-	}
-	var v int64
-	if ok {
-		w, _ := strconv.ParseInt(whole, 10, 64)
-		f, _ := strconv.ParseInt((frac + "00")[:2], 10, 64)
-		v = w*100 + f
-	}
-	if !ok || v < 1 {
+	v, err := models.ParseMoney(httpx.RawNumber(&probe, field, raw), decimals)
+	if probe.Err() != nil || err != nil || v < 1 {
 		verr.Add(field, fmt.Sprintf(`must be an amount of money above 0 with at most two decimals, such as "12.95", not %s`, strings.TrimSpace(string(raw))))
 		return 0, false
 	}
-	return v, true
+	return int64(v), true
 }
 
-// bcMoneyText writes minor units as BigCommerce writes money: "12.95".
-func bcMoneyText(v int64) string { return fmt.Sprintf("%d.%02d", v/100, v%100) }
+// moneyText writes minor units as BigCommerce writes money: "12.95".
+func moneyText(v int64) string { return models.Money(v).Format(decimals) }
 
-// bcPromotionOut is a saved coupon promotion in BigCommerce's shape.
+// promotionOut is a saved coupon promotion in BigCommerce's shape.
 // coupond has no channels, customer groups, notifications or stacking
 // rules, so those are always their open defaults.
-type bcPromotionOut struct {
-	ID                             int64           `json:"id"`
-	RedemptionType                 string          `json:"redemption_type"`
-	Name                           string          `json:"name"`
-	DisplayName                    string          `json:"display_name,omitempty"`
-	CreatedFrom                    string          `json:"created_from"`
-	Channels                       []bcEmpty       `json:"channels"`
-	Customer                       bcEmpty         `json:"customer"`
-	Rules                          []bcRuleOut     `json:"rules"`
-	CurrentUses                    int             `json:"current_uses"`
-	MaxUses                        int             `json:"max_uses,omitempty"`
-	Status                         string          `json:"status"`
-	StartDate                      string          `json:"start_date"`
-	EndDate                        *string         `json:"end_date"`
-	Stop                           bool            `json:"stop"`
-	CanBeUsedWithOtherPromotions   bool            `json:"can_be_used_with_other_promotions"`
-	CouponOverridesOtherPromotions bool            `json:"coupon_overrides_other_promotions"`
-	CurrencyCode                   string          `json:"currency_code"`
-	Notifications                  []bcEmpty       `json:"notifications"`
-	CouponType                     string          `json:"coupon_type"`
-	MultipleCodes                  bcMultipleCodes `json:"multiple_codes"`
+type promotionOut struct {
+	ID                             int64         `json:"id"`
+	RedemptionType                 string        `json:"redemption_type"`
+	Name                           string        `json:"name"`
+	DisplayName                    string        `json:"display_name,omitempty"`
+	CreatedFrom                    string        `json:"created_from"`
+	Channels                       []empty       `json:"channels"`
+	Customer                       empty         `json:"customer"`
+	Rules                          []ruleOut     `json:"rules"`
+	CurrentUses                    int           `json:"current_uses"`
+	MaxUses                        int           `json:"max_uses,omitempty"`
+	Status                         string        `json:"status"`
+	StartDate                      string        `json:"start_date"`
+	EndDate                        *string       `json:"end_date"`
+	Stop                           bool          `json:"stop"`
+	CanBeUsedWithOtherPromotions   bool          `json:"can_be_used_with_other_promotions"`
+	CouponOverridesOtherPromotions bool          `json:"coupon_overrides_other_promotions"`
+	CurrencyCode                   string        `json:"currency_code"`
+	Notifications                  []empty       `json:"notifications"`
+	CouponType                     string        `json:"coupon_type"`
+	MultipleCodes                  multipleCodes `json:"multiple_codes"`
 }
 
-type bcMultipleCodes struct {
+type multipleCodes struct {
 	HasMultipleCodes bool `json:"has_multiple_codes"`
 }
 
-type bcRuleOut struct {
-	Action    bcActionOut `json:"action"`
-	ApplyOnce bool        `json:"apply_once"`
-	Stop      bool        `json:"stop"`
+type ruleOut struct {
+	Action    actionOut `json:"action"`
+	ApplyOnce bool      `json:"apply_once"`
+	Stop      bool      `json:"stop"`
 }
 
-type bcActionOut struct {
-	CartValue bcCartValueOut `json:"cart_value"`
+type actionOut struct {
+	CartValue cartValueOut `json:"cart_value"`
 }
 
-type bcCartValueOut struct {
-	Discount                     bcDiscountOut `json:"discount"`
-	MaximumAllowedDiscountAmount *string       `json:"maximum_allowed_discount_amount"`
+type cartValueOut struct {
+	Discount                     discountOut `json:"discount"`
+	MaximumAllowedDiscountAmount *string     `json:"maximum_allowed_discount_amount"`
 }
 
-type bcDiscountOut struct {
+type discountOut struct {
 	PercentageAmount string `json:"percentage_amount,omitempty"`
 	FixedAmount      string `json:"fixed_amount,omitempty"`
 }
 
-// bcPromotion is p in BigCommerce's shape. Bulk and series promotions
+// promotionOf is p in BigCommerce's shape. Bulk and series promotions
 // own many codes (BULK); regular ones are reached by codes through
 // their tags (SINGLE). An archived promotion is DISABLED; an open start
 // is the moment the promotion was made.
-func bcPromotion(p models.Promotion) bcPromotionOut {
-	out := bcPromotionOut{
+func promotionOf(p models.Promotion) promotionOut {
+	out := promotionOut{
 		ID: p.ID, RedemptionType: "COUPON", Name: p.Name, DisplayName: p.Description, CreatedFrom: "api",
-		Channels: []bcEmpty{}, CurrentUses: p.Uses, MaxUses: p.MaxUsage, Status: "DISABLED",
-		StartDate: p.CreatedAt.UTC().Format(bcTimeLayout), CanBeUsedWithOtherPromotions: true, CurrencyCode: "*",
-		Notifications: []bcEmpty{}, CouponType: "SINGLE",
+		Channels: []empty{}, CurrentUses: p.Uses, MaxUses: p.MaxUsage, Status: "DISABLED",
+		StartDate: p.CreatedAt.UTC().Format(timeLayout), CanBeUsedWithOtherPromotions: true, CurrencyCode: "*",
+		Notifications: []empty{}, CouponType: "SINGLE",
 	}
 	if p.Status == models.PromotionActive {
 		out.Status = "ENABLED"
@@ -434,21 +434,21 @@ func bcPromotion(p models.Promotion) bcPromotionOut {
 		out.CouponType, out.MultipleCodes.HasMultipleCodes = "BULK", true
 	}
 	if p.BeginsAt != nil {
-		out.StartDate = p.BeginsAt.UTC().Format(bcTimeLayout)
+		out.StartDate = p.BeginsAt.UTC().Format(timeLayout)
 	}
 	if p.EndsAt != nil {
-		out.EndDate = new(p.EndsAt.UTC().Format(bcTimeLayout))
+		out.EndDate = new(p.EndsAt.UTC().Format(timeLayout))
 	}
-	cv := bcCartValueOut{}
+	cv := cartValueOut{}
 	if p.DiscountType == models.DiscountPercent {
 		cv.Discount.PercentageAmount = models.FormatDiscountValue(p.DiscountType, p.DiscountValue)
 	} else {
-		cv.Discount.FixedAmount = bcMoneyText(p.DiscountValue)
+		cv.Discount.FixedAmount = moneyText(p.DiscountValue)
 	}
 	if p.DiscountCap != nil {
-		cv.MaximumAllowedDiscountAmount = new(bcMoneyText(*p.DiscountCap))
+		cv.MaximumAllowedDiscountAmount = new(moneyText(*p.DiscountCap))
 	}
-	out.Rules = []bcRuleOut{{Action: bcActionOut{CartValue: cv}, ApplyOnce: true}}
+	out.Rules = []ruleOut{{Action: actionOut{CartValue: cv}, ApplyOnce: true}}
 	return out
 }
 
@@ -457,9 +457,9 @@ func bcPromotion(p models.Promotion) bcPromotionOut {
 // promotion that listens to a UTM source of its own. 201 with it;
 // AUTOMATIC promotions, conditions and the targeting coupond cannot
 // honour are a 422 that says so.
-func (h *BigCommerce) CreatePromotion(c echo.Context) error {
-	var in bcPromotionIn
-	if err := decodeJSON(c, &in); err != nil {
+func (h *API) CreatePromotion(c echo.Context) error {
+	var in promotionIn
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	source, err := h.singleSource()
@@ -474,11 +474,11 @@ func (h *BigCommerce) CreatePromotion(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, bcResponse[bcPromotionOut, bcEmpty]{Data: bcPromotion(p)})
+	return c.JSON(http.StatusCreated, response[promotionOut, empty]{Data: promotionOf(p)})
 }
 
 // singleSource is a fresh UTM source for a SINGLE promotion.
-func (h *BigCommerce) singleSource() (string, error) {
+func (h *API) singleSource() (string, error) {
 	r := h.Rand
 	if r == nil {
 		r = rand.Reader
@@ -487,13 +487,13 @@ func (h *BigCommerce) singleSource() (string, error) {
 	if _, err := io.ReadFull(r, b); err != nil {
 		return "", fmt.Errorf("make a UTM source: %w", err)
 	}
-	return bcSingleSourcePrefix + hex.EncodeToString(b), nil
+	return singleSourcePrefix + hex.EncodeToString(b), nil
 }
 
 // Promotion returns one promotion in BigCommerce's shape; 404 for an
 // unknown id.
-func (h *BigCommerce) Promotion(c echo.Context) error {
-	id, err := pathID(c, "promotion")
+func (h *API) Promotion(c echo.Context) error {
+	id, err := httpx.PathID(c, "promotion")
 	if err != nil {
 		return err
 	}
@@ -501,12 +501,12 @@ func (h *BigCommerce) Promotion(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, bcResponse[bcPromotionOut, bcEmpty]{Data: bcPromotion(p)})
+	return c.JSON(http.StatusOK, response[promotionOut, empty]{Data: promotionOf(p)})
 }
 
-// bcCodegenIn asks for a batch of codes. Numbers are read raw so that
+// codegenIn asks for a batch of codes. Numbers are read raw so that
 // "5" and 5.5 are refused rather than taken for 5.
-type bcCodegenIn struct {
+type codegenIn struct {
 	BatchSize          json.RawMessage `json:"batch_size"`
 	MaxUses            json.RawMessage `json:"max_uses"`
 	MaxUsesPerCustomer json.RawMessage `json:"max_uses_per_customer"`
@@ -523,26 +523,26 @@ type bcCodegenIn struct {
 // exclude, a random part of 6–16 upper-case letters and digits, codes of
 // at most 50 characters) and then the domain's (the delimiter among
 // them), for promotion id.
-func (in bcCodegenIn) spec(id int64) (models.BatchSpec, error) {
+func (in codegenIn) spec(id int64) (models.BatchSpec, error) {
 	var verr models.ValidationError
-	size, ok := bcInt(&verr, models.FieldQuantity, in.BatchSize, 0)
+	size, ok := readInt(&verr, models.FieldQuantity, in.BatchSize, 0)
 	if !ok {
-		verr.Add(models.FieldQuantity, fmt.Sprintf("is required: how many codes to generate, from 1 to %d", bcMaxBatchSize))
+		verr.Add(models.FieldQuantity, fmt.Sprintf("is required: how many codes to generate, from 1 to %d", maxBatchSize))
 	}
-	uses, _ := bcInt(&verr, models.FieldMaxUsage, in.MaxUses, 1)
-	perCustomer, _ := bcInt(&verr, models.FieldMaxUsagePerClient, in.MaxUsesPerCustomer, 1)
-	length, _ := bcInt(&verr, models.FieldFormatLength, in.CodeLength, bcDefaultLength)
-	if uses < 0 || uses > bcMaxUses {
-		verr.Add(models.FieldMaxUsage, fmt.Sprintf("must be between 0 (unlimited) and %d, not %d", bcMaxUses, uses))
+	uses, _ := readInt(&verr, models.FieldMaxUsage, in.MaxUses, 1)
+	perCustomer, _ := readInt(&verr, models.FieldMaxUsagePerClient, in.MaxUsesPerCustomer, 1)
+	length, _ := readInt(&verr, models.FieldFormatLength, in.CodeLength, defaultLength)
+	if uses < 0 || uses > maxUses {
+		verr.Add(models.FieldMaxUsage, fmt.Sprintf("must be between 0 (unlimited) and %d, not %d", maxUses, uses))
 	}
-	if perCustomer < 0 || perCustomer > bcMaxUses {
-		verr.Add(models.FieldMaxUsagePerClient, fmt.Sprintf("must be between 0 (unlimited) and %d, not %d", bcMaxUses, perCustomer))
+	if perCustomer < 0 || perCustomer > maxUses {
+		verr.Add(models.FieldMaxUsagePerClient, fmt.Sprintf("must be between 0 (unlimited) and %d, not %d", maxUses, perCustomer))
 	}
-	if length < bcMinCodeLength || length > bcMaxCodeLength {
-		verr.Add(models.FieldFormatLength, fmt.Sprintf("must be between %d and %d, not %d", bcMinCodeLength, bcMaxCodeLength, length))
+	if length < minCodeLength || length > maxCodeLength {
+		verr.Add(models.FieldFormatLength, fmt.Sprintf("must be between %d and %d, not %d", minCodeLength, maxCodeLength, length))
 	}
-	bcAffix(&verr, models.FieldFormatPrefix, in.Prefix)
-	bcAffix(&verr, models.FieldFormatSuffix, in.Suffix)
+	checkAffix(&verr, models.FieldFormatPrefix, in.Prefix)
+	checkAffix(&verr, models.FieldFormatSuffix, in.Suffix)
 	var exclude strings.Builder
 	for _, ch := range in.ExcludeCharacters {
 		if len(ch) != 1 || !(ch[0] >= 'A' && ch[0] <= 'Z' || ch[0] >= '0' && ch[0] <= '9') {
@@ -556,23 +556,23 @@ func (in bcCodegenIn) spec(id int64) (models.BatchSpec, error) {
 		PromotionID: &pid, Quantity: size, MaxUsage: uses, MaxUsagePerClient: perCustomer,
 		Format: models.FormatInput{Prefix: in.Prefix, Suffix: in.Suffix, Delimiter: in.Delimiter, Length: length,
 			Charset: models.CharsetUpperAlnum, Exclude: exclude.String()},
-	}.Validate(bcMaxBatchSize)
-	mergeInvalid(&verr, err)
+	}.Validate(maxBatchSize)
+	httpx.MergeInvalid(&verr, err)
 	if err := verr.Err(); err != nil {
 		return models.BatchSpec{}, err
 	}
-	if n := spec.Format.CodeLength(); n > bcMaxWholeCodeSize {
+	if n := spec.Format.CodeLength(); n > maxWholeCodeSize {
 		return models.BatchSpec{}, models.Invalid(models.FieldFormatLength,
-			fmt.Sprintf("makes codes of %d characters with the prefix, the suffix and their delimiters; codes are at most %d: shorten one of them", n, bcMaxWholeCodeSize))
+			fmt.Sprintf("makes codes of %d characters with the prefix, the suffix and their delimiters; codes are at most %d: shorten one of them", n, maxWholeCodeSize))
 	}
 	return spec, nil
 }
 
-// bcAffix records in verr a prefix or suffix that is too long or holds
+// checkAffix records in verr a prefix or suffix that is too long or holds
 // anything but capital letters, digits, '_' and '-'.
-func bcAffix(verr *models.ValidationError, field, s string) {
-	if len(s) > bcMaxAffixLength {
-		verr.Add(field, fmt.Sprintf("must be at most %d characters (%d given)", bcMaxAffixLength, len(s)))
+func checkAffix(verr *models.ValidationError, field, s string) {
+	if len(s) > maxAffixLength {
+		verr.Add(field, fmt.Sprintf("must be at most %d characters (%d given)", maxAffixLength, len(s)))
 		return
 	}
 	for _, r := range s {
@@ -583,16 +583,16 @@ func bcAffix(verr *models.ValidationError, field, s string) {
 	}
 }
 
-// bcCodegenOut is a generated batch in BigCommerce's shape.
-type bcCodegenOut struct {
-	Created            string       `json:"created"`
-	MaxUses            int          `json:"max_uses"`
-	MaxUsesPerCustomer int          `json:"max_uses_per_customer"`
-	BatchSize          int          `json:"batch_size"`
-	Codes              []bcBulkCode `json:"codes"`
+// codegenOut is a generated batch in BigCommerce's shape.
+type codegenOut struct {
+	Created            string     `json:"created"`
+	MaxUses            int        `json:"max_uses"`
+	MaxUsesPerCustomer int        `json:"max_uses_per_customer"`
+	BatchSize          int        `json:"batch_size"`
+	Codes              []bulkCode `json:"codes"`
 }
 
-type bcBulkCode struct {
+type bulkCode struct {
 	Code string `json:"code"`
 }
 
@@ -600,13 +600,13 @@ type bcBulkCode struct {
 // through the batch engine: 201 with the codes. 405 for a promotion that
 // is not BULK, 404 for an unknown one, 422 for a field out of
 // BigCommerce's or coupond's limits.
-func (h *BigCommerce) Codegen(c echo.Context) error {
-	id, err := pathID(c, "promotion")
+func (h *API) Codegen(c echo.Context) error {
+	id, err := httpx.PathID(c, "promotion")
 	if err != nil {
 		return err
 	}
-	var in bcCodegenIn
-	if err := decodeJSON(c, &in); err != nil {
+	var in codegenIn
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	spec, err := in.spec(id)
@@ -617,16 +617,16 @@ func (h *BigCommerce) Codegen(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := bcCodegenOut{Created: b.CreatedAt.UTC().Format(bcTimeLayout), MaxUses: b.MaxUsage, MaxUsesPerCustomer: b.MaxUsagePerClient,
-		BatchSize: len(cs), Codes: make([]bcBulkCode, len(cs))}
+	out := codegenOut{Created: b.CreatedAt.UTC().Format(timeLayout), MaxUses: b.MaxUsage, MaxUsesPerCustomer: b.MaxUsagePerClient,
+		BatchSize: len(cs), Codes: make([]bulkCode, len(cs))}
 	for i, cp := range cs {
-		out.Codes[i] = bcBulkCode{Code: cp.Code}
+		out.Codes[i] = bulkCode{Code: cp.Code}
 	}
-	return c.JSON(http.StatusCreated, bcResponse[bcCodegenOut, bcEmpty]{Data: out})
+	return c.JSON(http.StatusCreated, response[codegenOut, empty]{Data: out})
 }
 
-// bcCodeOut is one code of a promotion in BigCommerce's shape.
-type bcCodeOut struct {
+// codeOut is one code of a promotion in BigCommerce's shape.
+type codeOut struct {
 	ID                 int64  `json:"id"`
 	Code               string `json:"code"`
 	CurrentUses        int    `json:"current_uses"`
@@ -635,31 +635,31 @@ type bcCodeOut struct {
 	Created            string `json:"created"`
 }
 
-type bcCodesMeta struct {
-	CursorPagination bcCursorPagination `json:"cursor_pagination"`
-	Pagination       *bcPagination      `json:"pagination,omitempty"`
+type codesMeta struct {
+	CursorPagination cursorPagination `json:"cursor_pagination"`
+	Pagination       *pagination      `json:"pagination,omitempty"`
 }
 
-type bcCursorPagination struct {
-	Count       int     `json:"count"`
-	PerPage     int     `json:"per_page"`
-	StartCursor string  `json:"start_cursor,omitempty"`
-	EndCursor   string  `json:"end_cursor,omitempty"`
-	Links       bcLinks `json:"links"`
+type cursorPagination struct {
+	Count       int       `json:"count"`
+	PerPage     int       `json:"per_page"`
+	StartCursor string    `json:"start_cursor,omitempty"`
+	EndCursor   string    `json:"end_cursor,omitempty"`
+	Links       pageLinks `json:"links"`
 }
 
-// bcPagination is BigCommerce's deprecated offset block; coupond fills
+// pagination is BigCommerce's deprecated offset block; coupond fills
 // it on the first page, with links that page by cursor.
-type bcPagination struct {
-	Total       int64   `json:"total"`
-	Count       int     `json:"count"`
-	PerPage     int     `json:"per_page"`
-	CurrentPage int     `json:"current_page"`
-	TotalPages  int64   `json:"total_pages"`
-	Links       bcLinks `json:"links"`
+type pagination struct {
+	Total       int64     `json:"total"`
+	Count       int       `json:"count"`
+	PerPage     int       `json:"per_page"`
+	CurrentPage int       `json:"current_page"`
+	TotalPages  int64     `json:"total_pages"`
+	Links       pageLinks `json:"links"`
 }
 
-type bcLinks struct {
+type pageLinks struct {
 	Previous string `json:"previous,omitempty"`
 	Current  string `json:"current,omitempty"`
 	Next     string `json:"next,omitempty"`
@@ -671,15 +671,15 @@ type bcLinks struct {
 // the next one, and to the previous one unless it is the first; a page
 // asked for without a cursor also carries the deprecated pagination
 // block. page is refused: coupond pages by cursor only.
-func (h *BigCommerce) Codes(c echo.Context) error {
-	id, err := pathID(c, "promotion")
+func (h *API) Codes(c echo.Context) error {
+	id, err := httpx.PathID(c, "promotion")
 	if err != nil {
 		return err
 	}
 	var verr models.ValidationError
 	q := c.QueryParams()
 	f := models.PromotionCodeFilter{PromotionID: id, Code: q.Get("code"), After: q.Get("after"), Before: q.Get("before"),
-		Limit: queryInt(c, &verr, models.FieldLimit)}
+		Limit: httpx.QueryInt(c, &verr, models.FieldLimit)}
 	if q.Has("limit") && f.Limit == 0 {
 		f.Limit = -1
 	}
@@ -703,12 +703,12 @@ func (h *BigCommerce) Codes(c echo.Context) error {
 		}
 		return "?" + v.Encode()
 	}
-	out := bcResponse[[]bcCodeOut, bcCodesMeta]{Data: make([]bcCodeOut, len(page.Coupons))}
+	out := response[[]codeOut, codesMeta]{Data: make([]codeOut, len(page.Coupons))}
 	for i, cp := range page.Coupons {
-		out.Data[i] = bcCodeOut{ID: cp.ID, Code: cp.Code, CurrentUses: cp.Uses, MaxUses: cp.MaxUsage, MaxUsesPerCustomer: cp.MaxUsagePerClient,
-			Created: cp.CreatedAt.UTC().Format(bcTimeLayout)}
+		out.Data[i] = codeOut{ID: cp.ID, Code: cp.Code, CurrentUses: cp.Uses, MaxUses: cp.MaxUsage, MaxUsesPerCustomer: cp.MaxUsagePerClient,
+			Created: cp.CreatedAt.UTC().Format(timeLayout)}
 	}
-	cp := bcCursorPagination{Count: len(out.Data), PerPage: page.Limit, StartCursor: page.Start, EndCursor: page.End}
+	cp := cursorPagination{Count: len(out.Data), PerPage: page.Limit, StartCursor: page.Start, EndCursor: page.End}
 	if len(out.Data) > 0 {
 		cp.Links.Next = link("after", page.End)
 		if page.HasBefore {
@@ -717,8 +717,8 @@ func (h *BigCommerce) Codes(c echo.Context) error {
 	}
 	out.Meta.CursorPagination = cp
 	if page.Total >= 0 {
-		p := &bcPagination{Total: page.Total, Count: len(out.Data), PerPage: page.Limit, CurrentPage: 1,
-			TotalPages: (page.Total + int64(page.Limit) - 1) / int64(page.Limit), Links: bcLinks{Current: link("", "")}}
+		p := &pagination{Total: page.Total, Count: len(out.Data), PerPage: page.Limit, CurrentPage: 1,
+			TotalPages: (page.Total + int64(page.Limit) - 1) / int64(page.Limit), Links: pageLinks{Current: link("", "")}}
 		if page.Total > int64(len(out.Data)) {
 			p.Links.Next = link("after", page.End)
 		}
@@ -733,12 +733,12 @@ func (h *BigCommerce) Codes(c echo.Context) error {
 // reported: then 422 with a message for each by its index
 // ("0.id", "2.code") and the counts in meta; the others are deleted all
 // the same.
-func (h *BigCommerce) DeleteCodes(c echo.Context) error {
-	id, err := pathID(c, "promotion")
+func (h *API) DeleteCodes(c echo.Context) error {
+	id, err := httpx.PathID(c, "promotion")
 	if err != nil {
 		return err
 	}
-	ids, err := bcIDList(c.QueryParams())
+	ids, err := idList(c.QueryParams())
 	if err != nil {
 		return err
 	}
@@ -749,19 +749,19 @@ func (h *BigCommerce) DeleteCodes(c echo.Context) error {
 	if len(d.Kept) == 0 {
 		return c.NoContent(http.StatusNoContent)
 	}
-	e := BigCommerceError{Status: http.StatusUnprocessableEntity, Type: BigCommerceErrorType("codes_kept"), Errors: make(map[string]string, len(d.Kept)),
+	e := errorEntry{Status: http.StatusUnprocessableEntity, Type: errorType("codes_kept"), Errors: make(map[string]string, len(d.Kept)),
 		Title: fmt.Sprintf("%d of %d codes were not deleted (see errors); %d were deleted", len(d.Kept), d.Requested, d.Deleted())}
 	for _, fe := range d.Kept {
-		e.Errors[BigCommerceFieldName(fe)] = fe.Message
+		e.Errors[fieldName(fe)] = fe.Message
 	}
-	return c.JSON(http.StatusUnprocessableEntity, BigCommerceErrors{Errors: []BigCommerceError{e},
-		Meta: &BigCommerceMeta{Total: d.Requested, Success: d.Deleted(), Failed: len(d.Kept)}})
+	return c.JSON(http.StatusUnprocessableEntity, errorList{Errors: []errorEntry{e},
+		Meta: &bulkMeta{Total: d.Requested, Success: d.Deleted(), Failed: len(d.Kept)}})
 }
 
-// bcIDList reads id:in, a comma-separated list of code ids. Deleting by
+// idList reads id:in, a comma-separated list of code ids. Deleting by
 // code is not offered: a code query parameter is refused rather than
 // ignored.
-func bcIDList(q url.Values) ([]int64, error) {
+func idList(q url.Values) ([]int64, error) {
 	var verr models.ValidationError
 	if q.Has("code") {
 		verr.Add("code", "is not supported when deleting: name the codes by their ids in id:in")

@@ -1,4 +1,4 @@
-package handlers_test
+package capillary_test
 
 import (
 	"encoding/base64"
@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/coupond/coupond/models"
+	"github.com/coupond/coupond/web/webtest"
 )
 
 // The Capillary-style API under /v2/coupon, as a loyalty team's point of
@@ -30,22 +31,22 @@ import (
 //     redeemed), and couponValue is the discount on this bill: a
 //     percentage held to discountUpto, a fixed amount held to the bill.
 
-// cpSeries creates a series through the API and returns its id.
-func cpSeries(t *testing.T, h *harness, fields string) int64 {
+// createSeries creates a series through the API and returns its id.
+func createSeries(t *testing.T, h *webtest.Harness, fields string) int64 {
 	t.Helper()
-	r := h.mustAPI(http.StatusOK, "POST", "/v2/coupon/series", `{"CouponSeriesV2": {`+fields+`}}`)
+	r := h.MustAPI(http.StatusOK, "POST", "/v2/coupon/series", `{"CouponSeriesV2": {`+fields+`}}`)
 	var s struct {
 		ID int64 `json:"id"`
 	}
-	if err := json.Unmarshal([]byte(r.body), &s); err != nil || s.ID == 0 {
-		t.Fatalf("series answer %s: %v", r.body, err)
+	if err := json.Unmarshal([]byte(r.Body), &s); err != nil || s.ID == 0 {
+		t.Fatalf("series answer %s: %v", r.Body, err)
 	}
 	return s.ID
 }
 
-const cpBase = `"description": "Festival coupon", "discountCode": "erg123", "validTillDate": "2030-05-09T00:00:00+05:30", "discountType": "ABS", "discountValue": 500, "detailedInfo": "Evil coupon"`
+const seriesBase = `"description": "Festival coupon", "discountCode": "erg123", "validTillDate": "2030-05-09T00:00:00+05:30", "discountType": "ABS", "discountValue": 500, "detailedInfo": "Evil coupon"`
 
-type cpBulk struct {
+type bulkIssue struct {
 	Response []struct {
 		EntityID int64          `json:"entityId"`
 		Result   map[string]any `json:"result"`
@@ -61,14 +62,15 @@ type cpBulk struct {
 }
 
 func TestCapillaryBulkIssue(t *testing.T) {
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		festival := cpSeries(t, h, cpBase+`, "smsTemplate": "Hi", "maxVouchersPerUser": 1`)
-		diwali := cpSeries(t, h, `"description": "DIWALI", "validTillDate": "2031-01-01T00:00:00Z", "discountType": "PERC", "discountValue": 10, "discountUpto": 150, "maxCreate": 2`)
+	t.Parallel()
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
+		festival := createSeries(t, h, seriesBase+`, "smsTemplate": "Hi", "maxVouchersPerUser": 1`)
+		diwali := createSeries(t, h, `"description": "DIWALI", "validTillDate": "2031-01-01T00:00:00Z", "discountType": "PERC", "discountValue": 10, "discountUpto": 150, "maxCreate": 2`)
 
-		r := h.mustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue?source=INSTORE", fmt.Sprintf(`{"seriesIds": [%d, 999999, %d, %d], "customer": {"id": "555567088"}}`, festival, diwali, festival))
+		r := h.MustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue?source=INSTORE", fmt.Sprintf(`{"seriesIds": [%d, 999999, %d, %d], "customer": {"id": "555567088"}}`, festival, diwali, festival))
 		// The exact names and JSON types of the seed's sample.
 		var raw map[string]any
-		json.Unmarshal([]byte(r.body), &raw)
+		json.Unmarshal([]byte(r.Body), &raw)
 		entity := raw["response"].([]any)[0].(map[string]any)
 		result := entity["result"].(map[string]any)
 		want := map[string]string{"code": "string", "seriesId": "float64", "description": "string", "discountCode": "string", "validTill": "string",
@@ -90,9 +92,9 @@ func TestCapillaryBulkIssue(t *testing.T) {
 			t.Errorf("top-level members %v", keys)
 		}
 
-		b := decode[cpBulk](t, r)
+		b := webtest.Decode[bulkIssue](t, r)
 		if b.TotalCount != 3 || b.FailureCount != 1 || len(b.Response) != 3 {
-			t.Fatalf("totals %d/%d with %d entities, want 3/1 with 3: %s", b.TotalCount, b.FailureCount, len(b.Response), r.body)
+			t.Fatalf("totals %d/%d with %d entities, want 3/1 with 3: %s", b.TotalCount, b.FailureCount, len(b.Response), r.Body)
 		}
 		if e := b.Response[0]; e.EntityID != festival || len(e.Errors) != 0 || e.Result["code"] == "" || e.Result["discountValue"] != 500.0 || e.Result["validTill"] != "2030-05-08T18:30:00Z" {
 			t.Errorf("festival entity %+v", e)
@@ -109,47 +111,48 @@ func TestCapillaryBulkIssue(t *testing.T) {
 
 		// The same customer again: festival allows one code each; diwali
 		// its second and last code.
-		b = decode[cpBulk](t, h.mustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d, %d], "customer": {"id": 555567088}}`, festival, diwali)))
+		b = webtest.Decode[bulkIssue](t, h.MustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d, %d], "customer": {"id": 555567088}}`, festival, diwali)))
 		if e := b.Response[0]; len(e.Errors) != 1 || e.Errors[0].Code != 722 || !strings.Contains(e.Errors[0].Message, "maxVouchersPerUser") {
 			t.Errorf("maxVouchersPerUser reached: %+v", e)
 		}
 		if b.FailureCount != 1 || len(b.Response[1].Errors) != 0 {
 			t.Errorf("diwali's second code: %+v", b)
 		}
-		b = decode[cpBulk](t, h.mustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d], "customer": {"email": "Someone@Example.com"}}`, diwali)))
+		b = webtest.Decode[bulkIssue](t, h.MustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d], "customer": {"email": "Someone@Example.com"}}`, diwali)))
 		if e := b.Response[0]; len(e.Errors) != 1 || e.Errors[0].Code != 714 {
 			t.Errorf("maxCreate reached: %+v", e)
 		}
 
 		// Whole-request problems.
 		for _, body := range []string{`{"seriesIds": [], "customer": {"id": "1"}}`, `{"seriesIds": [1]}`, `{"seriesIds": [1`} {
-			r := h.api("POST", "/v2/coupon/bulk/issue", body)
+			r := h.API("POST", "/v2/coupon/bulk/issue", body)
 			var e struct {
 				Status bool `json:"status"`
 				Code   int  `json:"code"`
 			}
-			json.Unmarshal([]byte(r.body), &e)
-			if r.status != http.StatusBadRequest || e.Code != 629 || e.Status {
-				t.Errorf("%s: %d %s, want 400 with code 629", body, r.status, r.body)
+			json.Unmarshal([]byte(r.Body), &e)
+			if r.Status != http.StatusBadRequest || e.Code != 629 || e.Status {
+				t.Errorf("%s: %d %s, want 400 with code 629", body, r.Status, r.Body)
 			}
 		}
-		if r := h.api("POST", "/v2/coupon/bulk/issue?source=CARRIER_PIGEON", fmt.Sprintf(`{"seriesIds": [%d], "customer": {"id": "2"}}`, festival)); r.status != http.StatusBadRequest || !strings.Contains(r.body, `"source"`) {
-			t.Errorf("unknown source: %d %s", r.status, r.body)
+		if r := h.API("POST", "/v2/coupon/bulk/issue?source=CARRIER_PIGEON", fmt.Sprintf(`{"seriesIds": [%d], "customer": {"id": "2"}}`, festival)); r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `"source"`) {
+			t.Errorf("unknown source: %d %s", r.Status, r.Body)
 		}
 	})
 }
 
 func TestCapillaryIssueIsIdempotent(t *testing.T) {
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		id := cpSeries(t, h, cpBase)
+	t.Parallel()
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
+		id := createSeries(t, h, seriesBase)
 		body := fmt.Sprintf(`{"seriesIds": [%d], "customer": {"mobile": "+91 98765 43210"}}`, id)
-		auth := map[string]string{"X-Auth-Token": h.token, "Idempotency-Key": "issue-1"}
-		first := h.apiWith(auth, "POST", "/v2/coupon/bulk/issue", body)
-		again := h.apiWith(auth, "POST", "/v2/coupon/bulk/issue", body)
-		if first.status != 200 || again.body != first.body {
-			t.Fatalf("retry answered %d %s, first %d %s", again.status, again.body, first.status, first.body)
+		auth := map[string]string{"X-Auth-Token": h.Token, "Idempotency-Key": "issue-1"}
+		first := h.APIWith(auth, "POST", "/v2/coupon/bulk/issue", body)
+		again := h.APIWith(auth, "POST", "/v2/coupon/bulk/issue", body)
+		if first.Status != 200 || again.Body != first.Body {
+			t.Fatalf("retry answered %d %s, first %d %s", again.Status, again.Body, first.Status, first.Body)
 		}
-		ser, err := h.store.Series(t.Context(), id)
+		ser, err := h.Store.Series(t.Context(), id)
 		if err != nil || ser.Issued != 1 {
 			t.Errorf("issued %d codes (%v), want 1", ser.Issued, err)
 		}
@@ -157,10 +160,11 @@ func TestCapillaryIssueIsIdempotent(t *testing.T) {
 }
 
 func TestCapillaryRedeem(t *testing.T) {
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		fixed := cpSeries(t, h, cpBase)
-		perc := cpSeries(t, h, `"description": "Ten percent", "validTillDate": "2031-01-01T00:00:00Z", "discountType": "PERC", "discountValue": 10, "discountUpto": 150`)
-		b := decode[cpBulk](t, h.mustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d, %d], "customer": {"id": "c1", "email": "c1@example.com"}}`, fixed, perc)))
+	t.Parallel()
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
+		fixed := createSeries(t, h, seriesBase)
+		perc := createSeries(t, h, `"description": "Ten percent", "validTillDate": "2031-01-01T00:00:00Z", "discountType": "PERC", "discountValue": 10, "discountUpto": 150`)
+		b := webtest.Decode[bulkIssue](t, h.MustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d, %d], "customer": {"id": "c1", "email": "c1@example.com"}}`, fixed, perc)))
 		fixedCode, percCode := b.Response[0].Result["code"].(string), b.Response[1].Result["code"].(string)
 
 		type redeemed struct {
@@ -183,8 +187,8 @@ func TestCapillaryRedeem(t *testing.T) {
 			for _, c := range codes {
 				list = append(list, fmt.Sprintf(`{"code": %q}`, c))
 			}
-			r := h.api("POST", "/v2/coupon/redeem", fmt.Sprintf(`{"redemptionRequestList": [%s], "user": %s, "transactionNumber": %q, "billAmount": %s, "redemptionTime": "2026-12-02 10:00:00"}`, strings.Join(list, ","), user, txn, bill))
-			return r.status, decode[redeemed](t, r)
+			r := h.API("POST", "/v2/coupon/redeem", fmt.Sprintf(`{"redemptionRequestList": [%s], "user": %s, "transactionNumber": %q, "billAmount": %s, "redemptionTime": "2026-12-02 10:00:00"}`, strings.Join(list, ","), user, txn, bill))
+			return r.Status, webtest.Decode[redeemed](t, r)
 		}
 
 		// One bad code: nothing is redeemed, the good one says 749.
@@ -192,7 +196,7 @@ func TestCapillaryRedeem(t *testing.T) {
 		if status != http.StatusBadRequest || got.RedemptionStatus.Status || got.Redemption[0].RedemptionStatus.Code != 749 || got.Redemption[1].RedemptionStatus.Code != 719 {
 			t.Fatalf("with an unknown code: %d %+v", status, got)
 		}
-		if c := h.mustCoupon(fixedCode); c.Uses != 0 {
+		if c := h.MustCoupon(fixedCode); c.Uses != 0 {
 			t.Errorf("the good code was used %d times after a refused request", c.Uses)
 		}
 
@@ -209,7 +213,7 @@ func TestCapillaryRedeem(t *testing.T) {
 			t.Errorf("a used code: %d %+v", status, got)
 		}
 
-		other := decode[cpBulk](t, h.mustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d], "customer": {"id": "c2"}}`, fixed)))
+		other := webtest.Decode[bulkIssue](t, h.MustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d], "customer": {"id": "c2"}}`, fixed)))
 		otherCode := other.Response[0].Result["code"].(string)
 		if status, got = redeem(`{"id": "c1"}`, "T4", `300`, otherCode); status != http.StatusBadRequest || got.Redemption[0].RedemptionStatus.Code != 703 {
 			t.Errorf("another customer's code: %d %+v", status, got)
@@ -221,14 +225,14 @@ func TestCapillaryRedeem(t *testing.T) {
 		if status, got = redeem(`{"mobile": "123456789"}`, "T6", `300`, otherCode); status != http.StatusBadRequest || got.RedemptionStatus.Code != 701 {
 			t.Errorf("an unknown customer: %d %+v", status, got)
 		}
-		r := h.api("POST", "/v2/coupon/redeem", fmt.Sprintf(`{"redemptionRequestList": [{"code": %q}], "user": {"id": "c2"}, "billAmount": 10}`, otherCode))
-		if r.status != http.StatusBadRequest || !strings.Contains(r.body, `"code":718`) {
-			t.Errorf("no transaction number: %d %s", r.status, r.body)
+		r := h.API("POST", "/v2/coupon/redeem", fmt.Sprintf(`{"redemptionRequestList": [{"code": %q}], "user": {"id": "c2"}, "billAmount": 10}`, otherCode))
+		if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `"code":718`) {
+			t.Errorf("no transaction number: %d %s", r.Status, r.Body)
 		}
 
 		// is_redeemable, with HTTP Basic as the token's name and the token.
-		basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("test-modify:"+h.token))
-		r = h.apiWith(map[string]string{"Authorization": basic}, "GET", "/v2/coupon/is_redeemable?code="+percCode+",NOSUCHCODE2&id=c1&details=true", "")
+		basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("test-modify:"+h.Token))
+		r = h.APIWith(map[string]string{"Authorization": basic}, "GET", "/v2/coupon/is_redeemable?code="+percCode+",NOSUCHCODE2&id=c1&details=true", "")
 		var check struct {
 			Redemption []struct {
 				Code             string `json:"code"`
@@ -240,8 +244,8 @@ func TestCapillaryRedeem(t *testing.T) {
 				} `json:"redemptionStatus"`
 			} `json:"redemption"`
 		}
-		if r.status != http.StatusOK || json.Unmarshal([]byte(r.body), &check) != nil || len(check.Redemption) != 2 {
-			t.Fatalf("is_redeemable: %d %s", r.status, r.body)
+		if r.Status != http.StatusOK || json.Unmarshal([]byte(r.Body), &check) != nil || len(check.Redemption) != 2 {
+			t.Fatalf("is_redeemable: %d %s", r.Status, r.Body)
 		}
 		if e := check.Redemption[0]; e.IsRedeemable || e.RedemptionStatus.Code != 711 || e.DiscountType != "PERC" || e.RedemptionsLeft != 0 {
 			t.Errorf("a used code: %+v", e)
@@ -253,27 +257,48 @@ func TestCapillaryRedeem(t *testing.T) {
 }
 
 func TestCapillaryIssueLimitsHoldUnderConcurrency(t *testing.T) {
-	forEachDB(t, models.Config{}, func(t *testing.T, h *harness) {
-		pool := cpSeries(t, h, cpBase+`, "maxCreate": 10`)
-		one := cpSeries(t, h, cpBase+`, "maxVouchersPerUser": 1`)
+	t.Parallel()
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
+		pool := createSeries(t, h, seriesBase+`, "maxCreate": 10`)
+		one := createSeries(t, h, seriesBase+`, "maxVouchersPerUser": 1`)
+		// issued counts, per series, the issues that answered with a code.
+		var mu sync.Mutex
+		issued := map[int64]int{}
+		issue := func(series int64, ref models.CustomerRef) {
+			_, results, err := h.Store.Issue(t.Context(), models.IssueRequest{SeriesIDs: []int64{series}, Customer: ref})
+			if err != nil {
+				t.Errorf("issue series %d to %+v: %v", series, ref, err)
+				return
+			}
+			if len(results) != 1 {
+				t.Errorf("issue series %d to %+v: %d results, want 1", series, ref, len(results))
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if results[0].Coupon != nil {
+				issued[series]++
+			} else if results[0].Reason == "" {
+				t.Errorf("series %d gave %+v neither a code nor a reason", series, ref)
+			}
+		}
 		var wg sync.WaitGroup
 		for i := range 50 {
-			wg.Add(2)
-			go func() {
-				defer wg.Done()
-				h.store.Issue(t.Context(), models.IssueRequest{SeriesIDs: []int64{pool}, Customer: models.CustomerRef{ID: fmt.Sprint("c", i)}})
-			}()
-			go func() {
-				defer wg.Done()
-				h.store.Issue(t.Context(), models.IssueRequest{SeriesIDs: []int64{one}, Customer: models.CustomerRef{Email: "same@example.com"}})
-			}()
+			wg.Go(func() { issue(pool, models.CustomerRef{ID: fmt.Sprint("c", i)}) })
+			wg.Go(func() { issue(one, models.CustomerRef{Email: "same@example.com"}) })
 		}
 		wg.Wait()
 		for id, want := range map[int64]int{pool: 10, one: 1} {
-			page, err := h.store.SeriesCodes(t.Context(), models.SeriesCodeFilter{SeriesID: id, Limit: 100})
-			ser, _ := h.store.Series(t.Context(), id)
-			if err != nil || len(page.Codes) != want || ser.Issued != want {
-				t.Errorf("series %d: %d codes, issued %d (%v); want %d", id, len(page.Codes), ser.Issued, err, want)
+			page, err := h.Store.SeriesCodes(t.Context(), models.SeriesCodeFilter{SeriesID: id, Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ser, err := h.Store.Series(t.Context(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Codes) != want || ser.Issued != want || issued[id] != want {
+				t.Errorf("series %d: %d codes stored, issued counter %d, %d answered with a code; want %d", id, len(page.Codes), ser.Issued, issued[id], want)
 			}
 		}
 	})

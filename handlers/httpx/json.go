@@ -1,4 +1,4 @@
-package handlers
+package httpx
 
 import (
 	"encoding/json"
@@ -13,11 +13,11 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// decodeJSON reads one JSON value from the request body into v. Malformed
+// DecodeJSON reads one JSON value from the request body into v. Malformed
 // JSON is a 400 that says where it broke; a value of the wrong type is a
 // *models.ValidationError naming the field (with prefix in front), so the
 // client hears 422 and which field to fix.
-func decodeJSON(c echo.Context, v any) error {
+func DecodeJSON(c echo.Context, v any) error {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -34,10 +34,12 @@ func decodeJSON(c echo.Context, v any) error {
 		// The server read the body as a form (curl -d sends one).
 		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "the body was sent as a form; send JSON with Content-Type: application/json (curl: -H 'Content-Type: application/json')")
 	}
-	return unmarshalJSON(body, v, "")
+	return UnmarshalJSON(body, v, "")
 }
 
-func unmarshalJSON(body []byte, v any, prefix string) error {
+// UnmarshalJSON reads body into v as DecodeJSON does; prefix is put
+// before the field names of its errors ("[2]." for a list's third item).
+func UnmarshalJSON(body []byte, v any, prefix string) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return echo.NewHTTPError(http.StatusBadRequest, "the request body is empty; send a JSON document")
 	}
@@ -85,12 +87,31 @@ func jsonKind(t reflect.Type) string {
 	return "an object"
 }
 
-// queryInt reads an optional whole-number query parameter; a bad value is
+// QueryInt reads an optional whole-number query parameter; a bad value is
 // recorded in verr.
-func queryInt(c echo.Context, verr *models.ValidationError, name string) int {
+func QueryInt(c echo.Context, verr *models.ValidationError, name string) int {
 	raw := c.QueryParam(name)
 	if raw == "" {
 		return 0
 	}
-	return formInt(verr, name, raw)
+	return FormInt(verr, name, raw)
+}
+
+// RawNumber reads a JSON number, or a string holding one, as its text;
+// anything else is recorded in verr. Absent or null is "".
+func RawNumber(verr *models.ValidationError, field string, raw json.RawMessage) string {
+	s := strings.TrimSpace(string(raw))
+	switch {
+	case s == "" || s == "null":
+		return ""
+	case strings.HasPrefix(s, `"`):
+		var str string
+		if err := json.Unmarshal(raw, &str); err == nil {
+			return str
+		}
+	case strings.IndexFunc(s, func(r rune) bool { return !strings.ContainsRune("0123456789.-+eE", r) }) < 0:
+		return s
+	}
+	verr.Add(field, "must be a number")
+	return ""
 }

@@ -1,20 +1,20 @@
-package handlers
+package api
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
+	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
 	"github.com/labstack/echo/v4"
 )
 
-// BatchAPIStore is what the native batch API needs from the store.
-type BatchAPIStore interface {
+// BatchStore is what the native batch API needs from the store.
+type BatchStore interface {
 	CreateBatch(ctx context.Context, spec models.BatchSpec) (models.Batch, error)
 	PreviewBatch(ctx context.Context, spec models.BatchSpec) (models.BatchPreview, error)
 	Batch(ctx context.Context, id int64) (models.Batch, error)
@@ -25,10 +25,10 @@ type BatchAPIStore interface {
 	EachCoupon(ctx context.Context, f models.CouponFilter, fn func(models.Coupon) error) error
 }
 
-// BatchAPI serves generation batches and the coupon exports in the native
+// Batches serves generation batches and the coupon exports in the native
 // JSON API under /api.
-type BatchAPI struct {
-	Store BatchAPIStore
+type Batches struct {
+	Store BatchStore
 	// Now is the clock progress is measured by.
 	Now func() time.Time
 }
@@ -50,7 +50,7 @@ type batchIn struct {
 // readBatch reads a batch request from the body and validates it.
 func readBatch(c echo.Context) (models.BatchSpec, error) {
 	var in batchIn
-	if err := decodeJSON(c, &in); err != nil {
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return models.BatchSpec{}, err
 	}
 	return in.spec()
@@ -138,7 +138,7 @@ func roundTo(x float64, digits int) float64 {
 }
 
 // batchesJSON answers bs with each one's guess probability.
-func (h *BatchAPI) batchesJSON(ctx context.Context, bs ...models.Batch) ([]batchOut, error) {
+func (h *Batches) batchesJSON(ctx context.Context, bs ...models.Batch) ([]batchOut, error) {
 	shapes := make([]string, len(bs))
 	for i, b := range bs {
 		shapes[i] = b.Shape
@@ -157,7 +157,7 @@ func (h *BatchAPI) batchesJSON(ctx context.Context, bs ...models.Batch) ([]batch
 // Create accepts a batch (202 with the batch, pending) for the runner to
 // make in the background. Invalid fields, and a quantity the format
 // cannot hold, are a 422 before anything is written.
-func (h *BatchAPI) Create(c echo.Context) error {
+func (h *Batches) Create(c echo.Context) error {
 	spec, err := readBatch(c)
 	if err != nil {
 		return err
@@ -194,7 +194,7 @@ type previewOut struct {
 // Preview tells what a batch would make (sample codes, the keyspace, how
 // guessable the codes would be, whether the quantity fits) and writes
 // nothing. Invalid fields are a 422 as for Create.
-func (h *BatchAPI) Preview(c echo.Context) error {
+func (h *Batches) Preview(c echo.Context) error {
 	spec, err := readBatch(c)
 	if err != nil {
 		return err
@@ -217,8 +217,8 @@ func previewJSON(p models.BatchPreview) previewOut {
 }
 
 // Get answers one batch with its progress; 404 for an unknown id.
-func (h *BatchAPI) Get(c echo.Context) error {
-	id, err := pathID(c, "batch")
+func (h *Batches) Get(c echo.Context) error {
+	id, err := httpx.PathID(c, "batch")
 	if err != nil {
 		return err
 	}
@@ -240,9 +240,9 @@ type batchList struct {
 
 // List answers the batches, newest first, filtered by status and
 // promotionId; limit and after page.
-func (h *BatchAPI) List(c echo.Context) error {
+func (h *Batches) List(c echo.Context) error {
 	var verr models.ValidationError
-	f := models.BatchFilter{Status: c.QueryParam("status"), After: c.QueryParam("after"), Limit: queryInt(c, &verr, models.FieldLimit)}
+	f := models.BatchFilter{Status: c.QueryParam("status"), After: c.QueryParam("after"), Limit: httpx.QueryInt(c, &verr, models.FieldLimit)}
 	if raw := c.QueryParam(models.FieldPromotionID); raw != "" {
 		id, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || id < 1 {
@@ -266,8 +266,8 @@ func (h *BatchAPI) List(c echo.Context) error {
 
 // Cancel stops a pending or running batch, keeping the codes it made;
 // 409 for a batch that is done or failed.
-func (h *BatchAPI) Cancel(c echo.Context) error {
-	id, err := pathID(c, "batch")
+func (h *Batches) Cancel(c echo.Context) error {
+	id, err := httpx.PathID(c, "batch")
 	if err != nil {
 		return err
 	}
@@ -282,71 +282,18 @@ func (h *BatchAPI) Cancel(c echo.Context) error {
 	return c.JSON(http.StatusOK, out[0])
 }
 
-// Codes streams a batch's codes as CSV (see exportColumns), in any state:
+// Codes streams a batch's codes as CSV (see httpx.ExportColumns), in any state:
 // a running batch gives the codes made so far.
-func (h *BatchAPI) Codes(c echo.Context) error {
-	id, err := pathID(c, "batch")
+func (h *Batches) Codes(c echo.Context) error {
+	id, err := httpx.PathID(c, "batch")
 	if err != nil {
 		return err
 	}
-	return batchCSV(c, h.Store, id)
-}
-
-// batchCSV streams batch id's codes, answering 404 before the file when
-// there is no such batch.
-func batchCSV(c echo.Context, store interface {
-	Batch(ctx context.Context, id int64) (models.Batch, error)
-	EachBatchCoupon(ctx context.Context, id int64, fn func(models.ExportRow) error) error
-}, id int64) error {
-	ctx := c.Request().Context()
-	if _, err := store.Batch(ctx, id); err != nil {
-		return err
-	}
-	return streamCSV(c, fmt.Sprintf("coupond-batch-%d.csv", id), func(fn func(models.ExportRow) error) error {
-		return store.EachBatchCoupon(ctx, id, fn)
-	})
+	return httpx.BatchCSV(c, h.Store, id)
 }
 
 // CouponsCSV streams the coupons the console list would show for the
 // same query (q, utmSource, utmCampaign, status), in code order.
-func (h *BatchAPI) CouponsCSV(c echo.Context) error {
-	return couponsCSV(c, h.Store)
-}
-
-// couponsCSV streams the coupons that the query's list filters select.
-func couponsCSV(c echo.Context, store interface {
-	EachCoupon(ctx context.Context, f models.CouponFilter, fn func(models.Coupon) error) error
-}) error {
-	f, err := couponFilterOf(c.QueryParams())
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	return streamCSV(c, "coupond-coupons.csv", func(fn func(models.ExportRow) error) error {
-		return store.EachCoupon(ctx, f, func(cp models.Coupon) error { return fn(models.ExportRowOf(cp)) })
-	})
-}
-
-// Coupon list statuses, as the console's filter and the CSV export name
-// them.
-const (
-	statusAll      = "all"
-	statusActive   = "active"
-	statusArchived = "archived"
-)
-
-// couponFilterOf reads the coupon list's filters from a query: q (a code
-// prefix), utmSource, utmCampaign and status (all, active or archived).
-func couponFilterOf(q url.Values) (models.CouponFilter, error) {
-	f := models.CouponFilter{Prefix: q.Get("q"), UTMSource: q.Get("utmSource"), UTMCampaign: q.Get("utmCampaign")}
-	switch q.Get("status") {
-	case "", statusAll:
-	case statusActive:
-		f.Archived = new(false)
-	case statusArchived:
-		f.Archived = new(true)
-	default:
-		return f, models.Invalid(models.FieldStatus, "must be all, active or archived")
-	}
-	return f, nil
+func (h *Batches) CouponsCSV(c echo.Context) error {
+	return httpx.CouponsCSV(c, h.Store)
 }

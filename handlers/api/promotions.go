@@ -1,19 +1,25 @@
-package handlers
+// Package api is coupond's native JSON API under /api: promotions and
+// single-use coupons (promotions.go), validation and redemption for
+// checkouts (redemptions.go), generation batches and the coupon exports
+// (batches.go). Names are camelCase, amounts are whole minor units, times
+// are RFC 3339, and errors are written by Errors as
+// {"error":{"code":"…","message":"…","fields":{"field":"why"}}}.
+package api
 
 import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strings"
 	"time"
 
+	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
 	"github.com/labstack/echo/v4"
 )
 
-// PromotionAPIStore is what the native promotion API needs from the
+// PromotionStore is what the native promotion API needs from the
 // store.
-type PromotionAPIStore interface {
+type PromotionStore interface {
 	Promotion(ctx context.Context, id int64) (models.Promotion, error)
 	ListPromotions(ctx context.Context, f models.PromotionFilter) (models.PromotionPage, error)
 	CreatePromotion(ctx context.Context, spec models.PromotionSpec) (models.Promotion, error)
@@ -22,10 +28,10 @@ type PromotionAPIStore interface {
 	CreateSingleUse(ctx context.Context, in models.SingleUseInput) (models.Coupon, models.Promotion, error)
 }
 
-// PromotionAPI serves promotions and single-use coupons in the native
+// Promotions serves promotions and single-use coupons in the native
 // JSON API under /api.
-type PromotionAPI struct {
-	Store PromotionAPIStore
+type Promotions struct {
+	Store PromotionStore
 }
 
 // promotionIn is a promotion as a client sends it. The discount value is
@@ -49,37 +55,18 @@ type promotionIn struct {
 
 func (in promotionIn) spec() (models.PromotionSpec, error) {
 	var verr models.ValidationError
-	value := rawNumber(&verr, models.FieldDiscountValue, in.DiscountValue)
+	value := httpx.RawNumber(&verr, models.FieldDiscountValue, in.DiscountValue)
 	spec, err := models.PromotionInput{
 		Name: in.Name, Description: in.Description, Status: in.Status, Kind: in.Kind,
 		DiscountType: in.DiscountType, DiscountValue: value, DiscountCap: in.DiscountCap, AppliesTo: in.AppliesTo,
-		BeginsAt: deref(in.BeginsAt), EndsAt: deref(in.EndsAt), MaxUsage: in.MaxUsage, MaxUsagePerClient: in.MaxUsagePerClient,
+		BeginsAt: httpx.Deref(in.BeginsAt), EndsAt: httpx.Deref(in.EndsAt), MaxUsage: in.MaxUsage, MaxUsagePerClient: in.MaxUsagePerClient,
 		UTMSource: in.UTMSource, UTMCampaign: in.UTMCampaign,
 	}.Validate()
-	mergeInvalid(&verr, err)
+	httpx.MergeInvalid(&verr, err)
 	if err := verr.Err(); err != nil {
 		return models.PromotionSpec{}, err
 	}
 	return spec, nil
-}
-
-// rawNumber reads a JSON number, or a string holding one, as its text;
-// anything else is recorded in verr. Absent or null is "".
-func rawNumber(verr *models.ValidationError, field string, raw json.RawMessage) string {
-	s := strings.TrimSpace(string(raw))
-	switch {
-	case s == "" || s == "null":
-		return ""
-	case strings.HasPrefix(s, `"`):
-		var str string
-		if err := json.Unmarshal(raw, &str); err == nil {
-			return str
-		}
-	case strings.IndexFunc(s, func(r rune) bool { return !strings.ContainsRune("0123456789.-+eE", r) }) < 0:
-		return s
-	}
-	verr.Add(field, "must be a number")
-	return ""
 }
 
 // promotionOut is a promotion as the API answers it: open dates and an
@@ -124,9 +111,9 @@ func utcPtr(t *time.Time) *time.Time {
 }
 
 // Create stores a new promotion: 201 with it.
-func (h *PromotionAPI) Create(c echo.Context) error {
+func (h *Promotions) Create(c echo.Context) error {
 	var in promotionIn
-	if err := decodeJSON(c, &in); err != nil {
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	spec, err := in.spec()
@@ -141,8 +128,8 @@ func (h *PromotionAPI) Create(c echo.Context) error {
 }
 
 // Get returns one promotion; 404 for an unknown id.
-func (h *PromotionAPI) Get(c echo.Context) error {
-	id, err := pathID(c, "promotion")
+func (h *Promotions) Get(c echo.Context) error {
+	id, err := httpx.PathID(c, "promotion")
 	if err != nil {
 		return err
 	}
@@ -154,13 +141,13 @@ func (h *PromotionAPI) Get(c echo.Context) error {
 }
 
 // Update replaces every field of a promotion: 200 with it.
-func (h *PromotionAPI) Update(c echo.Context) error {
-	id, err := pathID(c, "promotion")
+func (h *Promotions) Update(c echo.Context) error {
+	id, err := httpx.PathID(c, "promotion")
 	if err != nil {
 		return err
 	}
 	var in promotionIn
-	if err := decodeJSON(c, &in); err != nil {
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	spec, err := in.spec()
@@ -175,8 +162,8 @@ func (h *PromotionAPI) Update(c echo.Context) error {
 }
 
 // Archive archives a promotion: 200 with it.
-func (h *PromotionAPI) Archive(c echo.Context) error {
-	id, err := pathID(c, "promotion")
+func (h *Promotions) Archive(c echo.Context) error {
+	id, err := httpx.PathID(c, "promotion")
 	if err != nil {
 		return err
 	}
@@ -196,10 +183,10 @@ type promotionList struct {
 
 // List returns a page of promotions, newest first, filtered by status,
 // kind and utm (source or campaign, ignoring case); limit and after page.
-func (h *PromotionAPI) List(c echo.Context) error {
+func (h *Promotions) List(c echo.Context) error {
 	var verr models.ValidationError
 	f := models.PromotionFilter{Status: c.QueryParam("status"), Kind: c.QueryParam("kind"), UTM: c.QueryParam("utm"),
-		After: c.QueryParam("after"), Limit: queryInt(c, &verr, models.FieldLimit)}
+		After: c.QueryParam("after"), Limit: httpx.QueryInt(c, &verr, models.FieldLimit)}
 	if err := verr.Err(); err != nil {
 		return err
 	}
@@ -232,19 +219,19 @@ type singleUseOut struct {
 
 // CreateSingleUse creates a coupon for one use and its own promotion in
 // one step: 201 with both; 409 when the code exists.
-func (h *PromotionAPI) CreateSingleUse(c echo.Context) error {
+func (h *Promotions) CreateSingleUse(c echo.Context) error {
 	var in singleUseIn
-	if err := decodeJSON(c, &in); err != nil {
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	var verr models.ValidationError
-	value := rawNumber(&verr, models.FieldDiscountValue, in.DiscountValue)
+	value := httpx.RawNumber(&verr, models.FieldDiscountValue, in.DiscountValue)
 	if err := verr.Err(); err != nil {
 		return err
 	}
 	cp, p, err := h.Store.CreateSingleUse(c.Request().Context(), models.SingleUseInput{
 		Code: in.Code, CustomerID: in.CustomerID, DiscountType: in.DiscountType, DiscountValue: value,
-		DiscountCap: in.DiscountCap, EndsAt: deref(in.EndsAt),
+		DiscountCap: in.DiscountCap, EndsAt: httpx.Deref(in.EndsAt),
 	})
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package handlers
+package api
 
 import (
 	"context"
@@ -6,24 +6,25 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
 	"github.com/labstack/echo/v4"
 )
 
-// RedemptionAPIStore is what validation and redemption need from the
+// RedemptionStore is what validation and redemption need from the
 // store.
-type RedemptionAPIStore interface {
+type RedemptionStore interface {
 	Check(ctx context.Context, in models.CheckInput, client string) (models.Verdict, error)
 	Redeem(ctx context.Context, in models.RedemptionInput, client string) (models.Redemption, bool, error)
 	Redemption(ctx context.Context, id int64) (models.Redemption, error)
 	CancelRedemption(ctx context.Context, id int64) (models.Redemption, error)
 }
 
-// RedemptionAPI serves code validation and redemptions in the native
+// Redemptions serves code validation and redemptions in the native
 // JSON API under /api. The client address (c.RealIP, which honours
 // --trust-proxy) is what the guessing protection counts.
-type RedemptionAPI struct {
-	Store RedemptionAPIStore
+type Redemptions struct {
+	Store RedemptionStore
 }
 
 // appliedOut is a promotion a validation or redemption applies; discount
@@ -49,10 +50,10 @@ type validationOut struct {
 // (customerId), for how many items and, with orderAmount, for what
 // discount. It always answers 200 with the verdict; 422 for bad
 // parameters, 429 for a client that guessed too much.
-func (h *RedemptionAPI) Validate(c echo.Context) error {
+func (h *Redemptions) Validate(c echo.Context) error {
 	var verr models.ValidationError
-	in := models.CheckInput{Code: c.Param("code"), CustomerID: c.QueryParam("customerId"), Items: queryInt(c, &verr, models.FieldItems)}
-	in.OrderAmount = formAmount(&verr, models.FieldOrderAmount, c.QueryParam(models.FieldOrderAmount))
+	in := models.CheckInput{Code: c.Param("code"), CustomerID: c.QueryParam("customerId"), Items: httpx.QueryInt(c, &verr, models.FieldItems)}
+	in.OrderAmount = httpx.FormAmount(&verr, models.FieldOrderAmount, c.QueryParam(models.FieldOrderAmount))
 	if err := verr.Err(); err != nil {
 		return err
 	}
@@ -110,9 +111,9 @@ func redemptionJSON(r models.Redemption) redemptionOut {
 // Redeem records one use of a code for an order: 201 with the
 // redemption; 200 with the first one when the same code and order come
 // again; 409 with the reasons when the code cannot be redeemed.
-func (h *RedemptionAPI) Redeem(c echo.Context) error {
+func (h *Redemptions) Redeem(c echo.Context) error {
 	var in redemptionIn
-	if err := decodeJSON(c, &in); err != nil {
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	r, created, err := h.Store.Redeem(c.Request().Context(), models.RedemptionInput{
@@ -129,8 +130,8 @@ func (h *RedemptionAPI) Redeem(c echo.Context) error {
 }
 
 // Get returns one redemption; 404 for an unknown id.
-func (h *RedemptionAPI) Get(c echo.Context) error {
-	id, err := pathID(c, "redemption")
+func (h *Redemptions) Get(c echo.Context) error {
+	id, err := httpx.PathID(c, "redemption")
 	if err != nil {
 		return err
 	}
@@ -144,8 +145,8 @@ func (h *RedemptionAPI) Get(c echo.Context) error {
 // Cancel stops a redemption counting against any limit; the record stays,
 // marked cancelled. Cancelling again answers the same. 404 for an
 // unknown id.
-func (h *RedemptionAPI) Cancel(c echo.Context) error {
-	id, err := pathID(c, "redemption")
+func (h *Redemptions) Cancel(c echo.Context) error {
+	id, err := httpx.PathID(c, "redemption")
 	if err != nil {
 		return err
 	}

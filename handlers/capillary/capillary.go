@@ -1,4 +1,8 @@
-package handlers
+// Package capillary speaks Capillary's v2 coupon API under /v2/coupon:
+// coupon series, issuing codes of several series to one customer,
+// checking and redeeming codes, in Capillary's shapes, field names and
+// result codes (7xx), with its error body (errors.go).
+package capillary
 
 import (
 	"bytes"
@@ -13,12 +17,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
 	"github.com/labstack/echo/v4"
 )
 
-// CapillaryStore is what the Capillary-style API needs from the store.
-type CapillaryStore interface {
+// Store is what the Capillary-style API needs from the store.
+type Store interface {
 	CreateSeries(ctx context.Context, spec models.SeriesSpec) (models.Series, error)
 	UpdateSeries(ctx context.Context, id int64, spec models.SeriesSpec) (models.Series, error)
 	Series(ctx context.Context, id int64) (models.Series, error)
@@ -30,50 +35,56 @@ type CapillaryStore interface {
 	CouponPromotions(ctx context.Context, c models.Coupon) ([]models.Promotion, error)
 }
 
-// Capillary speaks the request and response shapes of Capillary's v2
+// API speaks the request and response shapes of Capillary's v2
 // coupon API under /v2/coupon: coupon series, issuing codes of several
 // series to one customer, checking and redeeming codes. Amounts are in
 // the currency's units with up to two decimals (coupond keeps minor
 // units); percentages are plain ("12.5"). Errors of a whole request are
-// written by the web package as {"status":false,"code":629,…}.
-type Capillary struct {
-	Store CapillaryStore
+// written by Errors as {"status":false,"code":629,…}.
+type API struct {
+	Store Store
 }
+
+// New is the Capillary-style API over store.
+func New(store Store) *API { return &API{Store: store} }
+
+// decimals is how many decimals Capillary's amounts may have.
+const decimals = 2
 
 // Capillary's result codes that coupond answers with.
 const (
-	cpOK               = 700
-	cpInvalidInput     = 629
-	cpRevoked          = 660
-	cpNoCustomer       = 701
-	cpNotIssuedToUser  = 703
-	cpBadSeries        = 707
-	cpAlreadyUsed      = 711
-	cpSeriesExpired    = 712
-	cpCouponExpired    = 713
-	cpMaxCreate        = 714
-	cpNeedTransaction  = 718
-	cpNoSuchCode       = 719
-	cpInvalidCustomer  = 721
-	cpCannotCreate     = 722
-	cpMaxRedemptions   = 728
-	cpBadAmount        = 733
-	cpRedemptionsUsed  = 736
-	cpBadRedeemDate    = 739
-	cpOtherCodesFailed = 749
+	codeOK               = 700
+	codeInvalidInput     = 629
+	codeRevoked          = 660
+	codeNoCustomer       = 701
+	codeNotIssuedToUser  = 703
+	codeBadSeries        = 707
+	codeAlreadyUsed      = 711
+	codeSeriesExpired    = 712
+	codeCouponExpired    = 713
+	codeMaxCreate        = 714
+	codeNeedTransaction  = 718
+	codeNoSuchCode       = 719
+	codeInvalidCustomer  = 721
+	codeCannotCreate     = 722
+	codeMaxRedemptions   = 728
+	codeBadAmount        = 733
+	codeRedemptionsUsed  = 736
+	codeBadRedeemDate    = 739
+	codeOtherCodesFailed = 749
 )
 
 // Messages of the success codes.
 const (
-	cpIssued     = "Coupon processing successful"
-	cpRedeemable = "Coupon isRedeem successful"
+	msgIssued     = "Coupon processing successful"
+	msgRedeemable = "Coupon isRedeem successful"
 )
 
-// capillarySources are the channels Capillary accepts as ?source=.
-var capillarySources = []string{"ALL", "ECOMMERCE", "FACEBOOK", "INSTORE", "JD", "LINE", "MARTJACK", "MOBILE_APP", "TAOBAO", "TMALL", "WEBSITE", "WEB_ENGAGE", "WECHAT"}
+// sources are the channels Capillary accepts as ?source=.
+var sources = []string{"ALL", "ECOMMERCE", "FACEBOOK", "INSTORE", "JD", "LINE", "MARTJACK", "MOBILE_APP", "TAOBAO", "TMALL", "WEBSITE", "WEB_ENGAGE", "WECHAT"}
 
-// capillaryFieldNames are Capillary's names for the domain fields.
-var capillaryFieldNames = map[string]string{
+// fieldNames are Capillary's names for the domain fields.
+var fieldNames = map[string]string{
 	models.FieldName:              "description",
 	models.FieldDescription:       "detailedInfo",
 	models.FieldEndsAt:            "validTillDate",
@@ -100,13 +111,13 @@ var capillaryFieldNames = map[string]string{
 	models.FieldCustomerID:        "user",
 }
 
-// CapillaryFieldName names a field as a Capillary client knows it:
+// fieldName names a field as a Capillary client knows it:
 // "validTillDate" for the promotion's end, "maxVouchersPerUser" for the
 // codes one customer may hold; an element of the codes to redeem as
 // "redemptionRequestList[2].code".
-func CapillaryFieldName(fe models.FieldError) string {
+func fieldName(fe models.FieldError) string {
 	name := fe.Field
-	if n, ok := capillaryFieldNames[name]; ok {
+	if n, ok := fieldNames[name]; ok {
 		name = n
 	}
 	if fe.Item == models.NoItem {
@@ -115,32 +126,32 @@ func CapillaryFieldName(fe models.FieldError) string {
 	return fmt.Sprintf("redemptionRequestList[%d].%s", fe.Item, name)
 }
 
-// CapillaryError is one result code with its message, as Capillary
+// result is one result code with its message, as Capillary
 // writes errors and statuses: {"status":false,"code":707,"message":"…"}.
-type CapillaryError struct {
+type result struct {
 	Status  bool   `json:"status"`
 	Code    int    `json:"code"`
 	Message string `json:"message"`
 }
 
-// capillaryFail answers a whole request's failure with a result code.
-func capillaryFail(c echo.Context, status, code int, msg string) error {
-	return c.JSON(status, CapillaryError{Code: code, Message: msg})
+// fail answers a whole request's failure with a result code.
+func fail(c echo.Context, status, code int, msg string) error {
+	return c.JSON(status, result{Code: code, Message: msg})
 }
 
-// capillarySeriesBody is the body of creating or changing a series.
-type capillarySeriesBody struct {
+// seriesBody is the body of creating or changing a series.
+type seriesBody struct {
 	Series map[string]json.RawMessage `json:"CouponSeriesV2"`
 }
 
 // Fields of a series that coupond sets itself: sent ones are ignored,
 // with a warning.
-var capillaryOutputFields = []string{"id", "orgId", "numIssued", "numRedeemed", "createdOn", "lastUsed", "warnings", "seriesCode", "numTotal", "latestIssualTime", "latestRedemptionTime", "createdBy"}
+var outputFields = []string{"id", "orgId", "numIssued", "numRedeemed", "createdOn", "lastUsed", "warnings", "seriesCode", "numTotal", "latestIssualTime", "latestRedemptionTime", "createdBy"}
 
-// capillarySeriesInput reads Capillary's series fields onto in: a new
+// seriesInput reads Capillary's series fields onto in: a new
 // series' defaults, or the series being changed. Fields coupond does not
 // act on are kept in in.Extra and named in the warnings.
-func capillarySeriesInput(fields map[string]json.RawMessage, in *models.SeriesInput, creating bool) ([]string, error) {
+func seriesInput(fields map[string]json.RawMessage, in *models.SeriesInput, creating bool) ([]string, error) {
 	var verr models.ValidationError
 	var warnings []string
 	if in.Extra == nil {
@@ -246,7 +257,7 @@ func capillarySeriesInput(fields map[string]json.RawMessage, in *models.SeriesIn
 				warnings = append(warnings, fmt.Sprintf("clientHandlingType %q is not used: coupond generates each series' codes itself (DISC_CODE)", s))
 			}
 		default:
-			if slices.Contains(capillaryOutputFields, name) {
+			if slices.Contains(outputFields, name) {
 				warnings = append(warnings, fmt.Sprintf("%s is set by coupond; the value sent is ignored", name))
 				continue
 			}
@@ -340,29 +351,11 @@ func readAmount(raw json.RawMessage) (int64, bool, error) {
 		}
 		s = n.String()
 	}
-	v, ok := parseMinor(strings.TrimSpace(s))
-	if !ok {
-		return 0, false, fmt.Errorf("must be an amount from 0 to %s with at most two decimals, such as 2000 or 99.50, not %q", capillaryMoney(models.MaxAmount), s)
+	v, err := models.ParseMoney(s, decimals)
+	if err != nil {
+		return 0, false, fmt.Errorf("must be an amount from 0 to %s with at most two decimals, such as 2000 or 99.50, not %q", moneyJSON(models.MaxAmount), s)
 	}
-	return v, true, nil
-}
-
-// parseMinor reads "99.5" as 9950 without floating point.
-func parseMinor(s string) (int64, bool) {
-	whole, frac, dot := strings.Cut(s, ".")
-	if whole == "" || len(frac) > 2 || dot && frac == "" {
-		return 0, false
-	}
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	w, err1 := strconv.ParseInt(whole, 10, 64)
-	f, err2 := strconv.ParseInt(frac, 10, 64)
-	if err1 != nil || err2 != nil || w < 0 || w > models.MaxAmount/100 || strings.HasPrefix(whole, "+") {
-		return 0, false
-	}
-	v := w*100 + f
-	return v, v <= models.MaxAmount
+	return int64(v), true, nil
 }
 
 // readDiscountValue reads discountValue for the discount type: a
@@ -392,57 +385,55 @@ func readDiscountValue(raw json.RawMessage, discountType string, dst *string, ve
 	*dst = n.String()
 }
 
-// capillaryMoney writes minor units as an amount in units: 9950 is
+// moneyJSON writes minor units as an amount in units: 9950 is
 // 99.5, 50000 is 500.
-func capillaryMoney(minor int64) json.Number {
-	s := fmt.Sprintf("%d.%02d", minor/100, minor%100)
-	s = strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
-	return json.Number(s)
+func moneyJSON(minor int64) json.Number {
+	return json.Number(strings.TrimSuffix(strings.TrimRight(models.Money(minor).Format(decimals), "0"), "."))
 }
 
-// capillaryDiscountValue writes a promotion's discount value: the
+// discountValueOf writes a promotion's discount value: the
 // percentage, or the amount in units.
-func capillaryDiscountValue(p models.Promotion) json.Number {
+func discountValueOf(p models.Promotion) json.Number {
 	if p.DiscountType == models.DiscountPercent {
 		return json.Number(models.FormatDiscountValue(p.DiscountType, p.DiscountValue))
 	}
-	return capillaryMoney(p.DiscountValue)
+	return moneyJSON(p.DiscountValue)
 }
 
-func capillaryDiscountType(p models.Promotion) string {
+func discountTypeOf(p models.Promotion) string {
 	if p.DiscountType == models.DiscountPercent {
 		return "PERC"
 	}
 	return "ABS"
 }
 
-func capillaryCap(p models.Promotion) json.Number {
+func capOf(p models.Promotion) json.Number {
 	if p.DiscountCap == nil {
 		return "0"
 	}
-	return capillaryMoney(*p.DiscountCap)
+	return moneyJSON(*p.DiscountCap)
 }
 
-// capillaryLimit writes a domain limit as Capillary does: -1 for none.
-func capillaryLimit(v int) int {
+// limitOut writes a domain limit as Capillary does: -1 for none.
+func limitOut(v int) int {
 	if v == 0 {
 		return -1
 	}
 	return v
 }
 
-// capillaryTime writes an instant as Capillary does, in UTC; "" for
+// timeText writes an instant as Capillary does, in UTC; "" for
 // none.
-func capillaryTime(t *time.Time) string {
+func timeText(t *time.Time) string {
 	if t == nil {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
 }
 
-// capillarySeriesJSON is a series as Capillary answers it: a flat object
+// seriesJSON is a series as Capillary answers it: a flat object
 // with the fields coupond keeps without acting on them beside its own.
-func capillarySeriesJSON(ser models.Series, warnings []string) map[string]any {
+func seriesJSON(ser models.Series, warnings []string) map[string]any {
 	p := ser.Promotion
 	out := map[string]any{}
 	for k, v := range ser.ExtraFields() {
@@ -460,12 +451,12 @@ func capillarySeriesJSON(ser models.Series, warnings []string) map[string]any {
 		"id":                            ser.PromotionID,
 		"description":                   p.Name,
 		"discountCode":                  ser.DiscountCode,
-		"validTillDate":                 capillaryTime(p.EndsAt),
+		"validTillDate":                 timeText(p.EndsAt),
 		"expiryStrategyType":            expiryType,
 		"expiryStrategyValue":           expiryValue,
-		"discountType":                  capillaryDiscountType(p),
-		"discountValue":                 capillaryDiscountValue(p),
-		"discountUpto":                  capillaryCap(p),
+		"discountType":                  discountTypeOf(p),
+		"discountValue":                 discountValueOf(p),
+		"discountUpto":                  capOf(p),
 		"discountOn":                    "BILL",
 		"detailedInfo":                  p.Description,
 		"info":                          p.Description,
@@ -473,11 +464,11 @@ func capillarySeriesJSON(ser models.Series, warnings []string) map[string]any {
 		"couponPrefix":                  f.Prefix,
 		"couponSuffix":                  f.Suffix,
 		"alphaNumeric":                  f.Charset != models.CharsetDigits,
-		"maxCreate":                     capillaryLimit(ser.MaxCreate),
-		"maxRedeem":                     capillaryLimit(p.MaxUsage),
-		"redemptionPerCouponMaxLimit":   capillaryLimit(ser.UsesPerCode),
-		"maxVouchersPerUser":            capillaryLimit(ser.MaxPerCustomer),
-		"maxRedemptionsInSeriesPerUser": capillaryLimit(p.MaxUsagePerClient),
+		"maxCreate":                     limitOut(ser.MaxCreate),
+		"maxRedeem":                     limitOut(p.MaxUsage),
+		"redemptionPerCouponMaxLimit":   limitOut(ser.UsesPerCode),
+		"maxVouchersPerUser":            limitOut(ser.MaxPerCustomer),
+		"maxRedemptionsInSeriesPerUser": limitOut(p.MaxUsagePerClient),
 		"clientHandlingType":            "DISC_CODE",
 		"numIssued":                     ser.Issued,
 		"numRedeemed":                   p.Uses,
@@ -491,13 +482,13 @@ func capillarySeriesJSON(ser models.Series, warnings []string) map[string]any {
 
 // CreateSeries answers POST /v2/coupon/series with
 // {"CouponSeriesV2": {…}}: 200 with the series.
-func (h *Capillary) CreateSeries(c echo.Context) error {
-	fields, err := readCapillarySeries(c)
+func (h *API) CreateSeries(c echo.Context) error {
+	fields, err := readSeries(c)
 	if err != nil {
 		return err
 	}
 	in := models.SeriesInput{UsesPerCode: 1}
-	warnings, err := capillarySeriesInput(fields, &in, true)
+	warnings, err := seriesInput(fields, &in, true)
 	if err != nil {
 		return err
 	}
@@ -509,30 +500,30 @@ func (h *Capillary) CreateSeries(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, capillarySeriesJSON(ser, warnings))
+	return c.JSON(http.StatusOK, seriesJSON(ser, warnings))
 }
 
 // UpdateSeries answers PUT /v2/coupon/series/{id}: the fields sent
 // change, the others stay.
-func (h *Capillary) UpdateSeries(c echo.Context) error {
-	id, ok := capillaryID(c.Param("id"))
+func (h *API) UpdateSeries(c echo.Context) error {
+	id, ok := parseID(c.Param("id"))
 	if !ok {
-		return capillaryFail(c, http.StatusNotFound, cpBadSeries, fmt.Sprintf("Coupon Series ID = %s is invalid", c.Param("id")))
+		return fail(c, http.StatusNotFound, codeBadSeries, fmt.Sprintf("Coupon Series ID = %s is invalid", c.Param("id")))
 	}
-	fields, err := readCapillarySeries(c)
+	fields, err := readSeries(c)
 	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
 	ser, err := h.Store.Series(ctx, id)
 	if errors.Is(err, models.ErrNotFound) {
-		return capillaryFail(c, http.StatusNotFound, cpBadSeries, fmt.Sprintf("Coupon Series ID = %d is invalid: no coupon series has this id", id))
+		return fail(c, http.StatusNotFound, codeBadSeries, fmt.Sprintf("Coupon Series ID = %d is invalid: no coupon series has this id", id))
 	}
 	if err != nil {
 		return err
 	}
 	in := ser.Input()
-	warnings, err := capillarySeriesInput(fields, &in, false)
+	warnings, err := seriesInput(fields, &in, false)
 	if err != nil {
 		return err
 	}
@@ -542,16 +533,16 @@ func (h *Capillary) UpdateSeries(c echo.Context) error {
 	}
 	if ser, err = h.Store.UpdateSeries(ctx, id, spec); err != nil {
 		if errors.Is(err, models.ErrNotFound) {
-			return capillaryFail(c, http.StatusNotFound, cpBadSeries, fmt.Sprintf("Coupon Series ID = %d is invalid: no coupon series has this id", id))
+			return fail(c, http.StatusNotFound, codeBadSeries, fmt.Sprintf("Coupon Series ID = %d is invalid: no coupon series has this id", id))
 		}
 		return err
 	}
-	return c.JSON(http.StatusOK, capillarySeriesJSON(ser, warnings))
+	return c.JSON(http.StatusOK, seriesJSON(ser, warnings))
 }
 
-func readCapillarySeries(c echo.Context) (map[string]json.RawMessage, error) {
-	var body capillarySeriesBody
-	if err := decodeJSON(c, &body); err != nil {
+func readSeries(c echo.Context) (map[string]json.RawMessage, error) {
+	var body seriesBody
+	if err := httpx.DecodeJSON(c, &body); err != nil {
 		return nil, err
 	}
 	if body.Series == nil {
@@ -560,22 +551,22 @@ func readCapillarySeries(c echo.Context) (map[string]json.RawMessage, error) {
 	return body.Series, nil
 }
 
-// capillaryID reads a series id from a path or a list.
-func capillaryID(s string) (int64, bool) {
+// parseID reads a series id from a path or a list.
+func parseID(s string) (int64, bool) {
 	id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	return id, err == nil && id > 0
 }
 
 // GetSeries answers GET /v2/coupon/series?ids=1,2 with {"entity": […],
 // "warnings": […]}; an id that names no series is a warning.
-func (h *Capillary) GetSeries(c echo.Context) error {
+func (h *API) GetSeries(c echo.Context) error {
 	raw := strings.TrimSpace(c.QueryParam("ids"))
 	if raw == "" {
 		return models.Invalid("ids", "list the series to read, such as ?ids=544770,553379")
 	}
 	var ids []int64
 	for _, part := range strings.Split(raw, ",") {
-		id, ok := capillaryID(part)
+		id, ok := parseID(part)
 		if !ok {
 			return models.Invalid("ids", fmt.Sprintf("must be series ids separated by commas; %q is not one", part))
 		}
@@ -591,22 +582,22 @@ func (h *Capillary) GetSeries(c echo.Context) error {
 	entity := make([]map[string]any, 0, len(ss))
 	found := map[int64]bool{}
 	for _, ser := range ss {
-		entity = append(entity, capillarySeriesJSON(ser, nil))
+		entity = append(entity, seriesJSON(ser, nil))
 		found[ser.PromotionID] = true
 	}
-	warnings := []CapillaryError{}
+	warnings := []result{}
 	for _, id := range ids {
 		if !found[id] {
-			warnings = append(warnings, CapillaryError{Code: cpBadSeries, Message: fmt.Sprintf("Coupon Series ID = %d is invalid", id)})
+			warnings = append(warnings, result{Code: codeBadSeries, Message: fmt.Sprintf("Coupon Series ID = %d is invalid", id)})
 			found[id] = true
 		}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"entity": entity, "warnings": warnings})
 }
 
-// capillaryCustomer is a customer as a request names it; id may be a
+// customer is a customer as a request names it; id may be a
 // string or a number.
-type capillaryCustomer struct {
+type customer struct {
 	ID         json.RawMessage `json:"id"`
 	Mobile     *string         `json:"mobile"`
 	Email      *string         `json:"email"`
@@ -614,7 +605,7 @@ type capillaryCustomer struct {
 }
 
 // ref reads the identifiers, recording problems under prefix ("customer").
-func (cc *capillaryCustomer) ref(prefix string) (models.CustomerRef, error) {
+func (cc *customer) ref(prefix string) (models.CustomerRef, error) {
 	if cc == nil {
 		return models.CustomerRef{}, models.Invalid(prefix, "name the customer by one of id, mobile, email or externalId")
 	}
@@ -646,17 +637,17 @@ func (cc *capillaryCustomer) ref(prefix string) (models.CustomerRef, error) {
 	return ref.Normalize(prefix + ".")
 }
 
-// capillaryIssueBody is POST /v2/coupon/bulk/issue's body; seriesId is
+// issueBody is POST /v2/coupon/bulk/issue's body; seriesId is
 // /v2/coupon/issue's.
-type capillaryIssueBody struct {
-	SeriesIDs []json.Number      `json:"seriesIds"`
-	SeriesID  *json.Number       `json:"seriesId"`
-	Customer  *capillaryCustomer `json:"customer"`
+type issueBody struct {
+	SeriesIDs []json.Number `json:"seriesIds"`
+	SeriesID  *json.Number  `json:"seriesId"`
+	Customer  *customer     `json:"customer"`
 }
 
-// capillaryIssued is one issued code, or what is known of the series when
+// issued is one issued code, or what is known of the series when
 // none was issued.
-type capillaryIssued struct {
+type issued struct {
 	Code            string      `json:"code"`
 	SeriesID        int64       `json:"seriesId"`
 	Description     string      `json:"description"`
@@ -671,39 +662,39 @@ type capillaryIssued struct {
 	ID              int64       `json:"id"`
 }
 
-// capillaryEntity is one series' part of a bulk answer.
-type capillaryEntity struct {
-	EntityID int64            `json:"entityId"`
-	Result   capillaryIssued  `json:"result"`
-	Errors   []CapillaryError `json:"errors"`
-	Warnings []string         `json:"warnings"`
+// entity is one series' part of a bulk answer.
+type entity struct {
+	EntityID int64    `json:"entityId"`
+	Result   issued   `json:"result"`
+	Errors   []result `json:"errors"`
+	Warnings []string `json:"warnings"`
 }
 
 // issueErrors maps why a series issued nothing to Capillary's codes.
 var issueErrors = map[string]int{
-	models.IssueSeriesNotFound: cpBadSeries,
-	models.IssueSeriesExpired:  cpSeriesExpired,
-	models.IssueSeriesInactive: cpSeriesExpired,
-	models.IssueMaxCreate:      cpMaxCreate,
-	models.IssueCustomerLimit:  cpCannotCreate,
-	models.IssueActiveCap:      cpCannotCreate,
-	models.IssueCodesExhausted: cpCannotCreate,
+	models.IssueSeriesNotFound: codeBadSeries,
+	models.IssueSeriesExpired:  codeSeriesExpired,
+	models.IssueSeriesInactive: codeSeriesExpired,
+	models.IssueMaxCreate:      codeMaxCreate,
+	models.IssueCustomerLimit:  codeCannotCreate,
+	models.IssueActiveCap:      codeCannotCreate,
+	models.IssueCodesExhausted: codeCannotCreate,
 }
 
 // issueEntity writes one series' result.
-func issueEntity(r models.IssueResult) capillaryEntity {
-	e := capillaryEntity{EntityID: r.SeriesID, Result: capillaryIssued{SeriesID: r.SeriesID, DiscountValue: "0", DiscountUpto: "0"},
-		Errors: []CapillaryError{}, Warnings: []string{}}
+func issueEntity(r models.IssueResult) entity {
+	e := entity{EntityID: r.SeriesID, Result: issued{SeriesID: r.SeriesID, DiscountValue: "0", DiscountUpto: "0"},
+		Errors: []result{}, Warnings: []string{}}
 	if r.Listed > 1 {
 		e.Warnings = append(e.Warnings, fmt.Sprintf("series %d is listed %d times; one code is issued", r.SeriesID, r.Listed))
 	}
 	if ser := r.Series; ser != nil {
 		p := ser.Promotion
 		e.Result.Description, e.Result.DiscountCode, e.Result.DetailedInfo = p.Name, ser.DiscountCode, p.Description
-		e.Result.DiscountType, e.Result.DiscountValue, e.Result.DiscountUpto, e.Result.DiscountOn = capillaryDiscountType(p), capillaryDiscountValue(p), capillaryCap(p), "BILL"
-		e.Result.ValidTill = capillaryTime(p.EndsAt)
+		e.Result.DiscountType, e.Result.DiscountValue, e.Result.DiscountUpto, e.Result.DiscountOn = discountTypeOf(p), discountValueOf(p), capOf(p), "BILL"
+		e.Result.ValidTill = timeText(p.EndsAt)
 		if r.Coupon != nil {
-			e.Result.ValidTill = capillaryTime(r.Coupon.ValidTill(p))
+			e.Result.ValidTill = timeText(r.Coupon.ValidTill(p))
 		}
 	}
 	if r.Coupon != nil {
@@ -712,20 +703,20 @@ func issueEntity(r models.IssueResult) capillaryEntity {
 	}
 	code, ok := issueErrors[r.Reason]
 	if !ok {
-		code = cpCannotCreate
+		code = codeCannotCreate
 	}
 	msg := r.Message
 	if r.Reason == models.IssueCustomerLimit {
 		msg = "Unable to create coupon: " + msg
 	}
-	e.Errors = append(e.Errors, CapillaryError{Code: code, Message: msg})
+	e.Errors = append(e.Errors, result{Code: code, Message: msg})
 	return e
 }
 
 // readIssue reads an issue body and ?source=.
-func (h *Capillary) readIssue(c echo.Context, single bool) (models.IssueRequest, error) {
-	var body capillaryIssueBody
-	if err := decodeJSON(c, &body); err != nil {
+func (h *API) readIssue(c echo.Context, single bool) (models.IssueRequest, error) {
+	var body issueBody
+	if err := httpx.DecodeJSON(c, &body); err != nil {
 		return models.IssueRequest{}, err
 	}
 	var verr models.ValidationError
@@ -745,7 +736,7 @@ func (h *Capillary) readIssue(c echo.Context, single bool) (models.IssueRequest,
 		verr.Add(name, "list at least one series id, such as [544770, 553379]")
 	}
 	for _, n := range ids {
-		id, ok := capillaryID(n.String())
+		id, ok := parseID(n.String())
 		if !ok {
 			verr.Add(name, fmt.Sprintf("must hold series ids (whole numbers from 1 up), not %s", n))
 			break
@@ -754,8 +745,8 @@ func (h *Capillary) readIssue(c echo.Context, single bool) (models.IssueRequest,
 	}
 	if source := strings.TrimSpace(c.QueryParam("source")); source != "" {
 		req.Source = strings.ToUpper(source)
-		if !slices.Contains(capillarySources, req.Source) {
-			verr.Add(models.FieldSource, fmt.Sprintf("must be one of %s, not %q", strings.Join(capillarySources, ", "), source))
+		if !slices.Contains(sources, req.Source) {
+			verr.Add(models.FieldSource, fmt.Sprintf("must be one of %s, not %q", strings.Join(sources, ", "), source))
 		}
 	}
 	ref, err := body.Customer.ref(models.FieldCustomer)
@@ -773,7 +764,7 @@ func (h *Capillary) readIssue(c echo.Context, single bool) (models.IssueRequest,
 // BulkIssue answers POST /v2/coupon/bulk/issue: one code of each listed
 // series to one customer, each series on its own, with HTTP 200 however
 // many fail.
-func (h *Capillary) BulkIssue(c echo.Context) error {
+func (h *API) BulkIssue(c echo.Context) error {
 	req, err := h.readIssue(c, false)
 	if err != nil {
 		return err
@@ -783,10 +774,10 @@ func (h *Capillary) BulkIssue(c echo.Context) error {
 		return err
 	}
 	body := struct {
-		Response     []capillaryEntity `json:"response"`
-		TotalCount   int               `json:"totalCount"`
-		FailureCount int               `json:"failureCount"`
-	}{Response: make([]capillaryEntity, 0, len(results)), TotalCount: len(results)}
+		Response     []entity `json:"response"`
+		TotalCount   int      `json:"totalCount"`
+		FailureCount int      `json:"failureCount"`
+	}{Response: make([]entity, 0, len(results)), TotalCount: len(results)}
 	for _, r := range results {
 		e := issueEntity(r)
 		if len(e.Errors) > 0 {
@@ -799,7 +790,7 @@ func (h *Capillary) BulkIssue(c echo.Context) error {
 
 // Issue answers POST /v2/coupon/issue: one code of one series, the
 // result object alone; a refusal is a 400 with its result code.
-func (h *Capillary) Issue(c echo.Context) error {
+func (h *API) Issue(c echo.Context) error {
 	req, err := h.readIssue(c, true)
 	if err != nil {
 		return err
@@ -813,23 +804,23 @@ func (h *Capillary) Issue(c echo.Context) error {
 		return c.JSON(http.StatusBadRequest, e.Errors[0])
 	}
 	return c.JSON(http.StatusOK, struct {
-		capillaryIssued
+		issued
 		Warnings []string `json:"warnings"`
 	}{e.Result, e.Warnings})
 }
 
-// capillaryStatus is a redemption's status as Capillary nests it.
-type capillaryStatus struct {
-	StatusCode           CapillaryError `json:"statusCode"`
-	Warnings             []string       `json:"warnings"`
-	WarningsAsStatusCode []string       `json:"warningsAsStatusCode"`
-	Code                 int            `json:"code"`
-	Success              bool           `json:"success"`
-	Message              string         `json:"message"`
+// nestedStatus is a redemption's status as Capillary nests it.
+type nestedStatus struct {
+	StatusCode           result   `json:"statusCode"`
+	Warnings             []string `json:"warnings"`
+	WarningsAsStatusCode []string `json:"warningsAsStatusCode"`
+	Code                 int      `json:"code"`
+	Success              bool     `json:"success"`
+	Message              string   `json:"message"`
 }
 
-func newCapillaryStatus(e CapillaryError) capillaryStatus {
-	return capillaryStatus{StatusCode: e, Warnings: []string{}, WarningsAsStatusCode: []string{}, Code: e.Code, Success: e.Status, Message: e.Message}
+func newNestedStatus(e result) nestedStatus {
+	return nestedStatus{StatusCode: e, Warnings: []string{}, WarningsAsStatusCode: []string{}, Code: e.Code, Success: e.Status, Message: e.Message}
 }
 
 // reasonOrder is the order in which a refused code's reasons pick its
@@ -858,7 +849,7 @@ var reasonText = map[string]string{
 
 // refusal is the result code and message of a refused code: the first
 // reason's code, with every reason in the message.
-func refusal(reasons []string, c *models.Coupon) CapillaryError {
+func refusal(reasons []string, c *models.Coupon) result {
 	var first string
 	for _, r := range reasonOrder {
 		if slices.Contains(reasons, r) {
@@ -867,16 +858,16 @@ func refusal(reasons []string, c *models.Coupon) CapillaryError {
 		}
 	}
 	code := map[string]int{
-		models.ReasonNotFound: cpNoSuchCode, models.ReasonNotForCustomer: cpNotIssuedToUser, models.ReasonArchived: cpRevoked,
-		models.ReasonExpired: cpCouponExpired, models.ReasonNotStarted: cpBadRedeemDate, models.ReasonNoActivePromotion: cpSeriesExpired,
-		models.ReasonUsageLimit: cpMaxRedemptions, models.ReasonCustomerLimit: cpMaxRedemptions, models.ReasonItemsLimit: cpMaxRedemptions,
-		models.ReasonPromotionUsageLimit: cpRedemptionsUsed, models.ReasonPromotionCustomerLimit: cpRedemptionsUsed, models.ReasonOtherCode: cpOtherCodesFailed,
+		models.ReasonNotFound: codeNoSuchCode, models.ReasonNotForCustomer: codeNotIssuedToUser, models.ReasonArchived: codeRevoked,
+		models.ReasonExpired: codeCouponExpired, models.ReasonNotStarted: codeBadRedeemDate, models.ReasonNoActivePromotion: codeSeriesExpired,
+		models.ReasonUsageLimit: codeMaxRedemptions, models.ReasonCustomerLimit: codeMaxRedemptions, models.ReasonItemsLimit: codeMaxRedemptions,
+		models.ReasonPromotionUsageLimit: codeRedemptionsUsed, models.ReasonPromotionCustomerLimit: codeRedemptionsUsed, models.ReasonOtherCode: codeOtherCodesFailed,
 	}[first]
 	if first == models.ReasonUsageLimit && c != nil && c.MaxUsage == 1 {
-		code = cpAlreadyUsed
+		code = codeAlreadyUsed
 	}
 	if code == 0 {
-		code = cpOtherCodesFailed
+		code = codeOtherCodesFailed
 	}
 	var parts []string
 	for _, r := range reasonOrder {
@@ -884,39 +875,39 @@ func refusal(reasons []string, c *models.Coupon) CapillaryError {
 			parts = append(parts, reasonText[r])
 		}
 	}
-	return CapillaryError{Code: code, Message: strings.Join(parts, "; ")}
+	return result{Code: code, Message: strings.Join(parts, "; ")}
 }
 
-// capillaryUserQuery reads the customer of a query: one of id, mobile,
+// userQuery reads the customer of a query: one of id, mobile,
 // email, externalId.
-func capillaryUserQuery(c echo.Context) (models.CustomerRef, error) {
+func userQuery(c echo.Context) (models.CustomerRef, error) {
 	ref := models.CustomerRef{ID: c.QueryParam("id"), Mobile: c.QueryParam("mobile"), Email: c.QueryParam("email"), ExternalID: c.QueryParam("externalId")}
 	return ref.Normalize("")
 }
 
-// capillaryCheck is one code of an is_redeemable answer.
-type capillaryCheck struct {
-	Code                      string          `json:"code"`
-	IsRedeemable              bool            `json:"isRedeemable"`
-	IsAbsolute                bool            `json:"isAbsolute"`
-	NumberOfRedemptionsByUser int             `json:"numberOfRedemptionsByUser"`
-	RedemptionsLeft           int             `json:"redemptionsLeft"`
-	AppendedErrorMessage      string          `json:"appendedErrorMessage"`
-	Warnings                  []string        `json:"warnings"`
-	RedemptionStatus          *CapillaryError `json:"redemptionStatus,omitempty"`
-	Description               *string         `json:"description,omitempty"`
-	DiscountCode              *string         `json:"discountCode,omitempty"`
-	DiscountType              *string         `json:"discountType,omitempty"`
-	DiscountValue             *json.Number    `json:"discountValue,omitempty"`
-	DiscountUpto              *json.Number    `json:"discountUpto,omitempty"`
-	ValidTillDate             *string         `json:"validTillDate,omitempty"`
+// check is one code of an is_redeemable answer.
+type check struct {
+	Code                      string       `json:"code"`
+	IsRedeemable              bool         `json:"isRedeemable"`
+	IsAbsolute                bool         `json:"isAbsolute"`
+	NumberOfRedemptionsByUser int          `json:"numberOfRedemptionsByUser"`
+	RedemptionsLeft           int          `json:"redemptionsLeft"`
+	AppendedErrorMessage      string       `json:"appendedErrorMessage"`
+	Warnings                  []string     `json:"warnings"`
+	RedemptionStatus          *result      `json:"redemptionStatus,omitempty"`
+	Description               *string      `json:"description,omitempty"`
+	DiscountCode              *string      `json:"discountCode,omitempty"`
+	DiscountType              *string      `json:"discountType,omitempty"`
+	DiscountValue             *json.Number `json:"discountValue,omitempty"`
+	DiscountUpto              *json.Number `json:"discountUpto,omitempty"`
+	ValidTillDate             *string      `json:"validTillDate,omitempty"`
 }
 
-// capillaryAnswer is the body of is_redeemable and redeem.
-type capillaryAnswer[T any] struct {
-	Redemption       []T            `json:"redemption"`
-	RedemptionStatus CapillaryError `json:"redemptionStatus"`
-	Warnings         []string       `json:"warnings"`
+// answer is the body of is_redeemable and redeem.
+type answer[T any] struct {
+	Redemption       []T      `json:"redemption"`
+	RedemptionStatus result   `json:"redemptionStatus"`
+	Warnings         []string `json:"warnings"`
 }
 
 // codesParam splits ?code=A,B, refusing none and more than the most one
@@ -939,26 +930,26 @@ func codesParam(raw string) ([]string, error) {
 
 // IsRedeemable answers GET /v2/coupon/is_redeemable?code=A,B&mobile=…:
 // 200 with one entry per code; details=true adds each code's discount.
-func (h *Capillary) IsRedeemable(c echo.Context) error {
+func (h *API) IsRedeemable(c echo.Context) error {
 	codes, err := codesParam(c.QueryParam("code"))
 	if err != nil {
 		return err
 	}
-	ref, err := capillaryUserQuery(c)
+	ref, err := userQuery(c)
 	if err != nil {
 		return err
 	}
 	details := strings.EqualFold(c.QueryParam("details"), "true") || strings.EqualFold(c.QueryParam("details"), "extended")
 	ctx := c.Request().Context()
-	answer := capillaryAnswer[capillaryCheck]{Redemption: make([]capillaryCheck, 0, len(codes)), Warnings: []string{}}
+	answer := answer[check]{Redemption: make([]check, 0, len(codes)), Warnings: []string{}}
 	if v := c.QueryParam("details"); v != "" && !details && !strings.EqualFold(v, "false") {
 		answer.Warnings = append(answer.Warnings, fmt.Sprintf("details=%s is not understood; use true or false", v))
 	}
 	cust, err := h.Store.FindCustomer(ctx, ref)
 	if errors.Is(err, models.ErrNotFound) {
-		st := CapillaryError{Code: cpNoCustomer, Message: fmt.Sprintf("The customer could not be found: no customer has %s", ref)}
+		st := result{Code: codeNoCustomer, Message: fmt.Sprintf("The customer could not be found: no customer has %s", ref)}
 		for _, code := range codes {
-			answer.Redemption = append(answer.Redemption, capillaryCheck{Code: code, AppendedErrorMessage: st.Message, Warnings: []string{}, RedemptionStatus: &st})
+			answer.Redemption = append(answer.Redemption, check{Code: code, AppendedErrorMessage: st.Message, Warnings: []string{}, RedemptionStatus: &st})
 		}
 		answer.RedemptionStatus = st
 		return c.JSON(http.StatusOK, answer)
@@ -966,15 +957,15 @@ func (h *Capillary) IsRedeemable(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	answer.RedemptionStatus = CapillaryError{Status: true, Code: cpOK, Message: cpRedeemable}
+	answer.RedemptionStatus = result{Status: true, Code: codeOK, Message: msgRedeemable}
 	found := newDiscounts(h.Store)
 	for _, code := range codes {
 		v, err := h.Store.Check(ctx, models.CheckInput{Code: code, CustomerID: cust.ID, Items: 1}, c.RealIP())
 		if err != nil {
 			return err
 		}
-		e := capillaryCheck{Code: code, IsRedeemable: v.Valid, NumberOfRedemptionsByUser: v.CustomerUses, RedemptionsLeft: v.UsesLeft(), Warnings: []string{}}
-		st := CapillaryError{Status: true, Code: cpOK, Message: cpRedeemable}
+		e := check{Code: code, IsRedeemable: v.Valid, NumberOfRedemptionsByUser: v.CustomerUses, RedemptionsLeft: v.UsesLeft(), Warnings: []string{}}
+		st := result{Status: true, Code: codeOK, Message: msgRedeemable}
 		if v.Coupon != nil {
 			e.Code = v.Coupon.Code
 		}
@@ -993,8 +984,8 @@ func (h *Capillary) IsRedeemable(c echo.Context) error {
 		if ok {
 			e.IsAbsolute = p.DiscountType == models.DiscountFixed
 			if details {
-				t, dv, up := capillaryDiscountType(p), capillaryDiscountValue(p), capillaryCap(p)
-				vt := capillaryTime(v.Coupon.ValidTill(p))
+				t, dv, up := discountTypeOf(p), discountValueOf(p), capOf(p)
+				vt := timeText(v.Coupon.ValidTill(p))
 				e.Description, e.DiscountType, e.DiscountValue, e.DiscountUpto, e.ValidTillDate = &p.Name, &t, &dv, &up, &vt
 				dc := ""
 				if ser != nil {
@@ -1011,11 +1002,11 @@ func (h *Capillary) IsRedeemable(c echo.Context) error {
 // discounts finds the promotion that gives each code of one request its
 // discount, reading each series once.
 type discounts struct {
-	store  CapillaryStore
+	store  Store
 	series map[int64]*models.Series
 }
 
-func newDiscounts(store CapillaryStore) *discounts {
+func newDiscounts(store Store) *discounts {
 	return &discounts{store: store, series: map[int64]*models.Series{}}
 }
 
@@ -1071,31 +1062,31 @@ func (d *discounts) seriesOf(ctx context.Context, id int64) (*models.Series, err
 	return &ser, nil
 }
 
-// capillaryRedeemBody is POST /v2/coupon/redeem's body.
-type capillaryRedeemBody struct {
+// redeemBody is POST /v2/coupon/redeem's body.
+type redeemBody struct {
 	RedemptionRequestList []struct {
 		Code string `json:"code"`
 	} `json:"redemptionRequestList"`
-	User              *capillaryCustomer `json:"user"`
-	TransactionNumber *string            `json:"transactionNumber"`
-	BillAmount        json.RawMessage    `json:"billAmount"`
-	RedemptionTime    *string            `json:"redemptionTime"`
+	User              *customer       `json:"user"`
+	TransactionNumber *string         `json:"transactionNumber"`
+	BillAmount        json.RawMessage `json:"billAmount"`
+	RedemptionTime    *string         `json:"redemptionTime"`
 }
 
-// capillaryRedeemed is one code of a redeem answer.
-type capillaryRedeemed struct {
-	Code                 string          `json:"code"`
-	ID                   int64           `json:"id"`
-	SeriesCode           int64           `json:"seriesCode"`
-	DiscountCode         string          `json:"discountCode"`
-	IsAbsolute           bool            `json:"isAbsolute"`
-	CouponValue          json.Number     `json:"couponValue"`
-	DiscountType         string          `json:"discountType"`
-	DiscountValue        json.Number     `json:"discountValue"`
-	DiscountUpto         json.Number     `json:"discountUpto"`
-	AppendedErrorMessage string          `json:"appendedErrorMessage"`
-	RedemptionStatus     capillaryStatus `json:"redemptionStatus"`
-	Warnings             []string        `json:"warnings"`
+// redeemedOut is one code of a redeem answer.
+type redeemedOut struct {
+	Code                 string       `json:"code"`
+	ID                   int64        `json:"id"`
+	SeriesCode           int64        `json:"seriesCode"`
+	DiscountCode         string       `json:"discountCode"`
+	IsAbsolute           bool         `json:"isAbsolute"`
+	CouponValue          json.Number  `json:"couponValue"`
+	DiscountType         string       `json:"discountType"`
+	DiscountValue        json.Number  `json:"discountValue"`
+	DiscountUpto         json.Number  `json:"discountUpto"`
+	AppendedErrorMessage string       `json:"appendedErrorMessage"`
+	RedemptionStatus     nestedStatus `json:"redemptionStatus"`
+	Warnings             []string     `json:"warnings"`
 }
 
 // redemptionTimeLayouts are the forms of redemptionTime Capillary's
@@ -1107,9 +1098,9 @@ var redemptionTimeLayouts = []string{"2006-01-02 15:04:05", time.RFC3339}
 // its result code and 749 on those that could have been redeemed). A
 // transaction number redeems each code once: sending it again answers
 // the same redemptions.
-func (h *Capillary) Redeem(c echo.Context) error {
-	var body capillaryRedeemBody
-	if err := decodeJSON(c, &body); err != nil {
+func (h *API) Redeem(c echo.Context) error {
+	var body redeemBody
+	if err := httpx.DecodeJSON(c, &body); err != nil {
 		return err
 	}
 	var verr models.ValidationError
@@ -1149,19 +1140,19 @@ func (h *Capillary) Redeem(c echo.Context) error {
 		if err != nil {
 			msg = "Invalid transaction amount: billAmount " + err.Error()
 		}
-		return capillaryFail(c, http.StatusBadRequest, cpBadAmount, msg)
+		return fail(c, http.StatusBadRequest, codeBadAmount, msg)
 	}
 	if body.TransactionNumber == nil || strings.TrimSpace(*body.TransactionNumber) == "" {
-		return capillaryFail(c, http.StatusBadRequest, cpNeedTransaction, "Transaction number needed for redemption: send transactionNumber, which makes the redemption safe to retry")
+		return fail(c, http.StatusBadRequest, codeNeedTransaction, "Transaction number needed for redemption: send transactionNumber, which makes the redemption safe to retry")
 	}
 	ctx := c.Request().Context()
-	answer := capillaryAnswer[capillaryRedeemed]{Redemption: make([]capillaryRedeemed, 0, len(body.RedemptionRequestList)), Warnings: []string{}}
+	answer := answer[redeemedOut]{Redemption: make([]redeemedOut, 0, len(body.RedemptionRequestList)), Warnings: []string{}}
 	cust, err := h.Store.FindCustomer(ctx, ref)
 	if errors.Is(err, models.ErrNotFound) {
-		st := CapillaryError{Code: cpNoCustomer, Message: fmt.Sprintf("The customer could not be found: no customer has %s", ref)}
+		st := result{Code: codeNoCustomer, Message: fmt.Sprintf("The customer could not be found: no customer has %s", ref)}
 		for _, r := range body.RedemptionRequestList {
-			answer.Redemption = append(answer.Redemption, capillaryRedeemed{Code: r.Code, CouponValue: "0", DiscountValue: "0", DiscountUpto: "0",
-				AppendedErrorMessage: st.Message, RedemptionStatus: newCapillaryStatus(st), Warnings: []string{}})
+			answer.Redemption = append(answer.Redemption, redeemedOut{Code: r.Code, CouponValue: "0", DiscountValue: "0", DiscountUpto: "0",
+				AppendedErrorMessage: st.Message, RedemptionStatus: newNestedStatus(st), Warnings: []string{}})
 		}
 		answer.RedemptionStatus = st
 		return c.JSON(http.StatusBadRequest, answer)
@@ -1177,33 +1168,33 @@ func (h *Capillary) Redeem(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	answer.RedemptionStatus = CapillaryError{Status: true, Code: cpOK, Message: cpIssued}
+	answer.RedemptionStatus = result{Status: true, Code: codeOK, Message: msgIssued}
 	found := newDiscounts(h.Store)
 	for _, r := range results {
-		e := capillaryRedeemed{Code: r.Code, ID: r.Redemption.ID, CouponValue: "0", DiscountValue: "0", DiscountUpto: "0", Warnings: []string{}}
+		e := redeemedOut{Code: r.Code, ID: r.Redemption.ID, CouponValue: "0", DiscountValue: "0", DiscountUpto: "0", Warnings: []string{}}
 		p, ser, ok, err := found.of(ctx, r.Coupon, nil)
 		if err != nil {
 			return err
 		}
 		if ok {
-			e.DiscountType, e.DiscountValue, e.DiscountUpto, e.IsAbsolute = capillaryDiscountType(p), capillaryDiscountValue(p), capillaryCap(p), p.DiscountType == models.DiscountFixed
+			e.DiscountType, e.DiscountValue, e.DiscountUpto, e.IsAbsolute = discountTypeOf(p), discountValueOf(p), capOf(p), p.DiscountType == models.DiscountFixed
 			if ser != nil {
 				e.SeriesCode, e.DiscountCode = ser.PromotionID, ser.DiscountCode
 			}
 		}
-		st := CapillaryError{Status: true, Code: cpOK, Message: cpIssued}
+		st := result{Status: true, Code: codeOK, Message: msgIssued}
 		if all {
 			if d := r.Redemption.Discount; d != nil {
-				e.CouponValue = capillaryMoney(*d)
+				e.CouponValue = moneyJSON(*d)
 			}
 		} else {
 			st = refusal(r.Reasons, r.Coupon)
 			e.AppendedErrorMessage = st.Message
-			if answer.RedemptionStatus.Status || answer.RedemptionStatus.Code == cpOtherCodesFailed && st.Code != cpOtherCodesFailed {
+			if answer.RedemptionStatus.Status || answer.RedemptionStatus.Code == codeOtherCodesFailed && st.Code != codeOtherCodesFailed {
 				answer.RedemptionStatus = st
 			}
 		}
-		e.RedemptionStatus = newCapillaryStatus(st)
+		e.RedemptionStatus = newNestedStatus(st)
 		answer.Redemption = append(answer.Redemption, e)
 	}
 	if !all {
