@@ -731,7 +731,7 @@ func (h *Capillary) readIssue(c echo.Context, single bool) (models.IssueRequest,
 	var verr models.ValidationError
 	var req models.IssueRequest
 	ids := body.SeriesIDs
-	name := models.FieldSeriesIDs
+	name := models.FieldSeries
 	if single {
 		name = "seriesId"
 		ids = nil

@@ -298,7 +298,7 @@ func (in PromotionInput) Validate() (PromotionSpec, error) {
 		verr.Add(FieldEndsAt, err.Error())
 	}
 	if spec.BeginsAt != nil && spec.EndsAt != nil && !spec.EndsAt.After(*spec.BeginsAt) {
-		verr.Add(FieldEndsAt, "must be after the start (beginsAt)")
+		verr.Add(FieldEndsAt, "must be after the start")
 	}
 	if in.MaxUsage < 0 {
 		verr.Add(FieldMaxUsage, "must be 0 (unlimited) or more")
