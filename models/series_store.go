@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"slices"
@@ -325,7 +324,7 @@ func (s *Store) issueOne(ctx context.Context, tx *gorm.DB, ser *Series, cust Cus
 		return err
 	}
 	c := Coupon{PromotionID: &p.ID, CustomerID: &cust.ID, MaxUsage: ser.UsesPerCode, ExpiresAt: ser.CodeExpiry(now), CreatedAt: now, UpdatedAt: now}
-	gen := f.Generator(rand.Reader)
+	gen := f.Generator(s.rand)
 	var buf []byte
 	inserted := false
 	for attempt := 0; attempt < issueAttempts && !inserted; attempt++ {

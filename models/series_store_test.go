@@ -3,6 +3,8 @@ package models_test
 import (
 	"errors"
 	"fmt"
+	mathrand "math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -141,3 +143,32 @@ func TestIssueNamesTheSeriesFieldWhenNoneIsListed(t *testing.T) {
 
 // fmtID writes format with the series' id.
 func fmtID(format string, ser models.Series) string { return fmt.Sprintf(format, ser.ID()) }
+
+func TestIssueDrawsCodesAndCustomerIDsFromTheRandomSource(t *testing.T) {
+	t.Parallel()
+	storetest.Dialects(t, func(t *testing.T, dialect string) {
+		// issue opens a fresh store drawing from a generator seeded with
+		// seed and issues a code to a new customer named by email.
+		issue := func(seed byte) (code, customerID string) {
+			t.Helper()
+			s := storetest.Open(t, dialect, models.Config{Now: fixedClock, Rand: mathrand.NewChaCha8([32]byte{seed})})
+			ser := mustSeries(t, s, "Seeded", 0, 0)
+			cust, rs, err := s.Issue(t.Context(), models.IssueRequest{SeriesIDs: []int64{ser.ID()}, Customer: models.CustomerRef{Email: "ann@example.com"}})
+			if err != nil || len(rs) != 1 || rs[0].Coupon == nil {
+				t.Fatalf("issue: %v, %+v", err, rs)
+			}
+			return rs[0].Coupon.Code, cust.ID
+		}
+		code1, id1 := issue(1)
+		code2, id2 := issue(1)
+		if code1 != code2 || id1 != id2 {
+			t.Errorf("two stores with the same random source issued %s to %s and %s to %s, want the same code and customer", code1, id1, code2, id2)
+		}
+		if ok, _ := regexp.MatchString(`^[1-9][0-9]{11}$`, id1); !ok {
+			t.Errorf("customer id %q, want twelve digits not starting with 0", id1)
+		}
+		if code3, id3 := issue(2); code3 == code1 || id3 == id1 {
+			t.Errorf("another random source issued %s to %s, as the first did; want another code and customer", code3, id3)
+		}
+	})
+}
