@@ -169,7 +169,7 @@ func issueProblem(err error, f *views.IssueForm, noneTicked bool) bool {
 	for _, fe := range verr.Errors {
 		name := fe.Field
 		switch {
-		case name == models.FieldSeriesIDs:
+		case name == models.FieldSeries:
 			name = views.FieldSeries
 		case name == models.FieldCustomer || strings.HasPrefix(name, models.FieldCustomer+"."):
 			name = views.FieldIdentifier

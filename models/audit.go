@@ -113,7 +113,7 @@ func orDash(s *string) string {
 // promotionSummary describes a promotion for the audit log.
 func promotionSummary(p Promotion) string {
 	return fmt.Sprintf("name=%q status=%s kind=%s discount=%s %s cap=%s begins=%s ends=%s maxUsage=%d maxUsagePerClient=%d utmSource=%s utmCampaign=%s",
-		p.Name, p.Status, p.Kind, FormatDiscountValue(p.DiscountType, p.DiscountValue), p.DiscountType, orDashInt(p.DiscountCap),
+		p.Name, p.Status, p.Kind, FormatDiscountValue(p.DiscountType, p.DiscountValue), p.DiscountType, orDashMoney(p.DiscountCap),
 		orDashTime(p.BeginsAt), orDashTime(p.EndsAt), p.MaxUsage, p.MaxUsagePerClient, orDash(p.UTMSource), orDash(p.UTMCampaign))
 }
 
@@ -131,7 +131,7 @@ func promotionDiff(before, after Promotion) string {
 	add("status", before.Status, after.Status)
 	add("kind", before.Kind, after.Kind)
 	add("discount", FormatDiscountValue(before.DiscountType, before.DiscountValue)+" "+before.DiscountType, FormatDiscountValue(after.DiscountType, after.DiscountValue)+" "+after.DiscountType)
-	add("discountCap", orDashInt(before.DiscountCap), orDashInt(after.DiscountCap))
+	add("discountCap", orDashMoney(before.DiscountCap), orDashMoney(after.DiscountCap))
 	add("beginsAt", orDashTime(before.BeginsAt), orDashTime(after.BeginsAt))
 	add("endsAt", orDashTime(before.EndsAt), orDashTime(after.EndsAt))
 	add("maxUsage", fmt.Sprint(before.MaxUsage), fmt.Sprint(after.MaxUsage))
@@ -144,11 +144,12 @@ func promotionDiff(before, after Promotion) string {
 	return strings.Join(parts, ", ")
 }
 
-func orDashInt(n *int64) string {
+// orDashMoney writes an optional amount in minor units, "—" for none.
+func orDashMoney(n *int64) string {
 	if n == nil {
 		return "—"
 	}
-	return strconv.FormatInt(*n, 10)
+	return Money(*n).Format(0)
 }
 
 func orDashTime(t *time.Time) string {

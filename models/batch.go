@@ -31,8 +31,9 @@ const MaxBatchQuantity = 10_000_000
 type Batch struct {
 	ID          int64  `gorm:"primaryKey"`
 	PromotionID *int64 `gorm:"column:promotion_id"`
-	// BaseCode is the base code of a VTEX-style generation, or the
-	// format's prefix.
+	// BaseCode is the base code the batch's codes extend (a request for
+	// several codes generated from one base code), or the format's
+	// prefix.
 	BaseCode string `gorm:"size:64;not null"`
 	// Format is the FormatInput as JSON; empty for batches made before
 	// formats existed.
@@ -50,8 +51,8 @@ type Batch struct {
 	// are not all in the first half of the keyspace.
 	BucketOrder int64  `gorm:"not null;default:0"`
 	Status      string `gorm:"size:16;not null"`
-	// Archived is whether the batch's codes are made archived (VTEX's
-	// isArchived on a generation request).
+	// Archived is whether the batch's codes are made archived, as the
+	// coupon configuration of the request asked.
 	Archived                 bool          `gorm:"not null;default:false"`
 	MaxUsage                 int           `gorm:"not null;default:0"`
 	MaxUsagePerClient        int           `gorm:"not null;default:0"`

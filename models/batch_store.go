@@ -73,8 +73,11 @@ func (s *Store) checkNewFormat(ctx context.Context, f Format) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read coupons of the format's length: %w", err)
 	}
-	if n > 0 {
-		return Invalid(FieldFormat, fmt.Sprintf("%d existing coupons (such as %s) have this format's shape, and reading codes by it would no longer find them; add a prefix or change the length", n, strings.Join(lost, ", ")))
+	switch {
+	case n == 1:
+		return Invalid(FieldFormat, fmt.Sprintf("an existing coupon (%s) has this format's shape, and reading codes by it would no longer find it; add a prefix or change the length", lost[0]))
+	case n > 1:
+		return Invalid(FieldFormat, fmt.Sprintf("%s existing coupons (such as %s) have this format's shape, and reading codes by it would no longer find them; add a prefix or change the length", thousands(n), strings.Join(lost, ", ")))
 	}
 	return nil
 }
@@ -88,8 +91,9 @@ func (s *Store) insertBatch(ctx context.Context, tx *gorm.DB, spec BatchSpec, st
 	}
 	archived := spec.Coupon.Archived != nil && *spec.Coupon.Archived
 	// The cap's lock before the shapes' one, in the order every other
-	// write that takes both takes them (a VTEX request checks the cap
-	// before its batches), so that two such writes cannot deadlock.
+	// write that takes both takes them (a request for several coupons
+	// checks the cap before it makes their batches), so that two such
+	// writes cannot deadlock.
 	if !archived && s.maxActive > 0 {
 		if err := s.lock(tx, lockActiveCap); err != nil {
 			return Batch{}, err

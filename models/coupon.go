@@ -141,7 +141,7 @@ type CouponInput struct {
 	ExpirationIntervalPerUse string
 	MaxUsage                 int
 	// MaxUsagePerClient nil means "leave as it is" on update and 0 on
-	// create: the VTEX shape has no such field.
+	// create: a client may configure a coupon without it.
 	MaxUsagePerClient *int
 }
 

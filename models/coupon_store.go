@@ -339,7 +339,7 @@ func (s *Store) createCoupons(ctx context.Context, reqs []CouponRequest, itemize
 				literals = literals[1:]
 				continue
 			}
-			_, cs, err := s.generateTx(ctx, tx, vtexBatch(r))
+			_, cs, err := s.generateTx(ctx, tx, baseCodeBatch(r))
 			if err != nil {
 				return err
 			}
@@ -353,15 +353,16 @@ func (s *Store) createCoupons(ctx context.Context, reqs []CouponRequest, itemize
 	return out, nil
 }
 
-// vtexBatch is a VTEX-style generation request as a batch: the base code,
-// "-" and GeneratedSuffixLength random lower-case letters and digits.
-func vtexBatch(r CouponRequest) BatchSpec {
+// baseCodeBatch is the batch that a request for several generated codes
+// with a base code is: each code is the base code, "-" and
+// GeneratedSuffixLength random lower-case letters and digits.
+func baseCodeBatch(r CouponRequest) BatchSpec {
 	in := FormatInput{Prefix: r.Spec.Code, Delimiter: "-", Length: GeneratedSuffixLength, Charset: CharsetLowerAlnum}
 	f, err := in.Compile()
 	if err != nil {
 		// CheckQuantity has bounded the base code, which NormalizeCode
 		// has checked: the format is always valid.
-		panic(fmt.Sprintf("VTEX format %+v: %v", in, err))
+		panic(fmt.Sprintf("format of the codes of base code %q %+v: %v", r.Spec.Code, in, err))
 	}
 	return BatchSpec{Quantity: r.Quantity, Format: f, Coupon: r.Spec}
 }

@@ -111,7 +111,7 @@ func (s *Store) ensureCustomer(tx *gorm.DB, ref CustomerRef) (Customer, error) {
 		}
 		c = Customer{ID: ref.ID, Mobile: optional(ref.Mobile), Email: optional(ref.Email), ExternalID: optional(ref.ExternalID), CreatedAt: s.now()}
 		if c.ID == "" {
-			if c.ID, err = newCustomerID(); err != nil {
+			if c.ID, err = s.newCustomerID(); err != nil {
 				return Customer{}, err
 			}
 		}
@@ -161,10 +161,11 @@ func optional(s string) *string {
 	return &s
 }
 
-// newCustomerID is twelve random digits, not starting with 0: numeric,
-// as the ids of the platforms clients migrate from are.
-func newCustomerID() (string, error) {
-	n, err := rand.Int(rand.Reader, big.NewInt(9e11))
+// newCustomerID is twelve random digits, not starting with 0, drawn from
+// the store's random source: numeric, as the ids of the platforms
+// clients migrate from are.
+func (s *Store) newCustomerID() (string, error) {
+	n, err := rand.Int(s.rand, big.NewInt(9e11))
 	if err != nil {
 		return "", fmt.Errorf("make a customer id: %w", err)
 	}

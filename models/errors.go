@@ -3,6 +3,7 @@ package models
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -221,4 +222,27 @@ type BatchFinishedError struct {
 // Error names the batch and how it ended.
 func (e *BatchFinishedError) Error() string {
 	return fmt.Sprintf("batch %d is already %s; only a pending or running batch can be cancelled", e.ID, e.Status)
+}
+
+// counted writes n and the noun that agrees with it, for messages: "1
+// code", "2 codes", "12,500 codes".
+func counted(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return thousands(n) + " " + many
+}
+
+// thousands writes n with a comma between each group of three digits,
+// as the console shows counts: 12500 is "12,500".
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	sign := ""
+	if n < 0 {
+		sign, s = "-", s[1:]
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return sign + s
 }

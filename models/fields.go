@@ -41,6 +41,9 @@ const (
 	FieldOrderID           = "orderId"
 	FieldOrderAmount       = "orderAmount"
 	FieldUTM               = "utm"
+	// FieldRedeemedAt is when a redemption recorded after the fact
+	// happened.
+	FieldRedeemedAt = "redeemedAt"
 )
 
 // Generation fields: a batch's promotion and its code format, whose

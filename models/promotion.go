@@ -3,7 +3,6 @@ package models
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -140,10 +139,11 @@ func tagsEqual(a, b *string) bool {
 // ("500").
 func FormatDiscountValue(discountType string, v int64) string {
 	if discountType != DiscountPercent {
-		return strconv.FormatInt(v, 10)
+		return Money(v).Format(0)
 	}
-	s := fmt.Sprintf("%d.%02d", v/100, v%100)
-	s = strings.TrimRight(s, "0")
+	// Basis points are hundredths of a percent: read as an amount with
+	// two decimals, without the zeros a percentage need not show.
+	s := strings.TrimRight(Money(v).Format(2), "0")
 	return strings.TrimSuffix(s, ".")
 }
 
@@ -157,11 +157,14 @@ func ParseDiscountValue(discountType, raw string) (int64, error) {
 		return 0, fmt.Errorf("is required")
 	}
 	if discountType == DiscountFixed {
-		v, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil || v < 1 || v > MaxAmount {
+		// A point is refused although ParseMoney reads "5.00" as 5 at no
+		// decimals: whoever typed it likely meant 5.00 in the currency,
+		// 500 minor units.
+		v, err := ParseMoney(raw, 0)
+		if err != nil || v < 1 || strings.Contains(raw, ".") {
 			return 0, fmt.Errorf("must be a whole amount in minor units from 1 to %d (500 means 5.00), not %q", int64(MaxAmount), raw)
 		}
-		return v, nil
+		return int64(v), nil
 	}
 	bp, ok := parseHundredths(raw)
 	if !ok || bp < 1 || bp > MaxBasisPoints {
@@ -171,21 +174,17 @@ func ParseDiscountValue(discountType, raw string) (int64, error) {
 }
 
 // parseHundredths reads a non-negative decimal with at most two decimals
-// as hundredths ("12.5" is 1250), without floating point.
+// as hundredths ("12.5" is 1250), without floating point. It reads as
+// ParseMoney does at two decimals, but keeps a percentage's stricter
+// shape: at most six digits before the point, no zeros past the second
+// decimal, no surrounding spaces.
 func parseHundredths(s string) (int64, bool) {
 	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" || len(whole) > 6 || len(frac) > 2 || (strings.Contains(s, ".") && frac == "") {
+	if len(whole) > 6 || len(frac) > 2 || strings.TrimSpace(s) != s {
 		return 0, false
 	}
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	w, err1 := strconv.ParseUint(whole, 10, 32)
-	f, err2 := strconv.ParseUint(frac, 10, 8)
-	if err1 != nil || err2 != nil {
-		return 0, false
-	}
-	return int64(w)*100 + int64(f), true
+	v, err := ParseMoney(s, 2)
+	return int64(v), err == nil
 }
 
 // ParseTime reads an optional instant: RFC 3339 ("2026-12-24T18:00:00Z"),
@@ -299,7 +298,7 @@ func (in PromotionInput) Validate() (PromotionSpec, error) {
 		verr.Add(FieldEndsAt, err.Error())
 	}
 	if spec.BeginsAt != nil && spec.EndsAt != nil && !spec.EndsAt.After(*spec.BeginsAt) {
-		verr.Add(FieldEndsAt, "must be after the start (beginsAt)")
+		verr.Add(FieldEndsAt, "must be after the start")
 	}
 	if in.MaxUsage < 0 {
 		verr.Add(FieldMaxUsage, "must be 0 (unlimited) or more")

@@ -79,16 +79,56 @@ type RedemptionInput struct {
 	OrderID     string
 	Items       int
 	OrderAmount *int64
+	// At is when the redemption happened, for one recorded after the fact
+	// (a till that was offline); the zero time means now, by the store's
+	// clock. The redemption is recorded at At, and the coupon's and its
+	// promotions' dates and the customer's earlier uses are judged at
+	// At. The store takes times from MaxRedemptionAge before its clock to
+	// MaxRedemptionLead after it.
+	At time.Time
+}
+
+// Bounds of a redemption's time (RedemptionInput.At) around the store's
+// clock.
+const (
+	// MaxRedemptionAge is how long after the fact a redemption may be
+	// recorded: 30 days.
+	MaxRedemptionAge = 30 * 24 * time.Hour
+	// MaxRedemptionLead is how far past the store's clock a redemption's
+	// time may lie: a minute, for the client's clock running ahead.
+	MaxRedemptionLead = time.Minute
+)
+
+// checkRedeemedAt is the message for a redemption time at that a store
+// whose clock says now refuses: more than MaxRedemptionLead after now, or
+// more than MaxRedemptionAge before it. It is "" for the zero time (now)
+// and for every time inside the window, its ends included.
+func checkRedeemedAt(at, now time.Time) string {
+	switch {
+	case at.IsZero():
+		return ""
+	case at.After(now.Add(MaxRedemptionLead)):
+		return fmt.Sprintf("must not be in the future: %s is after the time now, %s", at.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	case at.Before(now.Add(-MaxRedemptionAge)):
+		return fmt.Sprintf("must be within the last %d days: %s is before %s", int(MaxRedemptionAge/(24*time.Hour)),
+			at.UTC().Format(time.RFC3339), now.Add(-MaxRedemptionAge).UTC().Format(time.RFC3339))
+	}
+	return ""
 }
 
 // Validate trims the input and checks each field, failing with a
 // *ValidationError. The code is only required: a string that cannot be a
-// code is simply not found.
+// code is simply not found. At is made UTC at the store's precision
+// (microseconds); its window around the store's clock is checked by the
+// store.
 func (in RedemptionInput) Validate() (RedemptionInput, error) {
 	var verr ValidationError
 	in.Code = strings.TrimSpace(in.Code)
 	in.CustomerID = strings.TrimSpace(in.CustomerID)
 	in.OrderID = strings.TrimSpace(in.OrderID)
+	if !in.At.IsZero() {
+		in.At = in.At.UTC().Truncate(time.Microsecond)
+	}
 	if in.Code == "" {
 		verr.Add(FieldCode, "is required")
 	}

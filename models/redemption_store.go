@@ -124,55 +124,123 @@ func (s *Store) usage(tx *gorm.DB, c Coupon, ps []Promotion, a Attempt) (Usage, 
 // Redeem records one use of a code by a customer for an order, with every
 // limit checked and the use counted in one transaction. Asking again for
 // the same code and order returns the first redemption, unchanged, with
-// created false. client names the caller for the guessing protection. It
-// fails with a *ValidationError, a *TooManyGuessesError, and a
-// *NotRedeemableError listing every reason.
+// created false. A redemption with a time (in.At) is recorded at that
+// time and judged by it; the time must lie from MaxRedemptionAge (30
+// days) before the store's clock to MaxRedemptionLead (a minute) after
+// it. client names the caller for the guessing protection. It fails with
+// a *ValidationError (on FieldRedeemedAt for a time outside the window),
+// a *TooManyGuessesError, and a *NotRedeemableError listing every reason.
 func (s *Store) Redeem(ctx context.Context, in RedemptionInput, client string) (r Redemption, created bool, err error) {
-	if in, err = in.Validate(); err != nil {
+	if in, err = s.validateRedemption(in); err != nil {
 		return Redemption{}, false, fmt.Errorf("redeem coupon: %w", err)
 	}
 	subjects := guessSubjects(client, in.CustomerID)
 	if err := s.guessGate(ctx, subjects); err != nil {
 		return Redemption{}, false, fmt.Errorf("redeem coupon %q: %w", in.Code, err)
 	}
-	var refused *NotRedeemableError
+	var res RedeemResult
 	err = s.write(ctx, func(tx *gorm.DB) error {
-		refused, created = nil, false
-		c, err := s.lockCoupon(tx, in.Code)
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			refused = &NotRedeemableError{Code: in.Code, Reasons: []string{ReasonNotFound}}
-			return s.insertGuesses(tx, subjects)
-		}
+		c, err := s.lockRedeemable(tx, in.Code)
 		if err != nil {
 			return err
 		}
-		err = tx.Where("coupon_id = ? AND order_id = ?", c.ID, in.OrderID).Take(&r).Error
-		if err == nil {
-			return s.loadPromotions(tx, []*Redemption{&r})
-		}
-		if !errors.Is(err, gorm.ErrRecordNotFound) {
-			return err
-		}
-		a := Attempt{CustomerID: in.CustomerID, Items: in.Items, OrderAmount: in.OrderAmount, Now: s.now()}
-		v, err := s.verdict(tx, c, a, true)
-		if err != nil {
-			return err
-		}
-		if !v.Valid {
-			refused = &NotRedeemableError{Code: c.Code, Reasons: v.Reasons}
-			return nil
-		}
-		created = true
-		r, err = s.insertRedemption(ctx, tx, c, in, a.Now, v)
+		res, err = s.redeemCode(ctx, tx, c, in, s.now())
 		return err
 	})
-	if err == nil && refused != nil {
-		err = refused
+	if err == nil {
+		err = s.recordUnknown(ctx, subjects, []RedeemResult{res})
+	}
+	if err == nil && len(res.Reasons) > 0 {
+		err = &NotRedeemableError{Code: res.Code, Reasons: res.Reasons}
 	}
 	if err != nil {
 		return Redemption{}, false, fmt.Errorf("redeem coupon %q: %w", in.Code, translate(err))
 	}
-	return r, created, nil
+	return res.Redemption, res.Created, nil
+}
+
+// validateRedemption is in.Validate with in.At checked against the
+// store's clock.
+func (s *Store) validateRedemption(in RedemptionInput) (RedemptionInput, error) {
+	in, err := in.Validate()
+	var verr ValidationError
+	if err != nil {
+		verr.Merge(NoItem, asValidation(err))
+	}
+	if msg := checkRedeemedAt(in.At, s.now()); msg != "" {
+		verr.Add(FieldRedeemedAt, msg)
+	}
+	return in, verr.Err()
+}
+
+// lockRedeemable locks the coupon of code inside tx, for a redemption:
+// nil when no coupon has the code.
+func (s *Store) lockRedeemable(tx *gorm.DB, code string) (*Coupon, error) {
+	c, err := s.lockCoupon(tx, code)
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	return &c, nil
+}
+
+// redeemCode is the one redemption step of a code, shared by Redeem and
+// RedeemAll: inside tx, with the code's coupon c already locked (nil when
+// no coupon has the code), it returns the order's earlier redemption of
+// c unchanged, or judges the attempt and, when it is valid, inserts the
+// redemption, raises the use counters and writes the audit event. The
+// attempt is judged and recorded at in.At, or at now when in.At is zero.
+// A refusal is the result's Reasons (ReasonNotFound for no coupon), not
+// an error.
+func (s *Store) redeemCode(ctx context.Context, tx *gorm.DB, c *Coupon, in RedemptionInput, now time.Time) (RedeemResult, error) {
+	res := RedeemResult{Code: in.Code}
+	if c == nil {
+		res.Reasons = []string{ReasonNotFound}
+		return res, nil
+	}
+	res.Coupon, res.Code = c, c.Code
+	err := tx.Where("coupon_id = ? AND order_id = ?", c.ID, in.OrderID).Take(&res.Redemption).Error
+	if err == nil {
+		return res, s.loadPromotions(tx, []*Redemption{&res.Redemption})
+	}
+	if !errors.Is(err, gorm.ErrRecordNotFound) {
+		return res, err
+	}
+	at := now
+	if !in.At.IsZero() {
+		at = in.At
+	}
+	a := Attempt{CustomerID: in.CustomerID, Items: in.Items, OrderAmount: in.OrderAmount, Now: at}
+	v, err := s.verdict(tx, *c, a, true)
+	if err != nil {
+		return res, err
+	}
+	if !v.Valid {
+		res.Reasons = v.Reasons
+		return res, nil
+	}
+	if res.Redemption, err = s.insertRedemption(ctx, tx, *c, in, at, v); err != nil {
+		return res, err
+	}
+	res.Created = true
+	return res, nil
+}
+
+// recordUnknown records a failed look-up for each result whose code no
+// coupon has. It runs after the redemption's transaction, as Check
+// records its look-ups, so that an all-or-nothing redemption rolled back
+// by a refusal still counts the codes it guessed.
+func (s *Store) recordUnknown(ctx context.Context, subjects []string, results []RedeemResult) error {
+	for _, r := range results {
+		if slices.Contains(r.Reasons, ReasonNotFound) {
+			if err := s.recordGuess(ctx, subjects); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // errCounterRace stops a redemption whose conditional counter update
@@ -193,11 +261,11 @@ func raiseUses(tx *gorm.DB, model any, id int64) error {
 	return nil
 }
 
-// insertRedemption writes a valid redemption, its promotions, the raised
-// counters and the audit event.
-func (s *Store) insertRedemption(ctx context.Context, tx *gorm.DB, c Coupon, in RedemptionInput, now time.Time, v Verdict) (Redemption, error) {
+// insertRedemption writes a valid redemption made at at, its promotions,
+// the raised counters and the audit event.
+func (s *Store) insertRedemption(ctx context.Context, tx *gorm.DB, c Coupon, in RedemptionInput, at time.Time, v Verdict) (Redemption, error) {
 	r := Redemption{CouponID: c.ID, Code: c.Code, CustomerID: in.CustomerID, OrderID: in.OrderID, Items: in.Items,
-		OrderAmount: in.OrderAmount, Discount: v.Discount, CreatedAt: now}
+		OrderAmount: in.OrderAmount, Discount: v.Discount, CreatedAt: at}
 	if err := tx.Create(&r).Error; err != nil {
 		return Redemption{}, err
 	}
@@ -218,6 +286,9 @@ func (s *Store) insertRedemption(ctx context.Context, tx *gorm.DB, c Coupon, in 
 	summary := fmt.Sprintf("code=%s customer=%s order=%s items=%d promotions=%d", c.Code, r.CustomerID, r.OrderID, r.Items, len(r.Promotions))
 	if r.Discount != nil {
 		summary += fmt.Sprintf(" amount=%d discount=%d", *r.OrderAmount, *r.Discount)
+	}
+	if !in.At.IsZero() {
+		summary += " redeemedAt=" + at.Format(time.RFC3339Nano)
 	}
 	return r, s.audit(ctx, tx, ActionRedeem, EntityRedemption, strconv.FormatInt(r.ID, 10), summary)
 }
@@ -432,10 +503,14 @@ type RedeemResult struct {
 // RedeemAll redeems several codes for one customer and one order, all or
 // none, in one transaction: when any code cannot be redeemed, none is,
 // and the others carry ReasonOtherCode. Each code is idempotent on the
-// order as Redeem is. The coupons are locked in code order and then every
-// promotion they reach in id order, so that requests naming the same
-// codes in any order never deadlock. It reports whether every code was
-// redeemed, and fails with a *ValidationError and *TooManyGuessesError.
+// order as Redeem is, and each input's time (At) is taken as Redeem
+// takes it: from MaxRedemptionAge (30 days) before the store's clock to
+// MaxRedemptionLead (a minute) after it. The coupons are locked in code
+// order and then every promotion they reach in id order, so that
+// requests naming the same codes in any order never deadlock. It reports
+// whether every code was redeemed, and fails with a *ValidationError (on
+// FieldRedeemedAt for a time outside the window) and a
+// *TooManyGuessesError.
 func (s *Store) RedeemAll(ctx context.Context, ins []RedemptionInput, client string) ([]RedeemResult, bool, error) {
 	var verr ValidationError
 	switch {
@@ -446,7 +521,7 @@ func (s *Store) RedeemAll(ctx context.Context, ins []RedemptionInput, client str
 	}
 	seen := map[string]int{}
 	for i := range ins {
-		in, err := ins[i].Validate()
+		in, err := s.validateRedemption(ins[i])
 		if err != nil {
 			verr.Merge(i, asValidation(err))
 			continue
@@ -476,50 +551,21 @@ func (s *Store) RedeemAll(ctx context.Context, ins []RedemptionInput, client str
 		refusedAny = false
 		coupons := make([]*Coupon, len(ins))
 		for _, i := range order {
-			results[i].Code = ins[i].Code
-			c, err := s.lockCoupon(tx, ins[i].Code)
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				results[i].Reasons, refusedAny = []string{ReasonNotFound}, true
-				continue
-			}
-			if err != nil {
+			var err error
+			if coupons[i], err = s.lockRedeemable(tx, ins[i].Code); err != nil {
 				return err
 			}
-			coupons[i], results[i].Coupon, results[i].Code = &c, &c, c.Code
 		}
 		if err := s.lockReached(tx, coupons); err != nil {
 			return err
 		}
 		now := s.now()
 		for _, i := range order {
-			c := coupons[i]
-			if c == nil {
-				continue
-			}
-			in, r := ins[i], &results[i]
-			err := tx.Where("coupon_id = ? AND order_id = ?", c.ID, in.OrderID).Take(&r.Redemption).Error
-			if err == nil {
-				if err := s.loadPromotions(tx, []*Redemption{&r.Redemption}); err != nil {
-					return err
-				}
-				continue
-			}
-			if !errors.Is(err, gorm.ErrRecordNotFound) {
+			var err error
+			if results[i], err = s.redeemCode(ctx, tx, coupons[i], ins[i], now); err != nil {
 				return err
 			}
-			a := Attempt{CustomerID: in.CustomerID, Items: in.Items, OrderAmount: in.OrderAmount, Now: now}
-			v, err := s.verdict(tx, *c, a, true)
-			if err != nil {
-				return err
-			}
-			if !v.Valid {
-				r.Reasons, refusedAny = v.Reasons, true
-				continue
-			}
-			if r.Redemption, err = s.insertRedemption(ctx, tx, *c, in, now, v); err != nil {
-				return err
-			}
-			r.Created = true
+			refusedAny = refusedAny || len(results[i].Reasons) > 0
 		}
 		if refusedAny {
 			return errRefusedAll
@@ -533,12 +579,10 @@ func (s *Store) RedeemAll(ctx context.Context, ins []RedemptionInput, client str
 			if r.Reasons == nil {
 				r.Reasons, r.Redemption, r.Created = []string{ReasonOtherCode}, Redemption{}, false
 			}
-			if slices.Contains(r.Reasons, ReasonNotFound) {
-				if gerr := s.recordGuess(ctx, subjects); gerr != nil {
-					return nil, false, fmt.Errorf("redeem coupons: %w", gerr)
-				}
-			}
 		}
+	}
+	if err == nil {
+		err = s.recordUnknown(ctx, subjects, results)
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("redeem coupons: %w", translate(err))

@@ -455,6 +455,14 @@ func TestParseDiscountValue(t *testing.T) {
 		{typ: DiscountFixed, raw: "1000000000000001", err: "whole amount in minor units from 1"},
 		{typ: DiscountFixed, raw: "9223372036854775808", err: "whole amount in minor units from 1"},
 		{typ: DiscountFixed, raw: "5e2", err: "whole amount in minor units from 1"},
+		{typ: DiscountFixed, raw: "+500", err: "whole amount in minor units from 1"},
+		{typ: DiscountFixed, raw: "500.0", err: "whole amount in minor units from 1"},
+		{typ: DiscountFixed, raw: "5.", err: "whole amount in minor units from 1"},
+		{typ: DiscountFixed, raw: "1,000", err: "whole amount in minor units from 1"},
+		{typ: DiscountFixed, raw: "0500", want: 500},
+		{typ: DiscountPercent, raw: "12.500", err: "at most two decimals"},
+		{typ: DiscountPercent, raw: "0000012", err: "from 0.01 to 100"},
+		{typ: DiscountPercent, raw: "000012", want: 1200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ+" "+tt.raw, func(t *testing.T) {

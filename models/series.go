@@ -27,8 +27,9 @@ const (
 	FieldMaxCreate      = "maxCreate"
 	FieldMaxPerCustomer = "maxPerCustomer"
 	FieldUsesPerCode    = "usesPerCode"
-	FieldSeriesIDs      = "seriesIds"
-	FieldSource         = "source"
+	// FieldSeries is the list of series an issue names.
+	FieldSeries = "series"
+	FieldSource = "source"
 )
 
 // Limits on series fields.
@@ -265,6 +266,13 @@ type IssueResult struct {
 	Issuance *Issuance
 	Reason   string
 	Message  string
+	// Limit is the limit a refusal reached and Held what counts against
+	// it, so that a client can word its own message: the series' most
+	// codes and the codes it has issued for IssueMaxCreate, the most
+	// codes one customer may hold and the customer's codes of the series
+	// for IssueCustomerLimit. Both are 0 for every other result.
+	Limit int
+	Held  int
 }
 
 // IssuedCode is a personal code and what it was issued from: a series

@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"slices"
@@ -67,10 +66,10 @@ func (s *Store) UpdateSeries(ctx context.Context, id int64, spec SeriesSpec) (Se
 		}
 		var verr ValidationError
 		if formatChanged = ser.Format != before.Format; formatChanged && before.Issued > 0 {
-			verr.Add(FieldFormat, fmt.Sprintf("cannot change: %d codes were issued in the current format, and look-ups read codes by it; make a new series for codes of another format", before.Issued))
+			verr.Add(FieldFormat, fmt.Sprintf("cannot change: %s issued in the current format, and look-ups read codes by it; make a new series for codes of another format", counted(before.Issued, "code was", "codes were")))
 		}
 		if ser.MaxCreate > 0 && ser.MaxCreate < before.Issued {
-			verr.Add(FieldMaxCreate, fmt.Sprintf("must be at least the %d codes already issued, or 0 (unlimited)", before.Issued))
+			verr.Add(FieldMaxCreate, fmt.Sprintf("must be at least the %s already issued, or 0 (unlimited)", counted(before.Issued, "code", "codes")))
 		}
 		if err := verr.Err(); err != nil {
 			return err
@@ -226,9 +225,9 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (Customer, []IssueR
 	ids, listed := dedupeIDs(req.SeriesIDs)
 	switch {
 	case len(ids) == 0:
-		verr.Add(FieldSeriesIDs, "list at least one series id")
+		verr.Add(FieldSeries, "list at least one series id")
 	case len(ids) > MaxIssueSeries:
-		verr.Add(FieldSeriesIDs, fmt.Sprintf("lists %d series; at most %d are issued in one request", len(ids), MaxIssueSeries))
+		verr.Add(FieldSeries, fmt.Sprintf("lists %d series; at most %d are issued in one request", len(ids), MaxIssueSeries))
 	}
 	ref, err := req.Customer.Normalize(FieldCustomer + ".")
 	if err != nil {
@@ -294,7 +293,12 @@ func (s *Store) issueOne(ctx context.Context, tx *gorm.DB, ser *Series, cust Cus
 		r.Reason, r.Message = IssueSeriesExpired, fmt.Sprintf("coupon series %d ended at %s", p.ID, p.EndsAt.UTC().Format("2006-01-02 15:04:05 UTC"))
 		return nil
 	case ser.MaxCreate > 0 && ser.Issued >= ser.MaxCreate:
-		r.Reason, r.Message = IssueMaxCreate, fmt.Sprintf("coupon series %d has issued all %d of its codes (maxCreate)", p.ID, ser.MaxCreate)
+		r.Reason, r.Limit, r.Held = IssueMaxCreate, ser.MaxCreate, ser.Issued
+		if ser.MaxCreate == 1 {
+			r.Message = fmt.Sprintf("coupon series %d has issued its 1 code, the most it may issue", p.ID)
+		} else {
+			r.Message = fmt.Sprintf("coupon series %d has issued all %s of its codes, the most it may issue", p.ID, thousands(ser.MaxCreate))
+		}
 		return nil
 	}
 	if ser.MaxPerCustomer > 0 {
@@ -303,7 +307,8 @@ func (s *Store) issueOne(ctx context.Context, tx *gorm.DB, ser *Series, cust Cus
 			return fmt.Errorf("count the customer's codes of series %d: %w", p.ID, err)
 		}
 		if held >= int64(ser.MaxPerCustomer) {
-			r.Reason, r.Message = IssueCustomerLimit, fmt.Sprintf("customer %q already holds %d codes of coupon series %d, the most one customer may hold (maxVouchersPerUser %d)", cust.ID, held, p.ID, ser.MaxPerCustomer)
+			r.Reason, r.Limit, r.Held = IssueCustomerLimit, ser.MaxPerCustomer, int(held)
+			r.Message = fmt.Sprintf("customer %q already holds %s of coupon series %d, the most one customer may hold", cust.ID, counted(int(held), "code", "codes"), p.ID)
 			return nil
 		}
 	}
@@ -319,7 +324,7 @@ func (s *Store) issueOne(ctx context.Context, tx *gorm.DB, ser *Series, cust Cus
 		return err
 	}
 	c := Coupon{PromotionID: &p.ID, CustomerID: &cust.ID, MaxUsage: ser.UsesPerCode, ExpiresAt: ser.CodeExpiry(now), CreatedAt: now, UpdatedAt: now}
-	gen := f.Generator(rand.Reader)
+	gen := f.Generator(s.rand)
 	var buf []byte
 	inserted := false
 	for attempt := 0; attempt < issueAttempts && !inserted; attempt++ {

@@ -37,7 +37,12 @@ type Config struct {
 	MaxActiveCoupons int
 	// Now is the clock; nil means time.Now. Times are stored in UTC.
 	Now func() time.Time
-	// Rand is the source of random codes; nil means crypto/rand.
+	// Rand is the source of every random choice the store makes: codes
+	// (of batches, of base codes, of series), the order a batch is made
+	// in, and new customer ids; nil means crypto/rand. A deterministic
+	// reader makes them repeatable in tests. It need not be safe for
+	// concurrent use: the store takes turns reading it. Secrets (API
+	// tokens, sessions) always come from crypto/rand.
 	Rand io.Reader
 	// PasswordCost is the bcrypt cost; 0 means bcrypt.DefaultCost. Tests
 	// use bcrypt.MinCost.
@@ -111,6 +116,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if s.rand == nil {
 		s.rand = rand.Reader
+	} else {
+		s.rand = &lockedReader{r: s.rand}
 	}
 	if s.passwordCost == 0 {
 		s.passwordCost = bcrypt.DefaultCost
@@ -285,6 +292,20 @@ func (s *Store) closeDBs() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// lockedReader lets one goroutine at a time read r: a reader given as
+// Config.Rand, such as a seeded generator, may not be safe for concurrent
+// use, and the store's writes draw from it concurrently on PostgreSQL.
+type lockedReader struct {
+	mu sync.Mutex
+	r  io.Reader
+}
+
+func (l *lockedReader) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Read(p)
 }
 
 // notFound is translate, naming what was looked for when it is missing.

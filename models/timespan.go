@@ -15,8 +15,12 @@ const maxTimeSpanDays = 36500
 // errTimeSpan is the message shown for any malformed TimeSpan.
 var errTimeSpan = errors.New(`must be a time span like "00:00:00", "12:30:00" or "14.00:00:00" (days.hours:minutes:seconds)`)
 
-// ParseTimeSpan reads a .NET-style TimeSpan in the constant ("c") format,
-// [d.]hh:mm:ss[.fffffff], as VTEX sends expirationIntervalPerUse. The empty
+// ParseTimeSpan reads a span of time written [d.]hh:mm:ss[.fffffff]: an
+// optional number of days and a point, hours, minutes and seconds of one
+// or two digits each separated by colons, and an optional point and
+// fraction of a second of up to seven digits (100 ns steps). "12:30:00"
+// is twelve and a half hours, "14.00:00:00" fourteen days, "00:00:01.5"
+// a second and a half (.NET's constant TimeSpan format). The empty
 // string is zero. It fails for negative spans, out-of-range hours (0–23),
 // minutes or seconds (0–59), more than seven fraction digits, or more than
 // 36500 days.
@@ -96,8 +100,7 @@ func parseDigits(s string, minLen, maxLen int) (int64, error) {
 	return strconv.ParseInt(s, 10, 64)
 }
 
-// FormatTimeSpan renders d in the .NET constant format that ParseTimeSpan
-// reads: "hh:mm:ss", "d.hh:mm:ss", with ".fffffff" (100 ns ticks) when the
+// FormatTimeSpan renders d in the format that ParseTimeSpan reads: "hh:mm:ss", "d.hh:mm:ss", with ".fffffff" (100 ns ticks) when the
 // span has a fraction of a second. Negative durations render as zero.
 func FormatTimeSpan(d time.Duration) string {
 	if d < 0 {

@@ -722,7 +722,7 @@ func (h *API) readIssue(c echo.Context, single bool) (models.IssueRequest, error
 	var verr models.ValidationError
 	var req models.IssueRequest
 	ids := body.SeriesIDs
-	name := models.FieldSeriesIDs
+	name := models.FieldSeries
 	if single {
 		name = "seriesId"
 		ids = nil
