@@ -105,7 +105,7 @@ func TestIssueToACustomer(t *testing.T) {
 		}
 		fragmentOf(t, r.Body, views.IssueID)
 		got = issueResults(r.Body)
-		if len(got) != 2 || got[0].Reason != models.IssueCustomerLimit || got[0].Code != "" || !strings.Contains(got[0].Failure, "already holds 1 codes") ||
+		if len(got) != 2 || got[0].Reason != models.IssueCustomerLimit || got[0].Code != "" || !strings.Contains(got[0].Failure, "already holds 1 code of") || strings.Contains(got[0].Failure, "maxVouchersPerUser") ||
 			!strings.HasPrefix(got[1].Code, "OPEN") {
 			t.Errorf("second issue's results %+v, want the customer limit, then a code", got)
 		}

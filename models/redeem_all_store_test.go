@@ -92,7 +92,7 @@ func TestRedeemAllIsAllOrNothingAndIdempotent(t *testing.T) {
 
 func TestRedeemAndRedeemAllCountUnknownCodesAlike(t *testing.T) {
 	t.Parallel()
-	cfg := models.Config{GuessLimit: 4, GuessWindow: time.Minute}
+	cfg := models.Config{GuessLimit: new(4), GuessWindow: time.Minute}
 	eachWithClock(t, cfg, func(t *testing.T, s *models.Store, clock *testClock) {
 		mustPromotion(t, s, models.PromotionInput{UTMSource: ptr("real")})
 		mustCoupon(t, s, models.CouponInput{Code: "REAL", UTMSource: ptr("real")})

@@ -109,6 +109,8 @@ var fieldNames = map[string]string{
 	models.FieldOrderAmount:       "billAmount",
 	models.FieldItems:             "redemptionRequestList",
 	models.FieldCustomerID:        "user",
+	models.FieldSeries:            "seriesIds",
+	models.FieldRedeemedAt:        "redemptionTime",
 }
 
 // fieldName names a field as a Capillary client knows it:
@@ -705,12 +707,20 @@ func issueEntity(r models.IssueResult) entity {
 	if !ok {
 		code = codeCannotCreate
 	}
-	msg := r.Message
-	if r.Reason == models.IssueCustomerLimit {
-		msg = "Unable to create coupon: " + msg
-	}
-	e.Errors = append(e.Errors, result{Code: code, Message: msg})
+	e.Errors = append(e.Errors, result{Code: code, Message: issueMessage(r)})
 	return e
+}
+
+// issueMessage is why a series issued nothing, naming the Capillary
+// field of the limit it reached.
+func issueMessage(r models.IssueResult) string {
+	switch r.Reason {
+	case models.IssueCustomerLimit:
+		return fmt.Sprintf("Unable to create coupon: %s (%s %d)", r.Message, fieldNames[models.FieldMaxPerCustomer], r.Limit)
+	case models.IssueMaxCreate:
+		return fmt.Sprintf("%s (%s %d)", r.Message, fieldNames[models.FieldMaxCreate], r.Limit)
+	}
+	return r.Message
 }
 
 // readIssue reads an issue body and ?source=.
