@@ -122,7 +122,9 @@ func fieldName(fe models.FieldError) string {
 	if n, ok := fieldNames[name]; ok {
 		name = n
 	}
-	if fe.Item == models.NoItem {
+	// One redemptionTime serves every code of a request, so a code's
+	// problem with it is the request's.
+	if fe.Item == models.NoItem || fe.Field == models.FieldRedeemedAt {
 		return name
 	}
 	return fmt.Sprintf("redemptionRequestList[%d].%s", fe.Item, name)
@@ -1100,11 +1102,28 @@ type redeemedOut struct {
 }
 
 // redemptionTimeLayouts are the forms of redemptionTime Capillary's
-// examples send.
+// examples send; a time without an offset is UTC.
 var redemptionTimeLayouts = []string{"2006-01-02 15:04:05", time.RFC3339}
 
+// redemptionTime reads redemptionTime: the zero time (the store's clock
+// decides) when it is absent or blank. The redemption is recorded at the
+// time read, and its dates and limits are judged at it; the store
+// refuses one in the future or too long ago.
+func redemptionTime(raw *string) (time.Time, error) {
+	if raw == nil || strings.TrimSpace(*raw) == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range redemptionTimeLayouts {
+		if t, err := time.Parse(layout, strings.TrimSpace(*raw)); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf(`must be "YYYY-MM-DD HH:MM:SS" (UTC) or a date and time with its offset, not %q`, *raw)
+}
+
 // Redeem answers POST /v2/coupon/redeem: every listed code redeemed for
-// the customer and the transaction, or none (HTTP 400, each code with
+// the customer and the transaction, at redemptionTime when one is sent,
+// or none (HTTP 400, each code with
 // its result code and 749 on those that could have been redeemed). A
 // transaction number redeems each code once: sending it again answers
 // the same redemptions.
@@ -1130,16 +1149,9 @@ func (h *API) Redeem(c echo.Context) error {
 		}
 		verr.Merge(models.NoItem, v)
 	}
-	if body.RedemptionTime != nil && strings.TrimSpace(*body.RedemptionTime) != "" {
-		ok := false
-		for _, layout := range redemptionTimeLayouts {
-			if _, err := time.Parse(layout, strings.TrimSpace(*body.RedemptionTime)); err == nil {
-				ok = true
-			}
-		}
-		if !ok {
-			verr.Add("redemptionTime", fmt.Sprintf(`must be "YYYY-MM-DD HH:MM:SS" or a date and time with its offset, not %q`, *body.RedemptionTime))
-		}
+	at, err := redemptionTime(body.RedemptionTime)
+	if err != nil {
+		verr.Add(models.FieldRedeemedAt, err.Error())
 	}
 	if err := verr.Err(); err != nil {
 		return err
@@ -1172,7 +1184,7 @@ func (h *API) Redeem(c echo.Context) error {
 	}
 	ins := make([]models.RedemptionInput, 0, len(body.RedemptionRequestList))
 	for _, r := range body.RedemptionRequestList {
-		ins = append(ins, models.RedemptionInput{Code: r.Code, CustomerID: cust.ID, OrderID: *body.TransactionNumber, Items: 1, OrderAmount: &bill})
+		ins = append(ins, models.RedemptionInput{Code: r.Code, CustomerID: cust.ID, OrderID: *body.TransactionNumber, Items: 1, OrderAmount: &bill, At: at})
 	}
 	results, all, err := h.Store.RedeemAll(ctx, ins, c.RealIP())
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/web/webtest"
@@ -161,7 +162,9 @@ func TestCapillaryIssueIsIdempotent(t *testing.T) {
 
 func TestCapillaryRedeem(t *testing.T) {
 	t.Parallel()
-	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
+	webtest.ForEachDBAtEpoch(t, func(t *testing.T, h *webtest.Harness) {
+		// The till's own time, an hour before the store's clock.
+		tillTime := webtest.Epoch.Add(-time.Hour).Format("2006-01-02 15:04:05")
 		fixed := createSeries(t, h, seriesBase)
 		perc := createSeries(t, h, `"description": "Ten percent", "validTillDate": "2031-01-01T00:00:00Z", "discountType": "PERC", "discountValue": 10, "discountUpto": 150`)
 		b := webtest.Decode[bulkIssue](t, h.MustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d, %d], "customer": {"id": "c1", "email": "c1@example.com"}}`, fixed, perc)))
@@ -187,7 +190,7 @@ func TestCapillaryRedeem(t *testing.T) {
 			for _, c := range codes {
 				list = append(list, fmt.Sprintf(`{"code": %q}`, c))
 			}
-			r := h.API("POST", "/v2/coupon/redeem", fmt.Sprintf(`{"redemptionRequestList": [%s], "user": %s, "transactionNumber": %q, "billAmount": %s, "redemptionTime": "2026-12-02 10:00:00"}`, strings.Join(list, ","), user, txn, bill))
+			r := h.API("POST", "/v2/coupon/redeem", fmt.Sprintf(`{"redemptionRequestList": [%s], "user": %s, "transactionNumber": %q, "billAmount": %s, "redemptionTime": %q}`, strings.Join(list, ","), user, txn, bill, tillTime))
 			return r.Status, webtest.Decode[redeemed](t, r)
 		}
 
@@ -300,6 +303,60 @@ func TestCapillaryIssueLimitsHoldUnderConcurrency(t *testing.T) {
 			if len(page.Codes) != want || ser.Issued != want || issued[id] != want {
 				t.Errorf("series %d: %d codes stored, issued counter %d, %d answered with a code; want %d", id, len(page.Codes), ser.Issued, issued[id], want)
 			}
+		}
+	})
+}
+
+func TestCapillaryRedeemsAtTheRedemptionTimeSent(t *testing.T) {
+	t.Parallel()
+	webtest.ForEachDBAtEpoch(t, func(t *testing.T, h *webtest.Harness) {
+		series := createSeries(t, h, seriesBase)
+		b := webtest.Decode[bulkIssue](t, h.MustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d], "customer": {"id": "c1"}}`, series)))
+		code := b.Response[0].Result["code"].(string)
+		redeem := func(txn, at string) webtest.Response {
+			return h.API("POST", "/v2/coupon/redeem", fmt.Sprintf(`{"redemptionRequestList": [{"code": %q}], "user": {"id": "c1"}, "transactionNumber": %q, "billAmount": 2000, "redemptionTime": %q}`, code, txn, at))
+		}
+
+		// Refused as a whole, naming the field: a time not yet come, one
+		// past the window, one that is not a time.
+		for _, at := range []string{
+			webtest.Epoch.Add(time.Hour).Format("2006-01-02 15:04:05"),
+			webtest.Epoch.Add(-models.MaxRedemptionAge - time.Hour).Format(time.RFC3339),
+			"yesterday",
+		} {
+			r := redeem("T-bad", at)
+			e := webtest.Decode[struct {
+				Code   int `json:"code"`
+				Errors []struct {
+					Field string `json:"field"`
+				} `json:"errors"`
+			}](t, r)
+			if r.Status != http.StatusBadRequest || e.Code != 629 || len(e.Errors) != 1 || e.Errors[0].Field != "redemptionTime" {
+				t.Errorf("redemptionTime %q: %d %s; want 400, 629 naming redemptionTime", at, r.Status, r.Body)
+			}
+		}
+		if c := h.MustCoupon(code); c.Uses != 0 {
+			t.Fatalf("refused redemptions used the code %d times", c.Uses)
+		}
+
+		// A time in the window is the redemption's own, with its offset
+		// read.
+		sent := webtest.Epoch.Add(-26 * time.Hour)
+		r := redeem("T-1", sent.In(time.FixedZone("", -5*3600)).Format(time.RFC3339))
+		got := webtest.Decode[struct {
+			Redemption []struct {
+				ID int64 `json:"id"`
+			} `json:"redemption"`
+		}](t, r)
+		if r.Status != http.StatusOK || len(got.Redemption) != 1 {
+			t.Fatalf("redeem at %v: %d %s", sent, r.Status, r.Body)
+		}
+		stored, err := h.Store.Redemption(t.Context(), got.Redemption[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !stored.CreatedAt.Equal(sent) {
+			t.Errorf("the redemption is recorded at %v, want the %v sent", stored.CreatedAt, sent)
 		}
 	})
 }
