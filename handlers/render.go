@@ -144,7 +144,7 @@ func amountText(a *int64) string {
 	if a == nil {
 		return ""
 	}
-	return strconv.FormatInt(*a, 10)
+	return models.Money(*a).Format(0)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -22,8 +22,6 @@ func TestParseMoney(t *testing.T) {
 		{name: "no decimals", in: "500", decimals: 0, want: 500},
 		{name: "whole amount with decimals allowed", in: "12", decimals: 2, want: 1200},
 		{name: "one decimal of two", in: "12.9", decimals: 2, want: 1290},
-		{name: "zeros past the decimals", in: "12.950", decimals: 2, want: 1295},
-		{name: "zeros past no decimals", in: "500.00", decimals: 0, want: 500},
 		{name: "zero", in: "0", decimals: 2, want: 0},
 		{name: "zero with decimals", in: "0.00", decimals: 2, want: 0},
 		{name: "below one unit", in: "0.05", decimals: 2, want: 5},
@@ -52,6 +50,9 @@ func TestParseMoney(t *testing.T) {
 		{name: "inner space", in: "1 000", decimals: 0, bad: true},
 		{name: "currency", in: "12.95 EUR", decimals: 2, bad: true},
 		{name: "too many decimals", in: "12.955", decimals: 2, bad: true},
+		// "5.00" where minor units are meant is a misread unit, not 5.
+		{name: "zeros past the decimals", in: "12.950", decimals: 2, bad: true},
+		{name: "zeros past no decimals", in: "500.00", decimals: 0, bad: true},
 		{name: "decimals where none are allowed", in: "12.5", decimals: 0, bad: true},
 		{name: "above max amount at two decimals", in: "10000000000000.01", decimals: 2, bad: true},
 		{name: "above max amount at no decimals", in: "1000000000000001", decimals: 0, bad: true},

@@ -282,7 +282,7 @@ func (h *Batches) Cancel(c echo.Context) error {
 	return c.JSON(http.StatusOK, out[0])
 }
 
-// Codes streams a batch's codes as CSV (see httpx.ExportColumns), in any state:
+// Codes streams a batch's codes as CSV (the coupon export's columns), in any state:
 // a running batch gives the codes made so far.
 func (h *Batches) Codes(c echo.Context) error {
 	id, err := httpx.PathID(c, "batch")

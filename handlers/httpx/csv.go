@@ -15,16 +15,16 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// ExportColumns are the columns of every coupon CSV, in order.
-var ExportColumns = []string{"code", "status", "uses", "max_uses", "issued_to", "created_at"}
+// exportColumns are the columns of every coupon CSV, in order.
+var exportColumns = []string{"code", "status", "uses", "max_uses", "issued_to", "created_at"}
 
 // csvBuffer is how much of a CSV is written at a time.
 const csvBuffer = 64 << 10
 
-// StreamCoupons answers 200 with a CSV attachment named filename: the header
+// streamCoupons answers 200 with a CSV attachment named filename: the header
 // row, then a row per coupon that each hands over.
-func StreamCoupons(c echo.Context, filename string, each func(fn func(models.ExportRow) error) error) error {
-	return StreamRows(c, filename, ExportColumns, each, appendExportRow)
+func streamCoupons(c echo.Context, filename string, each func(fn func(models.ExportRow) error) error) error {
+	return StreamRows(c, filename, exportColumns, each, appendExportRow)
 }
 
 // appendExportRow appends a coupon's row. Rows are written by hand: of
@@ -114,7 +114,7 @@ func BatchCSV(c echo.Context, store interface {
 	if _, err := store.Batch(ctx, id); err != nil {
 		return err
 	}
-	return StreamCoupons(c, fmt.Sprintf("coupond-batch-%d.csv", id), func(fn func(models.ExportRow) error) error {
+	return streamCoupons(c, fmt.Sprintf("coupond-batch-%d.csv", id), func(fn func(models.ExportRow) error) error {
 		return store.EachBatchCoupon(ctx, id, fn)
 	})
 }
@@ -128,7 +128,7 @@ func CouponsCSV(c echo.Context, store interface {
 		return err
 	}
 	ctx := c.Request().Context()
-	return StreamCoupons(c, "coupond-coupons.csv", func(fn func(models.ExportRow) error) error {
+	return streamCoupons(c, "coupond-coupons.csv", func(fn func(models.ExportRow) error) error {
 		return store.EachCoupon(ctx, f, func(cp models.Coupon) error { return fn(models.ExportRowOf(cp)) })
 	})
 }
@@ -136,9 +136,9 @@ func CouponsCSV(c echo.Context, store interface {
 // Coupon list statuses, as the console's filter and the CSV export name
 // them.
 const (
-	StatusAll      = "all"
-	StatusActive   = "active"
-	StatusArchived = "archived"
+	statusAll      = "all"
+	statusActive   = "active"
+	statusArchived = "archived"
 )
 
 // CouponFilterOf reads the coupon list's filters from a query: q (a code
@@ -146,10 +146,10 @@ const (
 func CouponFilterOf(q url.Values) (models.CouponFilter, error) {
 	f := models.CouponFilter{Prefix: q.Get("q"), UTMSource: q.Get("utmSource"), UTMCampaign: q.Get("utmCampaign")}
 	switch q.Get("status") {
-	case "", StatusAll:
-	case StatusActive:
+	case "", statusAll:
+	case statusActive:
 		f.Archived = new(false)
-	case StatusArchived:
+	case statusArchived:
 		f.Archived = new(true)
 	default:
 		return f, models.Invalid(models.FieldStatus, "must be all, active or archived")
