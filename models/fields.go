@@ -69,3 +69,10 @@ const (
 	FieldAfter  = "after"
 	FieldBefore = "before"
 )
+
+// FieldFrom and FieldTo bound a period: its start, included, and its
+// end, left out.
+const (
+	FieldFrom = "from"
+	FieldTo   = "to"
+)

@@ -394,15 +394,29 @@ func (s *Store) loadPromotions(tx *gorm.DB, rs []*Redemption) error {
 	return nil
 }
 
-// RedemptionFilter selects redemptions, newest first: of one coupon or
-// through one promotion.
+// RedemptionFilter selects redemptions, newest first. Every field set
+// narrows the selection; the zero filter selects every redemption.
 type RedemptionFilter struct {
 	CouponID    int64
 	PromotionID int64
-	// LiveOnly leaves out cancelled redemptions.
-	LiveOnly bool
-	After    string
-	Limit    int
+	// Code selects the redemptions of the coupon a look-up of Code finds
+	// (ignoring case); none when no coupon has it.
+	Code string
+	// CustomerID selects one customer's redemptions, as the checkout
+	// named the customer.
+	CustomerID string
+	// UTMSource and UTMCampaign select the redemptions of coupons carrying
+	// the tag, ignoring case.
+	UTMSource   string
+	UTMCampaign string
+	// From and To bound when the redemption was made: From included, To
+	// left out; a zero time leaves that side open.
+	From, To time.Time
+	// Cancelled, when set, selects only cancelled (true) or only live
+	// (false) redemptions.
+	Cancelled *bool
+	After     string
+	Limit     int
 }
 
 // RedemptionPage is one page of redemptions and the cursor of the next,
@@ -412,26 +426,24 @@ type RedemptionPage struct {
 	Next        string
 }
 
-// ListRedemptions returns a page of redemptions, newest first, with their
-// promotions. It fails with a *ValidationError for a bad limit or cursor.
+// ListRedemptions returns a page of the redemptions f selects, newest
+// first, with their promotions. It fails with a *ValidationError for a
+// bad limit or cursor, or a period that ends before it starts.
 func (s *Store) ListRedemptions(ctx context.Context, f RedemptionFilter) (RedemptionPage, error) {
 	var verr ValidationError
 	limit := pageLimit(f.Limit, &verr)
 	after := idCursor(f.After, &verr)
+	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
+		verr.Add(FieldTo, "must be after the start of the period")
+	}
 	if err := verr.Err(); err != nil {
 		return RedemptionPage{}, fmt.Errorf("list redemptions: %w", err)
 	}
 	var page RedemptionPage
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		q := tx.Model(&Redemption{})
-		if f.CouponID != 0 {
-			q = q.Where("coupon_id = ?", f.CouponID)
-		}
-		if f.PromotionID != 0 {
-			q = q.Where("id IN (?)", tx.Model(&RedemptionPromotion{}).Select("redemption_id").Where("promotion_id = ?", f.PromotionID))
-		}
-		if f.LiveOnly {
-			q = q.Where("cancelled_at IS NULL")
+		q, ok, err := s.redemptionQuery(tx, f)
+		if err != nil || !ok {
+			return err
 		}
 		if after > 0 {
 			q = q.Where("id < ?", after)
@@ -455,6 +467,76 @@ func (s *Store) ListRedemptions(ctx context.Context, f RedemptionFilter) (Redemp
 		return RedemptionPage{}, fmt.Errorf("list redemptions: %w", err)
 	}
 	return page, nil
+}
+
+// redemptionQuery is the query of the redemptions f selects, its paging
+// left to the caller; ok is false when f can select none (a code no
+// coupon has).
+func (s *Store) redemptionQuery(tx *gorm.DB, f RedemptionFilter) (q *gorm.DB, ok bool, err error) {
+	q = tx.Model(&Redemption{})
+	if f.CouponID != 0 {
+		q = q.Where("coupon_id = ?", f.CouponID)
+	}
+	if f.Code != "" {
+		if !couldBeCode(f.Code) {
+			return nil, false, nil
+		}
+		key, found, err := s.codeKey(tx, f.Code)
+		if err != nil || !found {
+			return nil, false, err
+		}
+		q = q.Where("coupon_id IN (?)", tx.Model(&Coupon{}).Select("id").Where("lower(code) = ?", key))
+	}
+	if f.PromotionID != 0 {
+		q = q.Where("id IN (?)", tx.Model(&RedemptionPromotion{}).Select("redemption_id").Where("promotion_id = ?", f.PromotionID))
+	}
+	if f.CustomerID != "" {
+		q = q.Where("customer_id = ?", f.CustomerID)
+	}
+	if f.UTMSource != "" {
+		q = q.Where("coupon_id IN (?)", tx.Model(&Coupon{}).Select("id").Where("utm_source IS NOT NULL AND lower(utm_source) = ?", strings.ToLower(f.UTMSource)))
+	}
+	if f.UTMCampaign != "" {
+		q = q.Where("coupon_id IN (?)", tx.Model(&Coupon{}).Select("id").Where("utm_campaign IS NOT NULL AND lower(utm_campaign) = ?", strings.ToLower(f.UTMCampaign)))
+	}
+	if !f.From.IsZero() {
+		q = q.Where("created_at >= ?", f.From.UTC())
+	}
+	if !f.To.IsZero() {
+		q = q.Where("created_at < ?", f.To.UTC())
+	}
+	if f.Cancelled != nil {
+		if *f.Cancelled {
+			q = q.Where("cancelled_at IS NOT NULL")
+		} else {
+			q = q.Where("cancelled_at IS NULL")
+		}
+	}
+	return q, true, nil
+}
+
+// EachRedemption calls fn with every redemption f selects, newest first,
+// with its promotions, reading a page at a time so that memory does not
+// grow with the list and no read is held open while fn waits (on a slow
+// client, say); f's Limit and After are ignored. It stops at fn's first
+// error and returns it, and fails as ListRedemptions does.
+func (s *Store) EachRedemption(ctx context.Context, f RedemptionFilter, fn func(Redemption) error) error {
+	f.After, f.Limit = "", streamChunk
+	for {
+		page, err := s.ListRedemptions(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, r := range page.Redemptions {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if page.Next == "" {
+			return nil
+		}
+		f.After = page.Next
+	}
 }
 
 // EachLiveRedemption calls fn with every live redemption of a coupon in
