@@ -2,7 +2,10 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"net/url"
+	"strconv"
 
 	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
@@ -10,13 +13,17 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// RedemptionStore is what cancelling a redemption from the console needs.
+// RedemptionStore is what the console's redemption pages need.
 type RedemptionStore interface {
 	CancelRedemption(ctx context.Context, id int64) (models.Redemption, error)
 	Coupon(ctx context.Context, code string) (models.Coupon, error)
+	ListRedemptions(ctx context.Context, f models.RedemptionFilter) (models.RedemptionPage, error)
+	EachRedemption(ctx context.Context, f models.RedemptionFilter, fn func(models.Redemption) error) error
+	ListPromotions(ctx context.Context, f models.PromotionFilter) (models.PromotionPage, error)
 }
 
-// Redemptions serves the console's changes to redemptions.
+// Redemptions serves the list of every redemption, its CSV, and
+// cancelling a redemption.
 type Redemptions struct {
 	Store RedemptionStore
 }
@@ -43,4 +50,80 @@ func (h *Redemptions) Cancel(c echo.Context) error {
 		return err
 	}
 	return Render(c, http.StatusOK, views.CancelledRedemption(csrfToken(c), canEdit(c), couponRedemptionRow(r), couponRow(cp)))
+}
+
+// redemptionFilters are the list's filters as the query holds them.
+func redemptionFilters(q url.Values) views.RedemptionFilters {
+	return views.RedemptionFilters{Code: q.Get("code"), CustomerID: q.Get("customerId"), PromotionID: q.Get("promotionId"),
+		UTMSource: q.Get("utmSource"), UTMCampaign: q.Get("utmCampaign"), From: q.Get("from"), To: q.Get("to"), Status: q.Get("status")}
+}
+
+// query is the list's address for filters v, at the page after names.
+func redemptionsQuery(path string, v views.RedemptionFilters, after string) string {
+	return queryURL(path, map[string]string{"code": v.Code, "customerId": v.CustomerID, "promotionId": v.PromotionID, "utmSource": v.UTMSource,
+		"utmCampaign": v.UTMCampaign, "from": v.From, "to": v.To, "status": v.Status, "after": after})
+}
+
+// List shows one page of every redemption, newest first, filtered; an
+// htmx request aimed at the table gets only the table. Filters that
+// cannot be read answer 422 with each message beside its filter.
+func (h *Redemptions) List(c echo.Context) error {
+	ctx := c.Request().Context()
+	v := views.RedemptionsView{Filters: redemptionFilters(c.QueryParams())}
+	status := http.StatusOK
+	f, err := httpx.RedemptionFilterOf(c.QueryParams())
+	if verr := (*models.ValidationError)(nil); errors.As(err, &verr) {
+		status, v.Errors = http.StatusUnprocessableEntity, fieldMessages(verr)
+	} else if err != nil {
+		return err
+	}
+	if status == http.StatusOK {
+		f.Limit = redemptionPageSize
+		if v.List, err = redemptionList(c, h.Store, f, redemptionsQuery(views.RedemptionsURL, v.Filters, ""), listedRedemptionRow); err != nil {
+			return err
+		}
+	}
+	v.CSVURL = redemptionsQuery(views.RedemptionsCSVURL, v.Filters, "")
+	if wantsFragment(c, views.RedemptionsTableID) {
+		return Render(c, status, views.RedemptionsTable(v))
+	}
+	promos, err := h.Store.ListPromotions(ctx, models.PromotionFilter{Limit: models.MaxListLimit})
+	if err != nil {
+		return err
+	}
+	for _, p := range promos.Promotions {
+		v.Promotions = append(v.Promotions, views.Choice{Value: strconv.FormatInt(p.ID, 10), Label: p.Name})
+	}
+	return Render(c, status, views.RedemptionsPage(page(c, "Redemptions", views.SectionRedemptions), v))
+}
+
+// CSV streams every redemption the list's filters select, newest first;
+// filters that cannot be read are a 422 before the file starts.
+func (h *Redemptions) CSV(c echo.Context) error {
+	f, err := httpx.RedemptionFilterOf(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	return httpx.RedemptionsCSV(c, h.Store, f)
+}
+
+// listedRedemptionRow is a redemption on the list of every redemption:
+// its row with the promotions it reached.
+func listedRedemptionRow(r models.Redemption) views.RedemptionRow {
+	row := couponRedemptionRow(r)
+	for _, p := range r.Promotions {
+		row.Promotions = append(row.Promotions, views.Choice{Value: views.PromotionURL(p.PromotionID), Label: p.Name})
+	}
+	return row
+}
+
+// fieldMessages are verr's messages by field name, the first for each.
+func fieldMessages(verr *models.ValidationError) map[string]string {
+	msgs := make(map[string]string, len(verr.Errors))
+	for _, fe := range verr.Errors {
+		if _, seen := msgs[fe.Field]; !seen {
+			msgs[fe.Field] = fe.Message
+		}
+	}
+	return msgs
 }

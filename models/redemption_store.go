@@ -419,6 +419,15 @@ type RedemptionFilter struct {
 	Limit     int
 }
 
+// Validate checks what f asks for regardless of the data: a period must
+// end after it starts. It fails with a *ValidationError.
+func (f RedemptionFilter) Validate() error {
+	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
+		return Invalid(FieldTo, "must be after the start of the period")
+	}
+	return nil
+}
+
 // RedemptionPage is one page of redemptions and the cursor of the next,
 // empty on the last page.
 type RedemptionPage struct {
@@ -433,8 +442,8 @@ func (s *Store) ListRedemptions(ctx context.Context, f RedemptionFilter) (Redemp
 	var verr ValidationError
 	limit := pageLimit(f.Limit, &verr)
 	after := idCursor(f.After, &verr)
-	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
-		verr.Add(FieldTo, "must be after the start of the period")
+	if err := f.Validate(); err != nil {
+		verr.Merge(NoItem, asValidation(err))
 	}
 	if err := verr.Err(); err != nil {
 		return RedemptionPage{}, fmt.Errorf("list redemptions: %w", err)

@@ -89,8 +89,11 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.POST("/coupons/:code/archive", coupons.Archive, editor...)
 	e.POST("/coupons/:code/unarchive", coupons.Unarchive, editor...)
 
-	// Console: redemptions, listed on their coupon's page; editors and
-	// admins cancel them.
+	// Console: every redemption, filtered, and its CSV, for everyone
+	// signed in; editors and admins cancel a redemption (on its coupon's
+	// page).
+	e.GET("/redemptions", redemptions.List, viewer...)
+	e.GET("/redemptions.csv", redemptions.CSV, viewer...)
 	e.POST("/redemptions/:id/cancel", redemptions.Cancel, editor...)
 
 	// Console: single-use coupons, each with a promotion of its own, for
@@ -173,9 +176,12 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.POST("/api/promotions/:id/archive", promotionAPI.Archive, write)
 	e.POST("/api/single-use-coupons", promotionAPI.CreateSingleUse, write)
 
-	// Native API: validation and redemption, for checkouts.
+	// Native API: validation and redemption, for checkouts; the list of
+	// redemptions and its CSV, for reports.
 	e.GET("/api/coupons/:code/validation", redemptionAPI.Validate, read)
 	e.POST("/api/redemptions", redemptionAPI.Redeem, write)
+	e.GET("/api/redemptions", redemptionAPI.List, read)
+	e.GET("/api/redemptions.csv", redemptionAPI.CSV, read)
 	e.GET("/api/redemptions/:id", redemptionAPI.Get, read)
 	e.POST("/api/redemptions/:id/cancel", redemptionAPI.Cancel, write)
 

@@ -18,6 +18,8 @@ type RedemptionStore interface {
 	Redeem(ctx context.Context, in models.RedemptionInput, client string) (models.Redemption, bool, error)
 	Redemption(ctx context.Context, id int64) (models.Redemption, error)
 	CancelRedemption(ctx context.Context, id int64) (models.Redemption, error)
+	ListRedemptions(ctx context.Context, f models.RedemptionFilter) (models.RedemptionPage, error)
+	EachRedemption(ctx context.Context, f models.RedemptionFilter, fn func(models.Redemption) error) error
 }
 
 // Redemptions serves code validation and redemptions in the native
@@ -155,4 +157,43 @@ func (h *Redemptions) Cancel(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, redemptionJSON(r))
+}
+
+// redemptionList is a page of redemptions and the cursor of the next.
+type redemptionList struct {
+	Redemptions []redemptionOut `json:"redemptions"`
+	Next        string          `json:"next,omitempty"`
+}
+
+// List returns a page of redemptions, newest first, filtered by code,
+// customerId, promotionId, utmSource, utmCampaign, status (all, live,
+// cancelled) and the period from–to; limit and after page. A bad filter
+// is a 422 naming it.
+func (h *Redemptions) List(c echo.Context) error {
+	f, err := httpx.RedemptionFilterOf(c.QueryParams())
+	var verr models.ValidationError
+	httpx.MergeInvalid(&verr, err)
+	f.After, f.Limit = c.QueryParam("after"), httpx.QueryInt(c, &verr, models.FieldLimit)
+	if err := verr.Err(); err != nil {
+		return err
+	}
+	page, err := h.Store.ListRedemptions(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	out := redemptionList{Redemptions: make([]redemptionOut, 0, len(page.Redemptions)), Next: page.Next}
+	for _, r := range page.Redemptions {
+		out.Redemptions = append(out.Redemptions, redemptionJSON(r))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// CSV streams every redemption the list's filters select as CSV, newest
+// first: a 422 naming a bad filter before the file starts.
+func (h *Redemptions) CSV(c echo.Context) error {
+	f, err := httpx.RedemptionFilterOf(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	return httpx.RedemptionsCSV(c, h.Store, f)
 }
