@@ -1,9 +1,11 @@
 package api_test
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -376,5 +378,51 @@ func TestVTEXUsageReport(t *testing.T) {
 			t.Errorf("an unused coupon: %s, want empty profileUsages", r.Body)
 		}
 		webtest.WantError(t, h.API("GET", "/api/rnb/pvt/coupon/usage/nope", ""), http.StatusNotFound, "not_found")
+	})
+}
+
+func TestRedemptionListAPI(t *testing.T) {
+	t.Parallel()
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
+		h.MustAPI(http.StatusCreated, "POST", "/api/promotions", `{"name":"Ten","discountType":"percent","discountValue":10,"utmSource":"news"}`)
+		h.MustTaggedCoupon("NEWS1", "news", "")
+		for i, customer := range []string{"c1", "c2", "c1"} {
+			h.MustAPI(http.StatusCreated, "POST", "/api/redemptions", fmt.Sprintf(`{"code":"NEWS1","customerId":%q,"orderId":"o%d","items":1,"orderAmount":1000}`, customer, i+1))
+		}
+		type list struct {
+			Redemptions []redemptionJSON `json:"redemptions"`
+			Next        string           `json:"next"`
+		}
+		read := map[string]string{"X-Auth-Token": h.ReadToken}
+		orders := func(l list) (out []string) {
+			for _, r := range l.Redemptions {
+				out = append(out, r.OrderID)
+			}
+			return out
+		}
+
+		first := webtest.Decode[list](t, h.APIWith(read, "GET", "/api/redemptions?limit=2", ""))
+		if !slices.Equal(orders(first), []string{"o3", "o2"}) || first.Next == "" || first.Redemptions[0].Discount == nil || *first.Redemptions[0].Discount != 100 ||
+			len(first.Redemptions[0].Promotions) != 1 {
+			t.Fatalf("first page: %+v", first)
+		}
+		second := webtest.Decode[list](t, h.APIWith(read, "GET", "/api/redemptions?limit=2&after="+url.QueryEscape(first.Next), ""))
+		if !slices.Equal(orders(second), []string{"o1"}) || second.Next != "" {
+			t.Errorf("second page: %+v", second)
+		}
+		if got := orders(webtest.Decode[list](t, h.APIWith(read, "GET", "/api/redemptions?customerId=c1&code=news1", ""))); !slices.Equal(got, []string{"o3", "o1"}) {
+			t.Errorf("one customer's: %v", got)
+		}
+
+		webtest.WantError(t, h.APIWith(read, "GET", "/api/redemptions?from=soon&status=maybe&limit=x&promotionId=x", ""), http.StatusUnprocessableEntity, "invalid",
+			"from", "status", "limit", "promotionId")
+		webtest.WantError(t, h.APIWith(read, "GET", "/api/redemptions?from=2026-12-02&to=2026-12-01", ""), http.StatusUnprocessableEntity, "invalid", "to")
+		webtest.WantError(t, h.APIWith(read, "GET", "/api/redemptions.csv?to=never", ""), http.StatusUnprocessableEntity, "invalid", "to")
+
+		r := h.APIWith(read, "GET", "/api/redemptions.csv?customerId=c2", "")
+		rows, err := csv.NewReader(strings.NewReader(r.Body)).ReadAll()
+		if err != nil || r.Status != http.StatusOK || len(rows) != 2 || rows[1][3] != "o2" || rows[1][5] != "1000" || rows[1][6] != "100" || rows[1][7] != "Ten" {
+			t.Errorf("CSV: %d %v %v", r.Status, rows, err)
+		}
 	})
 }
