@@ -8,9 +8,10 @@ import (
 
 // Money is an amount of money in the minor units of its currency: 1295
 // is 12.95 in a currency with two decimals, and 1295 in one with none.
-// Every amount coupond stores or compares is a Money; each edge (the
-// console, each API) reads and writes it with ParseMoney and Format at
-// the number of decimals its wire format uses.
+// Amounts are stored as int64 minor units (a Money's value); each edge
+// (the console, each API) reads and writes them through ParseMoney and
+// Format at the number of decimals its wire format uses, never with a
+// parser of its own.
 type Money int64
 
 // ErrBadAmount is ParseMoney's failure: the text is not a plain decimal

@@ -157,11 +157,8 @@ func ParseDiscountValue(discountType, raw string) (int64, error) {
 		return 0, fmt.Errorf("is required")
 	}
 	if discountType == DiscountFixed {
-		// A point is refused although ParseMoney reads "5.00" as 5 at no
-		// decimals: whoever typed it likely meant 5.00 in the currency,
-		// 500 minor units.
 		v, err := ParseMoney(raw, 0)
-		if err != nil || v < 1 || strings.Contains(raw, ".") {
+		if err != nil || v < 1 {
 			return 0, fmt.Errorf("must be a whole amount in minor units from 1 to %d (500 means 5.00), not %q", int64(MaxAmount), raw)
 		}
 		return int64(v), nil

@@ -187,6 +187,27 @@ func TestRedeemAtAPastTime(t *testing.T) {
 			}
 			rs, all = redeemAll(t, s, "dora", "o-3", first.Add(24*time.Hour), "RENEW-AT")
 			mustRedeemedAt(t, s, rs, all, first.Add(24*time.Hour))
+			// Days before those uses, the limit is free again; but not
+			// half a day before one, which would put two uses in a day.
+			rs, all = redeemAll(t, s, "dora", "o-4", first.Add(-5*24*time.Hour), "RENEW-AT")
+			mustRedeemedAt(t, s, rs, all, first.Add(-5*24*time.Hour))
+			rs, _ = redeemAll(t, s, "dora", "o-5", first.Add(-12*time.Hour), "RENEW-AT")
+			if d := cmp.Diff([][]string{{models.ReasonCustomerLimit}}, reasonsOfAll(rs)); d != "" {
+				t.Fatalf("half a day before a use: reasons (-want +got):\n%s", d)
+			}
+		})
+		t.Run("not before the code existed", func(t *testing.T) {
+			clock.Set(epoch.Add(20 * 24 * time.Hour))
+			mustPromotion(t, s, models.PromotionInput{UTMSource: ptr("young")})
+			mustCoupon(t, s, models.CouponInput{Code: "YOUNG", UTMSource: ptr("young")})
+			_, _, err := s.Redeem(t.Context(), models.RedemptionInput{Code: "YOUNG", CustomerID: "ed", OrderID: "o-1", Items: 1, At: epoch.Add(19 * 24 * time.Hour)}, "")
+			var verr *models.ValidationError
+			if !errors.As(err, &verr) || !strings.Contains(verr.Message(models.FieldRedeemedAt), "before the code existed") {
+				t.Fatalf("a day before the code was made: %v, want a refusal on %s", err, models.FieldRedeemedAt)
+			}
+			if c, err := s.Coupon(t.Context(), "YOUNG"); err != nil || c.Uses != 0 {
+				t.Fatalf("YOUNG: %d uses (%v), want 0", c.Uses, err)
+			}
 		})
 	})
 }
@@ -195,7 +216,8 @@ func TestRedemptionTimeMustBeWithinTheWindow(t *testing.T) {
 	t.Parallel()
 	eachWithClock(t, models.Config{}, func(t *testing.T, s *models.Store, clock *testClock) {
 		now := epoch.Add(60 * 24 * time.Hour)
-		clock.Set(now)
+		// The codes exist long before any time tried here.
+		clock.Set(epoch)
 		mustPromotion(t, s, models.PromotionInput{UTMSource: ptr("window")})
 		tests := []struct {
 			name string
@@ -211,10 +233,13 @@ func TestRedemptionTimeMustBeWithinTheWindow(t *testing.T) {
 			{name: "just over 30 days ago", at: now.Add(-models.MaxRedemptionAge - time.Microsecond), want: "must be within the last 30 days"},
 			{name: "a year ago", at: now.AddDate(-1, 0, 0), want: "must be within the last 30 days"},
 		}
+		for i := range tests {
+			mustCoupon(t, s, models.CouponInput{Code: fmt.Sprint("WINDOW-", i), UTMSource: ptr("window")})
+		}
+		clock.Set(now)
 		for i, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				code := fmt.Sprint("WINDOW-", i)
-				mustCoupon(t, s, models.CouponInput{Code: code, UTMSource: ptr("window")})
 				in := models.RedemptionInput{Code: code, CustomerID: "eve", OrderID: "o-1", Items: 1, At: tt.at}
 				r, created, err := s.Redeem(t.Context(), in, "")
 				if tt.want == "" {

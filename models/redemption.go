@@ -82,9 +82,11 @@ type RedemptionInput struct {
 	// At is when the redemption happened, for one recorded after the fact
 	// (a till that was offline); the zero time means now, by the store's
 	// clock. The redemption is recorded at At, and the coupon's and its
-	// promotions' dates and the customer's earlier uses are judged at
-	// At. The store takes times from MaxRedemptionAge before its clock to
-	// MaxRedemptionLead after it.
+	// promotions' dates are judged at At; under a per-use renewal
+	// interval, the customer's uses less than an interval before or
+	// after At count against it. The store takes times from
+	// MaxRedemptionAge before its clock to MaxRedemptionLead after it,
+	// and none before the code existed.
 	At time.Time
 }
 

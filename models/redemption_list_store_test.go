@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/coupond/coupond/models"
-	"github.com/coupond/coupond/models/storetest"
 )
 
 func TestListRedemptionsFilters(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, models.Config{Now: func() time.Time { return epoch }}, func(t *testing.T, s *models.Store) {
+	eachWithClock(t, models.Config{}, func(t *testing.T, s *models.Store, clock *testClock) {
 		ctx := t.Context()
+		// The coupons exist before every redemption's time.
+		clock.Set(epoch.Add(-10 * 24 * time.Hour))
 		spring := mustPromotion(t, s, models.PromotionInput{Name: "Spring", UTMSource: ptr("Spring")})
 		mustPromotion(t, s, models.PromotionInput{Name: "Mail", UTMCampaign: ptr("mail")})
 		mustCoupon(t, s, models.CouponInput{Code: "SPRING1", UTMSource: ptr("spring")})
@@ -28,6 +29,7 @@ func TestListRedemptionsFilters(t *testing.T) {
 			}
 			return r
 		}
+		clock.Set(epoch)
 		redeem("SPRING1", "anna", "o1", 5)
 		redeem("MAIL1", "anna", "o2", 4)
 		o3 := redeem("spring1", "bert", "o3", 3)

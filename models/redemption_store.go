@@ -90,7 +90,10 @@ func (s *Store) usage(tx *gorm.DB, c Coupon, ps []Promotion, a Attempt) (Usage, 
 	q := tx.Model(&Redemption{}).Select("count(*) AS uses, coalesce(sum(items), 0) AS items").
 		Where("coupon_id = ? AND customer_id = ? AND cancelled_at IS NULL", c.ID, a.CustomerID)
 	if since := CountingSince(a.Now, c.ExpirationIntervalPerUse); !since.IsZero() {
-		q = q.Where("created_at > ?", since)
+		// Uses less than an interval apart, either way, count against
+		// each other: a redemption recorded at an earlier time (At) must
+		// not leave a later window holding more uses than the limit.
+		q = q.Where("created_at > ? AND created_at < ?", since, a.Now.Add(c.ExpirationIntervalPerUse))
 	}
 	if err := q.Scan(&row).Error; err != nil {
 		return Usage{}, fmt.Errorf("count the customer's uses: %w", err)
@@ -211,6 +214,10 @@ func (s *Store) redeemCode(ctx context.Context, tx *gorm.DB, c *Coupon, in Redem
 	at := now
 	if !in.At.IsZero() {
 		at = in.At
+		if at.Before(c.CreatedAt) {
+			return res, Invalid(FieldRedeemedAt, fmt.Sprintf("must not be before the code existed: %s is before %s, when %s was made",
+				at.UTC().Format(time.RFC3339), c.CreatedAt.UTC().Format(time.RFC3339), c.Code))
+		}
 	}
 	a := Attempt{CustomerID: in.CustomerID, Items: in.Items, OrderAmount: in.OrderAmount, Now: at}
 	v, err := s.verdict(tx, *c, a, true)

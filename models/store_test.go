@@ -17,8 +17,22 @@ import (
 	"github.com/coupond/coupond/models/storetest"
 )
 
-// latestSchema is the number of the newest migration.
-const latestSchema = 5
+// latestSchema is the number of the newest migration: each engine has
+// one file per migration, numbered from 1.
+var latestSchema = func() int64 {
+	var n [2]int
+	for i, engine := range []string{"sqlite", "postgres"} {
+		files, err := filepath.Glob(filepath.Join("migrations", engine, "*.sql"))
+		if err != nil {
+			panic(err)
+		}
+		n[i] = len(files)
+	}
+	if n[0] != n[1] || n[0] == 0 {
+		panic(fmt.Sprintf("migrations: %d for SQLite and %d for PostgreSQL, want the same, at least one", n[0], n[1]))
+	}
+	return int64(n[0])
+}()
 
 func TestUniqueViolationsAreTranslatedByConstraint(t *testing.T) {
 	t.Parallel()

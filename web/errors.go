@@ -95,7 +95,7 @@ func classify(err error) (httpx.Problem, bool) {
 }
 
 // errorHandler answers every error in the body of the URL space the
-// request is in, as bodyFor says. Internal errors are logged with the
+// request is in, as encoderFor says. Internal errors are logged with the
 // request id and shown only as that id.
 func errorHandler(logger *slog.Logger, encoderFor func(path string) httpx.ErrorEncoder) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
