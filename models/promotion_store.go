@@ -3,8 +3,10 @@ package models
 import (
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -389,4 +391,15 @@ func (s *Store) CreateSingleUse(ctx context.Context, in SingleUseInput) (Coupon,
 		return Coupon{}, Promotion{}, fmt.Errorf("create single-use coupon %q: %w", cspec.Code, translate(err))
 	}
 	return c, p, nil
+}
+
+// NewTag makes a fresh UTM tag, prefix and 16 hex digits drawn from the
+// store's random source (Config.Rand), for a promotion that must reach
+// no coupon until one is tagged with it. It fails when the source does.
+func (s *Store) NewTag(prefix string) (string, error) {
+	b := make([]byte, 8)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return "", fmt.Errorf("make a UTM tag: %w", err)
+	}
+	return prefix + hex.EncodeToString(b), nil
 }

@@ -172,3 +172,20 @@ func TestIssueDrawsCodesAndCustomerIDsFromTheRandomSource(t *testing.T) {
 		}
 	})
 }
+
+func TestNewTagDrawsFromTheRandomSource(t *testing.T) {
+	t.Parallel()
+	tag := func(seed byte) string {
+		t.Helper()
+		s := storetest.Open(t, "sqlite", models.Config{Rand: mathrand.NewChaCha8([32]byte{seed})})
+		tag, err := s.NewTag("shop-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tag
+	}
+	first, again, other := tag(1), tag(1), tag(2)
+	if first != again || first == other || !regexp.MustCompile(`^shop-[0-9a-f]{16}$`).MatchString(first) {
+		t.Errorf("tags %q, %q (same source) and %q (another): want the first two equal, the third not, each shop- and 16 hex digits", first, again, other)
+	}
+}

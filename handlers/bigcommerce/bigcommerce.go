@@ -6,11 +6,8 @@ package bigcommerce
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -29,6 +26,7 @@ type Store interface {
 	GeneratePromotionCodes(ctx context.Context, spec models.BatchSpec) (models.Batch, []models.Coupon, error)
 	PromotionCodes(ctx context.Context, f models.PromotionCodeFilter) (models.PromotionCodePage, error)
 	DeletePromotionCodes(ctx context.Context, promotionID int64, ids []int64) (models.CodeDeletion, error)
+	NewTag(prefix string) (string, error)
 }
 
 // API speaks the request and response shapes of BigCommerce's
@@ -37,9 +35,6 @@ type Store interface {
 // "meta": …}; errors are written by Errors.
 type API struct {
 	Store Store
-	// Rand makes the UTM source of a SINGLE promotion; nil means
-	// crypto/rand.
-	Rand io.Reader
 }
 
 // New is the BigCommerce-style API over store.
@@ -97,6 +92,7 @@ var fieldNames = map[string]string{
 	models.FieldFormatLength:      "code_length",
 	models.FieldFormatExclude:     "exclude_characters",
 	models.FieldIDs:               "id:in",
+	fieldIDList:                   "id:in",
 	models.FieldCursor:            "after",
 }
 
@@ -352,10 +348,16 @@ func readInt(verr *models.ValidationError, field string, raw json.RawMessage, de
 }
 
 // readMoney reads an amount of money, "12.95" (a JSON number is taken as
-// well), as minor units: more than 0, at most two decimals.
+// well), as minor units: more than 0, at most two decimals that are not
+// zeros, since BigCommerce clients often write four ("10.0000").
 func readMoney(verr *models.ValidationError, field string, raw json.RawMessage) (int64, bool) {
 	var probe models.ValidationError
-	v, err := models.ParseMoney(httpx.RawNumber(&probe, field, raw), decimals)
+	text := httpx.RawNumber(&probe, field, raw)
+	if whole, frac, dotted := strings.Cut(text, "."); dotted && len(frac) > decimals {
+		// Only zeros may go past the decimals: "12.950" is 12.95.
+		text = whole + "." + frac[:decimals] + strings.TrimRight(frac[decimals:], "0")
+	}
+	v, err := models.ParseMoney(text, decimals)
 	if probe.Err() != nil || err != nil || v < 1 {
 		verr.Add(field, fmt.Sprintf(`must be an amount of money above 0 with at most two decimals, such as "12.95", not %s`, strings.TrimSpace(string(raw))))
 		return 0, false
@@ -462,7 +464,7 @@ func (h *API) CreatePromotion(c echo.Context) error {
 	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
-	source, err := h.singleSource()
+	source, err := h.Store.NewTag(singleSourcePrefix)
 	if err != nil {
 		return err
 	}
@@ -475,19 +477,6 @@ func (h *API) CreatePromotion(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusCreated, response[promotionOut, empty]{Data: promotionOf(p)})
-}
-
-// singleSource is a fresh UTM source for a SINGLE promotion.
-func (h *API) singleSource() (string, error) {
-	r := h.Rand
-	if r == nil {
-		r = rand.Reader
-	}
-	b := make([]byte, 8)
-	if _, err := io.ReadFull(r, b); err != nil {
-		return "", fmt.Errorf("make a UTM source: %w", err)
-	}
-	return singleSourcePrefix + hex.EncodeToString(b), nil
 }
 
 // Promotion returns one promotion in BigCommerce's shape; 404 for an
@@ -758,6 +747,11 @@ func (h *API) DeleteCodes(c echo.Context) error {
 		Meta: &bulkMeta{Total: d.Requested, Success: d.Deleted(), Failed: len(d.Kept)}})
 }
 
+// fieldIDList is id:in as a whole, missing or unreadable: BigCommerce
+// titles that problem its own way (see Errors); a list too long is the
+// domain's FieldIDs.
+const fieldIDList = "idList"
+
 // idList reads id:in, a comma-separated list of code ids. Deleting by
 // code is not offered: a code query parameter is refused rather than
 // ignored.
@@ -768,14 +762,14 @@ func idList(q url.Values) ([]int64, error) {
 	}
 	raw := strings.TrimSpace(q.Get("id:in"))
 	if raw == "" {
-		verr.Add(models.FieldIDs, fmt.Sprintf("is required: name the codes to delete by their ids, such as ?id:in=11,12,13 (at most %d)", models.MaxCodesPerDelete))
+		verr.Add(fieldIDList, fmt.Sprintf("is required: name the codes to delete by their ids, such as ?id:in=11,12,13 (at most %d)", models.MaxCodesPerDelete))
 		return nil, verr.Err()
 	}
 	var ids []int64
 	for part := range strings.SplitSeq(raw, ",") {
 		id, err := strconv.ParseInt(strings.TrimSpace(part), 10, 64)
 		if err != nil || id < 1 {
-			verr.Add(models.FieldIDs, fmt.Sprintf("must be code ids separated by commas, such as 11,12,13; %q is not an id", part))
+			verr.Add(fieldIDList, fmt.Sprintf("must be code ids separated by commas, such as 11,12,13; %q is not an id", part))
 			break
 		}
 		ids = append(ids, id)

@@ -54,7 +54,7 @@ func Errors(c echo.Context, p httpx.Problem, _ string) error {
 				continue
 			}
 			seen[name] = true
-			body.Errors = append(body.Errors, fieldEntry(p.Status, name, fe.Message))
+			body.Errors = append(body.Errors, fieldEntry(p.Status, fe))
 		}
 	}
 	if len(body.Errors) == 0 {
@@ -74,14 +74,15 @@ func Errors(c echo.Context, p httpx.Problem, _ string) error {
 const missingIDs = "Parameter id:in is required"
 
 // fieldEntry is the error element of one invalid field: titled
-// "name: why", or, for id:in, with BigCommerce's own title and the why
-// in detail.
-func fieldEntry(status int, name, message string) errorEntry {
-	switch name {
-	case "":
-		return errorEntry{Status: status, Title: message}
-	case fieldNames[models.FieldIDs]:
-		return errorEntry{Status: status, Title: missingIDs, Detail: name + " " + message}
+// "name: why", or, for an id:in that is missing or unreadable, with
+// BigCommerce's own title and the why in detail.
+func fieldEntry(status int, fe models.FieldError) errorEntry {
+	name := fieldName(fe)
+	switch {
+	case fe.Field == fieldIDList:
+		return errorEntry{Status: status, Title: missingIDs, Detail: name + " " + fe.Message}
+	case name == "":
+		return errorEntry{Status: status, Title: fe.Message}
 	}
-	return errorEntry{Status: status, Title: name + ": " + message}
+	return errorEntry{Status: status, Title: name + ": " + fe.Message}
 }
