@@ -52,6 +52,10 @@ type Redemption struct {
 	Discount    *int64
 	CreatedAt   time.Time `gorm:"not null"`
 	CancelledAt *time.Time
+	// UTMSource and UTMCampaign are the tags the coupon carried when it
+	// was redeemed, lower-cased; nil for none.
+	UTMSource   *string
+	UTMCampaign *string
 	Promotions  []RedemptionPromotion `gorm:"-"`
 }
 

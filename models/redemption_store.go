@@ -272,7 +272,7 @@ func raiseUses(tx *gorm.DB, model any, id int64) error {
 // the raised counters and the audit event.
 func (s *Store) insertRedemption(ctx context.Context, tx *gorm.DB, c Coupon, in RedemptionInput, at time.Time, v Verdict) (Redemption, error) {
 	r := Redemption{CouponID: c.ID, Code: c.Code, CustomerID: in.CustomerID, OrderID: in.OrderID, Items: in.Items,
-		OrderAmount: in.OrderAmount, Discount: v.Discount, CreatedAt: at}
+		OrderAmount: in.OrderAmount, Discount: v.Discount, CreatedAt: at, UTMSource: lowerTag(c.UTMSource), UTMCampaign: lowerTag(c.UTMCampaign)}
 	if err := tx.Create(&r).Error; err != nil {
 		return Redemption{}, err
 	}
@@ -289,6 +289,9 @@ func (s *Store) insertRedemption(ctx context.Context, tx *gorm.DB, c Coupon, in 
 			return Redemption{}, err
 		}
 		r.Promotions = append(r.Promotions, rp)
+	}
+	if err := s.addTotals(tx, r, 1); err != nil {
+		return Redemption{}, err
 	}
 	summary := fmt.Sprintf("code=%s customer=%s order=%s items=%d promotions=%d", c.Code, r.CustomerID, r.OrderID, r.Items, len(r.Promotions))
 	if r.Discount != nil {
@@ -348,6 +351,10 @@ func (s *Store) CancelRedemption(ctx context.Context, id int64) (Redemption, err
 		}
 		for i := range r.Promotions {
 			r.Promotions[i].Cancelled = true
+		}
+		// Out of the totals of the day it was made.
+		if err := s.addTotals(tx, r, -1); err != nil {
+			return err
 		}
 		summary := fmt.Sprintf("code=%s customer=%s order=%s", r.Code, r.CustomerID, r.OrderID)
 		return s.audit(ctx, tx, ActionRedeemCancel, EntityRedemption, strconv.FormatInt(r.ID, 10), summary)
@@ -412,8 +419,8 @@ type RedemptionFilter struct {
 	// CustomerID selects one customer's redemptions, as the checkout
 	// named the customer.
 	CustomerID string
-	// UTMSource and UTMCampaign select the redemptions of coupons carrying
-	// the tag, ignoring case.
+	// UTMSource and UTMCampaign select the redemptions of coupons that
+	// carried the tag when they were redeemed, ignoring case.
 	UTMSource   string
 	UTMCampaign string
 	// From and To bound when the redemption was made: From included, To
@@ -510,10 +517,10 @@ func (s *Store) redemptionQuery(tx *gorm.DB, f RedemptionFilter) (q *gorm.DB, ok
 		q = q.Where("customer_id = ?", f.CustomerID)
 	}
 	if f.UTMSource != "" {
-		q = q.Where("coupon_id IN (?)", tx.Model(&Coupon{}).Select("id").Where("utm_source IS NOT NULL AND lower(utm_source) = ?", strings.ToLower(f.UTMSource)))
+		q = q.Where("utm_source = ?", strings.ToLower(f.UTMSource))
 	}
 	if f.UTMCampaign != "" {
-		q = q.Where("coupon_id IN (?)", tx.Model(&Coupon{}).Select("id").Where("utm_campaign IS NOT NULL AND lower(utm_campaign) = ?", strings.ToLower(f.UTMCampaign)))
+		q = q.Where("utm_campaign = ?", strings.ToLower(f.UTMCampaign))
 	}
 	if !f.From.IsZero() {
 		q = q.Where("created_at >= ?", f.From.UTC())
@@ -716,4 +723,12 @@ func (s *Store) lockReached(tx *gorm.DB, coupons []*Coupon) error {
 	}
 	var locked []int64
 	return s.forUpdate(tx.Model(&Promotion{}).Where("id IN ?", slices.Sorted(maps.Keys(ids))).Order("id")).Pluck("id", &locked).Error
+}
+
+// lowerTag is tag lower-cased, as redemptions keep their coupon's tags.
+func lowerTag(tag *string) *string {
+	if tag == nil {
+		return nil
+	}
+	return new(strings.ToLower(*tag))
 }

@@ -77,6 +77,15 @@ func OpenWithDB(t testing.TB, dialect string, cfg models.Config) (*models.Store,
 	return s, db
 }
 
+// OpenWithGORM is Open that also returns plain GORM on the same database
+// (the same schema on PostgreSQL), for queries a test makes beside the
+// store; closed when the test ends.
+func OpenWithGORM(t testing.TB, dialect string, cfg models.Config) (*models.Store, *gorm.DB) {
+	t.Helper()
+	s, cfg := open(t, dialect, cfg)
+	return s, Connect(t, cfg)
+}
+
 // Fresh returns cfg naming an empty database of the dialect: a new file
 // for SQLite, a new schema for PostgreSQL.
 func Fresh(t testing.TB, dialect string, cfg models.Config) models.Config {

@@ -1,0 +1,212 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Scopes of the redemption totals: everything, one promotion, one UTM
+// source, one UTM campaign.
+const (
+	ScopeAll         = "all"
+	ScopePromotion   = "promotion"
+	ScopeUTMSource   = "utm_source"
+	ScopeUTMCampaign = "utm_campaign"
+)
+
+// SlotLength is the span of time one row of totals covers: a quarter of
+// an hour, counted from the Unix epoch, so that every day and every hour
+// of any time zone in use (whose offsets are whole quarter hours) is a
+// run of whole slots.
+const SlotLength = 15 * time.Minute
+
+// totalShards spreads the totals of one scope and slot over several rows
+// on PostgreSQL, so that concurrent redemptions do not queue on one row;
+// SQLite has one writer, and one row.
+const totalShards = 8
+
+// slotOf is the slot that t falls in.
+func slotOf(t time.Time) int64 {
+	s := t.Unix()
+	n := int64(SlotLength / time.Second)
+	if s < 0 {
+		return (s - n + 1) / n
+	}
+	return s / n
+}
+
+// SlotStart is when slot begins, in UTC.
+func SlotStart(slot int64) time.Time {
+	return time.Unix(slot*int64(SlotLength/time.Second), 0).UTC()
+}
+
+// Totals are what live redemptions add up to: how many, the discount
+// they gave and the order amounts they carried (revenue), both in minor
+// units; Customers is how many distinct customers made them, where it is
+// counted.
+type Totals struct {
+	Redemptions int64
+	Discount    int64
+	Revenue     int64
+	Customers   int64
+}
+
+// SlotTotals are the totals of one slot.
+type SlotTotals struct {
+	Slot int64
+	Totals
+}
+
+// KeyTotals are the totals of one key of a scope: a promotion's id, a
+// tag.
+type KeyTotals struct {
+	Key string
+	Totals
+}
+
+// totalsRow is one row of redemption_totals.
+type totalsRow struct {
+	Scope       string
+	ScopeKey    string
+	Slot        int64
+	Shard       int
+	Redemptions int64
+	Discount    int64
+	Revenue     int64
+}
+
+// addTotals adds r to the totals (sign 1), or takes it out (sign -1),
+// inside tx: to everything, to each promotion it reached (with that
+// promotion's part of the discount), to its UTM source and campaign, and
+// to the distinct customers of everything and of each promotion, in the
+// slot it was made in.
+func (s *Store) addTotals(tx *gorm.DB, r Redemption, sign int64) error {
+	slot, shard := slotOf(r.CreatedAt), 0
+	if s.dialect == DialectPostgres {
+		shard = int(r.ID % totalShards)
+	}
+	amount := func(p *int64) int64 {
+		if p == nil {
+			return 0
+		}
+		return sign * *p
+	}
+	rows := []totalsRow{{ScopeAll, "", slot, shard, sign, amount(r.Discount), amount(r.OrderAmount)}}
+	customers := [][2]string{{ScopeAll, ""}}
+	for _, rp := range r.Promotions {
+		key := strconv.FormatInt(rp.PromotionID, 10)
+		rows = append(rows, totalsRow{ScopePromotion, key, slot, shard, sign, amount(rp.Discount), amount(r.OrderAmount)})
+		customers = append(customers, [2]string{ScopePromotion, key})
+	}
+	if r.UTMSource != nil {
+		rows = append(rows, totalsRow{ScopeUTMSource, *r.UTMSource, slot, shard, sign, amount(r.Discount), amount(r.OrderAmount)})
+	}
+	if r.UTMCampaign != nil {
+		rows = append(rows, totalsRow{ScopeUTMCampaign, *r.UTMCampaign, slot, shard, sign, amount(r.Discount), amount(r.OrderAmount)})
+	}
+	// One statement for all the totals and one for the customers: the
+	// redemption's transaction is the checkout's hot path.
+	var sql strings.Builder
+	args := make([]any, 0, 7*len(rows))
+	sql.WriteString("INSERT INTO redemption_totals (scope, scope_key, slot, shard, redemptions, discount, revenue) VALUES ")
+	for i, row := range rows {
+		if i > 0 {
+			sql.WriteString(", ")
+		}
+		sql.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, row.Scope, row.ScopeKey, row.Slot, row.Shard, row.Redemptions, row.Discount, row.Revenue)
+	}
+	sql.WriteString(" ON CONFLICT (scope, scope_key, slot, shard) DO UPDATE SET redemptions = redemption_totals.redemptions + excluded.redemptions, " +
+		"discount = redemption_totals.discount + excluded.discount, revenue = redemption_totals.revenue + excluded.revenue")
+	if err := tx.Exec(sql.String(), args...).Error; err != nil {
+		return fmt.Errorf("add to the redemption totals: %w", err)
+	}
+	sql.Reset()
+	args = args[:0]
+	sql.WriteString("INSERT INTO redemption_customers (scope, scope_key, slot, customer_id, live) VALUES ")
+	for i, c := range customers {
+		if i > 0 {
+			sql.WriteString(", ")
+		}
+		sql.WriteString("(?, ?, ?, ?, ?)")
+		args = append(args, c[0], c[1], slot, r.CustomerID, sign)
+	}
+	sql.WriteString(" ON CONFLICT (scope, scope_key, slot, customer_id) DO UPDATE SET live = redemption_customers.live + excluded.live")
+	if err := tx.Exec(sql.String(), args...).Error; err != nil {
+		return fmt.Errorf("add to the redemption customers: %w", err)
+	}
+	return nil
+}
+
+// slotRange is the slots from from (included) to to (left out); a time
+// inside a slot takes the whole slot in.
+func slotRange(from, to time.Time) (int64, int64) {
+	end := slotOf(to)
+	if !SlotStart(end).Equal(to.UTC()) {
+		end++
+	}
+	return slotOf(from), end
+}
+
+// TotalsBetween adds up the live redemptions of one scope and key (""
+// for ScopeAll) made from from (included) to to (left out), with their
+// distinct customers where they are counted (ScopeAll, ScopePromotion).
+// Times inside a slot take the whole slot in. It reads totals, never the
+// redemptions.
+func (s *Store) TotalsBetween(ctx context.Context, scope, key string, from, to time.Time) (Totals, error) {
+	lo, hi := slotRange(from, to)
+	var t Totals
+	db := s.db.WithContext(ctx)
+	err := db.Table("redemption_totals").Select("coalesce(sum(redemptions), 0) AS redemptions, coalesce(sum(discount), 0) AS discount, coalesce(sum(revenue), 0) AS revenue").
+		Where("scope = ? AND scope_key = ? AND slot >= ? AND slot < ?", scope, key, lo, hi).Scan(&t).Error
+	if err == nil && (scope == ScopeAll || scope == ScopePromotion) {
+		err = db.Table("redemption_customers").Select("count(DISTINCT customer_id)").
+			Where("scope = ? AND scope_key = ? AND slot >= ? AND slot < ? AND live > 0", scope, key, lo, hi).Scan(&t.Customers).Error
+	}
+	if err != nil {
+		return Totals{}, fmt.Errorf("read the totals of %s %q: %w", scope, key, err)
+	}
+	return t, nil
+}
+
+// TotalsBySlot is the totals of one scope and key slot by slot, from
+// from (included) to to (left out), in slot order; slots without live
+// redemptions are left out. Distinct customers are not counted.
+func (s *Store) TotalsBySlot(ctx context.Context, scope, key string, from, to time.Time) ([]SlotTotals, error) {
+	lo, hi := slotRange(from, to)
+	var out []SlotTotals
+	err := s.db.WithContext(ctx).Table("redemption_totals").
+		Select("slot, sum(redemptions) AS redemptions, sum(discount) AS discount, sum(revenue) AS revenue").
+		Where("scope = ? AND scope_key = ? AND slot >= ? AND slot < ?", scope, key, lo, hi).
+		Group("slot").Having("sum(redemptions) <> 0").Order("slot").Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("read the totals of %s %q by slot: %w", scope, key, err)
+	}
+	return out, nil
+}
+
+// TopTotals is the keys of a scope (promotions by id, tags) with the
+// most redemptions, or the most discount when byDiscount is set, from
+// from (included) to to (left out): at most limit, the largest first,
+// ties by key.
+func (s *Store) TopTotals(ctx context.Context, scope string, from, to time.Time, byDiscount bool, limit int) ([]KeyTotals, error) {
+	lo, hi := slotRange(from, to)
+	order := "sum(redemptions) DESC, sum(discount) DESC, scope_key"
+	if byDiscount {
+		order = "sum(discount) DESC, sum(redemptions) DESC, scope_key"
+	}
+	var out []KeyTotals
+	err := s.db.WithContext(ctx).Table("redemption_totals").
+		Select("scope_key AS key, sum(redemptions) AS redemptions, sum(discount) AS discount, sum(revenue) AS revenue").
+		Where("scope = ? AND slot >= ? AND slot < ?", scope, lo, hi).
+		Group("scope_key").Having("sum(redemptions) > 0").Order(order).Limit(limit).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("read the top %s totals: %w", scope, err)
+	}
+	return out, nil
+}
