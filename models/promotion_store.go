@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -402,4 +403,29 @@ func (s *Store) NewTag(prefix string) (string, error) {
 		return "", fmt.Errorf("make a UTM tag: %w", err)
 	}
 	return prefix + hex.EncodeToString(b), nil
+}
+
+// PromotionsByID returns the promotions with the given ids, in id order;
+// ids no promotion has are left out.
+func (s *Store) PromotionsByID(ctx context.Context, ids []int64) ([]Promotion, error) {
+	var ps []Promotion
+	if len(ids) == 0 {
+		return ps, nil
+	}
+	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Order("id").Find(&ps).Error; err != nil {
+		return nil, fmt.Errorf("read promotions %v: %w", ids, err)
+	}
+	return ps, nil
+}
+
+// CountActivePromotions is how many promotions are live at now: active
+// and within their dates.
+func (s *Store) CountActivePromotions(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&Promotion{}).Where("status = ? AND (begins_at IS NULL OR begins_at <= ?) AND (ends_at IS NULL OR ends_at > ?)",
+		PromotionActive, now.UTC(), now.UTC()).Count(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("count live promotions: %w", err)
+	}
+	return n, nil
 }

@@ -45,6 +45,12 @@ func SlotStart(slot int64) time.Time {
 	return time.Unix(slot*int64(SlotLength/time.Second), 0).UTC()
 }
 
+// SlotEnd is when the slot that t falls in ends: the end of a period
+// "until now" that takes in what was made at now.
+func SlotEnd(t time.Time) time.Time {
+	return SlotStart(slotOf(t) + 1)
+}
+
 // Totals are what live redemptions add up to: how many, the discount
 // they gave and the order amounts they carried (revenue), both in minor
 // units; Customers is how many distinct customers made them, where it is

@@ -1,4 +1,4 @@
-// Package static holds the vendored front-end files (htmx, Pico CSS) and
+// Package static holds the vendored front-end files (htmx, Pico CSS, uPlot) and
 // coupond's own stylesheet and script, embedded into the binary. File names carry a
 // version so they can be cached for a year.
 package static
@@ -7,14 +7,21 @@ import "embed"
 
 // FS holds every asset under its path relative to /static/.
 //
-//go:embed vendor app-1.css copy-1.js
+//go:embed vendor app-2.css copy-1.js chart-1.js
 var FS embed.FS
 
 // URLs of the assets, as pages link them.
 const (
 	HTMX   = "/static/vendor/htmx-2.0.11.min.js"
 	Pico   = "/static/vendor/pico-2.1.1.min.css"
-	AppCSS = "/static/app-1.css"
+	AppCSS = "/static/app-2.css"
 	// CopyJS wires the Copy buttons (data-copy) to the clipboard.
 	CopyJS = "/static/copy-1.js"
+	// UPlot and UPlotCSS are the chart library, uPlot (MIT), from the
+	// npm registry.
+	UPlot    = "/static/vendor/uplot-1.6.32.min.js"
+	UPlotCSS = "/static/vendor/uplot-1.6.32.min.css"
+	// ChartJS draws the figures marked data-chart with uPlot from the
+	// numbers of their tables.
+	ChartJS = "/static/chart-1.js"
 )

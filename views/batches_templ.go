@@ -144,7 +144,7 @@ func GeneratePage(p Page, f GenerateForm) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var3 string
-			templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(thousands(int64(f.MaxQuantity)))
+			templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(Thousands(int64(f.MaxQuantity)))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/batches.templ`, Line: 105, Col: 89}
 			}
@@ -294,7 +294,7 @@ func GenerateFormFragment(csrf string, f GenerateForm) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = NumberField(FieldQuantity, "How many codes", f.Quantity, f.Errors, "From 1 to "+thousands(int64(f.MaxQuantity))+".").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = NumberField(FieldQuantity, "How many codes", f.Quantity, f.Errors, "From 1 to "+Thousands(int64(f.MaxQuantity))+".").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -626,7 +626,7 @@ func GeneratePreviewFragment(v GeneratePreview) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var25 string
-			templ_7745c5c3_Var25, templ_7745c5c3_Err = templ.JoinStringErrs(thousands(v.Existing))
+			templ_7745c5c3_Var25, templ_7745c5c3_Err = templ.JoinStringErrs(Thousands(v.Existing))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/batches.templ`, Line: 197, Col: 134}
 			}
@@ -1241,7 +1241,7 @@ func BatchTable(v BatchList) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var53 string
-				templ_7745c5c3_Var53, templ_7745c5c3_Err = templ.JoinStringErrs(thousands(int64(r.Generated)))
+				templ_7745c5c3_Var53, templ_7745c5c3_Err = templ.JoinStringErrs(Thousands(int64(r.Generated)))
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/batches.templ`, Line: 336, Col: 66}
 				}
@@ -1254,7 +1254,7 @@ func BatchTable(v BatchList) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var54 string
-				templ_7745c5c3_Var54, templ_7745c5c3_Err = templ.JoinStringErrs(thousands(int64(r.Quantity)))
+				templ_7745c5c3_Var54, templ_7745c5c3_Err = templ.JoinStringErrs(Thousands(int64(r.Quantity)))
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/batches.templ`, Line: 336, Col: 102}
 				}
@@ -1546,14 +1546,14 @@ func (v BatchProgressView) made() string {
 	if v.Quantity > 0 {
 		pct = math.Floor(1000*float64(v.Generated)/float64(v.Quantity)) / 10
 	}
-	return fmt.Sprintf("%s of %s codes made (%g %%)", thousands(int64(v.Generated)), thousands(int64(v.Quantity)), pct)
+	return fmt.Sprintf("%s of %s codes made (%g %%)", Thousands(int64(v.Generated)), Thousands(int64(v.Quantity)), pct)
 }
 
 func (v BatchProgressView) rate() string {
 	if v.PerSec <= 0 {
 		return "not measured yet"
 	}
-	return thousands(int64(math.Round(v.PerSec))) + " codes/s"
+	return Thousands(int64(math.Round(v.PerSec))) + " codes/s"
 }
 
 func (v BatchProgressView) elapsed() string {
@@ -1660,7 +1660,7 @@ func BatchPage(p Page, b BatchView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var73 string
-			templ_7745c5c3_Var73, templ_7745c5c3_Err = templ.JoinStringErrs(thousands(int64(b.Progress.Quantity)))
+			templ_7745c5c3_Var73, templ_7745c5c3_Err = templ.JoinStringErrs(Thousands(int64(b.Progress.Quantity)))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/batches.templ`, Line: 471, Col: 45}
 			}
@@ -2381,7 +2381,7 @@ func BatchCodes(v BatchCodesView, oob bool) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var113 string
-			templ_7745c5c3_Var113, templ_7745c5c3_Err = templ.JoinStringErrs(thousands(int64(len(v.Codes))))
+			templ_7745c5c3_Var113, templ_7745c5c3_Err = templ.JoinStringErrs(Thousands(int64(len(v.Codes))))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/batches.templ`, Line: 591, Col: 49}
 			}
@@ -2394,7 +2394,7 @@ func BatchCodes(v BatchCodesView, oob bool) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var114 string
-			templ_7745c5c3_Var114, templ_7745c5c3_Err = templ.JoinStringErrs(thousands(int64(v.Generated)))
+			templ_7745c5c3_Var114, templ_7745c5c3_Err = templ.JoinStringErrs(Thousands(int64(v.Generated)))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/batches.templ`, Line: 591, Col: 86}
 			}
@@ -2456,8 +2456,8 @@ func BatchCodes(v BatchCodesView, oob bool) templ.Component {
 	})
 }
 
-// thousands writes n with a comma between each group of three digits.
-func thousands(n int64) string {
+// Thousands writes n with a comma between each group of three digits.
+func Thousands(n int64) string {
 	if n < 0 {
 		return "-" + groupDigits(fmt.Sprint(-n))
 	}

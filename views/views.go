@@ -49,6 +49,9 @@ type Page struct {
 	Section string
 	CSRF    string
 	User    *SignedIn
+	// Charts loads the chart library, for a page with figures marked
+	// data-chart.
+	Charts bool
 }
 
 // SignedIn is the user a page is shown to.

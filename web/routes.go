@@ -78,8 +78,10 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.GET("/setup", auth.SetupForm, anyone...)
 	e.POST("/setup", auth.Setup, anyone...)
 
+	// Console: the dashboard, for everyone signed in.
+	dashboard := &handlers.Dashboard{Store: store, Now: cfg.Now}
 	// Console: coupons. Viewers read; editors and admins change.
-	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/coupons") }, viewer...)
+	e.GET("/", dashboard.Show, viewer...)
 	e.GET("/coupons", coupons.List, viewer...)
 	e.GET("/coupons/new", coupons.New, editor...)
 	e.POST("/coupons", coupons.Create, editor...)
