@@ -56,6 +56,15 @@
       axes: axes,
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), zone); },
     }, data, holder);
+    // The chart shows the numbers; the table stays one click away, and
+    // for screen readers, which are not shown the chart.
+    var wrap = table.closest(".table-wrap") || table;
+    var details = document.createElement("details");
+    var summary = document.createElement("summary");
+    summary.textContent = "The numbers as a table";
+    wrap.parentNode.insertBefore(details, wrap);
+    details.appendChild(summary);
+    details.appendChild(wrap);
     figure.setAttribute("data-drawn", "true");
   }
 
