@@ -132,48 +132,69 @@ func (h *Dashboard) chart(ctx context.Context, rng string, now, midnight time.Ti
 	case chartToday:
 		from = midnight
 		for t := midnight; !t.After(now); t = t.Add(time.Hour) {
-			points = append(points, t)
+			points = append(points, t.In(loc))
 		}
 		v.Title, v.Unit = "Redemptions and discount by the hour, today", "Hour"
 	case chart90:
 		from = midnight.AddDate(0, 0, -89)
-		for d := from; !d.After(midnight); d = d.AddDate(0, 0, 1) {
-			points = append(points, d)
-		}
+		points = days(from, midnight)
 		v.Title, v.Unit = "Redemptions and discount by day, the last 90 days", "Day"
 	default:
 		v.Range = chart30
 		from = midnight.AddDate(0, 0, -29)
-		for d := from; !d.After(midnight); d = d.AddDate(0, 0, 1) {
-			points = append(points, d)
-		}
+		points = days(from, midnight)
 		v.Title, v.Unit = "Redemptions and discount by day, the last 30 days", "Day"
 	}
-	slots, err := h.Store.TotalsBySlot(ctx, models.ScopeAll, "", from, models.SlotEnd(now))
-	if err != nil {
+	var err error
+	if v.Points, err = chartPoints(ctx, h.Store, models.ScopeAll, "", points, models.SlotEnd(now), rng == chartToday); err != nil {
 		return views.ChartView{}, time.Time{}, err
 	}
-	// Each slot goes to the last point that starts at or before it; a
-	// day of 23 or 25 hours is still one point.
-	sums := make([]models.Totals, len(points))
+	return v, from, nil
+}
+
+// chartPoints adds up the totals of one scope and key for each point,
+// a day or an hour starting at starts[i] in the store's zone and ending
+// where the next starts (the last at end), and labels it by its day, or
+// by its hour when hours is set. A day of 23 or 25 hours is one point.
+func chartPoints(ctx context.Context, store interface {
+	TotalsBySlot(ctx context.Context, scope, key string, from, to time.Time) ([]models.SlotTotals, error)
+}, scope, key string, starts []time.Time, end time.Time, hours bool) ([]views.ChartPoint, error) {
+	if len(starts) == 0 {
+		return nil, nil
+	}
+	slots, err := store.TotalsBySlot(ctx, scope, key, starts[0], end)
+	if err != nil {
+		return nil, err
+	}
+	sums := make([]models.Totals, len(starts))
 	i := 0
 	for _, sl := range slots {
 		at := models.SlotStart(sl.Slot)
-		for i+1 < len(points) && !points[i+1].After(at) {
+		for i+1 < len(starts) && !starts[i+1].After(at) {
 			i++
 		}
 		sums[i].Redemptions += sl.Redemptions
 		sums[i].Discount += sl.Discount
 	}
-	for i, t := range points {
-		label := t.In(loc).Format("Mon 2 Jan")
-		if rng == chartToday {
-			label = t.In(loc).Format("15:04")
+	points := make([]views.ChartPoint, len(starts))
+	for i, t := range starts {
+		label := t.Format("Mon 2 Jan")
+		if hours {
+			label = t.Format("15:04")
 		}
-		v.Points = append(v.Points, views.ChartPoint{X: t.Unix(), Label: label, Redemptions: sums[i].Redemptions, RedemptionsText: views.Thousands(sums[i].Redemptions),
-			Discount: sums[i].Discount, DiscountText: amountText(&sums[i].Discount)})
+		points[i] = views.ChartPoint{X: t.Unix(), Label: label, Redemptions: sums[i].Redemptions, RedemptionsText: views.Thousands(sums[i].Redemptions),
+			Discount: sums[i].Discount, DiscountText: amountText(&sums[i].Discount)}
 	}
-	return v, from, nil
+	return points, nil
+}
+
+// days are the starts of the days from from's to to's, in from's zone.
+func days(from, to time.Time) []time.Time {
+	var out []time.Time
+	for d := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, from.Location()); !d.After(to); d = d.AddDate(0, 0, 1) {
+		out = append(out, d)
+	}
+	return out
 }
 
 // top is the top promotions, UTM sources and campaigns by redemptions

@@ -30,13 +30,17 @@ type PromotionStore interface {
 	LinkedCoupons(ctx context.Context, p models.Promotion) (bySource, byCampaign int64, err error)
 	CouponTags(ctx context.Context) (sources, campaigns []models.TagCount, err error)
 	ListRedemptions(ctx context.Context, f models.RedemptionFilter) (models.RedemptionPage, error)
+	TotalsBetween(ctx context.Context, scope, key string, from, to time.Time) (models.Totals, error)
+	TotalsBySlot(ctx context.Context, scope, key string, from, to time.Time) ([]models.SlotTotals, error)
 }
 
 // Promotions serves the console's promotion pages. Now is the clock that
-// says whether a promotion is live.
+// says whether a promotion is live; Location is the store's time zone,
+// whose days a promotion's results count (nil is UTC).
 type Promotions struct {
-	Store PromotionStore
-	Now   func() time.Time
+	Store    PromotionStore
+	Now      func() time.Time
+	Location *time.Location
 }
 
 // List shows one page of promotions, newest first, filtered by status,
@@ -99,7 +103,22 @@ func (h *Promotions) Show(c echo.Context) error {
 	if wantsFragment(c, views.PromotionRedemptionsID) {
 		return Render(c, http.StatusOK, views.PromotionRedemptions(rs))
 	}
-	return h.renderPage(c, http.StatusOK, p, rs, tagLink{})
+	results, status, err := promotionResults(c, h.Store, p, h.Now(), h.location())
+	if err != nil {
+		return err
+	}
+	if wantsFragment(c, views.PromotionResultsID) {
+		return Render(c, status, views.PromotionResultsSection(results))
+	}
+	return h.renderPage(c, status, p, rs, tagLink{}, results)
+}
+
+// location is the store's time zone.
+func (h *Promotions) location() *time.Location {
+	if h.Location == nil {
+		return time.UTC
+	}
+	return h.Location
 }
 
 // tagLink is a refused Link UTM tag request, shown back on the page.
@@ -109,9 +128,9 @@ type tagLink struct {
 
 // renderPage renders a promotion's page with the coupons linked through
 // its tags and, for editors, the tags they can link it to.
-func (h *Promotions) renderPage(c echo.Context, status int, p models.Promotion, rs views.RedemptionList, refused tagLink) error {
+func (h *Promotions) renderPage(c echo.Context, status int, p models.Promotion, rs views.RedemptionList, refused tagLink, results views.PromotionResults) error {
 	ctx := c.Request().Context()
-	v := views.PromotionDetail{Promotion: promotionRow(p, h.Now()), Redemptions: rs}
+	v := views.PromotionDetail{Promotion: promotionRow(p, h.Now()), Redemptions: rs, Results: results}
 	var err error
 	if v.SourceCoupons, v.CampaignCoupons, err = h.Store.LinkedCoupons(ctx, p); err != nil {
 		return err
@@ -285,7 +304,11 @@ func (h *Promotions) LinkTag(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.renderPage(c, http.StatusUnprocessableEntity, p, rs, refused)
+	results, _, err := promotionResults(c, h.Store, p, h.Now(), h.location())
+	if err != nil {
+		return err
+	}
+	return h.renderPage(c, http.StatusUnprocessableEntity, p, rs, refused, results)
 }
 
 func (h *Promotions) promotion(c echo.Context) (models.Promotion, error) {

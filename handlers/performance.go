@@ -1,0 +1,92 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/coupond/coupond/models"
+	"github.com/coupond/coupond/views"
+	"github.com/labstack/echo/v4"
+)
+
+// maxChartDays bounds a results chart: a longer period is charted over
+// its last days.
+const maxChartDays = 90
+
+// dayLayout is a day as a date input sends it.
+const dayLayout = "2006-01-02"
+
+// totalsReader is what a results section reads.
+type totalsReader interface {
+	TotalsBetween(ctx context.Context, scope, key string, from, to time.Time) (models.Totals, error)
+	TotalsBySlot(ctx context.Context, scope, key string, from, to time.Time) ([]models.SlotTotals, error)
+}
+
+// promotionResults are p's results over the period the query names (from
+// and to, days in loc, both included), since p began unless it says
+// otherwise; days that cannot be read are in the answer's Errors and
+// its status is 422.
+func promotionResults(c echo.Context, store totalsReader, p models.Promotion, now time.Time, loc *time.Location) (views.PromotionResults, int, error) {
+	now = now.In(loc)
+	began := p.CreatedAt
+	if p.BeginsAt != nil && p.BeginsAt.Before(began) {
+		began = *p.BeginsAt
+	}
+	v := views.PromotionResults{URL: views.PromotionURL(p.ID), Zone: loc.String(), From: c.QueryParam("from"), To: c.QueryParam("to")}
+	if v.From == "" {
+		// Since it began, and never after today, which a start in the
+		// future would be.
+		v.From = min(began.In(loc).Format(dayLayout), now.Format(dayLayout))
+	}
+	if v.To == "" {
+		v.To = now.Format(dayLayout)
+	}
+	var verr models.ValidationError
+	from, err := time.ParseInLocation(dayLayout, v.From, loc)
+	if err != nil {
+		verr.Add("from", "must be a day, such as "+now.Format(dayLayout))
+	}
+	to, err := time.ParseInLocation(dayLayout, v.To, loc)
+	if err != nil {
+		verr.Add("to", "must be a day, such as "+now.Format(dayLayout))
+	} else if verr.Err() == nil && to.Before(from) {
+		verr.Add("to", "must be on or after the first day")
+	}
+	if vr := verr.Err(); vr != nil {
+		v.Errors = fieldMessages(vr.(*models.ValidationError))
+		return v, http.StatusUnprocessableEntity, nil
+	}
+	end := to.AddDate(0, 0, 1)
+	ctx := c.Request().Context()
+	key := itoa(int(p.ID))
+	t, err := store.TotalsBetween(ctx, models.ScopePromotion, key, from, end)
+	if err != nil {
+		return views.PromotionResults{}, 0, err
+	}
+	average := "—"
+	if t.Redemptions > 0 {
+		avg := t.Discount / t.Redemptions
+		average = amountText(&avg)
+	}
+	v.Figures = []views.Figure{
+		{Label: "Redemptions", Value: views.Thousands(t.Redemptions)},
+		{Label: "Discount given", Value: amountText(&t.Discount)},
+		{Label: "Order revenue", Value: amountText(&t.Revenue)},
+		{Label: "Customers", Value: views.Thousands(t.Customers)},
+		{Label: "Average discount per order", Value: average},
+	}
+	if p.MaxUsage > 0 {
+		left := max(int64(p.MaxUsage-p.Uses), 0)
+		v.Figures = append(v.Figures, views.Figure{Label: "Uses left now", Value: views.Thousands(left) + " of " + views.Thousands(int64(p.MaxUsage))})
+	}
+	chartFrom := from
+	if cut := to.AddDate(0, 0, -(maxChartDays - 1)); cut.After(chartFrom) {
+		chartFrom = cut
+	}
+	v.Chart = views.ChartView{Title: "Redemptions and discount by day", Unit: "Day"}
+	if v.Chart.Points, err = chartPoints(ctx, store, models.ScopePromotion, key, days(chartFrom, to), end, false); err != nil {
+		return views.PromotionResults{}, 0, err
+	}
+	return v, http.StatusOK, nil
+}
