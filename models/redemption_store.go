@@ -283,6 +283,9 @@ func (s *Store) insertRedemption(ctx context.Context, tx *gorm.DB, c Coupon, in 
 		}
 		r.Promotions = append(r.Promotions, rp)
 	}
+	if err := s.countRedemption(tx, r); err != nil {
+		return Redemption{}, err
+	}
 	summary := fmt.Sprintf("code=%s customer=%s order=%s items=%d promotions=%d", c.Code, r.CustomerID, r.OrderID, r.Items, len(r.Promotions))
 	if r.Discount != nil {
 		summary += fmt.Sprintf(" amount=%d discount=%d", *r.OrderAmount, *r.Discount)
@@ -341,6 +344,9 @@ func (s *Store) CancelRedemption(ctx context.Context, id int64) (Redemption, err
 		}
 		for i := range r.Promotions {
 			r.Promotions[i].Cancelled = true
+		}
+		if err := s.countRedemption(tx, r); err != nil {
+			return err
 		}
 		summary := fmt.Sprintf("code=%s customer=%s order=%s", r.Code, r.CustomerID, r.OrderID)
 		return s.audit(ctx, tx, ActionRedeemCancel, EntityRedemption, strconv.FormatInt(r.ID, 10), summary)
