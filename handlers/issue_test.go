@@ -180,8 +180,8 @@ func TestIssueFormRefusesBadInput(t *testing.T) {
 		if n := h.Series(s.ID()).Issued; n != 0 {
 			t.Errorf("refused forms issued %d codes", n)
 		}
-		if cs, err := h.Store.SearchCustomers(t.Context(), models.CustomerFilter{Query: "a@example.com"}); err != nil || len(cs) != 0 {
-			t.Errorf("a refused form made customers %v (%v)", cs, err)
+		if page, err := h.Store.ListCustomers(t.Context(), models.CustomerFilter{Query: "a@example.com"}); err != nil || len(page.Customers) != 0 {
+			t.Errorf("a refused form made customers %v (%v)", page.Customers, err)
 		}
 		r = h.Post("/issue", url.Values{"identifierType": {"email"}, "identifier": {"a@example.com"}}, webtest.HTMX(views.IssueID))
 		if r.Status != http.StatusUnprocessableEntity {

@@ -158,8 +158,14 @@ type redemptionLister interface {
 // query's after names, for the page at base; a cursor that no longer
 // works gives the newest with a note.
 func redemptionList(c echo.Context, store redemptionLister, f models.RedemptionFilter, base string, row func(models.Redemption) views.RedemptionRow) (views.RedemptionList, error) {
+	return redemptionListAt(c, store, f, base, "after", row)
+}
+
+// redemptionListAt is redemptionList paged by the query parameter
+// param, for a page that pages another list by "after".
+func redemptionListAt(c echo.Context, store redemptionLister, f models.RedemptionFilter, base, param string, row func(models.Redemption) views.RedemptionRow) (views.RedemptionList, error) {
 	ctx := c.Request().Context()
-	f.After = c.QueryParam("after")
+	f.After = c.QueryParam(param)
 	var v views.RedemptionList
 	res, err := store.ListRedemptions(ctx, f)
 	if verr := (*models.ValidationError)(nil); errors.As(err, &verr) && f.After != "" {
@@ -174,7 +180,7 @@ func redemptionList(c echo.Context, store redemptionLister, f models.RedemptionF
 		v.Rows = append(v.Rows, row(r))
 	}
 	if res.Next != "" {
-		v.NextURL = queryURL(base, map[string]string{"after": res.Next})
+		v.NextURL = queryURL(base, map[string]string{param: res.Next})
 	}
 	if f.After != "" {
 		v.FirstURL = base

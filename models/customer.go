@@ -9,13 +9,22 @@ import (
 
 // Customer is who a personal code is for. Each identifier is unique;
 // any one of them finds the customer. ID is what the native API calls
-// customerId and what redemptions record.
+// customerId and what redemptions record. A redemption for a customer
+// id no customer has yet creates one with that id.
+//
+// LastActivityAt, Redemptions and Savings are kept by each issue,
+// redemption and cancellation in its own transaction: the time of the
+// customer's latest issue or redemption, its live (not cancelled)
+// redemptions, and the sum of their discounts in minor units.
 type Customer struct {
-	ID         string `gorm:"primaryKey"`
-	Mobile     *string
-	Email      *string
-	ExternalID *string `gorm:"column:external_id"`
-	CreatedAt  time.Time
+	ID             string `gorm:"primaryKey"`
+	Mobile         *string
+	Email          *string
+	ExternalID     *string `gorm:"column:external_id"`
+	CreatedAt      time.Time
+	LastActivityAt time.Time
+	Redemptions    int64
+	Savings        int64
 }
 
 // Customer identifier fields.

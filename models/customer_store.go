@@ -3,12 +3,14 @@ package models
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"maps"
 	"math/big"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -110,6 +112,7 @@ func (s *Store) ensureCustomer(tx *gorm.DB, ref CustomerRef) (Customer, error) {
 			return Customer{}, fmt.Errorf("create customer %s: lost the race %d times", ref, attempt)
 		}
 		c = Customer{ID: ref.ID, Mobile: optional(ref.Mobile), Email: optional(ref.Email), ExternalID: optional(ref.ExternalID), CreatedAt: s.now()}
+		c.LastActivityAt = c.CreatedAt
 		if c.ID == "" {
 			if c.ID, err = s.newCustomerID(); err != nil {
 				return Customer{}, err
@@ -149,9 +152,50 @@ func (s *Store) completeCustomer(tx *gorm.DB, c *Customer, ref CustomerRef) erro
 	return err
 }
 
-// ensureCustomerID makes sure a customer with id exists inside tx.
-func (s *Store) ensureCustomerID(tx *gorm.DB, id string) error {
-	return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&Customer{ID: id, CreatedAt: s.now()}).Error
+// countRedemption keeps the figures of r's customer in step with r,
+// inside the transaction that has just written r. A live r (just made)
+// is one more live redemption, adds its discount to the savings and
+// makes its time the customer's latest activity when later, creating
+// the customer (with r's customer id) when no customer has that id; a
+// cancelled r (just cancelled) takes its use and its discount back.
+func (s *Store) countRedemption(tx *gorm.DB, r Redemption) error {
+	var saved int64
+	if r.Discount != nil {
+		saved = *r.Discount
+	}
+	if r.Live() {
+		return s.customerActive(tx, r.CustomerID, r.CreatedAt, 1, saved)
+	}
+	res := tx.Model(&Customer{}).Where("id = ?", r.CustomerID).
+		UpdateColumns(map[string]any{"redemptions": gorm.Expr("redemptions - 1"), "savings": gorm.Expr("savings - ?", saved)})
+	switch {
+	case res.Error != nil:
+		return fmt.Errorf("count the cancellation for customer %q: %w", r.CustomerID, res.Error)
+	case res.RowsAffected != 1:
+		return fmt.Errorf("count the cancellation for customer %q: no such customer", r.CustomerID)
+	}
+	return nil
+}
+
+// customerActive records, inside tx, activity of customer id at at (an
+// issue, or a redemption that adds uses live redemptions and saved to
+// the savings): at becomes its latest activity when later. A customer
+// no customer row has yet is created with that id, first seen at at;
+// two transactions creating it at once end with one row that counts
+// both.
+func (s *Store) customerActive(tx *gorm.DB, id string, at time.Time, uses, saved int64) error {
+	at = at.UTC()
+	err := tx.Exec(`INSERT INTO customers (id, created_at, last_activity_at, redemptions, savings) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET
+			redemptions = customers.redemptions + excluded.redemptions,
+			savings = customers.savings + excluded.savings,
+			last_activity_at = CASE WHEN excluded.last_activity_at > customers.last_activity_at
+				THEN excluded.last_activity_at ELSE customers.last_activity_at END`,
+		id, at, at, uses, saved).Error
+	if err != nil {
+		return fmt.Errorf("record the activity of customer %q: %w", id, err)
+	}
+	return nil
 }
 
 func optional(s string) *string {
@@ -172,36 +216,135 @@ func (s *Store) newCustomerID() (string, error) {
 	return strconv.FormatInt(n.Int64()+1e11, 10), nil
 }
 
-// CustomerFilter selects customers for the console's search.
+// CustomerFilter selects and pages customers, most recent activity
+// first.
 type CustomerFilter struct {
-	// Query matches any identifier exactly (a mobile by its digits, an
-	// email ignoring case).
+	// Query, when set, selects the customers one of whose identifiers
+	// is the query (a mobile by its digits, an email ignoring case) or
+	// whose email starts with it, ignoring case.
 	Query string
+	// After is the cursor of the previous page's Next.
+	After string
+	// Limit is the page size: 0 means DefaultListLimit.
 	Limit int
 }
 
-// SearchCustomers returns the customers any of whose identifiers equals
-// the query, read as each kind of identifier in turn.
-func (s *Store) SearchCustomers(ctx context.Context, f CustomerFilter) ([]Customer, error) {
-	q := strings.TrimSpace(f.Query)
-	if q == "" {
-		return nil, nil
+// ListedCustomer is a customer on the customer list, with how many codes
+// were made for it.
+type ListedCustomer struct {
+	Customer
+	Codes int64
+}
+
+// CustomerPage is one page of customers and the cursor of the next page,
+// empty on the last page.
+type CustomerPage struct {
+	Customers []ListedCustomer
+	Next      string
+}
+
+// ListCustomers returns a page of the customers f selects, most recent
+// activity first (ties by id), by keyset pagination on (latest
+// activity, id), so every page costs the same however deep it is. It
+// fails with a *ValidationError for a bad limit or cursor.
+func (s *Store) ListCustomers(ctx context.Context, f CustomerFilter) (CustomerPage, error) {
+	var verr ValidationError
+	limit := pageLimit(f.Limit, &verr)
+	afterAt, afterID := activityCursor(f.After, &verr)
+	if err := verr.Err(); err != nil {
+		return CustomerPage{}, fmt.Errorf("list customers: %w", err)
 	}
-	conds := []string{"id = ?", "external_id = ?", "email = ?"}
-	args := []any{q, q, strings.ToLower(q)}
-	if ref, err := (CustomerRef{Mobile: q}).Normalize(""); err == nil {
-		conds, args = append(conds, "mobile = ?"), append(args, ref.Mobile)
+	q := s.db.WithContext(ctx).Model(&Customer{})
+	if query := strings.TrimSpace(f.Query); query != "" {
+		conds, args := s.customerSearch(query)
+		q = q.Where("("+strings.Join(conds, " OR ")+")", args...)
+	}
+	if f.After != "" {
+		q = q.Where("(last_activity_at < ? OR (last_activity_at = ? AND id > ?))", afterAt, afterAt, afterID)
 	}
 	var cs []Customer
-	limit := f.Limit
-	if limit <= 0 || limit > MaxListLimit {
-		limit = DefaultListLimit
+	if err := q.Order("last_activity_at DESC, id").Limit(limit + 1).Find(&cs).Error; err != nil {
+		return CustomerPage{}, fmt.Errorf("list customers: %w", err)
 	}
-	err := s.db.WithContext(ctx).Where(strings.Join(conds, " OR "), args...).Order("id").Limit(limit).Find(&cs).Error
+	var page CustomerPage
+	if len(cs) > limit {
+		cs = cs[:limit]
+		last := cs[limit-1]
+		page.Next = nextActivityCursor(last.LastActivityAt, last.ID)
+	}
+	if len(cs) == 0 {
+		return page, nil
+	}
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
+	}
+	var counts []struct {
+		CustomerID string
+		Codes      int64
+	}
+	err := s.db.WithContext(ctx).Model(&Coupon{}).Select("customer_id, count(*) AS codes").
+		Where("customer_id IN ?", ids).Group("customer_id").Scan(&counts).Error
 	if err != nil {
-		return nil, fmt.Errorf("search customers: %w", err)
+		return CustomerPage{}, fmt.Errorf("list customers: count their codes: %w", err)
 	}
-	return cs, nil
+	held := make(map[string]int64, len(counts))
+	for _, c := range counts {
+		held[c.CustomerID] = c.Codes
+	}
+	page.Customers = make([]ListedCustomer, len(cs))
+	for i, c := range cs {
+		page.Customers[i] = ListedCustomer{Customer: c, Codes: held[c.ID]}
+	}
+	return page, nil
+}
+
+// customerSearch is the condition (its terms to be joined with OR) that
+// selects the customers a search for query finds: any identifier equal
+// to it, read as each kind of identifier in turn, or an email starting
+// with it.
+func (s *Store) customerSearch(query string) ([]string, []any) {
+	email := strings.ToLower(query)
+	conds := []string{"id = ?", "external_id = ?", "email = ?"}
+	args := []any{query, query, email}
+	if ref, err := (CustomerRef{Mobile: query}).Normalize(""); err == nil {
+		conds, args = append(conds, "mobile = ?"), append(args, ref.Mobile)
+	}
+	if s.dialect == DialectPostgres {
+		// Served by the text_pattern_ops index, whatever the collation.
+		escaped := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(email)
+		conds, args = append(conds, `email LIKE ? ESCAPE '\'`), append(args, escaped+"%")
+	} else {
+		// SQLite compares text bytewise, and no UTF-8 text holds the byte
+		// 0xff: every email with the prefix sorts in this range, which
+		// the index on emails serves.
+		conds, args = append(conds, "(email >= ? AND email < ?)"), append(args, email, email+"\xff")
+	}
+	return conds, args
+}
+
+// activityCursor reads a cursor of the customer list: the latest
+// activity and the id of the last customer of the previous page.
+func activityCursor(after string, verr *ValidationError) (time.Time, string) {
+	if after == "" {
+		return time.Time{}, ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(after)
+	var at time.Time
+	at0, id, ok := strings.Cut(string(b), "|")
+	if err == nil && ok {
+		at, err = time.Parse(time.RFC3339Nano, at0)
+	}
+	if err != nil || !ok || id == "" {
+		verr.Add(FieldCursor, "is not a cursor this server handed out; start again without it")
+	}
+	return at.UTC(), id
+}
+
+// nextActivityCursor is the cursor of the customer list's page after the
+// one ending with the customer id, last active at at.
+func nextActivityCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
 }
 
 // CustomerCodePage is one page of a customer's codes, newest first, and

@@ -39,6 +39,9 @@ func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
 	return v, err
 }
 
+// MigrateTo applies the migrations the database lacks up to version.
+func (s *Store) MigrateTo(ctx context.Context, version int64) error { return s.migrate(ctx, version) }
+
 // OnMigrateLockWait makes Migrate call f when it finds the SQLite
 // migration lock held by someone else and starts waiting for it.
 func (s *Store) OnMigrateLockWait(f func()) { s.migrateLockWaiting = f }

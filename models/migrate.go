@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"math"
 	"os"
 	"syscall"
 	"time"
@@ -36,6 +37,12 @@ var migrations embed.FS
 // database's error when a migration fails, which goose rolls back so
 // that the next Migrate applies it again.
 func (s *Store) Migrate(ctx context.Context) error {
+	return s.migrate(ctx, math.MaxInt64)
+}
+
+// migrate applies the migrations the database lacks up to version, as
+// Migrate describes.
+func (s *Store) migrate(ctx context.Context, version int64) error {
 	sub, err := fs.Sub(migrations, "migrations/"+s.dialect)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -65,7 +72,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
+	if _, err := p.UpTo(ctx, version); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil

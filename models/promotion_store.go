@@ -379,7 +379,7 @@ func (s *Store) CreateSingleUse(ctx context.Context, in SingleUseInput) (Coupon,
 			return err
 		}
 		if c.CustomerID != nil {
-			if err := s.ensureCustomerID(tx, *c.CustomerID); err != nil {
+			if err := s.customerActive(tx, *c.CustomerID, c.CreatedAt, 0, 0); err != nil {
 				return err
 			}
 			if err := tx.Create(&Issuance{CouponID: c.ID, CustomerID: *c.CustomerID, IssuedAt: c.CreatedAt}).Error; err != nil {

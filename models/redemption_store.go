@@ -293,6 +293,9 @@ func (s *Store) insertRedemption(ctx context.Context, tx *gorm.DB, c Coupon, in 
 	if err := s.addTotals(tx, r, 1); err != nil {
 		return Redemption{}, err
 	}
+	if err := s.countRedemption(tx, r); err != nil {
+		return Redemption{}, err
+	}
 	summary := fmt.Sprintf("code=%s customer=%s order=%s items=%d promotions=%d", c.Code, r.CustomerID, r.OrderID, r.Items, len(r.Promotions))
 	if r.Discount != nil {
 		summary += fmt.Sprintf(" amount=%d discount=%d", *r.OrderAmount, *r.Discount)
@@ -354,6 +357,9 @@ func (s *Store) CancelRedemption(ctx context.Context, id int64) (Redemption, err
 		}
 		// Out of the totals of the day it was made.
 		if err := s.addTotals(tx, r, -1); err != nil {
+			return err
+		}
+		if err := s.countRedemption(tx, r); err != nil {
 			return err
 		}
 		summary := fmt.Sprintf("code=%s customer=%s order=%s", r.Code, r.CustomerID, r.OrderID)

@@ -242,12 +242,13 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (Customer, []IssueR
 	var cust Customer
 	var results []IssueResult
 	err = s.write(ctx, func(tx *gorm.DB) error {
-		var err error
-		if cust, err = s.ensureCustomer(tx, ref); err != nil {
-			return err
-		}
+		// The series' rows first, then the customer's, the order a
+		// redemption locks a promotion and then its customer in.
 		found, err := loadSeries(tx, ids, s.forUpdate)
 		if err != nil {
+			return err
+		}
+		if cust, err = s.ensureCustomer(tx, ref); err != nil {
 			return err
 		}
 		results = make([]IssueResult, len(ids))
@@ -355,6 +356,9 @@ func (s *Store) issueOne(ctx context.Context, tx *gorm.DB, ser *Series, cust Cus
 	ser.Issued++
 	is := Issuance{SeriesID: &p.ID, CouponID: c.ID, CustomerID: cust.ID, Source: source, IssuedAt: now}
 	if err := tx.Create(&is).Error; err != nil {
+		return err
+	}
+	if err := s.customerActive(tx, cust.ID, now, 0, 0); err != nil {
 		return err
 	}
 	r.Coupon, r.Issuance = &c, &is

@@ -163,8 +163,8 @@ func TestCapillaryIssueIsIdempotent(t *testing.T) {
 func TestCapillaryRedeem(t *testing.T) {
 	t.Parallel()
 	webtest.ForEachDBAtEpoch(t, func(t *testing.T, h *webtest.Harness) {
-		// The till's own time, an hour before the store's clock.
-		tillTime := webtest.Epoch.Add(-time.Hour).Format("2006-01-02 15:04:05")
+		// The till's own time, which the store's clock stands at.
+		tillTime := webtest.Epoch.Format("2006-01-02 15:04:05")
 		fixed := createSeries(t, h, seriesBase)
 		perc := createSeries(t, h, `"description": "Ten percent", "validTillDate": "2031-01-01T00:00:00Z", "discountType": "PERC", "discountValue": 10, "discountUpto": 150`)
 		b := webtest.Decode[bulkIssue](t, h.MustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d, %d], "customer": {"id": "c1", "email": "c1@example.com"}}`, fixed, perc)))
@@ -322,6 +322,8 @@ func TestCapillaryRedeemsAtTheRedemptionTimeSent(t *testing.T) {
 		for _, at := range []string{
 			webtest.Epoch.Add(time.Hour).Format("2006-01-02 15:04:05"),
 			webtest.Epoch.Add(-models.MaxRedemptionAge - time.Hour).Format(time.RFC3339),
+			// Before the code was issued.
+			webtest.Epoch.Add(-time.Hour).Format("2006-01-02 15:04:05"),
 			"yesterday",
 		} {
 			r := redeem("T-bad", at)
@@ -340,8 +342,8 @@ func TestCapillaryRedeemsAtTheRedemptionTimeSent(t *testing.T) {
 		}
 
 		// A time in the window is the redemption's own, with its offset
-		// read.
-		sent := webtest.Epoch.Add(-26 * time.Hour)
+		// read: the till's clock half a minute ahead of the store's.
+		sent := webtest.Epoch.Add(30 * time.Second)
 		r := redeem("T-1", sent.In(time.FixedZone("", -5*3600)).Format(time.RFC3339))
 		got := webtest.Decode[struct {
 			Redemption []struct {
