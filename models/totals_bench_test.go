@@ -1,0 +1,116 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// benchNow is where the dashboard benchmark's clock stands.
+var benchNow = time.Date(2026, 11, 21, 15, 0, 0, 0, time.UTC)
+
+// seedRedemptions fills a fresh SQLite store with n live redemptions
+// spread evenly over the 90 days before benchNow, of 1,000 coupons
+// reaching 50 promotions, by 200,000 customers, from 20 UTM sources and
+// 20 campaigns, and fills the totals the way migration 7 does from
+// existing redemptions.
+func seedRedemptions(b *testing.B, n int) *Store {
+	b.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, Config{Path: filepath.Join(b.TempDir(), "bench.db"), Now: func() time.Time { return benchNow }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			b.Errorf("close the store: %v", err)
+		}
+	})
+	if err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	const promotions, coupons = 50, 1000
+	stmts := []string{
+		fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < %d)
+			INSERT INTO promotions (name, status, kind, discount_type, discount_value, created_at, updated_at)
+			SELECT 'Promotion ' || i, 'active', 'regular', 'percent', 1000, '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00' FROM n`, promotions),
+		fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < %d)
+			INSERT INTO coupons (code, max_items_per_client, expiration_interval_per_use, max_usage, created_at, updated_at)
+			SELECT 'C' || i, 0, 0, 0, '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00' FROM n`, coupons),
+		fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < %d)
+			INSERT INTO redemptions (coupon_id, code, customer_id, order_id, items, order_amount, discount, created_at, utm_source, utm_campaign)
+			SELECT 1 + i %% %d, 'C' || (1 + i %% %d), 'cust' || (i %% 200000), 'o' || i, 1, 1000 + i %% 5000, 100 + i %% 500,
+				strftime('%%Y-%%m-%%d %%H:%%M:%%S', %d - i * %d / %d, 'unixepoch') || '+00:00', 'src' || (i %% 20), 'camp' || (i %% 20) FROM n`,
+			n, coupons, coupons, benchNow.Unix(), int64(90*24*3600), n),
+		fmt.Sprintf(`INSERT INTO redemption_promotions (redemption_id, promotion_id, customer_id, discount, cancelled)
+			SELECT id, 1 + id %% %d, customer_id, discount, 0 FROM redemptions`, promotions),
+	}
+	// The totals, as migration 7 fills them from existing redemptions.
+	up, err := fs.ReadFile(migrations, "migrations/sqlite/00007_redemption_totals.sql")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, stmt := range strings.Split(string(up), ";\n") {
+		if strings.HasPrefix(strings.TrimSpace(stmt), "INSERT INTO redemption_") && !strings.Contains(stmt, "-- +goose Down") {
+			stmts = append(stmts, stmt)
+		}
+	}
+	stmts = append(stmts, "ANALYZE")
+	for _, stmt := range stmts {
+		if err := s.wdb.Exec(stmt).Error; err != nil {
+			b.Fatalf("%.80s: %v", stmt, err)
+		}
+	}
+	return s
+}
+
+// BenchmarkDashboardReads1M measures the reads the console's dashboard
+// makes, over the totals of 1,000,000 redemptions in SQLite: the three
+// periods' figures beside the periods before (with distinct customers),
+// the 30-day chart by slot, the six top lists and the live promotions.
+// The target is the whole page under 100 ms.
+func BenchmarkDashboardReads1M(b *testing.B) {
+	s := seedRedemptions(b, 1_000_000)
+	ctx := context.Background()
+	now := benchNow
+	midnight := now.Truncate(24 * time.Hour)
+	end := SlotEnd(now)
+	var t Totals
+	for b.Loop() {
+		for _, p := range [][3]time.Time{
+			{midnight, midnight.AddDate(0, 0, -1), now.AddDate(0, 0, -1)},
+			{now.AddDate(0, 0, -7), now.AddDate(0, 0, -14), now.AddDate(0, 0, -7)},
+			{now.AddDate(0, 0, -30), now.AddDate(0, 0, -60), now.AddDate(0, 0, -30)},
+		} {
+			cur, err := s.TotalsBetween(ctx, ScopeAll, "", p[0], end)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := s.TotalsBetween(ctx, ScopeAll, "", p[1], SlotEnd(p[2])); err != nil {
+				b.Fatal(err)
+			}
+			t = cur
+		}
+		if _, err := s.TotalsBySlot(ctx, ScopeAll, "", midnight.AddDate(0, 0, -29), end); err != nil {
+			b.Fatal(err)
+		}
+		for _, scope := range []string{ScopePromotion, ScopeUTMSource, ScopeUTMCampaign} {
+			for _, byDiscount := range []bool{false, true} {
+				if _, err := s.TopTotals(ctx, scope, midnight.AddDate(0, 0, -29), end, byDiscount, 5); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		if _, err := s.CountActivePromotions(ctx, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if t.Redemptions < 300_000 || t.Customers == 0 {
+		b.Fatalf("the last 30 days hold %+v, want about a third of the redemptions", t)
+	}
+	b.ReportMetric(float64(t.Redemptions), "redemptions-in-30d")
+}
