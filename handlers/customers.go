@@ -35,7 +35,7 @@ func (h *Customers) List(c echo.Context) error {
 		return err
 	}
 	for _, cust := range cs {
-		v.Rows = append(v.Rows, customerRow(cust))
+		v.Rows = append(v.Rows, customerRow(TermsOf(c), cust))
 	}
 	if wantsFragment(c, views.CustomerResultsID) {
 		return Render(c, http.StatusOK, views.CustomerResults(v))
@@ -53,7 +53,7 @@ func (h *Customers) Show(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	codes, err := issuedCodeList(c.QueryParam("after"), views.CustomerURL(cust.ID), "That page link is not valid any more, so these are the newest codes.", h.Now(),
+	codes, err := issuedCodeList(TermsOf(c), c.QueryParam("after"), views.CustomerURL(cust.ID), "That page link is not valid any more, so these are the newest codes.", h.Now(),
 		func(after string) ([]models.IssuedCode, string, error) {
 			res, err := h.Store.CustomerCodes(ctx, cust.ID, after, codePageSize)
 			return res.Codes, res.Next, err
@@ -64,12 +64,12 @@ func (h *Customers) Show(c echo.Context) error {
 	if wantsFragment(c, views.CustomerCodesID) {
 		return Render(c, http.StatusOK, views.CustomerCodes(codes))
 	}
-	v := views.CustomerDetail{Customer: customerRow(cust), Codes: codes}
+	v := views.CustomerDetail{Customer: customerRow(TermsOf(c), cust), Codes: codes}
 	return Render(c, http.StatusOK, views.CustomerPage(page(c, "Customer "+cust.ID, views.SectionCustomers), v))
 }
 
-func customerRow(c models.Customer) views.CustomerRow {
-	return views.CustomerRow{ID: c.ID, Identifiers: c.Identifiers(), CreatedAt: formatTime(c.CreatedAt)}
+func customerRow(t Terms, c models.Customer) views.CustomerRow {
+	return views.CustomerRow{ID: c.ID, Identifiers: c.Identifiers(), CreatedAt: t.Time(c.CreatedAt)}
 }
 
 // pathText is the path parameter name as text. The router hands it over

@@ -84,7 +84,7 @@ func TestCustomerPageListsEveryCode(t *testing.T) {
 			t.Errorf("identifiers: id %q, email %q", testID(page.Body, "customer-id"), testID(page.Body, "identifier-email"))
 		}
 		want := map[string][]string{
-			codes[0]:     {codes[0], "Welcome", "2026-11-21 10:00:00", "0 / 1", "available", "2027-01-01 00:00:00"},
+			codes[0]:     {codes[0], "Welcome", "2026-11-21 10:00:00", "0 / 1", "available", "2026-12-31 23:59:59"},
 			codes[1]:     {codes[1], "Weekly", "2026-11-21 10:00:00", "1 / 2", "used", "2026-11-28 10:00:00"},
 			"CAROL-BDAY": {"CAROL-BDAY", "Single-use coupon CAROL-BDAY", "2026-11-21 10:00:00", "1 / 1", "used up", "never expires"},
 		}
