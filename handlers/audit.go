@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/views"
@@ -32,15 +31,15 @@ func (h *Audit) List(c echo.Context) error {
 	f := models.AuditFilter{Actor: v.Actor, Action: v.Action, Entity: v.Entity, Before: q.Get("before")}
 	var err error
 	if v.From != "" {
-		if f.From, err = time.Parse(time.DateOnly, v.From); err != nil {
+		if f.From, err = TermsOf(c).Day(v.From); err != nil {
 			v.Errors["from"] = "must be a date like 2026-11-21"
 		}
 	}
 	if v.To != "" {
-		if f.To, err = time.Parse(time.DateOnly, v.To); err != nil {
+		if f.To, err = TermsOf(c).Day(v.To); err != nil {
 			v.Errors["to"] = "must be a date like 2026-11-21"
 		}
-		f.To = f.To.AddDate(0, 0, 1)
+		f.To = TermsOf(c).NextDay(f.To)
 	}
 	status := http.StatusOK
 	if len(v.Errors) == 0 {
@@ -54,7 +53,7 @@ func (h *Audit) List(c echo.Context) error {
 			return err
 		}
 		for _, e := range res.Events {
-			v.Rows = append(v.Rows, views.AuditRow{At: formatTime(e.At), Actor: e.Actor, Action: e.Action, Entity: e.Entity, EntityID: e.EntityID, Summary: e.Summary})
+			v.Rows = append(v.Rows, views.AuditRow{At: TermsOf(c).Time(e.At), Actor: e.Actor, Action: e.Action, Entity: e.Entity, EntityID: e.EntityID, Summary: e.Summary})
 		}
 		if res.Next != "" {
 			v.NextURL = auditURL(v, res.Next)

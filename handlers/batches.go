@@ -322,7 +322,7 @@ func (h *Batches) List(c echo.Context) error {
 		return err
 	}
 	for _, b := range res.Batches {
-		v.Rows = append(v.Rows, batchRow(b))
+		v.Rows = append(v.Rows, batchRow(TermsOf(c), b))
 		v.Live = v.Live || !b.Finished()
 	}
 	v.SelfURL = batchesURL(v.Status, f.After)
@@ -342,9 +342,9 @@ func batchesURL(status, after string) string {
 	return queryURL(views.BatchesURL, map[string]string{views.FieldStatus: status, "after": after})
 }
 
-func batchRow(b models.Batch) views.BatchRow {
+func batchRow(t Terms, b models.Batch) views.BatchRow {
 	r := views.BatchRow{ID: b.ID, Status: b.Status, Generated: b.Generated, Quantity: b.Quantity, Describe: describeBatch(b),
-		CreatedBy: b.CreatedBy, CreatedAt: formatTime(b.CreatedAt)}
+		CreatedBy: b.CreatedBy, CreatedAt: t.Time(b.CreatedAt)}
 	if b.PromotionID != nil {
 		r.PromotionID = *b.PromotionID
 	}
@@ -428,12 +428,12 @@ func (h *Batches) batch(c echo.Context) (models.Batch, error) {
 
 // renderPage renders batch b's page.
 func (h *Batches) renderPage(c echo.Context, b models.Batch) error {
-	ctx := c.Request().Context()
+	ctx, t := c.Request().Context(), TermsOf(c)
 	v := views.BatchView{
 		Progress: progressView(b, h.Now()), Describe: describeBatch(b),
 		MaxUsage: b.MaxUsage, MaxUsagePerClient: b.MaxUsagePerClient, MaxItemsPerClient: b.MaxItemsPerClient,
 		ExpirationIntervalPerUse: models.FormatTimeSpan(b.ExpirationIntervalPerUse), UTMSource: httpx.Deref(b.UTMSource), UTMCampaign: httpx.Deref(b.UTMCampaign),
-		CreatedBy: b.CreatedBy, CreatedAt: formatTime(b.CreatedAt), StartedAt: optionalTime(b.StartedAt), FinishedAt: optionalTime(b.FinishedAt),
+		CreatedBy: b.CreatedBy, CreatedAt: t.Time(b.CreatedAt), StartedAt: t.OptionalTime(b.StartedAt), FinishedAt: t.OptionalTime(b.FinishedAt),
 	}
 	// A batch made before formats were recorded has no keyspace to tell.
 	if f, err := b.FormatInput().Compile(); b.Format != "" && err == nil {
@@ -487,11 +487,4 @@ func progressView(b models.Batch, now time.Time) views.BatchProgressView {
 		ID: b.ID, Status: b.Status, Finished: b.Finished(), Generated: b.Generated, Quantity: b.Quantity,
 		Started: b.StartedAt != nil, PerSec: p.PerSec, Elapsed: p.Elapsed, Left: p.Left, Error: b.Error,
 	}
-}
-
-func optionalTime(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return formatTime(*t)
 }

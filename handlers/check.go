@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
@@ -52,7 +51,7 @@ func (h *Check) Show(c echo.Context) error {
 	}
 	var verr models.ValidationError
 	in := models.CheckInput{Code: f.Code, CustomerID: f.CustomerID, Items: httpx.FormInt(&verr, views.FieldItems, f.Items),
-		OrderAmount: httpx.FormAmount(&verr, views.FieldOrderAmount, f.OrderAmount)}
+		OrderAmount: TermsOf(c).FormAmount(&verr, views.FieldOrderAmount, f.OrderAmount, false)}
 	var v models.Verdict
 	err := verr.Err()
 	if err != nil {
@@ -74,7 +73,7 @@ func (h *Check) Show(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	r := checkResult(in, v)
+	r := checkResult(TermsOf(c), in, v)
 	if wantsFragment(c, views.CheckResultID) {
 		return Render(c, http.StatusOK, views.CheckResultFragment(r, false))
 	}
@@ -82,25 +81,25 @@ func (h *Check) Show(c echo.Context) error {
 }
 
 // ruleText says what a promotion takes off, with its cap: "10 %, at
-// most 500".
-func ruleText(p models.Promotion) string {
-	s := discountText(p.DiscountType, p.DiscountValue)
+// most 5.00 EUR".
+func ruleText(t Terms, p models.Promotion) string {
+	s := discountText(t, p.DiscountType, p.DiscountValue)
 	if p.DiscountCap != nil {
-		s += ", at most " + strconv.FormatInt(*p.DiscountCap, 10)
+		s += ", at most " + t.Amount(p.DiscountCap)
 	}
 	return s
 }
 
 // checkResult turns a verdict on in into its view.
-func checkResult(in models.CheckInput, v models.Verdict) views.CheckResult {
+func checkResult(t Terms, in models.CheckInput, v models.Verdict) views.CheckResult {
 	r := views.CheckResult{Checked: true, Code: in.Code, CustomerID: in.CustomerID, Valid: v.Valid,
-		OrderAmount: amountText(in.OrderAmount), Discount: amountText(v.Discount)}
+		OrderAmount: t.Amount(in.OrderAmount), Discount: t.Amount(v.Discount)}
 	for _, code := range v.Reasons {
 		r.Reasons = append(r.Reasons, views.Reason{Code: code, Text: reasonTexts[code]})
 	}
 	for _, ap := range v.Promotions {
 		r.Promotions = append(r.Promotions, views.AppliedPromotion{ID: ap.Promotion.ID, Name: ap.Promotion.Name,
-			Rule: ruleText(ap.Promotion), Discount: amountText(ap.Discount)})
+			Rule: ruleText(t, ap.Promotion), Discount: t.Amount(ap.Discount)})
 	}
 	return r
 }

@@ -96,14 +96,14 @@ func TestConsoleCheckCode(t *testing.T) {
 
 		// Valid, with the promotion that would apply and the discount on
 		// the amount; htmx gets the result alone.
-		r := h.Do("GET", checkURL("ok1", "customerId", "erin", "items", "3", "orderAmount", "5000"), nil, webtest.HTMX(views.CheckResultID))
+		r := h.Do("GET", checkURL("ok1", "customerId", "erin", "items", "3", "orderAmount", "50"), nil, webtest.HTMX(views.CheckResultID))
 		if r.Status != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(r.Body), `<section id="`+views.CheckResultID+`"`) || strings.Contains(r.Body, "<html") {
 			t.Fatalf("htmx check: %d %.200s", r.Status, r.Body)
 		}
 		for name, want := range map[string]string{
 			"valid":                    `data-testid="check-result" data-valid="true"`,
-			"the promotion, linked":    `<tr data-testid="applied-promotion"><td><a href="` + views.PromotionURL(ten.ID) + `">Ten percent</a></td><td>10 %</td><td>500</td></tr>`,
-			"the discount":             `Discount on an order of 5000: <strong>500</strong>`,
+			"the promotion, linked":    `<tr data-testid="applied-promotion"><td><a href="` + views.PromotionURL(ten.ID) + `">Ten percent</a></td><td>10 %</td><td>5.00 USD</td></tr>`,
+			"the discount":             `Discount on an order of 50.00 USD: <strong>5.00 USD</strong>`,
 			"the customer checked for": `<code>erin</code>`,
 		} {
 			if !strings.Contains(r.Body, want) {

@@ -134,8 +134,8 @@ func TestConsoleMarksCouponsWithoutLivePromotion(t *testing.T) {
 		}
 		got := pagePromotions(t, page)
 		want := []shownPromotion{
-			{Link: views.PromotionURL(live.ID), Name: "Spring sale", Discount: "12.5 %, at most 500 (minor units)", Status: "active", Live: "live now"},
-			{Link: views.PromotionURL(ended.ID), Name: "Old sale", Discount: "300 off (minor units)", Status: "active", Live: "not live: ended 2020-01-31 12:00:00 UTC"},
+			{Link: views.PromotionURL(live.ID), Name: "Spring sale", Discount: "12.5 %, at most 5.00 USD", Status: "active", Live: "live now"},
+			{Link: views.PromotionURL(ended.ID), Name: "Old sale", Discount: "3.00 USD off", Status: "active", Live: "not live: ended 2020-01-31 12:00:00"},
 		}
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("promotions on LIVE1's page (-want +got):\n%s", d)
@@ -209,7 +209,7 @@ func TestConsoleRedemptionsCancel(t *testing.T) {
 
 		page := h.Do("GET", "/coupons/ONCE", nil, nil).Body
 		row := rowOf(page)
-		for _, want := range []string{"<code>cust-7</code>", "<code>order-77</code>", "<td>3</td>", "<td>2000</td>", "<td>200</td>", ">counts<", `data-testid="cancel-redemption"`} {
+		for _, want := range []string{"<code>cust-7</code>", "<code>order-77</code>", "<td>3</td>", "<td>20.00 USD</td>", "<td>2.00 USD</td>", ">counts<", `data-testid="cancel-redemption"`} {
 			if !strings.Contains(row, want) {
 				t.Errorf("the redemption's row lacks %s: %s", want, row)
 			}

@@ -65,7 +65,7 @@ func (h *Coupons) List(c echo.Context) error {
 		return err
 	}
 	for _, cp := range res.Coupons {
-		v.Rows = append(v.Rows, markedRow(cp, tags))
+		v.Rows = append(v.Rows, markedRow(TermsOf(c), cp, tags))
 	}
 	if res.Next != "" {
 		v.NextURL = listURL(v, res.Next)
@@ -100,7 +100,7 @@ func (h *Coupons) Show(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	reds, err := redemptionList(c, h.Store, models.RedemptionFilter{CouponID: cp.ID, Limit: redemptionsPerPage}, views.CouponURL(cp.Code), couponRedemptionRow)
+	reds, err := redemptionList(c, h.Store, models.RedemptionFilter{CouponID: cp.ID, Limit: redemptionsPerPage}, views.CouponURL(cp.Code), func(r models.Redemption) views.RedemptionRow { return couponRedemptionRow(TermsOf(c), r) })
 	if err != nil {
 		return err
 	}
@@ -111,10 +111,10 @@ func (h *Coupons) Show(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := views.CouponDetail{Coupon: couponRow(cp), Redemptions: reds}
+	v := views.CouponDetail{Coupon: couponRow(TermsOf(c), cp), Redemptions: reds}
 	now := h.Now()
 	for _, p := range ps {
-		v.Promotions = append(v.Promotions, promotionRow(p, now))
+		v.Promotions = append(v.Promotions, promotionRow(TermsOf(c), p, now))
 	}
 	// The promotions it reaches are all there is to know whether any is live.
 	v.Coupon.NoActivePromotion = !slices.ContainsFunc(v.Promotions, func(r views.PromotionRow) bool { return r.Live })
@@ -145,7 +145,7 @@ func (h *Coupons) Edit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	r := couponRow(cp)
+	r := couponRow(TermsOf(c), cp)
 	form := views.CouponForm{Editing: true, CouponFields: views.CouponFields{
 		Code: r.Code, UTMSource: r.UTMSource, UTMCampaign: r.UTMCampaign,
 		MaxItemsPerClient: itoa(r.MaxItemsPerClient), MaxUsage: itoa(r.MaxUsage), MaxUsagePerClient: itoa(r.MaxUsagePerClient),
@@ -200,9 +200,9 @@ func (h *Coupons) setArchived(c echo.Context, archived bool) error {
 		if err != nil {
 			return err
 		}
-		return Render(c, http.StatusOK, views.CouponTableRow(csrfToken(c), canEdit(c), markedRow(cp, tags)))
+		return Render(c, http.StatusOK, views.CouponTableRow(csrfToken(c), canEdit(c), markedRow(TermsOf(c), cp, tags)))
 	case wantsFragment(c, views.CouponStatusID):
-		return Render(c, http.StatusOK, views.CouponStatus(csrfToken(c), canEdit(c), couponRow(cp)))
+		return Render(c, http.StatusOK, views.CouponStatus(csrfToken(c), canEdit(c), couponRow(TermsOf(c), cp)))
 	}
 	return seeOther(c, views.CouponURL(cp.Code))
 }

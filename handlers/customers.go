@@ -50,7 +50,7 @@ func (h *Customers) List(c echo.Context) error {
 		return err
 	}
 	for _, lc := range res.Customers {
-		row := customerRow(lc.Customer)
+		row := customerRow(TermsOf(c), lc.Customer)
 		row.Codes = lc.Codes
 		v.Rows = append(v.Rows, row)
 	}
@@ -86,7 +86,7 @@ func (h *Customers) Show(c echo.Context) error {
 		}
 		return Render(c, http.StatusOK, views.CustomerRedemptions(rs))
 	}
-	codes, err := issuedCodeList(c.QueryParam("after"), base, "That page link is not valid any more, so these are the newest codes.", h.Now(),
+	codes, err := issuedCodeList(TermsOf(c), c.QueryParam("after"), base, "That page link is not valid any more, so these are the newest codes.", h.Now(),
 		func(after string) ([]models.IssuedCode, string, error) {
 			res, err := h.Store.CustomerCodes(ctx, cust.ID, after, codePageSize)
 			return res.Codes, res.Next, err
@@ -101,7 +101,7 @@ func (h *Customers) Show(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := views.CustomerDetail{Customer: customerRow(cust), Codes: codes, Redemptions: rs}
+	v := views.CustomerDetail{Customer: customerRow(TermsOf(c), cust), Codes: codes, Redemptions: rs}
 	return Render(c, http.StatusOK, views.CustomerPage(page(c, "Customer "+cust.ID, views.SectionCustomers), v))
 }
 
@@ -109,12 +109,12 @@ func (h *Customers) Show(c echo.Context) error {
 // views.RedemptionsAfter names.
 func (h *Customers) redemptions(c echo.Context, id string) (views.RedemptionList, error) {
 	f := models.RedemptionFilter{CustomerID: id, Limit: redemptionPageSize}
-	return redemptionListAt(c, h.Store, f, views.CustomerURL(id), views.RedemptionsAfter, listedRedemptionRow)
+	return redemptionListAt(c, h.Store, f, views.CustomerURL(id), views.RedemptionsAfter, listedRedemptionRow(TermsOf(c)))
 }
 
-func customerRow(c models.Customer) views.CustomerRow {
+func customerRow(t Terms, c models.Customer) views.CustomerRow {
 	return views.CustomerRow{ID: c.ID, Identifiers: c.Identifiers(), Email: httpx.Deref(c.Email), Mobile: httpx.Deref(c.Mobile), ExternalID: httpx.Deref(c.ExternalID),
-		Redemptions: c.Redemptions, Savings: amountText(&c.Savings), CreatedAt: formatTime(c.CreatedAt), LastActivity: formatTime(c.LastActivityAt)}
+		Redemptions: c.Redemptions, Savings: t.Amount(&c.Savings), CreatedAt: t.Time(c.CreatedAt), LastActivity: t.Time(c.LastActivityAt)}
 }
 
 // pathText is the path parameter name as text. The router hands it over

@@ -88,7 +88,7 @@ func TestCustomerPageListsEveryCode(t *testing.T) {
 			t.Errorf("identifiers: id %q, email %q", testID(page.Body, "customer-id"), testID(page.Body, "identifier-email"))
 		}
 		want := map[string][]string{
-			codes[0]:     {codes[0], "Welcome", "2026-11-21 10:00:00", "0 / 1", "available", "2027-01-01 00:00:00"},
+			codes[0]:     {codes[0], "Welcome", "2026-11-21 10:00:00", "0 / 1", "available", "2026-12-31 23:59:59"},
 			codes[1]:     {codes[1], "Weekly", "2026-11-21 10:00:00", "1 / 2", "used", "2026-11-28 10:00:00"},
 			"CAROL-BDAY": {"CAROL-BDAY", "Single-use coupon CAROL-BDAY", "2026-11-21 10:00:00", "1 / 1", "used up", "never expires"},
 		}
@@ -158,12 +158,6 @@ func forEachDBWithStoreClock(t *testing.T, fn func(t *testing.T, h *webtest.Harn
 	})
 }
 
-// digits are the digits of s: an amount reads the same in minor units
-// ("800") and as a decimal in a two-decimal currency ("8.00 USD").
-func digits(s string) string {
-	return regexp.MustCompile(`\D`).ReplaceAllString(s, "")
-}
-
 // customerCells are the text of each cell of the customer list's row of
 // customer id.
 func customerCells(body, id string) []string {
@@ -209,11 +203,11 @@ func TestCustomerListIsByActivityWithFiguresAndFindsTheStartOfAnEmail(t *testing
 			t.Fatalf("the list: %d %v, want ann (redeemed), bob (issued a code), a-walkin (redeemed, then one cancelled): most recent activity first", r.Status, got)
 		}
 		walkin := customerCells(r.Body, "a-walkin")
-		if len(walkin) != 8 || walkin[0] != "a-walkin" || walkin[1] != "" || walkin[4] != "none" || walkin[5] != "2" || digits(walkin[6]) != "800" {
+		if len(walkin) != 8 || walkin[0] != "a-walkin" || walkin[1] != "" || walkin[4] != "none" || walkin[5] != "2" || walkin[6] != "8.00 USD" {
 			t.Errorf("a-walkin's row %q, want no identifiers, no codes, 2 redemptions saving 8.00 (500 + 300; the cancelled 200 left out)", walkin)
 		}
 		bob := customerCells(r.Body, "bob")
-		if len(bob) != 8 || bob[1] != "bob@shop.example" || bob[2] != "447700900123" || bob[4] != "3" || bob[5] != "0" || digits(bob[6]) != "0" {
+		if len(bob) != 8 || bob[1] != "bob@shop.example" || bob[2] != "447700900123" || bob[4] != "3" || bob[5] != "0" || bob[6] != "0.00 USD" {
 			t.Errorf("bob's row %q", bob)
 		}
 		if !strings.Contains(r.Body, `<a href="/customers/a-walkin">a-walkin</a>`) {
@@ -297,7 +291,7 @@ func TestCustomerKnownOnlyFromRedemptionsHasAPageWithSavings(t *testing.T) {
 		if r.Status != http.StatusOK {
 			t.Fatalf("the page of a customer known from redemptions: %d %.300s", r.Status, r.Body)
 		}
-		if testID(r.Body, "customer-id") != "walk/in" || testID(r.Body, "customer-redemptions") != "27" || digits(testID(r.Body, "customer-savings")) != "3000" {
+		if testID(r.Body, "customer-id") != "walk/in" || testID(r.Body, "customer-redemptions") != "27" || testID(r.Body, "customer-savings") != "30.00 USD" {
 			t.Errorf("header: id %q, redemptions %q, savings %q; want 27 saving 30.00 (26 × 1.00 + 4.00)",
 				testID(r.Body, "customer-id"), testID(r.Body, "customer-redemptions"), testID(r.Body, "customer-savings"))
 		}
@@ -310,7 +304,7 @@ func TestCustomerKnownOnlyFromRedemptionsHasAPageWithSavings(t *testing.T) {
 				t.Errorf("the newest redemption's row has no %s: %s", want, row)
 			}
 		}
-		if digits(testID(row, "redemption-amount")) != "4000" || digits(testID(row, "redemption-discount")) != "400" {
+		if testID(row, "redemption-amount") != "40.00 USD" || testID(row, "redemption-discount") != "4.00 USD" {
 			t.Errorf("the newest redemption shows amount %q discount %q", testID(row, "redemption-amount"), testID(row, "redemption-discount"))
 		}
 		next := regexp.MustCompile(`<a href="([^"]*)" hx-get="[^"]*" hx-target="#customer-redemptions" hx-swap="outerHTML" hx-push-url="true" data-testid="next-redemptions">`).FindStringSubmatch(r.Body)
@@ -328,7 +322,7 @@ func TestCustomerKnownOnlyFromRedemptionsHasAPageWithSavings(t *testing.T) {
 			t.Fatal(err)
 		}
 		r = h.Do("GET", path, nil, nil)
-		if testID(r.Body, "customer-redemptions") != "26" || digits(testID(r.Body, "customer-savings")) != "2600" {
+		if testID(r.Body, "customer-redemptions") != "26" || testID(r.Body, "customer-savings") != "26.00 USD" {
 			t.Errorf("after a cancellation: %q redemptions saving %q, want 26 saving 26.00", testID(r.Body, "customer-redemptions"), testID(r.Body, "customer-savings"))
 		}
 		row = regexp.MustCompile(`(?s)<tr data-testid="redemption" data-order="o-last">.*?</tr>`).FindString(r.Body)

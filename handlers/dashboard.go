@@ -27,12 +27,11 @@ type DashboardStore interface {
 // Dashboard serves the console's first page: what the codes did today,
 // this week and this month, beside the period before, a chart, the top
 // promotions and tags, the batches running and the latest changes. Now
-// is the clock; Location is the store's time zone, whose days the
+// is the clock; the store's time zone (TermsOf) says whose days the
 // figures and the chart count.
 type Dashboard struct {
-	Store    DashboardStore
-	Now      func() time.Time
-	Location *time.Location
+	Store DashboardStore
+	Now   func() time.Time
 }
 
 // Chart ranges the dashboard offers.
@@ -50,10 +49,8 @@ const topLimit = 5
 // htmx request aimed at the chart gets the chart and the top lists.
 func (h *Dashboard) Show(c echo.Context) error {
 	ctx := c.Request().Context()
-	loc := h.Location
-	if loc == nil {
-		loc = time.UTC
-	}
+	t := TermsOf(c)
+	loc := t.Zone()
 	now := h.Now().In(loc)
 	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
 	v := views.DashboardView{Zone: loc.String()}
@@ -79,24 +76,24 @@ func (h *Dashboard) Show(c echo.Context) error {
 			return err
 		}
 		v.Periods = append(v.Periods, views.FigurePeriod{Name: p.name, Before: p.before, Figures: []views.Figure{
-			figure("Redemptions", views.Thousands(cur.Redemptions), cur.Redemptions, prev.Redemptions),
-			figure("Discount given", amountText(&cur.Discount), cur.Discount, prev.Discount),
-			figure("Order revenue with a coupon", amountText(&cur.Revenue), cur.Revenue, prev.Revenue),
-			figure("Customers", views.Thousands(cur.Customers), cur.Customers, prev.Customers),
+			figure("Redemptions", t.Count(cur.Redemptions), cur.Redemptions, prev.Redemptions),
+			figure("Discount given", t.Amount(&cur.Discount), cur.Discount, prev.Discount),
+			figure("Order revenue with a coupon", t.Amount(&cur.Revenue), cur.Revenue, prev.Revenue),
+			figure("Customers", t.Count(cur.Customers), cur.Customers, prev.Customers),
 		}})
 	}
 	active, err := h.Store.CountActivePromotions(ctx, now)
 	if err != nil {
 		return err
 	}
-	v.ActivePromotions = views.Thousands(active)
+	v.ActivePromotions = t.Count(active)
 
-	chart, from, err := h.chart(ctx, c.QueryParam("chart"), now, midnight)
+	chart, from, err := h.chart(ctx, t, c.QueryParam("chart"), now, midnight)
 	if err != nil {
 		return err
 	}
 	v.Chart = chart
-	if v.Top, err = h.top(ctx, from, now); err != nil {
+	if v.Top, err = h.top(ctx, t, from, now); err != nil {
 		return err
 	}
 	running, err := h.Store.ListBatches(ctx, models.BatchFilter{Status: models.BatchRunning, Limit: 10})
@@ -104,14 +101,14 @@ func (h *Dashboard) Show(c echo.Context) error {
 		return err
 	}
 	for _, b := range running.Batches {
-		v.Batches = append(v.Batches, batchRow(b))
+		v.Batches = append(v.Batches, batchRow(t, b))
 	}
 	audit, err := h.Store.ListAudit(ctx, models.AuditFilter{Limit: 8})
 	if err != nil {
 		return err
 	}
 	for _, e := range audit.Events {
-		v.Changes = append(v.Changes, views.AuditRow{At: formatTime(e.At), Actor: e.Actor, Action: e.Action, Entity: e.Entity, EntityID: e.EntityID, Summary: e.Summary})
+		v.Changes = append(v.Changes, views.AuditRow{At: t.Time(e.At), Actor: e.Actor, Action: e.Action, Entity: e.Entity, EntityID: e.EntityID, Summary: e.Summary})
 	}
 	if wantsFragment(c, views.DashboardChartID) {
 		return Render(c, http.StatusOK, views.DashboardChart(v))
@@ -123,7 +120,7 @@ func (h *Dashboard) Show(c echo.Context) error {
 
 // chart is the chart for the range named (30 days by default) and where
 // it starts: the store's days, or today's hours.
-func (h *Dashboard) chart(ctx context.Context, rng string, now, midnight time.Time) (views.ChartView, time.Time, error) {
+func (h *Dashboard) chart(ctx context.Context, t Terms, rng string, now, midnight time.Time) (views.ChartView, time.Time, error) {
 	loc := now.Location()
 	v := views.ChartView{Range: rng, Ranges: []views.Choice{{Value: chart30, Label: "30 days"}, {Value: chart90, Label: "90 days"}, {Value: chartToday, Label: "Today by the hour"}}}
 	var from time.Time
@@ -146,7 +143,7 @@ func (h *Dashboard) chart(ctx context.Context, rng string, now, midnight time.Ti
 		v.Title, v.Unit = "Redemptions and discount by day, the last 30 days", "Day"
 	}
 	var err error
-	if v.Points, err = chartPoints(ctx, h.Store, models.ScopeAll, "", points, models.SlotEnd(now), rng == chartToday); err != nil {
+	if v.Points, err = chartPoints(ctx, t, h.Store, models.ScopeAll, "", points, models.SlotEnd(now), rng == chartToday); err != nil {
 		return views.ChartView{}, time.Time{}, err
 	}
 	return v, from, nil
@@ -156,7 +153,7 @@ func (h *Dashboard) chart(ctx context.Context, rng string, now, midnight time.Ti
 // a day or an hour starting at starts[i] in the store's zone and ending
 // where the next starts (the last at end), and labels it by its day, or
 // by its hour when hours is set. A day of 23 or 25 hours is one point.
-func chartPoints(ctx context.Context, store interface {
+func chartPoints(ctx context.Context, terms Terms, store interface {
 	TotalsBySlot(ctx context.Context, scope, key string, from, to time.Time) ([]models.SlotTotals, error)
 }, scope, key string, starts []time.Time, end time.Time, hours bool) ([]views.ChartPoint, error) {
 	if len(starts) == 0 {
@@ -182,8 +179,8 @@ func chartPoints(ctx context.Context, store interface {
 		if hours {
 			label = t.Format("15:04")
 		}
-		points[i] = views.ChartPoint{X: t.Unix(), Label: label, Redemptions: sums[i].Redemptions, RedemptionsText: views.Thousands(sums[i].Redemptions),
-			Discount: sums[i].Discount, DiscountText: amountText(&sums[i].Discount)}
+		points[i] = views.ChartPoint{X: t.Unix(), Label: label, Redemptions: sums[i].Redemptions, RedemptionsText: terms.Count(sums[i].Redemptions),
+			Discount: sums[i].Discount, DiscountText: terms.Amount(&sums[i].Discount)}
 	}
 	return points, nil
 }
@@ -199,7 +196,7 @@ func days(from, to time.Time) []time.Time {
 
 // top is the top promotions, UTM sources and campaigns by redemptions
 // and by discount from from to now.
-func (h *Dashboard) top(ctx context.Context, from, now time.Time) ([]views.TopList, error) {
+func (h *Dashboard) top(ctx context.Context, t Terms, from, now time.Time) ([]views.TopList, error) {
 	var lists []views.TopList
 	for _, scope := range []struct{ scope, noun string }{{models.ScopePromotion, "promotions"}, {models.ScopeUTMSource, "UTM sources"}, {models.ScopeUTMCampaign, "UTM campaigns"}} {
 		for _, byDiscount := range []bool{false, true} {
@@ -216,7 +213,7 @@ func (h *Dashboard) top(ctx context.Context, from, now time.Time) ([]views.TopLi
 				return nil, err
 			}
 			for _, r := range rows {
-				row := views.TopRow{Label: r.Key, Redemptions: views.Thousands(r.Redemptions), Discount: amountText(&r.Discount)}
+				row := views.TopRow{Label: r.Key, Redemptions: t.Count(r.Redemptions), Discount: t.Amount(&r.Discount)}
 				switch scope.scope {
 				case models.ScopePromotion:
 					row.Label, row.URL = names[r.Key], "/promotions/"+r.Key

@@ -63,7 +63,7 @@ func TestDashboardShowsTheTotals(t *testing.T) {
 			t.Fatalf("dashboard: %d", r.Status)
 		}
 		// Today: 10 % of 50.00 and of 30.00; nothing the day before.
-		if got, want := periodFigures(t, r.Body, "Today"), []string{"2", "800", "8000", "2"}; !slices.Equal(got, want) {
+		if got, want := periodFigures(t, r.Body, "Today"), []string{"2", "8.00 USD", "80.00 USD", "2"}; !slices.Equal(got, want) {
 			t.Errorf("today: %v, want %v", got, want)
 		}
 		if !strings.Contains(r.Body, `data-testid="figure-change">`) || !strings.Contains(r.Body, "new") {

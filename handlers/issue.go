@@ -82,7 +82,7 @@ func (h *Issue) Create(c echo.Context) error {
 		var results []models.IssueResult
 		cust, results, err = h.Store.Issue(c.Request().Context(), models.IssueRequest{SeriesIDs: ids, Customer: ref, Source: issueSource})
 		if err == nil {
-			f.Result, f.Identifier = issueOutcome(cust, results), ""
+			f.Result, f.Identifier = issueOutcome(TermsOf(c), cust, results), ""
 			return h.render(c, http.StatusOK, f, ids)
 		}
 	}
@@ -126,7 +126,7 @@ func (h *Issue) render(c echo.Context, status int, f views.IssueForm, ticked []i
 	now := h.Now()
 	for _, s := range offered {
 		ch := views.SeriesChoice{ID: s.ID(), Name: s.Promotion.Name, Checked: wanted[s.ID()]}
-		if r := promotionRow(s.Promotion, now); !r.Live {
+		if r := promotionRow(TermsOf(c), s.Promotion, now); !r.Live {
 			ch.Note = r.LiveText
 		}
 		f.Series = append(f.Series, ch)
@@ -190,8 +190,8 @@ var issueFormFields = map[string]bool{views.FieldSeries: true, views.FieldIdenti
 
 // issueOutcome is the customer and each series' result, in the order
 // the store gave them (the order listed).
-func issueOutcome(cust models.Customer, results []models.IssueResult) *views.IssueOutcome {
-	out := &views.IssueOutcome{Customer: customerRow(cust)}
+func issueOutcome(t Terms, cust models.Customer, results []models.IssueResult) *views.IssueOutcome {
+	out := &views.IssueOutcome{Customer: customerRow(t, cust)}
 	for _, r := range results {
 		row := views.IssueResultRow{SeriesID: r.SeriesID, Reason: r.Reason, Message: r.Message}
 		if r.Series != nil {

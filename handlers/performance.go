@@ -24,10 +24,12 @@ type totalsReader interface {
 }
 
 // promotionResults are p's results over the period the query names (from
-// and to, days in loc, both included), since p began unless it says
+// and to, days in the store's zone, both included), since p began unless it says
 // otherwise; days that cannot be read are in the answer's Errors and
 // its status is 422.
-func promotionResults(c echo.Context, store totalsReader, p models.Promotion, now time.Time, loc *time.Location) (views.PromotionResults, int, error) {
+func promotionResults(c echo.Context, store totalsReader, p models.Promotion, now time.Time) (views.PromotionResults, int, error) {
+	terms := TermsOf(c)
+	loc := terms.Zone()
 	now = now.In(loc)
 	began := p.CreatedAt
 	if p.BeginsAt != nil && p.BeginsAt.Before(began) {
@@ -67,25 +69,25 @@ func promotionResults(c echo.Context, store totalsReader, p models.Promotion, no
 	average := "—"
 	if t.Redemptions > 0 {
 		avg := t.Discount / t.Redemptions
-		average = amountText(&avg)
+		average = terms.Amount(&avg)
 	}
 	v.Figures = []views.Figure{
-		{Label: "Redemptions", Value: views.Thousands(t.Redemptions)},
-		{Label: "Discount given", Value: amountText(&t.Discount)},
-		{Label: "Order revenue", Value: amountText(&t.Revenue)},
-		{Label: "Customers", Value: views.Thousands(t.Customers)},
+		{Label: "Redemptions", Value: terms.Count(t.Redemptions)},
+		{Label: "Discount given", Value: terms.Amount(&t.Discount)},
+		{Label: "Order revenue", Value: terms.Amount(&t.Revenue)},
+		{Label: "Customers", Value: terms.Count(t.Customers)},
 		{Label: "Average discount per order", Value: average},
 	}
 	if p.MaxUsage > 0 {
 		left := max(int64(p.MaxUsage-p.Uses), 0)
-		v.Figures = append(v.Figures, views.Figure{Label: "Uses left now", Value: views.Thousands(left) + " of " + views.Thousands(int64(p.MaxUsage))})
+		v.Figures = append(v.Figures, views.Figure{Label: "Uses left now", Value: terms.Count(left) + " of " + terms.Count(int64(p.MaxUsage))})
 	}
 	chartFrom := from
 	if cut := to.AddDate(0, 0, -(maxChartDays - 1)); cut.After(chartFrom) {
 		chartFrom = cut
 	}
 	v.Chart = views.ChartView{Title: "Redemptions and discount by day", Unit: "Day"}
-	if v.Chart.Points, err = chartPoints(ctx, store, models.ScopePromotion, key, days(chartFrom, to), end, false); err != nil {
+	if v.Chart.Points, err = chartPoints(ctx, terms, store, models.ScopePromotion, key, days(chartFrom, to), end, false); err != nil {
 		return views.PromotionResults{}, 0, err
 	}
 	return v, http.StatusOK, nil

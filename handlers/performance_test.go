@@ -29,8 +29,8 @@ func TestPromotionPageLeadsWithItsResults(t *testing.T) {
 		}
 		// Since it began: 10 % of 50.00 and of 30.00; the cancelled order
 		// does not count, but its use came back.
-		for label, want := range map[string]string{"Redemptions": "2", "Discount given": "800", "Order revenue": "8000", "Customers": "2",
-			"Average discount per order": "400", "Uses left now": "8 of 10"} {
+		for label, want := range map[string]string{"Redemptions": "2", "Discount given": "8.00 USD", "Order revenue": "80.00 USD", "Customers": "2",
+			"Average discount per order": "4.00 USD", "Uses left now": "8 of 10"} {
 			if got := testID(r.Body, "result-"+label); got != want {
 				t.Errorf("%s: %q, want %q", label, got, want)
 			}

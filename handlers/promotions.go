@@ -3,9 +3,8 @@ package handlers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/coupond/coupond/handlers/httpx"
@@ -35,12 +34,10 @@ type PromotionStore interface {
 }
 
 // Promotions serves the console's promotion pages. Now is the clock that
-// says whether a promotion is live; Location is the store's time zone,
-// whose days a promotion's results count (nil is UTC).
+// says whether a promotion is live.
 type Promotions struct {
-	Store    PromotionStore
-	Now      func() time.Time
-	Location *time.Location
+	Store PromotionStore
+	Now   func() time.Time
 }
 
 // List shows one page of promotions, newest first, filtered by status,
@@ -71,7 +68,7 @@ func (h *Promotions) List(c echo.Context) error {
 	}
 	now := h.Now()
 	for _, p := range res.Promotions {
-		v.Rows = append(v.Rows, promotionRow(p, now))
+		v.Rows = append(v.Rows, promotionRow(TermsOf(c), p, now))
 	}
 	if res.Next != "" {
 		v.NextURL = promotionsURL(v, res.Next)
@@ -96,14 +93,14 @@ func (h *Promotions) Show(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rs, err := redemptionList(c, h.Store, models.RedemptionFilter{PromotionID: p.ID, Limit: redemptionPageSize}, views.PromotionURL(p.ID), redemptionRow(p.ID))
+	rs, err := redemptionList(c, h.Store, models.RedemptionFilter{PromotionID: p.ID, Limit: redemptionPageSize}, views.PromotionURL(p.ID), redemptionRow(TermsOf(c), p.ID))
 	if err != nil {
 		return err
 	}
 	if wantsFragment(c, views.PromotionRedemptionsID) {
 		return Render(c, http.StatusOK, views.PromotionRedemptions(rs))
 	}
-	results, status, err := promotionResults(c, h.Store, p, h.Now(), h.location())
+	results, status, err := promotionResults(c, h.Store, p, h.Now())
 	if err != nil {
 		return err
 	}
@@ -113,13 +110,6 @@ func (h *Promotions) Show(c echo.Context) error {
 	return h.renderPage(c, status, p, rs, tagLink{}, results)
 }
 
-// location is the store's time zone.
-func (h *Promotions) location() *time.Location {
-	if h.Location == nil {
-		return time.UTC
-	}
-	return h.Location
-}
 
 // tagLink is a refused Link UTM tag request, shown back on the page.
 type tagLink struct {
@@ -130,7 +120,7 @@ type tagLink struct {
 // its tags and, for editors, the tags they can link it to.
 func (h *Promotions) renderPage(c echo.Context, status int, p models.Promotion, rs views.RedemptionList, refused tagLink, results views.PromotionResults) error {
 	ctx := c.Request().Context()
-	v := views.PromotionDetail{Promotion: promotionRow(p, h.Now()), Redemptions: rs, Results: results}
+	v := views.PromotionDetail{Promotion: promotionRow(TermsOf(c), p, h.Now()), Redemptions: rs, Results: results}
 	var err error
 	if v.SourceCoupons, v.CampaignCoupons, err = h.Store.LinkedCoupons(ctx, p); err != nil {
 		return err
@@ -188,7 +178,7 @@ func (h *Promotions) New(c echo.Context) error {
 // Create creates a promotion from the form, or re-renders it with 422 and
 // a message beside each bad field.
 func (h *Promotions) Create(c echo.Context) error {
-	form, spec, err := readPromotionForm(c)
+	form, spec, err := readPromotionForm(c, TermsOf(c))
 	if err == nil {
 		var p models.Promotion
 		if p, err = h.Store.CreatePromotion(c.Request().Context(), spec); err == nil {
@@ -204,16 +194,14 @@ func (h *Promotions) Edit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	t := TermsOf(c)
 	f := views.PromotionForm{ID: p.ID, Choices: promotionChoices, PromotionFields: views.PromotionFields{
 		Name: p.Name, Description: p.Description, Status: p.Status, Kind: p.Kind,
-		DiscountType: p.DiscountType, DiscountValue: models.FormatDiscountValue(p.DiscountType, p.DiscountValue),
-		BeginsAt: inputTime(p.BeginsAt), EndsAt: inputTime(p.EndsAt),
+		DiscountType: p.DiscountType, DiscountValue: discountInput(t, p.DiscountType, p.DiscountValue), DiscountCap: t.AmountInput(p.DiscountCap),
+		BeginsAt: t.TimeInput(p.BeginsAt), EndsAt: t.TimeInput(p.EndsAt),
 		MaxUsage: itoa(p.MaxUsage), MaxUsagePerClient: itoa(p.MaxUsagePerClient),
 		UTMSource: httpx.Deref(p.UTMSource), UTMCampaign: httpx.Deref(p.UTMCampaign),
 	}}
-	if p.DiscountCap != nil {
-		f.DiscountCap = strconv.FormatInt(*p.DiscountCap, 10)
-	}
 	return Render(c, http.StatusOK, views.PromotionFormPage(page(c, "Edit "+p.Name, views.SectionPromotions), f))
 }
 
@@ -224,7 +212,7 @@ func (h *Promotions) Update(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	form, spec, err := readPromotionForm(c)
+	form, spec, err := readPromotionForm(c, TermsOf(c))
 	form.ID = p.ID
 	if err == nil {
 		var saved models.Promotion
@@ -259,7 +247,7 @@ func (h *Promotions) Archive(c echo.Context) error {
 		return err
 	}
 	if wantsFragment(c, views.PromotionStatusID) {
-		return Render(c, http.StatusOK, views.PromotionStatus(csrfToken(c), canEdit(c), promotionRow(p, h.Now())))
+		return Render(c, http.StatusOK, views.PromotionStatus(csrfToken(c), canEdit(c), promotionRow(TermsOf(c), p, h.Now())))
 	}
 	return seeOther(c, views.PromotionURL(p.ID))
 }
@@ -300,11 +288,11 @@ func (h *Promotions) LinkTag(c echo.Context) error {
 		}
 		return Render(c, http.StatusUnprocessableEntity, views.PromotionTagFormFragment(csrfToken(c), f))
 	}
-	rs, err := redemptionList(c, h.Store, models.RedemptionFilter{PromotionID: p.ID, Limit: redemptionPageSize}, views.PromotionURL(p.ID), redemptionRow(p.ID))
+	rs, err := redemptionList(c, h.Store, models.RedemptionFilter{PromotionID: p.ID, Limit: redemptionPageSize}, views.PromotionURL(p.ID), redemptionRow(TermsOf(c), p.ID))
 	if err != nil {
 		return err
 	}
-	results, _, err := promotionResults(c, h.Store, p, h.Now(), h.location())
+	results, _, err := promotionResults(c, h.Store, p, h.Now())
 	if err != nil {
 		return err
 	}
@@ -320,7 +308,7 @@ func (h *Promotions) promotion(c echo.Context) (models.Promotion, error) {
 }
 
 // readPromotionForm reads the promotion form as typed and validates it.
-func readPromotionForm(c echo.Context) (views.PromotionForm, models.PromotionSpec, error) {
+func readPromotionForm(c echo.Context, t Terms) (views.PromotionForm, models.PromotionSpec, error) {
 	f := views.PromotionForm{Choices: promotionChoices, PromotionFields: views.PromotionFields{
 		Name:              c.FormValue(views.FieldName),
 		Description:       c.FormValue(views.FieldDescription),
@@ -343,10 +331,10 @@ func readPromotionForm(c echo.Context) (views.PromotionForm, models.PromotionSpe
 		Status:            f.Status,
 		Kind:              f.Kind,
 		DiscountType:      f.DiscountType,
-		DiscountValue:     f.DiscountValue,
-		DiscountCap:       httpx.FormAmount(&verr, views.FieldDiscountCap, f.DiscountCap),
-		BeginsAt:          f.BeginsAt,
-		EndsAt:            f.EndsAt,
+		DiscountValue:     formDiscountValue(&verr, t, f.DiscountType, f.DiscountValue),
+		DiscountCap:       t.FormAmount(&verr, views.FieldDiscountCap, f.DiscountCap, true),
+		BeginsAt:          formTime(&verr, views.FieldBeginsAt, f.BeginsAt, t.ParseTime),
+		EndsAt:            formTime(&verr, views.FieldEndsAt, f.EndsAt, t.ParseEnd),
 		MaxUsage:          httpx.FormInt(&verr, views.FieldMaxUsage, f.MaxUsage),
 		MaxUsagePerClient: httpx.FormInt(&verr, views.FieldMaxUsagePerClient, f.MaxUsagePerClient),
 		UTMSource:         optional(f.UTMSource),
@@ -354,20 +342,6 @@ func readPromotionForm(c echo.Context) (views.PromotionForm, models.PromotionSpe
 	}.Validate()
 	httpx.MergeInvalid(&verr, err)
 	return f, spec, verr.Err()
-}
-
-// inputTime writes a stored time for a datetime-local input, in UTC;
-// seconds appear only when there are some, so that saving the form
-// unchanged keeps the time.
-func inputTime(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	u := t.UTC()
-	if u.Second() == 0 && u.Nanosecond() == 0 {
-		return u.Format("2006-01-02T15:04")
-	}
-	return u.Format("2006-01-02T15:04:05.999999999")
 }
 
 // promotionChoices are the options of the promotion forms and filters, in
@@ -381,7 +355,7 @@ var promotionChoices = views.PromotionChoices{
 	}),
 	DiscountTypes: choices(models.DiscountTypes, map[string]string{
 		models.DiscountPercent: "percentage off",
-		models.DiscountFixed:   "fixed amount off (minor units)",
+		models.DiscountFixed:   "fixed amount off",
 	}),
 }
 
@@ -399,7 +373,7 @@ func choices(values []string, labels map[string]string) []views.Choice {
 
 // promotionRow turns a promotion into its console view, saying whether it
 // is live at now and, when not, why.
-func promotionRow(p models.Promotion, now time.Time) views.PromotionRow {
+func promotionRow(t Terms, p models.Promotion, now time.Time) views.PromotionRow {
 	r := views.PromotionRow{
 		ID:                p.ID,
 		Name:              p.Name,
@@ -407,7 +381,7 @@ func promotionRow(p models.Promotion, now time.Time) views.PromotionRow {
 		Status:            p.Status,
 		Archived:          p.Status == models.PromotionArchived,
 		Kind:              p.Kind,
-		Discount:          discountText(p.DiscountType, p.DiscountValue),
+		Discount:          discountText(t, p.DiscountType, p.DiscountValue),
 		AppliesTo:         p.AppliesTo,
 		Uses:              p.Uses,
 		MaxUsage:          p.MaxUsage,
@@ -415,19 +389,19 @@ func promotionRow(p models.Promotion, now time.Time) views.PromotionRow {
 		UTMSource:         httpx.Deref(p.UTMSource),
 		UTMCampaign:       httpx.Deref(p.UTMCampaign),
 		Live:              p.Live(now),
-		LastModified:      formatTime(p.UpdatedAt),
+		LastModified:      t.Time(p.UpdatedAt),
 	}
 	if p.AppliesTo == models.AppliesToBill {
 		r.AppliesTo = "the whole bill"
 	}
 	if p.DiscountCap != nil {
-		r.Cap = fmt.Sprintf("%d (minor units)", *p.DiscountCap)
+		r.Cap = t.Amount(p.DiscountCap)
 	}
 	if p.BeginsAt != nil {
-		r.BeginsAt = formatTime(*p.BeginsAt)
+		r.BeginsAt = t.Time(*p.BeginsAt)
 	}
 	if p.EndsAt != nil {
-		r.EndsAt = formatTime(*p.EndsAt)
+		r.EndsAt = t.End(*p.EndsAt)
 	}
 	switch {
 	case r.Live:
@@ -435,32 +409,55 @@ func promotionRow(p models.Promotion, now time.Time) views.PromotionRow {
 	case p.Status != models.PromotionActive:
 		r.LiveText = "not live: it is " + p.Status
 	case p.DateReason(now) == models.ReasonNotStarted:
-		r.LiveText = "not live: begins " + r.BeginsAt + " UTC"
+		r.LiveText = "not live: begins " + r.BeginsAt
 	default:
-		r.LiveText = "not live: ended " + r.EndsAt + " UTC"
+		r.LiveText = "not live: ended " + r.EndsAt
 	}
 	return r
 }
 
-// discountText says what a discount takes off: "12.5 %" or "500 off
-// (minor units)".
-func discountText(discountType string, value int64) string {
-	v := models.FormatDiscountValue(discountType, value)
+// discountText says what a discount takes off: "12.5 %" or "5.00 EUR
+// off".
+func discountText(t Terms, discountType string, value int64) string {
 	if discountType == models.DiscountPercent {
-		return v + " %"
+		return models.FormatDiscountValue(discountType, value) + " %"
 	}
-	return v + " off (minor units)"
+	return t.Money(models.Money(value)) + " off"
+}
+
+// discountInput writes a stored discount value for the forms: a
+// percentage as the domain writes it ("12.5"), a fixed amount in the
+// store's currency ("5.00").
+func discountInput(t Terms, discountType string, value int64) string {
+	if discountType == models.DiscountFixed {
+		return models.Money(value).Format(t.Decimals())
+	}
+	return models.FormatDiscountValue(discountType, value)
+}
+
+// formDiscountValue reads a typed discount value for the domain: a fixed
+// amount in the store's currency becomes its minor units (a bad one is
+// recorded in verr and left as typed, so the domain adds nothing more
+// for it); a percentage, or a value of an unknown type, goes as typed.
+func formDiscountValue(verr *models.ValidationError, t Terms, discountType, raw string) string {
+	if discountType != models.DiscountFixed || strings.TrimSpace(raw) == "" {
+		return raw
+	}
+	if m := t.FormAmount(verr, views.FieldDiscountValue, raw, true); m != nil {
+		return itoa64(*m)
+	}
+	return raw
 }
 
 // redemptionRow turns a redemption into a row of a promotion's page, with
 // the part of the discount that this promotion took off.
-func redemptionRow(promotionID int64) func(models.Redemption) views.RedemptionRow {
+func redemptionRow(t Terms, promotionID int64) func(models.Redemption) views.RedemptionRow {
 	return func(r models.Redemption) views.RedemptionRow {
-		row := couponRedemptionRow(r)
+		row := couponRedemptionRow(t, r)
 		row.Discount = ""
 		for _, rp := range r.Promotions {
 			if rp.PromotionID == promotionID {
-				row.Discount = amountText(rp.Discount)
+				row.Discount = t.Amount(rp.Discount)
 			}
 		}
 		return row

@@ -39,7 +39,7 @@ func createdPromotion(t *testing.T, location string) int64 {
 func validPromotionForm() url.Values {
 	return url.Values{
 		"name": {"Spring sale"}, "description": {"For the newsletter"}, "status": {"active"}, "kind": {"regular"},
-		"discountType": {"percent"}, "discountValue": {"12.5"}, "discountCap": {"300"},
+		"discountType": {"percent"}, "discountValue": {"12.5"}, "discountCap": {"3"},
 		"beginsAt": {"2026-11-01T09:30"}, "endsAt": {"2026-12-24T18:00"},
 		"maxUsage": {"10"}, "maxUsagePerClient": {"2"}, "utmSource": {"newsletter"}, "utmCampaign": {""},
 	}
@@ -120,7 +120,7 @@ func TestPromotionCreateAndShow(t *testing.T) {
 
 		page := h.Do("GET", r.Header.Get("Location"), nil, nil)
 		for tid, want := range map[string]string{
-			"promotion-name": "Spring sale", "description": "For the newsletter", "discount": "12.5 %", "cap": "300 (minor units)",
+			"promotion-name": "Spring sale", "description": "For the newsletter", "discount": "12.5 %", "cap": "3.00 USD",
 			"beginsAt": "2026-11-01 09:30:00", "endsAt": "2026-12-24 18:00:00", "uses": "0 / 10", "maxUsagePerClient": "2",
 			"status": "active", "live": "live now", "no-redemptions": "No redemptions yet.",
 		} {
@@ -138,7 +138,7 @@ func TestPromotionCreateAndShow(t *testing.T) {
 		fixed := validPromotionForm()
 		fixed.Set("name", "Five off")
 		fixed.Set("discountType", "fixed")
-		fixed.Set("discountValue", "500")
+		fixed.Set("discountValue", "5")
 		fixed.Set("discountCap", "")
 		fixed.Set("maxUsage", "0")
 		r = h.Post("/promotions", fixed, webtest.HTMX(views.PromotionFormID))
@@ -146,7 +146,7 @@ func TestPromotionCreateAndShow(t *testing.T) {
 			t.Fatalf("htmx create: %d %.300s", r.Status, r.Body)
 		}
 		page = h.Do("GET", "/promotions/"+fmt.Sprint(createdPromotion(t, r.Header.Get("HX-Location"))), nil, nil)
-		if got := testID(page.Body, "discount"); got != "500 off (minor units)" {
+		if got := testID(page.Body, "discount"); got != "5.00 USD off" {
 			t.Errorf("fixed discount shows %q", got)
 		}
 		if got := testID(page.Body, "uses"); got != "0 / unlimited" {
@@ -165,7 +165,7 @@ func TestPromotionPageSaysWhetherLiveByTheServerClock(t *testing.T) {
 		source := "soon"
 		p := h.MustPromotion(models.PromotionInput{UTMSource: &source, BeginsAt: "2026-11-21T11:00:00Z", EndsAt: "2026-11-21T12:00:00Z"})
 		path := views.PromotionURL(p.ID)
-		if got := testID(h.Do("GET", path, nil, nil).Body, "live"); got != "not live: begins 2026-11-21 11:00:00 UTC" {
+		if got := testID(h.Do("GET", path, nil, nil).Body, "live"); got != "not live: begins 2026-11-21 11:00:00" {
 			t.Errorf("before it begins: %q", got)
 		}
 		h.Clock.Advance(90 * time.Minute)
@@ -173,7 +173,7 @@ func TestPromotionPageSaysWhetherLiveByTheServerClock(t *testing.T) {
 			t.Errorf("between its dates: %q", got)
 		}
 		h.Clock.Advance(90 * time.Minute)
-		if got := testID(h.Do("GET", path, nil, nil).Body, "live"); got != "not live: ended 2026-11-21 12:00:00 UTC" {
+		if got := testID(h.Do("GET", path, nil, nil).Body, "live"); got != "not live: ended 2026-11-21 12:00:00" {
 			t.Errorf("after it ends: %q", got)
 		}
 	})
@@ -191,10 +191,11 @@ func TestPromotionFormRefusesBadInput(t *testing.T) {
 			{name: "ends before begins", field: "endsAt", value: "2026-10-01T00:00", want: "must be after"},
 			{name: "regular promotion without a UTM tag", field: "utmSource", value: "", want: "reached only through UTM tags"},
 			{name: "max uses not a number", field: "maxUsage", value: "lots", want: "whole number"},
-			{name: "cap with decimals", field: "discountCap", value: "5.00", want: "minor units"},
+			{name: "cap with more decimals than the currency", field: "discountCap", value: "5.005", want: "must be an amount in USD with at most 2 decimals, such as 20.50"},
+			{name: "cap of nothing", field: "discountCap", value: "0.00", want: "must be more than 0.00 USD"},
 			{name: "no name", field: "name", value: "  ", want: "is required"},
 			{name: "unknown kind", field: "kind", value: "weekly", want: "must be one of regular, bulk, series"},
-			{name: "fixed amount with decimals", field: "discountValue", value: "4.99", set: map[string]string{"discountType": "fixed"}, want: "500 means 5.00"},
+			{name: "fixed amount with more decimals than the currency", field: "discountValue", value: "4.999", set: map[string]string{"discountType": "fixed"}, want: "at most 2 decimals"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				form := validPromotionForm()
@@ -250,7 +251,7 @@ func TestPromotionEdit(t *testing.T) {
 			t.Fatalf("edit form: %d", edit.Status)
 		}
 		shown := formValues(t, edit.Body, views.PromotionFormID)
-		for k, want := range map[string]string{"name": "Autumn & more", "discountValue": "7.25", "discountCap": "250", "beginsAt": "2026-12-01T09:30:15",
+		for k, want := range map[string]string{"name": "Autumn & more", "discountValue": "7.25", "discountCap": "2.50", "beginsAt": "2026-12-01T09:30:15",
 			"endsAt": "", "status": "active", "kind": "regular", "discountType": "percent", "utmSource": "Mail <list>", "maxUsage": "40"} {
 			if got := shown.Get(k); got != want {
 				t.Errorf("edit form %s = %q, want %q", k, got, want)
@@ -400,7 +401,7 @@ func TestPromotionPageShowsLinkedCouponsAndRedemptions(t *testing.T) {
 		if newest[0] != "LAUNCH-1" || newest[1] != "bob" || newest[4] != "—" || newest[6] == "no" {
 			t.Errorf("newest row = %q, want LAUNCH-1 by bob, no discount, cancelled", newest)
 		}
-		if d := cmp.Diff([]string{"SPRING-A", "alice", "o-1", "3", "450"}, oldest[:5]); d != "" || oldest[6] != "no" {
+		if d := cmp.Diff([]string{"SPRING-A", "alice", "o-1", "3", "4.50 USD"}, oldest[:5]); d != "" || oldest[6] != "no" {
 			t.Errorf("oldest row = %q, want SPRING-A by alice for o-1, 3 items, 450 off (10 %% of 5000 capped), not cancelled: %s", oldest, d)
 		}
 

@@ -49,7 +49,7 @@ func (h *Redemptions) Cancel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, views.CancelledRedemption(csrfToken(c), canEdit(c), couponRedemptionRow(r), couponRow(cp)))
+	return Render(c, http.StatusOK, views.CancelledRedemption(csrfToken(c), canEdit(c), couponRedemptionRow(TermsOf(c), r), couponRow(TermsOf(c), cp)))
 }
 
 // redemptionFilters are the list's filters as the query holds them.
@@ -71,7 +71,7 @@ func (h *Redemptions) List(c echo.Context) error {
 	ctx := c.Request().Context()
 	v := views.RedemptionsView{Filters: redemptionFilters(c.QueryParams())}
 	status := http.StatusOK
-	f, err := httpx.RedemptionFilterOf(c.QueryParams())
+	f, err := httpx.RedemptionFilterOf(c.QueryParams(), TermsOf(c).Zone())
 	if verr := (*models.ValidationError)(nil); errors.As(err, &verr) {
 		status, v.Errors = http.StatusUnprocessableEntity, fieldMessages(verr)
 	} else if err != nil {
@@ -79,7 +79,7 @@ func (h *Redemptions) List(c echo.Context) error {
 	}
 	if status == http.StatusOK {
 		f.Limit = redemptionPageSize
-		if v.List, err = redemptionList(c, h.Store, f, redemptionsQuery(views.RedemptionsURL, v.Filters, ""), listedRedemptionRow); err != nil {
+		if v.List, err = redemptionList(c, h.Store, f, redemptionsQuery(views.RedemptionsURL, v.Filters, ""), listedRedemptionRow(TermsOf(c))); err != nil {
 			return err
 		}
 	}
@@ -100,7 +100,7 @@ func (h *Redemptions) List(c echo.Context) error {
 // CSV streams every redemption the list's filters select, newest first;
 // filters that cannot be read are a 422 before the file starts.
 func (h *Redemptions) CSV(c echo.Context) error {
-	f, err := httpx.RedemptionFilterOf(c.QueryParams())
+	f, err := httpx.RedemptionFilterOf(c.QueryParams(), TermsOf(c).Zone())
 	if err != nil {
 		return err
 	}
@@ -109,12 +109,14 @@ func (h *Redemptions) CSV(c echo.Context) error {
 
 // listedRedemptionRow is a redemption on the list of every redemption:
 // its row with the promotions it reached.
-func listedRedemptionRow(r models.Redemption) views.RedemptionRow {
-	row := couponRedemptionRow(r)
-	for _, p := range r.Promotions {
-		row.Promotions = append(row.Promotions, views.Choice{Value: views.PromotionURL(p.PromotionID), Label: p.Name})
+func listedRedemptionRow(t Terms) func(models.Redemption) views.RedemptionRow {
+	return func(r models.Redemption) views.RedemptionRow {
+		row := couponRedemptionRow(t, r)
+		for _, p := range r.Promotions {
+			row.Promotions = append(row.Promotions, views.Choice{Value: views.PromotionURL(p.PromotionID), Label: p.Name})
+		}
+		return row
 	}
-	return row
 }
 
 // fieldMessages are verr's messages by field name, the first for each.

@@ -16,7 +16,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/a-h/templ"
 	"github.com/coupond/coupond/handlers/httpx"
@@ -49,7 +48,8 @@ func canEdit(c echo.Context) bool {
 // under a 200.
 func Render(c echo.Context, status int, comp templ.Component) error {
 	var buf bytes.Buffer
-	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+	ctx := views.WithStore(c.Request().Context(), TermsOf(c).view())
+	if err := comp.Render(ctx, &buf); err != nil {
 		return fmt.Errorf("render %s: %w", c.Path(), err)
 	}
 	return c.HTMLBlob(status, buf.Bytes())
@@ -99,11 +99,8 @@ func csrfToken(c echo.Context) string {
 	return token
 }
 
-// formatTime renders a stored time for people, in UTC.
-func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") }
-
-// couponRow turns a coupon into its console view.
-func couponRow(c models.Coupon) views.CouponRow {
+// couponRow turns a coupon into its console view, in the store's terms.
+func couponRow(t Terms, c models.Coupon) views.CouponRow {
 	return views.CouponRow{
 		ID:                       c.ID,
 		Code:                     c.Code,
@@ -116,35 +113,23 @@ func couponRow(c models.Coupon) views.CouponRow {
 		Uses:                     c.Uses,
 		ExpirationIntervalPerUse: models.FormatTimeSpan(c.ExpirationIntervalPerUse),
 		Archived:                 c.Archived,
-		LastModified:             formatTime(c.UpdatedAt),
+		LastModified:             t.Time(c.UpdatedAt),
 	}
 }
 
 // markedRow is couponRow marked when the coupon's tags reach none of the
 // live promotions whose tags are in tags.
-func markedRow(c models.Coupon, tags models.TagSet) views.CouponRow {
-	r := couponRow(c)
+func markedRow(t Terms, c models.Coupon, tags models.TagSet) views.CouponRow {
+	r := couponRow(t, c)
 	r.NoActivePromotion = !tags.Reaches(c)
 	return r
 }
 
 // couponRedemptionRow turns a redemption into a row of its coupon's
-// page, with the whole discount it took.
-func couponRedemptionRow(r models.Redemption) views.RedemptionRow {
-	v := views.RedemptionRow{ID: r.ID, Code: r.Code, CustomerID: r.CustomerID, OrderID: r.OrderID, Items: r.Items, At: formatTime(r.CreatedAt),
-		OrderAmount: amountText(r.OrderAmount), Discount: amountText(r.Discount)}
-	if r.CancelledAt != nil {
-		v.Cancelled = formatTime(*r.CancelledAt)
-	}
-	return v
-}
-
-// amountText writes an optional amount in minor units; "" for none.
-func amountText(a *int64) string {
-	if a == nil {
-		return ""
-	}
-	return models.Money(*a).Format(0)
+// page, with the whole discount it took, in the store's terms.
+func couponRedemptionRow(t Terms, r models.Redemption) views.RedemptionRow {
+	return views.RedemptionRow{ID: r.ID, Code: r.Code, CustomerID: r.CustomerID, OrderID: r.OrderID, Items: r.Items, At: t.Time(r.CreatedAt),
+		OrderAmount: t.Amount(r.OrderAmount), Discount: t.Amount(r.Discount), Cancelled: t.OptionalTime(r.CancelledAt)}
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

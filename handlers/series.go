@@ -56,7 +56,7 @@ func (h *Series) List(c echo.Context) error {
 	}
 	now := h.Now()
 	for _, s := range res.Series {
-		v.Rows = append(v.Rows, seriesRow(s, now))
+		v.Rows = append(v.Rows, seriesRow(TermsOf(c), s, now))
 	}
 	if res.Next != "" {
 		v.NextURL = queryURL(views.SeriesListURL, map[string]string{"after": res.Next})
@@ -85,7 +85,7 @@ func (h *Series) Show(c echo.Context) error {
 	if wantsFragment(c, views.SeriesCodesID) {
 		return Render(c, http.StatusOK, views.SeriesCodes(codes))
 	}
-	v := views.SeriesDetail{Series: seriesRow(s, h.Now()), Codes: codes}
+	v := views.SeriesDetail{Series: seriesRow(TermsOf(c), s, h.Now()), Codes: codes}
 	return Render(c, http.StatusOK, views.SeriesPage(page(c, s.Promotion.Name, views.SectionSeries), v))
 }
 
@@ -93,7 +93,7 @@ func (h *Series) Show(c echo.Context) error {
 // names.
 func (h *Series) codes(c echo.Context, id int64) (views.CodeList, error) {
 	ctx := c.Request().Context()
-	return issuedCodeList(c.QueryParam("after"), views.SeriesURL(id), "That page link is not valid any more, so this is the first page.", h.Now(),
+	return issuedCodeList(TermsOf(c), c.QueryParam("after"), views.SeriesURL(id), "That page link is not valid any more, so this is the first page.", h.Now(),
 		func(after string) ([]models.IssuedCode, string, error) {
 			res, err := h.Store.SeriesCodes(ctx, models.SeriesCodeFilter{SeriesID: id, After: after, Limit: codePageSize})
 			return res.Codes, res.Next, err
@@ -104,7 +104,7 @@ func (h *Series) codes(c echo.Context, id int64) (views.CodeList, error) {
 // makes it the list shown at base, with each code's state at now; a
 // cursor that no longer works gives the first page with stale as its
 // note.
-func issuedCodeList(after, base, stale string, now time.Time, read func(after string) ([]models.IssuedCode, string, error)) (views.CodeList, error) {
+func issuedCodeList(t Terms, after, base, stale string, now time.Time, read func(after string) ([]models.IssuedCode, string, error)) (views.CodeList, error) {
 	var v views.CodeList
 	codes, next, err := read(after)
 	if verr := (*models.ValidationError)(nil); errors.As(err, &verr) && after != "" {
@@ -115,7 +115,7 @@ func issuedCodeList(after, base, stale string, now time.Time, read func(after st
 		return views.CodeList{}, err
 	}
 	for _, ic := range codes {
-		v.Rows = append(v.Rows, issuedCodeRow(ic, now))
+		v.Rows = append(v.Rows, issuedCodeRow(t, ic, now))
 	}
 	if next != "" {
 		v.NextURL = queryURL(base, map[string]string{"after": next})
@@ -155,7 +155,7 @@ func (h *Series) New(c echo.Context) error {
 // field.
 func (h *Series) Create(c echo.Context) error {
 	form := readSeriesForm(c)
-	spec, err := seriesSpec(form.SeriesFields, models.SeriesInput{})
+	spec, err := seriesSpec(TermsOf(c), form.SeriesFields, models.SeriesInput{})
 	if err == nil {
 		var s models.Series
 		if s, err = h.Store.CreateSeries(c.Request().Context(), spec); err == nil {
@@ -171,7 +171,7 @@ func (h *Series) Edit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := views.SeriesForm{ID: s.ID(), Issued: s.Issued, Choices: seriesChoices, SeriesFields: seriesFields(s)}
+	f := views.SeriesForm{ID: s.ID(), Issued: s.Issued, Choices: seriesChoices, SeriesFields: seriesFields(TermsOf(c), s)}
 	return Render(c, http.StatusOK, views.SeriesFormPage(page(c, "Edit "+s.Promotion.Name, views.SectionSeries), f))
 }
 
@@ -186,7 +186,7 @@ func (h *Series) Update(c echo.Context) error {
 	}
 	form := readSeriesForm(c)
 	form.ID, form.Issued = s.ID(), s.Issued
-	spec, err := seriesSpec(form.SeriesFields, s.Input())
+	spec, err := seriesSpec(TermsOf(c), form.SeriesFields, s.Input())
 	if err == nil {
 		var saved models.Series
 		if saved, err = h.Store.UpdateSeries(c.Request().Context(), s.ID(), spec); err == nil {
@@ -253,13 +253,14 @@ func readSeriesForm(c echo.Context) views.SeriesForm {
 // *models.ValidationError naming every bad field, those that are not
 // numbers included. The days a code lasts are read only when codes
 // expire by days.
-func seriesSpec(f views.SeriesFields, in models.SeriesInput) (models.SeriesSpec, error) {
+func seriesSpec(t Terms, f views.SeriesFields, in models.SeriesInput) (models.SeriesSpec, error) {
 	var verr models.ValidationError
 	p := &in.Promotion
 	p.Name, p.Description, p.Status = f.Name, f.Description, f.Status
-	p.DiscountType, p.DiscountValue = f.DiscountType, f.DiscountValue
-	p.DiscountCap = httpx.FormAmount(&verr, views.FieldDiscountCap, f.DiscountCap)
-	p.BeginsAt, p.EndsAt = f.BeginsAt, f.EndsAt
+	p.DiscountType, p.DiscountValue = f.DiscountType, formDiscountValue(&verr, t, f.DiscountType, f.DiscountValue)
+	p.DiscountCap = t.FormAmount(&verr, views.FieldDiscountCap, f.DiscountCap, true)
+	p.BeginsAt = formTime(&verr, views.FieldBeginsAt, f.BeginsAt, t.ParseTime)
+	p.EndsAt = formTime(&verr, views.FieldEndsAt, f.EndsAt, t.ParseEnd)
 	p.MaxUsage = httpx.FormInt(&verr, views.FieldMaxUsage, f.MaxUsage)
 	p.MaxUsagePerClient = httpx.FormInt(&verr, views.FieldMaxUsagePerClient, f.MaxUsagePerClient)
 	in.DiscountCode, in.Expiry, in.ExpiryDays = f.DiscountCode, f.Expiry, 0
@@ -284,18 +285,15 @@ func seriesSpec(f views.SeriesFields, in models.SeriesInput) (models.SeriesSpec,
 
 // seriesFields writes a stored series into the form's fields, so that
 // saving the form unchanged keeps the series as it is.
-func seriesFields(s models.Series) views.SeriesFields {
+func seriesFields(t Terms, s models.Series) views.SeriesFields {
 	p, fi := s.Promotion, s.FormatInput()
 	f := views.SeriesFields{
 		Name: p.Name, Description: p.Description, Status: p.Status, DiscountCode: s.DiscountCode,
-		DiscountType: p.DiscountType, DiscountValue: models.FormatDiscountValue(p.DiscountType, p.DiscountValue),
-		BeginsAt: inputTime(p.BeginsAt), EndsAt: inputTime(p.EndsAt), Expiry: s.Expiry,
+		DiscountType: p.DiscountType, DiscountValue: discountInput(t, p.DiscountType, p.DiscountValue), DiscountCap: t.AmountInput(p.DiscountCap),
+		BeginsAt: t.TimeInput(p.BeginsAt), EndsAt: t.TimeInput(p.EndsAt), Expiry: s.Expiry,
 		Prefix: fi.Prefix, Suffix: fi.Suffix, Delimiter: fi.Delimiter, Charset: fi.Charset, Exclude: fi.Exclude, Pattern: fi.Pattern, Check: fi.Check,
 		MaxCreate: itoa(s.MaxCreate), MaxPerCustomer: itoa(s.MaxPerCustomer), UsesPerCode: itoa(s.UsesPerCode),
 		MaxUsage: itoa(p.MaxUsage), MaxUsagePerClient: itoa(p.MaxUsagePerClient),
-	}
-	if p.DiscountCap != nil {
-		f.DiscountCap = strconv.FormatInt(*p.DiscountCap, 10)
 	}
 	if s.Expiry == models.ExpiryDays {
 		f.ExpiryDays = itoa(s.ExpiryDays)
@@ -349,9 +347,9 @@ var seriesChoices = views.SeriesChoices{
 }
 
 // seriesRow turns a series into its console view at now.
-func seriesRow(s models.Series, now time.Time) views.SeriesRow {
+func seriesRow(t Terms, s models.Series, now time.Time) views.SeriesRow {
 	r := views.SeriesRow{
-		PromotionRow: promotionRow(s.Promotion, now),
+		PromotionRow: promotionRow(t, s.Promotion, now),
 		DiscountCode: s.DiscountCode, Expiry: expiryText(s), Format: "a format this version cannot read",
 		Issued: s.Issued, MaxCreate: s.MaxCreate, MaxPerCustomer: s.MaxPerCustomer, UsesPerCode: s.UsesPerCode,
 	}
@@ -374,10 +372,10 @@ func expiryText(s models.Series) string {
 
 // issuedCodeRow turns a personal code into a row of a series' or a
 // customer's page, with its state at now.
-func issuedCodeRow(ic models.IssuedCode, now time.Time) views.IssuedCodeRow {
+func issuedCodeRow(t Terms, ic models.IssuedCode, now time.Time) views.IssuedCodeRow {
 	r := views.IssuedCodeRow{
-		Code: ic.Coupon.Code, CustomerID: ic.CustomerID, From: ic.PromotionName, IssuedAt: formatTime(ic.IssuedAt),
-		Uses: ic.Coupon.Uses, MaxUses: ic.Coupon.MaxUsage, State: ic.State(now), ValidTill: optionalTime(ic.ValidTill),
+		Code: ic.Coupon.Code, CustomerID: ic.CustomerID, From: ic.PromotionName, IssuedAt: t.Time(ic.IssuedAt),
+		Uses: ic.Coupon.Uses, MaxUses: ic.Coupon.MaxUsage, State: ic.State(now), ValidTill: t.OptionalEnd(ic.ValidTill),
 	}
 	if ic.SeriesID != nil {
 		r.SeriesID = *ic.SeriesID

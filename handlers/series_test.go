@@ -42,7 +42,7 @@ func createdSeries(t *testing.T, location string) int64 {
 func validSeriesForm() url.Values {
 	return url.Values{
 		"name": {"Birthday club"}, "description": {"One code a year"}, "status": {"active"}, "discountCode": {"BDAY15"},
-		"discountType": {"percent"}, "discountValue": {"15"}, "discountCap": {"2000"}, "beginsAt": {""}, "endsAt": {"2027-06-30T23:59"},
+		"discountType": {"percent"}, "discountValue": {"15"}, "discountCap": {"20"}, "beginsAt": {""}, "endsAt": {"2027-06-30T23:59"},
 		"expiry": {"days"}, "expiryDays": {"30"},
 		"prefix": {"BDAY"}, "delimiter": {"-"}, "suffix": {""}, "length": {"8"}, "charset": {"unambiguous"}, "exclude": {""}, "pattern": {""},
 		"maxCreate": {"1000"}, "maxPerCustomer": {"1"}, "usesPerCode": {"1"}, "maxUsage": {"0"}, "maxUsagePerClient": {"0"},
@@ -101,8 +101,8 @@ func TestSeriesCreateThroughTheForm(t *testing.T) {
 
 		page := h.Do("GET", views.SeriesURL(id), nil, nil)
 		for tid, want := range map[string]string{
-			"series-name": "Birthday club", "discount-code": "BDAY15", "discount": "15 %", "cap": "2000 (minor units)", "endsAt": "2027-06-30 23:59:00",
-			"expiry": "30 days after it is issued, or when the series ends if that comes first", "issued": "0 / 1000", "redeemed": "0",
+			"series-name": "Birthday club", "discount-code": "BDAY15", "discount": "15 %", "cap": "20.00 USD", "endsAt": "2027-06-30 23:59:00",
+			"expiry": "30 days after it is issued, or when the series ends if that comes first", "issued": "0 / 1,000", "redeemed": "0",
 			"maxPerCustomer": "1", "usesPerCode": "1", "maxUsage": "unlimited", "no-codes": "No codes issued yet.",
 		} {
 			if got := testID(page.Body, tid); got != want {
@@ -117,7 +117,7 @@ func TestSeriesCreateThroughTheForm(t *testing.T) {
 		}
 		list := h.Do("GET", "/series", nil, nil)
 		if list.Status != http.StatusOK || !strings.Contains(list.Body, `href="/series/`+fmt.Sprint(id)+`">Birthday club</a>`) ||
-			testID(list.Body, "issued") != "0 / 1000" || testID(list.Body, "redeemed") != "0" || !strings.Contains(list.Body, "2027-06-30 23:59:00") {
+			testID(list.Body, "issued") != "0 / 1,000" || testID(list.Body, "redeemed") != "0" || !strings.Contains(list.Body, "2027-06-30 23:59:00") {
 			t.Errorf("the list does not show the new series: %d", list.Status)
 		}
 		if !strings.Contains(list.Body, `data-testid="new-series"`) {
@@ -164,8 +164,8 @@ func TestSeriesFormRefusesBadInput(t *testing.T) {
 		}{
 			{name: "no name", field: "name", value: " ", want: "is required"},
 			{name: "percentage over 100", field: "discountValue", value: "150", want: "percentage from 0.01 to 100"},
-			{name: "cap with decimals", field: "discountCap", value: "5.00", want: "minor units"},
-			{name: "end not a time", field: "endsAt", value: "soon", want: "must be a time"},
+			{name: "cap with more decimals than the currency", field: "discountCap", value: "5.001", want: "at most 2 decimals"},
+			{name: "end not a time", field: "endsAt", value: "soon", want: "must be a date such as 2026-12-24 or a date and time such as 2026-12-24T18:00, in UTC time"},
 			{name: "discount code too long", field: "discountCode", value: strings.Repeat("D", 101), want: "at most 100"},
 			{name: "no days", field: "expiryDays", value: "0", want: "from 1 to 3650"},
 			{name: "days not a number", field: "expiryDays", value: "a month", want: "whole number"},
@@ -242,8 +242,8 @@ func TestSeriesEdit(t *testing.T) {
 			t.Fatalf("edit form: %d", edit.Status)
 		}
 		shown := seriesFormValues(t, edit.Body)
-		for k, want := range map[string]string{"name": "Loyalty & more", "description": "line one\nline two", "discountType": "fixed", "discountValue": "500",
-			"discountCap": "300", "beginsAt": "2026-11-01T09:30:15", "endsAt": "2027-01-01T00:00", "expiry": "days", "expiryDays": "14",
+		for k, want := range map[string]string{"name": "Loyalty & more", "description": "line one\nline two", "discountType": "fixed", "discountValue": "5.00",
+			"discountCap": "3.00", "beginsAt": "2026-11-01T09:30:15", "endsAt": "2027-01-01T00:00", "expiry": "days", "expiryDays": "14",
 			"pattern": "LOY-####-??", "length": "", "check": "yes", "maxCreate": "50", "maxPerCustomer": "3", "usesPerCode": "2", "maxUsage": "40", "maxUsagePerClient": "2"} {
 			if got := shown.Get(k); got != want {
 				t.Errorf("edit form %s = %q, want %q", k, got, want)

@@ -48,8 +48,10 @@ func (h *SingleUse) Create(c echo.Context) error {
 		DiscountTypes: promotionChoices.DiscountTypes,
 	}
 	var verr models.ValidationError
-	in := models.SingleUseInput{Code: f.Code, CustomerID: f.CustomerID, DiscountType: f.DiscountType, DiscountValue: f.DiscountValue,
-		EndsAt: f.EndsAt, DiscountCap: httpx.FormAmount(&verr, views.FieldDiscountCap, f.DiscountCap)}
+	t := TermsOf(c)
+	in := models.SingleUseInput{Code: f.Code, CustomerID: f.CustomerID, DiscountType: f.DiscountType,
+		DiscountValue: formDiscountValue(&verr, t, f.DiscountType, f.DiscountValue),
+		EndsAt:        formTime(&verr, views.FieldEndsAt, f.EndsAt, t.ParseEnd), DiscountCap: t.FormAmount(&verr, views.FieldDiscountCap, f.DiscountCap, true)}
 	var err error
 	if verr.Err() != nil {
 		// Show every other problem too, not only the cap's.
@@ -85,10 +87,10 @@ func (h *SingleUse) Show(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := views.SingleUseResult{Coupon: couponRow(cp)}
+	v := views.SingleUseResult{Coupon: couponRow(TermsOf(c), cp)}
 	now := h.Now()
 	for _, p := range ps {
-		v.Promotions = append(v.Promotions, promotionRow(p, now))
+		v.Promotions = append(v.Promotions, promotionRow(TermsOf(c), p, now))
 	}
 	return Render(c, http.StatusOK, views.SingleUseResultPage(page(c, "Single-use coupon "+cp.Code, views.SectionSingleUse), v))
 }

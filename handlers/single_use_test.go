@@ -19,7 +19,7 @@ func birthdayForm() url.Values {
 		"customerId":    {"alice"},
 		"discountType":  {"percent"},
 		"discountValue": {"15"},
-		"discountCap":   {"1000"},
+		"discountCap":   {"10"},
 		"endsAt":        {"2099-12-31T23:59"},
 	}
 }
@@ -67,7 +67,7 @@ func TestConsoleSingleUseCoupon(t *testing.T) {
 			"one use in total":              `data-testid="limit-total">One use in total<`,
 			"one use per customer":          `data-testid="limit-per-customer">One use per customer<`,
 			"the customer":                  `data-testid="limit-customer">\s*Only for customer <code>alice</code>`,
-			"the promotion, linked":         `<a href="` + regexp.QuoteMeta(views.PromotionURL(p.ID)) + `">Single-use coupon Birthday123</a>: 15 %, at most 1000 \(minor units\), until 2099-12-31 23:59:00 UTC<`,
+			"the promotion, linked":         `<a href="` + regexp.QuoteMeta(views.PromotionURL(p.ID)) + `">Single-use coupon Birthday123</a>: 15 %, at most 10.00 USD, until 2099-12-31 23:59:00<`,
 		} {
 			if !regexp.MustCompile(re).MatchString(page.Body) {
 				t.Errorf("the result page lacks %s", name)
@@ -90,7 +90,7 @@ func TestConsoleSingleUseCoupon(t *testing.T) {
 		}
 
 		// htmx, with a fixed amount and neither customer nor end.
-		gift := url.Values{"couponCode": {"Gift-50"}, "discountType": {"fixed"}, "discountValue": {"500"}}
+		gift := url.Values{"couponCode": {"Gift-50"}, "discountType": {"fixed"}, "discountValue": {"5"}}
 		r = h.Post("/single-use", gift, webtest.HTMX(views.SingleUseFormID))
 		if r.Status != http.StatusNoContent || r.Header.Get("HX-Location") != "/single-use/Gift-50" {
 			t.Fatalf("htmx create: %d HX-Location %q", r.Status, r.Header.Get("HX-Location"))
@@ -98,8 +98,8 @@ func TestConsoleSingleUseCoupon(t *testing.T) {
 		if c := h.MustCoupon("gift-50"); c.CustomerID != nil || c.MaxUsage != 1 {
 			t.Errorf("Gift-50 is %+v, want one use by anyone", c)
 		}
-		if page := h.Do("GET", "/single-use/Gift-50", nil, nil); !regexp.MustCompile(`data-testid="limit-customer">\s*For any customer`).MatchString(page.Body) || !strings.Contains(page.Body, ": 500 off (minor units)<") {
-			t.Error("Gift-50's page must say any customer may use it, for 500 off")
+		if page := h.Do("GET", "/single-use/Gift-50", nil, nil); !regexp.MustCompile(`data-testid="limit-customer">\s*For any customer`).MatchString(page.Body) || !strings.Contains(page.Body, ": 5.00 USD off<") {
+			t.Error("Gift-50's page must say any customer may use it, for 5.00 USD off")
 		}
 	})
 }

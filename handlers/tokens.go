@@ -33,12 +33,12 @@ func (h *Tokens) render(c echo.Context, status int, v views.TokensView) error {
 		return err
 	}
 	for _, t := range ts {
-		row := views.TokenRow{ID: t.ID, Name: t.Name, Scope: t.Scope, Hint: t.Hint, CreatedBy: t.CreatedBy, Created: formatTime(t.CreatedAt)}
+		row := views.TokenRow{ID: t.ID, Name: t.Name, Scope: t.Scope, Hint: t.Hint, CreatedBy: t.CreatedBy, Created: TermsOf(c).Time(t.CreatedAt)}
 		if t.LastUsedAt != nil {
-			row.LastUsed = formatTime(*t.LastUsedAt)
+			row.LastUsed = TermsOf(c).Time(*t.LastUsedAt)
 		}
 		if t.RevokedAt != nil {
-			row.Revoked = formatTime(*t.RevokedAt)
+			row.Revoked = TermsOf(c).Time(*t.RevokedAt)
 		}
 		v.Tokens = append(v.Tokens, row)
 	}

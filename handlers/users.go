@@ -38,7 +38,7 @@ func (h *Users) render(c echo.Context, status int, v views.UsersView) error {
 	}
 	me := CurrentUser(c)
 	for _, u := range us {
-		v.Users = append(v.Users, views.UserRow{ID: u.ID, Email: u.Email, Role: u.Role, Disabled: u.Disabled, Created: formatTime(u.CreatedAt), Self: me != nil && me.ID == u.ID})
+		v.Users = append(v.Users, views.UserRow{ID: u.ID, Email: u.Email, Role: u.Role, Disabled: u.Disabled, Created: TermsOf(c).Time(u.CreatedAt), Self: me != nil && me.ID == u.ID})
 	}
 	return Render(c, status, views.UsersPage(page(c, "Users", views.SectionUsers), v))
 }

@@ -358,7 +358,7 @@ func CouponTable(csrf string, canEdit bool, v CouponList) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "<div class=\"table-wrap\"><table class=\"striped\"><thead><tr><th scope=\"col\">Code</th><th scope=\"col\">UTM source</th><th scope=\"col\">UTM campaign</th><th scope=\"col\" title=\"Total uses; 0 is unlimited\">Max uses</th><th scope=\"col\" title=\"Items per customer; 0 is unlimited\">Max items / customer</th><th scope=\"col\">Renewal interval</th><th scope=\"col\">Status</th><th scope=\"col\">Last modified (UTC)</th>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "<div class=\"table-wrap\"><table class=\"striped\"><thead><tr><th scope=\"col\">Code</th><th scope=\"col\">UTM source</th><th scope=\"col\">UTM campaign</th><th scope=\"col\" title=\"Total uses; 0 is unlimited\">Max uses</th><th scope=\"col\" title=\"Items per customer; 0 is unlimited\">Max items / customer</th><th scope=\"col\">Renewal interval</th><th scope=\"col\">Status</th><th scope=\"col\">Last modified</th>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -508,7 +508,7 @@ func limitText(n int) string {
 	if n == 0 {
 		return "unlimited"
 	}
-	return itoa(n)
+	return count(n)
 }
 
 // CouponTableRow is one row; its archive button swaps the row in place.

@@ -64,7 +64,7 @@ type PromotionChoices struct {
 }
 
 // PromotionRow is one promotion as the console shows it: every value
-// already in words, times in UTC and "" where there is none.
+// already in words, times in the store's zone and "" where there is none.
 type PromotionRow struct {
 	ID                int64
 	Name              string
@@ -803,7 +803,7 @@ func PromotionTable(v PromotionList) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 55, "<div class=\"table-wrap\"><table class=\"striped\"><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Status</th><th scope=\"col\">Kind</th><th scope=\"col\">Discount</th><th scope=\"col\">Begins (UTC)</th><th scope=\"col\">Ends (UTC)</th><th scope=\"col\" title=\"Uses so far / total uses allowed\">Uses / limit</th><th scope=\"col\">UTM source</th><th scope=\"col\">UTM campaign</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 55, "<div class=\"table-wrap\"><table class=\"striped\"><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Status</th><th scope=\"col\">Kind</th><th scope=\"col\">Discount</th><th scope=\"col\">Begins</th><th scope=\"col\">Ends</th><th scope=\"col\" title=\"Uses so far / total uses allowed\">Uses / limit</th><th scope=\"col\">UTM source</th><th scope=\"col\">UTM campaign</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -899,9 +899,9 @@ func PromotionTable(v PromotionList) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var40 string
-				templ_7745c5c3_Var40, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(r.Uses))
+				templ_7745c5c3_Var40, templ_7745c5c3_Err = templ.JoinStringErrs(count(r.Uses))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/promotions.templ`, Line: 237, Col: 45}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/promotions.templ`, Line: 237, Col: 46}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var40))
 				if templ_7745c5c3_Err != nil {
@@ -914,7 +914,7 @@ func PromotionTable(v PromotionList) templ.Component {
 				var templ_7745c5c3_Var41 string
 				templ_7745c5c3_Var41, templ_7745c5c3_Err = templ.JoinStringErrs(limitText(r.MaxUsage))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/promotions.templ`, Line: 237, Col: 73}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/promotions.templ`, Line: 237, Col: 74}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var41))
 				if templ_7745c5c3_Err != nil {
@@ -1351,11 +1351,11 @@ func PromotionFormFragment(csrf string, f PromotionForm) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = field(FieldDiscountValue, "Discount value", f.DiscountValue, f.Errors, "Percentage: 0.01 to 100, e.g. 12.5. Fixed amount: whole minor units of the currency, so 500 means 5.00.", false, "text", "decimal").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = field(FieldDiscountValue, "Discount value", f.DiscountValue, f.Errors, amountHelp(ctx, "Percentage: 0.01 to 100, such as 12.5. Fixed amount:"), false, "text", "decimal").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = NumberField(FieldDiscountCap, "Discount cap", f.DiscountCap, f.Errors, "Optional. The most one use takes off, in minor units (500 means 5.00). Blank: no cap.").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = AmountField(FieldDiscountCap, "Discount cap", f.DiscountCap, f.Errors, amountHelp(ctx, "Optional: the most one use takes off; blank for no cap.")).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -1363,11 +1363,11 @@ func PromotionFormFragment(csrf string, f PromotionForm) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = DateTimeField(FieldBeginsAt, "Begins (UTC)", f.BeginsAt, f.Errors, "Read as UTC. Blank: in effect from now.").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = DateTimeField(FieldBeginsAt, "Begins", f.BeginsAt, f.Errors, timeHelp(ctx, "Blank: in effect from now.")).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = DateTimeField(FieldEndsAt, "Ends (UTC)", f.EndsAt, f.Errors, "Read as UTC; must be after the beginning. Blank: never ends.").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = DateTimeField(FieldEndsAt, "Ends", f.EndsAt, f.Errors, timeHelp(ctx, "Must be after the beginning; a day alone ends at its last second. Blank: never ends.")).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -1909,7 +1909,7 @@ func PromotionPage(p Page, v PromotionDetail) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 141, "</dd><dt>Begins (UTC)</dt><dd data-testid=\"beginsAt\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 141, "</dd><dt>Begins</dt><dd data-testid=\"beginsAt\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1922,7 +1922,7 @@ func PromotionPage(p Page, v PromotionDetail) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 142, "</dd><dt>Ends (UTC)</dt><dd data-testid=\"endsAt\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 142, "</dd><dt>Ends</dt><dd data-testid=\"endsAt\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1940,9 +1940,9 @@ func PromotionPage(p Page, v PromotionDetail) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var87 string
-			templ_7745c5c3_Var87, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(v.Promotion.Uses))
+			templ_7745c5c3_Var87, templ_7745c5c3_Err = templ.JoinStringErrs(count(v.Promotion.Uses))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/promotions.templ`, Line: 464, Col: 51}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/promotions.templ`, Line: 464, Col: 52}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var87))
 			if templ_7745c5c3_Err != nil {
@@ -1955,7 +1955,7 @@ func PromotionPage(p Page, v PromotionDetail) templ.Component {
 			var templ_7745c5c3_Var88 string
 			templ_7745c5c3_Var88, templ_7745c5c3_Err = templ.JoinStringErrs(limitText(v.Promotion.MaxUsage))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/promotions.templ`, Line: 464, Col: 89}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/promotions.templ`, Line: 464, Col: 90}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var88))
 			if templ_7745c5c3_Err != nil {
@@ -1974,7 +1974,7 @@ func PromotionPage(p Page, v PromotionDetail) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 146, "</dd><dt>Last modified (UTC)</dt><dd>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 146, "</dd><dt>Last modified</dt><dd>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -2135,7 +2135,7 @@ func couponCount(n int64) string {
 	if n == 1 {
 		return "1 coupon"
 	}
-	return fmt.Sprintf("%d coupons", n)
+	return thousands(n) + " coupons"
 }
 
 // PromotionStatus is the promotion's status and whether it is live, with
@@ -2842,7 +2842,7 @@ func tagChoiceForm(csrf string, promotionID int64, c TagChoice) templ.Component 
 }
 
 // RedemptionRow is one redemption on a promotion's or a coupon's page.
-// Amounts are in minor units, "" without an order amount: Discount is
+// Amounts are in the store's currency, "" without an order amount: Discount is
 // what the promotion took off on a promotion's page, and what the whole
 // redemption took off on a coupon's page. Cancelled is when it was
 // cancelled, "" while it counts.
@@ -2935,7 +2935,7 @@ func PromotionRedemptions(v RedemptionList) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 225, "<div class=\"table-wrap\"><table class=\"striped\"><thead><tr><th scope=\"col\">Code</th><th scope=\"col\">Customer</th><th scope=\"col\">Order</th><th scope=\"col\">Items</th><th scope=\"col\" title=\"What this promotion took off; blank when no order amount was given\">Discount (minor units)</th><th scope=\"col\">Time (UTC)</th><th scope=\"col\">Cancelled (UTC)</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 225, "<div class=\"table-wrap\"><table class=\"striped\"><thead><tr><th scope=\"col\">Code</th><th scope=\"col\">Customer</th><th scope=\"col\">Order</th><th scope=\"col\">Items</th><th scope=\"col\" title=\"What this promotion took off; blank when no order amount was given\">Discount</th><th scope=\"col\">Time</th><th scope=\"col\">Cancelled</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -3010,9 +3010,9 @@ func PromotionRedemptions(v RedemptionList) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var141 string
-				templ_7745c5c3_Var141, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(r.Items))
+				templ_7745c5c3_Var141, templ_7745c5c3_Err = templ.JoinStringErrs(count(r.Items))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/promotions.templ`, Line: 676, Col: 27}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/promotions.templ`, Line: 676, Col: 28}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var141))
 				if templ_7745c5c3_Err != nil {

@@ -380,11 +380,11 @@ func SingleUseFormFragment(csrf string, f SingleUseForm) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = field(FieldDiscountValue, "Discount", f.DiscountValue, f.Errors, "A percentage such as 15 or 12.5, or an amount in minor units (500 is 5.00).", false, "text", "decimal").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = field(FieldDiscountValue, "Discount", f.DiscountValue, f.Errors, amountHelp(ctx, "A percentage such as 15 or 12.5, or an amount off."), false, "text", "decimal").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = NumberField(FieldDiscountCap, "At most (optional)", f.DiscountCap, f.Errors, "The most a percentage may take off, in minor units. Blank is no cap.").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = AmountField(FieldDiscountCap, "At most (optional)", f.DiscountCap, f.Errors, amountHelp(ctx, "The most a percentage may take off; blank is no cap.")).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -392,7 +392,7 @@ func SingleUseFormFragment(csrf string, f SingleUseForm) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = DateTimeField(FieldEndsAt, "Ends (UTC, optional)", f.EndsAt, f.Errors, "After this moment the code no longer works. Blank never ends.").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = DateTimeField(FieldEndsAt, "Ends (optional)", f.EndsAt, f.Errors, timeHelp(ctx, "After this moment the code no longer works; a day alone ends at its last second. Blank never ends.")).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -704,13 +704,13 @@ func SingleUseResultPage(p Page, v SingleUseResult) templ.Component {
 	})
 }
 
-// untilText is ", until <ends> UTC", or "" for a promotion that never
+// untilText is ", until <ends>", or "" for a promotion that never
 // ends.
 func untilText(ends string) string {
 	if ends == "" {
 		return ""
 	}
-	return ", until " + ends + " UTC"
+	return ", until " + ends
 }
 
 // usesText says a limit on uses in words: "One use in total", "3 uses
@@ -722,7 +722,7 @@ func usesText(n int, scope string) string {
 	case 1:
 		return "One use " + scope
 	}
-	return itoa(n) + " uses " + scope
+	return count(n) + " uses " + scope
 }
 
 var _ = templruntime.GeneratedTemplate

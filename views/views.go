@@ -6,6 +6,7 @@
 package views
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -137,3 +138,78 @@ func ariaCurrent(p Page, section string) string {
 }
 
 func itoa(n int) string { return fmt.Sprint(n) }
+
+// Thousands writes a count with a comma between each group of three
+// digits: "100,000". Every count and every amount the console shows is
+// grouped by it (amounts through handlers.Terms), so that the console
+// groups digits one way.
+func Thousands(n int64) string {
+	if n < 0 {
+		return "-" + GroupDigits(fmt.Sprint(-n))
+	}
+	return GroupDigits(fmt.Sprint(n))
+}
+
+// thousands is Thousands, short for templates.
+func thousands(n int64) string { return Thousands(n) }
+
+// count is Thousands of an int, for templates.
+func count(n int) string { return Thousands(int64(n)) }
+
+// GroupDigits puts a comma between each group of three of the decimal
+// digits; a number of more than 18 digits is written as "≈ 4.7 × 10^21"
+// instead, which a person can read.
+func GroupDigits(digits string) string {
+	if len(digits) > 18 {
+		return fmt.Sprintf("≈ %c.%c × 10^%d", digits[0], digits[1], len(digits)-1)
+	}
+	out := make([]byte, 0, len(digits)+len(digits)/3)
+	for i := range len(digits) {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, digits[i])
+	}
+	return string(out)
+}
+
+// Store is what a page says about the store's terms: the currency its
+// amounts are in, its decimals, an amount typed as a form takes it
+// ("20.50") and shown ("1,234.50 EUR"), and the time zone its times are
+// in.
+type Store struct {
+	Currency      string
+	Decimals      int
+	AmountExample string
+	MoneyExample  string
+	Zone          string
+}
+
+type storeKey struct{}
+
+// WithStore returns ctx carrying the store's terms for the pages and
+// fragments rendered with it.
+func WithStore(ctx context.Context, s Store) context.Context {
+	return context.WithValue(ctx, storeKey{}, s)
+}
+
+// StoreOf is the store's terms that ctx carries; USD and UTC when none.
+func StoreOf(ctx context.Context) Store {
+	if s, ok := ctx.Value(storeKey{}).(Store); ok {
+		return s
+	}
+	return Store{Currency: "USD", Decimals: 2, AmountExample: "20.50", MoneyExample: "1,234.50 USD", Zone: "UTC"}
+}
+
+// amountHelp is the help of an amount field: what it is, then how to
+// type it in the store's currency.
+func amountHelp(ctx context.Context, what string) string {
+	s := StoreOf(ctx)
+	return what + " In " + s.Currency + ", such as " + s.AmountExample + "."
+}
+
+// timeHelp is the help of a time field: how it is read, then what it
+// means.
+func timeHelp(ctx context.Context, what string) string {
+	return "In the store's time, " + StoreOf(ctx).Zone + ". " + what
+}

@@ -47,7 +47,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	redemptionAPI := &api.Redemptions{Store: store}
 	batchAPI := &api.Batches{Store: store, Now: cfg.Now}
 	bigCommerce := bigcommerce.New(store)
-	capillaryAPI := capillary.New(store)
+	capillaryAPI := capillary.New(store, cfg.Terms.Zone())
 
 	anyone := []echo.MiddlewareFunc{echo.WrapMiddleware(sessions.LoadAndSave), csrf(cfg), identify(sessions, store, sessionLimits{now: cfg.Now, idle: cfg.SessionIdle, lifetime: cfg.SessionLifetime})}
 	as := func(role string) []echo.MiddlewareFunc { return append(slices.Clone(anyone), requireRole(role)) }

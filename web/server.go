@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coupond/coupond/handlers"
 	"github.com/coupond/coupond/models"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -34,6 +35,10 @@ type Config struct {
 	// Now is the clock of the login throttle and of session expiry; nil
 	// means time.Now.
 	Now func() time.Time
+	// Terms are the store's currency and time zone, in which the console
+	// shows and reads amounts and times (handlers.NewTerms makes them);
+	// the zero value is USD and UTC. The APIs keep their wire formats.
+	Terms handlers.Terms
 }
 
 // contentSecurityPolicy allows only coupond's own scripts and styles.
@@ -86,8 +91,21 @@ func NewServer(logger *slog.Logger, cfg Config, store *models.Store) *echo.Echo 
 	}))
 	e.Use(middleware.BodyLimit(cfg.BodyLimit))
 	e.Use(rejectBadText)
+	e.Use(storeTerms(cfg.Terms))
 	addRoutes(e, spaces, logger, cfg, store)
 	return e
+}
+
+// storeTerms leaves the store's terms in every request's context, where
+// the console's handlers and its error pages read them with
+// handlers.TermsOf.
+func storeTerms(t handlers.Terms) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Set(handlers.TermsKey, t)
+			return next(c)
+		}
+	}
 }
 
 // answerErrors turns a handler's error into its response here, inside the

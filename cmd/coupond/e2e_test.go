@@ -377,14 +377,21 @@ func TestViewerSeesNoWriteControls(t *testing.T) {
 // it work again.
 func TestMarketerHandsOutBirthdayCoupon(t *testing.T) {
 	b := newBrowser(t)
-	env := map[string]string{"COUPOND_DB": filepath.Join(t.TempDir(), "coupond.db"), "COUPOND_PASSWORD": "marketer password 1"}
+	// The store counts in euros and lives in Berlin.
+	env := map[string]string{"COUPOND_DB": filepath.Join(t.TempDir(), "coupond.db"), "COUPOND_PASSWORD": "marketer password 1",
+		"COUPOND_CURRENCY": "EUR", "COUPOND_TIMEZONE": "Europe/Berlin"}
 	mustRun(t, env, "user", "create", "--email", "marketer@example.com", "--role", "editor")
 	token := mustRun(t, env, "token", "create", "--name", "shop")
 	base := startRun(t, env)
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	p := b.MustPage(base + "/login").Timeout(30 * time.Second)
-	// The end date is typed in the browser's zone; the form reads it as UTC.
-	if err := (proto.EmulationSetTimezoneOverride{TimezoneID: "UTC"}).Call(p); err != nil {
+	// The end date is typed as the marketer's clock reads it, in Berlin;
+	// the form reads it in the store's zone, Berlin too.
+	if err := (proto.EmulationSetTimezoneOverride{TimezoneID: "Europe/Berlin"}).Call(p); err != nil {
 		t.Fatalf("set the browser's time zone: %v", err)
 	}
 	// Reading the clipboard back needs the permission and a focused page,
@@ -408,7 +415,7 @@ func TestMarketerHandsOutBirthdayCoupon(t *testing.T) {
 	p.MustElement("#customerId").MustInput("alice")
 	p.MustElement("#discountType").MustSelect("percentage off")
 	p.MustElement("#discountValue").MustInput("15")
-	p.MustElement("#endsAt").MustInputTime(time.Date(2099, 12, 31, 23, 59, 0, 0, time.UTC))
+	p.MustElement("#endsAt").MustInputTime(time.Date(2099, 12, 31, 23, 59, 0, 0, berlin))
 	p.MustElement(`[data-testid="create-single-use"]`).MustClick()
 
 	field := p.MustElement(`[data-testid="single-use-code"]`)
@@ -428,7 +435,7 @@ func TestMarketerHandsOutBirthdayCoupon(t *testing.T) {
 		}
 	}
 	promo := p.MustElement(`[data-testid="promotion"] a`)
-	if !strings.HasPrefix(promo.MustProperty("href").String(), base+"/promotions/") || !strings.Contains(p.MustElement(`[data-testid="promotion"]`).MustText(), "15 %, until 2099-12-31 23:59:00 UTC") {
+	if !strings.HasPrefix(promo.MustProperty("href").String(), base+"/promotions/") || !strings.Contains(p.MustElement(`[data-testid="promotion"]`).MustText(), "15 %, until 2099-12-31 23:59:00") {
 		t.Errorf("the promotion it activates reads %q", p.MustElement(`[data-testid="promotion"]`).MustText())
 	}
 	copyButton := p.MustElement(`[data-testid="copy"]`)
@@ -438,7 +445,7 @@ func TestMarketerHandsOutBirthdayCoupon(t *testing.T) {
 		t.Errorf("the clipboard holds %q, want Birthday123", got)
 	}
 
-	// It works, for alice, with 15 % off 50.00.
+	// It works, for alice, with 15 % off 50.00 EUR.
 	checkCode := func() *rod.Element {
 		t.Helper()
 		p.MustElement(`[data-testid="check"]`).MustClick()
@@ -447,12 +454,12 @@ func TestMarketerHandsOutBirthdayCoupon(t *testing.T) {
 	follow(p, p.MustElementR("nav a", "Check a code"))
 	p.MustElement("#couponCode").MustInput("birthday123")
 	p.MustElement("#customerId").MustInput("alice")
-	p.MustElement("#orderAmount").MustInput("5000")
+	p.MustElement("#orderAmount").MustInput("50")
 	if res := checkCode(); res.MustAttribute("data-valid") == nil || *res.MustAttribute("data-valid") != "true" {
 		t.Fatalf("a fresh code checks as %q", res.MustText())
 	}
-	if got := p.MustElement(`[data-testid="discount"]`).MustText(); !strings.Contains(got, "750") {
-		t.Errorf("discount on 5000 reads %q, want 750", got)
+	if got := p.MustElement(`[data-testid="discount"]`).MustText(); got != "Discount on an order of 50.00 EUR: 7.50 EUR." {
+		t.Errorf("discount on 50.00 EUR reads %q, want 7.50 EUR", got)
 	}
 	if !strings.Contains(p.MustInfo().URL, "couponCode=birthday123") {
 		t.Errorf("the check is not in the address bar: %s", p.MustInfo().URL)
@@ -479,7 +486,7 @@ func TestMarketerHandsOutBirthdayCoupon(t *testing.T) {
 	// The coupon's page lists the redemption; cancelling it frees the use.
 	p.MustNavigate(base + "/coupons/Birthday123").MustWaitLoad()
 	row := p.MustElement(`tr[data-testid="redemption"][data-order="order-1"]`)
-	if got := row.MustText(); !strings.Contains(got, "alice") || !strings.Contains(got, "5000") || !strings.Contains(got, "750") {
+	if got := row.MustText(); !strings.Contains(got, "alice") || !strings.Contains(got, "50.00 EUR") || !strings.Contains(got, "7.50 EUR") {
 		t.Errorf("the redemption's row reads %q", got)
 	}
 	if got := strings.Join(strings.Fields(p.MustElement(`[data-testid="uses"]`).MustText()), " "); got != "1 of 1" {

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/coupond/coupond/handlers"
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/web"
 )
@@ -91,6 +92,7 @@ type serveConfig struct {
 	writeWait        time.Duration
 	guessLimit       int
 	guessWindow      time.Duration
+	terms            handlers.Terms
 }
 
 // dbFlags name the database every command opens.
@@ -189,6 +191,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.DurationVar(&cfg.writeWait, "write-wait", writeWait, "on SQLite, how long a write may queue for the writer before the client gets 503 and Retry-After (env COUPOND_WRITE_WAIT)")
 	fs.IntVar(&cfg.guessLimit, "guess-limit", guessLimit, "look-ups of unknown codes one client address or customer may make per --guess-window before all its look-ups get 429; 0 = no limit (env COUPOND_GUESS_LIMIT)")
 	fs.DurationVar(&cfg.guessWindow, "guess-window", guessWindow, "the window --guess-limit counts in (env COUPOND_GUESS_WINDOW)")
+	currencyCode := fs.String("currency", envOr(getenv, "COUPOND_CURRENCY", "USD"), "ISO 4217 code of the store's currency, in which the console shows and takes amounts (env COUPOND_CURRENCY)")
+	zone := fs.String("timezone", envOr(getenv, "COUPOND_TIMEZONE", "UTC"), "IANA name of the store's time zone, such as Europe/Berlin, in which the console shows and takes times (env COUPOND_TIMEZONE)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -212,6 +216,15 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	}
 	if cfg.logFormat != "text" && cfg.logFormat != "json" {
 		return cfg, fmt.Errorf("--log-format %q: must be text or json", cfg.logFormat)
+	}
+	cfg.terms, err = handlers.NewTerms(*currencyCode, *zone)
+	switch {
+	case errors.Is(err, handlers.ErrUnknownCurrency):
+		return cfg, fmt.Errorf("--currency %q (env COUPOND_CURRENCY): %w", *currencyCode, handlers.ErrUnknownCurrency)
+	case errors.Is(err, handlers.ErrUnknownZone):
+		return cfg, fmt.Errorf("--timezone %q (env COUPOND_TIMEZONE): %w", *zone, handlers.ErrUnknownZone)
+	case err != nil:
+		return cfg, err
 	}
 	return cfg, nil
 }
@@ -246,6 +259,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		SessionIdle:      cfg.sessionIdle,
 		SessionLifetime:  cfg.sessionLifetime,
 		TokenConcurrency: cfg.tokenConcurrency,
+		Terms:            cfg.terms,
 	}, store)
 	srv := &http.Server{
 		Handler:           handler,
@@ -265,7 +279,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		where = "PostgreSQL"
 	}
 	base := "http://" + ln.Addr().String()
-	logger.Info("coupond serving", "url", base, "database", where, "version", version)
+	logger.Info("coupond serving", "url", base, "database", where, "version", version,
+		"currency", cfg.terms.Currency(), "timezone", cfg.terms.ZoneName())
 	token, err := store.NewSetupToken(ctx)
 	switch {
 	case err == nil:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"path/filepath"
@@ -254,6 +255,11 @@ func TestRunCommandsAndFlags(t *testing.T) {
 		{name: "bad guess window", args: []string{"serve", "--guess-window", "0s"}, wantErr: "--guess-window positive"},
 		{name: "bad database url", args: []string{"serve", "--database-url", "mysql://x"}, wantErr: "postgres://"},
 		{name: "stray argument", args: []string{"serve", "extra"}, wantErr: `unexpected argument "extra"`},
+		{name: "bad currency", args: []string{"serve", "--currency", "EURO"}, wantErr: `--currency "EURO" (env COUPOND_CURRENCY): not an ISO 4217 currency code`},
+		{name: "bad currency in env", args: []string{"serve"}, env: map[string]string{"COUPOND_CURRENCY": "ABC"}, wantErr: `--currency "ABC"`},
+		{name: "bad time zone", args: []string{"serve", "--timezone", "Europe/Bonn"}, wantErr: `--timezone "Europe/Bonn" (env COUPOND_TIMEZONE): not an IANA time zone name`},
+		{name: "bad time zone in env", args: []string{"serve"}, env: map[string]string{"COUPOND_TIMEZONE": "CEST+2"}, wantErr: `--timezone "CEST+2"`},
+		{name: "machine's zone refused", args: []string{"serve", "--timezone", "Local"}, wantErr: `--timezone "Local"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -271,6 +277,34 @@ func TestRunCommandsAndFlags(t *testing.T) {
 			}
 			if !strings.Contains(out.String(), tt.wantOut) {
 				t.Errorf("stdout = %q, want %q", out.String(), tt.wantOut)
+			}
+		})
+	}
+}
+
+// TestParseServeStoreTerms: the store's currency and zone default to USD
+// and UTC, come from the environment, and a flag wins over it.
+func TestParseServeStoreTerms(t *testing.T) {
+	tests := []struct {
+		name           string
+		args           []string
+		env            map[string]string
+		currency, zone string
+		decimals       int
+	}{
+		{name: "defaults", currency: "USD", zone: "UTC", decimals: 2},
+		{name: "env", env: map[string]string{"COUPOND_CURRENCY": "jpy", "COUPOND_TIMEZONE": "Asia/Tokyo"}, currency: "JPY", zone: "Asia/Tokyo", decimals: 0},
+		{name: "flags over env", args: []string{"--currency", "KWD", "--timezone", "Europe/Berlin"}, env: map[string]string{"COUPOND_CURRENCY": "JPY", "COUPOND_TIMEZONE": "Asia/Tokyo"},
+			currency: "KWD", zone: "Europe/Berlin", decimals: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := parseServe(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if err != nil {
+				t.Fatalf("parseServe: %v", err)
+			}
+			if got := cfg.terms; got.Currency() != tt.currency || got.Decimals() != tt.decimals || got.ZoneName() != tt.zone {
+				t.Errorf("terms = %s (%d decimals) in %s, want %s (%d) in %s", got.Currency(), got.Decimals(), got.ZoneName(), tt.currency, tt.decimals, tt.zone)
 			}
 		})
 	}

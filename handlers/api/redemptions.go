@@ -170,7 +170,7 @@ type redemptionList struct {
 // cancelled) and the period from–to; limit and after page. A bad filter
 // is a 422 naming it.
 func (h *Redemptions) List(c echo.Context) error {
-	f, err := httpx.RedemptionFilterOf(c.QueryParams())
+	f, err := httpx.RedemptionFilterOf(c.QueryParams(), time.UTC)
 	var verr models.ValidationError
 	httpx.MergeInvalid(&verr, err)
 	f.After, f.Limit = c.QueryParam("after"), httpx.QueryInt(c, &verr, models.FieldLimit)
@@ -191,7 +191,7 @@ func (h *Redemptions) List(c echo.Context) error {
 // CSV streams every redemption the list's filters select as CSV, newest
 // first: a 422 naming a bad filter before the file starts.
 func (h *Redemptions) CSV(c echo.Context) error {
-	f, err := httpx.RedemptionFilterOf(c.QueryParams())
+	f, err := httpx.RedemptionFilterOf(c.QueryParams(), time.UTC)
 	if err != nil {
 		return err
 	}

@@ -43,10 +43,13 @@ type Store interface {
 // written by Errors as {"status":false,"code":629,…}.
 type API struct {
 	Store Store
+	// Zone is the store's time zone, in which a till's redemptionTime
+	// without an offset is read; nil is UTC.
+	Zone *time.Location
 }
 
 // New is the Capillary-style API over store.
-func New(store Store) *API { return &API{Store: store} }
+func New(store Store, zone *time.Location) *API { return &API{Store: store, Zone: zone} }
 
 // decimals is how many decimals Capillary's amounts may have.
 const decimals = 2
@@ -1102,23 +1105,27 @@ type redeemedOut struct {
 }
 
 // redemptionTimeLayouts are the forms of redemptionTime Capillary's
-// examples send; a time without an offset is UTC.
+// examples send; a time without an offset is the store's wall clock.
 var redemptionTimeLayouts = []string{"2006-01-02 15:04:05", time.RFC3339}
 
-// redemptionTime reads redemptionTime: the zero time (the store's clock
-// decides) when it is absent or blank. The redemption is recorded at the
-// time read, and its dates and limits are judged at it; the store
-// refuses one in the future or too long ago.
-func redemptionTime(raw *string) (time.Time, error) {
+// redemptionTime reads redemptionTime, a time without an offset as the
+// wall clock of zone; the zero time (the store's clock decides) when it
+// is absent or blank. The redemption is recorded at the time read, and
+// its dates and limits are judged at it; the store refuses one in the
+// future or too long ago.
+func redemptionTime(raw *string, zone *time.Location) (time.Time, error) {
 	if raw == nil || strings.TrimSpace(*raw) == "" {
 		return time.Time{}, nil
 	}
+	if zone == nil {
+		zone = time.UTC
+	}
 	for _, layout := range redemptionTimeLayouts {
-		if t, err := time.Parse(layout, strings.TrimSpace(*raw)); err == nil {
+		if t, err := time.ParseInLocation(layout, strings.TrimSpace(*raw), zone); err == nil {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf(`must be "YYYY-MM-DD HH:MM:SS" (UTC) or a date and time with its offset, not %q`, *raw)
+	return time.Time{}, fmt.Errorf(`must be "YYYY-MM-DD HH:MM:SS" (the store's time, %s) or a date and time with its offset, not %q`, zone, *raw)
 }
 
 // Redeem answers POST /v2/coupon/redeem: every listed code redeemed for
@@ -1149,7 +1156,7 @@ func (h *API) Redeem(c echo.Context) error {
 		}
 		verr.Merge(models.NoItem, v)
 	}
-	at, err := redemptionTime(body.RedemptionTime)
+	at, err := redemptionTime(body.RedemptionTime, h.Zone)
 	if err != nil {
 		verr.Add(models.FieldRedeemedAt, err.Error())
 	}

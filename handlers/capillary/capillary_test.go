@@ -12,8 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coupond/coupond/handlers"
 	"github.com/coupond/coupond/models"
+	"github.com/coupond/coupond/models/storetest"
+	"github.com/coupond/coupond/web"
 	"github.com/coupond/coupond/web/webtest"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // The Capillary-style API under /v2/coupon, as a loyalty team's point of
@@ -359,6 +363,36 @@ func TestCapillaryRedeemsAtTheRedemptionTimeSent(t *testing.T) {
 		}
 		if !stored.CreatedAt.Equal(sent) {
 			t.Errorf("the redemption is recorded at %v, want the %v sent", stored.CreatedAt, sent)
+		}
+	})
+}
+
+func TestCapillaryReadsARedemptionTimeWithoutOffsetInTheStoreZone(t *testing.T) {
+	t.Parallel()
+	terms, err := handlers.NewTerms("INR", "Asia/Kolkata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Dialects(t, func(t *testing.T, dialect string) {
+		s := storetest.Open(t, dialect, models.Config{Now: func() time.Time { return webtest.Epoch }, PasswordCost: bcrypt.MinCost})
+		h := webtest.New(t, s, web.Config{BodyLimit: "64K", Terms: terms})
+		series := createSeries(t, h, seriesBase)
+		b := webtest.Decode[bulkIssue](t, h.MustAPI(http.StatusOK, "POST", "/v2/coupon/bulk/issue", fmt.Sprintf(`{"seriesIds": [%d], "customer": {"id": "c1"}}`, series)))
+		code := b.Response[0].Result["code"].(string)
+		// The till in Kolkata writes its own wall clock, 5:30 ahead of UTC.
+		wall := webtest.Epoch.In(terms.Zone()).Format("2006-01-02 15:04:05")
+		r := h.API("POST", "/v2/coupon/redeem", fmt.Sprintf(`{"redemptionRequestList": [{"code": %q}], "user": {"id": "c1"}, "transactionNumber": "T-1", "billAmount": 2000, "redemptionTime": %q}`, code, wall))
+		got := webtest.Decode[struct {
+			Redemption []struct {
+				ID int64 `json:"id"`
+			} `json:"redemption"`
+		}](t, r)
+		if r.Status != http.StatusOK || len(got.Redemption) != 1 {
+			t.Fatalf("redeem at %s Kolkata time: %d %s", wall, r.Status, r.Body)
+		}
+		stored, err := h.Store.Redemption(t.Context(), got.Redemption[0].ID)
+		if err != nil || !stored.CreatedAt.Equal(webtest.Epoch) {
+			t.Errorf("recorded at %v (%v), want %v", stored.CreatedAt, err, webtest.Epoch)
 		}
 	})
 }

@@ -24,10 +24,11 @@ const dateLayout = "2006-01-02"
 // RedemptionFilterOf reads the redemption list's filters from a query:
 // code, customerId, promotionId, utmSource, utmCampaign, status (all,
 // live or cancelled), and the period from and to, each a day
-// (2026-12-01, in UTC: from its start, to its end included) or an
-// instant with its offset (from included, to left out). Every bad value
-// is a *models.ValidationError naming its parameter.
-func RedemptionFilterOf(q url.Values) (models.RedemptionFilter, error) {
+// (2026-12-01, a day in zone: from its start, to its end included) or an
+// instant with its offset (from included, to left out). The API reads
+// days in UTC, the console in the store's zone. Every bad value is a
+// *models.ValidationError naming its parameter.
+func RedemptionFilterOf(q url.Values, zone *time.Location) (models.RedemptionFilter, error) {
 	var verr models.ValidationError
 	f := models.RedemptionFilter{Code: strings.TrimSpace(q.Get("code")), CustomerID: strings.TrimSpace(q.Get("customerId")),
 		UTMSource: strings.TrimSpace(q.Get("utmSource")), UTMCampaign: strings.TrimSpace(q.Get("utmCampaign"))}
@@ -47,8 +48,8 @@ func RedemptionFilterOf(q url.Values) (models.RedemptionFilter, error) {
 	default:
 		verr.Add(models.FieldStatus, "must be all, live or cancelled")
 	}
-	f.From = periodBound(&verr, models.FieldFrom, q.Get("from"), false)
-	f.To = periodBound(&verr, models.FieldTo, q.Get("to"), true)
+	f.From = periodBound(&verr, models.FieldFrom, q.Get("from"), zone, false)
+	f.To = periodBound(&verr, models.FieldTo, q.Get("to"), zone, true)
 	if verr.Err() == nil {
 		MergeInvalid(&verr, f.Validate())
 	}
@@ -56,17 +57,18 @@ func RedemptionFilterOf(q url.Values) (models.RedemptionFilter, error) {
 }
 
 // periodBound reads one end of a period: a day or an instant; "" is open.
-// A day that ends a period takes the whole day in.
-func periodBound(verr *models.ValidationError, field, raw string, end bool) time.Time {
+// A day is read in zone; one that ends a period takes the whole day in,
+// however long daylight saving made it.
+func periodBound(verr *models.ValidationError, field, raw string, zone *time.Location, end bool) time.Time {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return time.Time{}
 	}
-	if d, err := time.Parse(dateLayout, raw); err == nil {
+	if d, err := time.ParseInLocation(dateLayout, raw, zone); err == nil {
 		if end {
 			d = d.AddDate(0, 0, 1)
 		}
-		return d
+		return d.UTC()
 	}
 	t, err := time.Parse(time.RFC3339Nano, raw)
 	if err != nil {
