@@ -110,7 +110,6 @@ func (h *Promotions) Show(c echo.Context) error {
 	return h.renderPage(c, status, p, rs, tagLink{}, results)
 }
 
-
 // tagLink is a refused Link UTM tag request, shown back on the page.
 type tagLink struct {
 	kind, tag, message string
