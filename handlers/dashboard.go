@@ -17,7 +17,7 @@ import (
 type DashboardStore interface {
 	TotalsBetween(ctx context.Context, scope, key string, from, to time.Time) (models.Totals, error)
 	TotalsBySlot(ctx context.Context, scope, key string, from, to time.Time) ([]models.SlotTotals, error)
-	TopTotals(ctx context.Context, scope string, from, to time.Time, byDiscount bool, limit int) ([]models.KeyTotals, error)
+	TopTotals(ctx context.Context, scope string, from, to time.Time, limit int) (byRedemptions, byDiscount []models.KeyTotals, err error)
 	PromotionsByID(ctx context.Context, ids []int64) ([]models.Promotion, error)
 	CountActivePromotions(ctx context.Context, now time.Time) (int64, error)
 	ListBatches(ctx context.Context, f models.BatchFilter) (models.BatchPage, error)
@@ -199,13 +199,13 @@ func days(from, to time.Time) []time.Time {
 func (h *Dashboard) top(ctx context.Context, t Terms, from, now time.Time) ([]views.TopList, error) {
 	var lists []views.TopList
 	for _, scope := range []struct{ scope, noun string }{{models.ScopePromotion, "promotions"}, {models.ScopeUTMSource, "UTM sources"}, {models.ScopeUTMCampaign, "UTM campaigns"}} {
-		for _, byDiscount := range []bool{false, true} {
-			rows, err := h.Store.TopTotals(ctx, scope.scope, from, models.SlotEnd(now), byDiscount, topLimit)
-			if err != nil {
-				return nil, err
-			}
+		byRedemptions, byDiscount, err := h.Store.TopTotals(ctx, scope.scope, from, models.SlotEnd(now), topLimit)
+		if err != nil {
+			return nil, err
+		}
+		for i, rows := range [][]models.KeyTotals{byRedemptions, byDiscount} {
 			list := views.TopList{Title: "Top " + scope.noun + " by redemptions", ID: "top-" + scope.scope + "-redemptions"}
-			if byDiscount {
+			if i == 1 {
 				list.Title, list.ID = "Top "+scope.noun+" by discount", "top-"+scope.scope+"-discount"
 			}
 			names, err := h.names(ctx, scope.scope, rows)

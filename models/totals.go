@@ -1,8 +1,10 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -196,23 +198,29 @@ func (s *Store) TotalsBySlot(ctx context.Context, scope, key string, from, to ti
 	return out, nil
 }
 
-// TopTotals is the keys of a scope (promotions by id, tags) with the
-// most redemptions, or the most discount when byDiscount is set, from
-// from (included) to to (left out): at most limit, the largest first,
-// ties by key.
-func (s *Store) TopTotals(ctx context.Context, scope string, from, to time.Time, byDiscount bool, limit int) ([]KeyTotals, error) {
+// TopTotals is the keys of a scope (promotions by id, tags) with live
+// redemptions from from (included) to to (left out), ranked twice: by
+// redemptions and by discount, the largest first, ties by the other
+// figure and then by key; at most limit in each. One aggregation serves
+// both rankings.
+func (s *Store) TopTotals(ctx context.Context, scope string, from, to time.Time, limit int) (byRedemptions, byDiscount []KeyTotals, err error) {
 	lo, hi := slotRange(from, to)
-	order := "sum(redemptions) DESC, sum(discount) DESC, scope_key"
-	if byDiscount {
-		order = "sum(discount) DESC, sum(redemptions) DESC, scope_key"
-	}
-	var out []KeyTotals
-	err := s.db.WithContext(ctx).Table("redemption_totals").
+	var all []KeyTotals
+	err = s.db.WithContext(ctx).Table("redemption_totals").
 		Select("scope_key AS key, sum(redemptions) AS redemptions, sum(discount) AS discount, sum(revenue) AS revenue").
 		Where("scope = ? AND slot >= ? AND slot < ?", scope, lo, hi).
-		Group("scope_key").Having("sum(redemptions) > 0").Order(order).Limit(limit).Scan(&out).Error
+		Group("scope_key").Having("sum(redemptions) > 0").Scan(&all).Error
 	if err != nil {
-		return nil, fmt.Errorf("read the top %s totals: %w", scope, err)
+		return nil, nil, fmt.Errorf("read the top %s totals: %w", scope, err)
 	}
-	return out, nil
+	rank := func(first, second func(KeyTotals) int64) []KeyTotals {
+		out := slices.Clone(all)
+		slices.SortFunc(out, func(a, b KeyTotals) int {
+			return cmp.Or(cmp.Compare(first(b), first(a)), cmp.Compare(second(b), second(a)), strings.Compare(a.Key, b.Key))
+		})
+		return out[:min(limit, len(out))]
+	}
+	redemptions := func(t KeyTotals) int64 { return t.Redemptions }
+	discount := func(t KeyTotals) int64 { return t.Discount }
+	return rank(redemptions, discount), rank(discount, redemptions), nil
 }

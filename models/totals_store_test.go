@@ -163,9 +163,12 @@ func TestTotalsEqualTheRedemptionsAcrossDaysAndADaylightSavingChange(t *testing.
 			t.Errorf("25 October: %+v", got)
 		}
 
-		top, err := s.TopTotals(ctx, models.ScopePromotion, day(24), day(27), true, 10)
+		byCount, top, err := s.TopTotals(ctx, models.ScopePromotion, day(24), day(27), 10)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if len(byCount) != 2 || byCount[0].Redemptions < byCount[1].Redemptions {
+			t.Errorf("top promotions by redemptions %+v, want both, the most redeemed first", byCount)
 		}
 		direct := []models.KeyTotals{}
 		for _, p := range []models.Promotion{spring, mail} {
