@@ -290,10 +290,12 @@ func (s *Store) insertRedemption(ctx context.Context, tx *gorm.DB, c Coupon, in 
 		}
 		r.Promotions = append(r.Promotions, rp)
 	}
-	if err := s.addTotals(tx, r, 1); err != nil {
+	// The customer's row first: its lock keeps the customer's chains of
+	// quarter hours in the totals to one transaction at a time.
+	if err := s.countRedemption(tx, r); err != nil {
 		return Redemption{}, err
 	}
-	if err := s.countRedemption(tx, r); err != nil {
+	if err := s.addTotals(tx, r, 1); err != nil {
 		return Redemption{}, err
 	}
 	summary := fmt.Sprintf("code=%s customer=%s order=%s items=%d promotions=%d", c.Code, r.CustomerID, r.OrderID, r.Items, len(r.Promotions))
@@ -355,11 +357,11 @@ func (s *Store) CancelRedemption(ctx context.Context, id int64) (Redemption, err
 		for i := range r.Promotions {
 			r.Promotions[i].Cancelled = true
 		}
-		// Out of the totals of the day it was made.
-		if err := s.addTotals(tx, r, -1); err != nil {
+		if err := s.countRedemption(tx, r); err != nil {
 			return err
 		}
-		if err := s.countRedemption(tx, r); err != nil {
+		// Out of the totals of the day it was made.
+		if err := s.addTotals(tx, r, -1); err != nil {
 			return err
 		}
 		summary := fmt.Sprintf("code=%s customer=%s order=%s", r.Code, r.CustomerID, r.OrderID)

@@ -144,9 +144,56 @@ func (s *Store) addTotals(tx *gorm.DB, r Redemption, sign int64) error {
 		sql.WriteString("(?, ?, ?, ?, ?)")
 		args = append(args, c[0], c[1], slot, r.CustomerID, sign)
 	}
-	sql.WriteString(" ON CONFLICT (scope, scope_key, slot, customer_id) DO UPDATE SET live = redemption_customers.live + excluded.live")
-	if err := tx.Exec(sql.String(), args...).Error; err != nil {
+	sql.WriteString(" ON CONFLICT (scope, scope_key, slot, customer_id) DO UPDATE SET live = redemption_customers.live + excluded.live" +
+		" RETURNING scope, scope_key, live")
+	var changed []struct {
+		Scope    string
+		ScopeKey string
+		Live     int64
+	}
+	if err := tx.Raw(sql.String(), args...).Scan(&changed).Error; err != nil {
 		return fmt.Errorf("add to the redemption customers: %w", err)
+	}
+	for _, c := range changed {
+		// Only a quarter hour that starts or stops holding a live
+		// redemption of the customer changes the chain of previous
+		// quarter hours.
+		if sign > 0 && c.Live == 1 || sign < 0 && c.Live == 0 {
+			if err := relinkCustomerSlot(tx, c.Scope, c.ScopeKey, r.CustomerID, slot, sign > 0); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// relinkCustomerSlot keeps each live row of a customer's chain (within
+// one scope and key) pointing at the customer's previous live quarter
+// hour, once the row of slot has become live (or stopped being live):
+// the row takes the previous live quarter hour, and the next live row
+// takes this one (or, when this one stopped, this one's previous). The
+// caller holds the customer's row lock (see countRedemption), so chains
+// of one customer are never relinked at once.
+func relinkCustomerSlot(tx *gorm.DB, scope, key, customer string, slot int64, live bool) error {
+	const chain = "scope = ? AND scope_key = ? AND customer_id = ?"
+	next := "UPDATE redemption_customers SET prev_slot = ? WHERE " + chain + " AND slot = (SELECT min(slot) FROM redemption_customers WHERE " + chain + " AND slot > ? AND live > 0)"
+	if live {
+		err := tx.Exec("UPDATE redemption_customers SET prev_slot = (SELECT max(slot) FROM redemption_customers WHERE "+chain+" AND slot < ? AND live > 0) WHERE "+chain+" AND slot = ?",
+			scope, key, customer, slot, scope, key, customer, slot).Error
+		if err == nil {
+			err = tx.Exec(next, slot, scope, key, customer, scope, key, customer, slot).Error
+		}
+		if err != nil {
+			return fmt.Errorf("link the customer's quarter hour: %w", err)
+		}
+		return nil
+	}
+	var prev *int64
+	if err := tx.Raw("SELECT prev_slot FROM redemption_customers WHERE "+chain+" AND slot = ?", scope, key, customer, slot).Scan(&prev).Error; err != nil {
+		return fmt.Errorf("read the customer's previous quarter hour: %w", err)
+	}
+	if err := tx.Exec(next, prev, scope, key, customer, scope, key, customer, slot).Error; err != nil {
+		return fmt.Errorf("unlink the customer's quarter hour: %w", err)
 	}
 	return nil
 }
@@ -173,8 +220,10 @@ func (s *Store) TotalsBetween(ctx context.Context, scope, key string, from, to t
 	err := db.Table("redemption_totals").Select("coalesce(sum(redemptions), 0) AS redemptions, coalesce(sum(discount), 0) AS discount, coalesce(sum(revenue), 0) AS revenue").
 		Where("scope = ? AND scope_key = ? AND slot >= ? AND slot < ?", scope, key, lo, hi).Scan(&t).Error
 	if err == nil && (scope == ScopeAll || scope == ScopePromotion) {
-		err = db.Table("redemption_customers").Select("count(DISTINCT customer_id)").
-			Where("scope = ? AND scope_key = ? AND slot >= ? AND slot < ? AND live > 0", scope, key, lo, hi).Scan(&t.Customers).Error
+		// Each customer once: where its first live quarter hour in the
+		// period is, the one whose previous lies before the period.
+		err = db.Table("redemption_customers").Select("count(*)").
+			Where("scope = ? AND scope_key = ? AND slot >= ? AND slot < ? AND live > 0 AND (prev_slot IS NULL OR prev_slot < ?)", scope, key, lo, hi, lo).Scan(&t.Customers).Error
 	}
 	if err != nil {
 		return Totals{}, fmt.Errorf("read the totals of %s %q: %w", scope, key, err)

@@ -6,7 +6,9 @@
 -- divided by 900. A redemption keeps the tags its coupon carried, so
 -- that cancelling it takes it out of the totals it went into. Distinct
 -- customers are counted from redemption_customers, a row per customer
--- and quarter hour with a live redemption in it.
+-- and quarter hour with a live redemption in it, each holding the
+-- customer's previous such quarter hour (prev_slot): a period's customers
+-- are its rows whose previous quarter hour lies before the period.
 
 -- +goose Up
 ALTER TABLE redemptions ADD COLUMN utm_source text;
@@ -33,8 +35,10 @@ CREATE TABLE redemption_customers (
     slot bigint NOT NULL,
     customer_id varchar(128) COLLATE "C" NOT NULL,
     live bigint NOT NULL,
+    prev_slot bigint,
     PRIMARY KEY (scope, scope_key, slot, customer_id)
 );
+CREATE INDEX idx_redemption_customers_chain ON redemption_customers (scope, scope_key, customer_id, slot);
 
 INSERT INTO redemption_totals (scope, scope_key, slot, shard, redemptions, discount, revenue)
 SELECT 'all', '', floor(extract(epoch FROM created_at) / 900)::bigint, 0, count(*), coalesce(sum(discount), 0), coalesce(sum(order_amount), 0)
@@ -55,6 +59,11 @@ FROM redemptions WHERE cancelled_at IS NULL GROUP BY 3, 4;
 INSERT INTO redemption_customers (scope, scope_key, slot, customer_id, live)
 SELECT 'promotion', CAST(rp.promotion_id AS text), floor(extract(epoch FROM r.created_at) / 900)::bigint, r.customer_id, count(*)
 FROM redemption_promotions rp JOIN redemptions r ON r.id = rp.redemption_id WHERE r.cancelled_at IS NULL GROUP BY 2, 3, 4;
+
+UPDATE redemption_customers SET prev_slot = (
+    SELECT max(p.slot) FROM redemption_customers p
+    WHERE p.scope = redemption_customers.scope AND p.scope_key = redemption_customers.scope_key
+      AND p.customer_id = redemption_customers.customer_id AND p.slot < redemption_customers.slot);
 
 -- +goose Down
 DROP TABLE redemption_customers;
