@@ -27,6 +27,10 @@ const (
 // run of whole slots.
 const SlotLength = 15 * time.Minute
 
+// slotsPerDay is how many slots make a UTC day, the unit of the daily
+// totals.
+const slotsPerDay = int64(24 * time.Hour / SlotLength)
+
 // totalShards spreads the totals of one scope and slot over several rows
 // on PostgreSQL, so that concurrent redemptions do not queue on one row;
 // SQLite has one writer, and one row.
@@ -117,22 +121,31 @@ func (s *Store) addTotals(tx *gorm.DB, r Redemption, sign int64) error {
 	if r.UTMCampaign != nil {
 		rows = append(rows, totalsRow{ScopeUTMCampaign, *r.UTMCampaign, slot, shard, sign, amount(r.Discount), amount(r.OrderAmount)})
 	}
-	// One statement for all the totals and one for the customers: the
-	// redemption's transaction is the checkout's hot path.
+	// One statement for the quarter hours, one for the days and one for
+	// the customers: the redemption's transaction is the checkout's hot
+	// path.
 	var sql strings.Builder
 	args := make([]any, 0, 7*len(rows))
-	sql.WriteString("INSERT INTO redemption_totals (scope, scope_key, slot, shard, redemptions, discount, revenue) VALUES ")
-	for i, row := range rows {
-		if i > 0 {
-			sql.WriteString(", ")
+	for _, t := range []struct{ table, column string }{{"redemption_totals", "slot"}, {"redemption_totals_daily", "day"}} {
+		sql.Reset()
+		args = args[:0]
+		sql.WriteString("INSERT INTO " + t.table + " (scope, scope_key, " + t.column + ", shard, redemptions, discount, revenue) VALUES ")
+		for i, row := range rows {
+			if i > 0 {
+				sql.WriteString(", ")
+			}
+			sql.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			at := row.Slot
+			if t.column == "day" {
+				at = row.Slot / slotsPerDay
+			}
+			args = append(args, row.Scope, row.ScopeKey, at, row.Shard, row.Redemptions, row.Discount, row.Revenue)
 		}
-		sql.WriteString("(?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, row.Scope, row.ScopeKey, row.Slot, row.Shard, row.Redemptions, row.Discount, row.Revenue)
-	}
-	sql.WriteString(" ON CONFLICT (scope, scope_key, slot, shard) DO UPDATE SET redemptions = redemption_totals.redemptions + excluded.redemptions, " +
-		"discount = redemption_totals.discount + excluded.discount, revenue = redemption_totals.revenue + excluded.revenue")
-	if err := tx.Exec(sql.String(), args...).Error; err != nil {
-		return fmt.Errorf("add to the redemption totals: %w", err)
+		sql.WriteString(" ON CONFLICT (scope, scope_key, " + t.column + ", shard) DO UPDATE SET redemptions = " + t.table + ".redemptions + excluded.redemptions, " +
+			"discount = " + t.table + ".discount + excluded.discount, revenue = " + t.table + ".revenue + excluded.revenue")
+		if err := tx.Exec(sql.String(), args...).Error; err != nil {
+			return fmt.Errorf("add to the redemption totals: %w", err)
+		}
 	}
 	sql.Reset()
 	args = args[:0]
@@ -208,6 +221,23 @@ func slotRange(from, to time.Time) (int64, int64) {
 	return slotOf(from), end
 }
 
+// totalsUnion is a query of the totals rows matching where (a condition
+// on scope and scope_key, with its args) that cover slots lo to hi (left
+// out): whole UTC days from the daily totals, and the quarter hours
+// before the first whole day and after the last from the slot totals.
+// Its columns are scope_key, redemptions, discount and revenue.
+func totalsUnion(where string, whereArgs []any, lo, hi int64) (string, []any) {
+	const cols = "scope_key, redemptions, discount, revenue"
+	firstDay, lastDay := (lo+slotsPerDay-1)/slotsPerDay, hi/slotsPerDay
+	if firstDay >= lastDay {
+		return "SELECT " + cols + " FROM redemption_totals WHERE " + where + " AND slot >= ? AND slot < ?", append(slices.Clone(whereArgs), lo, hi)
+	}
+	args := append(slices.Clone(whereArgs), lo, firstDay*slotsPerDay, lastDay*slotsPerDay, hi)
+	args = append(append(args, whereArgs...), firstDay, lastDay)
+	return "SELECT " + cols + " FROM redemption_totals WHERE " + where + " AND ((slot >= ? AND slot < ?) OR (slot >= ? AND slot < ?))" +
+		" UNION ALL SELECT " + cols + " FROM redemption_totals_daily WHERE " + where + " AND day >= ? AND day < ?", args
+}
+
 // TotalsBetween adds up the live redemptions of one scope and key (""
 // for ScopeAll) made from from (included) to to (left out), with their
 // distinct customers where they are counted (ScopeAll, ScopePromotion).
@@ -217,8 +247,9 @@ func (s *Store) TotalsBetween(ctx context.Context, scope, key string, from, to t
 	lo, hi := slotRange(from, to)
 	var t Totals
 	db := s.db.WithContext(ctx)
-	err := db.Table("redemption_totals").Select("coalesce(sum(redemptions), 0) AS redemptions, coalesce(sum(discount), 0) AS discount, coalesce(sum(revenue), 0) AS revenue").
-		Where("scope = ? AND scope_key = ? AND slot >= ? AND slot < ?", scope, key, lo, hi).Scan(&t).Error
+	q, args := totalsUnion("scope = ? AND scope_key = ?", []any{scope, key}, lo, hi)
+	err := db.Raw("SELECT coalesce(sum(redemptions), 0) AS redemptions, coalesce(sum(discount), 0) AS discount, coalesce(sum(revenue), 0) AS revenue FROM ("+q+") AS parts",
+		args...).Scan(&t).Error
 	if err == nil && (scope == ScopeAll || scope == ScopePromotion) {
 		// Each customer once: where its first live quarter hour in the
 		// period is, the one whose previous lies before the period.
@@ -255,10 +286,9 @@ func (s *Store) TotalsBySlot(ctx context.Context, scope, key string, from, to ti
 func (s *Store) TopTotals(ctx context.Context, scope string, from, to time.Time, limit int) (byRedemptions, byDiscount []KeyTotals, err error) {
 	lo, hi := slotRange(from, to)
 	var all []KeyTotals
-	err = s.db.WithContext(ctx).Table("redemption_totals").
-		Select("scope_key AS key, sum(redemptions) AS redemptions, sum(discount) AS discount, sum(revenue) AS revenue").
-		Where("scope = ? AND slot >= ? AND slot < ?", scope, lo, hi).
-		Group("scope_key").Having("sum(redemptions) > 0").Scan(&all).Error
+	q, args := totalsUnion("scope = ?", []any{scope}, lo, hi)
+	err = s.db.WithContext(ctx).Raw("SELECT scope_key AS key, sum(redemptions) AS redemptions, sum(discount) AS discount, sum(revenue) AS revenue FROM ("+q+
+		") AS parts GROUP BY scope_key HAVING sum(redemptions) > 0", args...).Scan(&all).Error
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the top %s totals: %w", scope, err)
 	}
