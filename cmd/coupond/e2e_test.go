@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/csv"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -191,6 +193,13 @@ func TestMarketerManagesCoupons(t *testing.T) {
 // after checking the export's header row.
 func download(t *testing.T, b *rod.Browser, el *rod.Element) [][]string {
 	t.Helper()
+	return downloadCSV(t, b, el, "code,status,uses,max_uses,issued_to,created_at")
+}
+
+// downloadCSV clicks el, a download link, and returns the CSV it fetched
+// after checking that its header row is header.
+func downloadCSV(t *testing.T, b *rod.Browser, el *rod.Element, header string) [][]string {
+	t.Helper()
 	dir := t.TempDir()
 	wait := b.WaitDownload(dir)
 	el.MustClick()
@@ -203,7 +212,7 @@ func download(t *testing.T, b *rod.Browser, el *rod.Element) [][]string {
 	if err != nil {
 		t.Fatalf("the download is not CSV: %v\n%s", err, data)
 	}
-	if len(rows) == 0 || strings.Join(rows[0], ",") != "code,status,uses,max_uses,issued_to,created_at" {
+	if len(rows) == 0 || strings.Join(rows[0], ",") != header {
 		t.Fatalf("the download's header is %v", rows)
 	}
 	return rows
@@ -626,5 +635,79 @@ func TestMarketerIssuesSeriesCodes(t *testing.T) {
 	}
 	if got := p.MustElement(`[data-testid="redeemed"]`).MustText(); got != "1" {
 		t.Errorf("the series reads redeemed %q", got)
+	}
+}
+
+// TestMarketerReadsTheDashboard: the shop redeems a few codes through the
+// API; the marketer opens the dashboard and reads today's figures in the
+// store's currency and a chart with a point a day, follows the top
+// promotion to its page and reads the discount it gave, and downloads
+// the redemptions as CSV, which are those in the database.
+func TestMarketerReadsTheDashboard(t *testing.T) {
+	b := newBrowser(t)
+	dbPath := filepath.Join(t.TempDir(), "coupond.db")
+	env := map[string]string{"COUPOND_DB": dbPath, "COUPOND_PASSWORD": "marketer password 1", "COUPOND_CURRENCY": "EUR", "COUPOND_TIMEZONE": "Europe/Berlin"}
+	mustRun(t, env, "user", "create", "--email", "marketer@example.com", "--role", "viewer")
+	token := mustRun(t, env, "token", "create", "--name", "shop")
+	base := startRun(t, env)
+	if status, body := postJSON(t, base, token, "/api/promotions", `{"name":"Newsletter 10%","discountType":"percent","discountValue":10,"utmSource":"news"}`); status != http.StatusCreated {
+		t.Fatalf("create the promotion: %d %s", status, body)
+	}
+	if status, body := postJSON(t, base, token, "/api/rnb/pvt/coupon", `{"couponCode":"NEWS1","utmSource":"news"}`); status != http.StatusCreated {
+		t.Fatalf("create the coupon: %d %s", status, body)
+	}
+	for i, amount := range []int{5000, 3000, 2000} {
+		body := fmt.Sprintf(`{"code":"NEWS1","customerId":"c%d","orderId":"order-%d","items":1,"orderAmount":%d}`, i, i, amount)
+		if status, answer := postJSON(t, base, token, "/api/redemptions", body); status != http.StatusCreated {
+			t.Fatalf("redeem %s: %d %s", body, status, answer)
+		}
+	}
+
+	p := b.MustPage(base + "/login").Timeout(30 * time.Second)
+	p.MustElement("#email").MustInput("marketer@example.com")
+	p.MustElement("#password").MustInput("marketer password 1")
+	follow(p, p.MustElement(`[data-testid="login"]`))
+	follow(p, p.MustElementR("nav a", "^Dashboard$"))
+	// Today: 10 % of 50.00, 30.00 and 20.00 EUR.
+	today := p.MustElement(`[data-testid="period-Today"]`)
+	var figures []string
+	for _, el := range today.MustElements(`[data-testid="figure-value"]`) {
+		figures = append(figures, el.MustText())
+	}
+	if want := []string{"3", "10.00 EUR", "100.00 EUR", "3"}; !slices.Equal(figures, want) {
+		t.Errorf("today's figures %v, want %v", figures, want)
+	}
+	if n := len(p.MustElements(`[data-testid="chart-point"]`)); n != 30 {
+		t.Errorf("the chart has %d days, want 30", n)
+	}
+	p.MustElement(`[data-chart][data-drawn="true"] canvas`)
+	// The table of the numbers is folded under the drawn chart; its
+	// last row is today.
+	if got := p.MustElement(`tr[data-testid="chart-point"]:last-child td`).MustAttribute("data-value"); got == nil || *got != "3" {
+		t.Errorf("today's point in the chart holds %v redemptions, want 3", got)
+	}
+	if p.MustElement(`[data-chart] details summary`).MustText() != "The numbers as a table" {
+		t.Error("the chart's numbers are not offered as a table")
+	}
+
+	follow(p, p.MustElement(`[data-testid="top-promotion-redemptions"] a`))
+	if got := p.MustElement(`[data-testid="result-Discount given"]`).MustText(); got != "10.00 EUR" {
+		t.Errorf("the promotion's discount given reads %q, want 10.00 EUR", got)
+	}
+
+	follow(p, p.MustElementR("nav a", "^Redemptions$"))
+	rows := downloadCSV(t, b, p.MustElement(`[data-testid="redemptions-csv"]`), "redeemed_at,code,customer_id,order_id,items,order_amount,discount,promotions,cancelled_at")
+	db := storetest.Connect(t, models.Config{Path: dbPath})
+	var stored []models.Redemption
+	if err := db.Order("id DESC").Find(&stored).Error; err != nil {
+		t.Fatal(err)
+	}
+	var want [][]string
+	for _, r := range stored {
+		want = append(want, []string{r.CreatedAt.UTC().Format(time.RFC3339), r.Code, r.CustomerID, r.OrderID, strconv.Itoa(r.Items),
+			strconv.FormatInt(*r.OrderAmount, 10), strconv.FormatInt(*r.Discount, 10), "Newsletter 10%", ""})
+	}
+	if d := cmp.Diff(want, rows[1:]); d != "" || len(stored) != 3 {
+		t.Errorf("the database (-) and the CSV (+) differ:\n%s", d)
 	}
 }
