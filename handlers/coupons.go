@@ -260,10 +260,16 @@ var consoleFieldNames = map[string]string{
 
 // formMessages keys the messages of verr by form field name.
 func formMessages(verr *models.ValidationError) map[string]string {
+	return fieldMessages(verr, consoleFieldNames)
+}
+
+// fieldMessages keys the first message of each field of verr by the
+// field's name, renamed by names where it names it.
+func fieldMessages(verr *models.ValidationError, names map[string]string) map[string]string {
 	msgs := make(map[string]string, len(verr.Errors))
 	for _, fe := range verr.Errors {
 		name := fe.Field
-		if n, ok := consoleFieldNames[name]; ok {
+		if n, ok := names[name]; ok {
 			name = n
 		}
 		if _, seen := msgs[name]; !seen {

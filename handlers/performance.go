@@ -56,7 +56,7 @@ func promotionResults(c echo.Context, store totalsReader, p models.Promotion, no
 		verr.Add("to", "must be on or after the first day")
 	}
 	if vr := verr.Err(); vr != nil {
-		v.Errors = fieldMessages(vr.(*models.ValidationError))
+		v.Errors = fieldMessages(vr.(*models.ValidationError), nil)
 		return v, http.StatusUnprocessableEntity, nil
 	}
 	end := to.AddDate(0, 0, 1)

@@ -73,7 +73,7 @@ func (h *Redemptions) List(c echo.Context) error {
 	status := http.StatusOK
 	f, err := httpx.RedemptionFilterOf(c.QueryParams(), TermsOf(c).Zone())
 	if verr := (*models.ValidationError)(nil); errors.As(err, &verr) {
-		status, v.Errors = http.StatusUnprocessableEntity, fieldMessages(verr)
+		status, v.Errors = http.StatusUnprocessableEntity, fieldMessages(verr, nil)
 	} else if err != nil {
 		return err
 	}
@@ -117,15 +117,4 @@ func listedRedemptionRow(t Terms) func(models.Redemption) views.RedemptionRow {
 		}
 		return row
 	}
-}
-
-// fieldMessages are verr's messages by field name, the first for each.
-func fieldMessages(verr *models.ValidationError) map[string]string {
-	msgs := make(map[string]string, len(verr.Errors))
-	for _, fe := range verr.Errors {
-		if _, seen := msgs[fe.Field]; !seen {
-			msgs[fe.Field] = fe.Message
-		}
-	}
-	return msgs
 }

@@ -2135,7 +2135,7 @@ func couponCount(n int64) string {
 	if n == 1 {
 		return "1 coupon"
 	}
-	return thousands(n) + " coupons"
+	return Thousands(n) + " coupons"
 }
 
 // PromotionStatus is the promotion's status and whether it is live, with

@@ -150,9 +150,6 @@ func Thousands(n int64) string {
 	return GroupDigits(fmt.Sprint(n))
 }
 
-// thousands is Thousands, short for templates.
-func thousands(n int64) string { return Thousands(n) }
-
 // count is Thousands of an int, for templates.
 func count(n int) string { return Thousands(int64(n)) }
 
