@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/coupond/coupond/models"
+	"github.com/coupond/coupond/static"
 	"github.com/coupond/coupond/views"
 	"github.com/coupond/coupond/web/webtest"
 )
@@ -34,6 +35,9 @@ func TestPromotionPageLeadsWithItsResults(t *testing.T) {
 			if got := testID(r.Body, "result-"+label); got != want {
 				t.Errorf("%s: %q, want %q", label, got, want)
 			}
+		}
+		if !strings.Contains(r.Body, static.ChartJS) {
+			t.Error("the promotion page does not load the chart script, so its chart is never drawn")
 		}
 		if n := len(regexp.MustCompile(`data-testid="chart-point"`).FindAllString(r.Body, -1)); n != 1 || !strings.Contains(r.Body, `value="2026-11-21"`) {
 			t.Errorf("since it began today: %d chart points, or the period is not shown", n)

@@ -135,7 +135,9 @@ func (h *Promotions) renderPage(c echo.Context, status int, p models.Promotion, 
 			return err
 		}
 	}
-	return Render(c, status, views.PromotionPage(page(c, p.Name, views.SectionPromotions), v))
+	pg := page(c, p.Name, views.SectionPromotions)
+	pg.Charts = true
+	return Render(c, status, views.PromotionPage(pg, v))
 }
 
 // tagForm offers the tags coupons carry, each kind with the promotion's
