@@ -108,6 +108,12 @@ func (s *Store) generateTx(ctx context.Context, tx *gorm.DB, spec BatchSpec) (Ba
 				return Batch{}, nil, Invalid(FieldFormat, errKeyspaceTaken.Error())
 			}
 		}
+		if err := countBatchCodes(func(q string, args ...any) (int64, error) {
+			res := tx.Exec(q, args...)
+			return res.RowsAffected, res.Error
+		}, b, n); err != nil {
+			return Batch{}, nil, err
+		}
 		b.Generated += int(n)
 	}
 	b.Status, b.StartedAt, b.FinishedAt = BatchDone, &now, &now
@@ -655,7 +661,7 @@ func (s *Store) commitChunk(ctx context.Context, b *Batch, c chunk, cfg RunnerCo
 		if rows == 0 {
 			return errLeaseLost
 		}
-		return nil
+		return countBatchCodes(exec, *b, n)
 	}
 	var err error
 	if s.dialect == DialectPostgres {

@@ -430,8 +430,12 @@ type CouponFilter struct {
 	// UTMSource and UTMCampaign match ignoring case when not empty.
 	UTMSource   string
 	UTMCampaign string
-	// Archived selects archived (true) or active (false) coupons; nil both.
+	// Archived selects archived (true) or not archived (false) coupons;
+	// nil both.
 	Archived *bool
+	// State selects the coupons in one of CouponStates at the store's
+	// time now; "" any.
+	State string
 	// After is the cursor of the previous page's Next.
 	After string
 	// Limit is the page size: 0 means DefaultListLimit.
@@ -459,6 +463,9 @@ func (s *Store) ListCoupons(ctx context.Context, f CouponFilter) (CouponPage, er
 		}
 		after = string(b)
 	}
+	if f.State != "" && !ValidCouponState(f.State) {
+		verr.Add(FieldState, "must be one of "+strings.Join(CouponStates, ", "))
+	}
 	if err := verr.Err(); err != nil {
 		return CouponPage{}, fmt.Errorf("list coupons: %w", err)
 	}
@@ -480,6 +487,9 @@ func (s *Store) ListCoupons(ctx context.Context, f CouponFilter) (CouponPage, er
 	}
 	if f.Archived != nil {
 		q = q.Where(s.archivedIs(*f.Archived))
+	}
+	if f.State != "" {
+		q = s.stateWhere(q, f.State, s.now())
 	}
 	if after != "" {
 		q = q.Where("lower(code) > ?", after)

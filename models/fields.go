@@ -29,6 +29,7 @@ const (
 const (
 	FieldDescription       = "description"
 	FieldStatus            = "status"
+	FieldState             = "state"
 	FieldKind              = "kind"
 	FieldDiscountType      = "discountType"
 	FieldDiscountValue     = "discountValue"

@@ -295,7 +295,7 @@ func (s *Store) insertRedemption(ctx context.Context, tx *gorm.DB, c Coupon, in 
 	if err := s.countRedemption(tx, r); err != nil {
 		return Redemption{}, err
 	}
-	if err := s.addTotals(tx, r, 1); err != nil {
+	if err := s.addTotals(tx, r, c.BatchID, 1); err != nil {
 		return Redemption{}, err
 	}
 	summary := fmt.Sprintf("code=%s customer=%s order=%s items=%d promotions=%d", c.Code, r.CustomerID, r.OrderID, r.Items, len(r.Promotions))
@@ -361,7 +361,7 @@ func (s *Store) CancelRedemption(ctx context.Context, id int64) (Redemption, err
 			return err
 		}
 		// Out of the totals of the day it was made.
-		if err := s.addTotals(tx, r, -1); err != nil {
+		if err := s.addTotals(tx, r, c.BatchID, -1); err != nil {
 			return err
 		}
 		summary := fmt.Sprintf("code=%s customer=%s order=%s", r.Code, r.CustomerID, r.OrderID)

@@ -13,12 +13,13 @@ import (
 )
 
 // Scopes of the redemption totals: everything, one promotion, one UTM
-// source, one UTM campaign.
+// source, one UTM campaign, the codes of one batch.
 const (
 	ScopeAll         = "all"
 	ScopePromotion   = "promotion"
 	ScopeUTMSource   = "utm_source"
 	ScopeUTMCampaign = "utm_campaign"
+	ScopeBatch       = "batch"
 )
 
 // SlotLength is the span of time one row of totals covers: a quarter of
@@ -92,12 +93,13 @@ type totalsRow struct {
 	Revenue     int64
 }
 
-// addTotals adds r to the totals (sign 1), or takes it out (sign -1),
-// inside tx: to everything, to each promotion it reached (with that
-// promotion's part of the discount), to its UTM source and campaign, and
-// to the distinct customers of everything and of each promotion, in the
-// slot it was made in.
-func (s *Store) addTotals(tx *gorm.DB, r Redemption, sign int64) error {
+// addTotals adds r, a redemption of a code of batch (nil for none), to
+// the totals (sign 1), or takes it out (sign -1), inside tx: to
+// everything, to each promotion it reached (with that promotion's part of
+// the discount), to its UTM source and campaign, to its batch, and to the
+// distinct customers of everything and of each promotion, in the slot it
+// was made in.
+func (s *Store) addTotals(tx *gorm.DB, r Redemption, batch *int64, sign int64) error {
 	slot, shard := slotOf(r.CreatedAt), 0
 	if s.dialect == DialectPostgres {
 		shard = int(r.ID % totalShards)
@@ -120,6 +122,9 @@ func (s *Store) addTotals(tx *gorm.DB, r Redemption, sign int64) error {
 	}
 	if r.UTMCampaign != nil {
 		rows = append(rows, totalsRow{ScopeUTMCampaign, *r.UTMCampaign, slot, shard, sign, amount(r.Discount), amount(r.OrderAmount)})
+	}
+	if batch != nil {
+		rows = append(rows, totalsRow{ScopeBatch, strconv.FormatInt(*batch, 10), slot, shard, sign, amount(r.Discount), amount(r.OrderAmount)})
 	}
 	// One statement for the quarter hours, one for the days and one for
 	// the customers: the redemption's transaction is the checkout's hot
