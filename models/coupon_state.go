@@ -101,7 +101,7 @@ func CouponState(c Coupon, ps []Promotion, now time.Time) string {
 // twice or thrice), as SQL conditions on promotions; they part the active
 // promotions as CouponState does.
 const (
-	promotionLiveSQL     = "status = 'active' AND (begins_at IS NULL OR begins_at <= ?) AND (ends_at IS NULL OR ends_at > ?) "
+	promotionLiveSQL     = "status = 'active' AND (begins_at IS NULL OR begins_at <= ?) AND (ends_at IS NULL OR ends_at > ?) AND (max_usage = 0 OR uses < max_usage)"
 	promotionFullSQL     = "status = 'active' AND (begins_at IS NULL OR begins_at <= ?) AND (ends_at IS NULL OR ends_at > ?) AND max_usage > 0 AND uses >= max_usage"
 	promotionStartingSQL = "status = 'active' AND begins_at IS NOT NULL AND begins_at > ?"
 	promotionEndedSQL    = "status = 'active' AND (begins_at IS NULL OR begins_at <= ?) AND ends_at IS NOT NULL AND ends_at <= ?"
