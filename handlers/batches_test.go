@@ -616,13 +616,13 @@ func TestConsoleCSVDownloads(t *testing.T) {
 		if _, err := h.Store.CreateCoupon(t.Context(), models.CouponSpec{Code: "CSV-ARCHIVED", Archived: new(true)}); err != nil {
 			t.Fatal(err)
 		}
-		list := h.Do("GET", "/coupons?q=csv-&status=archived", nil, nil)
+		list := h.Do("GET", "/coupons?q=csv-&state=archived", nil, nil)
 		link := regexp.MustCompile(`href="([^"]*)" download data-testid="download-coupons-csv"`).FindStringSubmatch(list.Body)
 		if link == nil {
 			t.Fatal("the coupon list offers no CSV")
 		}
 		target := html.UnescapeString(link[1])
-		if u, err := url.Parse(target); err != nil || u.Path != "/coupons.csv" || u.Query().Get("q") != "csv-" || u.Query().Get("status") != "archived" || u.Query().Has("after") {
+		if u, err := url.Parse(target); err != nil || u.Path != "/coupons.csv" || u.Query().Get("q") != "csv-" || u.Query().Get("state") != "archived" || u.Query().Has("after") {
 			t.Errorf("the CSV link %q does not carry the list's filters", target)
 		}
 		if rows := webtest.ReadCSV(t, h.Do("GET", target, nil, nil)); len(rows) != 1 || rows[0][0] != "CSV-ARCHIVED" || rows[0][1] != "archived" {

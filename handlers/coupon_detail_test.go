@@ -80,72 +80,113 @@ func couponRows(body string) map[string]string {
 	return rows
 }
 
-func TestConsoleMarksCouponsWithoutLivePromotion(t *testing.T) {
+// rowState is the state a coupon row's badge names, "" without a badge.
+func rowState(row string) string {
+	m := regexp.MustCompile(`data-testid="status" data-state="([^"]*)"`).FindStringSubmatch(row)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+// The list, its fragments and each coupon's page say what a checkout
+// would make of the coupon now, and why; the list filters by it.
+func TestConsoleShowsEachCouponsState(t *testing.T) {
 	t.Parallel()
-	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
+	webtest.ForEachDBAtEpoch(t, func(t *testing.T, h *webtest.Harness) {
 		ctx := t.Context()
-		spring, paused, old := "spring", "paused", "old"
+		spring, paused, old, soon := "spring", "paused", "old", "soon"
 		capped := int64(500)
 		live := h.MustPromotion(models.PromotionInput{Name: "Spring sale", DiscountType: models.DiscountPercent, DiscountValue: "12.5", DiscountCap: &capped, UTMSource: &spring})
 		ended := h.MustPromotion(models.PromotionInput{Name: "Old sale", DiscountType: models.DiscountFixed, DiscountValue: "300", EndsAt: "2020-01-31T12:00:00Z", UTMCampaign: &old, UTMSource: &spring})
 		h.MustPromotion(models.PromotionInput{Name: "Paused sale", Status: models.PromotionInactive, DiscountType: models.DiscountFixed, DiscountValue: "100", UTMSource: &paused})
+		h.MustPromotion(models.PromotionInput{Name: "Winter sale", DiscountType: models.DiscountFixed, DiscountValue: "100", UTMSource: &soon, BeginsAt: "2026-12-01T00:00:00Z"})
 		for _, spec := range []models.CouponSpec{
 			{Code: "LIVE1", UTMSource: &spring},
 			{Code: "ENDED1", UTMCampaign: &old},
 			{Code: "PAUSED1", UTMSource: &paused},
+			{Code: "SOON1", UTMSource: &soon},
 			{Code: "BARE1"},
-			{Code: "ALICE1", UTMSource: &spring, MaxUsage: 3, CustomerID: new("alice")},
+			{Code: "ALICE1", UTMSource: &spring, MaxUsage: 2, CustomerID: new("alice")},
 		} {
 			if _, err := h.Store.CreateCoupon(ctx, spec); err != nil {
 				t.Fatal(err)
 			}
 		}
+		h.MustRedeem("ALICE1", "alice", "order-1", 1, nil)
+		h.MustRedeem("ALICE1", "alice", "order-2", 1, nil)
 
-		rows := couponRows(h.Do("GET", "/coupons", nil, nil).Body)
-		for code, marked := range map[string]bool{"LIVE1": false, "ENDED1": true, "PAUSED1": true, "BARE1": true, "ALICE1": false} {
-			row, ok := rows[code]
-			if !ok {
-				t.Errorf("the list has no row for %s", code)
-				continue
-			}
-			if got := strings.Contains(row, noActiveMarker); got != marked {
-				t.Errorf("%s marked %v in the list, want %v", code, got, marked)
+		want := map[string]string{"LIVE1": "active", "ENDED1": "expired", "PAUSED1": "no_active_promotion", "SOON1": "not_started",
+			"BARE1": "no_active_promotion", "ALICE1": "used_up"}
+		list := h.Do("GET", "/coupons", nil, nil).Body
+		rows := couponRows(list)
+		for code, state := range want {
+			if got := rowState(rows[code]); got != state {
+				t.Errorf("%s is %q in the list, want %q", code, got, state)
 			}
 		}
-		// The table fragment and an archived row swapped in place keep the
-		// mark.
-		if r := h.Do("GET", "/coupons", nil, webtest.HTMX(views.CouponTableID)); !strings.Contains(couponRows(r.Body)["BARE1"], noActiveMarker) {
-			t.Error("the table fragment does not mark BARE1")
+		if !strings.Contains(rows["ALICE1"], `data-testid="uses">2 of 2<`) {
+			t.Errorf("ALICE1's row does not show its uses, 2 of 2: %s", rows["ALICE1"])
 		}
-		r := h.Post("/coupons/BARE1/archive", nil, webtest.HTMX(views.CouponRowID(h.MustCoupon("BARE1").ID)))
-		if r.Status != http.StatusOK || !strings.Contains(r.Body, noActiveMarker) {
-			t.Errorf("the swapped row of BARE1 lost its mark: %d %.300s", r.Status, r.Body)
+		if !regexp.MustCompile(`data-testid="promotions">\s*<a href="` + views.PromotionURL(live.ID) + `">Spring sale</a>\s*,\s*<a href="` + views.PromotionURL(ended.ID) + `">Old sale</a>`).MatchString(rows["LIVE1"]) {
+			t.Errorf("LIVE1's row does not name the two promotions it reaches: %s", rows["LIVE1"])
 		}
-		if r := h.Post("/coupons/LIVE1/archive", nil, webtest.HTMX(views.CouponRowID(h.MustCoupon("LIVE1").ID))); r.Status != http.StatusOK ||
-			!strings.HasPrefix(strings.TrimSpace(r.Body), `<tr id="coupon-row-`) || strings.Contains(r.Body, noActiveMarker) {
-			t.Errorf("the swapped row of LIVE1 must come back unmarked, as it reaches a live promotion: %d %.300s", r.Status, r.Body)
+		if !strings.Contains(rows["BARE1"], `data-testid="promotions"><span class="muted">none</span>`) {
+			t.Errorf("BARE1's row does not say it reaches no promotion: %s", rows["BARE1"])
+		}
+		// The filter by state, as a page and as the table's fragment.
+		for state, codes := range map[string][]string{"no_active_promotion": {"BARE1", "PAUSED1"}, "used_up": {"ALICE1"}, "not_started": {"SOON1"}, "expired": {"ENDED1"}} {
+			r := h.Do("GET", "/coupons?state="+state, nil, webtest.HTMX(views.CouponTableID))
+			got := couponRows(r.Body)
+			if len(got) != len(codes) {
+				t.Errorf("state=%s lists %d coupons, want %v", state, len(got), codes)
+			}
+			for _, code := range codes {
+				if rowState(got[code]) != state {
+					t.Errorf("state=%s does not list %s", state, code)
+				}
+			}
+		}
+		if r := h.Do("GET", "/coupons?state=gone", nil, nil); r.Status != http.StatusOK || !strings.Contains(r.Body, `There is no state &#34;gone&#34;`) || len(couponRows(r.Body)) != len(want) {
+			t.Errorf("an unknown state must list every coupon and say so: %d", r.Status)
+		}
+		// A row archived in place comes back with its new state.
+		r := h.Post("/coupons/LIVE1/archive", nil, webtest.HTMX(views.CouponRowID(h.MustCoupon("LIVE1").ID)))
+		if r.Status != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(r.Body), `<tr id="coupon-row-`) || rowState(r.Body) != "archived" {
+			t.Errorf("the swapped row of LIVE1 must come back archived: %d %.300s", r.Status, r.Body)
+		}
+		r = h.Post("/coupons/LIVE1/unarchive", nil, webtest.HTMX(views.CouponStatusID))
+		if r.Status != http.StatusOK || rowState(r.Body) != "active" {
+			t.Errorf("the status block of LIVE1 must come back active: %d %.300s", r.Status, r.Body)
 		}
 
-		// The coupon's page: the mark, the promotions its tags reach, live or
-		// not, and who it is for.
+		// Each coupon's page: the state, why, and the promotions its tags
+		// reach, live or not.
+		for code, why := range map[string]string{
+			"LIVE1":   "Customers can redeem it now.",
+			"ENDED1":  "Every promotion it reaches has ended.",
+			"PAUSED1": "reach no active promotion",
+			"SOON1":   "It gives a discount from 2026-12-01 00:00:00, when Winter sale begins.",
+			"BARE1":   "It has no UTM source or campaign",
+			"ALICE1":  "All 2 of its uses are taken; cancelling a redemption frees one.",
+		} {
+			page := h.Do("GET", "/coupons/"+code, nil, nil).Body
+			status := regexp.MustCompile(`(?s)<footer id="coupon-status".*?</footer>`).FindString(page)
+			if rowState(status) != want[code] || !strings.Contains(status, why) {
+				t.Errorf("%s's page says %q, want the state %q and %q", code, status, want[code], why)
+			}
+		}
 		page := h.Do("GET", "/coupons/LIVE1", nil, nil).Body
-		if strings.Contains(page, noActiveMarker) {
-			t.Error("LIVE1's page is marked")
-		}
 		got := pagePromotions(t, page)
-		want := []shownPromotion{
+		wantPs := []shownPromotion{
 			{Link: views.PromotionURL(live.ID), Name: "Spring sale", Discount: "12.5 %, at most 5.00 USD", Status: "active", Live: "live now"},
 			{Link: views.PromotionURL(ended.ID), Name: "Old sale", Discount: "3.00 USD off", Status: "active", Live: "not live: ended 2020-01-31 12:00:00"},
 		}
-		if d := cmp.Diff(want, got); d != "" {
+		if d := cmp.Diff(wantPs, got); d != "" {
 			t.Errorf("promotions on LIVE1's page (-want +got):\n%s", d)
 		}
 		if !regexp.MustCompile(`data-testid="customerId">\s*any customer\s*</dd>`).MatchString(page) {
 			t.Error("LIVE1's page does not say any customer may use it")
-		}
-		page = h.Do("GET", "/coupons/ENDED1", nil, nil).Body
-		if !strings.Contains(page, noActiveMarker) || len(pagePromotions(t, page)) != 1 {
-			t.Error("ENDED1's page must be marked and list the ended promotion")
 		}
 		page = h.Do("GET", "/coupons/PAUSED1", nil, nil).Body
 		if ps := pagePromotions(t, page); !strings.Contains(page, noActiveMarker) || len(ps) != 1 || ps[0].Live != "not live: it is inactive" {
@@ -155,13 +196,12 @@ func TestConsoleMarksCouponsWithoutLivePromotion(t *testing.T) {
 		if !strings.Contains(page, noActiveMarker) || !strings.Contains(page, `data-testid="no-promotions"`) {
 			t.Error("BARE1's page must be marked and say it reaches no promotion")
 		}
-		h.MustRedeem("ALICE1", "alice", "order-1", 1, nil)
 		page = h.Do("GET", "/coupons/ALICE1", nil, nil).Body
 		if !regexp.MustCompile(`data-testid="customerId">\s*<code>alice</code> only`).MatchString(page) {
 			t.Error("ALICE1's page does not name its customer")
 		}
-		if !regexp.MustCompile(`data-testid="uses">\s*1 of 3\s*</dd>`).MatchString(page) {
-			t.Error("ALICE1's page does not show 1 use of 3")
+		if !regexp.MustCompile(`data-testid="uses">\s*2 of 2\s*</dd>`).MatchString(page) {
+			t.Error("ALICE1's page does not show 2 uses of 2")
 		}
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/coupond/coupond/handlers/httpx"
@@ -20,7 +19,7 @@ type CouponStore interface {
 	CreateCoupon(ctx context.Context, spec models.CouponSpec) (models.Coupon, error)
 	UpdateCoupon(ctx context.Context, code string, spec models.CouponSpec) (models.Coupon, error)
 	SetCouponArchived(ctx context.Context, code string, archived bool) (models.Coupon, error)
-	LiveTags(ctx context.Context) (models.TagSet, error)
+	PromotionsReaching(ctx context.Context, cs []models.Coupon) ([]models.Promotion, error)
 	CouponPromotions(ctx context.Context, c models.Coupon) ([]models.Promotion, error)
 	ListRedemptions(ctx context.Context, f models.RedemptionFilter) (models.RedemptionPage, error)
 	EachCoupon(ctx context.Context, f models.CouponFilter, fn func(models.Coupon) error) error
@@ -41,31 +40,29 @@ type Coupons struct {
 // table gets only the table.
 func (h *Coupons) List(c echo.Context) error {
 	q := c.QueryParams()
-	v := views.CouponList{Query: q.Get("q"), UTMSource: q.Get("utmSource"), UTMCampaign: q.Get("utmCampaign"), Status: q.Get("status")}
-	f := models.CouponFilter{Prefix: v.Query, UTMSource: v.UTMSource, UTMCampaign: v.UTMCampaign, After: q.Get("after")}
-	switch v.Status {
-	case views.StatusActive:
-		f.Archived = new(false)
-	case views.StatusArchived:
-		f.Archived = new(true)
-	default:
-		v.Status = views.StatusAll
+	ctx := c.Request().Context()
+	now := h.Now()
+	v := views.CouponList{Query: q.Get("q"), UTMSource: q.Get("utmSource"), UTMCampaign: q.Get("utmCampaign"), State: q.Get("state")}
+	if v.State != "" && !models.ValidCouponState(v.State) {
+		v.Error = "There is no state \"" + v.State + "\", so this is every coupon."
+		v.State = ""
 	}
-	res, err := h.Store.ListCoupons(c.Request().Context(), f)
+	f := models.CouponFilter{Prefix: v.Query, UTMSource: v.UTMSource, UTMCampaign: v.UTMCampaign, State: v.State, At: now, After: q.Get("after")}
+	res, err := h.Store.ListCoupons(ctx, f)
 	if verr := (*models.ValidationError)(nil); errors.As(err, &verr) && f.After != "" {
 		v.Error = "That page link is not valid any more, so this is the first page."
 		f.After = ""
-		res, err = h.Store.ListCoupons(c.Request().Context(), f)
+		res, err = h.Store.ListCoupons(ctx, f)
 	}
 	if err != nil {
 		return err
 	}
-	tags, err := h.Store.LiveTags(c.Request().Context())
+	ps, err := h.Store.PromotionsReaching(ctx, res.Coupons)
 	if err != nil {
 		return err
 	}
 	for _, cp := range res.Coupons {
-		v.Rows = append(v.Rows, markedRow(TermsOf(c), cp, tags))
+		v.Rows = append(v.Rows, stateRow(TermsOf(c), cp, ps, now))
 	}
 	if res.Next != "" {
 		v.NextURL = listURL(v, res.Next)
@@ -73,7 +70,7 @@ func (h *Coupons) List(c echo.Context) error {
 	if f.After != "" {
 		v.FirstURL = listURL(v, "")
 	}
-	v.CSVURL = queryURL("/coupons.csv", map[string]string{"q": v.Query, "utmSource": v.UTMSource, "utmCampaign": v.UTMCampaign, "status": v.Status})
+	v.CSVURL = queryURL("/coupons.csv", map[string]string{"q": v.Query, "utmSource": v.UTMSource, "utmCampaign": v.UTMCampaign, "state": v.State})
 	if wantsFragment(c, views.CouponTableID) {
 		return Render(c, http.StatusOK, views.CouponTable(csrfToken(c), canEdit(c), v))
 	}
@@ -81,14 +78,14 @@ func (h *Coupons) List(c echo.Context) error {
 }
 
 // CSV streams the coupons the list shows under the same filters (q,
-// utmSource, utmCampaign, status), every page of them, as the API's CSV.
-// An unknown status is a 422.
+// utmSource, utmCampaign, state, and status: archived or not), every
+// page of them, as the API's CSV. An unknown state or status is a 422.
 func (h *Coupons) CSV(c echo.Context) error {
 	return httpx.CouponsCSV(c, h.Store)
 }
 
 func listURL(v views.CouponList, after string) string {
-	return queryURL("/coupons", map[string]string{"q": v.Query, "utmSource": v.UTMSource, "utmCampaign": v.UTMCampaign, "status": v.Status, "after": after})
+	return queryURL("/coupons", map[string]string{"q": v.Query, "utmSource": v.UTMSource, "utmCampaign": v.UTMCampaign, "state": v.State, "after": after})
 }
 
 // Show is a coupon's page: the coupon, the promotions it activates and a
@@ -111,13 +108,11 @@ func (h *Coupons) Show(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := views.CouponDetail{Coupon: couponRow(TermsOf(c), cp), Redemptions: reds}
 	now := h.Now()
+	v := views.CouponDetail{Coupon: stateRow(TermsOf(c), cp, ps, now), Redemptions: reds}
 	for _, p := range ps {
 		v.Promotions = append(v.Promotions, promotionRow(TermsOf(c), p, now))
 	}
-	// The promotions it reaches are all there is to know whether any is live.
-	v.Coupon.NoActivePromotion = !slices.ContainsFunc(v.Promotions, func(r views.PromotionRow) bool { return r.Live })
 	return Render(c, http.StatusOK, views.CouponDetailPage(page(c, "Coupon "+cp.Code, views.SectionCoupons), v))
 }
 
@@ -194,17 +189,18 @@ func (h *Coupons) setArchived(c echo.Context, archived bool) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case wantsFragment(c, views.CouponRowID(cp.ID)):
-		tags, err := h.Store.LiveTags(c.Request().Context())
-		if err != nil {
-			return err
-		}
-		return Render(c, http.StatusOK, views.CouponTableRow(csrfToken(c), canEdit(c), markedRow(TermsOf(c), cp, tags)))
-	case wantsFragment(c, views.CouponStatusID):
-		return Render(c, http.StatusOK, views.CouponStatus(csrfToken(c), canEdit(c), couponRow(TermsOf(c), cp)))
+	if !wantsFragment(c, views.CouponRowID(cp.ID)) && !wantsFragment(c, views.CouponStatusID) {
+		return seeOther(c, views.CouponURL(cp.Code))
 	}
-	return seeOther(c, views.CouponURL(cp.Code))
+	ps, err := h.Store.CouponPromotions(c.Request().Context(), cp)
+	if err != nil {
+		return err
+	}
+	r := stateRow(TermsOf(c), cp, ps, h.Now())
+	if wantsFragment(c, views.CouponRowID(cp.ID)) {
+		return Render(c, http.StatusOK, views.CouponTableRow(csrfToken(c), canEdit(c), r))
+	}
+	return Render(c, http.StatusOK, views.CouponStatus(csrfToken(c), canEdit(c), r, false))
 }
 
 // readCouponForm reads the coupon form as typed and validates it. With

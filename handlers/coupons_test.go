@@ -69,14 +69,14 @@ func TestConsoleListSearchAndFragment(t *testing.T) {
 		if !strings.Contains(full.Body, "<html") || !strings.Contains(full.Body, `value="spring"`) {
 			t.Errorf("a plain request gets the whole page with the query kept")
 		}
-		// Paging: 3 coupons, 50 a page: no next link; the status filter works.
+		// Paging: 3 coupons, 50 a page: no next link; the state filter works.
 		if strings.Contains(full.Body, `data-testid="next-page"`) {
 			t.Error("next-page link on the only page")
 		}
 		h.MustAPI(http.StatusOK, "POST", "/api/rnb/pvt/archive/coupon/SUMMER-1", "")
-		arch := h.Do("GET", "/coupons?status=archived", nil, nil)
+		arch := h.Do("GET", "/coupons?state=archived", nil, nil)
 		if !strings.Contains(arch.Body, "SUMMER-1") || strings.Contains(arch.Body, "SPRING-1") {
-			t.Error("status=archived shows the wrong rows")
+			t.Error("state=archived shows the wrong rows")
 		}
 		if bad := h.Do("GET", "/coupons?after=***", nil, nil); bad.Status != http.StatusOK || !strings.Contains(bad.Body, "not valid any more") {
 			t.Errorf("a stale cursor must fall back to the first page with a note: %d", bad.Status)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/coupond/coupond/handlers/httpx"
 	"github.com/coupond/coupond/models"
@@ -17,6 +18,7 @@ import (
 type RedemptionStore interface {
 	CancelRedemption(ctx context.Context, id int64) (models.Redemption, error)
 	Coupon(ctx context.Context, code string) (models.Coupon, error)
+	CouponPromotions(ctx context.Context, c models.Coupon) ([]models.Promotion, error)
 	ListRedemptions(ctx context.Context, f models.RedemptionFilter) (models.RedemptionPage, error)
 	EachRedemption(ctx context.Context, f models.RedemptionFilter, fn func(models.Redemption) error) error
 	ListPromotions(ctx context.Context, f models.PromotionFilter) (models.PromotionPage, error)
@@ -26,12 +28,15 @@ type RedemptionStore interface {
 // cancelling a redemption.
 type Redemptions struct {
 	Store RedemptionStore
+	// Now is the clock that judges the coupon's state after a
+	// cancellation.
+	Now func() time.Time
 }
 
 // Cancel cancels a redemption so it stops counting against any limit;
 // cancelling a cancelled one changes nothing. An htmx request aimed at
-// the redemption's row gets the row, with the coupon's uses updated out
-// of band; any other goes back to the coupon's page. It fails with
+// the redemption's row gets the row, with the coupon's uses and state
+// updated out of band; any other goes back to the coupon's page. It fails with
 // ErrNotFound.
 func (h *Redemptions) Cancel(c echo.Context) error {
 	id, err := httpx.PathID(c, "redemption")
@@ -49,7 +54,11 @@ func (h *Redemptions) Cancel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, views.CancelledRedemption(csrfToken(c), canEdit(c), couponRedemptionRow(TermsOf(c), r), couponRow(TermsOf(c), cp)))
+	ps, err := h.Store.CouponPromotions(c.Request().Context(), cp)
+	if err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.CancelledRedemption(csrfToken(c), canEdit(c), couponRedemptionRow(TermsOf(c), r), stateRow(TermsOf(c), cp, ps, h.Now())))
 }
 
 // redemptionFilters are the list's filters as the query holds them.

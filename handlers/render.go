@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/coupond/coupond/handlers/httpx"
@@ -117,12 +118,70 @@ func couponRow(t Terms, c models.Coupon) views.CouponRow {
 	}
 }
 
-// markedRow is couponRow marked when the coupon's tags reach none of the
-// live promotions whose tags are in tags.
-func markedRow(t Terms, c models.Coupon, tags models.TagSet) views.CouponRow {
+// stateRow is couponRow with the coupon's state at now and the
+// promotions it reaches, read from ps (promotions that reach c or other
+// coupons, of any status).
+func stateRow(t Terms, c models.Coupon, ps []models.Promotion, now time.Time) views.CouponRow {
 	r := couponRow(t, c)
-	r.NoActivePromotion = !tags.Reaches(c)
+	var reaching []models.Promotion
+	for _, p := range ps {
+		if p.Reaches(c) {
+			reaching = append(reaching, p)
+			r.Promotions = append(r.Promotions, views.PromotionLink{ID: p.ID, Name: p.Name})
+		}
+	}
+	r.State = models.CouponState(c, reaching, now)
+	r.StateWhy = stateWhy(t, c, reaching, r.State, now)
 	return r
+}
+
+// stateWhy says in a sentence why c, reached by ps, is in state at now,
+// and what would change it.
+func stateWhy(t Terms, c models.Coupon, ps []models.Promotion, state string, now time.Time) string {
+	pending := func(why func(p models.Promotion) bool) []models.Promotion {
+		var out []models.Promotion
+		for _, p := range ps {
+			if p.Status == models.PromotionActive && why(p) {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	switch state {
+	case models.CouponArchived:
+		return "Archived: checkouts refuse it until it is unarchived."
+	case models.CouponUsedUp:
+		switch {
+		case c.MaxUsage > 0 && c.Uses >= c.MaxUsage:
+			return "All " + t.Count(int64(c.MaxUsage)) + " of its uses are taken; cancelling a redemption frees one."
+		case c.UsedUp():
+			return "Its customer has used it; cancelling the redemption frees it again."
+		}
+		return "The promotions it reaches have used up their uses, so it gives no discount."
+	case models.CouponExpired:
+		if c.ExpiresAt != nil && !now.Before(*c.ExpiresAt) {
+			return "It ended on " + t.Time(*c.ExpiresAt) + "."
+		}
+		return "Every promotion it reaches has ended."
+	case models.CouponNotStarted:
+		soon := pending(func(p models.Promotion) bool { return p.DateReason(now) == models.ReasonNotStarted && p.Reaches(c) })
+		first := soon[0]
+		for _, p := range soon[1:] {
+			if p.BeginsAt.Before(*first.BeginsAt) {
+				first = p
+			}
+		}
+		return "It gives a discount from " + t.Time(*first.BeginsAt) + ", when " + first.Name + " begins."
+	case models.CouponNoActivePromotion:
+		if c.PromotionID == nil && c.UTMSource == nil && c.UTMCampaign == nil {
+			return "It has no UTM source or campaign, so it reaches no promotion and gives no discount."
+		}
+		return "Its UTM source and campaign reach no active promotion, so it gives no discount."
+	}
+	if c.ExpiresAt != nil {
+		return "Customers can redeem it until " + t.Time(*c.ExpiresAt) + "."
+	}
+	return "Customers can redeem it now."
 }
 
 // couponRedemptionRow turns a redemption into a row of its coupon's

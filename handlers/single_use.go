@@ -87,8 +87,8 @@ func (h *SingleUse) Show(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := views.SingleUseResult{Coupon: couponRow(TermsOf(c), cp)}
 	now := h.Now()
+	v := views.SingleUseResult{Coupon: stateRow(TermsOf(c), cp, ps, now)}
 	for _, p := range ps {
 		v.Promotions = append(v.Promotions, promotionRow(TermsOf(c), p, now))
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -433,9 +434,10 @@ type CouponFilter struct {
 	// Archived selects archived (true) or not archived (false) coupons;
 	// nil both.
 	Archived *bool
-	// State selects the coupons in one of CouponStates at the store's
-	// time now; "" any.
+	// State selects the coupons in one of CouponStates at At (the
+	// store's clock when zero); "" any.
 	State string
+	At    time.Time
 	// After is the cursor of the previous page's Next.
 	After string
 	// Limit is the page size: 0 means DefaultListLimit.
@@ -489,7 +491,7 @@ func (s *Store) ListCoupons(ctx context.Context, f CouponFilter) (CouponPage, er
 		q = q.Where(s.archivedIs(*f.Archived))
 	}
 	if f.State != "" {
-		q = s.stateWhere(q, f.State, s.now())
+		q = s.stateWhere(q, f.State, cmp.Or(f.At, s.now()))
 	}
 	if after != "" {
 		q = q.Where("lower(code) > ?", after)

@@ -429,3 +429,41 @@ func (s *Store) CountActivePromotions(ctx context.Context, now time.Time) (int64
 	}
 	return n, nil
 }
+
+// PromotionsReaching returns every promotion that reaches one of cs,
+// whatever its status or dates, in id order: what a page of coupons
+// needs to show each coupon's promotions and state (CouponState).
+func (s *Store) PromotionsReaching(ctx context.Context, cs []Coupon) ([]Promotion, error) {
+	var ids []int64
+	var sources, campaigns []string
+	for _, c := range cs {
+		if c.PromotionID != nil {
+			ids = append(ids, *c.PromotionID)
+		}
+		if c.UTMSource != nil {
+			sources = append(sources, strings.ToLower(*c.UTMSource))
+		}
+		if c.UTMCampaign != nil {
+			campaigns = append(campaigns, strings.ToLower(*c.UTMCampaign))
+		}
+	}
+	var conds []string
+	var args []any
+	if len(ids) > 0 {
+		conds, args = append(conds, "id IN ?"), append(args, slices.Compact(slices.Sorted(slices.Values(ids))))
+	}
+	if len(sources) > 0 {
+		conds, args = append(conds, "(utm_source IS NOT NULL AND lower(utm_source) IN ?)"), append(args, slices.Compact(slices.Sorted(slices.Values(sources))))
+	}
+	if len(campaigns) > 0 {
+		conds, args = append(conds, "(utm_campaign IS NOT NULL AND lower(utm_campaign) IN ?)"), append(args, slices.Compact(slices.Sorted(slices.Values(campaigns))))
+	}
+	if len(conds) == 0 {
+		return nil, nil
+	}
+	var ps []Promotion
+	if err := s.db.WithContext(ctx).Where(strings.Join(conds, " OR "), args...).Order("id").Find(&ps).Error; err != nil {
+		return nil, fmt.Errorf("promotions of %d coupons: %w", len(cs), err)
+	}
+	return ps, nil
+}

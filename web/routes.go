@@ -37,7 +37,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	tokens := &handlers.Tokens{Store: store}
 	audit := &handlers.Audit{Store: store}
 	coupons := &handlers.Coupons{Store: store, Now: cfg.Now}
-	redemptions := &handlers.Redemptions{Store: store}
+	redemptions := &handlers.Redemptions{Store: store, Now: cfg.Now}
 	singleUse := &handlers.SingleUse{Store: store, Now: cfg.Now}
 	check := &handlers.Check{Store: store}
 	batches := &handlers.Batches{Store: store, Now: cfg.Now}

@@ -142,9 +142,13 @@ const (
 )
 
 // CouponFilterOf reads the coupon list's filters from a query: q (a code
-// prefix), utmSource, utmCampaign and status (all, active or archived).
+// prefix), utmSource, utmCampaign, state (one of models.CouponStates) and
+// status (all, active or archived: whether archived).
 func CouponFilterOf(q url.Values) (models.CouponFilter, error) {
-	f := models.CouponFilter{Prefix: q.Get("q"), UTMSource: q.Get("utmSource"), UTMCampaign: q.Get("utmCampaign")}
+	f := models.CouponFilter{Prefix: q.Get("q"), UTMSource: q.Get("utmSource"), UTMCampaign: q.Get("utmCampaign"), State: q.Get("state")}
+	if f.State != "" && !models.ValidCouponState(f.State) {
+		return f, models.Invalid(models.FieldState, "must be one of "+strings.Join(models.CouponStates, ", "))
+	}
 	switch q.Get("status") {
 	case "", statusAll:
 	case statusActive:
