@@ -20,6 +20,7 @@ type DashboardStore interface {
 	TopTotals(ctx context.Context, scope string, from, to time.Time, limit int) (byRedemptions, byDiscount []models.KeyTotals, err error)
 	PromotionsByID(ctx context.Context, ids []int64) ([]models.Promotion, error)
 	CountActivePromotions(ctx context.Context, now time.Time) (int64, error)
+	ActiveCoupons(ctx context.Context, now time.Time) (int64, error)
 	ListBatches(ctx context.Context, f models.BatchFilter) (models.BatchPage, error)
 	ListAudit(ctx context.Context, f models.AuditFilter) (models.AuditPage, error)
 }
@@ -87,6 +88,10 @@ func (h *Dashboard) Show(c echo.Context) error {
 		return err
 	}
 	v.ActivePromotions = t.Count(active)
+	if active, err = h.Store.ActiveCoupons(ctx, now); err != nil {
+		return err
+	}
+	v.ActiveCoupons = t.Count(active)
 
 	chart, from, err := h.chart(ctx, t, c.QueryParam("chart"), now, midnight)
 	if err != nil {

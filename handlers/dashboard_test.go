@@ -72,6 +72,24 @@ func TestDashboardShowsTheTotals(t *testing.T) {
 		if got := testID(r.Body, "live-promotions"); got != "1" {
 			t.Errorf("live promotions: %q, want 1", got)
 		}
+		// NEWS1, and a batch of codes reaching the promotion; not the
+		// code of no promotion nor the archived one.
+		h.MustTaggedCoupon("NOTHING1", "", "")
+		h.MustTaggedCoupon("SHELVED1", "news", "")
+		if _, err := h.Store.SetCouponArchived(ctx, "SHELVED1", true); err != nil {
+			t.Fatal(err)
+		}
+		spec, err := models.BatchInput{Quantity: 1200, Format: models.FormatInput{Length: 10}, UTMSource: new("NEWS")}.Validate(1200)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := h.Store.GenerateCodes(ctx, spec); err != nil {
+			t.Fatal(err)
+		}
+		r = h.DoWith(viewer, "GET", "/", nil, nil)
+		if got := testID(r.Body, "active-coupons"); got != "1,201" {
+			t.Errorf("active coupons: %q, want 1,201", got)
+		}
 		points := regexp.MustCompile(`data-testid="chart-point"`).FindAllString(r.Body, -1)
 		if len(points) != 30 || !strings.Contains(r.Body, views.Thousands(2)+"</td>") {
 			t.Errorf("the 30-day chart has %d points", len(points))
