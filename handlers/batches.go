@@ -33,6 +33,8 @@ type BatchStore interface {
 	EachBatchCoupon(ctx context.Context, id int64, fn func(models.ExportRow) error) error
 	Promotion(ctx context.Context, id int64) (models.Promotion, error)
 	ListPromotions(ctx context.Context, f models.PromotionFilter) (models.PromotionPage, error)
+	RedeemedCodes(ctx context.Context, batch, promotion *int64) (int64, error)
+	totalsReader
 }
 
 // Batches serves the generation form with its live preview, and the
@@ -429,7 +431,19 @@ func (h *Batches) batch(c echo.Context) (models.Batch, error) {
 // renderPage renders batch b's page.
 func (h *Batches) renderPage(c echo.Context, b models.Batch) error {
 	ctx, t := c.Request().Context(), TermsOf(c)
-	v := views.BatchView{
+	redeemed, err := h.Store.RedeemedCodes(ctx, &b.ID, nil)
+	if err != nil {
+		return err
+	}
+	results, status, err := periodResults(c, h.Store, resultsOf{scope: models.ScopeBatch, key: itoa(int(b.ID)), began: b.CreatedAt, url: views.BatchURL(b.ID),
+		lead: codeFigures(t, "Codes made", int64(b.Generated), redeemed)}, h.Now())
+	if err != nil {
+		return err
+	}
+	if wantsFragment(c, views.PromotionResultsID) {
+		return Render(c, status, views.PromotionResultsSection(results))
+	}
+	v := views.BatchView{Results: results,
 		Progress: progressView(b, h.Now()), Describe: describeBatch(b),
 		MaxUsage: b.MaxUsage, MaxUsagePerClient: b.MaxUsagePerClient, MaxItemsPerClient: b.MaxItemsPerClient,
 		ExpirationIntervalPerUse: models.FormatTimeSpan(b.ExpirationIntervalPerUse), UTMSource: httpx.Deref(b.UTMSource), UTMCampaign: httpx.Deref(b.UTMCampaign),
@@ -451,11 +465,12 @@ func (h *Batches) renderPage(c echo.Context, b models.Batch) error {
 		}
 		v.PromotionID, v.PromotionName = p.ID, p.Name
 	}
-	var err error
 	if v.Codes, err = h.codesView(ctx, b); err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, views.BatchPage(page(c, fmt.Sprintf("Batch %d", b.ID), views.SectionBatches), v))
+	pg := page(c, fmt.Sprintf("Batch %d", b.ID), views.SectionBatches)
+	pg.Charts = true
+	return Render(c, status, views.BatchPage(pg, v))
 }
 
 // renderProgress renders b's progress fragment and, once b has stopped,

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/coupond/coupond/models"
@@ -23,23 +24,65 @@ type totalsReader interface {
 	TotalsBySlot(ctx context.Context, scope, key string, from, to time.Time) ([]models.SlotTotals, error)
 }
 
+// resultsOf names whose results a results section shows: the totals'
+// scope and key, when it began (the default first day), the page the
+// period form goes to, whether distinct customers are counted for the
+// scope, and the figures that lead whatever the period (codes issued,
+// budget left).
+type resultsOf struct {
+	scope, key string
+	began      time.Time
+	url        string
+	customers  bool
+	lead       []views.Figure
+	trail      []views.Figure
+}
+
 // promotionResults are p's results over the period the query names (from
-// and to, days in the store's zone, both included), since p began unless it says
-// otherwise; days that cannot be read are in the answer's Errors and
-// its status is 422.
+// and to, days in the store's zone, both included), since p began unless
+// it says otherwise; days that cannot be read are in the answer's Errors
+// and its status is 422.
 func promotionResults(c echo.Context, store totalsReader, p models.Promotion, now time.Time) (views.PromotionResults, int, error) {
-	terms := TermsOf(c)
-	loc := terms.Zone()
-	now = now.In(loc)
 	began := p.CreatedAt
 	if p.BeginsAt != nil && p.BeginsAt.Before(began) {
 		began = *p.BeginsAt
 	}
-	v := views.PromotionResults{URL: views.PromotionURL(p.ID), Zone: loc.String(), From: c.QueryParam("from"), To: c.QueryParam("to")}
+	of := resultsOf{scope: models.ScopePromotion, key: itoa(int(p.ID)), began: began, url: views.PromotionURL(p.ID), customers: true}
+	if p.MaxUsage > 0 {
+		terms := TermsOf(c)
+		left := max(int64(p.MaxUsage-p.Uses), 0)
+		of.trail = append(of.trail, views.Figure{Label: "Uses left now", Value: terms.Count(left) + " of " + terms.Count(int64(p.MaxUsage))})
+	}
+	return periodResults(c, store, of, now)
+}
+
+// codeFigures are the figures of a pool of codes now: how many were made
+// (or issued), how many hold a live use, and the rate between them.
+func codeFigures(t Terms, madeLabel string, made, redeemed int64) []views.Figure {
+	rate := "—"
+	if made > 0 {
+		rate = strconv.FormatFloat(float64(redeemed)*100/float64(made), 'f', 1, 64) + " %"
+	}
+	return []views.Figure{
+		{Label: madeLabel, Value: t.Count(made)},
+		{Label: "Codes redeemed", Value: t.Count(redeemed)},
+		{Label: "Redemption rate", Value: rate},
+	}
+}
+
+// periodResults are the results of of over the period the query names
+// (from and to, days in the store's zone, both included), since of began
+// unless it says otherwise; days that cannot be read are in the answer's
+// Errors and its status is 422.
+func periodResults(c echo.Context, store totalsReader, of resultsOf, now time.Time) (views.PromotionResults, int, error) {
+	terms := TermsOf(c)
+	loc := terms.Zone()
+	now = now.In(loc)
+	v := views.PromotionResults{URL: of.url, Zone: loc.String(), From: c.QueryParam("from"), To: c.QueryParam("to"), Lead: of.lead}
 	if v.From == "" {
 		// Since it began, and never after today, which a start in the
 		// future would be.
-		v.From = min(began.In(loc).Format(dayLayout), now.Format(dayLayout))
+		v.From = min(of.began.In(loc).Format(dayLayout), now.Format(dayLayout))
 	}
 	if v.To == "" {
 		v.To = now.Format(dayLayout)
@@ -61,8 +104,7 @@ func promotionResults(c echo.Context, store totalsReader, p models.Promotion, no
 	}
 	end := to.AddDate(0, 0, 1)
 	ctx := c.Request().Context()
-	key := itoa(int(p.ID))
-	t, err := store.TotalsBetween(ctx, models.ScopePromotion, key, from, end)
+	t, err := store.TotalsBetween(ctx, of.scope, of.key, from, end)
 	if err != nil {
 		return views.PromotionResults{}, 0, err
 	}
@@ -75,19 +117,18 @@ func promotionResults(c echo.Context, store totalsReader, p models.Promotion, no
 		{Label: "Redemptions", Value: terms.Count(t.Redemptions)},
 		{Label: "Discount given", Value: terms.Amount(&t.Discount)},
 		{Label: "Order revenue", Value: terms.Amount(&t.Revenue)},
-		{Label: "Customers", Value: terms.Count(t.Customers)},
-		{Label: "Average discount per order", Value: average},
 	}
-	if p.MaxUsage > 0 {
-		left := max(int64(p.MaxUsage-p.Uses), 0)
-		v.Figures = append(v.Figures, views.Figure{Label: "Uses left now", Value: terms.Count(left) + " of " + terms.Count(int64(p.MaxUsage))})
+	if of.customers {
+		v.Figures = append(v.Figures, views.Figure{Label: "Customers", Value: terms.Count(t.Customers)})
 	}
+	v.Figures = append(v.Figures, views.Figure{Label: "Average discount per order", Value: average})
+	v.Figures = append(v.Figures, of.trail...)
 	chartFrom := from
 	if cut := to.AddDate(0, 0, -(maxChartDays - 1)); cut.After(chartFrom) {
 		chartFrom = cut
 	}
 	v.Chart = views.ChartView{Title: "Redemptions and discount by day", Unit: "Day"}
-	if v.Chart.Points, err = chartPoints(ctx, terms, store, models.ScopePromotion, key, days(chartFrom, to), end, false); err != nil {
+	if v.Chart.Points, err = chartPoints(ctx, terms, store, of.scope, of.key, days(chartFrom, to), end, false); err != nil {
 		return views.PromotionResults{}, 0, err
 	}
 	return v, http.StatusOK, nil

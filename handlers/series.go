@@ -28,6 +28,8 @@ type SeriesStore interface {
 	UpdateSeries(ctx context.Context, id int64, spec models.SeriesSpec) (models.Series, error)
 	SeriesCodes(ctx context.Context, f models.SeriesCodeFilter) (models.SeriesCodePage, error)
 	EachSeriesCode(ctx context.Context, seriesID int64, fn func(models.IssuedCode) error) error
+	RedeemedCodes(ctx context.Context, batch, promotion *int64) (int64, error)
+	totalsReader
 }
 
 // Series serves the console's coupon series pages: the list, the form,
@@ -85,8 +87,23 @@ func (h *Series) Show(c echo.Context) error {
 	if wantsFragment(c, views.SeriesCodesID) {
 		return Render(c, http.StatusOK, views.SeriesCodes(codes))
 	}
-	v := views.SeriesDetail{Series: seriesRow(TermsOf(c), s, h.Now()), Codes: codes}
-	return Render(c, http.StatusOK, views.SeriesPage(page(c, s.Promotion.Name, views.SectionSeries), v))
+	id := s.ID()
+	redeemed, err := h.Store.RedeemedCodes(c.Request().Context(), nil, &id)
+	if err != nil {
+		return err
+	}
+	results, status, err := periodResults(c, h.Store, resultsOf{scope: models.ScopePromotion, key: itoa(int(id)), began: s.Promotion.CreatedAt,
+		url: views.SeriesURL(id), customers: true, lead: codeFigures(TermsOf(c), "Codes issued", int64(s.Issued), redeemed)}, h.Now())
+	if err != nil {
+		return err
+	}
+	if wantsFragment(c, views.PromotionResultsID) {
+		return Render(c, status, views.PromotionResultsSection(results))
+	}
+	v := views.SeriesDetail{Series: seriesRow(TermsOf(c), s, h.Now()), Codes: codes, Results: results}
+	pg := page(c, s.Promotion.Name, views.SectionSeries)
+	pg.Charts = true
+	return Render(c, status, views.SeriesPage(pg, v))
 }
 
 // codes reads the page of series id's codes that the query's after

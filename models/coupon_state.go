@@ -216,3 +216,24 @@ func countBatchCodes(exec func(q string, args ...any) (int64, error), b Batch, n
 	}
 	return nil
 }
+
+// RedeemedCodes counts the codes of a batch (batch set) or of the
+// promotion that owns its codes, a series or a bulk promotion (promotion
+// set), that hold a live use now; the partial indexes on used codes make
+// it read those codes alone.
+func (s *Store) RedeemedCodes(ctx context.Context, batch, promotion *int64) (int64, error) {
+	q := s.db.WithContext(ctx).Model(&Coupon{}).Where("uses > 0")
+	switch {
+	case batch != nil:
+		q = q.Where("batch_id IS NOT NULL AND batch_id = ?", *batch)
+	case promotion != nil:
+		q = q.Where("promotion_id IS NOT NULL AND promotion_id = ?", *promotion)
+	default:
+		return 0, nil
+	}
+	var n int64
+	if err := q.Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("count redeemed codes: %w", err)
+	}
+	return n, nil
+}
