@@ -39,6 +39,10 @@ func TestPromotionPageLeadsWithItsResults(t *testing.T) {
 		if !strings.Contains(r.Body, static.ChartJS) {
 			t.Error("the promotion page does not load the chart script, so its chart is never drawn")
 		}
+		// The redemptions table adds up every redemption that counts.
+		if got := [2]string{testID(r.Body, "total-order-amount"), testID(r.Body, "total-discount")}; got != [2]string{"80.00 USD", "8.00 USD"} {
+			t.Errorf("the redemptions' totals: %v, want 80.00 USD of orders and 8.00 USD off", got)
+		}
 		if n := len(regexp.MustCompile(`data-testid="chart-point"`).FindAllString(r.Body, -1)); n != 1 || !strings.Contains(r.Body, `value="2026-11-21"`) {
 			t.Errorf("since it began today: %d chart points, or the period is not shown", n)
 		}

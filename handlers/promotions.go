@@ -93,7 +93,7 @@ func (h *Promotions) Show(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rs, err := redemptionList(c, h.Store, models.RedemptionFilter{PromotionID: p.ID, Limit: redemptionPageSize}, views.PromotionURL(p.ID), redemptionRow(TermsOf(c), p.ID))
+	rs, err := h.redemptions(c, p)
 	if err != nil {
 		return err
 	}
@@ -289,7 +289,7 @@ func (h *Promotions) LinkTag(c echo.Context) error {
 		}
 		return Render(c, http.StatusUnprocessableEntity, views.PromotionTagFormFragment(csrfToken(c), f))
 	}
-	rs, err := redemptionList(c, h.Store, models.RedemptionFilter{PromotionID: p.ID, Limit: redemptionPageSize}, views.PromotionURL(p.ID), redemptionRow(TermsOf(c), p.ID))
+	rs, err := h.redemptions(c, p)
 	if err != nil {
 		return err
 	}
@@ -452,6 +452,24 @@ func formDiscountValue(verr *models.ValidationError, t Terms, discountType, raw 
 
 // redemptionRow turns a redemption into a row of a promotion's page, with
 // the part of the discount that this promotion took off.
+// redemptions are the page of p's redemptions the query names, with the
+// totals of every one that counts.
+func (h *Promotions) redemptions(c echo.Context, p models.Promotion) (views.RedemptionList, error) {
+	t := TermsOf(c)
+	rs, err := redemptionList(c, h.Store, models.RedemptionFilter{PromotionID: p.ID, Limit: redemptionPageSize}, views.PromotionURL(p.ID), redemptionRow(t, p.ID))
+	if err != nil {
+		return views.RedemptionList{}, err
+	}
+	// Every redemption, however far back, and those a till recorded a
+	// little ahead of the clock.
+	all, err := h.Store.TotalsBetween(c.Request().Context(), models.ScopePromotion, itoa(int(p.ID)), time.Unix(0, 0), h.Now().AddDate(0, 0, 1))
+	if err != nil {
+		return views.RedemptionList{}, err
+	}
+	rs.Totals = &views.RedemptionTotals{Count: t.Count(all.Redemptions), OrderAmount: t.Amount(&all.Revenue), Discount: t.Amount(&all.Discount)}
+	return rs, nil
+}
+
 func redemptionRow(t Terms, promotionID int64) func(models.Redemption) views.RedemptionRow {
 	return func(r models.Redemption) views.RedemptionRow {
 		row := couponRedemptionRow(t, r)

@@ -398,11 +398,11 @@ func TestPromotionPageShowsLinkedCouponsAndRedemptions(t *testing.T) {
 			return out
 		}
 		newest, oldest := cells(rows[0]), cells(rows[1])
-		if newest[0] != "LAUNCH-1" || newest[1] != "bob" || newest[4] != "—" || newest[6] == "no" {
+		if newest[0] != "LAUNCH-1" || newest[1] != "bob" || newest[5] != "—" || newest[7] == "no" {
 			t.Errorf("newest row = %q, want LAUNCH-1 by bob, no discount, cancelled", newest)
 		}
-		if d := cmp.Diff([]string{"SPRING-A", "alice", "o-1", "3", "4.50 USD"}, oldest[:5]); d != "" || oldest[6] != "no" {
-			t.Errorf("oldest row = %q, want SPRING-A by alice for o-1, 3 items, 450 off (10 %% of 5000 capped), not cancelled: %s", oldest, d)
+		if d := cmp.Diff([]string{"SPRING-A", "alice", "o-1", "3", "50.00 USD", "4.50 USD"}, oldest[:6]); d != "" || oldest[7] != "no" {
+			t.Errorf("oldest row = %q, want SPRING-A by alice for o-1, 3 items, an order of 50.00 and 4.50 off (10 %% capped), not cancelled: %s", oldest, d)
 		}
 
 		// The links list the coupons they count, ignoring case.
