@@ -148,7 +148,7 @@ func TestCouponStatesAgreeWithTheListFilterAndTheActiveCount(t *testing.T) {
 		stop := runner(t, s, models.RunnerConfig{Poll: 10 * time.Millisecond, Chunk: 1000})
 		waitBatch(t, s, b.ID, "done", isDone)
 		stop()
-		got = checkStates(t, s, epoch, "after a series issue and a batch")
+		checkStates(t, s, epoch, "after a series issue and a batch")
 		if n, _ := s.ActiveCoupons(ctx, epoch); n != 3000+3 {
 			t.Errorf("active coupons %d, want the batch's 3000, the series code, LIVE1 and LIVE-SOON", n)
 		}
