@@ -108,7 +108,7 @@ func (s *Store) generateTx(ctx context.Context, tx *gorm.DB, spec BatchSpec) (Ba
 				return Batch{}, nil, Invalid(FieldFormat, errKeyspaceTaken.Error())
 			}
 		}
-		if err := countBatchCodes(func(q string, args ...any) (int64, error) {
+		if err := s.countBatchCodes(func(q string, args ...any) (int64, error) {
 			res := tx.Exec(q, args...)
 			return res.RowsAffected, res.Error
 		}, b, n); err != nil {
@@ -661,7 +661,7 @@ func (s *Store) commitChunk(ctx context.Context, b *Batch, c chunk, cfg RunnerCo
 		if rows == 0 {
 			return errLeaseLost
 		}
-		return countBatchCodes(exec, *b, n)
+		return s.countBatchCodes(exec, *b, n)
 	}
 	var err error
 	if s.dialect == DialectPostgres {

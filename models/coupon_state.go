@@ -172,12 +172,19 @@ func (s *Store) ActiveCoupons(ctx context.Context, now time.Time) (int64, error)
 	now = now.UTC()
 	day := now.Unix() / 86400
 	live, liveArgs := reachSQL(promotionLiveSQL, []any{now, now}, true)
-	var counted, today int64
+	var today int64
+	var counted struct {
+		Usable int64
+		Rows   int64
+	}
 	db := s.db.WithContext(ctx)
-	err := db.Raw("SELECT coalesce(sum(usable), 0) FROM coupon_counts WHERE (expiry_day = -1 OR expiry_day > ?) AND "+live,
+	err := db.Raw("SELECT coalesce(sum(CASE WHEN (expiry_day = -1 OR expiry_day > ?) AND "+live+" THEN usable END), 0) AS usable, count(*) AS rows FROM coupon_counts",
 		append([]any{day}, liveArgs...)...).Scan(&counted).Error
 	if err != nil {
 		return 0, fmt.Errorf("count active coupons: %w", err)
+	}
+	if err := s.foldCouponCounts(ctx, counted.Rows); err != nil {
+		return 0, err
 	}
 	dayEnd := time.Unix((day+1)*86400, 0).UTC()
 	liveCoupons, liveCouponArgs := reachSQL(promotionLiveSQL, []any{now, now}, false)
@@ -186,14 +193,14 @@ func (s *Store) ActiveCoupons(ctx context.Context, now time.Time) (int64, error)
 	if err != nil {
 		return 0, fmt.Errorf("count active coupons ending today: %w", err)
 	}
-	return counted + today, nil
+	return counted.Usable + today, nil
 }
 
 // countBatchCodes adds n codes that exec has just inserted for b to the
 // counts of usable coupons, in the same transaction: the triggers that
 // keep the counts leave a batch's inserts to the batch engine, which
 // counts a chunk at once.
-func countBatchCodes(exec func(q string, args ...any) (int64, error), b Batch, n int64) error {
+func (s *Store) countBatchCodes(exec func(q string, args ...any) (int64, error), b Batch, n int64) error {
 	if n == 0 || b.Archived {
 		return nil
 	}
@@ -208,13 +215,47 @@ func countBatchCodes(exec func(q string, args ...any) (int64, error), b Batch, n
 	if b.UTMCampaign != nil {
 		campaign = *b.UTMCampaign
 	}
-	_, err := exec("INSERT INTO coupon_counts (promotion_id, utm_source, utm_campaign, expiry_day, shard, usable) VALUES (?, lower(CAST(? AS text)), lower(CAST(? AS text)), -1, ?, ?)"+
-		" ON CONFLICT (promotion_id, utm_source, utm_campaign, expiry_day, shard) DO UPDATE SET usable = coupon_counts.usable + excluded.usable",
-		promotion, source, campaign, b.ID%8, n)
-	if err != nil {
+	// lower() in SQL, as the triggers fold the tags.
+	q := "INSERT INTO coupon_counts (promotion_id, utm_source, utm_campaign, expiry_day, usable) VALUES (?, lower(CAST(? AS text)), lower(CAST(? AS text)), -1, ?)"
+	args := []any{promotion, source, campaign, n}
+	if s.dialect != DialectPostgres {
+		q = "INSERT INTO coupon_counts (promotion_id, utm_source, utm_campaign, expiry_day, shard, usable) VALUES (?, lower(CAST(? AS text)), lower(CAST(? AS text)), -1, ?, ?)" +
+			" ON CONFLICT (promotion_id, utm_source, utm_campaign, expiry_day, shard) DO UPDATE SET usable = coupon_counts.usable + excluded.usable"
+		args = []any{promotion, source, campaign, b.ID % 8, n}
+	}
+	if _, err := exec(q, args...); err != nil {
 		return fmt.Errorf("count the batch's codes: %w", err)
 	}
 	return nil
+}
+
+// countsFoldAt is how many rows of changes the counts of usable coupons
+// may gather on PostgreSQL before a read folds them.
+const countsFoldAt = 2_000
+
+// foldCouponCounts folds the log of changes to the counts of usable
+// coupons on PostgreSQL into one row per key, once it holds more than
+// countsFoldAt rows, in one statement: the rows it deletes are the rows
+// it adds up, and rows that other transactions append meanwhile stay.
+// One instance folds at a time; the others pass.
+func (s *Store) foldCouponCounts(ctx context.Context, rows int64) error {
+	if s.dialect != DialectPostgres || rows <= countsFoldAt {
+		return nil
+	}
+	return s.write(ctx, func(tx *gorm.DB) error {
+		var mine bool
+		if err := tx.Raw("SELECT pg_try_advisory_xact_lock(?)", lockCouponCounts).Scan(&mine).Error; err != nil || !mine {
+			return err
+		}
+		err := tx.Exec(`WITH gone AS (DELETE FROM coupon_counts RETURNING promotion_id, utm_source, utm_campaign, expiry_day, usable)
+			INSERT INTO coupon_counts (promotion_id, utm_source, utm_campaign, expiry_day, usable)
+			SELECT promotion_id, utm_source, utm_campaign, expiry_day, sum(usable) FROM gone
+			GROUP BY promotion_id, utm_source, utm_campaign, expiry_day HAVING sum(usable) <> 0`).Error
+		if err != nil {
+			return fmt.Errorf("fold the counts of usable coupons: %w", err)
+		}
+		return nil
+	})
 }
 
 // RedeemedCodes counts the codes of a batch (batch set) or of the

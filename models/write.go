@@ -207,6 +207,9 @@ func (s *Store) writeIfIdle(ctx context.Context, fn func(tx *gorm.DB) error) (bo
 const (
 	lockActiveCap int64 = 0x636f75706f6e64
 	lockAdmins    int64 = 0x636f75706f6e65
+	// lockCouponCounts lets one instance at a time fold the counts of
+	// usable coupons.
+	lockCouponCounts int64 = 0x636f75706f6e66
 )
 
 // lock serialises the rest of tx with every other transaction that takes

@@ -14,8 +14,11 @@
 -- UTM source and campaign; 0 and '' for none) and per UTC day their own
 -- expiry falls in (-1 for none). Triggers keep it for every row change,
 -- except the codes a batch inserts, which the batch engine counts per
--- chunk in the chunk's transaction. Rows are spread over 8 shards by
--- coupon id; only their sum means anything.
+-- chunk in the chunk's transaction. On PostgreSQL the table is a log of
+-- changes (+1, -1, a chunk's count) that transactions append without
+-- locking any row, so that concurrent imports never wait on (or
+-- deadlock over) a shared count; the store folds the log into one row
+-- per key now and then. Only the sums per key mean anything.
 
 -- +goose Up
 INSERT INTO redemption_totals (scope, scope_key, slot, shard, redemptions, discount, revenue)
@@ -34,35 +37,32 @@ CREATE TABLE coupon_counts (
     utm_source text NOT NULL,
     utm_campaign text NOT NULL,
     expiry_day bigint NOT NULL,
-    shard smallint NOT NULL,
-    usable bigint NOT NULL,
-    PRIMARY KEY (promotion_id, utm_source, utm_campaign, expiry_day, shard)
+    usable bigint NOT NULL
 );
 
-INSERT INTO coupon_counts (promotion_id, utm_source, utm_campaign, expiry_day, shard, usable)
+INSERT INTO coupon_counts (promotion_id, utm_source, utm_campaign, expiry_day, usable)
 SELECT coalesce(promotion_id, 0), lower(coalesce(utm_source, '')), lower(coalesce(utm_campaign, '')),
-       CASE WHEN expires_at IS NULL THEN -1 ELSE floor(extract(epoch FROM expires_at) / 86400)::bigint END, 0, count(*)
+       CASE WHEN expires_at IS NULL THEN -1 ELSE floor(extract(epoch FROM expires_at) / 86400)::bigint END, count(*)
 FROM coupons c
 WHERE (NOT c.archived AND (c.max_usage = 0 OR c.uses < c.max_usage) AND NOT (c.customer_id IS NOT NULL AND c.max_usage_per_client > 0 AND c.expiration_interval_per_use = 0 AND c.uses >= c.max_usage_per_client))
 GROUP BY 1, 2, 3, 4;
 
 -- An update moves the coupon out of its old key and into its new one,
 -- each only where it is usable; the update trigger fires only when
--- usability or the key may have changed.
+-- usability or the key changed, so a use that leaves a code usable
+-- writes nothing.
 -- +goose StatementBegin
 CREATE FUNCTION coupon_counts_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'INSERT' AND (NOT OLD.archived AND (OLD.max_usage = 0 OR OLD.uses < OLD.max_usage) AND NOT (OLD.customer_id IS NOT NULL AND OLD.max_usage_per_client > 0 AND OLD.expiration_interval_per_use = 0 AND OLD.uses >= OLD.max_usage_per_client)) THEN
-        INSERT INTO coupon_counts (promotion_id, utm_source, utm_campaign, expiry_day, shard, usable)
+        INSERT INTO coupon_counts (promotion_id, utm_source, utm_campaign, expiry_day, usable)
         VALUES (coalesce(OLD.promotion_id, 0), lower(coalesce(OLD.utm_source, '')), lower(coalesce(OLD.utm_campaign, '')),
-            CASE WHEN OLD.expires_at IS NULL THEN -1 ELSE floor(extract(epoch FROM OLD.expires_at) / 86400)::bigint END, OLD.id % 8, -1)
-        ON CONFLICT (promotion_id, utm_source, utm_campaign, expiry_day, shard) DO UPDATE SET usable = coupon_counts.usable + excluded.usable;
+            CASE WHEN OLD.expires_at IS NULL THEN -1 ELSE floor(extract(epoch FROM OLD.expires_at) / 86400)::bigint END, -1);
     END IF;
     IF TG_OP <> 'DELETE' AND (NOT NEW.archived AND (NEW.max_usage = 0 OR NEW.uses < NEW.max_usage) AND NOT (NEW.customer_id IS NOT NULL AND NEW.max_usage_per_client > 0 AND NEW.expiration_interval_per_use = 0 AND NEW.uses >= NEW.max_usage_per_client)) THEN
-        INSERT INTO coupon_counts (promotion_id, utm_source, utm_campaign, expiry_day, shard, usable)
+        INSERT INTO coupon_counts (promotion_id, utm_source, utm_campaign, expiry_day, usable)
         VALUES (coalesce(NEW.promotion_id, 0), lower(coalesce(NEW.utm_source, '')), lower(coalesce(NEW.utm_campaign, '')),
-            CASE WHEN NEW.expires_at IS NULL THEN -1 ELSE floor(extract(epoch FROM NEW.expires_at) / 86400)::bigint END, NEW.id % 8, 1)
-        ON CONFLICT (promotion_id, utm_source, utm_campaign, expiry_day, shard) DO UPDATE SET usable = coupon_counts.usable + excluded.usable;
+            CASE WHEN NEW.expires_at IS NULL THEN -1 ELSE floor(extract(epoch FROM NEW.expires_at) / 86400)::bigint END, 1);
     END IF;
     RETURN NULL;
 END
@@ -72,10 +72,9 @@ $$;
 CREATE TRIGGER coupon_counts_insert AFTER INSERT ON coupons FOR EACH ROW WHEN (NEW.batch_id IS NULL) EXECUTE FUNCTION coupon_counts_change();
 CREATE TRIGGER coupon_counts_delete AFTER DELETE ON coupons FOR EACH ROW EXECUTE FUNCTION coupon_counts_change();
 CREATE TRIGGER coupon_counts_update AFTER UPDATE ON coupons FOR EACH ROW
-WHEN (OLD.archived IS DISTINCT FROM NEW.archived OR OLD.uses IS DISTINCT FROM NEW.uses OR OLD.max_usage IS DISTINCT FROM NEW.max_usage
-  OR OLD.max_usage_per_client IS DISTINCT FROM NEW.max_usage_per_client OR OLD.customer_id IS DISTINCT FROM NEW.customer_id
-  OR OLD.expiration_interval_per_use IS DISTINCT FROM NEW.expiration_interval_per_use OR OLD.promotion_id IS DISTINCT FROM NEW.promotion_id
-  OR OLD.utm_source IS DISTINCT FROM NEW.utm_source OR OLD.utm_campaign IS DISTINCT FROM NEW.utm_campaign OR OLD.expires_at IS DISTINCT FROM NEW.expires_at)
+WHEN ((NOT OLD.archived AND (OLD.max_usage = 0 OR OLD.uses < OLD.max_usage) AND NOT (OLD.customer_id IS NOT NULL AND OLD.max_usage_per_client > 0 AND OLD.expiration_interval_per_use = 0 AND OLD.uses >= OLD.max_usage_per_client)) IS DISTINCT FROM (NOT NEW.archived AND (NEW.max_usage = 0 OR NEW.uses < NEW.max_usage) AND NOT (NEW.customer_id IS NOT NULL AND NEW.max_usage_per_client > 0 AND NEW.expiration_interval_per_use = 0 AND NEW.uses >= NEW.max_usage_per_client))
+  OR OLD.promotion_id IS DISTINCT FROM NEW.promotion_id OR lower(OLD.utm_source) IS DISTINCT FROM lower(NEW.utm_source)
+  OR lower(OLD.utm_campaign) IS DISTINCT FROM lower(NEW.utm_campaign) OR OLD.expires_at IS DISTINCT FROM NEW.expires_at)
 EXECUTE FUNCTION coupon_counts_change();
 
 -- +goose Down

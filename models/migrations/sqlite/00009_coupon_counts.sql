@@ -73,13 +73,12 @@ END;
 
 -- An update moves the coupon out of its old key and into its new one,
 -- each only where it is usable; the trigger fires only when usability or
--- the key may have changed.
+-- the key changed, so a use that leaves a code usable writes nothing.
 -- +goose StatementBegin
 CREATE TRIGGER coupon_counts_update AFTER UPDATE OF archived, uses, max_usage, max_usage_per_client, customer_id, expiration_interval_per_use, promotion_id, utm_source, utm_campaign, expires_at ON coupons
-WHEN OLD.archived IS NOT NEW.archived OR OLD.uses IS NOT NEW.uses OR OLD.max_usage IS NOT NEW.max_usage
-  OR OLD.max_usage_per_client IS NOT NEW.max_usage_per_client OR OLD.customer_id IS NOT NEW.customer_id
-  OR OLD.expiration_interval_per_use IS NOT NEW.expiration_interval_per_use OR OLD.promotion_id IS NOT NEW.promotion_id
-  OR OLD.utm_source IS NOT NEW.utm_source OR OLD.utm_campaign IS NOT NEW.utm_campaign OR OLD.expires_at IS NOT NEW.expires_at
+WHEN (NOT OLD.archived AND (OLD.max_usage = 0 OR OLD.uses < OLD.max_usage) AND NOT (OLD.customer_id IS NOT NULL AND OLD.max_usage_per_client > 0 AND OLD.expiration_interval_per_use = 0 AND OLD.uses >= OLD.max_usage_per_client)) IS NOT (NOT NEW.archived AND (NEW.max_usage = 0 OR NEW.uses < NEW.max_usage) AND NOT (NEW.customer_id IS NOT NULL AND NEW.max_usage_per_client > 0 AND NEW.expiration_interval_per_use = 0 AND NEW.uses >= NEW.max_usage_per_client))
+  OR OLD.promotion_id IS NOT NEW.promotion_id OR lower(OLD.utm_source) IS NOT lower(NEW.utm_source)
+  OR lower(OLD.utm_campaign) IS NOT lower(NEW.utm_campaign) OR OLD.expires_at IS NOT NEW.expires_at
 BEGIN
     INSERT INTO coupon_counts (promotion_id, utm_source, utm_campaign, expiry_day, shard, usable)
     SELECT coalesce(OLD.promotion_id, 0), lower(coalesce(OLD.utm_source, '')), lower(coalesce(OLD.utm_campaign, '')),
