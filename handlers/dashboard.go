@@ -185,7 +185,7 @@ func chartPoints(ctx context.Context, terms Terms, store interface {
 			label = t.Format("15:04")
 		}
 		points[i] = views.ChartPoint{X: t.Unix(), Label: label, Redemptions: sums[i].Redemptions, RedemptionsText: terms.Count(sums[i].Redemptions),
-			Discount: sums[i].Discount, DiscountText: terms.Amount(&sums[i].Discount)}
+			DiscountValue: models.Money(sums[i].Discount).Format(terms.Decimals()), DiscountText: terms.Amount(&sums[i].Discount)}
 	}
 	return points, nil
 }

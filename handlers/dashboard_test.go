@@ -90,6 +90,10 @@ func TestDashboardShowsTheTotals(t *testing.T) {
 		if got := testID(r.Body, "active-coupons"); got != "1,201" {
 			t.Errorf("active coupons: %q, want 1,201", got)
 		}
+		// The chart's discount axis reads in the currency, not in cents.
+		if !strings.Contains(r.Body, `<td data-value="8.00">8.00 USD</td>`) {
+			t.Error("today's discount is not charted as 8.00")
+		}
 		points := regexp.MustCompile(`data-testid="chart-point"`).FindAllString(r.Body, -1)
 		if len(points) != 30 || !strings.Contains(r.Body, views.Thousands(2)+"</td>") {
 			t.Errorf("the 30-day chart has %d points", len(points))

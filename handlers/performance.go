@@ -61,7 +61,13 @@ func promotionResults(c echo.Context, store totalsReader, p models.Promotion, no
 func codeFigures(t Terms, madeLabel string, made, redeemed int64) []views.Figure {
 	rate := "—"
 	if made > 0 {
-		rate = strconv.FormatFloat(float64(redeemed)*100/float64(made), 'f', 1, 64) + " %"
+		// Small rates keep two decimals, so that 7 of 5,000 is not 0.1 %.
+		pct := float64(redeemed) * 100 / float64(made)
+		digits := 1
+		if pct < 1 {
+			digits = 2
+		}
+		rate = strconv.FormatFloat(pct, 'f', digits, 64) + " %"
 	}
 	return []views.Figure{
 		{Label: madeLabel, Value: t.Count(made)},

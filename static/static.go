@@ -7,7 +7,7 @@ import "embed"
 
 // FS holds every asset under its path relative to /static/.
 //
-//go:embed vendor app-3.css copy-1.js chart-1.js
+//go:embed vendor app-3.css copy-1.js chart-2.js
 var FS embed.FS
 
 // URLs of the assets, as pages link them.
@@ -23,5 +23,5 @@ const (
 	UPlotCSS = "/static/vendor/uplot-1.6.32.min.css"
 	// ChartJS draws the figures marked data-chart with uPlot from the
 	// numbers of their tables.
-	ChartJS = "/static/chart-1.js"
+	ChartJS = "/static/chart-2.js"
 )

@@ -49,9 +49,16 @@
     figure.insertBefore(holder, figure.firstChild);
     var width = Math.max(280, figure.clientWidth || 600);
     var zone = figure.getAttribute("data-zone") || "UTC";
+    // One point (a period of one day) leaves uPlot no span to lay the
+    // time axis on (it guesses years): half a day either side is one.
+    var scales = {};
+    if (rows.length === 1) {
+      scales.x = { time: true, auto: false, range: [data[0][0] - 43200, data[0][0] + 43200] };
+    }
     new uPlot({
       width: width,
       height: 260,
+      scales: scales,
       series: series,
       axes: axes,
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), zone); },
