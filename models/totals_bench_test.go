@@ -66,7 +66,7 @@ func seedRedemptions(b *testing.B, n, coupons int) *Store {
 		}
 		for _, stmt := range strings.Split(string(up), ";\n") {
 			stmt = strings.TrimSpace(stmt)
-			if (strings.HasPrefix(stmt, "INSERT INTO redemption_") || strings.HasPrefix(stmt, "INSERT INTO coupon_counts")) && !strings.Contains(stmt, "-- +goose Down") {
+			if (strings.HasPrefix(stmt, "INSERT INTO redemption_") || strings.HasPrefix(stmt, "INSERT INTO coupon_counts") && strings.Contains(stmt, "FROM coupons")) && !strings.Contains(stmt, "-- +goose Down") {
 				stmts = append(stmts, stmt)
 			}
 		}
