@@ -29,7 +29,7 @@ type Account struct {
 
 // Show is the account page.
 func (h *Account) Show(c echo.Context) error {
-	f := views.PasswordForm{Notice: h.Sessions.PopString(c.Request().Context(), sessionFlash)}
+	f := views.PasswordForm{}
 	return Render(c, http.StatusOK, views.AccountPage(page(c, "Your account", views.SectionAccount), f))
 }
 
@@ -62,7 +62,7 @@ func (h *Account) ChangePassword(c echo.Context) error {
 			return err
 		}
 		h.Sessions.Put(ctx, SessionVersion, changed.SessionVersion)
-		h.Sessions.Put(ctx, sessionFlash, "Your password is changed. Every other session of yours has ended.")
+		notify(c, "Your password is changed. Every other session of yours has ended.")
 		return c.Redirect(http.StatusSeeOther, "/account")
 	}
 	var formErr string

@@ -72,6 +72,7 @@ func (h *Batches) Generate(c echo.Context) error {
 	if err == nil {
 		var b models.Batch
 		if b, err = h.Store.CreateBatch(ctx, spec); err == nil {
+			notify(c, fmt.Sprintf("Batch %d started: %s codes are being made. You can leave this page; it goes on.", b.ID, TermsOf(c).Count(int64(b.Quantity))))
 			return seeOther(c, views.BatchURL(b.ID))
 		}
 	}
@@ -403,6 +404,7 @@ func (h *Batches) Cancel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	notify(c, fmt.Sprintf("Batch %d cancelled. The %s codes it made are kept.", b.ID, TermsOf(c).Count(int64(b.Generated))))
 	if wantsFragment(c, views.BatchProgressID) {
 		return h.renderProgress(c, b)
 	}

@@ -128,6 +128,7 @@ func (h *Coupons) Create(c echo.Context) error {
 	if err == nil {
 		var cp models.Coupon
 		if cp, err = h.Store.CreateCoupon(c.Request().Context(), spec); err == nil {
+			notify(c, "Coupon "+cp.Code+" created.")
 			return seeOther(c, views.CouponURL(cp.Code))
 		}
 	}
@@ -158,6 +159,7 @@ func (h *Coupons) Update(c echo.Context) error {
 	form, spec, err := readCouponForm(c, cp.Code)
 	if err == nil {
 		if cp, err = h.Store.UpdateCoupon(c.Request().Context(), cp.Code, spec); err == nil {
+			notify(c, "Coupon "+cp.Code+" saved.")
 			return seeOther(c, views.CouponURL(cp.Code))
 		}
 	}
@@ -188,6 +190,11 @@ func (h *Coupons) setArchived(c echo.Context, archived bool) error {
 	cp, err := h.Store.SetCouponArchived(c.Request().Context(), c.Param("code"), archived)
 	if err != nil {
 		return err
+	}
+	if archived {
+		notify(c, "Coupon "+cp.Code+" archived: checkouts refuse it until it is unarchived.")
+	} else {
+		notify(c, "Coupon "+cp.Code+" unarchived: checkouts accept it again.")
 	}
 	if !wantsFragment(c, views.CouponRowID(cp.ID)) && !wantsFragment(c, views.CouponStatusID) {
 		return seeOther(c, views.CouponURL(cp.Code))

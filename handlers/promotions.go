@@ -183,6 +183,7 @@ func (h *Promotions) Create(c echo.Context) error {
 	if err == nil {
 		var p models.Promotion
 		if p, err = h.Store.CreatePromotion(c.Request().Context(), spec); err == nil {
+			notify(c, "Promotion "+p.Name+" created.")
 			return seeOther(c, views.PromotionURL(p.ID))
 		}
 	}
@@ -218,6 +219,7 @@ func (h *Promotions) Update(c echo.Context) error {
 	if err == nil {
 		var saved models.Promotion
 		if saved, err = h.Store.UpdatePromotion(c.Request().Context(), p.ID, spec); err == nil {
+			notify(c, "Promotion "+saved.Name+" saved.")
 			return seeOther(c, views.PromotionURL(saved.ID))
 		}
 	}
@@ -247,6 +249,7 @@ func (h *Promotions) Archive(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	notify(c, "Promotion "+p.Name+" archived: its coupons give its discount no more.")
 	if wantsFragment(c, views.PromotionStatusID) {
 		return Render(c, http.StatusOK, views.PromotionStatus(csrfToken(c), canEdit(c), promotionRow(TermsOf(c), p, h.Now())))
 	}
@@ -268,6 +271,11 @@ func (h *Promotions) LinkTag(c echo.Context) error {
 	refused := tagLink{kind: c.FormValue(views.FieldTagKind), tag: c.FormValue(views.FieldTag)}
 	p, err := h.Store.LinkPromotionTag(c.Request().Context(), id, tagFields[refused.kind], refused.tag)
 	if err == nil {
+		kind := "UTM campaign"
+		if refused.kind == views.TagKindSource {
+			kind = "UTM source"
+		}
+		notify(c, "Promotion "+p.Name+" now reaches the coupons with the "+kind+" "+refused.tag+".")
 		return seeOther(c, views.PromotionURL(p.ID))
 	}
 	var verr *models.ValidationError

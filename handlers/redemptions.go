@@ -47,6 +47,7 @@ func (h *Redemptions) Cancel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	notify(c, "The redemption of "+r.Code+" for order "+r.OrderID+" is cancelled: its use is free again.")
 	if !wantsFragment(c, views.RedemptionRowID(r.ID)) {
 		return seeOther(c, views.CouponURL(r.Code))
 	}

@@ -53,6 +53,15 @@ func Render(c echo.Context, status int, comp templ.Component) error {
 	if err := comp.Render(ctx, &buf); err != nil {
 		return fmt.Errorf("render %s: %w", c.Path(), err)
 	}
+	// A fragment swapped in by htmx carries the notice a change left, to
+	// the page's notice region; a whole page took it already (page).
+	if c.Request().Header.Get("HX-Request") == "true" && status < http.StatusBadRequest {
+		if notice := popNotice(c); notice != "" {
+			if err := views.NoticeOOB(notice).Render(ctx, &buf); err != nil {
+				return fmt.Errorf("render %s: %w", c.Path(), err)
+			}
+		}
+	}
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
@@ -88,7 +97,7 @@ func seeOther(c echo.Context, url string) error {
 
 // page builds the common page data for a console page.
 func page(c echo.Context, title, section string) views.Page {
-	p := views.Page{Title: title, Section: section, CSRF: csrfToken(c)}
+	p := views.Page{Title: title, Section: section, CSRF: csrfToken(c), Notice: popNotice(c)}
 	if u := CurrentUser(c); u != nil {
 		p.User = &views.SignedIn{Email: u.Email, Role: u.Role, CanEdit: models.CanEdit(u.Role), IsAdmin: models.CanAdmin(u.Role)}
 	}

@@ -176,6 +176,7 @@ func (h *Series) Create(c echo.Context) error {
 	if err == nil {
 		var s models.Series
 		if s, err = h.Store.CreateSeries(c.Request().Context(), spec); err == nil {
+			notify(c, "Series "+s.Promotion.Name+" created.")
 			return seeOther(c, views.SeriesURL(s.ID()))
 		}
 	}
@@ -207,6 +208,7 @@ func (h *Series) Update(c echo.Context) error {
 	if err == nil {
 		var saved models.Series
 		if saved, err = h.Store.UpdateSeries(c.Request().Context(), s.ID(), spec); err == nil {
+			notify(c, "Series "+saved.Promotion.Name+" saved.")
 			return seeOther(c, views.SeriesURL(saved.ID()))
 		}
 	}

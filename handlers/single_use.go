@@ -61,6 +61,7 @@ func (h *SingleUse) Create(c echo.Context) error {
 	} else {
 		var cp models.Coupon
 		if cp, _, err = h.Store.CreateSingleUse(c.Request().Context(), in); err == nil {
+			notify(c, "Single-use coupon "+cp.Code+" created for customer "+in.CustomerID+".")
 			return seeOther(c, views.SingleUseURL(cp.Code))
 		}
 	}

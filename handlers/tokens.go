@@ -70,8 +70,10 @@ func (h *Tokens) Revoke(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.Store.RevokeToken(c.Request().Context(), id); err != nil {
+	tok, err := h.Store.RevokeToken(c.Request().Context(), id)
+	if err != nil {
 		return err
 	}
+	notify(c, "Token "+tok.Name+" revoked: requests using it are refused from now on.")
 	return c.Redirect(http.StatusSeeOther, "/tokens")
 }

@@ -27,7 +27,7 @@ type Users struct {
 
 // List shows every account and the add-user form.
 func (h *Users) List(c echo.Context) error {
-	v := views.UsersView{Form: views.NewUserForm{Role: models.RoleViewer}, Notice: h.Sessions.PopString(c.Request().Context(), sessionFlash)}
+	v := views.UsersView{Form: views.NewUserForm{Role: models.RoleViewer}}
 	return h.render(c, http.StatusOK, v)
 }
 
@@ -115,6 +115,6 @@ func (h *Users) change(c echo.Context, do func(ctx context.Context, id int64) (m
 var errDisableSelf = errors.New("you cannot disable your own account")
 
 func (h *Users) done(c echo.Context, notice string) error {
-	h.Sessions.Put(c.Request().Context(), sessionFlash, notice)
+	notify(c, notice)
 	return c.Redirect(http.StatusSeeOther, "/users")
 }

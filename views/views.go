@@ -53,6 +53,8 @@ type Page struct {
 	// Charts loads the chart library, for a page with figures marked
 	// data-chart.
 	Charts bool
+	// Notice says what the change that led here did.
+	Notice string
 }
 
 // SignedIn is the user a page is shown to.

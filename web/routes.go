@@ -49,7 +49,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	bigCommerce := bigcommerce.New(store)
 	capillaryAPI := capillary.New(store, cfg.Terms.Zone())
 
-	anyone := []echo.MiddlewareFunc{echo.WrapMiddleware(sessions.LoadAndSave), csrf(cfg), identify(sessions, store, sessionLimits{now: cfg.Now, idle: cfg.SessionIdle, lifetime: cfg.SessionLifetime})}
+	anyone := []echo.MiddlewareFunc{echo.WrapMiddleware(sessions.LoadAndSave), handlers.WithNotices(sessions), csrf(cfg), identify(sessions, store, sessionLimits{now: cfg.Now, idle: cfg.SessionIdle, lifetime: cfg.SessionLifetime})}
 	as := func(role string) []echo.MiddlewareFunc { return append(slices.Clone(anyone), requireRole(role)) }
 	viewer, editor, admin := as(models.RoleViewer), as(models.RoleEditor), as(models.RoleAdmin)
 	tokenAuth := &apiAuth{tokens: store, inflight: newInflight(cfg.TokenConcurrency)}
