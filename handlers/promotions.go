@@ -25,6 +25,7 @@ type PromotionStore interface {
 	CreatePromotion(ctx context.Context, spec models.PromotionSpec) (models.Promotion, error)
 	UpdatePromotion(ctx context.Context, id int64, spec models.PromotionSpec) (models.Promotion, error)
 	ArchivePromotion(ctx context.Context, id int64) (models.Promotion, error)
+	UnarchivePromotion(ctx context.Context, id int64) (models.Promotion, error)
 	LinkPromotionTag(ctx context.Context, id int64, field, tag string) (models.Promotion, error)
 	LinkedCoupons(ctx context.Context, p models.Promotion) (bySource, byCampaign int64, err error)
 	CouponTags(ctx context.Context) (sources, campaigns []models.TagCount, err error)
@@ -250,6 +251,24 @@ func (h *Promotions) Archive(c echo.Context) error {
 		return err
 	}
 	notify(c, "Promotion "+p.Name+" archived: its coupons give its discount no more.")
+	if wantsFragment(c, views.PromotionStatusID) {
+		return Render(c, http.StatusOK, views.PromotionStatus(csrfToken(c), canEdit(c), promotionRow(TermsOf(c), p, h.Now())))
+	}
+	return seeOther(c, views.PromotionURL(p.ID))
+}
+
+// Unarchive brings an archived promotion back as inactive; the page's
+// status block is swapped in place for htmx. It fails with ErrNotFound.
+func (h *Promotions) Unarchive(c echo.Context) error {
+	id, err := httpx.PathID(c, "promotion")
+	if err != nil {
+		return err
+	}
+	p, err := h.Store.UnarchivePromotion(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	notify(c, "Promotion "+p.Name+" unarchived. It is inactive: edit it and make it active when its coupons should give its discount again.")
 	if wantsFragment(c, views.PromotionStatusID) {
 		return Render(c, http.StatusOK, views.PromotionStatus(csrfToken(c), canEdit(c), promotionRow(TermsOf(c), p, h.Now())))
 	}

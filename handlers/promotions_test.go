@@ -477,8 +477,12 @@ func TestPromotionLinkUTMTag(t *testing.T) {
 		// Each form that posts carries the CSRF token for browsers without htmx.
 		token := regexp.QuoteMeta(`<input type="hidden" name="_csrf" value="` + h.CSRF() + `">`)
 		posts := regexp.MustCompile(`<form method="post"`).FindAllStringIndex(page.Body, -1)
-		if n := len(regexp.MustCompile(`<form method="post"[^>]*>`+token).FindAllString(page.Body, -1)); len(posts) < 4 || n != len(posts) {
+		if n := len(regexp.MustCompile(`<form method="post"[^>]*>`+token).FindAllString(page.Body, -1)); len(posts) < 3 || n != len(posts) {
 			t.Errorf("%d of the page's %d post forms carry the CSRF token", n, len(posts))
+		}
+		// Archiving asks first: the button leads to its question.
+		if !strings.Contains(page.Body, `<form method="get" action="`+path+`/archive" class="inline" data-confirm="Archive promotion `) {
+			t.Error("the Archive button does not ask first")
 		}
 
 		r := h.Post(path+"/utm", url.Values{"kind": {"source"}, "tag": {"newsletter"}}, nil)

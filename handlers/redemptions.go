@@ -19,6 +19,7 @@ type RedemptionStore interface {
 	CancelRedemption(ctx context.Context, id int64) (models.Redemption, error)
 	Coupon(ctx context.Context, code string) (models.Coupon, error)
 	CouponPromotions(ctx context.Context, c models.Coupon) ([]models.Promotion, error)
+	Redemption(ctx context.Context, id int64) (models.Redemption, error)
 	ListRedemptions(ctx context.Context, f models.RedemptionFilter) (models.RedemptionPage, error)
 	EachRedemption(ctx context.Context, f models.RedemptionFilter, fn func(models.Redemption) error) error
 	ListPromotions(ctx context.Context, f models.PromotionFilter) (models.PromotionPage, error)

@@ -29,6 +29,8 @@ type SeriesStore interface {
 	SeriesCodes(ctx context.Context, f models.SeriesCodeFilter) (models.SeriesCodePage, error)
 	EachSeriesCode(ctx context.Context, seriesID int64, fn func(models.IssuedCode) error) error
 	RedeemedCodes(ctx context.Context, batch, promotion *int64) (int64, error)
+	ArchivePromotion(ctx context.Context, id int64) (models.Promotion, error)
+	UnarchivePromotion(ctx context.Context, id int64) (models.Promotion, error)
 	totalsReader
 }
 
@@ -426,4 +428,42 @@ func streamSeriesCSV(c echo.Context, filename string, now time.Time, each func(f
 		line = append(line, ',')
 		return append(line, ic.State(now)...)
 	})
+}
+
+// ConfirmArchive asks before a series is archived. It fails with
+// ErrNotFound.
+func (h *Series) ConfirmArchive(c echo.Context) error {
+	s, err := h.series(c)
+	if err != nil {
+		return err
+	}
+	return confirmPage(c, views.SectionSeries, views.ArchiveSeriesConfirm(s.ID(), s.Promotion.Name))
+}
+
+// Archive archives a series: its codes stop giving its discount and no
+// more are issued. It fails with ErrNotFound.
+func (h *Series) Archive(c echo.Context) error {
+	s, err := h.series(c)
+	if err != nil {
+		return err
+	}
+	if _, err := h.Store.ArchivePromotion(c.Request().Context(), s.ID()); err != nil {
+		return err
+	}
+	notify(c, "Series "+s.Promotion.Name+" archived: its codes give its discount no more, and none can be issued.")
+	return seeOther(c, views.SeriesURL(s.ID()))
+}
+
+// Unarchive brings an archived series back as inactive. It fails with
+// ErrNotFound.
+func (h *Series) Unarchive(c echo.Context) error {
+	s, err := h.series(c)
+	if err != nil {
+		return err
+	}
+	if _, err := h.Store.UnarchivePromotion(c.Request().Context(), s.ID()); err != nil {
+		return err
+	}
+	notify(c, "Series "+s.Promotion.Name+" unarchived. It is inactive: edit it and make it active to issue and redeem its codes again.")
+	return seeOther(c, views.SeriesURL(s.ID()))
 }

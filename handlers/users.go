@@ -17,6 +17,7 @@ type UserStore interface {
 	CreateUser(ctx context.Context, in models.UserInput) (models.User, error)
 	SetUserRole(ctx context.Context, id int64, role string) (models.User, error)
 	SetUserDisabled(ctx context.Context, id int64, disabled bool) (models.User, error)
+	User(ctx context.Context, id int64) (models.User, error)
 }
 
 // Users serves account management for admins.

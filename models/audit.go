@@ -9,32 +9,33 @@ import (
 
 // Audit actions.
 const (
-	ActionCouponCreate     = "coupon.create"
-	ActionCouponUpdate     = "coupon.update"
-	ActionCouponArchive    = "coupon.archive"
-	ActionCouponUnarchive  = "coupon.unarchive"
-	ActionCouponDelete     = "coupon.delete"
-	ActionBatchGenerate    = "batch.generate"
-	ActionBatchCancel      = "batch.cancel"
-	ActionLogin            = "user.login"
-	ActionLoginFailed      = "user.login_failed"
-	ActionLogout           = "user.logout"
-	ActionUserCreate       = "user.create"
-	ActionUserRole         = "user.role"
-	ActionUserDisable      = "user.disable"
-	ActionUserEnable       = "user.enable"
-	ActionUserPassword     = "user.password"
-	ActionTokenCreate      = "token.create"
-	ActionTokenRevoke      = "token.revoke"
-	ActionPromotionCreate  = "promotion.create"
-	ActionPromotionUpdate  = "promotion.update"
-	ActionPromotionArchive = "promotion.archive"
-	ActionSingleUseCreate  = "coupon.single_use"
-	ActionRedeem           = "redemption.create"
-	ActionSeriesCreate     = "series.create"
-	ActionSeriesUpdate     = "series.update"
-	ActionIssue            = "coupon.issue"
-	ActionRedeemCancel     = "redemption.cancel"
+	ActionCouponCreate       = "coupon.create"
+	ActionCouponUpdate       = "coupon.update"
+	ActionCouponArchive      = "coupon.archive"
+	ActionCouponUnarchive    = "coupon.unarchive"
+	ActionCouponDelete       = "coupon.delete"
+	ActionBatchGenerate      = "batch.generate"
+	ActionBatchCancel        = "batch.cancel"
+	ActionLogin              = "user.login"
+	ActionLoginFailed        = "user.login_failed"
+	ActionLogout             = "user.logout"
+	ActionUserCreate         = "user.create"
+	ActionUserRole           = "user.role"
+	ActionUserDisable        = "user.disable"
+	ActionUserEnable         = "user.enable"
+	ActionUserPassword       = "user.password"
+	ActionTokenCreate        = "token.create"
+	ActionTokenRevoke        = "token.revoke"
+	ActionPromotionCreate    = "promotion.create"
+	ActionPromotionUpdate    = "promotion.update"
+	ActionPromotionArchive   = "promotion.archive"
+	ActionPromotionUnarchive = "promotion.unarchive"
+	ActionSingleUseCreate    = "coupon.single_use"
+	ActionRedeem             = "redemption.create"
+	ActionSeriesCreate       = "series.create"
+	ActionSeriesUpdate       = "series.update"
+	ActionIssue              = "coupon.issue"
+	ActionRedeemCancel       = "redemption.cancel"
 )
 
 // AuditActions lists every action, for filters.
@@ -42,7 +43,7 @@ var AuditActions = []string{
 	ActionCouponCreate, ActionCouponUpdate, ActionCouponArchive, ActionCouponUnarchive, ActionCouponDelete, ActionBatchGenerate, ActionBatchCancel,
 	ActionLogin, ActionLoginFailed, ActionLogout, ActionUserCreate, ActionUserRole, ActionUserDisable,
 	ActionUserEnable, ActionUserPassword, ActionTokenCreate, ActionTokenRevoke,
-	ActionPromotionCreate, ActionPromotionUpdate, ActionPromotionArchive, ActionSingleUseCreate,
+	ActionPromotionCreate, ActionPromotionUpdate, ActionPromotionArchive, ActionPromotionUnarchive, ActionSingleUseCreate,
 	ActionRedeem, ActionRedeemCancel,
 }
 

@@ -85,6 +85,22 @@ func (s *Store) ArchivePromotion(ctx context.Context, id int64) (Promotion, erro
 	return p, nil
 }
 
+// UnarchivePromotion brings an archived promotion back as inactive, so
+// that its discount starts again only when someone makes it active; a
+// promotion that is not archived is returned as it is. It fails with
+// ErrNotFound.
+func (s *Store) UnarchivePromotion(ctx context.Context, id int64) (Promotion, error) {
+	p, err := s.changePromotion(ctx, id, ActionPromotionUnarchive, func(p *Promotion) {
+		if p.Status == PromotionArchived {
+			p.Status = PromotionInactive
+		}
+	})
+	if err != nil {
+		return Promotion{}, fmt.Errorf("unarchive promotion %d: %w", id, err)
+	}
+	return p, nil
+}
+
 // LinkPromotionTag makes a promotion listen to a UTM source or campaign
 // (field is FieldUTMSource or FieldUTMCampaign), replacing the one it
 // had. It fails with ErrNotFound and a *ValidationError.

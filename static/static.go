@@ -7,7 +7,7 @@ import "embed"
 
 // FS holds every asset under its path relative to /static/.
 //
-//go:embed vendor app-3.css copy-1.js chart-2.js
+//go:embed vendor app-3.css copy-1.js chart-2.js confirm-1.js
 var FS embed.FS
 
 // URLs of the assets, as pages link them.
@@ -17,6 +17,9 @@ const (
 	AppCSS = "/static/app-3.css"
 	// CopyJS wires the Copy buttons (data-copy) to the clipboard.
 	CopyJS = "/static/copy-1.js"
+	// ConfirmJS asks the question of a form marked data-confirm in a
+	// dialog instead of on its confirmation page.
+	ConfirmJS = "/static/confirm-1.js"
 	// UPlot and UPlotCSS are the chart library, uPlot (MIT), from the
 	// npm registry.
 	UPlot    = "/static/vendor/uplot-1.6.32.min.js"

@@ -96,6 +96,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	// page).
 	e.GET("/redemptions", redemptions.List, viewer...)
 	e.GET("/redemptions.csv", redemptions.CSV, viewer...)
+	e.GET("/redemptions/:id/cancel", redemptions.ConfirmCancel, editor...)
 	e.POST("/redemptions/:id/cancel", redemptions.Cancel, editor...)
 
 	// Console: single-use coupons, each with a promotion of its own, for
@@ -116,7 +117,9 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.GET("/promotions/:id", promotions.Show, viewer...)
 	e.POST("/promotions/:id", promotions.Update, editor...)
 	e.GET("/promotions/:id/edit", promotions.Edit, editor...)
+	e.GET("/promotions/:id/archive", promotions.ConfirmArchive, editor...)
 	e.POST("/promotions/:id/archive", promotions.Archive, editor...)
+	e.POST("/promotions/:id/unarchive", promotions.Unarchive, editor...)
 	e.POST("/promotions/:id/utm", promotions.LinkTag, editor...)
 
 	// Console: generation and its batches, which run in the background,
@@ -128,6 +131,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.GET("/batches", batches.List, viewer...)
 	e.GET("/batches/:id", batches.Show, viewer...)
 	e.GET("/batches/:id/progress", batches.Progress, viewer...)
+	e.GET("/batches/:id/cancel", batches.ConfirmCancel, editor...)
 	e.POST("/batches/:id/cancel", batches.Cancel, editor...)
 	e.GET("/batches/:id/codes.csv", batches.CSV, viewer...)
 	e.GET("/coupons.csv", coupons.CSV, viewer...)
@@ -144,6 +148,9 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.POST("/series/:id", series.Update, editor...)
 	e.GET("/series/:id/edit", series.Edit, editor...)
 	e.GET("/series/:id/codes.csv", series.CSV, viewer...)
+	e.GET("/series/:id/archive", series.ConfirmArchive, editor...)
+	e.POST("/series/:id/archive", series.Archive, editor...)
+	e.POST("/series/:id/unarchive", series.Unarchive, editor...)
 	e.GET("/issue", issue.Form, editor...)
 	e.POST("/issue", issue.Create, editor...)
 
@@ -164,10 +171,12 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.GET("/users", users.List, admin...)
 	e.POST("/users", users.Create, admin...)
 	e.POST("/users/:id/role", users.SetRole, admin...)
+	e.GET("/users/:id/disable", users.ConfirmDisable, admin...)
 	e.POST("/users/:id/disable", users.Disable, admin...)
 	e.POST("/users/:id/enable", users.Enable, admin...)
 	e.GET("/tokens", tokens.List, admin...)
 	e.POST("/tokens", tokens.Create, admin...)
+	e.GET("/tokens/:id/revoke", tokens.ConfirmRevoke, admin...)
 	e.POST("/tokens/:id/revoke", tokens.Revoke, admin...)
 
 	// Native API: promotions and single-use coupons.
