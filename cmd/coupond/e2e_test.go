@@ -502,8 +502,22 @@ func TestMarketerHandsOutBirthdayCoupon(t *testing.T) {
 	if got := strings.Join(strings.Fields(p.MustElement(`[data-testid="uses"]`).MustText()), " "); got != "1 of 1" {
 		t.Errorf("uses read %q before the cancel, want 1 of 1", got)
 	}
+	// It asks first; keeping it changes nothing.
 	row.MustElement(`[data-testid="cancel-redemption"]`).MustClick()
+	dialog := p.MustElement(`dialog[data-testid="confirm-dialog"][open]`)
+	if q := dialog.MustElement("h2").MustText(); q != "Cancel the redemption of Birthday123 for order order-1?" {
+		t.Errorf("the dialog asks %q", q)
+	}
+	dialog.MustElement(`[data-testid="confirm-keep"]`).MustClick()
+	p.MustWait(`() => !document.querySelector("dialog[open]")`)
+	if got := strings.Join(strings.Fields(p.MustElement(`[data-testid="uses"]`).MustText()), " "); got != "1 of 1" || !mustHave(t, p, `[data-testid="cancel-redemption"]`) {
+		t.Errorf("keeping it changed the page: uses %q", got)
+	}
+	row.MustElement(`[data-testid="cancel-redemption"]`).MustClick()
+	p.MustElement(`dialog[data-testid="confirm-dialog"][open] [data-testid="confirm-do"]`).MustClick()
 	p.MustElementR(`tr[data-order="order-1"] [data-testid="redemption-status"]`, "^cancelled$")
+	p.MustElementR(`[data-testid="notice"]`, "order-1 is cancelled")
+	p.MustElementR(`#coupon-status [data-testid="status"]`, "^active$")
 	if mustHave(t, p, `[data-testid="cancel-redemption"]`) {
 		t.Error("the cancelled redemption still offers a cancel")
 	}
