@@ -139,6 +139,17 @@ func ariaCurrent(p Page, section string) string {
 	return "false"
 }
 
+// groupCurrent is "page" when the page is in one of sections, for a menu
+// of the navigation.
+func groupCurrent(p Page, sections []string) string {
+	for _, s := range sections {
+		if p.Section == s {
+			return "page"
+		}
+	}
+	return "false"
+}
+
 func itoa(n int) string { return fmt.Sprint(n) }
 
 // Thousands writes a count with a comma between each group of three

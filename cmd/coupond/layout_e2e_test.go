@@ -1,0 +1,100 @@
+package main
+
+import (
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestEveryPageFitsAPhoneAndTheMenuOnOneLine walks every console page an
+// admin can reach: at 390 px wide none scrolls sideways (a table scrolls
+// inside its own box), the Menu button opens the navigation and its
+// links lead on; at 1280 px the navigation is one line.
+func TestEveryPageFitsAPhoneAndTheMenuOnOneLine(t *testing.T) {
+	b := newBrowser(t)
+	env := map[string]string{"COUPOND_DB": filepath.Join(t.TempDir(), "coupond.db"), "COUPOND_PASSWORD": "admin password 12", "COUPOND_CURRENCY": "EUR", "COUPOND_TIMEZONE": "Europe/Berlin"}
+	mustRun(t, env, "user", "create", "--email", "admin@example.com", "--role", "admin")
+	token := mustRun(t, env, "token", "create", "--name", "shop")
+	base := startRun(t, env)
+	for _, call := range [][2]string{
+		{"/api/promotions", `{"name":"Newsletter ten percent for everybody who reads it","discountType":"percent","discountValue":10,"utmSource":"newsletter-with-a-rather-long-source-name"}`},
+		{"/api/rnb/pvt/coupon", `{"couponCode":"A-VERY-LONG-COUPON-CODE-THAT-GOES-ON-AND-ON-1234567890","utmSource":"newsletter-with-a-rather-long-source-name"}`},
+		{"/api/redemptions", `{"code":"A-VERY-LONG-COUPON-CODE-THAT-GOES-ON-AND-ON-1234567890","customerId":"customer-with-a-long-identifier@example.com","orderId":"order-0000000001","items":1,"orderAmount":12345}`},
+		{"/api/batches", `{"quantity":20,"format":{"prefix":"NEWS-","length":10},"utmSource":"newsletter-with-a-rather-long-source-name"}`},
+	} {
+		if status, body := postJSON(t, base, token, call[0], call[1]); status >= 300 {
+			t.Fatalf("%s: %d %s", call[0], status, body)
+		}
+	}
+	req, err := http.NewRequestWithContext(t.Context(), "POST", base+"/v2/coupon/series", strings.NewReader(`{"CouponSeriesV2":{"description":"Welcome series","discountCode":"WELCOME","discountType":"ABS","discountValue":5,"validTillDate":"2027-05-08T23:59:59+01:00"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth("shop", token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("create a series: %v %v", err, res)
+	}
+	res.Body.Close()
+
+	p := b.MustPage(base + "/login").Timeout(60 * time.Second)
+	p.MustSetViewport(390, 844, 1, true)
+	p.MustElement("#email").MustInput("admin@example.com")
+	p.MustElement("#password").MustInput("admin password 12")
+	follow(p, p.MustElement(`[data-testid="login"]`))
+
+	code := "/coupons/A-VERY-LONG-COUPON-CODE-THAT-GOES-ON-AND-ON-1234567890"
+	pages := []string{"/", "/coupons", "/coupons/new", "/coupons/generate", code, code + "/edit", "/batches", "/batches/1",
+		"/promotions", "/promotions/new", "/promotions/1", "/promotions/1/edit", "/promotions/1/archive", "/single-use", "/check",
+		"/series", "/series/new", "/series/2", "/series/2/edit", "/issue", "/customers", "/redemptions", "/redemptions/1/cancel",
+		"/audit", "/users", "/tokens", "/tokens/1/revoke", "/account"}
+	for _, path := range pages {
+		p.MustNavigate(base + path).MustWaitLoad()
+		if title := p.MustInfo().Title; strings.Contains(title, "Not found") || strings.Contains(title, "went wrong") {
+			t.Errorf("%s: %q", path, title)
+		}
+		wide := p.MustEval(`() => document.documentElement.scrollWidth`).Int()
+		if wide > 390 {
+			culprit := p.MustEval(`() => { const w = document.documentElement.clientWidth; for (const el of document.querySelectorAll("main *")) { const r = el.getBoundingClientRect(); if (r.right > w + 1 && !el.closest(".table-wrap")) return el.outerHTML.slice(0, 160); } return ""; }`).String()
+			t.Errorf("%s is %d px wide at 390: %s", path, wide, culprit)
+		}
+	}
+
+	// The menu at phone width: hidden, then shown, and its links lead on.
+	p.MustNavigate(base + "/coupons").MustWaitLoad()
+	if vis := p.MustElementR("header nav a", "^Redemptions$").MustVisible(); vis {
+		t.Error("the navigation's links show at phone width before the Menu is opened")
+	}
+	p.MustElement(`[data-testid="menu"]`).MustClick()
+	follow(p, p.MustElementR("header nav a", "^Redemptions$"))
+	if got := p.MustInfo().URL; got != base+"/redemptions" {
+		t.Errorf("the menu's Redemptions led to %s", got)
+	}
+
+	// One line at 1280 px.
+	p.MustSetViewport(1280, 900, 1, false)
+	p.MustNavigate(base + "/coupons").MustWaitLoad()
+	tops := p.MustEval(`() => Array.from(document.querySelectorAll("header nav > ul > li, header nav ul.nav-links > li")).map(li => Math.round(li.getBoundingClientRect().top))`).Arr()
+	// Items of one line differ in height (a menu's button, a link), so
+	// their tops differ by a few pixels; a second line starts a line
+	// lower.
+	lo, hi := tops[0].Int(), tops[0].Int()
+	for _, top := range tops {
+		lo, hi = min(lo, top.Int()), max(hi, top.Int())
+	}
+	if hi-lo > 20 {
+		t.Errorf("at 1280 px the navigation takes more than one line (tops %v)", tops)
+	}
+	// A skip link leads past the navigation, for the keyboard.
+	if href := p.MustElement(".skip-link").MustAttribute("href"); href == nil || *href != "#main" || !p.MustHas("main#main") {
+		t.Error("no skip link to the content")
+	}
+	// Each row's actions name their row for screen readers.
+	p.MustNavigate(base + "/tokens").MustWaitLoad()
+	if label := p.MustElement(`[data-testid="revoke"]`).MustAttribute("aria-label"); label == nil || *label != "Revoke token shop" {
+		t.Errorf("the Revoke button is labelled %v", label)
+	}
+}
