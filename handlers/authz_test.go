@@ -47,6 +47,7 @@ var consoleMatrix = map[string]consoleAccess{
 	"GET /coupons/generate":          {303, 403, 200, 200},
 	"POST /coupons/generate":         {303, 403, 422, 422},
 	"POST /coupons/generate/preview": {303, 403, 200, 200},
+	"POST /coupons/generate/reach":   {303, 403, 200, 200},
 	"GET /batches":                   {303, 200, 200, 200},
 	"GET /batches/:id":               {303, 200, 200, 200},
 	"GET /batches/:id/progress":      {303, 200, 200, 200},

@@ -34,6 +34,8 @@ type BatchStore interface {
 	Promotion(ctx context.Context, id int64) (models.Promotion, error)
 	ListPromotions(ctx context.Context, f models.PromotionFilter) (models.PromotionPage, error)
 	RedeemedCodes(ctx context.Context, batch, promotion *int64) (int64, error)
+	PromotionsReaching(ctx context.Context, cs []models.Coupon) ([]models.Promotion, error)
+	Coupon(ctx context.Context, code string) (models.Coupon, error)
 	totalsReader
 }
 
@@ -69,6 +71,14 @@ func (h *Batches) Generate(c echo.Context) error {
 	if err == nil {
 		err = h.checkGenerate(ctx, spec, f.ConfirmGuessable)
 	}
+	reach, rerr := formReach(c, h.Store, h.Now())
+	if rerr != nil {
+		return rerr
+	}
+	if msg := reachRefused(reach); err == nil && msg != "" {
+		reach.Error, err = msg, models.Invalid(views.FieldConfirmReach, msg)
+	}
+	f.Reach = reach
 	if err == nil {
 		var b models.Batch
 		if b, err = h.Store.CreateBatch(ctx, spec); err == nil {
@@ -106,6 +116,11 @@ func (h *Batches) renderForm(c echo.Context, status int, f views.GenerateForm) e
 	var err error
 	if f.Promotions, err = h.bulkPromotions(ctx); err != nil {
 		return err
+	}
+	if f.Reach.Items == nil && f.Reach.Error == "" {
+		if f.Reach, err = reachOf(c, h.Store, reachForm{source: f.UTMSource, campaign: f.UTMCampaign, promotion: f.PromotionID, ticked: c.FormValue(views.FieldConfirmReach) == "true"}, h.Now()); err != nil {
+			return err
+		}
 	}
 	if f.Preview, err = h.preview(ctx, f); err != nil {
 		return err

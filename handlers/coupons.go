@@ -118,14 +118,19 @@ func (h *Coupons) Show(c echo.Context) error {
 
 // New shows the empty coupon form.
 func (h *Coupons) New(c echo.Context) error {
-	return Render(c, http.StatusOK, views.CouponFormPage(page(c, "New coupon", views.SectionNew), views.NewCouponForm()))
+	f := views.NewCouponForm()
+	var err error
+	if f.Reach, err = reachOf(c, h.Store, reachForm{}, h.Now()); err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.CouponFormPage(page(c, "New coupon", views.SectionNew), f))
 }
 
 // Create creates a coupon from the form, or re-renders it with 422 and a
 // message beside each bad field.
 func (h *Coupons) Create(c echo.Context) error {
 	form, spec, err := readCouponForm(c, "")
-	if err == nil {
+	if err = h.checkReach(c, &form, "", err); err == nil {
 		var cp models.Coupon
 		if cp, err = h.Store.CreateCoupon(c.Request().Context(), spec); err == nil {
 			notify(c, "Coupon "+cp.Code+" created.")
@@ -147,6 +152,9 @@ func (h *Coupons) Edit(c echo.Context) error {
 		MaxItemsPerClient: itoa(r.MaxItemsPerClient), MaxUsage: itoa(r.MaxUsage), MaxUsagePerClient: itoa(r.MaxUsagePerClient),
 		ExpirationIntervalPerUse: r.ExpirationIntervalPerUse,
 	}}
+	if form.Reach, err = reachOf(c, h.Store, reachForm{source: r.UTMSource, campaign: r.UTMCampaign, editing: cp.Code}, h.Now()); err != nil {
+		return err
+	}
 	return Render(c, http.StatusOK, views.CouponFormPage(page(c, "Edit "+cp.Code, views.SectionCoupons), form))
 }
 
@@ -157,13 +165,31 @@ func (h *Coupons) Update(c echo.Context) error {
 		return err
 	}
 	form, spec, err := readCouponForm(c, cp.Code)
-	if err == nil {
+	if err = h.checkReach(c, &form, cp.Code, err); err == nil {
 		if cp, err = h.Store.UpdateCoupon(c.Request().Context(), cp.Code, spec); err == nil {
 			notify(c, "Coupon "+cp.Code+" saved.")
 			return seeOther(c, views.CouponURL(cp.Code))
 		}
 	}
 	return h.formFailed(c, "Edit "+cp.Code, views.SectionCoupons, form, err)
+}
+
+// checkReach tells the form which promotions its coupon (editing, ""
+// for a new one) will reach and, when the form is otherwise valid (err
+// nil), refuses it until the tick accepts promotions it did not reach
+// before.
+func (h *Coupons) checkReach(c echo.Context, form *views.CouponForm, editing string, err error) error {
+	reach, rerr := reachOf(c, h.Store, reachForm{source: form.UTMSource, campaign: form.UTMCampaign, editing: editing,
+		ticked: c.FormValue(views.FieldConfirmReach) == "true"}, h.Now())
+	if rerr != nil {
+		return rerr
+	}
+	form.Reach = reach
+	if msg := reachRefused(reach); err == nil && msg != "" {
+		form.Reach.Error = msg
+		return models.Invalid(views.FieldConfirmReach, msg)
+	}
+	return err
 }
 
 // formFailed re-renders the coupon form with 422 for input the user can

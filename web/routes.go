@@ -125,6 +125,8 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	// Console: generation and its batches, which run in the background,
 	// and the coupon list as CSV. Viewers follow batches and download;
 	// editors and admins generate (with a live preview) and cancel.
+	reach := &handlers.Reach{Store: store, Now: cfg.Now}
+	e.POST(views.ReachURL, reach.Show, editor...)
 	e.GET("/coupons/generate", batches.GenerateForm, editor...)
 	e.POST("/coupons/generate", batches.Generate, editor...)
 	e.POST("/coupons/generate/preview", batches.Preview, editor...)

@@ -98,3 +98,34 @@ func TestEveryPageFitsAPhoneAndTheMenuOnOneLine(t *testing.T) {
 		t.Errorf("the Revoke button is labelled %v", label)
 	}
 }
+
+// TestGenerateSaysWhichPromotionTheCodesReach: tagging a batch with a
+// source an unrelated sale listens to shows that sale, live, before
+// Generate is pressed, and Generate then needs the tick.
+func TestGenerateSaysWhichPromotionTheCodesReach(t *testing.T) {
+	b := newBrowser(t)
+	env := map[string]string{"COUPOND_DB": filepath.Join(t.TempDir(), "coupond.db"), "COUPOND_PASSWORD": "marketer password 1"}
+	mustRun(t, env, "user", "create", "--email", "marketer@example.com", "--role", "editor")
+	token := mustRun(t, env, "token", "create", "--name", "shop")
+	base := startRun(t, env)
+	if status, body := postJSON(t, base, token, "/api/promotions", `{"name":"Spring Sale 15%","discountType":"percent","discountValue":15,"utmSource":"newsletter"}`); status != http.StatusCreated {
+		t.Fatalf("create the promotion: %d %s", status, body)
+	}
+	p := b.MustPage(base + "/login").Timeout(30 * time.Second)
+	p.MustElement("#email").MustInput("marketer@example.com")
+	p.MustElement("#password").MustInput("marketer password 1")
+	follow(p, p.MustElement(`[data-testid="login"]`))
+	followNav(p, "^Generate codes$")
+	p.MustElement(`[data-testid="reach-none"]`)
+	p.MustElement("#quantity").MustSelectAllText().MustInput("100000")
+	p.MustElement("#utmSource").MustInput("newsletter")
+	item := p.MustElement(`[data-testid="reach-item"]`)
+	if got := item.MustText(); !strings.Contains(got, "Spring Sale 15%") || !strings.Contains(got, "15 %") || !strings.Contains(got, "not chosen") {
+		t.Errorf("before Generate the form says %q", got)
+	}
+	p.MustElement(`[data-testid="generate"]`).MustClick()
+	p.MustElementR(`[data-testid="error-confirmReach"]`, "Spring Sale 15%")
+	p.MustElement(`[data-testid="confirm-reach"]`).MustClick()
+	p.MustElement(`[data-testid="generate"]`).MustClick()
+	p.MustElementR(`[data-testid="notice"]`, "100,000 codes are being made")
+}
