@@ -30,7 +30,8 @@ type BatchStore interface {
 	CancelBatch(ctx context.Context, id int64) (models.Batch, error)
 	ShapeCodes(ctx context.Context, shapes ...string) (map[string]int64, error)
 	BatchCodes(ctx context.Context, id int64, limit int) ([]string, error)
-	EachBatchCoupon(ctx context.Context, id int64, fn func(models.ExportRow) error) error
+	EachBatchCoupon(ctx context.Context, id int64, fn func(models.Coupon) error) error
+	ActivePromotions(ctx context.Context) ([]models.Promotion, error)
 	Promotion(ctx context.Context, id int64) (models.Promotion, error)
 	ListPromotions(ctx context.Context, f models.PromotionFilter) (models.PromotionPage, error)
 	RedeemedCodes(ctx context.Context, batch, promotion *int64) (int64, error)
@@ -434,7 +435,7 @@ func (h *Batches) CSV(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return httpx.BatchCSV(c, h.Store, id)
+	return httpx.BatchCSV(c, h.Store, id, exportTerms(TermsOf(c)), h.Now())
 }
 
 func (h *Batches) batch(c echo.Context) (models.Batch, error) {

@@ -20,6 +20,7 @@ type CouponStore interface {
 	UpdateCoupon(ctx context.Context, code string, spec models.CouponSpec) (models.Coupon, error)
 	SetCouponArchived(ctx context.Context, code string, archived bool) (models.Coupon, error)
 	PromotionsReaching(ctx context.Context, cs []models.Coupon) ([]models.Promotion, error)
+	ActivePromotions(ctx context.Context) ([]models.Promotion, error)
 	CouponPromotions(ctx context.Context, c models.Coupon) ([]models.Promotion, error)
 	ListRedemptions(ctx context.Context, f models.RedemptionFilter) (models.RedemptionPage, error)
 	EachCoupon(ctx context.Context, f models.CouponFilter, fn func(models.Coupon) error) error
@@ -81,7 +82,7 @@ func (h *Coupons) List(c echo.Context) error {
 // utmSource, utmCampaign, state, and status: archived or not), every
 // page of them, as the API's CSV. An unknown state or status is a 422.
 func (h *Coupons) CSV(c echo.Context) error {
-	return httpx.CouponsCSV(c, h.Store)
+	return httpx.CouponsCSV(c, h.Store, exportTerms(TermsOf(c)), h.Now())
 }
 
 func listURL(v views.CouponList, after string) string {

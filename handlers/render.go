@@ -262,3 +262,18 @@ func queryURL(path string, params map[string]string) string {
 	}
 	return path + "?" + q.Encode()
 }
+
+// exportTerms write a coupon CSV for a marketer: times in the store's
+// zone, discounts as the console shows them.
+func exportTerms(t Terms) httpx.ExportTerms {
+	return httpx.ExportTerms{
+		Time: t.Time,
+		Discount: func(p models.Promotion) string {
+			d := discountText(t, p.DiscountType, p.DiscountValue)
+			if p.DiscountCap != nil {
+				d += ", at most " + t.Amount(p.DiscountCap)
+			}
+			return d
+		},
+	}
+}

@@ -351,16 +351,6 @@ func (s *Store) wakeRunner() {
 	}
 }
 
-// ExportRow is one coupon as an export lists it.
-type ExportRow struct {
-	ID         int64
-	Code       string
-	Archived   bool
-	Uses       int
-	MaxUsage   int
-	CustomerID *string
-	CreatedAt  time.Time
-}
 
 // exportChunk is how many rows one query of an export reads: each is a
 // short read of its own, so that a long export never pins an old snapshot
@@ -371,21 +361,22 @@ const exportChunk = 5000
 // chunks, so memory does not grow with the batch; a batch that does not
 // exist has none (callers that must tell read Batch first). It stops at
 // fn's first error and returns it.
-func (s *Store) EachBatchCoupon(ctx context.Context, id int64, fn func(ExportRow) error) error {
+func (s *Store) EachBatchCoupon(ctx context.Context, id int64, fn func(Coupon) error) error {
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return err
 	}
-	created := "created_at"
+	created, expires := "created_at", "expires_at"
 	if s.dialect == DialectSQLite {
 		// As text: the driver's own parsing of every time costs more
 		// than the rest of the row.
-		created = "CAST(created_at AS TEXT)"
+		created, expires = "CAST(created_at AS TEXT)", "CAST(expires_at AS TEXT)"
 	}
-	q := "SELECT id, code, archived, uses, max_usage, customer_id, " + created + " FROM coupons WHERE batch_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+	q := "SELECT id, code, archived, uses, max_usage, max_usage_per_client, expiration_interval_per_use, customer_id, utm_source, utm_campaign, promotion_id, " +
+		expires + ", " + created + " FROM coupons WHERE batch_id = $1 AND id > $2 ORDER BY id LIMIT $3"
 	var after int64
 	for {
-		n, err := s.exportPage(ctx, sqlDB, q, []any{id, after, exportChunk}, func(r ExportRow) error {
+		n, err := s.exportPage(ctx, sqlDB, q, []any{id, after, exportChunk}, func(r Coupon) error {
 			after = r.ID
 			return fn(r)
 		})
@@ -397,34 +388,54 @@ func (s *Store) EachBatchCoupon(ctx context.Context, id int64, fn func(ExportRow
 
 // exportPage runs one page's query and calls fn with each row; it
 // returns how many rows the page held.
-func (s *Store) exportPage(ctx context.Context, db *sql.DB, q string, args []any, fn func(ExportRow) error) (int, error) {
+func (s *Store) exportPage(ctx context.Context, db *sql.DB, q string, args []any, fn func(Coupon) error) (int, error) {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return 0, fmt.Errorf("read coupons: %w", err)
 	}
 	defer rows.Close()
 	n := 0
-	var r ExportRow
-	var uses, maxUsage int64
-	var customer sql.NullString
-	var created any
+	var r Coupon
+	var uses, maxUsage, perClient, interval int64
+	var customer, source, campaign sql.NullString
+	var promotion sql.NullInt64
+	var expires, created any
+	readTime := func(v any) (time.Time, error) {
+		switch v := v.(type) {
+		case time.Time:
+			return v, nil
+		case string:
+			return parseSQLiteTime(v)
+		}
+		return time.Time{}, fmt.Errorf("a time is a %T", v)
+	}
 	for rows.Next() {
-		if err := rows.Scan(&r.ID, &r.Code, &r.Archived, &uses, &maxUsage, &customer, &created); err != nil {
+		if err := rows.Scan(&r.ID, &r.Code, &r.Archived, &uses, &maxUsage, &perClient, &interval, &customer, &source, &campaign, &promotion, &expires, &created); err != nil {
 			return n, fmt.Errorf("read coupons: %w", err)
 		}
-		r.Uses, r.MaxUsage, r.CustomerID = int(uses), int(maxUsage), nil
+		r.Uses, r.MaxUsage, r.MaxUsagePerClient, r.ExpirationIntervalPerUse = int(uses), int(maxUsage), int(perClient), time.Duration(interval)
+		r.CustomerID, r.UTMSource, r.UTMCampaign, r.PromotionID, r.ExpiresAt = nil, nil, nil, nil, nil
 		if customer.Valid {
 			r.CustomerID = &customer.String
 		}
-		switch v := created.(type) {
-		case time.Time:
-			r.CreatedAt = v
-		case string:
-			if r.CreatedAt, err = parseSQLiteTime(v); err != nil {
-				return n, fmt.Errorf("read coupons: %w", err)
+		if source.Valid {
+			r.UTMSource = &source.String
+		}
+		if campaign.Valid {
+			r.UTMCampaign = &campaign.String
+		}
+		if promotion.Valid {
+			r.PromotionID = &promotion.Int64
+		}
+		if expires != nil {
+			at, err := readTime(expires)
+			if err != nil {
+				return n, fmt.Errorf("read coupons: expires_at: %w", err)
 			}
-		default:
-			return n, fmt.Errorf("read coupons: created_at is a %T", created)
+			r.ExpiresAt = &at
+		}
+		if r.CreatedAt, err = readTime(created); err != nil {
+			return n, fmt.Errorf("read coupons: created_at: %w", err)
 		}
 		n++
 		if err := fn(r); err != nil {
@@ -460,9 +471,4 @@ func parseSQLiteTime(v string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("read time %q: %w", v, err)
 	}
 	return t, nil
-}
-
-// ExportRowOf is c as an export lists it.
-func ExportRowOf(c Coupon) ExportRow {
-	return ExportRow{ID: c.ID, Code: c.Code, Archived: c.Archived, Uses: c.Uses, MaxUsage: c.MaxUsage, CustomerID: c.CustomerID, CreatedAt: c.CreatedAt}
 }

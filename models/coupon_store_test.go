@@ -197,7 +197,7 @@ func TestGenerateCoupons(t *testing.T) {
 			t.Fatalf("batch = %+v, %v", b, err)
 		}
 		var streamed []string
-		if err := s.EachBatchCoupon(t.Context(), b.ID, func(r models.ExportRow) error { streamed = append(streamed, r.Code); return nil }); err != nil {
+		if err := s.EachBatchCoupon(t.Context(), b.ID, func(r models.Coupon) error { streamed = append(streamed, r.Code); return nil }); err != nil {
 			t.Fatal(err)
 		}
 		if len(streamed) != 250 || streamed[0] != cs[0].Code || streamed[249] != cs[249].Code {

@@ -483,3 +483,15 @@ func (s *Store) PromotionsReaching(ctx context.Context, cs []Coupon) ([]Promotio
 	}
 	return ps, nil
 }
+
+// ActivePromotions returns every promotion whose status is active,
+// whatever its dates, in id order: the promotions an export judges its
+// coupons' states and discounts by. A store holds few enough of them to
+// read at once.
+func (s *Store) ActivePromotions(ctx context.Context) ([]Promotion, error) {
+	var ps []Promotion
+	if err := s.db.WithContext(ctx).Where("status = ?", PromotionActive).Order("id").Find(&ps).Error; err != nil {
+		return nil, fmt.Errorf("read active promotions: %w", err)
+	}
+	return ps, nil
+}

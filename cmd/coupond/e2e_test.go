@@ -310,20 +310,23 @@ func TestMarketerGeneratesABatch(t *testing.T) {
 	// The CSV is the batch, row for row as the database has it.
 	rows := download(t, b, p.MustElement(`[data-testid="download-csv"]`))
 	db := storetest.Connect(t, models.Config{Path: dbPath})
-	var stored []models.ExportRow
-	if err := db.Raw("SELECT code, archived, uses, max_usage, customer_id, created_at FROM coupons WHERE batch_id = (SELECT max(id) FROM batches)").Scan(&stored).Error; err != nil {
+	var stored []models.Coupon
+	if err := db.Raw("SELECT code, archived, uses, max_usage, max_usage_per_client, customer_id, created_at FROM coupons WHERE batch_id = (SELECT max(id) FROM batches)").Scan(&stored).Error; err != nil {
 		t.Fatal(err)
 	}
+	// Codes of no promotion and no tag: they reach no active promotion;
+	// times in the store's zone (UTC here).
 	want := map[string][]string{}
 	for _, c := range stored {
-		status, issued := "active", ""
+		state, issued := "no_active_promotion", ""
 		if c.Archived {
-			status = "archived"
+			state = "archived"
 		}
 		if c.CustomerID != nil {
 			issued = *c.CustomerID
 		}
-		want[c.Code] = []string{c.Code, status, strconv.Itoa(c.Uses), strconv.Itoa(c.MaxUsage), issued, c.CreatedAt.UTC().Format(time.RFC3339)}
+		want[c.Code] = []string{c.Code, state, strconv.Itoa(c.Uses), strconv.Itoa(c.MaxUsage), strconv.Itoa(c.MaxUsagePerClient), "", "", "", "", "", "", issued,
+			c.CreatedAt.UTC().Format("2006-01-02 15:04:05")}
 	}
 	got := map[string][]string{}
 	for _, r := range rows[1:] {
@@ -342,9 +345,12 @@ func TestMarketerGeneratesABatch(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("the database (-) and the CSV (+) differ:\n%s", d)
 	}
+	if !slices.Equal(rows[0], []string{"code", "status", "uses", "max_uses", "max_uses_per_customer", "utm_source", "utm_campaign", "promotions", "discount", "valid_from", "valid_until", "customer", "created_at"}) {
+		t.Errorf("the CSV's header is %v", rows[0])
+	}
 	for _, r := range rows[1:3] {
-		if r[1] != "active" || r[2] != "0" || r[3] != "1" || r[4] != "" {
-			t.Errorf("a new code's row is %v, want active, 0 uses of 1, nobody's", r)
+		if r[1] != "no_active_promotion" || r[2] != "0" || r[3] != "1" || r[11] != "" {
+			t.Errorf("a new code's row is %v, want no active promotion, 0 uses of 1, nobody's", r)
 		}
 	}
 }

@@ -21,7 +21,8 @@ type BatchStore interface {
 	ListBatches(ctx context.Context, f models.BatchFilter) (models.BatchPage, error)
 	CancelBatch(ctx context.Context, id int64) (models.Batch, error)
 	ShapeCodes(ctx context.Context, shapes ...string) (map[string]int64, error)
-	EachBatchCoupon(ctx context.Context, id int64, fn func(models.ExportRow) error) error
+	EachBatchCoupon(ctx context.Context, id int64, fn func(models.Coupon) error) error
+	ActivePromotions(ctx context.Context) ([]models.Promotion, error)
 	EachCoupon(ctx context.Context, f models.CouponFilter, fn func(models.Coupon) error) error
 }
 
@@ -289,11 +290,11 @@ func (h *Batches) Codes(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return httpx.BatchCSV(c, h.Store, id)
+	return httpx.BatchCSV(c, h.Store, id, httpx.APIExportTerms, h.Now())
 }
 
 // CouponsCSV streams the coupons the console list would show for the
 // same query (q, utmSource, utmCampaign, status), in code order.
 func (h *Batches) CouponsCSV(c echo.Context) error {
-	return httpx.CouponsCSV(c, h.Store)
+	return httpx.CouponsCSV(c, h.Store, httpx.APIExportTerms, h.Now())
 }

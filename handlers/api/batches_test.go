@@ -58,7 +58,8 @@ func TestBatchAPIMakesABatchInTheBackground(t *testing.T) {
 		code := regexp.MustCompile(`^SPRING-[2-9A-HJKMNP-Z]{8}$`)
 		seen := map[string]bool{}
 		for _, row := range rows {
-			if !code.MatchString(row[0]) || row[1] != "active" || row[2] != "0" || row[3] != "1" || row[4] != "" || !strings.HasSuffix(row[5], "Z") || seen[row[0]] {
+			if !code.MatchString(row[0]) || row[1] != "active" || row[2] != "0" || row[3] != "1" || row[7] != "Spring bulk" || row[8] != "10 %" ||
+				row[11] != "" || !strings.HasSuffix(row[12], "Z") || seen[row[0]] {
 				t.Fatalf("CSV row %q", row)
 			}
 			seen[row[0]] = true
@@ -214,7 +215,7 @@ func TestCouponsCSVFollowsTheListFilters(t *testing.T) {
 		h.MustAPI(http.StatusCreated, "POST", "/api/single-use-coupons",
 			`{"code":"BDAY-ANN","customerId":"=HYPERLINK(\"http://x\")","discountType":"fixed","discountValue":500}`)
 		rows := webtest.ReadCSV(t, h.API("GET", "/api/coupons.csv?q=summer", ""))
-		if len(rows) != 2 || rows[0][0] != "SUMMER-1" || rows[0][1] != "active" || rows[0][3] != "3" || rows[1][0] != "SUMMER-2" || rows[1][1] != "archived" {
+		if len(rows) != 2 || rows[0][0] != "SUMMER-1" || rows[0][1] != "no_active_promotion" || rows[0][3] != "3" || rows[0][5] != "news" || rows[1][0] != "SUMMER-2" || rows[1][1] != "archived" {
 			t.Errorf("coupons starting with summer: %q", rows)
 		}
 		if rows := webtest.ReadCSV(t, h.API("GET", "/api/coupons.csv?status=archived", "")); len(rows) != 1 || rows[0][0] != "SUMMER-2" {
@@ -223,7 +224,7 @@ func TestCouponsCSVFollowsTheListFilters(t *testing.T) {
 		h.MustAPI(http.StatusCreated, "POST", "/api/single-use-coupons",
 			`{"code":"BDAY-BOB","customerId":"bob,\"jr\"","discountType":"fixed","discountValue":500}`)
 		rows = webtest.ReadCSV(t, h.API("GET", "/api/coupons.csv?q=bday", ""))
-		if len(rows) != 2 || rows[0][4] != `'=HYPERLINK("http://x")` || rows[1][4] != `bob,"jr"` {
+		if len(rows) != 2 || rows[0][11] != `'=HYPERLINK("http://x")` || rows[1][11] != `bob,"jr"` {
 			t.Errorf("a customer id that reads as a formula is written %q, want it quoted", rows)
 		}
 		webtest.WantError(t, h.API("GET", "/api/coupons.csv?status=maybe", ""), http.StatusUnprocessableEntity, "invalid", "status")

@@ -16,36 +16,157 @@ import (
 )
 
 // exportColumns are the columns of every coupon CSV, in order.
-var exportColumns = []string{"code", "status", "uses", "max_uses", "issued_to", "created_at"}
+var exportColumns = []string{"code", "status", "uses", "max_uses", "max_uses_per_customer", "utm_source", "utm_campaign",
+	"promotions", "discount", "valid_from", "valid_until", "customer", "created_at"}
+
+// ExportTerms say how a coupon CSV writes what depends on who reads it:
+// times (the console's in the store's zone, the API's in UTC) and a
+// promotion's discount.
+type ExportTerms struct {
+	Time     func(time.Time) string
+	Discount func(models.Promotion) string
+}
+
+// APIExportTerms write times as RFC 3339 in UTC and discounts as the
+// API's values: "10 %", "500 off" in minor units, with a cap.
+var APIExportTerms = ExportTerms{
+	Time: func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	Discount: func(p models.Promotion) string {
+		d := models.FormatDiscountValue(p.DiscountType, p.DiscountValue)
+		if p.DiscountType == models.DiscountPercent {
+			d += " %"
+		} else {
+			d += " off"
+		}
+		if p.DiscountCap != nil {
+			d += ", at most " + strconv.FormatInt(*p.DiscountCap, 10)
+		}
+		return d
+	},
+}
 
 // csvBuffer is how much of a CSV is written at a time.
 const csvBuffer = 64 << 10
 
-// streamCoupons answers 200 with a CSV attachment named filename: the header
-// row, then a row per coupon that each hands over.
-func streamCoupons(c echo.Context, filename string, each func(fn func(models.ExportRow) error) error) error {
-	return StreamRows(c, filename, exportColumns, each, appendExportRow)
+// reachKey is what a coupon reaches promotions by.
+type reachKey struct {
+	promotion        int64
+	source, campaign string
 }
 
-// appendExportRow appends a coupon's row. Rows are written by hand: of
-// their cells only the customer's may need quoting, and encoding/csv
-// would cost more than the query.
-func appendExportRow(line []byte, r models.ExportRow) []byte {
-	line = append(line, SafeCell(r.Code)...)
-	if r.Archived {
-		line = append(line, ",archived,"...)
-	} else {
-		line = append(line, ",active,"...)
+// reached is what an export writes of the promotions one key reaches.
+type reached struct {
+	promotions []models.Promotion
+	names      string
+	discounts  string
+	from       string
+	until      *time.Time
+}
+
+// couponExport writes the rows of a coupon CSV, judging each coupon's
+// state at now by the active promotions, read once; what a key reaches
+// is worked out once per key.
+type couponExport struct {
+	terms  ExportTerms
+	now    time.Time
+	active []models.Promotion
+	byKey  map[reachKey]*reached
+}
+
+func (e *couponExport) reach(c models.Coupon) *reached {
+	k := reachKey{}
+	if c.PromotionID != nil {
+		k.promotion = *c.PromotionID
 	}
-	line = strconv.AppendInt(line, int64(r.Uses), 10)
+	if c.UTMSource != nil {
+		k.source = strings.ToLower(*c.UTMSource)
+	}
+	if c.UTMCampaign != nil {
+		k.campaign = strings.ToLower(*c.UTMCampaign)
+	}
+	if r, ok := e.byKey[k]; ok {
+		return r
+	}
+	r := &reached{}
+	var names, discounts []string
+	var from *time.Time
+	open := false
+	for _, p := range e.active {
+		if !p.Reaches(c) {
+			continue
+		}
+		r.promotions = append(r.promotions, p)
+		names = append(names, p.Name)
+		discounts = append(discounts, e.terms.Discount(p))
+		if p.BeginsAt == nil {
+			open = true
+		} else if from == nil || p.BeginsAt.Before(*from) {
+			from = p.BeginsAt
+		}
+		if p.EndsAt == nil {
+			r.until, open = nil, true
+		} else if !open && (r.until == nil || p.EndsAt.After(*r.until)) {
+			r.until = p.EndsAt
+		}
+	}
+	if from != nil && !open {
+		r.from = e.terms.Time(*from)
+	}
+	r.names, r.discounts = strings.Join(names, "; "), strings.Join(discounts, "; ")
+	e.byKey[k] = r
+	return r
+}
+
+// appendRow appends c's row. Rows are written by hand (encoding/csv
+// would cost more than the query); every free-text cell is made safe
+// from spreadsheet formulas and quoted where it must be.
+func (e *couponExport) appendRow(line []byte, c models.Coupon) []byte {
+	r := e.reach(c)
+	line = append(line, SafeCell(c.Code)...)
 	line = append(line, ',')
-	line = strconv.AppendInt(line, int64(r.MaxUsage), 10)
+	line = append(line, models.CouponState(c, r.promotions, e.now)...)
 	line = append(line, ',')
-	if r.CustomerID != nil {
-		line = AppendCSVCell(line, SafeCell(*r.CustomerID))
+	line = strconv.AppendInt(line, int64(c.Uses), 10)
+	line = append(line, ',')
+	line = strconv.AppendInt(line, int64(c.MaxUsage), 10)
+	line = append(line, ',')
+	line = strconv.AppendInt(line, int64(c.MaxUsagePerClient), 10)
+	line = append(line, ',')
+	if c.UTMSource != nil {
+		line = AppendCSVCell(line, SafeCell(*c.UTMSource))
 	}
 	line = append(line, ',')
-	return r.CreatedAt.UTC().AppendFormat(line, time.RFC3339)
+	if c.UTMCampaign != nil {
+		line = AppendCSVCell(line, SafeCell(*c.UTMCampaign))
+	}
+	line = append(line, ',')
+	line = AppendCSVCell(line, SafeCell(r.names))
+	line = append(line, ',')
+	line = AppendCSVCell(line, SafeCell(r.discounts))
+	line = append(line, ',')
+	line = append(line, r.from...)
+	line = append(line, ',')
+	until := r.until
+	if c.ExpiresAt != nil && (until == nil || c.ExpiresAt.Before(*until)) {
+		until = c.ExpiresAt
+	}
+	if until != nil {
+		line = append(line, e.terms.Time(*until)...)
+	}
+	line = append(line, ',')
+	if c.CustomerID != nil {
+		line = AppendCSVCell(line, SafeCell(*c.CustomerID))
+	}
+	line = append(line, ',')
+	return append(line, e.terms.Time(c.CreatedAt)...)
+}
+
+// StreamCoupons answers 200 with a CSV attachment named filename: the
+// header row, then a row per coupon that each hands over, each judged at
+// now by the active promotions.
+func StreamCoupons(c echo.Context, filename string, terms ExportTerms, now time.Time, active []models.Promotion, each func(fn func(models.Coupon) error) error) error {
+	e := &couponExport{terms: terms, now: now, active: active, byKey: map[reachKey]*reached{}}
+	return StreamRows(c, filename, exportColumns, each, e.appendRow)
 }
 
 // StreamRows answers 200 with a CSV attachment named filename: the
@@ -104,32 +225,48 @@ func SafeCell(s string) string {
 	return s
 }
 
+// CouponExportStore is what the coupon CSVs read.
+type CouponExportStore interface {
+	ActivePromotions(ctx context.Context) ([]models.Promotion, error)
+}
+
 // BatchCSV streams batch id's codes, answering 404 before the file when
 // there is no such batch.
 func BatchCSV(c echo.Context, store interface {
+	CouponExportStore
 	Batch(ctx context.Context, id int64) (models.Batch, error)
-	EachBatchCoupon(ctx context.Context, id int64, fn func(models.ExportRow) error) error
-}, id int64) error {
+	EachBatchCoupon(ctx context.Context, id int64, fn func(models.Coupon) error) error
+}, id int64, terms ExportTerms, now time.Time) error {
 	ctx := c.Request().Context()
 	if _, err := store.Batch(ctx, id); err != nil {
 		return err
 	}
-	return streamCoupons(c, fmt.Sprintf("coupond-batch-%d.csv", id), func(fn func(models.ExportRow) error) error {
+	active, err := store.ActivePromotions(ctx)
+	if err != nil {
+		return err
+	}
+	return StreamCoupons(c, fmt.Sprintf("coupond-batch-%d.csv", id), terms, now, active, func(fn func(models.Coupon) error) error {
 		return store.EachBatchCoupon(ctx, id, fn)
 	})
 }
 
 // CouponsCSV streams the coupons that the query's list filters select.
 func CouponsCSV(c echo.Context, store interface {
+	CouponExportStore
 	EachCoupon(ctx context.Context, f models.CouponFilter, fn func(models.Coupon) error) error
-}) error {
+}, terms ExportTerms, now time.Time) error {
 	f, err := CouponFilterOf(c.QueryParams())
 	if err != nil {
 		return err
 	}
+	f.At = now
 	ctx := c.Request().Context()
-	return streamCoupons(c, "coupond-coupons.csv", func(fn func(models.ExportRow) error) error {
-		return store.EachCoupon(ctx, f, func(cp models.Coupon) error { return fn(models.ExportRowOf(cp)) })
+	active, err := store.ActivePromotions(ctx)
+	if err != nil {
+		return err
+	}
+	return StreamCoupons(c, "coupond-coupons.csv", terms, now, active, func(fn func(models.Coupon) error) error {
+		return store.EachCoupon(ctx, f, fn)
 	})
 }
 

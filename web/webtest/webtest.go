@@ -600,7 +600,8 @@ func ReadCSV(t *testing.T, r Response) [][]string {
 	if err != nil {
 		t.Fatalf("parse CSV: %v", err)
 	}
-	if d := cmp.Diff([]string{"code", "status", "uses", "max_uses", "issued_to", "created_at"}, rows[0]); d != "" {
+	if d := cmp.Diff([]string{"code", "status", "uses", "max_uses", "max_uses_per_customer", "utm_source", "utm_campaign",
+		"promotions", "discount", "valid_from", "valid_until", "customer", "created_at"}, rows[0]); d != "" {
 		t.Fatalf("CSV header (-want +got):\n%s", d)
 	}
 	return rows[1:]
