@@ -351,7 +351,6 @@ func (s *Store) wakeRunner() {
 	}
 }
 
-
 // exportChunk is how many rows one query of an export reads: each is a
 // short read of its own, so that a long export never pins an old snapshot
 // (which would keep SQLite from resetting its WAL).
