@@ -29,6 +29,7 @@ type SeriesStore interface {
 	SeriesCodes(ctx context.Context, f models.SeriesCodeFilter) (models.SeriesCodePage, error)
 	EachSeriesCode(ctx context.Context, seriesID int64, fn func(models.IssuedCode) error) error
 	RedeemedCodes(ctx context.Context, batch, promotion *int64) (int64, error)
+	ActivePromotions(ctx context.Context) ([]models.Promotion, error)
 	ArchivePromotion(ctx context.Context, id int64) (models.Promotion, error)
 	UnarchivePromotion(ctx context.Context, id int64) (models.Promotion, error)
 	totalsReader
@@ -154,8 +155,12 @@ func (h *Series) CSV(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	return streamSeriesCSV(c, fmt.Sprintf("coupond-series-%d.csv", s.ID()), h.Now(), func(fn func(models.IssuedCode) error) error {
-		return h.Store.EachSeriesCode(ctx, s.ID(), fn)
+	active, err := h.Store.ActivePromotions(ctx)
+	if err != nil {
+		return err
+	}
+	return httpx.StreamCoupons(c, fmt.Sprintf("coupond-series-%d.csv", s.ID()), exportTerms(TermsOf(c)), h.Now(), active, func(fn func(models.Coupon) error) error {
+		return h.Store.EachSeriesCode(ctx, s.ID(), func(ic models.IssuedCode) error { return fn(ic.Coupon) })
 	})
 }
 
@@ -402,32 +407,6 @@ func issuedCodeRow(t Terms, ic models.IssuedCode, now time.Time) views.IssuedCod
 		r.SeriesID = *ic.SeriesID
 	}
 	return r
-}
-
-// seriesColumns are the columns of a series' codes as CSV, in order.
-var seriesColumns = []string{"code", "customer_id", "issued_at", "uses", "max_uses", "valid_till", "state"}
-
-// streamSeriesCSV answers 200 with a CSV attachment named filename: the
-// header row, then a row per code that each hands over, with its state
-// at now.
-func streamSeriesCSV(c echo.Context, filename string, now time.Time, each func(fn func(models.IssuedCode) error) error) error {
-	return httpx.StreamRows(c, filename, seriesColumns, each, func(line []byte, ic models.IssuedCode) []byte {
-		line = append(line, httpx.SafeCell(ic.Coupon.Code)...)
-		line = append(line, ',')
-		line = httpx.AppendCSVCell(line, httpx.SafeCell(ic.CustomerID))
-		line = append(line, ',')
-		line = ic.IssuedAt.UTC().AppendFormat(line, time.RFC3339)
-		line = append(line, ',')
-		line = strconv.AppendInt(line, int64(ic.Coupon.Uses), 10)
-		line = append(line, ',')
-		line = strconv.AppendInt(line, int64(ic.Coupon.MaxUsage), 10)
-		line = append(line, ',')
-		if ic.ValidTill != nil {
-			line = ic.ValidTill.UTC().AppendFormat(line, time.RFC3339)
-		}
-		line = append(line, ',')
-		return append(line, ic.State(now)...)
-	})
 }
 
 // ConfirmArchive asks before a series is archived. It fails with

@@ -410,10 +410,13 @@ func TestSeriesCSV(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The coupon CSV's columns; the codes reach the series alone, as
+		// long as it lasts, in the store's zone (UTC here).
+		p := h.Promotion(s.ID())
 		want := [][]string{
-			{"code", "customer_id", "issued_at", "uses", "max_uses", "valid_till", "state"},
-			{first[0], "'=cmd|x", "2026-11-21T10:00:00Z", "0", "3", "2027-01-01T00:00:00Z", "available"},
-			{second[0], "shop,42", "2026-11-21T10:00:00Z", "1", "3", "2027-01-01T00:00:00Z", "used"},
+			{"code", "status", "uses", "max_uses", "max_uses_per_customer", "utm_source", "utm_campaign", "promotions", "discount", "valid_from", "valid_until", "customer", "created_at"},
+			{first[0], "active", "0", "3", "0", "", "", p.Name, "10 %", "", "2027-01-01 00:00:00", "'=cmd|x", "2026-11-21 10:00:00"},
+			{second[0], "active", "1", "3", "0", "", "", p.Name, "10 %", "", "2027-01-01 00:00:00", "shop,42", "2026-11-21 10:00:00"},
 		}
 		if d := cmp.Diff(want, rows); d != "" {
 			t.Errorf("CSV (-want +got):\n%s", d)

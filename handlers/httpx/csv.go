@@ -89,8 +89,11 @@ func (e *couponExport) reach(c models.Coupon) *reached {
 	}
 	r := &reached{}
 	var names, discounts []string
+	// Valid from the earliest start and until the latest end of the
+	// promotions it reaches; one without a start (or end) leaves that
+	// side open.
 	var from *time.Time
-	open := false
+	openStart, openEnd := false, false
 	for _, p := range e.active {
 		if !p.Reaches(c) {
 			continue
@@ -99,18 +102,21 @@ func (e *couponExport) reach(c models.Coupon) *reached {
 		names = append(names, p.Name)
 		discounts = append(discounts, e.terms.Discount(p))
 		if p.BeginsAt == nil {
-			open = true
+			openStart = true
 		} else if from == nil || p.BeginsAt.Before(*from) {
 			from = p.BeginsAt
 		}
 		if p.EndsAt == nil {
-			r.until, open = nil, true
-		} else if !open && (r.until == nil || p.EndsAt.After(*r.until)) {
+			openEnd = true
+		} else if r.until == nil || p.EndsAt.After(*r.until) {
 			r.until = p.EndsAt
 		}
 	}
-	if from != nil && !open {
+	if from != nil && !openStart {
 		r.from = e.terms.Time(*from)
+	}
+	if openEnd {
+		r.until = nil
 	}
 	r.names, r.discounts = strings.Join(names, "; "), strings.Join(discounts, "; ")
 	e.byKey[k] = r
