@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/coupond/coupond/handlers/httpx"
@@ -40,6 +41,7 @@ func (h *SingleUse) Form(c echo.Context) error {
 func (h *SingleUse) Create(c echo.Context) error {
 	f := views.SingleUseForm{
 		Code:          c.FormValue(views.FieldCode),
+		Pattern:       c.FormValue(views.FieldCodePattern),
 		CustomerID:    c.FormValue(views.FieldCustomerID),
 		DiscountType:  c.FormValue(views.FieldDiscountType),
 		DiscountValue: c.FormValue(views.FieldDiscountValue),
@@ -49,13 +51,18 @@ func (h *SingleUse) Create(c echo.Context) error {
 	}
 	var verr models.ValidationError
 	t := TermsOf(c)
-	in := models.SingleUseInput{Code: f.Code, CustomerID: f.CustomerID, DiscountType: f.DiscountType,
+	in := models.SingleUseInput{Code: f.Code, Pattern: f.Pattern, CustomerID: f.CustomerID, DiscountType: f.DiscountType,
 		DiscountValue: formDiscountValue(&verr, t, f.DiscountType, f.DiscountValue),
 		EndsAt:        formTime(&verr, views.FieldEndsAt, f.EndsAt, t.ParseEnd), DiscountCap: t.FormAmount(&verr, views.FieldDiscountCap, f.DiscountCap, true)}
 	var err error
 	if verr.Err() != nil {
-		// Show every other problem too, not only the cap's.
-		_, _, perr := in.Plan(h.Now())
+		// Show every other problem too, not only the cap's; a code the
+		// pattern would make is not missing.
+		plan := in
+		if strings.TrimSpace(plan.Code) == "" && strings.TrimSpace(plan.Pattern) != "" {
+			plan.Code = "FROM-PATTERN"
+		}
+		_, _, perr := plan.Plan(h.Now())
 		httpx.MergeInvalid(&verr, perr)
 		err = &verr
 	} else {
@@ -70,6 +77,10 @@ func (h *SingleUse) Create(c echo.Context) error {
 	}
 	if !formProblem(err, &f.Errors, &f.FormError) {
 		return err
+	}
+	if msg, ok := f.Errors[models.FieldFormatPattern]; ok {
+		f.Errors[views.FieldCodePattern] = msg
+		delete(f.Errors, models.FieldFormatPattern)
 	}
 	if wantsFragment(c, views.SingleUseFormID) {
 		return Render(c, http.StatusUnprocessableEntity, views.SingleUseFormFragment(csrfToken(c), f))

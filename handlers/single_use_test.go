@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -171,6 +172,46 @@ func TestConsoleSingleUseRefusals(t *testing.T) {
 		}
 		if _, ok := h.Coupon("ViewerMade"); ok || h.PromotionCount() != before {
 			t.Error("a viewer's refused POST made a coupon or a promotion")
+		}
+	})
+}
+
+// A blank code with a pattern makes the code, drawing again when one
+// exists; a pattern that cannot make a code says so beside it.
+func TestSingleUseMakesItsCodeFromAPattern(t *testing.T) {
+	t.Parallel()
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
+		form := url.Values{"customerId": {"ann"}, "discountType": {"fixed"}, "discountValue": {"10"}, "pattern": {"BDAY-####"}}
+		r := h.Post("/single-use", form, nil)
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("create from a pattern: %d %s %s", r.Status, testID(r.Body, "error-pattern"), testID(r.Body, "form-error"))
+		}
+		code := strings.TrimPrefix(r.Header.Get("Location"), "/single-use/")
+		if !regexp.MustCompile(`^BDAY-[0-9]{4}$`).MatchString(code) {
+			t.Fatalf("the code made is %q, want BDAY- and 4 digits", code)
+		}
+		if c := h.MustCoupon(code); c.CustomerID == nil || *c.CustomerID != "ann" || c.MaxUsage != 1 {
+			t.Errorf("the coupon made is %+v", c)
+		}
+		// A pattern with no room left: every code it can make exists.
+		for d := range 10 {
+			if _, _, err := h.Store.CreateSingleUse(t.Context(), models.SingleUseInput{Code: fmt.Sprint("ONLY-", d), DiscountType: models.DiscountFixed, DiscountValue: "100"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		form.Set("pattern", "ONLY-#")
+		r = h.Post("/single-use", form, nil)
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(testID(r.Body, "error-pattern"), "exist already") {
+			t.Errorf("a pattern whose codes are all taken: %d %q", r.Status, testID(r.Body, "error-pattern"))
+		}
+		form.Set("pattern", "PLAIN")
+		if r := h.Post("/single-use", form, nil); r.Status != http.StatusUnprocessableEntity || !strings.Contains(testID(r.Body, "error-pattern"), "random character") {
+			t.Errorf("a pattern with nothing random: %d %q", r.Status, testID(r.Body, "error-pattern"))
+		}
+		form.Set("pattern", "")
+		r = h.Post("/single-use", form, nil)
+		if r.Status != http.StatusUnprocessableEntity || testID(r.Body, "error-couponCode") == "" {
+			t.Errorf("neither a code nor a pattern: %d", r.Status)
 		}
 	})
 }

@@ -373,7 +373,10 @@ func checkText(s string, maxRunes int, required bool) string {
 // code, optionally the only customer who may use it, the discount, and
 // optionally when it ends.
 type SingleUseInput struct {
-	Code          string
+	Code string
+	// Pattern, when Code is blank, is what the code is drawn from, a
+	// FormatInput pattern such as BDAY-####.
+	Pattern       string
 	CustomerID    string
 	DiscountType  string
 	DiscountValue string

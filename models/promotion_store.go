@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -369,6 +370,37 @@ func (s *Store) CouponTags(ctx context.Context) (sources, campaigns []TagCount, 
 // kept when any part fails. It fails with a *ValidationError, a
 // *DuplicateCodeError when the code exists, and *ActiveCapError.
 func (s *Store) CreateSingleUse(ctx context.Context, in SingleUseInput) (Coupon, Promotion, error) {
+	if strings.TrimSpace(in.Code) != "" || strings.TrimSpace(in.Pattern) == "" {
+		return s.createSingleUse(ctx, in)
+	}
+	// A code drawn from the pattern; one that exists already is drawn
+	// again, a few times.
+	f, err := FormatInput{Pattern: strings.TrimSpace(in.Pattern)}.Compile()
+	if err != nil {
+		msg := err.Error()
+		if verr := (*ValidationError)(nil); errors.As(err, &verr) {
+			msg = cmp.Or(verr.Message(FieldFormatPattern), verr.Message(FieldFormat), msg)
+		}
+		return Coupon{}, Promotion{}, fmt.Errorf("create single-use coupon: %w", Invalid(FieldFormatPattern, msg))
+	}
+	gen := f.Generator(s.rand)
+	const draws = 8
+	for range draws {
+		code, err := gen.Append(nil)
+		if err != nil {
+			return Coupon{}, Promotion{}, fmt.Errorf("create single-use coupon: %w", err)
+		}
+		in.Code = string(code)
+		c, p, err := s.createSingleUse(ctx, in)
+		if dup := (*DuplicateCodeError)(nil); !errors.As(err, &dup) {
+			return c, p, err
+		}
+	}
+	return Coupon{}, Promotion{}, fmt.Errorf("create single-use coupon: %w",
+		Invalid(FieldFormatPattern, fmt.Sprintf("%d codes drawn from %s exist already: add characters to the pattern, such as ##", draws, in.Pattern)))
+}
+
+func (s *Store) createSingleUse(ctx context.Context, in SingleUseInput) (Coupon, Promotion, error) {
 	cspec, pspec, err := in.Plan(s.now())
 	if err != nil {
 		return Coupon{}, Promotion{}, fmt.Errorf("create single-use coupon: %w", err)
