@@ -64,7 +64,7 @@ func TestConsoleSingleUseCoupon(t *testing.T) {
 		for name, re := range map[string]string{
 			"the code in a read-only field": `<input type="text" id="single-use-code"[^>]*value="Birthday123" readonly`,
 			"a Copy button wired to it":     `<button type="button" data-copy="single-use-code" data-testid="copy" hidden>Copy</button>`,
-			"the copy script":               `<script src="/static/copy-1.js" defer></script>`,
+			"the copy script":               `<script src="/static/copy-2.js" defer></script>`,
 			"one use in total":              `data-testid="limit-total">One use in total<`,
 			"one use per customer":          `data-testid="limit-per-customer">One use per customer<`,
 			"the customer":                  `data-testid="limit-customer">\s*Only for customer <code>alice</code>`,
@@ -74,7 +74,7 @@ func TestConsoleSingleUseCoupon(t *testing.T) {
 				t.Errorf("the result page lacks %s", name)
 			}
 		}
-		js := h.Do("GET", "/static/copy-1.js", nil, nil)
+		js := h.Do("GET", "/static/copy-2.js", nil, nil)
 		if js.Status != http.StatusOK || !strings.HasPrefix(js.Header.Get("Content-Type"), "text/javascript") || !strings.Contains(js.Body, "data-copy") {
 			t.Errorf("copy script: %d %q", js.Status, js.Header.Get("Content-Type"))
 		}

@@ -7,7 +7,7 @@ import "embed"
 
 // FS holds every asset under its path relative to /static/.
 //
-//go:embed vendor app-4.css copy-1.js chart-2.js confirm-1.js
+//go:embed vendor app-4.css copy-2.js chart-2.js confirm-1.js
 var FS embed.FS
 
 // URLs of the assets, as pages link them.
@@ -16,7 +16,7 @@ const (
 	Pico   = "/static/vendor/pico-2.1.1.min.css"
 	AppCSS = "/static/app-4.css"
 	// CopyJS wires the Copy buttons (data-copy) to the clipboard.
-	CopyJS = "/static/copy-1.js"
+	CopyJS = "/static/copy-2.js"
 	// ConfirmJS asks the question of a form marked data-confirm in a
 	// dialog instead of on its confirmation page.
 	ConfirmJS = "/static/confirm-1.js"

@@ -1,6 +1,6 @@
 // coupond console: Copy buttons. A button with data-copy="ID" copies the
-// value of the field with that id to the clipboard and then reads
-// "Copied". The buttons are hidden in the page, since without this script
+// value of the field with that id (or the text of any other element) to
+// the clipboard and then reads "Copied". The buttons are hidden in the page, since without this script
 // they could do nothing; it shows them, also in content htmx swaps in.
 (function () {
   "use strict";
@@ -25,8 +25,12 @@
   // permission), copy the selection the old way, or at least leave the
   // code selected for the keyboard.
   function fallback(button, field) {
-    field.focus();
-    field.select();
+    if (typeof field.select === "function") {
+      field.focus();
+      field.select();
+    } else {
+      window.getSelection().selectAllChildren(field);
+    }
     var ok = false;
     try {
       ok = document.execCommand("copy");
@@ -50,7 +54,7 @@
       return;
     }
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(field.value).then(
+      navigator.clipboard.writeText("value" in field ? field.value : field.textContent).then(
         function () { copied(button); },
         function () { fallback(button, field); }
       );
