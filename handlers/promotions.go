@@ -26,6 +26,7 @@ type PromotionStore interface {
 	UpdatePromotion(ctx context.Context, id int64, spec models.PromotionSpec) (models.Promotion, error)
 	ArchivePromotion(ctx context.Context, id int64) (models.Promotion, error)
 	UnarchivePromotion(ctx context.Context, id int64) (models.Promotion, error)
+	TaggedCoupons(ctx context.Context, field, tag string) (int64, error)
 	LinkPromotionTag(ctx context.Context, id int64, field, tag string) (models.Promotion, error)
 	LinkedCoupons(ctx context.Context, p models.Promotion) (bySource, byCampaign int64, err error)
 	CouponTags(ctx context.Context) (sources, campaigns []models.TagCount, err error)
@@ -111,9 +112,12 @@ func (h *Promotions) Show(c echo.Context) error {
 	return h.renderPage(c, status, p, rs, tagLink{}, results)
 }
 
-// tagLink is a refused Link UTM tag request, shown back on the page.
+// tagLink is a refused Link UTM tag request, shown back on the page;
+// ask is set when it waits for the tick that accepts the coupons it
+// would reach.
 type tagLink struct {
 	kind, tag, message string
+	ask                bool
 }
 
 // renderPage renders a promotion's page with the coupons linked through
@@ -154,7 +158,7 @@ func (h *Promotions) tagForm(ctx context.Context, p models.Promotion, refused ta
 			tc.Options = append(tc.Options, views.TagOption{Tag: t.Tag, Coupons: t.Coupons})
 		}
 		if refused.kind == kind {
-			tc.Selected, tc.Error = refused.tag, refused.message
+			tc.Selected, tc.Error, tc.Ask = refused.tag, refused.message, refused.ask
 		}
 		return tc
 	}
@@ -288,7 +292,24 @@ func (h *Promotions) LinkTag(c echo.Context) error {
 		return err
 	}
 	refused := tagLink{kind: c.FormValue(views.FieldTagKind), tag: c.FormValue(views.FieldTag)}
-	p, err := h.Store.LinkPromotionTag(c.Request().Context(), id, tagFields[refused.kind], refused.tag)
+	field, known := tagFields[refused.kind]
+	// Say how many coupons the tag will make give this discount before
+	// it is linked: a tag coupons carry waits for the tick.
+	if known && strings.TrimSpace(refused.tag) != "" && c.FormValue(views.FieldConfirmLink) != "true" {
+		n, err := h.Store.TaggedCoupons(c.Request().Context(), field, refused.tag)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			refused.ask = true
+			refused.message = TermsOf(c).Count(n) + " coupons carry " + strings.TrimSpace(refused.tag) + ": linking it makes them give this promotion's discount at once. Tick to confirm."
+			if n == 1 {
+				refused.message = "1 coupon carries " + strings.TrimSpace(refused.tag) + ": linking it makes it give this promotion's discount at once. Tick to confirm."
+			}
+			return h.tagRefused(c, id, refused)
+		}
+	}
+	p, err := h.Store.LinkPromotionTag(c.Request().Context(), id, field, refused.tag)
 	if err == nil {
 		kind := "UTM campaign"
 		if refused.kind == views.TagKindSource {
@@ -305,8 +326,15 @@ func (h *Promotions) LinkTag(c echo.Context) error {
 	if msg := verr.Message(models.FieldUTM); msg != "" {
 		refused.message = msg
 	}
+	return h.tagRefused(c, id, refused)
+}
+
+// tagRefused shows the Link UTM tag form back with 422: refused's
+// message beside its kind, and the tick when it asks for one.
+func (h *Promotions) tagRefused(c echo.Context, id int64, refused tagLink) error {
 	ctx := c.Request().Context()
-	if p, err = h.Store.Promotion(ctx, id); err != nil {
+	p, err := h.Store.Promotion(ctx, id)
+	if err != nil {
 		return err
 	}
 	if wantsFragment(c, views.PromotionTagFormID) {

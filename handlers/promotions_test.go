@@ -455,18 +455,15 @@ func TestPromotionLinkUTMTag(t *testing.T) {
 		path := views.PromotionURL(p.ID)
 		h.MustTaggedCoupon("UNTAGGED", "", "")
 		page := h.Do("GET", path, nil, nil)
-		if !strings.Contains(page.Body, `data-testid="no-tags"`) || !regexp.MustCompile(`data-testid="no-tags"[^<]*<a href="/coupons/new">`).MatchString(page.Body) {
-			t.Errorf("without tagged coupons the page must say so and link to creating one")
-		}
-		if strings.Contains(page.Body, `name="tag"`) {
-			t.Error("a tag choice is offered although no coupon carries a tag")
+		if !strings.Contains(page.Body, `data-testid="no-tags"`) || !strings.Contains(page.Body, `name="tag"`) {
+			t.Errorf("without tagged coupons the page must say so and still take a new tag")
 		}
 
 		h.MustTaggedCoupon("NL-1", "newsletter", "")
 		h.MustTaggedCoupon("NL-2", "newsletter", "")
 		h.MustTaggedCoupon("AD-1", "ads", "black-friday")
 		page = h.Do("GET", path, nil, nil)
-		for _, want := range []string{`<option value="newsletter">newsletter (2 coupons)</option>`, `<option value="ads">ads (1 coupon)</option>`, `<option value="black-friday">black-friday (1 coupon)</option>`} {
+		for _, want := range []string{`<option value="newsletter">2 coupons</option>`, `<option value="ads">1 coupon</option>`, `<option value="black-friday">1 coupon</option>`} {
 			if !strings.Contains(page.Body, want) {
 				t.Errorf("the tag choice lacks %s", want)
 			}
@@ -485,7 +482,16 @@ func TestPromotionLinkUTMTag(t *testing.T) {
 			t.Error("the Archive button does not ask first")
 		}
 
+		// A tag coupons carry says how many, and waits for the tick.
 		r := h.Post(path+"/utm", url.Values{"kind": {"source"}, "tag": {"newsletter"}}, nil)
+		if r.Status != http.StatusUnprocessableEntity || !strings.HasPrefix(testID(r.Body, "error-tag-source"), "2 coupons carry newsletter") ||
+			!strings.Contains(r.Body, `name="confirmLink"`) {
+			t.Fatalf("linking a tag 2 coupons carry, without the tick: %d %q", r.Status, testID(r.Body, "error-tag-source"))
+		}
+		if got := h.Promotion(p.ID); got.UTMSource == nil || *got.UTMSource != old {
+			t.Fatalf("asking changed the promotion: %+v", got)
+		}
+		r = h.Post(path+"/utm", url.Values{"kind": {"source"}, "tag": {"newsletter"}, "confirmLink": {"true"}}, nil)
 		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != path {
 			t.Fatalf("link source: %d %q", r.Status, r.Header.Get("Location"))
 		}
@@ -496,11 +502,11 @@ func TestPromotionLinkUTMTag(t *testing.T) {
 		if got := testID(page.Body, "source-coupons"); got != "2 coupons" {
 			t.Errorf("linked source counts %q, want 2 coupons", got)
 		}
-		if !strings.Contains(page.Body, `<option value="newsletter" selected>`) {
-			t.Error("the linked source is not the one selected")
+		if !strings.Contains(page.Body, `id="tag-source" name="tag" value="newsletter"`) {
+			t.Error("the linked source is not the one shown")
 		}
 
-		r = h.Post(path+"/utm", url.Values{"kind": {"campaign"}, "tag": {"black-friday"}}, webtest.HTMX(views.PromotionTagFormID))
+		r = h.Post(path+"/utm", url.Values{"kind": {"campaign"}, "tag": {"black-friday"}, "confirmLink": {"true"}}, webtest.HTMX(views.PromotionTagFormID))
 		if r.Status != http.StatusNoContent || r.Header.Get("HX-Location") != path {
 			t.Fatalf("htmx link campaign: %d %q", r.Status, r.Header.Get("HX-Location"))
 		}
@@ -516,15 +522,19 @@ func TestPromotionLinkUTMTag(t *testing.T) {
 		}
 		r = h.Post(path+"/utm", url.Values{"kind": {"source"}, "tag": {" "}}, nil)
 		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "<html") || testID(r.Body, "error-tag-source") != "choose a tag to link" ||
-			!strings.Contains(r.Body, `id="tag-source" name="tag" data-testid="tag-source" aria-invalid="true" aria-describedby="tag-source-error"`) ||
+			!strings.Contains(r.Body, `data-testid="tag-source" aria-invalid="true" aria-describedby="tag-source-error"`) ||
 			testID(r.Body, "error-tag-campaign") != "" {
 			t.Errorf("blank tag: %d, message beside the source %q", r.Status, testID(r.Body, "error-tag-source"))
 		}
 		if d := cmp.Diff(before, h.Promotion(p.ID)); d != "" {
 			t.Errorf("refused links changed the promotion:\n%s", d)
 		}
-		if r := h.Post("/promotions/999999/utm", url.Values{"kind": {"source"}, "tag": {"ads"}}, nil); r.Status != http.StatusNotFound {
+		if r := h.Post("/promotions/999999/utm", url.Values{"kind": {"source"}, "tag": {"ads"}, "confirmLink": {"true"}}, nil); r.Status != http.StatusNotFound {
 			t.Errorf("link on an unknown promotion: %d", r.Status)
+		}
+		// A tag no coupon carries yet links at once.
+		if r := h.Post(path+"/utm", url.Values{"kind": {"source"}, "tag": {"spring-2027"}}, nil); r.Status != http.StatusSeeOther || *h.Promotion(p.ID).UTMSource != "spring-2027" {
+			t.Errorf("linking a new tag: %d", r.Status)
 		}
 	})
 }

@@ -527,3 +527,19 @@ func (s *Store) ActivePromotions(ctx context.Context) ([]Promotion, error) {
 	}
 	return ps, nil
 }
+
+// TaggedCoupons counts the coupons whose UTM source (field
+// FieldUTMSource) or campaign (FieldUTMCampaign) is tag, ignoring case:
+// the coupons a promotion linked to the tag would reach.
+func (s *Store) TaggedCoupons(ctx context.Context, field, tag string) (int64, error) {
+	col := "utm_source"
+	if field == FieldUTMCampaign {
+		col = "utm_campaign"
+	}
+	var n int64
+	err := s.db.WithContext(ctx).Model(&Coupon{}).Where(col+" IS NOT NULL AND lower("+col+") = ?", strings.ToLower(strings.TrimSpace(tag))).Count(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("count coupons tagged %q: %w", tag, err)
+	}
+	return n, nil
+}
