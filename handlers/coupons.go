@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -322,7 +323,9 @@ func formProblem(err error, fields *map[string]string, formErr *string) bool {
 	case errors.As(err, &dup):
 		*fields = map[string]string{views.FieldCode: "already exists (codes are compared ignoring case); choose another code"}
 	case errors.As(err, &capErr):
-		*formErr = capErr.Error()
+		// The API names the flag; a marketer is told what to do.
+		*formErr = fmt.Sprintf("This store allows at most %s in use (not archived) at once; %s in use now, and this would add %s. Archive coupons that are no longer needed, or ask whoever runs coupond to raise the limit.",
+			views.Counted(int64(capErr.Cap), "coupon", "coupons"), views.Counted(capErr.Active, "is", "are"), views.Counted(int64(capErr.Adding), "more", "more"))
 	default:
 		return false
 	}

@@ -312,3 +312,22 @@ func TestHealth(t *testing.T) {
 		}
 	})
 }
+
+// The cap on coupons is explained in a marketer's words in the console,
+// never with the flag's name.
+func TestConsoleExplainsTheCouponCap(t *testing.T) {
+	t.Parallel()
+	webtest.ForEachDB(t, models.Config{MaxActiveCoupons: 1}, func(t *testing.T, h *webtest.Harness) {
+		if r := h.Post("/coupons", url.Values{"couponCode": {"FIRST"}}, nil); r.Status != http.StatusSeeOther {
+			t.Fatalf("the first coupon: %d", r.Status)
+		}
+		r := h.Post("/coupons", url.Values{"couponCode": {"SECOND"}}, nil)
+		msg := testID(r.Body, "form-error")
+		if r.Status != http.StatusUnprocessableEntity || msg != "This store allows at most 1 coupon in use (not archived) at once; 1 is in use now, and this would add 1 more. Archive coupons that are no longer needed, or ask whoever runs coupond to raise the limit." {
+			t.Errorf("over the cap: %d %q", r.Status, msg)
+		}
+		if strings.Contains(r.Body, "--max-active-coupons") {
+			t.Error("the console names a flag")
+		}
+	})
+}

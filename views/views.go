@@ -166,6 +166,15 @@ func Thousands(n int64) string {
 // count is Thousands of an int, for templates.
 func count(n int) string { return Thousands(int64(n)) }
 
+// Counted writes n things in words a person reads: "1 coupon",
+// "2,000 coupons"; plural is the thing's plural.
+func Counted(n int64, one, plural string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return Thousands(n) + " " + plural
+}
+
 // GroupDigits puts a comma between each group of three of the decimal
 // digits; a number of more than 18 digits is written as "≈ 4.7 × 10^21"
 // instead, which a person can read.
