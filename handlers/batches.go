@@ -201,7 +201,11 @@ func (h *Batches) checkGenerate(ctx context.Context, spec models.BatchSpec, conf
 	var verr models.ValidationError
 	httpx.MergeInvalid(&verr, spec.Format.CheckCapacity(int64(spec.Quantity), counts[shape]))
 	if p := spec.Format.GuessProbability(counts[shape] + int64(spec.Quantity)); p > models.MaxGuessProbability && !confirmed {
-		verr.Add(views.FieldConfirmGuessable, fmt.Sprintf("one random guess would hit a code %s, more often than one in a million: tick this box to generate them anyway, or make the codes longer", models.Odds(p)))
+		odds := "one random guess would hit a code " + models.Odds(p)
+		if p >= 1 {
+			odds = "every random guess would hit a code"
+		}
+		verr.Add(views.FieldConfirmGuessable, odds+", more often than one in a million: tick this box to generate them anyway, or make the codes longer")
 	}
 	return verr.Err()
 }

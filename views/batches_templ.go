@@ -695,14 +695,14 @@ func GeneratePreviewFragment(v GeneratePreview) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if v.Guessable {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 51, "<p class=\"form-error\" role=\"alert\" data-testid=\"guess-warning\">These codes are guessable: one random guess would hit a code ")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 51, "<p class=\"form-error\" role=\"alert\" data-testid=\"guess-warning\">These codes are guessable: ")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var28 string
-				templ_7745c5c3_Var28, templ_7745c5c3_Err = templ.JoinStringErrs(v.Odds)
+				templ_7745c5c3_Var28, templ_7745c5c3_Err = templ.JoinStringErrs(guessOdds(v.Odds))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/batches.templ`, Line: 210, Col: 136}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/batches.templ`, Line: 210, Col: 113}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var28))
 				if templ_7745c5c3_Err != nil {
@@ -2448,6 +2448,15 @@ func durationText(d time.Duration) string {
 		return fmt.Sprintf("%.1f s", d.Seconds())
 	}
 	return d.Round(time.Second).String()
+}
+
+// guessOdds says how likely one random guess hits a code, as a person
+// says it: "every random guess would hit a code" when it is certain.
+func guessOdds(odds string) string {
+	if odds == "certain" {
+		return "every random guess would hit a code"
+	}
+	return "one random guess would hit a code " + odds
 }
 
 var _ = templruntime.GeneratedTemplate
