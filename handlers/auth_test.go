@@ -496,8 +496,13 @@ func TestAuditPage(t *testing.T) {
 		h.MustAPI(http.StatusCreated, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"AUDITED","maxUsage":1}`)
 		h.MustAPI(http.StatusOK, "POST", "/api/rnb/pvt/coupon", `{"couponCode":"AUDITED","maxUsage":2}`)
 		r := h.Do("GET", "/audit?action=coupon.update", nil, nil)
-		if r.Status != http.StatusOK || !strings.Contains(r.Body, "maxUsage 1 → 2") || !strings.Contains(r.Body, "token:test-modify") || strings.Contains(r.Body, `data-action="coupon.create"`) {
+		if r.Status != http.StatusOK || !strings.Contains(r.Body, "max uses 1 → 2") || !strings.Contains(r.Body, "token:test-modify") || strings.Contains(r.Body, `data-action="coupon.create"`) {
 			t.Errorf("filtered audit page: %d", r.Status)
+		}
+		// In words, leading to the coupon; the filter offers every action.
+		if !strings.Contains(r.Body, `>coupon edited</td>`) || !strings.Contains(r.Body, `<a href="/coupons/AUDITED" data-testid="audit-link">`) ||
+			!strings.Contains(r.Body, `<option value="coupon.issue">code issued</option>`) {
+			t.Error("the audit page does not say what happened in words, link the coupon, or offer every action")
 		}
 		if r := h.Do("GET", "/audit?from=yesterday", nil, nil); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "must be a date") {
 			t.Errorf("bad date: %d", r.Status)

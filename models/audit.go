@@ -44,7 +44,7 @@ var AuditActions = []string{
 	ActionLogin, ActionLoginFailed, ActionLogout, ActionUserCreate, ActionUserRole, ActionUserDisable,
 	ActionUserEnable, ActionUserPassword, ActionTokenCreate, ActionTokenRevoke,
 	ActionPromotionCreate, ActionPromotionUpdate, ActionPromotionArchive, ActionPromotionUnarchive, ActionSingleUseCreate,
-	ActionRedeem, ActionRedeemCancel,
+	ActionRedeem, ActionRedeemCancel, ActionSeriesCreate, ActionSeriesUpdate, ActionIssue,
 }
 
 // Audited entities.
@@ -75,10 +75,10 @@ type AuditEvent struct {
 
 // couponSummary describes a coupon's configuration for the audit log.
 func couponSummary(c Coupon) string {
-	s := fmt.Sprintf("utmSource=%s utmCampaign=%s maxUsage=%d maxUsagePerClient=%d maxItemsPerClient=%d expirationIntervalPerUse=%s archived=%t",
-		orDash(c.UTMSource), orDash(c.UTMCampaign), c.MaxUsage, c.MaxUsagePerClient, c.MaxItemsPerClient, FormatTimeSpan(c.ExpirationIntervalPerUse), c.Archived)
+	s := fmt.Sprintf("UTM source %s, UTM campaign %s, max uses %d, max uses per customer %d, max items per customer %d, renewal interval %s, archived %s",
+		orDash(c.UTMSource), orDash(c.UTMCampaign), c.MaxUsage, c.MaxUsagePerClient, c.MaxItemsPerClient, FormatTimeSpan(c.ExpirationIntervalPerUse), yesNo(c.Archived))
 	if c.CustomerID != nil {
-		s += " customerId=" + *c.CustomerID
+		s += ", for customer " + *c.CustomerID
 	}
 	return s
 }
@@ -91,13 +91,13 @@ func couponDiff(before, after Coupon) string {
 			parts = append(parts, fmt.Sprintf("%s %s → %s", name, a, b))
 		}
 	}
-	add("utmSource", orDash(before.UTMSource), orDash(after.UTMSource))
-	add("utmCampaign", orDash(before.UTMCampaign), orDash(after.UTMCampaign))
-	add("maxUsage", fmt.Sprint(before.MaxUsage), fmt.Sprint(after.MaxUsage))
-	add("maxUsagePerClient", fmt.Sprint(before.MaxUsagePerClient), fmt.Sprint(after.MaxUsagePerClient))
-	add("maxItemsPerClient", fmt.Sprint(before.MaxItemsPerClient), fmt.Sprint(after.MaxItemsPerClient))
-	add("expirationIntervalPerUse", FormatTimeSpan(before.ExpirationIntervalPerUse), FormatTimeSpan(after.ExpirationIntervalPerUse))
-	add("archived", fmt.Sprint(before.Archived), fmt.Sprint(after.Archived))
+	add("UTM source", orDash(before.UTMSource), orDash(after.UTMSource))
+	add("UTM campaign", orDash(before.UTMCampaign), orDash(after.UTMCampaign))
+	add("max uses", fmt.Sprint(before.MaxUsage), fmt.Sprint(after.MaxUsage))
+	add("max uses per customer", fmt.Sprint(before.MaxUsagePerClient), fmt.Sprint(after.MaxUsagePerClient))
+	add("max items per customer", fmt.Sprint(before.MaxItemsPerClient), fmt.Sprint(after.MaxItemsPerClient))
+	add("renewal interval", FormatTimeSpan(before.ExpirationIntervalPerUse), FormatTimeSpan(after.ExpirationIntervalPerUse))
+	add("archived", yesNo(before.Archived), yesNo(after.Archived))
 	if len(parts) == 0 {
 		return "no change"
 	}
@@ -132,17 +132,25 @@ func promotionDiff(before, after Promotion) string {
 	add("status", before.Status, after.Status)
 	add("kind", before.Kind, after.Kind)
 	add("discount", FormatDiscountValue(before.DiscountType, before.DiscountValue)+" "+before.DiscountType, FormatDiscountValue(after.DiscountType, after.DiscountValue)+" "+after.DiscountType)
-	add("discountCap", orDashMoney(before.DiscountCap), orDashMoney(after.DiscountCap))
-	add("beginsAt", orDashTime(before.BeginsAt), orDashTime(after.BeginsAt))
-	add("endsAt", orDashTime(before.EndsAt), orDashTime(after.EndsAt))
-	add("maxUsage", fmt.Sprint(before.MaxUsage), fmt.Sprint(after.MaxUsage))
-	add("maxUsagePerClient", fmt.Sprint(before.MaxUsagePerClient), fmt.Sprint(after.MaxUsagePerClient))
-	add("utmSource", orDash(before.UTMSource), orDash(after.UTMSource))
-	add("utmCampaign", orDash(before.UTMCampaign), orDash(after.UTMCampaign))
+	add("cap", orDashMoney(before.DiscountCap), orDashMoney(after.DiscountCap))
+	add("begins", orDashTime(before.BeginsAt), orDashTime(after.BeginsAt))
+	add("ends", orDashTime(before.EndsAt), orDashTime(after.EndsAt))
+	add("max uses", fmt.Sprint(before.MaxUsage), fmt.Sprint(after.MaxUsage))
+	add("max uses per customer", fmt.Sprint(before.MaxUsagePerClient), fmt.Sprint(after.MaxUsagePerClient))
+	add("UTM source", orDash(before.UTMSource), orDash(after.UTMSource))
+	add("UTM campaign", orDash(before.UTMCampaign), orDash(after.UTMCampaign))
 	if len(parts) == 0 {
 		return "no change"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// yesNo writes a flag as a person reads it.
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 // orDashMoney writes an optional amount in minor units, "—" for none.

@@ -235,7 +235,7 @@ func TestCouponChangesAreAudited(t *testing.T) {
 		if err != nil || len(rest.Events) != 2 || rest.Next != "" {
 			t.Fatalf("second page: %+v %v", rest.Events, err)
 		}
-		if upd := rest.Events[0]; upd.Action != models.ActionCouponUpdate || upd.Summary != "maxUsage 1 → 3" || upd.EntityID != "AUD" {
+		if upd := rest.Events[0]; upd.Action != models.ActionCouponUpdate || upd.Summary != "max uses 1 → 3" || upd.EntityID != "AUD" {
 			t.Errorf("update event = %+v", upd)
 		}
 		none, err := s.ListAudit(t.Context(), models.AuditFilter{Actor: "token:shop", From: time.Now().Add(time.Hour)})
