@@ -129,3 +129,54 @@ func TestGenerateSaysWhichPromotionTheCodesReach(t *testing.T) {
 	p.MustElement(`[data-testid="generate"]`).MustClick()
 	p.MustElementR(`[data-testid="notice"]`, "100,000 codes are being made")
 }
+
+// TestEachConfirmationAsksInADialog: every action that cannot be undone
+// opens its question in a dialog; keeping it changes nothing, confirming
+// it does it and says so.
+func TestEachConfirmationAsksInADialog(t *testing.T) {
+	b := newBrowser(t)
+	env := map[string]string{"COUPOND_DB": filepath.Join(t.TempDir(), "coupond.db"), "COUPOND_PASSWORD": "admin password 12"}
+	mustRun(t, env, "user", "create", "--email", "admin@example.com", "--role", "admin")
+	mustRun(t, env, "user", "create", "--email", "helper@example.com", "--role", "viewer")
+	token := mustRun(t, env, "token", "create", "--name", "shop")
+	base := startRun(t, env)
+	if status, body := postJSON(t, base, token, "/api/promotions", `{"name":"Spring","discountType":"percent","discountValue":10,"utmSource":"spring"}`); status != http.StatusCreated {
+		t.Fatalf("create the promotion: %d %s", status, body)
+	}
+	p := b.MustPage(base + "/login").Timeout(60 * time.Second)
+	p.MustElement("#email").MustInput("admin@example.com")
+	p.MustElement("#password").MustInput("admin password 12")
+	follow(p, p.MustElement(`[data-testid="login"]`))
+
+	cases := []struct {
+		page, button, question, notice string
+		done                            func() bool
+	}{
+		{"/promotions/1", `#promotion-status [data-testid="archive"]`, "Archive promotion Spring?", "Promotion Spring archived",
+			func() bool { return mustHave(t, p, `#promotion-status [data-testid="unarchive"]`) }},
+		{"/tokens", `[data-testid="revoke"]`, "Revoke token shop?", "Token shop revoked",
+			func() bool { return !mustHave(t, p, `[data-testid="revoke"]`) }},
+		{"/users", `[data-testid="disable"]`, "Disable helper@example.com?", "disabled",
+			func() bool { return mustHave(t, p, `[data-testid="enable"]`) }},
+	}
+	for _, tc := range cases {
+		p.MustNavigate(base + tc.page).MustWaitLoad()
+		p.MustElement(tc.button).MustClick()
+		dialog := p.MustElement(`dialog[data-testid="confirm-dialog"][open]`)
+		if q := dialog.MustElement("h2").MustText(); q != tc.question {
+			t.Errorf("%s: the dialog asks %q, want %q", tc.page, q, tc.question)
+		}
+		dialog.MustElement(`[data-testid="confirm-keep"]`).MustClick()
+		p.MustWait(`() => !document.querySelector("dialog[open]")`)
+		p.MustReload().MustWaitLoad()
+		if tc.done() {
+			t.Fatalf("%s: keeping it did it", tc.page)
+		}
+		p.MustElement(tc.button).MustClick()
+		p.MustElement(`dialog[data-testid="confirm-dialog"][open] [data-testid="confirm-do"]`).MustClick()
+		p.MustElementR(`[data-testid="notice"]`, tc.notice)
+		if !tc.done() {
+			t.Errorf("%s: confirming did not do it", tc.page)
+		}
+	}
+}
