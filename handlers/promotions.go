@@ -47,8 +47,8 @@ type Promotions struct {
 // table. An invalid filter is answered with 422 and its message.
 func (h *Promotions) List(c echo.Context) error {
 	q := c.QueryParams()
-	v := views.PromotionList{Status: q.Get(views.FieldStatus), Kind: q.Get(views.FieldKind), UTM: q.Get(views.FieldUTM), Choices: promotionChoices}
-	f := models.PromotionFilter{Status: v.Status, Kind: v.Kind, UTM: v.UTM, After: q.Get("after")}
+	v := views.PromotionList{Query: q.Get(views.FieldQuery), Status: q.Get(views.FieldStatus), Kind: q.Get(views.FieldKind), UTM: q.Get(views.FieldUTM), Choices: promotionChoices}
+	f := models.PromotionFilter{Name: v.Query, Status: v.Status, Kind: v.Kind, UTM: v.UTM, After: q.Get("after")}
 	ctx := c.Request().Context()
 	res, err := h.Store.ListPromotions(ctx, f)
 	var verr *models.ValidationError
@@ -85,7 +85,7 @@ func (h *Promotions) List(c echo.Context) error {
 }
 
 func promotionsURL(v views.PromotionList, after string) string {
-	return queryURL("/promotions", map[string]string{views.FieldStatus: v.Status, views.FieldKind: v.Kind, views.FieldUTM: v.UTM, "after": after})
+	return queryURL("/promotions", map[string]string{views.FieldQuery: v.Query, views.FieldStatus: v.Status, views.FieldKind: v.Kind, views.FieldUTM: v.UTM, "after": after})
 }
 
 // Show is a promotion's page; an htmx request aimed at the redemptions

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -686,6 +687,43 @@ func TestPromotionListFiltersAndPages(t *testing.T) {
 		}
 		if r := h.Do("GET", "/promotions?after=***", nil, nil); r.Status != http.StatusOK || !strings.Contains(r.Body, "not valid any more") || len(names(r.Body)) != 50 {
 			t.Errorf("a stale cursor must fall back to the first page with a note: %d", r.Status)
+		}
+	})
+}
+
+// Promotions and series are found by any part of their name, ignoring
+// case; a wildcard typed is a character like any other.
+func TestPromotionsAndSeriesAreSearchedByName(t *testing.T) {
+	t.Parallel()
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
+		h.MustPromotion(models.PromotionInput{Name: "Spring Sale 15%", UTMSource: new("a")})
+		h.MustPromotion(models.PromotionInput{Name: "Winter sale", UTMSource: new("b")})
+		h.MustPromotion(models.PromotionInput{Name: "Newsletter", UTMSource: new("c")})
+		h.MustSeries(models.SeriesInput{Promotion: models.PromotionInput{Name: "Birthday club"}})
+		h.MustSeries(models.SeriesInput{Promotion: models.PromotionInput{Name: "Welcome"}})
+		names := func(body string) []string {
+			var out []string
+			for _, m := range regexp.MustCompile(`<a href="/(?:promotions|series)/\d+"[^>]*>([^<]+)</a>`).FindAllStringSubmatch(body, -1) {
+				out = append(out, m[1])
+			}
+			return out
+		}
+		r := h.Do("GET", "/promotions?q=SALE", nil, webtest.HTMX(views.PromotionTableID))
+		if got := names(r.Body); !slices.Equal(got, []string{"Winter sale", "Spring Sale 15%"}) {
+			t.Errorf("promotions with sale: %v", got)
+		}
+		if got := names(h.Do("GET", "/promotions?q=15%25", nil, nil).Body); !slices.Contains(got, "Spring Sale 15%") || slices.Contains(got, "Winter sale") {
+			t.Errorf("promotions with 15%%: %v", got)
+		}
+		if r := h.Do("GET", "/promotions?q=_", nil, nil); !strings.Contains(r.Body, "No promotion matches these filters.") {
+			t.Error("an underscore matched every name")
+		}
+		r = h.Do("GET", "/series?q=club", nil, nil)
+		if got := names(r.Body); !slices.Contains(got, "Birthday club") || slices.Contains(got, "Welcome") || !strings.Contains(r.Body, `value="club"`) {
+			t.Errorf("series with club: %v", got)
+		}
+		if r := h.Do("GET", "/series?q=nothing", nil, nil); !strings.Contains(r.Body, `No series has "nothing" in its name.`) {
+			t.Error("a series search that finds nothing must say so")
 		}
 	})
 }

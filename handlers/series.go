@@ -48,8 +48,8 @@ type Series struct {
 // first page with a note.
 func (h *Series) List(c echo.Context) error {
 	ctx := c.Request().Context()
-	var v views.SeriesList
-	f := models.SeriesFilter{After: c.QueryParam("after")}
+	v := views.SeriesList{Query: c.QueryParam(views.FieldQuery)}
+	f := models.SeriesFilter{Name: v.Query, After: c.QueryParam("after")}
 	res, err := h.Store.ListSeries(ctx, f)
 	if verr := (*models.ValidationError)(nil); errors.As(err, &verr) && f.After != "" {
 		v.Error = "That page link is not valid any more, so this is the first page."
@@ -64,10 +64,10 @@ func (h *Series) List(c echo.Context) error {
 		v.Rows = append(v.Rows, seriesRow(TermsOf(c), s, now))
 	}
 	if res.Next != "" {
-		v.NextURL = queryURL(views.SeriesListURL, map[string]string{"after": res.Next})
+		v.NextURL = queryURL(views.SeriesListURL, map[string]string{views.FieldQuery: v.Query, "after": res.Next})
 	}
 	if f.After != "" {
-		v.FirstURL = views.SeriesListURL
+		v.FirstURL = queryURL(views.SeriesListURL, map[string]string{views.FieldQuery: v.Query})
 	}
 	if wantsFragment(c, views.SeriesTableID) {
 		return Render(c, http.StatusOK, views.SeriesTable(v))

@@ -164,6 +164,9 @@ type PromotionFilter struct {
 	// UTM matches promotions listening to it as source or campaign,
 	// ignoring case.
 	UTM string
+	// Name matches promotions whose name holds it anywhere, ignoring
+	// case.
+	Name string
 	// After is the cursor of the previous page's Next.
 	After string
 	// Limit is the page size: 0 means DefaultListLimit.
@@ -199,6 +202,9 @@ func (s *Store) ListPromotions(ctx context.Context, f PromotionFilter) (Promotio
 	}
 	if f.Kind != "" {
 		q = q.Where("kind = ?", f.Kind)
+	}
+	if name := strings.TrimSpace(f.Name); name != "" {
+		q = q.Where(`lower(name) LIKE ? ESCAPE '\'`, "%"+likeEscaper.Replace(strings.ToLower(name))+"%")
 	}
 	if utm := strings.TrimSpace(f.UTM); utm != "" {
 		q = q.Where("lower(utm_source) = ? OR lower(utm_campaign) = ?", strings.ToLower(utm), strings.ToLower(utm))
@@ -543,3 +549,7 @@ func (s *Store) TaggedCoupons(ctx context.Context, field, tag string) (int64, er
 	}
 	return n, nil
 }
+
+// likeEscaper escapes the wildcards of LIKE (and its escape character),
+// so that a search for "50%" finds the text "50%".
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)

@@ -184,6 +184,8 @@ func loadSeries(q *gorm.DB, ids []int64, lock func(*gorm.DB) *gorm.DB) (map[int6
 // SeriesFilter pages series, newest first.
 type SeriesFilter struct {
 	Status string
+	// Name matches series whose name holds it, ignoring case.
+	Name   string
 	After  string
 	Limit  int
 }
@@ -197,7 +199,7 @@ type SeriesPage struct {
 // ListSeries returns a page of series, newest first. It fails with a
 // *ValidationError for a bad limit or cursor.
 func (s *Store) ListSeries(ctx context.Context, f SeriesFilter) (SeriesPage, error) {
-	page, err := s.ListPromotions(ctx, PromotionFilter{Kind: KindSeries, Status: f.Status, After: f.After, Limit: f.Limit})
+	page, err := s.ListPromotions(ctx, PromotionFilter{Kind: KindSeries, Status: f.Status, Name: f.Name, After: f.After, Limit: f.Limit})
 	if err != nil {
 		return SeriesPage{}, fmt.Errorf("list series: %w", err)
 	}
