@@ -185,9 +185,9 @@ func loadSeries(q *gorm.DB, ids []int64, lock func(*gorm.DB) *gorm.DB) (map[int6
 type SeriesFilter struct {
 	Status string
 	// Name matches series whose name holds it, ignoring case.
-	Name   string
-	After  string
-	Limit  int
+	Name  string
+	After string
+	Limit int
 }
 
 // SeriesPage is one page of series and the cursor of the next.

@@ -150,7 +150,7 @@ func TestEachConfirmationAsksInADialog(t *testing.T) {
 
 	cases := []struct {
 		page, button, question, notice string
-		done                            func() bool
+		done                           func() bool
 	}{
 		{"/promotions/1", `#promotion-status [data-testid="archive"]`, "Archive promotion Spring?", "Promotion Spring archived",
 			func() bool { return mustHave(t, p, `#promotion-status [data-testid="unarchive"]`) }},
