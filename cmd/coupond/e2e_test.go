@@ -235,10 +235,7 @@ func TestMarketerGeneratesABatch(t *testing.T) {
 	mustRun(t, env, "user", "create", "--email", "marketer@example.com", "--role", "editor")
 	base, _ := startRunLog(t, env)
 
-	p := b.MustPage(base + "/login").Timeout(30 * time.Second)
-	p.MustElement("#email").MustInput("marketer@example.com")
-	p.MustElement("#password").MustInput("marketer password 1")
-	follow(p, p.MustElement(`[data-testid="login"]`))
+	p := signIn(b, base, "marketer@example.com", "marketer password 1", 30*time.Second)
 	p.MustElement(`[data-testid="no-coupons"]`)
 	followNav(p, "^Generate codes$")
 
@@ -538,6 +535,16 @@ func TestMarketerHandsOutBirthdayCoupon(t *testing.T) {
 	}
 }
 
+// signIn opens the sign-in page in a new tab of b, signs in as email and
+// waits for the page it leads to; steps fail after timeout.
+func signIn(b *rod.Browser, base, email, password string, timeout time.Duration) *rod.Page {
+	p := b.MustPage(base + "/login").Timeout(timeout)
+	p.MustElement("#email").MustInput(email)
+	p.MustElement("#password").MustInput(password)
+	follow(p, p.MustElement(`[data-testid="login"]`))
+	return p
+}
+
 // followNav follows the navigation's link whose text matches re, opening
 // the menu it is in first, as a person would.
 func followNav(p *rod.Page, re string) {
@@ -591,10 +598,7 @@ func TestMarketerIssuesSeriesCodes(t *testing.T) {
 	token := mustRun(t, env, "token", "create", "--name", "pos")
 	base := startRun(t, env)
 
-	p := b.MustPage(base + "/login").Timeout(30 * time.Second)
-	p.MustElement("#email").MustInput("marketer@example.com")
-	p.MustElement("#password").MustInput("marketer password 1")
-	follow(p, p.MustElement(`[data-testid="login"]`))
+	p := signIn(b, base, "marketer@example.com", "marketer password 1", 30*time.Second)
 	p.MustElement(`[data-testid="no-coupons"]`)
 
 	// Create the series, with a mistake first.
@@ -698,10 +702,7 @@ func TestMarketerReadsTheDashboard(t *testing.T) {
 		}
 	}
 
-	p := b.MustPage(base + "/login").Timeout(30 * time.Second)
-	p.MustElement("#email").MustInput("marketer@example.com")
-	p.MustElement("#password").MustInput("marketer password 1")
-	follow(p, p.MustElement(`[data-testid="login"]`))
+	p := signIn(b, base, "marketer@example.com", "marketer password 1", 30*time.Second)
 	followNav(p, "^Dashboard$")
 	// Today: 10 % of 50.00, 30.00 and 20.00 EUR.
 	today := p.MustElement(`[data-testid="period-Today"]`)

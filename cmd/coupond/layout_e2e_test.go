@@ -111,10 +111,7 @@ func TestGenerateSaysWhichPromotionTheCodesReach(t *testing.T) {
 	if status, body := postJSON(t, base, token, "/api/promotions", `{"name":"Spring Sale 15%","discountType":"percent","discountValue":15,"utmSource":"newsletter"}`); status != http.StatusCreated {
 		t.Fatalf("create the promotion: %d %s", status, body)
 	}
-	p := b.MustPage(base + "/login").Timeout(30 * time.Second)
-	p.MustElement("#email").MustInput("marketer@example.com")
-	p.MustElement("#password").MustInput("marketer password 1")
-	follow(p, p.MustElement(`[data-testid="login"]`))
+	p := signIn(b, base, "marketer@example.com", "marketer password 1", 30*time.Second)
 	followNav(p, "^Generate codes$")
 	p.MustElement(`[data-testid="reach-none"]`)
 	p.MustElement("#quantity").MustSelectAllText().MustInput("100000")
@@ -143,10 +140,7 @@ func TestEachConfirmationAsksInADialog(t *testing.T) {
 	if status, body := postJSON(t, base, token, "/api/promotions", `{"name":"Spring","discountType":"percent","discountValue":10,"utmSource":"spring"}`); status != http.StatusCreated {
 		t.Fatalf("create the promotion: %d %s", status, body)
 	}
-	p := b.MustPage(base + "/login").Timeout(60 * time.Second)
-	p.MustElement("#email").MustInput("admin@example.com")
-	p.MustElement("#password").MustInput("admin password 12")
-	follow(p, p.MustElement(`[data-testid="login"]`))
+	p := signIn(b, base, "admin@example.com", "admin password 12", 60*time.Second)
 
 	cases := []struct {
 		page, button, question, notice string
