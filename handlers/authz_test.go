@@ -71,6 +71,7 @@ var consoleMatrix = map[string]consoleAccess{
 	"GET /promotions":                {303, 200, 200, 200},
 	"GET /promotions/new":            {303, 403, 200, 200},
 	"POST /promotions":               {303, 403, 422, 422},
+	"POST /promotions/reach":         {303, 403, 200, 200},
 	"GET /promotions/:id":            {303, 200, 200, 200},
 	"POST /promotions/:id":           {303, 403, 422, 422},
 	"GET /promotions/:id/edit":       {303, 403, 200, 200},

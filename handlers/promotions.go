@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -185,7 +186,7 @@ func (h *Promotions) New(c echo.Context) error {
 // a message beside each bad field.
 func (h *Promotions) Create(c echo.Context) error {
 	form, spec, err := readPromotionForm(c, TermsOf(c))
-	if err == nil {
+	if err = h.checkPromotionReach(c, &form, nil, err); err == nil {
 		var p models.Promotion
 		if p, err = h.Store.CreatePromotion(c.Request().Context(), spec); err == nil {
 			notify(c, "Promotion "+p.Name+" created.")
@@ -209,6 +210,9 @@ func (h *Promotions) Edit(c echo.Context) error {
 		MaxUsage: itoa(p.MaxUsage), MaxUsagePerClient: itoa(p.MaxUsagePerClient),
 		UTMSource: httpx.Deref(p.UTMSource), UTMCampaign: httpx.Deref(p.UTMCampaign),
 	}}
+	if f.Reach, err = promotionReach(c.Request().Context(), h.Store, &p, f.UTMSource, f.UTMCampaign, false); err != nil {
+		return err
+	}
 	return Render(c, http.StatusOK, views.PromotionFormPage(page(c, "Edit "+p.Name, views.SectionPromotions), f))
 }
 
@@ -221,7 +225,7 @@ func (h *Promotions) Update(c echo.Context) error {
 	}
 	form, spec, err := readPromotionForm(c, TermsOf(c))
 	form.ID = p.ID
-	if err == nil {
+	if err = h.checkPromotionReach(c, &form, &p, err); err == nil {
 		var saved models.Promotion
 		if saved, err = h.Store.UpdatePromotion(c.Request().Context(), p.ID, spec); err == nil {
 			notify(c, "Promotion "+saved.Name+" saved.")
@@ -536,4 +540,70 @@ func redemptionRow(t Terms, promotionID int64) func(models.Redemption) views.Red
 		}
 		return row
 	}
+}
+
+// promotionReach tells how many coupons carry the tags source and
+// campaign as typed; for an edit of promotion before (nil for a new one),
+// only tags it did not have already ask for the tick.
+func promotionReach(ctx context.Context, store interface {
+	TaggedCoupons(ctx context.Context, field, tag string) (int64, error)
+}, before *models.Promotion, source, campaign string, ticked bool) (views.PromotionReachView, error) {
+	v := views.PromotionReachView{Source: strings.TrimSpace(source), Campaign: strings.TrimSpace(campaign), Ticked: ticked}
+	var hadSource, hadCampaign *string
+	if before != nil {
+		hadSource, hadCampaign = before.UTMSource, before.UTMCampaign
+	}
+	kept := func(tag string, had *string) bool { return had != nil && strings.EqualFold(*had, tag) }
+	var err error
+	if v.Source != "" {
+		if v.SourceCoupons, err = store.TaggedCoupons(ctx, models.FieldUTMSource, v.Source); err != nil {
+			return v, err
+		}
+		v.Ask = v.Ask || v.SourceCoupons > 0 && !kept(v.Source, hadSource)
+	}
+	if v.Campaign != "" {
+		if v.CampaignCoupons, err = store.TaggedCoupons(ctx, models.FieldUTMCampaign, v.Campaign); err != nil {
+			return v, err
+		}
+		v.Ask = v.Ask || v.CampaignCoupons > 0 && !kept(v.Campaign, hadCampaign)
+	}
+	return v, nil
+}
+
+// ReachPreview answers the promotion form as its tags are typed: how
+// many coupons carry them (promotionId names the promotion being
+// edited).
+func (h *Promotions) ReachPreview(c echo.Context) error {
+	ctx := c.Request().Context()
+	var before *models.Promotion
+	if id, err := strconv.ParseInt(c.FormValue("promotionId"), 10, 64); err == nil && id > 0 {
+		p, err := h.Store.Promotion(ctx, id)
+		if err != nil {
+			return err
+		}
+		before = &p
+	}
+	v, err := promotionReach(ctx, h.Store, before, c.FormValue(views.FieldUTMSource), c.FormValue(views.FieldUTMCampaign), c.FormValue(views.FieldConfirmReach) == "true")
+	if err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.PromotionReach(v))
+}
+
+// checkPromotionReach tells form how many coupons its tags reach and,
+// when the form is otherwise valid (err nil), refuses it until the tick
+// accepts tags new to the promotion (before, nil for a new one) that
+// coupons carry.
+func (h *Promotions) checkPromotionReach(c echo.Context, form *views.PromotionForm, before *models.Promotion, err error) error {
+	v, rerr := promotionReach(c.Request().Context(), h.Store, before, form.UTMSource, form.UTMCampaign, c.FormValue(views.FieldConfirmReach) == "true")
+	if rerr != nil {
+		return rerr
+	}
+	form.Reach = v
+	if err == nil && v.Ask && !v.Ticked {
+		msg := "Coupons already carry these tags: tick the box to let them give this promotion's discount, or change the tags."
+		form.Reach.Error = msg
+		return models.Invalid(views.FieldConfirmReach, msg)
+	}
+	return err
 }

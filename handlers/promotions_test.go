@@ -727,3 +727,35 @@ func TestPromotionsAndSeriesAreSearchedByName(t *testing.T) {
 		}
 	})
 }
+
+// The promotion form says how many coupons its tags reach before it is
+// saved; tags new to the promotion that coupons carry take a tick.
+func TestPromotionFormSaysWhichCouponsItReaches(t *testing.T) {
+	t.Parallel()
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
+		h.MustTaggedCoupon("NL-1", "newsletter", "")
+		h.MustTaggedCoupon("NL-2", "Newsletter", "")
+		r := h.Post(views.PromotionReachURL, url.Values{"utmSource": {"newsletter"}, "utmCampaign": {"nobody"}}, webtest.HTMX(views.PromotionReachID))
+		if r.Status != http.StatusOK || testID(r.Body, "reach-source") != "2 coupons carry the UTM source newsletter." ||
+			testID(r.Body, "reach-campaign") != "0 coupons carry the UTM campaign nobody." || !strings.Contains(r.Body, `data-testid="confirm-reach"`) {
+			t.Errorf("the reach as typed: %d %s", r.Status, r.Body)
+		}
+		form := url.Values{"name": {"Newsletter 10%"}, "status": {"active"}, "kind": {"regular"}, "discountType": {"percent"}, "discountValue": {"10"},
+			"maxUsage": {"0"}, "maxUsagePerClient": {"0"}, "utmSource": {"newsletter"}}
+		r = h.Post("/promotions", form, nil)
+		if r.Status != http.StatusUnprocessableEntity || testID(r.Body, "error-confirmReach") == "" || h.PromotionCount() != 0 {
+			t.Fatalf("a promotion that 2 coupons would reach, without the tick: %d, %d promotions", r.Status, h.PromotionCount())
+		}
+		form.Set("confirmReach", "true")
+		r = h.Post("/promotions", form, nil)
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("with the tick: %d %q", r.Status, testID(r.Body, "form-error"))
+		}
+		// Saving it again with the same tag asks nothing.
+		form.Del("confirmReach")
+		form.Set("name", "Newsletter 12%")
+		if r := h.Post(r.Header.Get("Location"), form, nil); r.Status != http.StatusSeeOther {
+			t.Errorf("an edit keeping its tag: %d %q", r.Status, testID(r.Body, "error-confirmReach"))
+		}
+	})
+}

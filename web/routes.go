@@ -114,6 +114,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.GET("/promotions", promotions.List, viewer...)
 	e.GET("/promotions/new", promotions.New, editor...)
 	e.POST("/promotions", promotions.Create, editor...)
+	e.POST(views.PromotionReachURL, promotions.ReachPreview, editor...)
 	e.GET("/promotions/:id", promotions.Show, viewer...)
 	e.POST("/promotions/:id", promotions.Update, editor...)
 	e.GET("/promotions/:id/edit", promotions.Edit, editor...)
