@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -307,15 +308,53 @@ func BenchmarkGenerate10M(b *testing.B) {
 // local cluster; COUPOND_TEST_POSTGRES), from the request to done.
 func BenchmarkGenerate1MPostgres(b *testing.B) {
 	n := benchCodes(b, 1_000_000)
+	if _, err := exec.LookPath("psql"); err != nil {
+		b.Fatal("the CSV reference needs psql (PostgreSQL's client)")
+	}
 	for b.Loop() {
-		p := startServer(b, map[string]string{"DATABASE_URL": storetest.PostgresSchemaDSN(b)}, "")
+		dsn := storetest.PostgresSchemaDSN(b)
+		p := startServer(b, map[string]string{"DATABASE_URL": dsn}, "")
 		p.peaks()
-		_, took := p.generate(b, n, "")
+		id, took := p.generate(b, n, "")
 		rss, _ := p.peaks()
 		b.ReportMetric(took.Seconds(), "coupond-s")
 		b.ReportMetric(float64(n)/took.Seconds(), "codes/s")
 		b.ReportMetric(float64(rss)/(1<<20), "rss-peak-MB")
+
+		csvTook, _ := p.download(b, fmt.Sprintf("/api/batches/%d/codes.csv", id))
+		refTook := postgresCSV(b, dsn, id)
+		b.ReportMetric(csvTook.Seconds(), "csv-s")
+		b.ReportMetric(refTook.Seconds(), "psql-copy-csv-s")
+		b.ReportMetric(csvTook.Seconds()/refTook.Seconds(), "csv-ratio")
 	}
+}
+
+// postgresCSV times psql's \copy writing the batch's coupons with the
+// export's 13 columns, in id order, to a file: the reference for the
+// CSV on PostgreSQL. dsn carries the test's schema as search_path, which
+// libpq takes as an option.
+func postgresCSV(b *testing.B, dsn string, batch int64) time.Duration {
+	b.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := u.Query()
+	schema := q.Get("search_path")
+	q.Del("search_path")
+	q.Set("options", "-csearch_path="+schema)
+	u.RawQuery = q.Encode()
+	out := filepath.Join(b.TempDir(), "reference.csv")
+	query := fmt.Sprintf(`\copy (SELECT c.code, CASE WHEN c.archived THEN 'archived' WHEN c.max_usage > 0 AND c.uses >= c.max_usage THEN 'used_up' ELSE 'no_active_promotion' END AS status, `+
+		`c.uses, c.max_usage AS max_uses, c.max_usage_per_client AS max_uses_per_customer, c.utm_source, c.utm_campaign, `+
+		`(SELECT string_agg(p.name, '; ') FROM promotions p WHERE p.status = 'active' AND (p.id = c.promotion_id OR lower(p.utm_source) = lower(c.utm_source) OR lower(p.utm_campaign) = lower(c.utm_campaign))) AS promotions, `+
+		`'' AS discount, '' AS valid_from, c.expires_at AS valid_until, c.customer_id AS customer, c.created_at FROM coupons c WHERE c.batch_id = %d ORDER BY c.id) TO '%s' CSV HEADER`, batch, out)
+	cmd := exec.Command("psql", u.String(), "-v", "ON_ERROR_STOP=1", "-q", "-c", query)
+	start := time.Now()
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("psql \\copy: %v\n%s", err, msg)
+	}
+	return time.Since(start)
 }
 
 // BenchmarkRedeemDuringGeneration redeems at 8 concurrent clients, each
