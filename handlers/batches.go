@@ -76,9 +76,7 @@ func (h *Batches) Generate(c echo.Context) error {
 	if rerr != nil {
 		return rerr
 	}
-	if msg := reachRefused(reach); err == nil && msg != "" {
-		reach.Error, err = msg, models.Invalid(views.FieldConfirmReach, msg)
-	}
+	err = refuseUnmeant(&reach, err)
 	f.Reach = reach
 	if err == nil {
 		var b models.Batch

@@ -187,11 +187,7 @@ func (h *Coupons) checkReach(c echo.Context, form *views.CouponForm, editing str
 		return rerr
 	}
 	form.Reach = reach
-	if msg := reachRefused(reach); err == nil && msg != "" {
-		form.Reach.Error = msg
-		return models.Invalid(views.FieldConfirmReach, msg)
-	}
-	return err
+	return refuseUnmeant(&form.Reach, err)
 }
 
 // formFailed re-renders the coupon form with 422 for input the user can

@@ -306,10 +306,8 @@ func (h *Promotions) LinkTag(c echo.Context) error {
 		}
 		if n > 0 {
 			refused.ask = true
-			refused.message = TermsOf(c).Count(n) + " coupons carry " + strings.TrimSpace(refused.tag) + ": linking it makes them give this promotion's discount at once. Tick to confirm."
-			if n == 1 {
-				refused.message = "1 coupon carries " + strings.TrimSpace(refused.tag) + ": linking it makes it give this promotion's discount at once. Tick to confirm."
-			}
+			refused.message = views.Counted(n, "coupon carries", "coupons carry") + " " + strings.TrimSpace(refused.tag) +
+				": once it is linked, they give this promotion's discount at once. Tick to confirm."
 			return h.tagRefused(c, id, refused)
 		}
 	}

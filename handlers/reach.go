@@ -104,12 +104,20 @@ func reachOf(c echo.Context, store reachStore, f reachForm, now time.Time) (view
 	return v, nil
 }
 
-// reachRefused is the message of a form sent without the tick its reach
-// asks for, "" when it may go on.
-func reachRefused(v views.ReachView) string {
-	if !v.Ask || v.Ticked {
-		return ""
+// refuseUnmeant refuses a form that is otherwise valid (err nil) but was
+// sent without the tick its reach asks for, noting why in v; any other
+// err passes through.
+func refuseUnmeant(v *views.ReachView, err error) error {
+	if err != nil || !v.Ask || v.Ticked {
+		return err
 	}
+	v.Error = reachRefused(*v)
+	return models.Invalid(views.FieldConfirmReach, v.Error)
+}
+
+// reachRefused is the message of a form sent without the tick its reach
+// asks for.
+func reachRefused(v views.ReachView) string {
 	var names []string
 	for _, it := range v.Items {
 		if it.Unmeant {

@@ -147,15 +147,6 @@ func stateRow(t Terms, c models.Coupon, ps []models.Promotion, now time.Time) vi
 // stateWhy says in a sentence why c, reached by ps, is in state at now,
 // and what would change it.
 func stateWhy(t Terms, c models.Coupon, ps []models.Promotion, state string, now time.Time) string {
-	pending := func(why func(p models.Promotion) bool) []models.Promotion {
-		var out []models.Promotion
-		for _, p := range ps {
-			if p.Status == models.PromotionActive && why(p) {
-				out = append(out, p)
-			}
-		}
-		return out
-	}
 	switch state {
 	case models.CouponArchived:
 		return "Archived: checkouts refuse it until it is unarchived."
@@ -173,10 +164,10 @@ func stateWhy(t Terms, c models.Coupon, ps []models.Promotion, state string, now
 		}
 		return "Every promotion it reaches has ended."
 	case models.CouponNotStarted:
-		soon := pending(func(p models.Promotion) bool { return p.DateReason(now) == models.ReasonNotStarted && p.Reaches(c) })
-		first := soon[0]
-		for _, p := range soon[1:] {
-			if p.BeginsAt.Before(*first.BeginsAt) {
+		// The state says one of ps is active and yet to begin.
+		var first models.Promotion
+		for _, p := range ps {
+			if p.Status == models.PromotionActive && p.DateReason(now) == models.ReasonNotStarted && (first.BeginsAt == nil || p.BeginsAt.Before(*first.BeginsAt)) {
 				first = p
 			}
 		}

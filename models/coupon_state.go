@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -33,14 +34,7 @@ const (
 var CouponStates = []string{CouponActive, CouponUsedUp, CouponExpired, CouponNotStarted, CouponNoActivePromotion, CouponArchived}
 
 // ValidCouponState reports whether state is one of CouponStates.
-func ValidCouponState(state string) bool {
-	for _, s := range CouponStates {
-		if s == state {
-			return true
-		}
-	}
-	return false
-}
+func ValidCouponState(state string) bool { return slices.Contains(CouponStates, state) }
 
 // UsedUp reports whether c has no uses left of its own: its uses reached
 // its limit, or, for a code of one customer with a limit per customer

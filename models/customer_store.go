@@ -312,7 +312,7 @@ func (s *Store) customerSearch(query string) ([]string, []any) {
 	}
 	if s.dialect == DialectPostgres {
 		// Served by the text_pattern_ops index, whatever the collation.
-		escaped := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(email)
+		escaped := likeEscaper.Replace(email)
 		conds, args = append(conds, `email LIKE ? ESCAPE '\'`), append(args, escaped+"%")
 	} else {
 		// SQLite compares text bytewise, and no UTF-8 text holds the byte
