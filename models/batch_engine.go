@@ -190,8 +190,8 @@ func (s *Store) insertCodesTx(ctx context.Context, tx *gorm.DB, b Batch, codes [
 	return insertSQLite(ctx, tx.Statement.ConnPool, consts, codes)
 }
 
-// insertSQLite inserts codes, all of one length, with INSERT OR IGNORE
-// and returns how many it inserted. The codes travel as one string that
+// insertSQLite inserts codes, all of one length, with INSERT OR IGNORE,
+// indexes them for search and returns how many it inserted. The codes travel as one string that
 // the statement cuts apart, so a chunk costs one bound value rather than
 // one per code (each bound value is a cgo call), and the values every
 // code shares are bound once.
@@ -206,10 +206,21 @@ func insertSQLite(ctx context.Context, conn gorm.ConnPool, consts []any, codes [
 	for _, c := range codes {
 		all = append(all, c...)
 	}
+	// The codes this statement inserts are the ones past the highest id
+	// now: the writer is alone in its transaction.
+	var last int64
+	if err := conn.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM coupons").Scan(&last); err != nil {
+		return 0, fmt.Errorf("insert codes: %w", err)
+	}
 	args := append([]any{all, len(codes), size}, consts...)
 	res, err := conn.ExecContext(ctx, sqliteInsert(len(consts)), args...)
 	if err != nil {
 		return 0, fmt.Errorf("insert codes: %w", err)
+	}
+	// The search index's trigger leaves batch codes out; one statement
+	// indexes the chunk instead.
+	if _, err := conn.ExecContext(ctx, "INSERT INTO coupon_search (rowid, code) SELECT id, code FROM coupons WHERE id > ?", last); err != nil {
+		return 0, fmt.Errorf("index codes for search: %w", err)
 	}
 	return res.RowsAffected()
 }

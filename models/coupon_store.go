@@ -3,11 +3,9 @@ package models
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"gorm.io/gorm"
 )
@@ -422,90 +420,6 @@ func pageLimit(limit int, verr *ValidationError) int {
 		verr.Add(FieldLimit, fmt.Sprintf("must be between 1 and %d", MaxListLimit))
 	}
 	return limit
-}
-
-// CouponFilter selects and pages coupons in code order (ignoring case).
-type CouponFilter struct {
-	// Prefix matches codes starting with it, ignoring case.
-	Prefix string
-	// UTMSource and UTMCampaign match ignoring case when not empty.
-	UTMSource   string
-	UTMCampaign string
-	// Archived selects archived (true) or not archived (false) coupons;
-	// nil both.
-	Archived *bool
-	// State selects the coupons in one of CouponStates at At (the
-	// store's clock when zero); "" any.
-	State string
-	At    time.Time
-	// After is the cursor of the previous page's Next.
-	After string
-	// Limit is the page size: 0 means DefaultListLimit.
-	Limit int
-}
-
-// CouponPage is one page of coupons and the cursor of the next page, empty
-// on the last page.
-type CouponPage struct {
-	Coupons []Coupon
-	Next    string
-}
-
-// ListCoupons returns a page of coupons by keyset pagination on the
-// case-folded code, so every page costs the same however deep it is. It
-// fails with a *ValidationError for a bad limit or cursor.
-func (s *Store) ListCoupons(ctx context.Context, f CouponFilter) (CouponPage, error) {
-	var verr ValidationError
-	limit := pageLimit(f.Limit, &verr)
-	var after string
-	if f.After != "" {
-		b, err := base64.RawURLEncoding.DecodeString(f.After)
-		if err != nil || !couldBeCode(string(b)) {
-			verr.Add(FieldCursor, "is not a cursor this server handed out; start again without it")
-		}
-		after = string(b)
-	}
-	if f.State != "" && !ValidCouponState(f.State) {
-		verr.Add(FieldState, "must be one of "+strings.Join(CouponStates, ", "))
-	}
-	if err := verr.Err(); err != nil {
-		return CouponPage{}, fmt.Errorf("list coupons: %w", err)
-	}
-	q := s.db.WithContext(ctx).Model(&Coupon{})
-	if f.Prefix != "" {
-		// Codes are ASCII up to 'z' once folded, so every code with the
-		// prefix sorts before prefix+"{"; a range uses the index on every
-		// database, where LIKE would not.
-		key := CodeKey(f.Prefix)
-		q = q.Where("lower(code) >= ? AND lower(code) < ?", key, key+"{")
-	}
-	if f.UTMSource != "" {
-		// The IS NOT NULL terms let the planners use the partial
-		// indexes on tagged coupons.
-		q = q.Where("utm_source IS NOT NULL AND lower(utm_source) = ?", strings.ToLower(f.UTMSource))
-	}
-	if f.UTMCampaign != "" {
-		q = q.Where("utm_campaign IS NOT NULL AND lower(utm_campaign) = ?", strings.ToLower(f.UTMCampaign))
-	}
-	if f.Archived != nil {
-		q = q.Where(s.archivedIs(*f.Archived))
-	}
-	if f.State != "" {
-		q = s.stateWhere(q, f.State, cmp.Or(f.At, s.now()))
-	}
-	if after != "" {
-		q = q.Where("lower(code) > ?", after)
-	}
-	var cs []Coupon
-	if err := q.Order("lower(code)").Limit(limit + 1).Find(&cs).Error; err != nil {
-		return CouponPage{}, fmt.Errorf("list coupons: %w", err)
-	}
-	page := CouponPage{Coupons: cs}
-	if len(cs) > limit {
-		page.Coupons = cs[:limit]
-		page.Next = base64.RawURLEncoding.EncodeToString([]byte(CodeKey(cs[limit-1].Code)))
-	}
-	return page, nil
 }
 
 // Batch returns one generation run. It fails with ErrNotFound.

@@ -16,6 +16,7 @@ const (
 	FieldLimit = "limit"
 	// FieldCursor is a paging cursor handed out by a previous page.
 	FieldCursor          = "cursor"
+	FieldSort            = "sort"
 	FieldEmail           = "email"
 	FieldPassword        = "password"
 	FieldCurrentPassword = "currentPassword"

@@ -173,11 +173,15 @@ func PostgresSchemaDSN(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("connect to PostgreSQL at %s: %v", PostgresEnv, err)
 	}
-	if err := admin.Exec("CREATE SCHEMA " + schema).Error; err != nil {
+	err = ensureTrigram(admin)
+	if err == nil {
+		err = admin.Exec("CREATE SCHEMA " + schema).Error
+	}
+	if err != nil {
 		if cerr := sqlDB.Close(); cerr != nil {
 			t.Errorf("close the admin connection: %v", cerr)
 		}
-		t.Fatalf("create schema: %v", err)
+		t.Fatalf("prepare the test schema: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := admin.Exec("DROP SCHEMA " + schema + " CASCADE").Error; err != nil {
@@ -195,4 +199,21 @@ func PostgresSchemaDSN(t testing.TB) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// ensureTrigram creates the pg_trgm extension the migrations need, once
+// for the whole test database, before tests in several processes migrate
+// schemas of their own at once: CREATE EXTENSION IF NOT EXISTS races
+// with itself, so a failure counts only while the extension is still
+// missing.
+func ensureTrigram(admin *gorm.DB) error {
+	err := admin.Exec("CREATE EXTENSION IF NOT EXISTS pg_trgm").Error
+	if err == nil {
+		return nil
+	}
+	var n int64
+	if cerr := admin.Raw("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'").Scan(&n).Error; cerr == nil && n == 1 {
+		return nil
+	}
+	return fmt.Errorf("create the pg_trgm extension: %w", err)
 }
