@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/coupond/coupond/handlers/httpx"
@@ -44,12 +46,17 @@ func (h *Coupons) List(c echo.Context) error {
 	q := c.QueryParams()
 	ctx := c.Request().Context()
 	now := h.Now()
-	v := views.CouponList{Query: q.Get("q"), UTMSource: q.Get("utmSource"), UTMCampaign: q.Get("utmCampaign"), State: q.Get("state")}
+	v := views.CouponList{Query: q.Get("q"), UTMSource: q.Get("utmSource"), UTMCampaign: q.Get("utmCampaign"), State: q.Get("state"), Sort: q.Get("sort")}
 	if v.State != "" && !models.ValidCouponState(v.State) {
 		v.Error = "There is no state \"" + v.State + "\", so this is every coupon."
 		v.State = ""
 	}
-	f := models.CouponFilter{Prefix: v.Query, UTMSource: v.UTMSource, UTMCampaign: v.UTMCampaign, State: v.State, At: now, After: q.Get("after")}
+	if v.Sort != "" && !slices.Contains(models.CouponSorts, v.Sort) {
+		v.Error = "The list cannot be sorted that way, so it is in code order."
+		v.Sort = ""
+	}
+	v.Sorts = sortLinks(v)
+	f := models.CouponFilter{Search: v.Query, UTMSource: v.UTMSource, UTMCampaign: v.UTMCampaign, TagPrefix: true, State: v.State, Sort: v.Sort, At: now, After: q.Get("after")}
 	res, err := h.Store.ListCoupons(ctx, f)
 	if verr := (*models.ValidationError)(nil); errors.As(err, &verr) && f.After != "" {
 		v.Error = "That page link is not valid any more, so this is the first page."
@@ -72,7 +79,7 @@ func (h *Coupons) List(c echo.Context) error {
 	if f.After != "" {
 		v.FirstURL = listURL(v, "")
 	}
-	v.CSVURL = queryURL("/coupons.csv", map[string]string{"q": v.Query, "utmSource": v.UTMSource, "utmCampaign": v.UTMCampaign, "state": v.State})
+	v.CSVURL = queryURL("/coupons.csv", listQuery(v, ""))
 	if wantsFragment(c, views.CouponTableID) {
 		return Render(c, http.StatusOK, views.CouponTable(csrfToken(c), canEdit(c), v))
 	}
@@ -87,7 +94,44 @@ func (h *Coupons) CSV(c echo.Context) error {
 }
 
 func listURL(v views.CouponList, after string) string {
-	return queryURL("/coupons", map[string]string{"q": v.Query, "utmSource": v.UTMSource, "utmCampaign": v.UTMCampaign, "state": v.State, "after": after})
+	return queryURL("/coupons", listQuery(v, after))
+}
+
+// listQuery is the list's filters and order as a query, with the cursor
+// after.
+func listQuery(v views.CouponList, after string) map[string]string {
+	return map[string]string{"q": v.Query, "utmSource": v.UTMSource, "utmCampaign": v.UTMCampaign, "state": v.State, "sort": v.Sort, "after": after}
+}
+
+// firstSort is the way a column sorts when its header is first clicked:
+// codes A to Z, the most used first, the soonest ending first, the
+// newest first.
+var firstSort = map[string]string{"code": "code", "uses": "-uses", "ends": "ends", "created": "-created"}
+
+// sortLinks are the list's sortable headers: each sorts by its column
+// under the same filters, from the first page; the column the list is
+// sorted by sorts the other way round.
+func sortLinks(v views.CouponList) map[string]views.SortLink {
+	current := cmp.Or(v.Sort, "code")
+	links := map[string]views.SortLink{}
+	for col, first := range firstSort {
+		link := views.SortLink{}
+		next := first
+		switch current {
+		case col:
+			link.Dir, next = "ascending", "-"+col
+		case "-" + col:
+			link.Dir, next = "descending", col
+		}
+		w := v
+		w.Sort = next
+		if next == "code" {
+			w.Sort = ""
+		}
+		link.URL = listURL(w, "")
+		links[col] = link
+	}
+	return links
 }
 
 // Show is a coupon's page: the coupon, the promotions it activates and a

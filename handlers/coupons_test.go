@@ -331,3 +331,63 @@ func TestConsoleExplainsTheCouponCap(t *testing.T) {
 		}
 	})
 }
+
+// The list finds a code by any part of it, filters by the start of a UTM
+// tag, and sorts by the column whose header is clicked, both ways, the
+// order kept across pages, filters and the CSV.
+func TestConsoleListFindsAnyPartAndSortsByItsHeaders(t *testing.T) {
+	t.Parallel()
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
+		h.MustPromotion(models.PromotionInput{Status: models.PromotionActive, UTMSource: new("newsletter-dec")})
+		for _, code := range []string{"BDAY-ANNA-1205", "SPRING-1", "SUMMER-1"} {
+			h.MustTaggedCoupon(code, "newsletter-dec", "")
+		}
+		h.MustTaggedCoupon("ADS-1", "ads", "")
+		h.MustRedeem("SPRING-1", "c1", "o1", 1, nil)
+		h.MustRedeem("SPRING-1", "c2", "o2", 1, nil)
+		h.MustRedeem("SUMMER-1", "c1", "o3", 1, nil)
+		rows := func(r webtest.Response) []string {
+			t.Helper()
+			var codes []string
+			for _, m := range regexp.MustCompile(`data-code="([^"]+)"`).FindAllStringSubmatch(r.Body, -1) {
+				codes = append(codes, m[1])
+			}
+			return codes
+		}
+		check := func(path string, want ...string) webtest.Response {
+			t.Helper()
+			r := h.Do("GET", path, nil, nil)
+			if got := rows(r); r.Status != http.StatusOK || strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Errorf("GET %s = %d %q, want %q", path, r.Status, got, want)
+			}
+			return r
+		}
+		check("/coupons?q=anna", "BDAY-ANNA-1205")
+		check("/coupons?q=ING-", "SPRING-1")
+		check("/coupons?utmSource=NEWS", "BDAY-ANNA-1205", "SPRING-1", "SUMMER-1")
+		byUses := check("/coupons?sort=-uses&utmSource=news", "SPRING-1", "SUMMER-1", "BDAY-ANNA-1205")
+		// The sorted header says so and sorts the other way; the others
+		// start their own order, the filters kept.
+		if !strings.Contains(byUses.Body, `aria-sort="descending"`) || !regexp.MustCompile(`href="/coupons\?sort=uses&amp;utmSource=news"[^>]*data-testid="sort-uses"`).MatchString(byUses.Body) {
+			t.Errorf("the Uses header of a list sorted by -uses: %s", regexp.MustCompile(`<th[^>]*class="sortable"[\s\S]*?</th>`).FindAllString(byUses.Body, -1))
+		}
+		if !regexp.MustCompile(`href="/coupons\?sort=-created&amp;utmSource=news"[^>]*data-testid="sort-created"`).MatchString(byUses.Body) {
+			t.Error("the Created header must sort newest first under the same filters")
+		}
+		if !strings.Contains(byUses.Body, `href="/coupons.csv?sort=-uses&amp;utmSource=news"`) || !strings.Contains(byUses.Body, `name="sort" value="-uses"`) {
+			t.Error("the CSV link and the filter form must keep the order")
+		}
+		// Ties in the order of creation.
+		check("/coupons?sort=uses", "BDAY-ANNA-1205", "ADS-1", "SUMMER-1", "SPRING-1")
+		check("/coupons?sort=-created", "ADS-1", "SUMMER-1", "SPRING-1", "BDAY-ANNA-1205")
+		bad := check("/coupons?sort=price", "ADS-1", "BDAY-ANNA-1205", "SPRING-1", "SUMMER-1")
+		if !strings.Contains(bad.Body, "cannot be sorted that way") {
+			t.Error("an unknown order must say the list is in code order")
+		}
+		csv := h.Do("GET", "/coupons.csv?sort=-uses&q=s", nil, nil)
+		lines := strings.Split(strings.TrimSpace(csv.Body), "\n")
+		if csv.Status != http.StatusOK || len(lines) != 4 || !strings.HasPrefix(lines[1], "SPRING-1,") || !strings.HasPrefix(lines[3], "ADS-1,") {
+			t.Errorf("CSV sorted by -uses, searching s = %d %q", csv.Status, lines)
+		}
+	})
+}

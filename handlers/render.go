@@ -124,6 +124,8 @@ func couponRow(t Terms, c models.Coupon) views.CouponRow {
 		ExpirationIntervalPerUse: models.FormatTimeSpan(c.ExpirationIntervalPerUse),
 		Archived:                 c.Archived,
 		LastModified:             t.Time(c.UpdatedAt),
+		Ends:                     t.OptionalEnd(c.ExpiresAt),
+		Created:                  t.Time(c.CreatedAt),
 	}
 }
 

@@ -681,6 +681,13 @@ func (s *Store) commitChunk(ctx context.Context, b *Batch, c chunk, cfg RunnerCo
 			if n, err = copyCodes(ctx, tx, *b, codes, now); err != nil {
 				return err
 			}
+			// The trigram index of the codes takes new entries into a
+			// pending list that every search reads in full until it is
+			// merged; merging each chunk's at once costs no more than
+			// letting them pile up, and keeps searches fast.
+			if _, err := tx.Exec(ctx, "SELECT gin_clean_pending_list('idx_coupons_code_trgm'::regclass)"); err != nil {
+				return fmt.Errorf("merge the codes into the search index: %w", err)
+			}
 			return progress(func(q string, args ...any) (int64, error) {
 				tag, err := tx.Exec(ctx, pgPlaceholders(q), args...)
 				return tag.RowsAffected(), err

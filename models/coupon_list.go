@@ -290,7 +290,10 @@ func (s *Store) searchWhere(ctx context.Context, term string) (cond any, found b
 		return nil, false, nil
 	case s.dialect == DialectPostgres:
 		// The trigram index answers the LIKE from three characters on.
-		return gorm.Expr(`lower(code) LIKE ? ESCAPE '\'`, "%"+likeEscaper.Replace(term)+"%"), true, nil
+		// Backslash is PostgreSQL's escape character already; naming it
+		// (ESCAPE) would hide the pattern from the planner, which then
+		// guesses how many codes match and reads them all in order.
+		return gorm.Expr(`lower(code) LIKE ?`, "%"+likeEscaper.Replace(term)+"%"), true, nil
 	}
 	contains := gorm.Expr("instr(lower(code), ?) > 0", term)
 	// The trigram index needs three characters in a row that are not a

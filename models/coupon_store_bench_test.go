@@ -110,6 +110,9 @@ func BenchmarkListCoupons1M(b *testing.B) {
 		{"state-common", CouponFilter{State: CouponNoActivePromotion}},
 		// None is used up: the page reads every coupon to say so.
 		{"state-none", CouponFilter{State: CouponUsedUp}},
+		{"sort-newest", CouponFilter{Sort: "-created"}},
+		{"sort-most-used", CouponFilter{Sort: "-uses"}},
+		{"sort-ends", CouponFilter{Sort: "ends"}},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {

@@ -284,11 +284,12 @@ const (
 	statusArchived = "archived"
 )
 
-// CouponFilterOf reads the coupon list's filters from a query: q (a code
-// prefix), utmSource, utmCampaign, state (one of models.CouponStates) and
-// status (all, active or archived: whether archived).
+// CouponFilterOf reads the coupon list's filters from a query: q (any
+// part of a code), utmSource and utmCampaign (the start of a tag), state
+// (one of models.CouponStates), status (all, active or archived: whether
+// archived) and sort (one of models.CouponSorts, which the store checks).
 func CouponFilterOf(q url.Values) (models.CouponFilter, error) {
-	f := models.CouponFilter{Prefix: q.Get("q"), UTMSource: q.Get("utmSource"), UTMCampaign: q.Get("utmCampaign"), State: q.Get("state")}
+	f := models.CouponFilter{Search: q.Get("q"), UTMSource: q.Get("utmSource"), UTMCampaign: q.Get("utmCampaign"), TagPrefix: true, State: q.Get("state"), Sort: q.Get("sort")}
 	if f.State != "" && !models.ValidCouponState(f.State) {
 		return f, models.Invalid(models.FieldState, "must be one of "+strings.Join(models.CouponStates, ", "))
 	}

@@ -5,7 +5,9 @@
 -- three characters or more without reading the table. pg_trgm ships with
 -- PostgreSQL and is a trusted extension: the database's owner may create
 -- it. The operator class is named in the schema the extension lives in,
--- whatever the search_path.
+-- whatever the search_path. New entries wait in the index's pending list
+-- (read in full by every search) until it is merged: the batch engine
+-- merges each chunk's, autovacuum the rest.
 --
 -- idx_coupons_uses: the coupons used at least once, in order of their
 -- uses and id, for the list's orders by uses; unused coupons follow in id
