@@ -191,6 +191,27 @@ func TestMarketerManagesCoupons(t *testing.T) {
 	if d := cmp.Diff(shown, downloaded); d != "" {
 		t.Errorf("codes on the page (-) and in the CSV (+) differ:\n%s", d)
 	}
+
+	// Search finds a code by a fragment from its middle, in lower case,
+	// as the marketer types it.
+	wanted := rows[4][0]
+	p.MustNavigate(base + "/coupons").MustWaitLoad()
+	p.MustElement(`[data-testid="search"]`).MustInput(strings.ToLower(wanted[7:13]))
+	p.MustWait(`() => document.querySelectorAll("#coupon-table tr[data-code]").length === 1`)
+	if got := p.MustElement(`#coupon-table tr[data-code]`).MustAttribute("data-code"); *got != wanted {
+		t.Errorf("searching %q shows %s, want %s", strings.ToLower(wanted[7:13]), *got, wanted)
+	}
+	// The newest first, by the Created header, with the search cleared.
+	p.MustElement(`[data-testid="search"]`).MustSelectAllText().MustInput("")
+	p.MustWait(`() => document.querySelectorAll("#coupon-table tr[data-code]").length === 11`)
+	p.MustElement(`[data-testid="sort-created"]`).MustClick()
+	p.MustElement(`th[aria-sort="descending"] [data-testid="sort-created"]`)
+	if first := p.MustElement(`#coupon-table tr[data-code]`).MustAttribute("data-code"); !code.MatchString(*first) {
+		t.Errorf("newest first begins with %s, want a code of the batch made last", *first)
+	}
+	if !strings.Contains(p.MustInfo().URL, "sort=-created") {
+		t.Errorf("the address does not keep the order: %s", p.MustInfo().URL)
+	}
 }
 
 // download clicks el, a download link, and returns the CSV it fetched
