@@ -125,7 +125,8 @@ func couponRow(t Terms, c models.Coupon) views.CouponRow {
 		Archived:                 c.Archived,
 		LastModified:             t.Time(c.UpdatedAt),
 		Ends:                     t.OptionalEnd(c.ExpiresAt),
-		Created:                  t.Time(c.CreatedAt),
+		Created:                  t.Date(c.CreatedAt),
+		CreatedTime:              t.Time(c.CreatedAt),
 	}
 }
 
