@@ -46,7 +46,8 @@ unit:
 	@source .ci/test-env && $(GO) test -race -count=1 ./...
 
 ## bench: Go benchmarks (figures go to BENCHMARKS.md): list pages over
-## 1,000,000 coupons, the dashboard's reads over 1,000,000 redemptions, the full write load on a SQLite server, redemptions
+## 1,000,000 coupons, searches anywhere in the code over 1,000,000 coupons
+## on SQLite and PostgreSQL, the dashboard's reads over 1,000,000 redemptions, the full write load on a SQLite server, redemptions
 ## at 50 concurrent clients on SQLite and PostgreSQL, then the generation
 ## engine through the built binary: 1,000,000 codes beside the sqlite3
 ## tool importing as many (and the CSV export beside sqlite3 -csv),
@@ -56,6 +57,8 @@ unit:
 bench: build
 	@command -v sqlite3 >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 >/dev/null; } || { echo "bench needs the sqlite3 command-line tool (apt-get install sqlite3)"; exit 1; }
 	$(GO) test -run '^$$' -bench ListCoupons1M -benchtime 200x ./models/
+	@pg=$${COUPOND_TEST_POSTGRES:-$$(.ci/postgres 2>/dev/null)}; \
+	COUPOND_TEST_POSTGRES="$$pg" $(GO) test -run '^$$' -bench SearchCoupons1M -benchtime 50x -timeout 30m ./models/
 	$(GO) test -run '^$$' -bench DashboardReads1M -benchtime 5x ./models/
 	$(GO) test -run '^$$' -bench HeavyWritesSQLite -benchtime 1x -timeout 30m ./cmd/coupond/
 	@pg=$${COUPOND_TEST_POSTGRES:-$$(.ci/postgres 2>/dev/null)}; \

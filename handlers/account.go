@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 
@@ -48,7 +47,7 @@ func (h *Account) ChangePassword(c echo.Context) error {
 	wait, settle := h.Throttle.Attempt(c.RealIP(), "password:"+strconv.FormatInt(u.ID, 10))
 	if wait > 0 {
 		secs := httpx.SetRetryAfter(c, wait)
-		f.Errors = map[string]string{"currentPassword": fmt.Sprintf("was wrong too many times. Wait %d seconds and try again.", secs)}
+		f.Errors = map[string]string{"currentPassword": "was wrong too many times. Wait " + views.Counted(int64(secs), "second", "seconds") + " and try again."}
 		return h.form(c, http.StatusTooManyRequests, f)
 	}
 	ctx := c.Request().Context()

@@ -77,7 +77,7 @@ func (h *Auth) Login(c echo.Context) error {
 	wait, settle := h.Throttle.Attempt(c.RealIP(), email)
 	if wait > 0 {
 		secs := httpx.SetRetryAfter(c, wait)
-		f.Error = fmt.Sprintf("Too many failed sign-ins. Wait %d seconds and try again.", secs)
+		f.Error = "Too many failed sign-ins. Wait " + views.Counted(int64(secs), "second", "seconds") + " and try again."
 		return Render(c, http.StatusTooManyRequests, views.LoginPage(page(c, "Sign in", ""), f))
 	}
 	u, err := h.Store.Authenticate(c.Request().Context(), f.Email, c.FormValue("password"))

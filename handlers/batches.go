@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -81,7 +82,7 @@ func (h *Batches) Generate(c echo.Context) error {
 	if err == nil {
 		var b models.Batch
 		if b, err = h.Store.CreateBatch(ctx, spec); err == nil {
-			notify(c, fmt.Sprintf("Batch %d started: %s codes are being made. You can leave this page; it goes on.", b.ID, TermsOf(c).Count(int64(b.Quantity))))
+			notify(c, fmt.Sprintf("Batch %d started: %s being made. You can leave this page; it goes on.", b.ID, views.Counted(int64(b.Quantity), "code is", "codes are")))
 			return seeOther(c, views.BatchURL(b.ID))
 		}
 	}
@@ -173,12 +174,12 @@ func (h *Batches) preview(ctx context.Context, f views.GenerateForm) (views.Gene
 	if err != nil {
 		return views.GeneratePreview{}, err
 	}
-	v.Ready, v.Samples, v.Describe, v.CodeLength = true, p.Samples, format.Describe(), format.CodeLength()
+	v.Ready, v.Samples, v.Describe, v.CodeLength = true, p.Samples, describeFormat(format), format.CodeLength()
 	v.Keyspace, v.Existing = format.Keyspace().String(), p.Existing
 	if quantityOK {
-		v.Odds, v.Guessable = models.Odds(p.GuessProbability), p.GuessProbability > models.MaxGuessProbability
+		v.Odds, v.Guessable = odds(p.GuessProbability), p.GuessProbability > models.MaxGuessProbability
 		if verr := (*models.ValidationError)(nil); errors.As(p.Problem, &verr) {
-			v.Capacity = verr.Message(models.FieldQuantity)
+			v.Capacity = consoleMessage(verr.Message(models.FieldQuantity))
 		}
 	}
 	return v, nil
@@ -199,11 +200,11 @@ func (h *Batches) checkGenerate(ctx context.Context, spec models.BatchSpec, conf
 	var verr models.ValidationError
 	httpx.MergeInvalid(&verr, spec.Format.CheckCapacity(int64(spec.Quantity), counts[shape]))
 	if p := spec.Format.GuessProbability(counts[shape] + int64(spec.Quantity)); p > models.MaxGuessProbability && !confirmed {
-		odds := "one random guess would hit a code " + models.Odds(p)
+		chance := "the odds that one random guess hits a code are " + odds(p)
 		if p >= 1 {
-			odds = "every random guess would hit a code"
+			chance = "every random guess would hit a code"
 		}
-		verr.Add(views.FieldConfirmGuessable, odds+", more often than one in a million: tick this box to generate them anyway, or make the codes longer")
+		verr.Add(views.FieldConfirmGuessable, chance+", more often than one in a million: tick this box to generate them anyway, or make the codes longer")
 	}
 	return verr.Err()
 }
@@ -382,7 +383,56 @@ func describeBatch(b models.Batch) string {
 	if err != nil {
 		return "a format this version cannot read"
 	}
-	return f.Describe()
+	return describeFormat(f)
+}
+
+// charsetWords name each character set for one character and for many.
+var charsetWords = map[string][2]string{
+	models.CharsetUpperAlnum:  {"upper-case letter or digit", "upper-case letters and digits"},
+	models.CharsetLowerAlnum:  {"lower-case letter or digit", "lower-case letters and digits"},
+	models.CharsetDigits:      {"digit", "digits"},
+	models.CharsetLetters:     {"upper-case letter", "upper-case letters"},
+	models.CharsetUnambiguous: {"unambiguous character", "unambiguous characters"},
+}
+
+// describeFormat is f in a marketer's words, such as `"SPRING-" + 10
+// random upper-case letters and digits + check character`; the domain's
+// Describe names the character set by its API value.
+func describeFormat(f models.Format) string {
+	in := f.Input()
+	words, ok := charsetWords[in.Charset]
+	if !ok {
+		words = [2]string{in.Charset, in.Charset}
+	}
+	var parts []string
+	if in.Prefix != "" {
+		parts = append(parts, strconv.Quote(in.Prefix+in.Delimiter))
+	}
+	body := views.Counted(int64(in.Length), "random "+words[0], "random "+words[1])
+	if in.Pattern != "" {
+		body = "pattern " + in.Pattern + " (* is any of the " + words[1] + ")"
+	}
+	if in.Exclude != "" {
+		body += " without " + in.Exclude
+	}
+	parts = append(parts, body)
+	if in.Suffix != "" {
+		parts = append(parts, strconv.Quote(in.Delimiter+in.Suffix))
+	}
+	if in.Check {
+		parts = append(parts, "check character")
+	}
+	return strings.Join(parts, " + ")
+}
+
+// odds writes the chance of a random guess as models.Odds does, with
+// the thousands separators the console writes every count with: "1 in
+// 5,000".
+func odds(p float64) string {
+	if p > 0 && p < 1 && 1/p < 9999.5 {
+		return "1 in " + views.Thousands(int64(math.Round(1/p)))
+	}
+	return models.Odds(p)
 }
 
 // Show is a batch's page: its progress, format, limits and first codes.
@@ -422,7 +472,7 @@ func (h *Batches) Cancel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	notify(c, fmt.Sprintf("Batch %d cancelled. The %s codes it made are kept.", b.ID, TermsOf(c).Count(int64(b.Generated))))
+	notify(c, fmt.Sprintf("Batch %d cancelled after making %s; the codes it made keep working.", b.ID, views.Counted(int64(b.Generated), "code", "codes")))
 	if wantsFragment(c, views.BatchProgressID) {
 		return h.renderProgress(c, b)
 	}
@@ -476,7 +526,7 @@ func (h *Batches) renderPage(c echo.Context, b models.Batch) error {
 			return err
 		}
 		p := f.GuessProbability(counts[b.Shape])
-		v.CodeLength, v.Keyspace, v.Odds, v.Guessable = f.CodeLength(), f.Keyspace().String(), models.Odds(p), p > models.MaxGuessProbability
+		v.CodeLength, v.Keyspace, v.Odds, v.Guessable = f.CodeLength(), f.Keyspace().String(), odds(p), p > models.MaxGuessProbability
 	}
 	if b.PromotionID != nil {
 		p, err := h.Store.Promotion(ctx, *b.PromotionID)

@@ -72,7 +72,7 @@ func TestGenerateFormRefusesBadFieldsOneByOne(t *testing.T) {
 		}
 		fragmentOf(t, r.Body, views.GenerateFormID)
 		for field, want := range map[string]string{
-			"quantity": "must be a whole number", "prefix": "may contain only letters", "charset": "must be one of upper-alnum",
+			"quantity": "must be a whole number", "prefix": "may contain only letters", "charset": "must be one of the choices listed",
 			"maxUsage": "must be a whole number", "expirationIntervalPerUse": "",
 		} {
 			msg, marked := fieldError(r.Body, field)
@@ -106,7 +106,7 @@ func TestGenerateFormRefusesBadFieldsOneByOne(t *testing.T) {
 			t.Errorf("no quantity: %d %q", r.Status, msg)
 		}
 		r = h.Post("/coupons/generate", generateForm(fmt.Sprint(models.MaxBatchQuantity+1), "MANY", "", ""), nil)
-		if msg, _ := fieldError(r.Body, "quantity"); r.Status != http.StatusUnprocessableEntity || !strings.Contains(msg, "between 1 and 10000000") {
+		if msg, _ := fieldError(r.Body, "quantity"); r.Status != http.StatusUnprocessableEntity || msg != "must be from 1 to 10,000,000" {
 			t.Errorf("too many: %d %q", r.Status, msg)
 		}
 		h.WroteNothing()
@@ -123,7 +123,7 @@ func TestGenerateRefusesAQuantityTheFormatCannotHold(t *testing.T) {
 			t.Fatalf("600 codes of 1000: %d, want 422", r.Status)
 		}
 		msg, marked := fieldError(r.Body, "quantity")
-		if !marked || !strings.Contains(msg, "can make 1000 codes") || !strings.Contains(msg, "a length of 4 fits") {
+		if !marked || msg != "This format can make 1,000 codes; 600 more, with the 0 of this shape already made, would fill more than half of them. A length of 4 fits." {
 			t.Errorf("quantity message %q (marked %v), want the keyspace and a length that fits", msg, marked)
 		}
 		if got := testID(r.Body, "capacity-problem"); got != msg {
@@ -143,7 +143,7 @@ func TestGenerateRefusesAQuantityTheFormatCannotHold(t *testing.T) {
 		form = generateForm("101", "CAP", "3", models.CharsetDigits)
 		form.Set(views.FieldConfirmGuessable, "yes")
 		r = h.Post("/coupons/generate", form, nil)
-		if msg, _ := fieldError(r.Body, "quantity"); r.Status != http.StatusUnprocessableEntity || !strings.Contains(msg, "beside the 400 of its shape") {
+		if msg, _ := fieldError(r.Body, "quantity"); r.Status != http.StatusUnprocessableEntity || !strings.Contains(msg, "101 more, with the 400 of this shape already made") {
 			t.Errorf("101 more beside 400: %d %q", r.Status, msg)
 		}
 		if n := len(h.StoredBatches()); n != 1 {
@@ -221,7 +221,7 @@ func TestGeneratePreviewShowsSamplesKeyspaceAndOdds(t *testing.T) {
 			}
 		}
 		for tid, want := range map[string]string{
-			"preview-format": `"SPRING-" + 8 × digits`, "preview-length": "15 characters", "preview-keyspace": "100,000,000",
+			"preview-format": `"SPRING-" + 8 random digits`, "preview-length": "15 characters", "preview-keyspace": "100,000,000",
 			"preview-existing": "3,000", "preview-odds": "1 in 20 thousand",
 		} {
 			if got := testID(r.Body, tid); got != want {
@@ -257,7 +257,7 @@ func TestGeneratePreviewShowsSamplesKeyspaceAndOdds(t *testing.T) {
 
 		// Quantity past the keyspace: the problem, with its advice.
 		r = h.Post(views.GeneratePreviewURL, generateForm("60", "TINY", "2", models.CharsetDigits), webtest.HTMX(views.GeneratePreviewID))
-		if p := testID(r.Body, "capacity-problem"); !strings.Contains(p, "can make 100 codes") || !strings.Contains(p, "a length of 3 fits") {
+		if p := testID(r.Body, "capacity-problem"); !strings.Contains(p, "can make 100 codes; 60 more") || !strings.Contains(p, "A length of 3 fits.") {
 			t.Errorf("capacity problem %q", p)
 		}
 
@@ -544,7 +544,7 @@ func TestBatchListShowsEveryBatchNewestFirst(t *testing.T) {
 		}
 		first := row.FindStringSubmatch(r.Body)
 		for _, want := range []string{`<a href="/batches/` + fmt.Sprint(ids[0]) + `">`, `<progress value="0" max="61"`, "0 of 61",
-			"&#34;L51-&#34; + 9 × upper-alnum", "<td>" + newest.CreatedBy + "</td>", newest.CreatedAt.UTC().Format("2006-01-02 15:04:05"), "pending"} {
+			"&#34;L51-&#34; + 9 random upper-case letters and digits", "<td>" + newest.CreatedBy + "</td>", newest.CreatedAt.UTC().Format("2006-01-02 15:04:05"), "pending"} {
 			if !strings.Contains(first[0], want) {
 				t.Errorf("the newest row lacks %q: %s", want, first[0])
 			}

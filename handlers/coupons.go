@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/coupond/coupond/handlers/httpx"
@@ -256,6 +258,10 @@ func (h *Coupons) Unarchive(c echo.Context) error { return h.setArchived(c, fals
 
 func (h *Coupons) setArchived(c echo.Context, archived bool) error {
 	cp, err := h.Store.SetCouponArchived(c.Request().Context(), c.Param("code"), archived)
+	if capErr := (*models.ActiveCapError)(nil); errors.As(err, &capErr) {
+		// The API names the flag; a marketer is told what to do.
+		return echo.NewHTTPError(http.StatusConflict, capMessage(capErr))
+	}
 	if err != nil {
 		return err
 	}
@@ -344,10 +350,34 @@ func fieldMessages(verr *models.ValidationError, names map[string]string) map[st
 			name = n
 		}
 		if _, seen := msgs[name]; !seen {
-			msgs[name] = fe.Message
+			msgs[name] = consoleMessage(fe.Message)
 		}
 	}
 	return msgs
+}
+
+var (
+	rangeMessage    = regexp.MustCompile(`\b(?:from|between) (\d+) (?:to|and) (\d+)\b`)
+	capacityMessage = regexp.MustCompile(`^the format .+ can make (\d+) codes, and (\d+) more beside the (\d+) of its shape that exist would fill more than half of them; (.+)$`)
+)
+
+// consoleMessage words a domain message beside a form field as the
+// console speaks: the domain writes for API clients, with the values a
+// select sends and numbers without separators.
+func consoleMessage(msg string) string {
+	if strings.HasPrefix(msg, "must be one of ") {
+		// The values listed are the API's; the form offers them in words.
+		return "must be one of the choices listed"
+	}
+	if m := capacityMessage.FindStringSubmatch(msg); m != nil {
+		advice := strings.ToUpper(m[4][:1]) + m[4][1:]
+		return "This format can make " + views.GroupDigits(m[1]) + " codes; " + views.GroupDigits(m[2]) + " more, with the " +
+			views.GroupDigits(m[3]) + " of this shape already made, would fill more than half of them. " + advice + "."
+	}
+	return rangeMessage.ReplaceAllStringFunc(msg, func(r string) string {
+		m := rangeMessage.FindStringSubmatch(r)
+		return "from " + views.GroupDigits(m[1]) + " to " + views.GroupDigits(m[2])
+	})
 }
 
 // formProblem records err on a form when it is something the user can fix:
@@ -363,11 +393,16 @@ func formProblem(err error, fields *map[string]string, formErr *string) bool {
 	case errors.As(err, &dup):
 		*fields = map[string]string{views.FieldCode: "already exists (codes are compared ignoring case); choose another code"}
 	case errors.As(err, &capErr):
-		// The API names the flag; a marketer is told what to do.
-		*formErr = fmt.Sprintf("This store allows at most %s in use (not archived) at once; %s in use now, and this would add %s. Archive coupons that are no longer needed, or ask whoever runs coupond to raise the limit.",
-			views.Counted(int64(capErr.Cap), "coupon", "coupons"), views.Counted(capErr.Active, "is", "are"), views.Counted(int64(capErr.Adding), "more", "more"))
+		*formErr = capMessage(capErr)
 	default:
 		return false
 	}
 	return true
+}
+
+// capMessage says the active coupon cap in a marketer's words, where the
+// API names the flag that raises it.
+func capMessage(e *models.ActiveCapError) string {
+	return fmt.Sprintf("This store allows at most %s in use (not archived) at once; %s in use now, and this would add %s. Archive coupons that are no longer needed, or ask whoever runs coupond to raise the limit.",
+		views.Counted(int64(e.Cap), "coupon", "coupons"), views.Counted(e.Active, "is", "are"), views.Counted(int64(e.Adding), "more", "more"))
 }

@@ -329,6 +329,18 @@ func TestConsoleExplainsTheCouponCap(t *testing.T) {
 		if strings.Contains(r.Body, "--max-active-coupons") {
 			t.Error("the console names a flag")
 		}
+		// Unarchiving over the cap says the same in the flash.
+		if r := h.Post("/coupons/FIRST/archive", nil, nil); r.Status != http.StatusSeeOther {
+			t.Fatalf("archive: %d", r.Status)
+		}
+		if r := h.Post("/coupons", url.Values{"couponCode": {"THIRD"}}, nil); r.Status != http.StatusSeeOther {
+			t.Fatalf("the third coupon: %d", r.Status)
+		}
+		r = h.Post("/coupons/FIRST/unarchive", nil, webtest.HTMX(views.CouponStatusID))
+		if r.Status != http.StatusConflict || !strings.Contains(r.Body, "This store allows at most 1 coupon in use (not archived) at once; 1 is in use now, and this would add 1 more.") ||
+			strings.Contains(r.Body, "--max-active-coupons") {
+			t.Errorf("unarchive over the cap: %d %.300s", r.Status, r.Body)
+		}
 	})
 }
 

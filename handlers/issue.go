@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -68,7 +69,7 @@ func (h *Issue) Create(c echo.Context) error {
 	}
 	ref, known := customerRef(f.IdentifierType, f.Identifier)
 	if !known {
-		verr.Add(views.FieldIdentifierType, "must be one of id, mobile, email or externalId")
+		verr.Add(views.FieldIdentifierType, "choose one of customer id, mobile number, email or external id")
 	}
 	if verr.Err() != nil {
 		if known {
@@ -171,7 +172,10 @@ func issueProblem(err error, f *views.IssueForm, noneTicked bool) bool {
 		switch {
 		case name == models.FieldSeries:
 			name = views.FieldSeries
-		case name == models.FieldCustomer || strings.HasPrefix(name, models.FieldCustomer+"."):
+		case name == models.FieldCustomer:
+			// The domain lists its field names; the form has one box.
+			name, fe.Message = views.FieldIdentifier, "name the customer: type their identifier"
+		case strings.HasPrefix(name, models.FieldCustomer+"."):
 			name = views.FieldIdentifier
 		}
 		if f.Errors[name] == "" {
@@ -193,7 +197,7 @@ var issueFormFields = map[string]bool{views.FieldSeries: true, views.FieldIdenti
 func issueOutcome(t Terms, cust models.Customer, results []models.IssueResult) *views.IssueOutcome {
 	out := &views.IssueOutcome{Customer: customerRow(t, cust)}
 	for _, r := range results {
-		row := views.IssueResultRow{SeriesID: r.SeriesID, Reason: r.Reason, Message: r.Message}
+		row := views.IssueResultRow{SeriesID: r.SeriesID, Reason: r.Reason, Message: issueFailure(t, r)}
 		if r.Series != nil {
 			row.SeriesName = r.Series.Promotion.Name
 		}
@@ -203,6 +207,42 @@ func issueOutcome(t Terms, cust models.Customer, results []models.IssueResult) *
 		out.Rows = append(out.Rows, row)
 	}
 	return out
+}
+
+// issueFailure says why a series gave no code in a marketer's words and
+// what would let it give one; the store's message, written for API
+// clients, names series by id and times in UTC. "" when a code was
+// issued.
+func issueFailure(t Terms, r models.IssueResult) string {
+	var p models.Promotion
+	if r.Series != nil {
+		p = r.Series.Promotion
+	}
+	switch r.Reason {
+	case "":
+		return ""
+	case models.IssueSeriesNotFound:
+		return fmt.Sprintf("There is no series #%d.", r.SeriesID)
+	case models.IssueSeriesInactive:
+		if p.Status == models.PromotionArchived {
+			return "This series is archived: unarchive it and make it active to issue its codes."
+		}
+		return "This series is " + p.Status + ": edit it and make it active to issue its codes."
+	case models.IssueSeriesExpired:
+		if p.EndsAt != nil {
+			return "This series ended on " + t.Time(*p.EndsAt) + ": it issues no more codes."
+		}
+		return "This series has ended: it issues no more codes."
+	case models.IssueMaxCreate:
+		return "This series has issued " + views.Counted(int64(r.Limit), "code", "codes") + ", its Max codes issued: raise that limit to issue more."
+	case models.IssueCustomerLimit:
+		return "This customer already holds " + views.Counted(int64(r.Held), "code", "codes") + " of this series, its Max codes per customer."
+	case models.IssueActiveCap:
+		return "This store's limit on coupons in use (not archived) is reached. Archive coupons that are no longer needed, or ask whoever runs coupond to raise the limit."
+	case models.IssueCodesExhausted:
+		return "This series' code format has too few codes left: edit the series to make its codes longer."
+	}
+	return r.Message
 }
 
 // identifierTypes are the issue form's ways of naming a customer.

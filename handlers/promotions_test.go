@@ -195,7 +195,7 @@ func TestPromotionFormRefusesBadInput(t *testing.T) {
 			{name: "cap with more decimals than the currency", field: "discountCap", value: "5.005", want: "must be an amount in USD with at most 2 decimals, such as 20.50"},
 			{name: "cap of nothing", field: "discountCap", value: "0.00", want: "must be more than 0.00 USD"},
 			{name: "no name", field: "name", value: "  ", want: "is required"},
-			{name: "unknown kind", field: "kind", value: "weekly", want: "must be one of regular, bulk, series"},
+			{name: "unknown kind", field: "kind", value: "weekly", want: "must be one of the choices listed"},
 			{name: "fixed amount with more decimals than the currency", field: "discountValue", value: "4.999", set: map[string]string{"discountType": "fixed"}, want: "at most 2 decimals"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

@@ -352,12 +352,17 @@ func strayMessages(msgs map[string]string, known map[string]bool) string {
 		}
 	}
 	sort.Strings(names)
+	if len(names) == 0 {
+		return ""
+	}
 	parts := make([]string, 0, len(names))
 	for _, name := range names {
-		parts = append(parts, name+": "+msgs[name])
+		parts = append(parts, msgs[name])
 		delete(msgs, name)
 	}
-	return strings.Join(parts, "; ")
+	// The names are the API's, which a marketer never sees; what the
+	// form cannot show was set through the API.
+	return "Settings this form does not show are not valid (" + strings.Join(parts, "; ") + "); ask whoever set them through the API to correct them."
 }
 
 // seriesChoices are the options of the series form's selects.
@@ -380,7 +385,7 @@ func seriesRow(t Terms, s models.Series, now time.Time) views.SeriesRow {
 		Issued: s.Issued, MaxCreate: s.MaxCreate, MaxPerCustomer: s.MaxPerCustomer, UsesPerCode: s.UsesPerCode,
 	}
 	if f, err := s.CodeFormat(); err == nil {
-		r.Format = f.Describe()
+		r.Format = describeFormat(f)
 	}
 	return r
 }
@@ -390,10 +395,8 @@ func expiryText(s models.Series) string {
 	switch {
 	case s.Expiry != models.ExpiryDays:
 		return "when the series ends"
-	case s.ExpiryDays == 1:
-		return "1 day after it is issued, or when the series ends if that comes first"
 	}
-	return fmt.Sprintf("%d days after it is issued, or when the series ends if that comes first", s.ExpiryDays)
+	return views.Counted(int64(s.ExpiryDays), "day", "days") + " after it is issued, or when the series ends if that comes first"
 }
 
 // issuedCodeRow turns a personal code into a row of a series' or a

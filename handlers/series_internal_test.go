@@ -9,7 +9,7 @@ import (
 func TestStrayMessagesAreKeptForTheWholeForm(t *testing.T) {
 	msgs := map[string]string{"name": "is required", "items": "too big", "appliesTo": "must be bill"}
 	got := strayMessages(msgs, map[string]bool{"name": true})
-	if want := "appliesTo: must be bill; items: too big"; got != want {
+	if want := "Settings this form does not show are not valid (must be bill; too big); ask whoever set them through the API to correct them."; got != want {
 		t.Errorf("stray messages %q, want %q", got, want)
 	}
 	if d := cmp.Diff(map[string]string{"name": "is required"}, msgs); d != "" {
