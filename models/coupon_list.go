@@ -281,28 +281,47 @@ func (s *Store) ListCoupons(ctx context.Context, f CouponFilter) (CouponPage, er
 // ignoring case: nil for no term, and found false when no code can
 // contain it (it has characters no code has, or the search index finds
 // none).
+//
+// A term with three characters in a row that are not a LIKE wildcard
+// ('_' is one, and may be in codes) asks the engine's trigram index for
+// up to searchCandidates+1 codes. Up to searchCandidates, the page is
+// those coupons by id, sorted; past it the term is common, and the page
+// reads codes in order until it has enough. Shorter terms read in order
+// too: no index can answer them.
 func (s *Store) searchWhere(ctx context.Context, term string) (cond any, found bool, err error) {
 	term = strings.ToLower(strings.TrimSpace(term))
-	switch {
-	case term == "":
+	if term == "" {
 		return nil, true, nil
-	case len(term) > MaxCodeLength || strings.IndexFunc(term, func(r rune) bool { return !isCodeRune(r) }) >= 0:
-		return nil, false, nil
-	case s.dialect == DialectPostgres:
-		// The trigram index answers the LIKE from three characters on.
-		// Backslash is PostgreSQL's escape character already; naming it
-		// (ESCAPE) would hide the pattern from the planner, which then
-		// guesses how many codes match and reads them all in order.
-		return gorm.Expr(`lower(code) LIKE ?`, "%"+likeEscaper.Replace(term)+"%"), true, nil
 	}
+	if len(term) > MaxCodeLength || strings.IndexFunc(term, func(r rune) bool { return !isCodeRune(r) }) >= 0 {
+		return nil, false, nil
+	}
+	// instr and strpos hide the term from the planners, which take the
+	// condition for an ordinary one and read the codes in order.
 	contains := gorm.Expr("instr(lower(code), ?) > 0", term)
-	// The trigram index needs three characters in a row that are not a
-	// LIKE wildcard ('_' is one, and may be in codes: instr checks it).
+	if s.dialect == DialectPostgres {
+		contains = gorm.Expr("strpos(lower(code), ?) > 0", term)
+	}
 	if longestRun(term, '_') < 3 {
 		return contains, true, nil
 	}
 	var ids []int64
-	err = s.db.WithContext(ctx).Raw("SELECT rowid FROM coupon_search WHERE code LIKE ? LIMIT ?", "%"+term+"%", searchCandidates+1).Scan(&ids).Error
+	if s.dialect == DialectPostgres {
+		// Backslash is PostgreSQL's LIKE escape already. The planner
+		// cannot tell how many codes a fragment is in and may choose to
+		// read the whole table; this one read goes through the index.
+		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec("SET LOCAL enable_seqscan = off").Error; err != nil {
+				return err
+			}
+			if err := tx.Exec("SET LOCAL enable_indexscan = off").Error; err != nil {
+				return err
+			}
+			return tx.Raw("SELECT id FROM coupons WHERE lower(code) LIKE ? LIMIT ?", "%"+likeEscaper.Replace(term)+"%", searchCandidates+1).Scan(&ids).Error
+		})
+	} else {
+		err = s.db.WithContext(ctx).Raw("SELECT rowid FROM coupon_search WHERE code LIKE ? LIMIT ?", "%"+term+"%", searchCandidates+1).Scan(&ids).Error
+	}
 	switch {
 	case err != nil:
 		return nil, false, fmt.Errorf("search codes: %w", err)
@@ -311,7 +330,7 @@ func (s *Store) searchWhere(ctx context.Context, term string) (cond any, found b
 	case len(ids) > searchCandidates:
 		return contains, true, nil
 	}
-	return gorm.Expr("id IN ? AND instr(lower(code), ?) > 0", ids, term), true, nil
+	return gorm.Expr("id IN ? AND "+contains.SQL, append([]any{ids}, contains.Vars...)...), true, nil
 }
 
 // longestRun is the length of the longest stretch of s without sep.
