@@ -2,9 +2,9 @@ package models_test
 
 import (
 	"encoding/json"
-	"strings"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
