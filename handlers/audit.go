@@ -53,7 +53,7 @@ func (h *Audit) List(c echo.Context) error {
 			return err
 		}
 		for _, e := range res.Events {
-			v.Rows = append(v.Rows, views.AuditRow{At: TermsOf(c).Time(e.At), Actor: e.Actor, Action: e.Action, Entity: e.Entity, EntityID: e.EntityID, Summary: e.Summary})
+			v.Rows = append(v.Rows, views.AuditRow{At: TermsOf(c).Time(e.At), Actor: e.Actor, Action: e.Action, Entity: e.Entity, EntityID: e.EntityID, Summary: auditChange(TermsOf(c), e.Summary)})
 		}
 		if res.Next != "" {
 			v.NextURL = auditURL(v, res.Next)
