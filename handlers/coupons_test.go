@@ -37,7 +37,7 @@ func TestConsolePagesRender(t *testing.T) {
 			t.Errorf("GET / = %d, want the dashboard", r.Status)
 		}
 		r := h.Do("GET", "/coupons/missing", nil, nil)
-		if r.Status != http.StatusNotFound || !strings.Contains(r.Body, `data-testid="error-page"`) || !strings.Contains(r.Body, `no coupon &#34;missing&#34; exists`) {
+		if r.Status != http.StatusNotFound || !strings.Contains(r.Body, `data-testid="error-page"`) || !strings.Contains(r.Body, `<p>No coupon &#34;missing&#34; exists.</p>`) {
 			t.Errorf("unknown coupon page = %d %s", r.Status, r.Body)
 		}
 		if r := h.Do("GET", "/static/vendor/htmx-2.0.11.min.js", nil, nil); r.Status != http.StatusOK || !strings.Contains(r.Header.Get("Cache-Control"), "immutable") {

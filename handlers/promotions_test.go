@@ -600,7 +600,7 @@ func TestPromotionUnknownOrMalformedIDIsNotFound(t *testing.T) {
 			} else {
 				r = h.Post(tc.path, validPromotionForm(), nil)
 			}
-			if r.Status != http.StatusNotFound || !strings.Contains(r.Body, `data-testid="error-page"`) || !strings.Contains(r.Body, "no promotion") {
+			if r.Status != http.StatusNotFound || !strings.Contains(r.Body, `data-testid="error-page"`) || !strings.Contains(r.Body, "No promotion") {
 				t.Errorf("%s %s = %d, want the 404 page naming the promotion", tc.method, tc.path, r.Status)
 			}
 		}
