@@ -228,5 +228,6 @@ func TestCouponsCSVFollowsTheListFilters(t *testing.T) {
 			t.Errorf("a customer id that reads as a formula is written %q, want it quoted", rows)
 		}
 		webtest.WantError(t, h.API("GET", "/api/coupons.csv?status=maybe", ""), http.StatusUnprocessableEntity, "invalid", "status")
+		webtest.WantError(t, h.API("GET", "/api/coupons.csv?sort=price", ""), http.StatusUnprocessableEntity, "invalid", "sort")
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -292,6 +293,11 @@ func CouponFilterOf(q url.Values) (models.CouponFilter, error) {
 	f := models.CouponFilter{Search: q.Get("q"), UTMSource: q.Get("utmSource"), UTMCampaign: q.Get("utmCampaign"), TagPrefix: true, State: q.Get("state"), Sort: q.Get("sort")}
 	if f.State != "" && !models.ValidCouponState(f.State) {
 		return f, models.Invalid(models.FieldState, "must be one of "+strings.Join(models.CouponStates, ", "))
+	}
+	// Checked here, before the first row is written: the store would
+	// refuse it only once the answer has begun.
+	if f.Sort != "" && !slices.Contains(models.CouponSorts, f.Sort) {
+		return f, models.Invalid(models.FieldSort, "must be one of "+strings.Join(models.CouponSorts, ", "))
 	}
 	switch q.Get("status") {
 	case "", statusAll:
