@@ -375,26 +375,34 @@ func (s *Store) EachBatchCoupon(ctx context.Context, id int64, fn func(Coupon) e
 		expires + ", " + created + " FROM coupons WHERE batch_id = $1 AND id > $2 ORDER BY id LIMIT $3"
 	var after int64
 	for {
-		n, err := s.exportPage(ctx, sqlDB, q, []any{id, after, exportChunk}, func(r Coupon) error {
-			after = r.ID
-			return fn(r)
-		})
-		if err != nil || n < exportChunk {
+		page, err := s.exportPage(ctx, sqlDB, q, []any{id, after, exportChunk})
+		if err != nil {
 			return err
 		}
+		// The page's read is over before fn writes a row: a client that
+		// stops reading holds no snapshot (which would keep the writer
+		// from resetting the WAL) while its download waits.
+		for _, r := range page {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if len(page) < exportChunk {
+			return nil
+		}
+		after = page[len(page)-1].ID
 	}
 }
 
-// exportPage runs one page's query and calls fn with each row; it
-// returns how many rows the page held.
-func (s *Store) exportPage(ctx context.Context, db *sql.DB, q string, args []any, fn func(Coupon) error) (int, error) {
+// exportPage runs one page's query and returns its rows, closing the read
+// before it returns.
+func (s *Store) exportPage(ctx context.Context, db *sql.DB, q string, args []any) ([]Coupon, error) {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return 0, fmt.Errorf("read coupons: %w", err)
+		return nil, fmt.Errorf("read coupons: %w", err)
 	}
 	defer rows.Close()
-	n := 0
-	var r Coupon
+	var page []Coupon
 	var uses, maxUsage, perClient, interval int64
 	var customer, source, campaign sql.NullString
 	var promotion sql.NullInt64
@@ -408,40 +416,35 @@ func (s *Store) exportPage(ctx context.Context, db *sql.DB, q string, args []any
 		}
 		return time.Time{}, fmt.Errorf("a time is a %T", v)
 	}
+	optional := func(v sql.NullString) *string {
+		if !v.Valid {
+			return nil
+		}
+		return &v.String
+	}
 	for rows.Next() {
+		var r Coupon
 		if err := rows.Scan(&r.ID, &r.Code, &r.Archived, &uses, &maxUsage, &perClient, &interval, &customer, &source, &campaign, &promotion, &expires, &created); err != nil {
-			return n, fmt.Errorf("read coupons: %w", err)
+			return nil, fmt.Errorf("read coupons: %w", err)
 		}
 		r.Uses, r.MaxUsage, r.MaxUsagePerClient, r.ExpirationIntervalPerUse = int(uses), int(maxUsage), int(perClient), time.Duration(interval)
-		r.CustomerID, r.UTMSource, r.UTMCampaign, r.PromotionID, r.ExpiresAt = nil, nil, nil, nil, nil
-		if customer.Valid {
-			r.CustomerID = &customer.String
-		}
-		if source.Valid {
-			r.UTMSource = &source.String
-		}
-		if campaign.Valid {
-			r.UTMCampaign = &campaign.String
-		}
+		r.CustomerID, r.UTMSource, r.UTMCampaign = optional(customer), optional(source), optional(campaign)
 		if promotion.Valid {
-			r.PromotionID = &promotion.Int64
+			r.PromotionID = new(promotion.Int64)
 		}
 		if expires != nil {
 			at, err := readTime(expires)
 			if err != nil {
-				return n, fmt.Errorf("read coupons: expires_at: %w", err)
+				return nil, fmt.Errorf("read coupons: expires_at: %w", err)
 			}
 			r.ExpiresAt = &at
 		}
 		if r.CreatedAt, err = readTime(created); err != nil {
-			return n, fmt.Errorf("read coupons: created_at: %w", err)
+			return nil, fmt.Errorf("read coupons: created_at: %w", err)
 		}
-		n++
-		if err := fn(r); err != nil {
-			return n, err
-		}
+		page = append(page, r)
 	}
-	return n, rows.Err()
+	return page, rows.Err()
 }
 
 // parseSQLiteTime reads a time as the SQLite driver writes it,

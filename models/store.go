@@ -1,12 +1,14 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -57,6 +59,13 @@ type Config struct {
 	// WriteWait is how long a write may wait for SQLite's one writer
 	// before it fails with a *BusyError; 0 means DefaultWriteWait.
 	WriteWait time.Duration
+	// WALCheckpointAt is the size of SQLite's WAL past which the writer
+	// resets it between two transactions; 0 means 24 MiB. Tests make it
+	// small to reach that point with little data.
+	WALCheckpointAt int64
+	// Logger receives what the store reports of itself (a WAL that
+	// readers keep from being reset); nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // DefaultWriteWait is how long a write waits for the SQLite writer by
@@ -211,6 +220,10 @@ func (s *Store) openSQLite(cfg Config, gcfg func() *gorm.Config) error {
 	r.SetMaxOpenConns(sqliteReaders)
 	r.SetMaxIdleConns(sqliteReaders)
 	s.writer = newSQLiteWriter(s.wdb, cfg.Path+"-wal", cfg.WriteWait)
+	if cfg.WALCheckpointAt > 0 {
+		s.writer.checkpointAt = cfg.WALCheckpointAt
+	}
+	s.writer.logger = cmp.Or(cfg.Logger, slog.Default())
 	bf, err := sql.Open(sqliteDriverName, sqliteDSN(cfg.Path, false))
 	if err != nil {
 		_ = w.Close()
@@ -237,7 +250,7 @@ func sqliteDSN(path string, readOnly bool) string {
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", "NORMAL")
-	q.Set("_busy_timeout", "10000")
+	q.Set("_busy_timeout", strconv.Itoa(sqliteBusyTimeout))
 	q.Set("_foreign_keys", "on")
 	if readOnly {
 		q.Set("_query_only", "true")

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -39,6 +40,12 @@ const (
 	// busyRetryAfter is what a client refused with *BusyError is told to
 	// wait.
 	busyRetryAfter = 2 * time.Second
+	// sqliteBusyTimeout is how long, in milliseconds, a connection waits
+	// for a lock SQLite holds for another one.
+	sqliteBusyTimeout = 10000
+	// checkpointLogEvery is how often a WAL that readers keep from being
+	// reset is logged while it lasts.
+	checkpointLogEvery = time.Minute
 )
 
 var registerSQLiteOnce sync.Once
@@ -68,6 +75,12 @@ type sqliteWriter struct {
 	wait         time.Duration
 	checkpointAt int64
 	backfill     *backfiller
+	logger       *slog.Logger
+	// blocked counts the checkpoints in a row that readers kept from
+	// resetting the WAL, logged at most every checkpointLogEvery.
+	blocked    int
+	loggedAt   time.Time
+	blockedFor time.Time
 }
 
 func newSQLiteWriter(db *gorm.DB, walPath string, wait time.Duration) *sqliteWriter {
@@ -105,9 +118,11 @@ func (w *sqliteWriter) release() { <-w.slot }
 
 // checkpoint copies the WAL into the database and truncates it once it
 // has grown past checkpointAt. It runs between transactions while the
-// writer is held, so nothing writes meanwhile; readers are short, so
-// waiting for them is brief. A checkpoint that cannot finish is tried
-// again after the next write.
+// writer is held, so nothing writes meanwhile, and it never waits for a
+// reader: a reader in the middle of a read keeps SQLite from resetting
+// the WAL, and waiting for it would hold every write up behind a slow
+// one. A checkpoint that readers block copies what it can and is tried
+// again after the next write; one that stays blocked is logged.
 func (w *sqliteWriter) checkpoint(ctx context.Context) {
 	st, err := os.Stat(w.walPath)
 	if err != nil {
@@ -119,7 +134,41 @@ func (w *sqliteWriter) checkpoint(ctx context.Context) {
 	if st.Size() < w.checkpointAt {
 		return
 	}
-	_ = w.db.WithContext(ctx).Exec("PRAGMA wal_checkpoint(TRUNCATE)").Error
+	busy, err := w.truncate(ctx)
+	if err == nil && !busy {
+		if w.blocked > 0 && !w.loggedAt.IsZero() {
+			w.logger.Info("the WAL is reset again", "wal", w.walPath, "blocked_checkpoints", w.blocked, "blocked_for", time.Since(w.blockedFor).Round(time.Millisecond))
+		}
+		w.blocked, w.loggedAt = 0, time.Time{}
+		return
+	}
+	if w.blocked == 0 {
+		w.blockedFor = time.Now()
+	}
+	w.blocked++
+	if time.Since(w.loggedAt) >= checkpointLogEvery && time.Since(w.blockedFor) >= time.Second {
+		w.loggedAt = time.Now()
+		args := []any{"wal", w.walPath, "wal_bytes", st.Size(), "blocked_checkpoints", w.blocked, "blocked_for", time.Since(w.blockedFor).Round(time.Millisecond)}
+		if err != nil {
+			args = append(args, "err", err)
+		}
+		w.logger.Warn("readers keep the WAL from being reset; it grows until they finish", args...)
+	}
+}
+
+// truncate resets the WAL when no reader is using it, without waiting for
+// one, and reports whether a reader was in the way.
+func (w *sqliteWriter) truncate(ctx context.Context) (busy bool, err error) {
+	err = w.db.WithContext(ctx).Connection(func(tx *gorm.DB) error {
+		if err := tx.Exec("PRAGMA busy_timeout = 0").Error; err != nil {
+			return err
+		}
+		var blocked, frames, copied int
+		cerr := tx.Raw("PRAGMA wal_checkpoint(TRUNCATE)").Row().Scan(&blocked, &frames, &copied)
+		busy = blocked != 0
+		return errors.Join(cerr, tx.Exec(fmt.Sprintf("PRAGMA busy_timeout = %d", sqliteBusyTimeout)).Error)
+	})
+	return busy, err
 }
 
 // write runs fn in a write transaction. On SQLite it first waits for the

@@ -248,7 +248,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
 	store, err := cfg.db.open(ctx, models.Config{MaxActiveCoupons: cfg.maxActiveCoupons, WriteWait: cfg.writeWait,
-		GuessLimit: &cfg.guessLimit, GuessWindow: cfg.guessWindow})
+		GuessLimit: &cfg.guessLimit, GuessWindow: cfg.guessWindow, Logger: logger})
 	if err != nil {
 		return err
 	}
