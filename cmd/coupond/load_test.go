@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,6 +24,10 @@ import (
 type writeLoad struct {
 	importers, items            int
 	generates, perGenerate, par int
+	// readEvery is the reader's pause between requests (5 ms when 0);
+	// withReadyz makes every other request GET /readyz.
+	readEvery  time.Duration
+	withReadyz bool
 }
 
 // loadResult is what a load saw: statuses per kind of request, the read
@@ -80,14 +85,18 @@ func (l writeLoad) run(t testing.TB, base, token, walPath string) loadResult {
 	stop := make(chan struct{})
 	var background sync.WaitGroup
 	background.Go(func() {
-		for {
+		for i := 0; ; i++ {
 			select {
 			case <-stop:
 				return
 			default:
 			}
 			start := time.Now()
-			req, _ := http.NewRequest(http.MethodGet, base+"/api/rnb/pvt/coupon?limit=50", nil)
+			path := "/api/rnb/pvt/coupon?limit=50"
+			if l.withReadyz && i%2 == 1 {
+				path = "/readyz"
+			}
+			req, _ := http.NewRequest(http.MethodGet, base+path, nil)
 			req.Header.Set("X-Auth-Token", token)
 			r, err := client.Do(req)
 			if err == nil {
@@ -100,7 +109,7 @@ func (l writeLoad) run(t testing.TB, base, token, walPath string) loadResult {
 			} else {
 				count(res.readStatus, 0, err)
 			}
-			time.Sleep(5 * time.Millisecond)
+			time.Sleep(cmp.Or(l.readEvery, 5*time.Millisecond))
 		}
 	})
 	if walPath != "" {
@@ -218,6 +227,23 @@ func TestConcurrentImportsAndGenerationNeverFail(t *testing.T) {
 		res := small.run(t, base, token, "")
 		checkLoad(t, small, res, base, token)
 	})
+}
+
+// TestTheWALStaysBoundedUnderWritesAndReads: 300 generate requests of
+// 1,000 codes, 4 in flight, while a reader alternates a page of the list
+// and GET /readyz every 50 ms: the WAL, sampled every 10 ms, stays under
+// 64 MiB.
+func TestTheWALStaysBoundedUnderWritesAndReads(t *testing.T) {
+	t.Parallel()
+	load := writeLoad{generates: 300, perGenerate: 1000, par: 4, readEvery: 50 * time.Millisecond, withReadyz: true}
+	db := filepath.Join(t.TempDir(), "coupond.db")
+	base, token := startLoadServer(t, map[string]string{"COUPOND_DB": db})
+	res := load.run(t, base, token, db+"-wal")
+	checkLoad(t, load, res, base, token)
+	t.Logf("WAL peak %.1f MiB over %v, %d reads (p99 %v)", float64(res.walPeak)/(1<<20), res.elapsed.Round(time.Millisecond), len(res.reads), res.readPercentile(0.99))
+	if res.walPeak >= 64<<20 {
+		t.Errorf("the WAL reached %.1f MiB, want under 64 MiB", float64(res.walPeak)/(1<<20))
+	}
 }
 
 // BenchmarkHeavyWritesSQLite runs the full-size load on a fresh SQLite
