@@ -82,6 +82,7 @@ type Store struct {
 	// writer connection, on PostgreSQL the same pool as db.
 	wdb          *gorm.DB
 	writer       *sqliteWriter
+	tokens       tokenCache
 	dialect      string
 	now          func() time.Time
 	rand         io.Reader

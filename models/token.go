@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -91,34 +92,100 @@ func (s *Store) CreateToken(ctx context.Context, name, scope string) (APIToken, 
 	return t, plain, nil
 }
 
+// tokenFresh is how long an instance trusts what it read of a token
+// before reading it again: a token revoked on another instance (or by
+// the command line) is refused here within that, plus one request.
+const tokenFresh = time.Second
+
+// tokenCacheMax bounds the tokens one instance remembers; past it, the
+// cache starts again empty.
+const tokenCacheMax = 10_000
+
+// tokenCache remembers live tokens by the hash of their secret, so that
+// a request checks its token in memory; entries are read again once they
+// are tokenFresh old. Unknown and revoked tokens are not remembered.
+type tokenCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedToken
+}
+
+type cachedToken struct {
+	token  APIToken
+	readAt time.Time // by the monotonic clock
+}
+
+func (c *tokenCache) get(hash string) (APIToken, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[hash]
+	if !ok || time.Since(e.readAt) >= tokenFresh {
+		return APIToken{}, false
+	}
+	return e.token, true
+}
+
+func (c *tokenCache) put(t APIToken, readAt time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= tokenCacheMax {
+		c.entries = map[string]cachedToken{}
+	}
+	c.entries[t.Hash] = cachedToken{token: t, readAt: readAt}
+}
+
+// noteUse keeps a remembered token's LastUsedAt as this instance wrote it.
+func (c *tokenCache) noteUse(hash string, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[hash]; ok {
+		e.token.LastUsedAt = &at
+		c.entries[hash] = e
+	}
+}
+
+func (c *tokenCache) forget(hash string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, hash)
+}
+
 // AuthenticateToken returns the live token whose secret is plain and
-// notes when it was last used. It fails with ErrUnauthenticated.
+// notes when it was last used. It fails with ErrUnauthenticated. What it
+// read of a token serves this instance for tokenFresh: a revocation made
+// here counts at once, one made elsewhere within tokenFresh.
 func (s *Store) AuthenticateToken(ctx context.Context, plain string) (APIToken, error) {
 	if !strings.HasPrefix(plain, TokenPrefix) || len(plain) > 100 {
 		return APIToken{}, ErrUnauthenticated
 	}
-	var t APIToken
-	err := s.db.WithContext(ctx).Where("hash = ?", hashSecret(plain)).Take(&t).Error
-	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound):
-		return APIToken{}, ErrUnauthenticated
-	case err != nil:
-		return APIToken{}, fmt.Errorf("authenticate token: %w", err)
-	case t.RevokedAt != nil:
-		return APIToken{}, ErrUnauthenticated
+	hash := hashSecret(plain)
+	t, cached := s.tokens.get(hash)
+	if !cached {
+		readAt := time.Now()
+		err := s.db.WithContext(ctx).Where("hash = ?", hash).Take(&t).Error
+		switch {
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			return APIToken{}, ErrUnauthenticated
+		case err != nil:
+			return APIToken{}, fmt.Errorf("authenticate token: %w", err)
+		case t.RevokedAt != nil:
+			s.tokens.forget(hash)
+			return APIToken{}, ErrUnauthenticated
+		}
+		s.tokens.put(t, readAt)
 	}
 	now := s.now()
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= tokenTouchInterval {
 		// Bookkeeping never waits for the writer: when it is busy, a
 		// later request notes the use instead.
 		touched, err := s.writeIfIdle(ctx, func(tx *gorm.DB) error {
-			return tx.Model(&t).UpdateColumn("last_used_at", now).Error
+			return tx.Model(&APIToken{ID: t.ID}).UpdateColumn("last_used_at", now).Error
 		})
 		if err != nil {
 			return APIToken{}, fmt.Errorf("note token use: %w", err)
 		}
 		if touched {
 			t.LastUsedAt = &now
+			s.tokens.noteUse(hash, now)
 		}
 	}
 	return t, nil
@@ -149,10 +216,14 @@ func (s *Store) RevokeToken(ctx context.Context, id int64) (APIToken, error) {
 		if err := tx.Model(&t).UpdateColumn("revoked_at", now).Error; err != nil {
 			return err
 		}
+		// Forgotten before the commit too: a request between the two
+		// reads the token again and finds it live still, or revoked.
+		s.tokens.forget(t.Hash)
 		return s.audit(ctx, tx, ActionTokenRevoke, EntityToken, strconv.FormatInt(t.ID, 10), fmt.Sprintf("name=%q", t.Name))
 	})
 	if err != nil {
 		return APIToken{}, fmt.Errorf("revoke token %d: %w", id, err)
 	}
+	s.tokens.forget(t.Hash)
 	return t, nil
 }
