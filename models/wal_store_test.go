@@ -105,10 +105,10 @@ func TestAStalledExportHoldsNoSnapshot(t *testing.T) {
 	}
 }
 
-// A reader that does hold a snapshot never holds up a write: the writer
-// does not wait for it to reset the WAL, and says so in the log while it
-// lasts.
-func TestTheWriterNeverWaitsForAReader(t *testing.T) {
+// A reader that holds a snapshot and does not finish holds up no write:
+// the writer waits for it no more than a moment to reset the WAL, and
+// says so in the log while it lasts.
+func TestAReaderThatDoesNotFinishHoldsUpNoWrite(t *testing.T) {
 	t.Parallel()
 	s, wal, log := walStore(t)
 	mustCreateCoupon(t, s, "FIRST")

@@ -46,6 +46,12 @@ const (
 	// checkpointLogEvery is how often a WAL that readers keep from being
 	// reset is logged while it lasts.
 	checkpointLogEvery = time.Minute
+	// checkpointWait is the longest the writer's checkpoint waits for
+	// readers to finish, in milliseconds: long enough for the short reads
+	// the store makes (so that a steady stream of them does not keep the
+	// WAL from ever being reset), short enough that a reader that does
+	// not finish costs a write next to nothing.
+	checkpointWait = 50
 )
 
 var registerSQLiteOnce sync.Once
@@ -118,11 +124,12 @@ func (w *sqliteWriter) release() { <-w.slot }
 
 // checkpoint copies the WAL into the database and truncates it once it
 // has grown past checkpointAt. It runs between transactions while the
-// writer is held, so nothing writes meanwhile, and it never waits for a
-// reader: a reader in the middle of a read keeps SQLite from resetting
-// the WAL, and waiting for it would hold every write up behind a slow
-// one. A checkpoint that readers block copies what it can and is tried
-// again after the next write; one that stays blocked is logged.
+// writer is held, so nothing writes meanwhile, and it waits for readers
+// at most checkpointWait: a reader in the middle of a read keeps SQLite
+// from resetting the WAL, and waiting for one that does not finish would
+// hold every write up behind it. A checkpoint that readers block copies
+// what it can and is tried again after the next write; one that stays
+// blocked is logged.
 func (w *sqliteWriter) checkpoint(ctx context.Context) {
 	st, err := os.Stat(w.walPath)
 	if err != nil {
@@ -156,11 +163,11 @@ func (w *sqliteWriter) checkpoint(ctx context.Context) {
 	}
 }
 
-// truncate resets the WAL when no reader is using it, without waiting for
-// one, and reports whether a reader was in the way.
+// truncate resets the WAL when no reader is using it, waiting at most
+// checkpointWait for them, and reports whether a reader was in the way.
 func (w *sqliteWriter) truncate(ctx context.Context) (busy bool, err error) {
 	err = w.db.WithContext(ctx).Connection(func(tx *gorm.DB) error {
-		if err := tx.Exec("PRAGMA busy_timeout = 0").Error; err != nil {
+		if err := tx.Exec(fmt.Sprintf("PRAGMA busy_timeout = %d", checkpointWait)).Error; err != nil {
 			return err
 		}
 		var blocked, frames, copied int
