@@ -36,6 +36,8 @@ const (
 	ActionSeriesUpdate       = "series.update"
 	ActionIssue              = "coupon.issue"
 	ActionRedeemCancel       = "redemption.cancel"
+	ActionReserve            = "reservation.create"
+	ActionReservationRelease = "reservation.release"
 )
 
 // AuditActions lists every action, for filters.
@@ -44,21 +46,22 @@ var AuditActions = []string{
 	ActionLogin, ActionLoginFailed, ActionLogout, ActionUserCreate, ActionUserRole, ActionUserDisable,
 	ActionUserEnable, ActionUserPassword, ActionTokenCreate, ActionTokenRevoke,
 	ActionPromotionCreate, ActionPromotionUpdate, ActionPromotionArchive, ActionPromotionUnarchive, ActionSingleUseCreate,
-	ActionRedeem, ActionRedeemCancel, ActionSeriesCreate, ActionSeriesUpdate, ActionIssue,
+	ActionRedeem, ActionRedeemCancel, ActionSeriesCreate, ActionSeriesUpdate, ActionIssue, ActionReserve, ActionReservationRelease,
 }
 
 // Audited entities.
 const (
-	EntityCoupon     = "coupon"
-	EntityBatch      = "batch"
-	EntityUser       = "user"
-	EntityToken      = "token"
-	EntityPromotion  = "promotion"
-	EntityRedemption = "redemption"
+	EntityCoupon      = "coupon"
+	EntityBatch       = "batch"
+	EntityUser        = "user"
+	EntityToken       = "token"
+	EntityPromotion   = "promotion"
+	EntityRedemption  = "redemption"
+	EntityReservation = "reservation"
 )
 
 // AuditEntities lists every entity, for filters.
-var AuditEntities = []string{EntityCoupon, EntityBatch, EntityUser, EntityToken, EntityPromotion, EntityRedemption}
+var AuditEntities = []string{EntityCoupon, EntityBatch, EntityUser, EntityToken, EntityPromotion, EntityRedemption, EntityReservation}
 
 // AuditEvent is one change: when, who, what, to which entity, and a short
 // summary of what changed. Events are written in the transaction of the

@@ -228,12 +228,21 @@ type Usage struct {
 	// PromotionCustomerUses is the customer's live redemptions through
 	// each promotion, by id.
 	PromotionCustomerUses map[int64]int
+	// CouponHeld and PromotionHeld are the uses other orders' live
+	// reservations hold of the coupon and of each promotion, by id; the
+	// customer's own holds count in CustomerUses, CustomerItems and
+	// PromotionCustomerUses too.
+	CouponHeld    int
+	PromotionHeld map[int64]int
 }
 
 // Attempt is one use being asked for. CustomerID "" (a validation that
 // names no customer) counts no earlier uses and checks no customer.
 type Attempt struct {
-	CustomerID  string
+	CustomerID string
+	// OrderID is the order asking, whose own hold of the coupon does not
+	// count against it; "" for a validation.
+	OrderID     string
 	Items       int
 	OrderAmount *int64
 	Now         time.Time
@@ -260,6 +269,9 @@ type Verdict struct {
 	// CustomerUses is the customer's live uses of the coupon counted
 	// against its per-customer limit.
 	CustomerUses int
+	// Held is how many of the coupon's uses other orders' live
+	// reservations hold.
+	Held int
 }
 
 // UsesLeft is how many more times the coupon may be used in all: -1 for
@@ -271,7 +283,7 @@ func (v Verdict) UsesLeft() int {
 	case v.Coupon.MaxUsage == 0:
 		return -1
 	}
-	return max(v.Coupon.MaxUsage-v.Coupon.Uses, 0)
+	return max(v.Coupon.MaxUsage-v.Coupon.Uses-v.Held, 0)
 }
 
 // Evaluate applies every rule to an attempt on coupon c (nil when the
@@ -289,7 +301,7 @@ func Evaluate(c *Coupon, promotions []Promotion, u Usage, a Attempt) Verdict {
 	if c.Archived {
 		reasons[ReasonArchived] = true
 	}
-	if c.MaxUsage > 0 && c.Uses >= c.MaxUsage {
+	if c.MaxUsage > 0 && c.Uses+u.CouponHeld >= c.MaxUsage {
 		reasons[ReasonUsageLimit] = true
 	}
 	if c.ExpiresAt != nil && !a.Now.Before(*c.ExpiresAt) {
@@ -319,7 +331,7 @@ func Evaluate(c *Coupon, promotions []Promotion, u Usage, a Attempt) Verdict {
 		why := p.DateReason(a.Now)
 		switch {
 		case why != "":
-		case p.MaxUsage > 0 && p.Uses >= p.MaxUsage:
+		case p.MaxUsage > 0 && p.Uses+u.PromotionHeld[p.ID] >= p.MaxUsage:
 			why = ReasonPromotionUsageLimit
 		case a.CustomerID != "" && p.MaxUsagePerClient > 0 && u.PromotionCustomerUses[p.ID] >= p.MaxUsagePerClient:
 			why = ReasonPromotionCustomerLimit
@@ -344,7 +356,7 @@ func Evaluate(c *Coupon, promotions []Promotion, u Usage, a Attempt) Verdict {
 		}
 	}
 	if len(reasons) > 0 {
-		v := Verdict{Coupon: c, CustomerUses: u.CustomerUses}
+		v := Verdict{Coupon: c, CustomerUses: u.CustomerUses, Held: u.CouponHeld}
 		for _, r := range Reasons {
 			if reasons[r] {
 				v.Reasons = append(v.Reasons, r)
@@ -352,7 +364,7 @@ func Evaluate(c *Coupon, promotions []Promotion, u Usage, a Attempt) Verdict {
 		}
 		return v
 	}
-	v := Verdict{Valid: true, Reasons: []string{}, Promotions: applied, Coupon: c, CustomerUses: u.CustomerUses}
+	v := Verdict{Valid: true, Reasons: []string{}, Promotions: applied, Coupon: c, CustomerUses: u.CustomerUses, Held: u.CouponHeld}
 	if a.OrderAmount != nil {
 		// Held to the amount as it adds up: each discount is at most the
 		// amount, so no partial sum can overflow however many apply.

@@ -72,6 +72,11 @@ func (s *Store) verdict(tx *gorm.DB, c Coupon, a Attempt, lock bool) (Verdict, e
 	if err != nil {
 		return Verdict{}, err
 	}
+	h, err := s.held(tx, c, ps, a, s.now(), !lock)
+	if err != nil {
+		return Verdict{}, err
+	}
+	h.add(&u)
 	return Evaluate(&c, ps, u, a), nil
 }
 
@@ -219,7 +224,7 @@ func (s *Store) redeemCode(ctx context.Context, tx *gorm.DB, c *Coupon, in Redem
 				at.UTC().Format(time.RFC3339), c.CreatedAt.UTC().Format(time.RFC3339), c.Code))
 		}
 	}
-	a := Attempt{CustomerID: in.CustomerID, Items: in.Items, OrderAmount: in.OrderAmount, Now: at}
+	a := Attempt{CustomerID: in.CustomerID, OrderID: in.OrderID, Items: in.Items, OrderAmount: in.OrderAmount, Now: at}
 	v, err := s.verdict(tx, *c, a, true)
 	if err != nil {
 		return res, err
@@ -277,6 +282,9 @@ func (s *Store) insertRedemption(ctx context.Context, tx *gorm.DB, c Coupon, in 
 		return Redemption{}, err
 	}
 	if err := raiseUses(tx, &Coupon{}, c.ID); err != nil {
+		return Redemption{}, err
+	}
+	if err := s.takeHold(tx, c, in.OrderID, r.ID, at); err != nil {
 		return Redemption{}, err
 	}
 	for _, ap := range v.Promotions {
