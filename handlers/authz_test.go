@@ -113,6 +113,9 @@ var apiMatrix = map[string]apiAccess{
 	"POST /api/single-use-coupons":             {401, 403, 400},
 	"GET /api/coupons/:code/validation":        {401, 200, 200},
 	"POST /api/redemptions":                    {401, 403, 400},
+	"POST /api/reservations":                   {401, 403, 400},
+	"GET /api/reservations/:id":                {401, 200, 200},
+	"DELETE /api/reservations/:id":             {401, 403, 200},
 	"GET /api/redemptions/:id":                 {401, 200, 200},
 	"GET /api/redemptions":                     {401, 200, 200},
 	"GET /api/redemptions.csv":                 {401, 200, 200},
@@ -298,6 +301,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		hold, _, err := h.Store.Reserve(ctx, models.ReservationInput{Code: "MREDEEM", CustomerID: "h", OrderID: "held", Items: 1}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
 		// The console's cancel button gets a redemption of its own, so
 		// that the API's cancel does not decide what it finds.
 		red := h.MustRedeem("MREDEEM", "console-customer", "console-order", 1, nil)
@@ -324,6 +331,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 				return strings.Replace(path, ":id", customer.ID, 1)
 			case strings.HasPrefix(path, "/api/redemptions/"):
 				return strings.Replace(path, ":id", fmt.Sprint(redemption.ID), 1)
+			case strings.HasPrefix(path, "/api/reservations/"):
+				return strings.Replace(path, ":id", fmt.Sprint(hold.ID), 1)
 			}
 			return path
 		}

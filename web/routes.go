@@ -45,6 +45,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	vtexAPI := vtex.New(store)
 	promotionAPI := &api.Promotions{Store: store}
 	redemptionAPI := &api.Redemptions{Store: store}
+	reservationAPI := &api.Reservations{Store: store, Now: cfg.Now}
 	batchAPI := &api.Batches{Store: store, Now: cfg.Now}
 	bigCommerce := bigcommerce.New(store)
 	capillaryAPI := capillary.New(store, cfg.Terms.Zone())
@@ -198,6 +199,9 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.GET("/api/redemptions.csv", redemptionAPI.CSV, read)
 	e.GET("/api/redemptions/:id", redemptionAPI.Get, read)
 	e.POST("/api/redemptions/:id/cancel", redemptionAPI.Cancel, write)
+	e.POST("/api/reservations", reservationAPI.Create, write)
+	e.GET("/api/reservations/:id", reservationAPI.Get, read)
+	e.DELETE("/api/reservations/:id", reservationAPI.Release, write)
 
 	// Native API: generation batches, run in the background, and the
 	// coupon exports. Creating a batch honours Idempotency-Key.

@@ -46,6 +46,8 @@ type validationOut struct {
 	Reasons    []string     `json:"reasons"`
 	Promotions []appliedOut `json:"promotions"`
 	Discount   *int64       `json:"discount,omitempty"`
+	// Reserved is how many of the coupon's uses live reservations hold.
+	Reserved int `json:"reserved"`
 }
 
 // Validate answers whether a code could be redeemed now, by whom
@@ -63,7 +65,7 @@ func (h *Redemptions) Validate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := validationOut{Valid: v.Valid, Reasons: v.Reasons, Promotions: []appliedOut{}, Discount: v.Discount}
+	out := validationOut{Valid: v.Valid, Reasons: v.Reasons, Promotions: []appliedOut{}, Discount: v.Discount, Reserved: v.Held}
 	if out.Reasons == nil {
 		out.Reasons = []string{}
 	}
