@@ -359,3 +359,24 @@ func TestConsoleRedemptionsPaged(t *testing.T) {
 		}
 	})
 }
+
+// A coupon's page lists the uses checkouts hold, and says when none is.
+func TestCouponPageShowsItsHeldUses(t *testing.T) {
+	t.Parallel()
+	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
+		h.MustPromotion(models.PromotionInput{Status: models.PromotionActive, UTMSource: new("held")})
+		h.MustTaggedCoupon("HELD-1", "held", "")
+		if r := h.Do("GET", "/coupons/HELD-1", nil, nil); !strings.Contains(r.Body, "No checkout is holding a use of this code now.") {
+			t.Errorf("a coupon without holds: %d %.300s", r.Status, r.Body)
+		}
+		for i, amount := range []string{"4990", "12000"} {
+			h.MustAPI(http.StatusCreated, "POST", "/api/reservations", fmt.Sprintf(`{"code":"HELD-1","customerId":"cust-%d","orderId":"order-%d","items":%d,"orderAmount":%s,"ttl":"10m"}`, i, i, i+1, amount))
+		}
+		r := h.Do("GET", "/coupons/HELD-1", nil, nil)
+		rows := regexp.MustCompile(`(?s)<tr data-testid="hold">(.*?)</tr>`).FindAllStringSubmatch(r.Body, -1)
+		if len(rows) != 2 || !strings.Contains(rows[0][1], "order-0") || !strings.Contains(rows[0][1], "cust-0") || !strings.Contains(rows[1][1], "120.00") ||
+			!strings.Contains(r.Body, "2 uses are held for orders being paid for") {
+			t.Errorf("held uses on the coupon's page: %q", rows)
+		}
+	})
+}

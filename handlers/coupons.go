@@ -29,7 +29,11 @@ type CouponStore interface {
 	CouponPromotions(ctx context.Context, c models.Coupon) ([]models.Promotion, error)
 	ListRedemptions(ctx context.Context, f models.RedemptionFilter) (models.RedemptionPage, error)
 	EachCoupon(ctx context.Context, f models.CouponFilter, fn func(models.Coupon) error) error
+	HeldReservations(ctx context.Context, couponID int64, limit int) ([]models.Reservation, error)
 }
+
+// holdsShown is how many live reservations a coupon's page lists.
+const holdsShown = 20
 
 // redemptionsPerPage is how many redemptions a coupon's page lists at a
 // time.
@@ -158,6 +162,17 @@ func (h *Coupons) Show(c echo.Context) error {
 	}
 	now := h.Now()
 	v := views.CouponDetail{Coupon: stateRow(TermsOf(c), cp, ps, now), Redemptions: reds}
+	holds, err := h.Store.HeldReservations(ctx, cp.ID, holdsShown+1)
+	if err != nil {
+		return err
+	}
+	if len(holds) > holdsShown {
+		holds, v.MoreHolds = holds[:holdsShown], true
+	}
+	for _, r := range holds {
+		v.Holds = append(v.Holds, views.HoldRow{ID: r.ID, OrderID: r.OrderID, CustomerID: r.CustomerID, Items: r.Items,
+			Amount: TermsOf(c).Amount(r.OrderAmount), Until: TermsOf(c).Time(r.ExpiresAt)})
+	}
 	for _, p := range ps {
 		v.Promotions = append(v.Promotions, promotionRow(TermsOf(c), p, now))
 	}
