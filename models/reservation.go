@@ -1,7 +1,6 @@
 package models
 
 import (
-	"fmt"
 	"strings"
 	"time"
 )
@@ -79,8 +78,11 @@ type ReservationPromotion struct {
 	Discount      *int64
 	ExpiresAt     time.Time
 	Ended         bool
-	// Name is the promotion's, read with the reservation.
-	Name string `gorm:"-"`
+	// Name and the discount are the promotion's, read with the
+	// reservation.
+	Name          string `gorm:"-"`
+	DiscountType  string `gorm:"-"`
+	DiscountValue int64  `gorm:"-"`
 }
 
 // ReservationInput asks to hold a use of a code for an order. TTL is a
@@ -106,7 +108,7 @@ func (in ReservationInput) Validate() (RedemptionInput, time.Duration, error) {
 	if raw := strings.TrimSpace(in.TTL); raw != "" {
 		d, err := time.ParseDuration(raw)
 		if err != nil || d < MinReservationTTL || d > MaxReservationTTL {
-			verr.Add(FieldTTL, fmt.Sprintf("must be a duration from 1s to 24h, such as \"90s\" or \"15m\" (%s when left out)", DefaultReservationTTL))
+			verr.Add(FieldTTL, `must be a duration from 1s to 24h, such as "90s" or "15m" (15m when left out)`)
 		}
 		ttl = d
 	}

@@ -149,7 +149,7 @@ func (s *Store) Reserve(ctx context.Context, in ReservationInput, client string)
 			if err := tx.Create(&rp).Error; err != nil {
 				return err
 			}
-			rp.Name = ap.Promotion.Name
+			rp.Name, rp.DiscountType, rp.DiscountValue = ap.Promotion.Name, ap.Promotion.DiscountType, ap.Promotion.DiscountValue
 			r.Promotions = append(r.Promotions, rp)
 		}
 		created = true
@@ -260,11 +260,11 @@ func (s *Store) loadHeldPromotions(tx *gorm.DB, rs []*Reservation) error {
 			return err
 		}
 		for i := range rps {
-			var name string
-			if err := tx.Model(&Promotion{}).Where("id = ?", rps[i].PromotionID).Pluck("name", &name).Error; err != nil {
+			var p Promotion
+			if err := tx.Select("name", "discount_type", "discount_value").Take(&p, rps[i].PromotionID).Error; err != nil {
 				return err
 			}
-			rps[i].Name = name
+			rps[i].Name, rps[i].DiscountType, rps[i].DiscountValue = p.Name, p.DiscountType, p.DiscountValue
 		}
 		r.Promotions = rps
 	}

@@ -20,9 +20,11 @@ type reservationJSON struct {
 	OrderAmount *int64 `json:"orderAmount"`
 	Discount    *int64 `json:"discount"`
 	Promotions  []struct {
-		ID       int64  `json:"id"`
-		Name     string `json:"name"`
-		Discount *int64 `json:"discount"`
+		ID            int64   `json:"id"`
+		Name          string  `json:"name"`
+		DiscountType  string  `json:"discountType"`
+		DiscountValue float64 `json:"discountValue"`
+		Discount      *int64  `json:"discount"`
 	} `json:"promotions"`
 	Status       string    `json:"status"`
 	CreatedAt    time.Time `json:"createdAt"`
@@ -42,7 +44,7 @@ func TestReservationsOverTheAPI(t *testing.T) {
 		r := webtest.Decode[reservationJSON](t, h.MustAPI(http.StatusCreated, "POST", "/api/reservations",
 			`{"code":"pay-1","customerId":"ann","orderId":"o-1","items":2,"orderAmount":5000,"ttl":"90s"}`))
 		if r.Code != "PAY-1" || r.Status != "held" || r.Items != 2 || r.Discount == nil || *r.Discount != 500 ||
-			len(r.Promotions) != 1 || r.Promotions[0].ID != p.ID || r.Promotions[0].Name != "Ten off" ||
+			len(r.Promotions) != 1 || r.Promotions[0].ID != p.ID || r.Promotions[0].Name != "Ten off" || r.Promotions[0].DiscountType != "percent" || r.Promotions[0].DiscountValue != 10 ||
 			!r.ExpiresAt.Equal(r.CreatedAt.Add(90*time.Second)) {
 			t.Errorf("the hold = %+v", r)
 		}
@@ -62,7 +64,7 @@ func TestReservationsOverTheAPI(t *testing.T) {
 		// The order's redemption takes the held use.
 		red := h.MustAPI(http.StatusCreated, "POST", "/api/redemptions", `{"code":"PAY-1","customerId":"ann","orderId":"o-1","items":2}`)
 		got := webtest.Decode[reservationJSON](t, h.MustAPI(http.StatusOK, "GET", fmt.Sprintf("/api/reservations/%d", r.ID), ""))
-		if got.Status != "redeemed" || got.RedemptionID == nil || !strings.Contains(red.Body, fmt.Sprintf(`"id":%d`, *got.RedemptionID)) {
+		if got.Status != "redeemed" || len(got.Promotions) != 1 || got.Promotions[0].DiscountType != "percent" || got.RedemptionID == nil || !strings.Contains(red.Body, fmt.Sprintf(`"id":%d`, *got.RedemptionID)) {
 			t.Errorf("after the order's redemption the hold = %+v", got)
 		}
 
