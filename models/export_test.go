@@ -8,10 +8,12 @@ import (
 
 // HoldWriter takes SQLite's writer until the returned function is called.
 func (s *Store) HoldWriter(ctx context.Context) (func(), error) {
-	if err := s.writer.acquire(ctx); err != nil {
-		return nil, err
+	select {
+	case s.writer.slot <- struct{}{}:
+		return s.writer.release, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	return s.writer.release, nil
 }
 
 // SetCheckpointAt changes the WAL size past which the writer checkpoints.
@@ -52,3 +54,10 @@ func (s *Store) CountSessions(ctx context.Context) (int64, error) {
 	err := s.db.WithContext(ctx).Table("sessions").Count(&n).Error
 	return n, err
 }
+
+// Write runs fn as the store runs a write.
+func (s *Store) Write(ctx context.Context, fn func(tx *gorm.DB) error) error { return s.write(ctx, fn) }
+
+// SharedWrites is how many writes have shared a transaction with an
+// earlier write of their group (SQLite).
+func (s *Store) SharedWrites() int64 { return s.writer.shared.Load() }

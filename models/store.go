@@ -225,6 +225,7 @@ func (s *Store) openSQLite(cfg Config, gcfg func() *gorm.Config) error {
 		s.writer.checkpointAt = cfg.WALCheckpointAt
 	}
 	s.writer.logger = cmp.Or(cfg.Logger, slog.Default())
+	s.writer.start()
 	bf, err := sql.Open(sqliteDriverName, sqliteDSN(cfg.Path, false))
 	if err != nil {
 		_ = w.Close()
@@ -290,6 +291,9 @@ func (s *Store) Close() error {
 
 func (s *Store) closeDBs() error {
 	var errs []error
+	if s.writer != nil {
+		s.writer.stop()
+	}
 	if s.writer != nil && s.writer.backfill != nil {
 		errs = append(errs, s.writer.backfill.stop())
 	}

@@ -1,14 +1,18 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -82,6 +86,15 @@ type sqliteWriter struct {
 	checkpointAt int64
 	backfill     *backfiller
 	logger       *slog.Logger
+	// queue holds the writes waiting for the writer; run takes them in
+	// groups until quit, then closes stopped.
+	queue   chan *writeRequest
+	quit    chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+	// shared counts the writes that shared a transaction with an earlier
+	// write of their group.
+	shared atomic.Int64
 	// blocked counts the checkpoints in a row that readers kept from
 	// resetting the WAL, logged at most every checkpointLogEvery.
 	blocked    int
@@ -90,24 +103,20 @@ type sqliteWriter struct {
 }
 
 func newSQLiteWriter(db *gorm.DB, walPath string, wait time.Duration) *sqliteWriter {
-	return &sqliteWriter{db: db, slot: make(chan struct{}, 1), walPath: walPath, wait: wait, checkpointAt: walCheckpointAt}
+	return &sqliteWriter{db: db, slot: make(chan struct{}, 1), walPath: walPath, wait: wait, checkpointAt: walCheckpointAt,
+		queue: make(chan *writeRequest, 4*groupMax), quit: make(chan struct{}), stopped: make(chan struct{})}
 }
 
-// acquire waits for the writer for at most w.wait, or until ctx ends.
-func (w *sqliteWriter) acquire(ctx context.Context) error {
-	if w.tryAcquire() {
-		return nil
-	}
-	t := time.NewTimer(w.wait)
-	defer t.Stop()
-	select {
-	case w.slot <- struct{}{}:
-		return nil
-	case <-t.C:
-		return &BusyError{Waited: w.wait, RetryAfter: busyRetryAfter}
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+// start runs the writer's loop.
+func (w *sqliteWriter) start() { go w.run() }
+
+// stop ends the writer's loop once its group has committed; writes still
+// queued are answered with errWriterClosed.
+func (w *sqliteWriter) stop() {
+	w.once.Do(func() {
+		close(w.quit)
+		<-w.stopped
+	})
 }
 
 // tryAcquire takes the writer only when it is free at once.
@@ -178,19 +187,194 @@ func (w *sqliteWriter) truncate(ctx context.Context) (busy bool, err error) {
 	return busy, err
 }
 
-// write runs fn in a write transaction. On SQLite it first waits for the
-// writer, failing with *BusyError when the wait is too long.
+// write runs fn in a write transaction. On SQLite it queues fn for the
+// writer, failing with *BusyError when the wait is too long, and fn
+// shares its transaction with the writes queued beside it (group commit,
+// below).
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if s.writer == nil {
 		return s.wdb.WithContext(ctx).Transaction(fn)
 	}
-	if err := s.writer.acquire(ctx); err != nil {
+	return s.writer.submit(ctx, fn)
+}
+
+// Group commit. Writes that queue for the SQLite writer while it is busy
+// share its next transaction, each inside a savepoint of its own: one
+// that fails rolls back to its savepoint and leaves the others' work in
+// place; all are answered once the shared transaction has committed (or
+// with its error when the commit fails), so a write that was answered is
+// as durable as before. A group takes at most groupMax writes and starts
+// no write once it has run for groupTime; the rest wait for the next
+// group, first in line.
+const (
+	groupMax  = 64
+	groupTime = 50 * time.Millisecond
+)
+
+// writeRequest is one write waiting for the writer.
+type writeRequest struct {
+	ctx   context.Context
+	fn    func(tx *gorm.DB) error
+	state atomic.Int32
+	done  chan error
+}
+
+// States of a writeRequest: waiting, taken into a group, or given up by
+// its caller (too long a wait, or its context ended) before that.
+const (
+	requestWaiting int32 = iota
+	requestTaken
+	requestAbandoned
+)
+
+// errWriterClosed answers writes still waiting when the store closes.
+var errWriterClosed = errors.New("the store is closing")
+
+// submit queues fn for the writer and waits for its answer, for at most
+// w.wait before it is taken into a group (then *BusyError), or until ctx
+// ends.
+func (w *sqliteWriter) submit(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	r := &writeRequest{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	t := time.NewTimer(w.wait)
+	defer t.Stop()
+	select {
+	case w.queue <- r:
+	case <-t.C:
+		return &BusyError{Waited: w.wait, RetryAfter: busyRetryAfter}
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-w.quit:
+		return errWriterClosed
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-t.C:
+		if r.state.CompareAndSwap(requestWaiting, requestAbandoned) {
+			return &BusyError{Waited: w.wait, RetryAfter: busyRetryAfter}
+		}
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(requestWaiting, requestAbandoned) {
+			return ctx.Err()
+		}
+	}
+	// Taken already: its answer comes with its group's commit.
+	return <-r.done
+}
+
+// run takes the writer for one group after another until quit.
+func (w *sqliteWriter) run() {
+	defer close(w.stopped)
+	var carry []*writeRequest
+	for {
+		if len(carry) == 0 {
+			select {
+			case r := <-w.queue:
+				carry = append(carry, r)
+			case <-w.quit:
+				w.drain()
+				return
+			}
+		}
+		group := carry
+	fill:
+		for len(group) < groupMax {
+			select {
+			case r := <-w.queue:
+				group = append(group, r)
+			default:
+				break fill
+			}
+		}
+		w.slot <- struct{}{}
+		var answer func()
+		carry, answer = w.runGroup(group)
+		// Answered once the WAL is in bounds and the writer is free, as
+		// a write that held the writer on its own would be.
+		w.checkpoint(context.Background())
+		<-w.slot
+		answer()
+	}
+}
+
+// drain answers every write still queued once the writer stops.
+func (w *sqliteWriter) drain() {
+	for {
+		select {
+		case r := <-w.queue:
+			if r.state.CompareAndSwap(requestWaiting, requestTaken) {
+				r.done <- errWriterClosed
+			}
+		default:
+			return
+		}
+	}
+}
+
+// runGroup runs the writes of group in one transaction, each in a
+// savepoint, and commits; it returns the writes it did not start because
+// the group had run for groupTime, and the function that answers the
+// writes it ran.
+func (w *sqliteWriter) runGroup(group []*writeRequest) (rest []*writeRequest, answer func()) {
+	tx := w.db.Begin()
+	if tx.Error != nil {
+		var taken []*writeRequest
+		for _, r := range group {
+			if r.state.CompareAndSwap(requestWaiting, requestTaken) {
+				taken = append(taken, r)
+			}
+		}
+		return nil, func() {
+			for _, r := range taken {
+				r.done <- tx.Error
+			}
+		}
+	}
+	start := time.Now()
+	var taken []*writeRequest
+	var errs []error
+	for i, r := range group {
+		if len(taken) > 0 && time.Since(start) >= groupTime {
+			rest = group[i:]
+			break
+		}
+		if !r.state.CompareAndSwap(requestWaiting, requestTaken) {
+			continue
+		}
+		taken = append(taken, r)
+		errs = append(errs, runSaved(tx, r, "group_"+strconv.Itoa(len(taken))))
+	}
+	commit := tx.Commit().Error
+	if len(taken) > 1 {
+		w.shared.Add(int64(len(taken) - 1))
+	}
+	return rest, func() {
+		for i, r := range taken {
+			r.done <- cmp.Or(errs[i], commit)
+		}
+	}
+}
+
+// runSaved runs r's write inside savepoint name of tx, rolling back to
+// it when the write fails (or panics, which becomes its error).
+func runSaved(tx *gorm.DB, r *writeRequest, name string) (err error) {
+	if err := tx.SavePoint(name).Error; err != nil {
 		return err
 	}
-	defer s.writer.release()
-	err := s.wdb.WithContext(ctx).Transaction(fn)
-	s.writer.checkpoint(ctx)
-	return err
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("write panicked: %v\n%s", p, debug.Stack())
+		}
+		if err != nil {
+			if rerr := tx.RollbackTo(name).Error; rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}
+		if rerr := tx.Exec("RELEASE SAVEPOINT " + name).Error; rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}()
+	return r.fn(tx.WithContext(r.ctx))
 }
 
 // backfiller copies committed WAL frames into the database file on a
@@ -252,7 +436,7 @@ func (s *Store) writeIfIdle(ctx context.Context, fn func(tx *gorm.DB) error) (bo
 	if s.writer == nil {
 		return true, s.write(ctx, fn)
 	}
-	if !s.writer.tryAcquire() {
+	if len(s.writer.queue) > 0 || !s.writer.tryAcquire() {
 		return false, nil
 	}
 	defer s.writer.release()
