@@ -237,6 +237,10 @@ func (s *Store) openSQLite(cfg Config, gcfg func() *gorm.Config) error {
 	return nil
 }
 
+// sqliteStatementCache is how many prepared statements each SQLite
+// connection keeps for reuse.
+const sqliteStatementCache = 128
+
 // writerCacheKiB is the writer's page cache: the pages one chunk of a
 // generation batch dirties stay in memory until it commits.
 const writerCacheKiB = 64 << 10
@@ -254,6 +258,9 @@ func sqliteDSN(path string, readOnly bool) string {
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_busy_timeout", strconv.Itoa(sqliteBusyTimeout))
 	q.Set("_foreign_keys", "on")
+	// Each connection keeps its prepared statements: preparing the same
+	// few statements again took a fifth of a redemption's time.
+	q.Set("_stmt_cache_size", strconv.Itoa(sqliteStatementCache))
 	if readOnly {
 		q.Set("_query_only", "true")
 	} else {
