@@ -106,10 +106,16 @@ func redemptionJSON(r models.Redemption) redemptionOut {
 		OrderAmount: r.OrderAmount, Discount: r.Discount, Promotions: []appliedOut{}, CreatedAt: r.CreatedAt.UTC(),
 		Cancelled: !r.Live(), CancelledAt: utcPtr(r.CancelledAt)}
 	for _, rp := range r.Promotions {
-		out.Promotions = append(out.Promotions, appliedOut{ID: rp.PromotionID, Name: rp.Name, DiscountType: rp.DiscountType,
-			DiscountValue: json.Number(models.FormatDiscountValue(rp.DiscountType, rp.DiscountValue)), Discount: rp.Discount})
+		out.Promotions = append(out.Promotions, appliedOf(rp.PromotionID, rp.Name, rp.DiscountType, rp.DiscountValue, rp.Discount))
 	}
 	return out
+}
+
+// appliedOf is a promotion a redemption or a reservation applied, with
+// what it took off.
+func appliedOf(id int64, name, discountType string, discountValue int64, discount *int64) appliedOut {
+	return appliedOut{ID: id, Name: name, DiscountType: discountType,
+		DiscountValue: json.Number(models.FormatDiscountValue(discountType, discountValue)), Discount: discount}
 }
 
 // Redeem records one use of a code for an order: 201 with the

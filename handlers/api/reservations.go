@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"time"
 
@@ -58,8 +57,7 @@ func (h *Reservations) json(r models.Reservation) reservationOut {
 		Discount: r.Discount, Promotions: []appliedOut{}, Status: r.Status(h.Now()), CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(),
 		EndedAt: utcPtr(r.EndedAt), RedemptionID: r.RedemptionID}
 	for _, rp := range r.Promotions {
-		out.Promotions = append(out.Promotions, appliedOut{ID: rp.PromotionID, Name: rp.Name, DiscountType: rp.DiscountType,
-			DiscountValue: json.Number(models.FormatDiscountValue(rp.DiscountType, rp.DiscountValue)), Discount: rp.Discount})
+		out.Promotions = append(out.Promotions, appliedOf(rp.PromotionID, rp.Name, rp.DiscountType, rp.DiscountValue, rp.Discount))
 	}
 	return out
 }
