@@ -62,7 +62,7 @@ bench: build
 	$(GO) test -run '^$$' -bench DashboardReads1M -benchtime 5x ./models/
 	$(GO) test -run '^$$' -bench HeavyWritesSQLite -benchtime 1x -timeout 30m ./cmd/coupond/
 	@pg=$${COUPOND_TEST_POSTGRES:-$$(.ci/postgres 2>/dev/null)}; \
-	COUPOND_TEST_POSTGRES="$$pg" $(GO) test -run '^$$' -bench '^BenchmarkRedemption$$|^BenchmarkRedemptionReferenceSQLite$$' -benchtime 1x -timeout 30m ./cmd/coupond/
+	COUPOND_TEST_POSTGRES="$$pg" $(GO) test -run '^$$' -bench '^BenchmarkRedemption$$|^BenchmarkRedemptionReferenceSQLite$$|^BenchmarkValidationBesideReadyz$$' -benchtime 1x -timeout 30m ./cmd/coupond/
 	COUPOND_BIN=$(CURDIR)/bin/coupond $(GO) test -run '^$$' -bench '^BenchmarkGenerate1M$$|^BenchmarkRedeemDuringGeneration$$|^BenchmarkGenerate10M$$' -benchtime 1x -timeout 30m ./cmd/coupond/
 	@pg=$${COUPOND_TEST_POSTGRES:-$$(.ci/postgres 2>/dev/null)}; \
 	COUPOND_TEST_POSTGRES="$$pg" COUPOND_BIN=$(CURDIR)/bin/coupond $(GO) test -run '^$$' -bench '^BenchmarkGenerate1MPostgres$$' -benchtime 1x -timeout 30m ./cmd/coupond/

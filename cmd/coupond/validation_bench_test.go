@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// BenchmarkValidationBesideReadyz measures, side by side on one SQLite
+// server, GET /api/coupons/{code}/validation (500 coupons reaching one
+// promotion, a customer and an order amount each time) and GET /readyz
+// (routing, middleware and one database ping), each 10,000 requests from
+// 50 clients over kept-alive connections on 127.0.0.1, and reports both
+// rates and their ratio.
+func BenchmarkValidationBesideReadyz(b *testing.B) {
+	db := filepath.Join(b.TempDir(), "coupond.db")
+	env := map[string]string{"COUPOND_DB": db, "COUPOND_TOKEN_CONCURRENCY": "64"}
+	token := mustRun(b, env, "token", "create", "--name", "bench")
+	base := startRun(b, env)
+	api := newAPIClient(b, token, 50)
+	api.mustPost(b, base+"/api/promotions", `{"name":"v","discountType":"percent","discountValue":10,"utmSource":"v"}`, http.StatusCreated)
+	var items bytes.Buffer
+	items.WriteByte('[')
+	for i := range 500 {
+		if i > 0 {
+			items.WriteByte(',')
+		}
+		fmt.Fprintf(&items, `{"quantity":1,"couponConfiguration":{"couponCode":"v-%03d","utmSource":"v","maxUsage":10}}`, i)
+	}
+	items.WriteByte(']')
+	api.mustPost(b, base+"/api/rnb/pvt/multiple-coupons", items.String(), http.StatusOK)
+	rate := func(path func(i int) string) (float64, time.Duration) {
+		const total, clients = 10_000, 50
+		var next atomic.Int64
+		var mu sync.Mutex
+		var worst time.Duration
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range clients {
+			wg.Go(func() {
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= total {
+						return
+					}
+					req, _ := http.NewRequest(http.MethodGet, base+path(i), nil)
+					req.Header.Set("X-Auth-Token", token)
+					t0 := time.Now()
+					res, err := api.http.Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode != http.StatusOK {
+						b.Errorf("GET %s: %d", path(i), res.StatusCode)
+						return
+					}
+					mu.Lock()
+					worst = max(worst, time.Since(t0))
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		return total / time.Since(start).Seconds(), worst
+	}
+	for b.Loop() {
+		ready, readyWorst := rate(func(int) string { return "/readyz" })
+		valid, validWorst := rate(func(i int) string {
+			return fmt.Sprintf("/api/coupons/v-%03d/validation?customerId=c%d&items=1&orderAmount=5000", i%500, i)
+		})
+		b.ReportMetric(ready, "readyz/s")
+		b.ReportMetric(valid, "validations/s")
+		b.ReportMetric(valid/ready, "ratio")
+		b.Logf("slowest: readyz %v, validation %v", readyWorst, validWorst)
+	}
+}
