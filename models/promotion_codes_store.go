@@ -188,8 +188,9 @@ var errDeleteRace = errors.New("the codes to delete changed while they were lock
 // DeletePromotionCodes deletes the codes of promotion promotionID named
 // by ids (1 to MaxCodesPerDelete, repeats allowed), in one transaction.
 // A code that has been redeemed (any redemption, cancelled or not) is
-// kept with its history, and an id that is no code of the promotion is
-// reported too; the others are deleted, each with an audit event. It
+// kept with its history, a code a checkout holds (a live reservation) is
+// kept until the hold ends, and an id that is no code of the promotion
+// is reported too; the others are deleted, each with an audit event. It
 // fails with a *ValidationError for too few or too many ids and with
 // ErrNotFound for an unknown promotion.
 func (s *Store) DeletePromotionCodes(ctx context.Context, promotionID int64, ids []int64) (CodeDeletion, error) {
@@ -222,9 +223,22 @@ func (s *Store) DeletePromotionCodes(ctx context.Context, promotionID int64, ids
 				return err
 			}
 		}
-		kept := make(map[int64]bool, len(redeemed))
+		now := s.now()
+		var held []int64
+		if len(cs) > 0 {
+			err := tx.Model(&Reservation{}).Where("coupon_id IN ? AND ended_at IS NULL AND expires_at > ?", foundIDs, now).
+				Distinct("coupon_id").Pluck("coupon_id", &held).Error
+			if err != nil {
+				return err
+			}
+		}
+		kept := make(map[int64]bool, len(redeemed)+len(held))
 		for _, id := range redeemed {
 			kept[id] = true
+		}
+		isHeld := make(map[int64]bool, len(held))
+		for _, id := range held {
+			kept[id], isHeld[id] = true, true
 		}
 		var gone []Coupon
 		for _, c := range cs {
@@ -240,6 +254,8 @@ func (s *Store) DeletePromotionCodes(ctx context.Context, promotionID int64, ids
 			switch {
 			case !ok:
 				d.Kept = append(d.Kept, FieldError{Item: i, Field: FieldID, Message: fmt.Sprintf("no code of promotion %d has id %d", promotionID, id)})
+			case isHeld[id] && c.Uses == 0 && !slices.Contains(redeemed, id):
+				d.Kept = append(d.Kept, FieldError{Item: i, Field: FieldCode, Message: fmt.Sprintf("code %s (id %d) is held for an order being paid for; delete it once the hold ends", c.Code, id)})
 			case kept[id]:
 				d.Kept = append(d.Kept, FieldError{Item: i, Field: FieldCode, Message: fmt.Sprintf("code %s (id %d) has been redeemed; a redeemed code is kept with its history", c.Code, id)})
 			}
@@ -253,7 +269,8 @@ func (s *Store) DeletePromotionCodes(ctx context.Context, promotionID int64, ids
 		}
 		// The conditions again, in the statement: no code with a use or a
 		// redemption is deleted whatever was read before.
-		res := tx.Where("id IN ? AND promotion_id = ? AND uses = 0 AND NOT EXISTS (SELECT 1 FROM redemptions r WHERE r.coupon_id = coupons.id)", goneIDs, promotionID).
+		res := tx.Where("id IN ? AND promotion_id = ? AND uses = 0 AND NOT EXISTS (SELECT 1 FROM redemptions r WHERE r.coupon_id = coupons.id)"+
+			" AND NOT EXISTS (SELECT 1 FROM reservations h WHERE h.coupon_id = coupons.id AND h.ended_at IS NULL AND h.expires_at > ?)", goneIDs, promotionID, now).
 			Delete(&Coupon{})
 		switch {
 		case res.Error != nil:

@@ -3,6 +3,7 @@ package models_test
 import (
 	"database/sql"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/coupond/coupond/models"
@@ -93,6 +94,22 @@ func TestDeletePromotionCodesKeepsCodesWithUses(t *testing.T) {
 			if _, err := s.DeletePromotionCodes(t.Context(), p.ID, ids); !errors.As(err, &verr) || verr.Message(models.FieldIDs) == "" {
 				t.Errorf("%d ids: %v, want a message for %s", len(ids), err, models.FieldIDs)
 			}
+		}
+		// A code a checkout holds is kept until the hold ends.
+		more, more2 := mustBulkCodes(t, s, 2)
+		hold, _, err := s.Reserve(t.Context(), models.ReservationInput{Code: more2[0].Code, CustomerID: "c", OrderID: "o", Items: 1}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err = s.DeletePromotionCodes(t.Context(), more.ID, []int64{more2[0].ID, more2[1].ID})
+		if err != nil || d.Deleted() != 1 || len(d.Kept) != 1 || d.Kept[0].Item != 0 || !strings.Contains(d.Kept[0].Message, "held for an order") {
+			t.Errorf("deleting a held code and another = %+v, %v", d, err)
+		}
+		if _, err := s.ReleaseReservation(t.Context(), hold.ID); err != nil {
+			t.Fatal(err)
+		}
+		if d, err := s.DeletePromotionCodes(t.Context(), more.ID, []int64{more2[0].ID}); err != nil || d.Deleted() != 1 {
+			t.Errorf("deleting it once released = %+v, %v", d, err)
 		}
 		if _, err := s.DeletePromotionCodes(t.Context(), 404, []int64{cs[1].ID}); !errors.Is(err, models.ErrNotFound) {
 			t.Errorf("unknown promotion: %v, want ErrNotFound", err)
