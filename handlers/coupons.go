@@ -170,7 +170,7 @@ func (h *Coupons) Show(c echo.Context) error {
 		holds, v.MoreHolds = holds[:holdsShown], true
 	}
 	for _, r := range holds {
-		v.Holds = append(v.Holds, views.HoldRow{ID: r.ID, OrderID: r.OrderID, CustomerID: r.CustomerID, Items: r.Items,
+		v.Holds = append(v.Holds, views.HoldRow{OrderID: r.OrderID, CustomerID: r.CustomerID, Items: r.Items,
 			Amount: TermsOf(c).Amount(r.OrderAmount), Until: TermsOf(c).Time(r.ExpiresAt)})
 	}
 	for _, p := range ps {

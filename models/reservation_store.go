@@ -252,21 +252,38 @@ func (s *Store) HeldReservations(ctx context.Context, couponID int64, limit int)
 }
 
 // loadHeldPromotions fills each reservation's promotions, with their
-// names.
+// names and discounts, in two reads for all of them.
 func (s *Store) loadHeldPromotions(tx *gorm.DB, rs []*Reservation) error {
+	byID := make(map[int64]*Reservation, len(rs))
+	ids := make([]int64, 0, len(rs))
 	for _, r := range rs {
-		var rps []ReservationPromotion
-		if err := tx.Where("reservation_id = ?", r.ID).Order("promotion_id").Find(&rps).Error; err != nil {
-			return err
-		}
-		for i := range rps {
-			var p Promotion
-			if err := tx.Select("name", "discount_type", "discount_value").Take(&p, rps[i].PromotionID).Error; err != nil {
-				return err
-			}
-			rps[i].Name, rps[i].DiscountType, rps[i].DiscountValue = p.Name, p.DiscountType, p.DiscountValue
-		}
-		r.Promotions = rps
+		byID[r.ID], r.Promotions = r, nil
+		ids = append(ids, r.ID)
+	}
+	var rps []ReservationPromotion
+	if err := tx.Where("reservation_id IN ?", ids).Order("reservation_id, promotion_id").Find(&rps).Error; err != nil {
+		return err
+	}
+	if len(rps) == 0 {
+		return nil
+	}
+	var ps []Promotion
+	pids := make([]int64, 0, len(rps))
+	for _, rp := range rps {
+		pids = append(pids, rp.PromotionID)
+	}
+	if err := tx.Select("id", "name", "discount_type", "discount_value").Where("id IN ?", pids).Find(&ps).Error; err != nil {
+		return err
+	}
+	promos := make(map[int64]Promotion, len(ps))
+	for _, p := range ps {
+		promos[p.ID] = p
+	}
+	for _, rp := range rps {
+		p := promos[rp.PromotionID]
+		rp.Name, rp.DiscountType, rp.DiscountValue = p.Name, p.DiscountType, p.DiscountValue
+		r := byID[rp.ReservationID]
+		r.Promotions = append(r.Promotions, rp)
 	}
 	return nil
 }
