@@ -12,15 +12,9 @@ import (
 
 // audit writes one event inside tx, attributed to the actor of ctx.
 func (s *Store) audit(ctx context.Context, tx *gorm.DB, action, entity, entityID, summary string) error {
-	ev := AuditEvent{
-		At:       s.now(),
-		Actor:    ActorFrom(ctx).String(),
-		Action:   action,
-		Entity:   entity,
-		EntityID: entityID,
-		Summary:  truncate(summary, 2000),
-	}
-	if err := tx.Create(&ev).Error; err != nil {
+	_, err := s.conn(tx).exec("INSERT INTO audit_events (at, actor, action, entity, entity_id, summary) VALUES (?, ?, ?, ?, ?, ?)",
+		s.now(), ActorFrom(ctx).String(), action, entity, entityID, truncate(summary, 2000))
+	if err != nil {
 		return fmt.Errorf("write audit event %s: %w", action, err)
 	}
 	return nil

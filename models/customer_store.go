@@ -185,13 +185,13 @@ func (s *Store) countRedemption(tx *gorm.DB, r Redemption) error {
 // both.
 func (s *Store) customerActive(tx *gorm.DB, id string, at time.Time, uses, saved int64) error {
 	at = at.UTC()
-	err := tx.Exec(`INSERT INTO customers (id, created_at, last_activity_at, redemptions, savings) VALUES (?, ?, ?, ?, ?)
+	_, err := s.conn(tx).exec(`INSERT INTO customers (id, created_at, last_activity_at, redemptions, savings) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET
 			redemptions = customers.redemptions + excluded.redemptions,
 			savings = customers.savings + excluded.savings,
 			last_activity_at = CASE WHEN excluded.last_activity_at > customers.last_activity_at
 				THEN excluded.last_activity_at ELSE customers.last_activity_at END`,
-		id, at, at, uses, saved).Error
+		id, at, at, uses, saved)
 	if err != nil {
 		return fmt.Errorf("record the activity of customer %q: %w", id, err)
 	}

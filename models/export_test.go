@@ -61,3 +61,6 @@ func (s *Store) Write(ctx context.Context, fn func(tx *gorm.DB) error) error { r
 // SharedWrites is how many writes have shared a transaction with an
 // earlier write of their group (SQLite).
 func (s *Store) SharedWrites() int64 { return s.writer.shared.Load() }
+
+// QueuedWrites is how many writes wait in SQLite's writer queue.
+func (s *Store) QueuedWrites() int { return len(s.writer.queue) }

@@ -1,12 +1,14 @@
 package models_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/models/storetest"
@@ -26,6 +28,12 @@ func TestGroupCommitKeepsEachWriteToItself(t *testing.T) {
 	}
 	const writes = 200
 	errs := make([]error, writes)
+	// The writer is held until most writes queue, so that they share
+	// transactions however the machine schedules them.
+	release, err := s.HoldWriter(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	for i := range writes {
 		wg.Go(func() {
@@ -46,6 +54,10 @@ func TestGroupCommitKeepsEachWriteToItself(t *testing.T) {
 			})
 		})
 	}
+	for deadline := time.Now().Add(10 * time.Second); s.QueuedWrites() < writes-1 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	release()
 	wg.Wait()
 	var want []int
 	for i, err := range errs {
@@ -144,5 +156,60 @@ func TestGroupedRedemptionsEachGetTheirOwnAnswer(t *testing.T) {
 	db.Raw("SELECT count(*) FROM redemptions WHERE order_id <> 'first-order' AND coupon_id IN (SELECT id FROM coupons WHERE code IN ('GONE', 'ANNS'))").Scan(&others)
 	if others != 0 {
 		t.Errorf("refused redemptions left %d rows", others)
+	}
+}
+
+// A write the writer has taken runs to its end even when its client
+// gives up mid-statement, and is answered with its group's commit, as
+// the writes sharing its transaction are.
+func TestAClientGivingUpMidWriteLeavesItsGroupWhole(t *testing.T) {
+	t.Parallel()
+	s, db := storetest.OpenWithGORM(t, models.DialectSQLite, models.Config{})
+	if err := db.Exec("CREATE TABLE group_test (n integer PRIMARY KEY)").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec("CREATE TABLE group_bulk (n integer)").Error; err != nil {
+		t.Fatal(err)
+	}
+	release, err := s.HoldWriter(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const writes = 20
+	errs := make([]error, writes)
+	var wg sync.WaitGroup
+	for i := range writes {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		wg.Go(func() {
+			errs[i] = s.Write(ctx, func(tx *gorm.DB) error {
+				if err := tx.Exec("INSERT INTO group_test (n) VALUES (?)", i).Error; err != nil {
+					return err
+				}
+				if i != writes/2 {
+					return nil
+				}
+				cancel()
+				// Long enough for an interrupt to find it running.
+				return tx.Exec("INSERT INTO group_bulk WITH RECURSIVE r(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM r WHERE k < 1000000) SELECT k FROM r").Error
+			})
+		})
+	}
+	for deadline := time.Now().Add(10 * time.Second); s.QueuedWrites() < writes-1 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	release()
+	wg.Wait()
+	var n int
+	if err := db.Raw("SELECT count(*) FROM group_test").Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("write %d answered %v", i, err)
+		}
+	}
+	if n != writes {
+		t.Errorf("%d of %d writes kept", n, writes)
 	}
 }

@@ -260,14 +260,14 @@ func (s *Store) recordUnknown(ctx context.Context, subjects []string, results []
 // which the locks are there to prevent.
 var errCounterRace = errors.New("a use counter was at its limit although the checks passed")
 
-// raiseUses counts one more use on the row id of model (a coupon or a
-// promotion), only while it is under its maxUsage.
-func raiseUses(tx *gorm.DB, model any, id int64) error {
-	res := tx.Model(model).Where("id = ? AND (max_usage = 0 OR uses < max_usage)", id).UpdateColumn("uses", gorm.Expr("uses + 1"))
+// raiseUses counts one more use on the row id of table (coupons or
+// promotions), only while it is under its max_usage.
+func raiseUses(c conn, table string, id int64) error {
+	one, err := c.execOne("UPDATE "+table+" SET uses = uses + 1 WHERE id = ? AND (max_usage = 0 OR uses < max_usage)", id)
 	switch {
-	case res.Error != nil:
-		return res.Error
-	case res.RowsAffected != 1:
+	case err != nil:
+		return err
+	case !one:
 		return errCounterRace
 	}
 	return nil
@@ -278,10 +278,14 @@ func raiseUses(tx *gorm.DB, model any, id int64) error {
 func (s *Store) insertRedemption(ctx context.Context, tx *gorm.DB, c Coupon, in RedemptionInput, at time.Time, v Verdict) (Redemption, error) {
 	r := Redemption{CouponID: c.ID, Code: c.Code, CustomerID: in.CustomerID, OrderID: in.OrderID, Items: in.Items,
 		OrderAmount: in.OrderAmount, Discount: v.Discount, CreatedAt: at, UTMSource: lowerTag(c.UTMSource), UTMCampaign: lowerTag(c.UTMCampaign)}
-	if err := tx.Create(&r).Error; err != nil {
+	db := s.conn(tx)
+	var err error
+	r.ID, err = db.insert("INSERT INTO redemptions (coupon_id, code, customer_id, order_id, items, order_amount, discount, created_at, utm_source, utm_campaign) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		r.CouponID, r.Code, r.CustomerID, r.OrderID, r.Items, r.OrderAmount, r.Discount, r.CreatedAt, r.UTMSource, r.UTMCampaign)
+	if err != nil {
 		return Redemption{}, err
 	}
-	if err := raiseUses(tx, &Coupon{}, c.ID); err != nil {
+	if err := raiseUses(db, "coupons", c.ID); err != nil {
 		return Redemption{}, err
 	}
 	if err := s.takeHold(tx, c, in.OrderID, r.ID, at); err != nil {
@@ -290,10 +294,12 @@ func (s *Store) insertRedemption(ctx context.Context, tx *gorm.DB, c Coupon, in 
 	for _, ap := range v.Promotions {
 		rp := RedemptionPromotion{RedemptionID: r.ID, PromotionID: ap.Promotion.ID, CustomerID: in.CustomerID, Discount: ap.Discount,
 			Name: ap.Promotion.Name, DiscountType: ap.Promotion.DiscountType, DiscountValue: ap.Promotion.DiscountValue}
-		if err := tx.Create(&rp).Error; err != nil {
+		_, err := db.exec("INSERT INTO redemption_promotions (redemption_id, promotion_id, customer_id, discount, cancelled) VALUES (?, ?, ?, ?, ?)",
+			rp.RedemptionID, rp.PromotionID, rp.CustomerID, rp.Discount, false)
+		if err != nil {
 			return Redemption{}, err
 		}
-		if err := raiseUses(tx, &Promotion{}, ap.Promotion.ID); err != nil {
+		if err := raiseUses(db, "promotions", ap.Promotion.ID); err != nil {
 			return Redemption{}, err
 		}
 		r.Promotions = append(r.Promotions, rp)

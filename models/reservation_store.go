@@ -181,9 +181,7 @@ func endReservation(tx *gorm.DB, id int64, at time.Time, how string, redemption 
 // takeHold ends order's live hold of coupon c, if it has one, as redeemed
 // by redemption: the redemption now counts the use the hold held.
 func (s *Store) takeHold(tx *gorm.DB, c Coupon, order string, redemption int64, at time.Time) error {
-	var ids []int64
-	err := tx.Model(&Reservation{}).Where("coupon_id = ? AND order_id = ? AND ended_at IS NULL AND expires_at > ?", c.ID, order, s.now()).
-		Pluck("id", &ids).Error
+	ids, err := s.conn(tx).ids("SELECT id FROM reservations WHERE coupon_id = ? AND order_id = ? AND ended_at IS NULL AND expires_at > ?", c.ID, order, s.now())
 	if err != nil {
 		return fmt.Errorf("find the order's hold: %w", err)
 	}

@@ -126,9 +126,10 @@ func (s *Store) addTotals(tx *gorm.DB, r Redemption, batch *int64, sign int64) e
 	if batch != nil {
 		rows = append(rows, totalsRow{ScopeBatch, strconv.FormatInt(*batch, 10), slot, shard, sign, amount(r.Discount), amount(r.OrderAmount)})
 	}
-	// One statement for the quarter hours, one for the days and one for
-	// the customers: the redemption's transaction is the checkout's hot
-	// path.
+	// One statement for the quarter hours, one for the days, and one
+	// for the customers with the links of their chains: the redemption's
+	// transaction is the checkout's hot path.
+	db := s.conn(tx)
 	var sql strings.Builder
 	args := make([]any, 0, 7*len(rows))
 	for _, t := range []struct{ table, column string }{{"redemption_totals", "slot"}, {"redemption_totals_daily", "day"}} {
@@ -148,69 +149,84 @@ func (s *Store) addTotals(tx *gorm.DB, r Redemption, batch *int64, sign int64) e
 		}
 		sql.WriteString(" ON CONFLICT (scope, scope_key, " + t.column + ", shard) DO UPDATE SET redemptions = " + t.table + ".redemptions + excluded.redemptions, " +
 			"discount = " + t.table + ".discount + excluded.discount, revenue = " + t.table + ".revenue + excluded.revenue")
-		if err := tx.Exec(sql.String(), args...).Error; err != nil {
+		if _, err := db.exec(sql.String(), args...); err != nil {
 			return fmt.Errorf("add to the redemption totals: %w", err)
 		}
 	}
-	sql.Reset()
-	args = args[:0]
-	sql.WriteString("INSERT INTO redemption_customers (scope, scope_key, slot, customer_id, live) VALUES ")
-	for i, c := range customers {
-		if i > 0 {
-			sql.WriteString(", ")
-		}
-		sql.WriteString("(?, ?, ?, ?, ?)")
-		args = append(args, c[0], c[1], slot, r.CustomerID, sign)
-	}
-	sql.WriteString(" ON CONFLICT (scope, scope_key, slot, customer_id) DO UPDATE SET live = redemption_customers.live + excluded.live" +
-		" RETURNING scope, scope_key, live")
-	var changed []struct {
-		Scope    string
-		ScopeKey string
-		Live     int64
-	}
-	if err := tx.Raw(sql.String(), args...).Scan(&changed).Error; err != nil {
-		return fmt.Errorf("add to the redemption customers: %w", err)
-	}
-	for _, c := range changed {
-		// Only a quarter hour that starts or stops holding a live
-		// redemption of the customer changes the chain of previous
-		// quarter hours.
-		if sign > 0 && c.Live == 1 || sign < 0 && c.Live == 0 {
-			if err := relinkCustomerSlot(tx, c.Scope, c.ScopeKey, r.CustomerID, slot, sign > 0); err != nil {
+	if sign > 0 {
+		for _, c := range customers {
+			if err := addCustomerSlot(db, c[0], c[1], r.CustomerID, slot); err != nil {
 				return err
 			}
+		}
+		return nil
+	}
+	for _, c := range customers {
+		if err := takeCustomerSlot(db, c[0], c[1], r.CustomerID, slot); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// relinkCustomerSlot keeps each live row of a customer's chain (within
-// one scope and key) pointing at the customer's previous live quarter
-// hour, once the row of slot has become live (or stopped being live):
-// the row takes the previous live quarter hour, and the next live row
-// takes this one (or, when this one stopped, this one's previous). The
-// caller holds the customer's row lock (see countRedemption), so chains
-// of one customer are never relinked at once.
-func relinkCustomerSlot(tx *gorm.DB, scope, key, customer string, slot int64, live bool) error {
-	const chain = "scope = ? AND scope_key = ? AND customer_id = ?"
-	next := "UPDATE redemption_customers SET prev_slot = ? WHERE " + chain + " AND slot = (SELECT min(slot) FROM redemption_customers WHERE " + chain + " AND slot > ? AND live > 0)"
-	if live {
-		err := tx.Exec("UPDATE redemption_customers SET prev_slot = (SELECT max(slot) FROM redemption_customers WHERE "+chain+" AND slot < ? AND live > 0) WHERE "+chain+" AND slot = ?",
-			scope, key, customer, slot, scope, key, customer, slot).Error
-		if err == nil {
-			err = tx.Exec(next, slot, scope, key, customer, scope, key, customer, slot).Error
-		}
-		if err != nil {
-			return fmt.Errorf("link the customer's quarter hour: %w", err)
-		}
+// The live rows of one customer's chain (a scope, a key and a customer)
+// each point at the customer's previous live quarter hour (prev_slot), so
+// that counting distinct customers over a range reads each customer once.
+// The caller holds the customer's row lock (see countRedemption), so
+// chains of one customer are never relinked at once.
+const chain = "scope = ? AND scope_key = ? AND customer_id = ?"
+
+// addCustomerSlot counts one more live redemption of customer in slot of
+// a chain. A row that becomes live takes the previous live quarter hour,
+// and the next live row takes this one; for a row that was live already
+// both are what they were, so the statements need not know which it was.
+func addCustomerSlot(db conn, scope, key, customer string, slot int64) error {
+	_, err := db.exec("INSERT INTO redemption_customers (scope, scope_key, slot, customer_id, live, prev_slot) VALUES (?, ?, ?, ?, 1, "+
+		"(SELECT max(slot) FROM "+db.chainIndex()+" WHERE "+chain+" AND slot < ? AND live > 0)) "+
+		"ON CONFLICT (scope, scope_key, slot, customer_id) DO UPDATE SET live = redemption_customers.live + 1, "+
+		"prev_slot = CASE WHEN redemption_customers.live > 0 THEN redemption_customers.prev_slot ELSE excluded.prev_slot END",
+		scope, key, slot, customer, scope, key, customer, slot)
+	if err == nil {
+		_, err = db.exec(nextCustomerSlot(db), slot, scope, key, customer, scope, key, customer, slot)
+	}
+	if err != nil {
+		return fmt.Errorf("add to the redemption customers: %w", err)
+	}
+	return nil
+}
+
+// nextCustomerSlot points the next live row of a chain after a slot at a
+// quarter hour (the first argument).
+func nextCustomerSlot(db conn) string {
+	return "UPDATE redemption_customers SET prev_slot = ? WHERE " + chain +
+		" AND slot = (SELECT min(slot) FROM " + db.chainIndex() + " WHERE " + chain + " AND slot > ? AND live > 0)"
+}
+
+// chainIndex is the table of the chains, read through the chains' index:
+// SQLite's planner would rather walk the primary key (scope, scope_key,
+// slot) for the nearest slot, past every other customer's quarter hours.
+func (c conn) chainIndex() string {
+	if c.pg {
+		return "redemption_customers"
+	}
+	return "redemption_customers INDEXED BY idx_redemption_customers_chain"
+}
+
+// takeCustomerSlot counts one live redemption of customer in slot of a
+// chain less; a row that stops being live hands its previous quarter
+// hour to the next live row.
+func takeCustomerSlot(db conn, scope, key, customer string, slot int64) error {
+	var live int64
+	var prev *int64
+	err := db.queryRow("UPDATE redemption_customers SET live = live - 1 WHERE "+chain+" AND slot = ? RETURNING live, prev_slot",
+		scope, key, customer, slot).Scan(&live, &prev)
+	if err != nil {
+		return fmt.Errorf("take from the redemption customers: %w", err)
+	}
+	if live > 0 {
 		return nil
 	}
-	var prev *int64
-	if err := tx.Raw("SELECT prev_slot FROM redemption_customers WHERE "+chain+" AND slot = ?", scope, key, customer, slot).Scan(&prev).Error; err != nil {
-		return fmt.Errorf("read the customer's previous quarter hour: %w", err)
-	}
-	if err := tx.Exec(next, prev, scope, key, customer, scope, key, customer, slot).Error; err != nil {
+	if _, err := db.exec(nextCustomerSlot(db), prev, scope, key, customer, scope, key, customer, slot); err != nil {
 		return fmt.Errorf("unlink the customer's quarter hour: %w", err)
 	}
 	return nil

@@ -276,6 +276,9 @@ func (w *sqliteWriter) run() {
 				return
 			}
 		}
+		// The writes that queued while the writer was taken join the
+		// group once it is free.
+		w.slot <- struct{}{}
 		group := carry
 	fill:
 		for len(group) < groupMax {
@@ -286,7 +289,6 @@ func (w *sqliteWriter) run() {
 				break fill
 			}
 		}
-		w.slot <- struct{}{}
 		var answer func()
 		carry, answer = w.runGroup(group)
 		// Answered once the WAL is in bounds and the writer is free, as
@@ -374,7 +376,11 @@ func runSaved(tx *gorm.DB, r *writeRequest, name string) (err error) {
 			err = errors.Join(err, rerr)
 		}
 	}()
-	return r.fn(tx.WithContext(r.ctx))
+	// A write the writer has taken runs to its end, as a transaction
+	// whose commit is on its way would: its statements do not watch the
+	// client's context, which spares the driver a goroutine for each of
+	// them, and its answer comes with the group's commit.
+	return r.fn(tx.WithContext(context.WithoutCancel(r.ctx)))
 }
 
 // backfiller copies committed WAL frames into the database file on a
