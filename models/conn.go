@@ -3,9 +3,11 @@ package models
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -111,4 +113,45 @@ func (c conn) ids(query string, args ...any) ([]int64, error) {
 		ids = append(ids, id)
 	}
 	return ids, rows.Err()
+}
+
+// couponRow is a coupon's columns in the order scanCoupon reads
+// them.
+const couponRow = "id, code, utm_source, utm_campaign, archived, max_items_per_client, expiration_interval_per_use, max_usage, " +
+	"max_usage_per_client, customer_id, uses, batch_id, promotion_id, grouping_key, expires_at, created_at, updated_at"
+
+// scanCoupon reads the couponRow columns of one row; no row is
+// gorm.ErrRecordNotFound, as for every other read.
+func scanCoupon(row interface{ Scan(...any) error }) (Coupon, error) {
+	var c Coupon
+	var interval int64
+	err := row.Scan(&c.ID, &c.Code, &c.UTMSource, &c.UTMCampaign, &c.Archived, &c.MaxItemsPerClient, &interval, &c.MaxUsage,
+		&c.MaxUsagePerClient, &c.CustomerID, &c.Uses, &c.BatchID, &c.PromotionID, &c.GroupingKey, &c.ExpiresAt, &c.CreatedAt, &c.UpdatedAt)
+	c.ExpirationIntervalPerUse = time.Duration(interval)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = gorm.ErrRecordNotFound
+	}
+	return c, err
+}
+
+// promotionColumns are a promotion's columns in the order scanPromotion
+// reads them.
+const promotionColumns = "id, name, description, status, kind, discount_type, discount_value, discount_cap, applies_to, begins_at, ends_at, " +
+	"max_usage, max_usage_per_client, utm_source, utm_campaign, uses, created_at, updated_at"
+
+// scanPromotions reads the promotionColumns of every row of rows and
+// closes them.
+func scanPromotions(rows *sql.Rows) ([]Promotion, error) {
+	defer rows.Close()
+	var ps []Promotion
+	for rows.Next() {
+		var p Promotion
+		err := rows.Scan(&p.ID, &p.Name, &p.Description, &p.Status, &p.Kind, &p.DiscountType, &p.DiscountValue, &p.DiscountCap, &p.AppliesTo,
+			&p.BeginsAt, &p.EndsAt, &p.MaxUsage, &p.MaxUsagePerClient, &p.UTMSource, &p.UTMCampaign, &p.Uses, &p.CreatedAt, &p.UpdatedAt)
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, p)
+	}
+	return ps, rows.Err()
 }

@@ -29,8 +29,7 @@ func (s *Store) Coupon(ctx context.Context, code string) (Coupon, error) {
 	if !ok {
 		return Coupon{}, fmt.Errorf("get coupon: %w", &NotFoundError{Entity: "coupon", Key: code})
 	}
-	var c Coupon
-	err = s.db.WithContext(ctx).Where("lower(code) = ?", key).Take(&c).Error
+	c, err := scanCoupon(s.conn(s.db.WithContext(ctx)).queryRow("SELECT "+couponRow+" FROM coupons WHERE lower(code) = ?", key))
 	if err != nil {
 		return Coupon{}, fmt.Errorf("get coupon %q: %w", code, notFound(err, "coupon", code))
 	}
@@ -64,9 +63,12 @@ func (s *Store) lockCoupon(tx *gorm.DB, code string) (Coupon, error) {
 	if err != nil || !ok {
 		return Coupon{}, cmp.Or(err, gorm.ErrRecordNotFound)
 	}
-	var c Coupon
-	err = s.forUpdate(tx.Where("lower(code) = ?", key)).Take(&c).Error
-	return c, err
+	db := s.conn(tx)
+	q := "SELECT " + couponRow + " FROM coupons WHERE lower(code) = ?"
+	if db.pg {
+		q += " FOR UPDATE"
+	}
+	return scanCoupon(db.queryRow(q, key))
 }
 
 // checkActiveCap fails with *ActiveCapError when adding more active

@@ -267,6 +267,35 @@ func reachingQuery(q *gorm.DB, c Coupon) *gorm.DB {
 	return q.Where("("+strings.Join(conds, " OR ")+")", args...).Order("id")
 }
 
+// reaching is the active promotions coupon c reaches, in id order,
+// locked (on PostgreSQL) with lock.
+func (s *Store) reaching(tx *gorm.DB, c Coupon, lock bool) ([]Promotion, error) {
+	var conds []string
+	var args []any
+	if c.PromotionID != nil {
+		conds, args = append(conds, "id = ?"), append(args, *c.PromotionID)
+	}
+	if c.UTMSource != nil {
+		conds, args = append(conds, "lower(utm_source) = ?"), append(args, strings.ToLower(*c.UTMSource))
+	}
+	if c.UTMCampaign != nil {
+		conds, args = append(conds, "lower(utm_campaign) = ?"), append(args, strings.ToLower(*c.UTMCampaign))
+	}
+	if len(conds) == 0 {
+		return nil, nil
+	}
+	db := s.conn(tx)
+	q := "SELECT " + promotionColumns + " FROM promotions WHERE status = '" + PromotionActive + "' AND (" + strings.Join(conds, " OR ") + ") ORDER BY id"
+	if lock && db.pg {
+		q += " FOR UPDATE"
+	}
+	rows, err := db.query(q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanPromotions(rows)
+}
+
 // CouponPromotions returns every promotion a coupon's tags reach, whatever
 // its status or dates, in id order.
 func (s *Store) CouponPromotions(ctx context.Context, c Coupon) ([]Promotion, error) {

@@ -60,12 +60,8 @@ func (s *Store) Check(ctx context.Context, in CheckInput, client string) (Verdic
 // redemption) the promotions' rows are locked, after the coupon's; a
 // validation locks nothing.
 func (s *Store) verdict(tx *gorm.DB, c Coupon, a Attempt, lock bool) (Verdict, error) {
-	q := tx.Where("status = ?", PromotionActive)
-	if lock {
-		q = s.forUpdate(q)
-	}
-	var ps []Promotion
-	if err := reachingQuery(q, c).Find(&ps).Error; err != nil {
+	ps, err := s.reaching(tx, c, lock)
+	if err != nil {
 		return Verdict{}, err
 	}
 	u, err := s.usage(tx, c, ps, a)
