@@ -148,6 +148,9 @@ func (s *Store) changePromotion(ctx context.Context, id int64, action string, fn
 		if err := tx.Select("*").Omit("id", "uses", "created_at").Updates(&p).Error; err != nil {
 			return err
 		}
+		if err := s.recountUses(tx, before, &p); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, action, EntityPromotion, strconv.FormatInt(p.ID, 10), diff)
 	})
 	if err != nil {
@@ -267,9 +270,28 @@ func reachingQuery(q *gorm.DB, c Coupon) *gorm.DB {
 	return q.Where("("+strings.Join(conds, " OR ")+")", args...).Order("id")
 }
 
-// reaching is the active promotions coupon c reaches, in id order,
-// locked (on PostgreSQL) with lock.
+// reaching is the active promotions coupon c reaches, in id order;
+// with lock, on PostgreSQL, locked as lockPromotions locks them.
 func (s *Store) reaching(tx *gorm.DB, c Coupon, lock bool) ([]Promotion, error) {
+	where, args := reachingWhere(c)
+	if where == "" {
+		return nil, nil
+	}
+	db := s.conn(tx)
+	rows, err := db.query("SELECT "+promotionColumns+" FROM promotions WHERE "+where+" ORDER BY id", args...)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := scanPromotions(rows)
+	if err != nil || !lock || !db.pg {
+		return ps, err
+	}
+	return lockPromotions(db, ps, where, args)
+}
+
+// reachingWhere is the condition, with its arguments, of the active
+// promotions coupon c reaches; "" when its tags reach none.
+func reachingWhere(c Coupon) (string, []any) {
 	var conds []string
 	var args []any
 	if c.PromotionID != nil {
@@ -282,18 +304,88 @@ func (s *Store) reaching(tx *gorm.DB, c Coupon, lock bool) ([]Promotion, error) 
 		conds, args = append(conds, "lower(utm_campaign) = ?"), append(args, strings.ToLower(*c.UTMCampaign))
 	}
 	if len(conds) == 0 {
-		return nil, nil
+		return "", nil
 	}
-	db := s.conn(tx)
-	q := "SELECT " + promotionColumns + " FROM promotions WHERE status = '" + PromotionActive + "' AND (" + strings.Join(conds, " OR ") + ") ORDER BY id"
-	if lock && db.pg {
-		q += " FOR UPDATE"
+	return "status = '" + PromotionActive + "' AND (" + strings.Join(conds, " OR ") + ")", args
+}
+
+// On PostgreSQL a promotion with no limit is not counted in its own row:
+// every checkout reaching it would queue on that row. A redemption, a
+// hold or a cancellation locks a promotion with a limit (of all uses or
+// of a customer's) FOR UPDATE, and counts it in the row; one without a
+// limit only FOR KEY SHARE, which no other checkout waits for. Giving a
+// promotion a limit takes its row FOR UPDATE, so it waits for the
+// checkouts in flight, and then counts its uses from the live
+// redemptions (recountUses). Its uses are read from the totals until
+// then (freeUses).
+
+// errLimitAppeared stops a checkout that found a promotion without a
+// limit and, once it had locked it, with one: it runs again from the
+// start, with the new limit.
+var errLimitAppeared = errors.New("a promotion was given a limit while a checkout read it")
+
+// limited reports whether p has a limit: of all uses or of a customer's.
+func (p Promotion) limited() bool { return p.MaxUsage > 0 || p.MaxUsagePerClient > 0 }
+
+// lockPromotions locks ps (in id order; those still matching where, with
+// its args, when where is not "") on PostgreSQL: those with a limit FOR
+// UPDATE first, in id order, then the others FOR KEY SHARE. It returns
+// them as they are once locked, in id order, and fails with
+// errLimitAppeared when one read without a limit has one now.
+func lockPromotions(db conn, ps []Promotion, where string, args []any) ([]Promotion, error) {
+	var limited, free []any
+	for _, p := range ps {
+		if p.limited() {
+			limited = append(limited, p.ID)
+		} else {
+			free = append(free, p.ID)
+		}
 	}
-	rows, err := db.query(q, args...)
-	if err != nil {
-		return nil, err
+	var out []Promotion
+	for _, set := range []struct {
+		ids  []any
+		lock string
+	}{{limited, " FOR UPDATE"}, {free, " FOR KEY SHARE"}} {
+		if len(set.ids) == 0 {
+			continue
+		}
+		q := "SELECT " + promotionColumns + " FROM promotions WHERE id IN (?" + strings.Repeat(", ?", len(set.ids)-1) + ")"
+		qargs := set.ids
+		if where != "" {
+			q += " AND " + where
+			qargs = append(slices.Clip(qargs), args...)
+		}
+		rows, err := db.query(q+" ORDER BY id"+set.lock, qargs...)
+		if err != nil {
+			return nil, err
+		}
+		got, err := scanPromotions(rows)
+		if err != nil {
+			return nil, err
+		}
+		if set.lock == " FOR KEY SHARE" && slices.ContainsFunc(got, Promotion.limited) {
+			return nil, errLimitAppeared
+		}
+		out = append(out, got...)
 	}
-	return scanPromotions(rows)
+	slices.SortFunc(out, func(a, b Promotion) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// countsUses reports whether the store keeps p's uses in its row.
+func (s *Store) countsUses(p Promotion) bool {
+	return s.dialect != DialectPostgres || p.limited()
+}
+
+// recountUses counts, on PostgreSQL, the uses of promotion p (changed
+// from before, inside tx, its row locked FOR UPDATE) in its row once it
+// has a limit where it had none.
+func (s *Store) recountUses(tx *gorm.DB, before Promotion, p *Promotion) error {
+	if s.countsUses(before) || !p.limited() {
+		return nil
+	}
+	return s.conn(tx).queryRow("UPDATE promotions SET uses = (SELECT count(*) FROM redemption_promotions WHERE promotion_id = ? AND NOT cancelled) WHERE id = ? RETURNING uses",
+		p.ID, p.ID).Scan(&p.Uses)
 }
 
 // CouponPromotions returns every promotion a coupon's tags reach, whatever
@@ -582,3 +674,53 @@ func (s *Store) TaggedCoupons(ctx context.Context, field, tag string) (int64, er
 // likeEscaper escapes the wildcards of LIKE (and its escape character),
 // so that a search for "50%" finds the text "50%".
 var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
+
+// freeUses reads, after every GORM read of whole promotions on
+// PostgreSQL, the uses of those without a limit, which their rows do not
+// count (see lockPromotions), from the totals of their live redemptions.
+func freeUses(db *gorm.DB) {
+	if db.Error != nil || db.Statement.Schema == nil || db.Statement.Schema.Table != "promotions" || len(db.Statement.Selects) > 0 {
+		return
+	}
+	var ps []*Promotion
+	switch d := db.Statement.Dest.(type) {
+	case *Promotion:
+		ps = []*Promotion{d}
+	case *[]Promotion:
+		for i := range *d {
+			ps = append(ps, &(*d)[i])
+		}
+	}
+	free := map[string]*Promotion{}
+	var keys []any
+	for _, p := range ps {
+		if p.ID != 0 && !p.limited() {
+			key := strconv.FormatInt(p.ID, 10)
+			free[key], keys = p, append(keys, key)
+			p.Uses = 0
+		}
+	}
+	if len(keys) == 0 {
+		return
+	}
+	c := conn{ctx: db.Statement.Context, pool: db.Statement.ConnPool, pg: true}
+	rows, err := c.query("SELECT scope_key, sum(redemptions) FROM redemption_totals_daily WHERE scope = '"+ScopePromotion+"' AND scope_key IN (?"+
+		strings.Repeat(", ?", len(keys)-1)+") GROUP BY scope_key", keys...)
+	if err != nil {
+		_ = db.AddError(fmt.Errorf("read the uses of promotions without a limit: %w", err))
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key string
+		var uses int
+		if err := rows.Scan(&key, &uses); err != nil {
+			_ = db.AddError(err)
+			return
+		}
+		free[key].Uses = uses
+	}
+	if err := rows.Err(); err != nil {
+		_ = db.AddError(err)
+	}
+}

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -295,8 +296,10 @@ func (s *Store) insertRedemption(ctx context.Context, tx *gorm.DB, c Coupon, in 
 		if err != nil {
 			return Redemption{}, err
 		}
-		if err := raiseUses(db, "promotions", ap.Promotion.ID); err != nil {
-			return Redemption{}, err
+		if s.countsUses(ap.Promotion) {
+			if err := raiseUses(db, "promotions", ap.Promotion.ID); err != nil {
+				return Redemption{}, err
+			}
 		}
 		r.Promotions = append(r.Promotions, rp)
 	}
@@ -342,11 +345,9 @@ func (s *Store) CancelRedemption(ctx context.Context, id int64) (Redemption, err
 		for _, rp := range r.Promotions {
 			ids = append(ids, rp.PromotionID)
 		}
-		if len(ids) > 0 {
-			var ps []Promotion
-			if err := s.forUpdate(tx.Where("id IN ?", ids).Order("id")).Find(&ps).Error; err != nil {
-				return err
-			}
+		counted, err := s.lockApplied(tx, ids)
+		if err != nil {
+			return err
 		}
 		now := s.now()
 		r.CancelledAt = &now
@@ -359,8 +360,8 @@ func (s *Store) CancelRedemption(ctx context.Context, id int64) (Redemption, err
 		if err := tx.Model(&Coupon{}).Where("id = ? AND uses > 0", r.CouponID).UpdateColumn("uses", gorm.Expr("uses - 1")).Error; err != nil {
 			return err
 		}
-		if len(ids) > 0 {
-			if err := tx.Model(&Promotion{}).Where("id IN ? AND uses > 0", ids).UpdateColumn("uses", gorm.Expr("uses - 1")).Error; err != nil {
+		if len(counted) > 0 {
+			if err := tx.Model(&Promotion{}).Where("id IN ? AND uses > 0", counted).UpdateColumn("uses", gorm.Expr("uses - 1")).Error; err != nil {
 				return err
 			}
 		}
@@ -723,24 +724,55 @@ func (s *Store) lockReached(tx *gorm.DB, coupons []*Coupon) error {
 	if s.dialect != DialectPostgres {
 		return nil
 	}
-	ids := map[int64]bool{}
+	db := s.conn(tx)
+	reached := map[int64]Promotion{}
 	for _, c := range coupons {
 		if c == nil {
 			continue
 		}
-		var some []int64
-		if err := reachingQuery(tx.Model(&Promotion{}).Where("status = ?", PromotionActive), *c).Pluck("id", &some).Error; err != nil {
+		ps, err := s.reaching(tx, *c, false)
+		if err != nil {
 			return err
 		}
-		for _, id := range some {
-			ids[id] = true
+		for _, p := range ps {
+			reached[p.ID] = p
 		}
 	}
+	ps := slices.SortedFunc(maps.Values(reached), func(a, b Promotion) int { return cmp.Compare(a.ID, b.ID) })
+	_, err := lockPromotions(db, ps, "", nil)
+	return err
+}
+
+// lockApplied locks the promotions ids (those a redemption applied) as a
+// redemption locks them (lockPromotions) and returns those whose uses the
+// store counts in their rows.
+func (s *Store) lockApplied(tx *gorm.DB, ids []int64) ([]int64, error) {
 	if len(ids) == 0 {
-		return nil
+		return nil, nil
 	}
-	var locked []int64
-	return s.forUpdate(tx.Model(&Promotion{}).Where("id IN ?", slices.Sorted(maps.Keys(ids))).Order("id")).Pluck("id", &locked).Error
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	db := s.conn(tx)
+	rows, err := db.query("SELECT "+promotionColumns+" FROM promotions WHERE id IN (?"+strings.Repeat(", ?", len(ids)-1)+") ORDER BY id", args...)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := scanPromotions(rows)
+	if err == nil && db.pg {
+		ps, err = lockPromotions(db, ps, "", nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var counted []int64
+	for _, p := range ps {
+		if s.countsUses(p) {
+			counted = append(counted, p.ID)
+		}
+	}
+	return counted, nil
 }
 
 // lowerTag is tag lower-cased, as redemptions keep their coupon's tags.

@@ -82,6 +82,9 @@ func (s *Store) UpdateSeries(ctx context.Context, id int64, spec SeriesSpec) (Se
 			if err := tx.Select("*").Omit("id", "uses", "created_at").Updates(&p).Error; err != nil {
 				return err
 			}
+			if err := s.recountUses(tx, ser.Promotion, &p); err != nil {
+				return err
+			}
 		}
 		ser.Promotion = p
 		if err := tx.Select("*").Omit("promotion_id", "issued").Updates(&ser).Error; err != nil {

@@ -164,6 +164,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		sqlDB.SetMaxOpenConns(20)
 		sqlDB.SetMaxIdleConns(10)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		if err := s.db.Callback().Query().After("gorm:query").Register("coupond:free_uses", freeUses); err != nil {
+			return nil, fmt.Errorf("open postgres database: %w", err)
+		}
 		s.wdb = s.db
 	case cfg.DatabaseURL != "":
 		return nil, fmt.Errorf("open database: DATABASE_URL must start with postgres:// or postgresql://")

@@ -190,10 +190,16 @@ func (w *sqliteWriter) truncate(ctx context.Context) (busy bool, err error) {
 // write runs fn in a write transaction. On SQLite it queues fn for the
 // writer, failing with *BusyError when the wait is too long, and fn
 // shares its transaction with the writes queued beside it (group commit,
-// below).
+// below). On PostgreSQL fn runs again when a promotion it locked was
+// given a limit meanwhile (errLimitAppeared).
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if s.writer == nil {
-		return s.wdb.WithContext(ctx).Transaction(fn)
+		for tries := 1; ; tries++ {
+			err := s.wdb.WithContext(ctx).Transaction(fn)
+			if tries == 4 || !errors.Is(err, errLimitAppeared) {
+				return err
+			}
+		}
 	}
 	return s.writer.submit(ctx, fn)
 }
