@@ -205,12 +205,15 @@ func TestRedemptionsOnTwoInstancesNeverPassALimit(t *testing.T) {
 
 // redemptionLoad is one round of the redemption benchmark: coupons
 // coupons with maxUsage uses each, all reaching an unlimited promotion
-// and one limited to promoLimit uses, then requests redemptions by
-// clients concurrent clients, each of a coupon and a customer drawn by a
-// seeded generator.
+// and, when promoLimit is set, one limited to promoLimit uses, then
+// requests redemptions by clients concurrent clients, each of a customer
+// drawn by a seeded generator and of a coupon drawn too or, with inTurn,
+// taken in turn. With reserveFirst each request is an order that holds a
+// use (POST /api/reservations) and then redeems it.
 type redemptionLoad struct {
 	coupons, maxUsage, promoLimit int
 	requests, clients, customers  int
+	inTurn, reserveFirst          bool
 }
 
 // redemptionRound is what one round saw.
@@ -232,7 +235,9 @@ func (l redemptionLoad) run(b *testing.B, api apiClient, base string, round int)
 	b.Helper()
 	tag := fmt.Sprintf("bench-%d", round)
 	api.mustPost(b, base+"/api/promotions", fmt.Sprintf(`{"name":"%s","discountType":"percent","discountValue":5,"utmSource":"%s"}`, tag, tag), http.StatusCreated)
-	api.mustPost(b, base+"/api/promotions", fmt.Sprintf(`{"name":"%s-limited","discountType":"fixed","discountValue":100,"maxUsage":%d,"utmSource":"%s"}`, tag, l.promoLimit, tag), http.StatusCreated)
+	if l.promoLimit > 0 {
+		api.mustPost(b, base+"/api/promotions", fmt.Sprintf(`{"name":"%s-limited","discountType":"fixed","discountValue":100,"maxUsage":%d,"utmSource":"%s"}`, tag, l.promoLimit, tag), http.StatusCreated)
+	}
 	var items bytes.Buffer
 	items.WriteByte('[')
 	for i := range l.coupons {
@@ -247,8 +252,12 @@ func (l redemptionLoad) run(b *testing.B, api apiClient, base string, round int)
 	rng := rand.New(rand.NewPCG(uint64(round), 2026))
 	bodies := make([]string, l.requests)
 	for i := range bodies {
-		bodies[i] = fmt.Sprintf(`{"code":"r%d-%05d","customerId":"cust-%d","orderId":"r%d-order-%d","items":1,"orderAmount":5000}`,
-			round, rng.IntN(l.coupons), rng.IntN(l.customers), round, i)
+		coupon := i % l.coupons
+		if !l.inTurn {
+			coupon = rng.IntN(l.coupons)
+		}
+		bodies[i] = fmt.Sprintf(`{"code":"r%d-%05d","customerId":"cust-%d","orderId":"r%d-order-%d","items":1,"orderAmount":5000`,
+			round, coupon, rng.IntN(l.customers), round, i)
 	}
 	statuses := make([]int, l.requests)
 	answers := make([][]byte, l.requests)
@@ -264,7 +273,13 @@ func (l redemptionLoad) run(b *testing.B, api apiClient, base string, round int)
 					return
 				}
 				t0 := time.Now()
-				status, out, err := api.post(base+"/api/redemptions", bodies[i])
+				status, out, err := http.StatusCreated, []byte(nil), error(nil)
+				if l.reserveFirst {
+					status, out, err = api.post(base+"/api/reservations", bodies[i]+`,"ttl":"60s"}`)
+				}
+				if err == nil && status == http.StatusCreated {
+					status, out, err = api.post(base+"/api/redemptions", bodies[i]+"}")
+				}
 				latencies[i] = time.Since(t0)
 				if err != nil {
 					b.Errorf("redemption %d: %v", i, err)
