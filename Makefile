@@ -44,6 +44,8 @@ staticcheck:
 
 unit:
 	@source .ci/test-env && $(GO) test -race -count=1 ./...
+	@# Allocation counts are only meaningful without the race detector.
+	$(GO) test -count=1 -run 'Allocates' ./web/
 
 ## bench: Go benchmarks (figures go to BENCHMARKS.md): list pages over
 ## 1,000,000 coupons, searches anywhere in the code over 1,000,000 coupons

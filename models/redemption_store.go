@@ -276,6 +276,16 @@ func (s *Store) insertRedemption(ctx context.Context, tx *gorm.DB, c Coupon, in 
 	r := Redemption{CouponID: c.ID, Code: c.Code, CustomerID: in.CustomerID, OrderID: in.OrderID, Items: in.Items,
 		OrderAmount: in.OrderAmount, Discount: v.Discount, CreatedAt: at, UTMSource: lowerTag(c.UTMSource), UTMCampaign: lowerTag(c.UTMCampaign)}
 	db := s.conn(tx)
+	summary := fmt.Sprintf("code=%s customer=%s order=%s items=%d promotions=%d", c.Code, r.CustomerID, r.OrderID, r.Items, len(v.Promotions))
+	if r.Discount != nil {
+		summary += fmt.Sprintf(" amount=%d discount=%d", *r.OrderAmount, *r.Discount)
+	}
+	if !in.At.IsZero() {
+		summary += " redeemedAt=" + at.Format(time.RFC3339Nano)
+	}
+	if db.pg {
+		return s.insertRedemptionPG(ctx, tx, c, r, v, summary)
+	}
 	var err error
 	r.ID, err = db.insert("INSERT INTO redemptions (coupon_id, code, customer_id, order_id, items, order_amount, discount, created_at, utm_source, utm_campaign) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		r.CouponID, r.Code, r.CustomerID, r.OrderID, r.Items, r.OrderAmount, r.Discount, r.CreatedAt, r.UTMSource, r.UTMCampaign)
@@ -311,14 +321,64 @@ func (s *Store) insertRedemption(ctx context.Context, tx *gorm.DB, c Coupon, in 
 	if err := s.addTotals(tx, r, c.BatchID, 1); err != nil {
 		return Redemption{}, err
 	}
-	summary := fmt.Sprintf("code=%s customer=%s order=%s items=%d promotions=%d", c.Code, r.CustomerID, r.OrderID, r.Items, len(r.Promotions))
-	if r.Discount != nil {
-		summary += fmt.Sprintf(" amount=%d discount=%d", *r.OrderAmount, *r.Discount)
-	}
-	if !in.At.IsZero() {
-		summary += " redeemedAt=" + at.Format(time.RFC3339Nano)
-	}
 	return r, s.audit(ctx, tx, ActionRedeem, EntityRedemption, strconv.FormatInt(r.ID, 10), summary)
+}
+
+// insertRedemptionPG is insertRedemption on PostgreSQL, where each
+// statement is a round trip: the redemption, its promotions, the raised
+// counters, the order's hold taken, the customer's figures and the audit
+// event are one statement, and the totals another (addTotalsPG).
+func (s *Store) insertRedemptionPG(ctx context.Context, tx *gorm.DB, c Coupon, r Redemption, v Verdict, summary string) (Redemption, error) {
+	var promotions, discounts, counted []int64
+	for _, ap := range v.Promotions {
+		promotions = append(promotions, ap.Promotion.ID)
+		var d int64
+		if ap.Discount != nil {
+			d = *ap.Discount
+		}
+		discounts = append(discounts, d)
+		if s.countsUses(ap.Promotion) {
+			counted = append(counted, ap.Promotion.ID)
+		}
+	}
+	var saved int64
+	if r.Discount != nil {
+		saved = *r.Discount
+	}
+	var raised, raisedPromotions int
+	err := s.conn(tx).queryRow(`WITH r AS (INSERT INTO redemptions (coupon_id, code, customer_id, order_id, items, order_amount, discount, created_at, utm_source, utm_campaign)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id),
+		c AS (UPDATE coupons SET uses = uses + 1 WHERE id = $1 AND (max_usage = 0 OR uses < max_usage) RETURNING id),
+		p AS (INSERT INTO redemption_promotions (redemption_id, promotion_id, customer_id, discount, cancelled)
+			SELECT r.id, x.promotion_id, $3, CASE WHEN $7::bigint IS NULL THEN NULL ELSE x.discount END, false
+			FROM r, unnest($11::bigint[], $12::bigint[]) AS x (promotion_id, discount)),
+		u AS (UPDATE promotions SET uses = uses + 1 WHERE id = ANY($13::bigint[]) AND (max_usage = 0 OR uses < max_usage) RETURNING id),
+		h AS (UPDATE reservations SET ended_at = $8, ended = $14, redemption_id = (SELECT id FROM r)
+			WHERE coupon_id = $1 AND order_id = $4 AND ended_at IS NULL AND expires_at > $15 RETURNING reservations.id),
+		hp AS (UPDATE reservation_promotions SET ended = true WHERE reservation_id IN (SELECT id FROM h)),
+		k AS (INSERT INTO customers (id, created_at, last_activity_at, redemptions, savings) VALUES ($3, $8, $8, 1, $16)
+			ON CONFLICT (id) DO UPDATE SET redemptions = customers.redemptions + 1, savings = customers.savings + excluded.savings,
+				last_activity_at = GREATEST(customers.last_activity_at, excluded.last_activity_at)),
+		a AS (INSERT INTO audit_events (at, actor, action, entity, entity_id, summary)
+			SELECT $15, $17, $18, $19, r.id::text, $20 FROM r)
+		SELECT r.id, (SELECT count(*) FROM c), (SELECT count(*) FROM u) FROM r`,
+		r.CouponID, r.Code, r.CustomerID, r.OrderID, r.Items, r.OrderAmount, r.Discount, r.CreatedAt.UTC(), r.UTMSource, r.UTMCampaign,
+		promotions, discounts, counted, ReservationRedeemed, s.now(), saved,
+		ActorFrom(ctx).String(), ActionRedeem, EntityRedemption, truncate(summary, 2000)).Scan(&r.ID, &raised, &raisedPromotions)
+	if err != nil {
+		return Redemption{}, err
+	}
+	if raised != 1 || raisedPromotions != len(counted) {
+		return Redemption{}, errCounterRace
+	}
+	for _, ap := range v.Promotions {
+		r.Promotions = append(r.Promotions, RedemptionPromotion{RedemptionID: r.ID, PromotionID: ap.Promotion.ID, CustomerID: r.CustomerID, Discount: ap.Discount,
+			Name: ap.Promotion.Name, DiscountType: ap.Promotion.DiscountType, DiscountValue: ap.Promotion.DiscountValue})
+	}
+	if err := s.addTotals(tx, r, c.BatchID, 1); err != nil {
+		return Redemption{}, err
+	}
+	return r, nil
 }
 
 // CancelRedemption marks a redemption cancelled so that it no longer

@@ -3,6 +3,7 @@ package models_test
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -66,6 +67,11 @@ func TestRedeemCountsCancelsAndIsIdempotent(t *testing.T) {
 		}
 		if r.Code != "SPRING1" || len(r.Promotions) != 1 || r.Promotions[0].PromotionID != p.ID || *r.Discount != 300 {
 			t.Fatalf("redemption = %+v, want SPRING1 through promotion %d with discount 300 (10%% of 5000 capped at 300)", r, p.ID)
+		}
+		events, err := s.ListAudit(ctx, models.AuditFilter{Action: models.ActionRedeem})
+		if err != nil || len(events.Events) != 1 || events.Events[0].EntityID != strconv.FormatInt(r.ID, 10) ||
+			events.Events[0].Summary != "code=SPRING1 customer=alice order=o-1 items=2 promotions=1 amount=5000 discount=300" {
+			t.Fatalf("the redemption's audit events = %+v (%v), want one naming redemption %d and what it was", events.Events, err, r.ID)
 		}
 		again, created, err := s.Redeem(ctx, models.RedemptionInput{Code: "SPRING1", CustomerID: "alice", OrderID: "o-1", Items: 2}, "10.0.0.1")
 		if err != nil || created || again.ID != r.ID || len(again.Promotions) != 1 {

@@ -157,7 +157,7 @@ var secretParams = map[string]bool{"token": true}
 // query, so "tok%65n=…" is redacted too.
 func redactURI(uri string) string {
 	path, query, ok := strings.Cut(uri, "?")
-	if !ok {
+	if !ok || !hasSecret(query) {
 		return uri
 	}
 	params := strings.Split(query, "&")
@@ -172,4 +172,23 @@ func redactURI(uri string) string {
 		}
 	}
 	return path + "?" + strings.Join(params, "&")
+}
+
+// hasSecret reports whether query names a secret parameter, without
+// allocating for a query that does not: every request's log line passes
+// here.
+func hasSecret(query string) bool {
+	for query != "" {
+		var param string
+		param, query, _ = strings.Cut(query, "&")
+		key, _, _ := strings.Cut(param, "=")
+		name, err := url.QueryUnescape(key)
+		if err != nil {
+			name = key
+		}
+		if secretParams[name] {
+			return true
+		}
+	}
+	return false
 }
