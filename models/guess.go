@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -55,9 +56,28 @@ func (s *Store) guessGate(ctx context.Context, subjects []string) error {
 		Subject string
 		N       int
 	}
-	err := s.db.WithContext(ctx).Model(&LookupFailure{}).Select("subject, count(*) AS n").
-		Where("subject IN ? AND at > ?", subjects, since).Group("subject").Scan(&rows).Error
+	// Every look-up asks this: fixed SQL for one or two subjects.
+	args := []any{since}
+	for _, sub := range subjects {
+		args = append(args, sub)
+	}
+	counts, err := s.conn(s.db.WithContext(ctx)).query("SELECT subject, count(*) FROM lookup_failures WHERE at > ? AND subject IN (?"+
+		strings.Repeat(", ?", len(subjects)-1)+") GROUP BY subject", args...)
 	if err != nil {
+		return fmt.Errorf("count failed look-ups: %w", err)
+	}
+	defer counts.Close()
+	for counts.Next() {
+		var r struct {
+			Subject string
+			N       int
+		}
+		if err := counts.Scan(&r.Subject, &r.N); err != nil {
+			return fmt.Errorf("count failed look-ups: %w", err)
+		}
+		rows = append(rows, r)
+	}
+	if err := counts.Err(); err != nil {
 		return fmt.Errorf("count failed look-ups: %w", err)
 	}
 	var tooMany *TooManyGuessesError

@@ -85,22 +85,18 @@ func (s *Store) usage(tx *gorm.DB, c Coupon, ps []Promotion, a Attempt) (Usage, 
 	if a.CustomerID == "" {
 		return u, nil
 	}
-	var row struct {
-		Uses  int
-		Items int
-	}
-	q := tx.Model(&Redemption{}).Select("count(*) AS uses, coalesce(sum(items), 0) AS items").
-		Where("coupon_id = ? AND customer_id = ? AND cancelled_at IS NULL", c.ID, a.CustomerID)
+	q := "SELECT count(*), coalesce(sum(items), 0) FROM redemptions WHERE coupon_id = ? AND customer_id = ? AND cancelled_at IS NULL"
+	args := []any{c.ID, a.CustomerID}
 	if since := CountingSince(a.Now, c.ExpirationIntervalPerUse); !since.IsZero() {
 		// Uses less than an interval apart, either way, count against
 		// each other: a redemption recorded at an earlier time (At) must
 		// not leave a later window holding more uses than the limit.
-		q = q.Where("created_at > ? AND created_at < ?", since, a.Now.Add(c.ExpirationIntervalPerUse))
+		q += " AND created_at > ? AND created_at < ?"
+		args = append(args, since, a.Now.Add(c.ExpirationIntervalPerUse))
 	}
-	if err := q.Scan(&row).Error; err != nil {
+	if err := s.conn(tx).queryRow(q, args...).Scan(&u.CustomerUses, &u.CustomerItems); err != nil {
 		return Usage{}, fmt.Errorf("count the customer's uses: %w", err)
 	}
-	u.CustomerUses, u.CustomerItems = row.Uses, row.Items
 	ids := make([]int64, 0, len(ps))
 	for _, p := range ps {
 		if p.MaxUsagePerClient > 0 {

@@ -32,10 +32,10 @@ func (s *Store) held(tx *gorm.DB, c Coupon, ps []Promotion, a Attempt, now time.
 	perCustomer := a.CustomerID != "" && (c.MaxUsagePerClient > 0 || c.MaxItemsPerClient > 0)
 	if all || c.MaxUsage > 0 || perCustomer {
 		var row struct{ Holds, CustomerHolds, CustomerItems int }
-		err := tx.Model(&Reservation{}).
-			Select("count(*) AS holds, coalesce(sum(CASE WHEN customer_id = ? THEN 1 ELSE 0 END), 0) AS customer_holds, "+
-				"coalesce(sum(CASE WHEN customer_id = ? THEN items ELSE 0 END), 0) AS customer_items", a.CustomerID, a.CustomerID).
-			Where("coupon_id = ? AND ended_at IS NULL AND expires_at > ? AND order_id <> ?", c.ID, now, a.OrderID).Scan(&row).Error
+		err := s.conn(tx).queryRow("SELECT count(*), coalesce(sum(CASE WHEN customer_id = ? THEN 1 ELSE 0 END), 0), "+
+			"coalesce(sum(CASE WHEN customer_id = ? THEN items ELSE 0 END), 0) FROM reservations "+
+			"WHERE coupon_id = ? AND ended_at IS NULL AND expires_at > ? AND order_id <> ?",
+			a.CustomerID, a.CustomerID, c.ID, now, a.OrderID).Scan(&row.Holds, &row.CustomerHolds, &row.CustomerItems)
 		if err != nil {
 			return h, fmt.Errorf("count the coupon's holds: %w", err)
 		}
