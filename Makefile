@@ -50,7 +50,9 @@ unit:
 ## bench: Go benchmarks (figures go to BENCHMARKS.md): list pages over
 ## 1,000,000 coupons, searches anywhere in the code over 1,000,000 coupons
 ## on SQLite and PostgreSQL, the dashboard's reads over 1,000,000 redemptions, the full write load on a SQLite server, redemptions
-## at 50 concurrent clients on SQLite and PostgreSQL, then the generation
+## at 50 concurrent clients on SQLite and PostgreSQL side by side with the
+## databases alone (a minimal Go + SQLite program and pgbench, which ships
+## with PostgreSQL), then the generation
 ## engine through the built binary: 1,000,000 codes beside the sqlite3
 ## tool importing as many (and the CSV export beside sqlite3 -csv),
 ## redemptions while 1,000,000 codes are made, 10,000,000 codes, and
@@ -64,7 +66,7 @@ bench: build
 	$(GO) test -run '^$$' -bench DashboardReads1M -benchtime 5x ./models/
 	$(GO) test -run '^$$' -bench HeavyWritesSQLite -benchtime 1x -timeout 30m ./cmd/coupond/
 	@pg=$${COUPOND_TEST_POSTGRES:-$$(.ci/postgres 2>/dev/null)}; \
-	COUPOND_TEST_POSTGRES="$$pg" $(GO) test -run '^$$' -bench '^BenchmarkRedemption$$|^BenchmarkRedemptionReferenceSQLite$$|^BenchmarkValidationBesideReadyz$$' -benchtime 1x -timeout 30m ./cmd/coupond/
+	COUPOND_TEST_POSTGRES="$$pg" $(GO) test -run '^$$' -bench '^BenchmarkCheckoutSideBySide$$|^BenchmarkRedemption$$|^BenchmarkRedemptionReferenceSQLite$$|^BenchmarkValidationBesideReadyz$$' -benchtime 1x -timeout 30m ./cmd/coupond/
 	COUPOND_BIN=$(CURDIR)/bin/coupond $(GO) test -run '^$$' -bench '^BenchmarkGenerate1M$$|^BenchmarkRedeemDuringGeneration$$|^BenchmarkGenerate10M$$' -benchtime 1x -timeout 30m ./cmd/coupond/
 	@pg=$${COUPOND_TEST_POSTGRES:-$$(.ci/postgres 2>/dev/null)}; \
 	COUPOND_TEST_POSTGRES="$$pg" COUPOND_BIN=$(CURDIR)/bin/coupond $(GO) test -run '^$$' -bench '^BenchmarkGenerate1MPostgres$$' -benchtime 1x -timeout 30m ./cmd/coupond/
