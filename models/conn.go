@@ -155,3 +155,18 @@ func scanPromotions(rows *sql.Rows) ([]Promotion, error) {
 	}
 	return ps, rows.Err()
 }
+
+// redemptionRow is a redemption's columns in the order scanRedemption
+// reads them.
+const redemptionRow = "id, coupon_id, code, customer_id, order_id, items, order_amount, discount, created_at, cancelled_at, utm_source, utm_campaign"
+
+// scanRedemption reads the redemptionRow columns of one row; no row is
+// gorm.ErrRecordNotFound.
+func scanRedemption(row interface{ Scan(...any) error }) (Redemption, error) {
+	var r Redemption
+	err := row.Scan(&r.ID, &r.CouponID, &r.Code, &r.CustomerID, &r.OrderID, &r.Items, &r.OrderAmount, &r.Discount, &r.CreatedAt, &r.CancelledAt, &r.UTMSource, &r.UTMCampaign)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = gorm.ErrRecordNotFound
+	}
+	return r, err
+}

@@ -65,7 +65,7 @@ func (s *Store) verdict(tx *gorm.DB, c Coupon, a Attempt, lock bool) (Verdict, e
 	if err != nil {
 		return Verdict{}, err
 	}
-	u, err := s.usage(tx, c, ps, a)
+	u, err := s.usage(tx, c, ps, a, !lock)
 	if err != nil {
 		return Verdict{}, err
 	}
@@ -79,12 +79,25 @@ func (s *Store) verdict(tx *gorm.DB, c Coupon, a Attempt, lock bool) (Verdict, e
 
 // usage counts what stands against attempt a on coupon c and its
 // promotions ps: the customer's live uses and items of the coupon within
-// its renewal interval, and the customer's live uses of each promotion.
-func (s *Store) usage(tx *gorm.DB, c Coupon, ps []Promotion, a Attempt) (Usage, error) {
+// its renewal interval (only where a limit needs them, or always with
+// all, as a validation shows them), and the customer's live uses of each
+// promotion with a limit per customer.
+func (s *Store) usage(tx *gorm.DB, c Coupon, ps []Promotion, a Attempt, all bool) (Usage, error) {
 	u := Usage{PromotionCustomerUses: map[int64]int{}}
 	if a.CustomerID == "" {
 		return u, nil
 	}
+	if all || c.MaxUsagePerClient > 0 || c.MaxItemsPerClient > 0 {
+		if err := s.customerUses(tx, c, a, &u); err != nil {
+			return Usage{}, err
+		}
+	}
+	return u, s.promotionCustomerUses(tx, ps, a, &u)
+}
+
+// customerUses counts the customer's live uses and items of coupon c in
+// u, within its renewal interval.
+func (s *Store) customerUses(tx *gorm.DB, c Coupon, a Attempt, u *Usage) error {
 	q := "SELECT count(*), coalesce(sum(items), 0) FROM redemptions WHERE coupon_id = ? AND customer_id = ? AND cancelled_at IS NULL"
 	args := []any{c.ID, a.CustomerID}
 	if since := CountingSince(a.Now, c.ExpirationIntervalPerUse); !since.IsZero() {
@@ -95,8 +108,14 @@ func (s *Store) usage(tx *gorm.DB, c Coupon, ps []Promotion, a Attempt) (Usage, 
 		args = append(args, since, a.Now.Add(c.ExpirationIntervalPerUse))
 	}
 	if err := s.conn(tx).queryRow(q, args...).Scan(&u.CustomerUses, &u.CustomerItems); err != nil {
-		return Usage{}, fmt.Errorf("count the customer's uses: %w", err)
+		return fmt.Errorf("count the customer's uses: %w", err)
 	}
+	return nil
+}
+
+// promotionCustomerUses counts in u the customer's live uses of each of
+// ps that limits a customer's uses.
+func (s *Store) promotionCustomerUses(tx *gorm.DB, ps []Promotion, a Attempt, u *Usage) error {
 	ids := make([]int64, 0, len(ps))
 	for _, p := range ps {
 		if p.MaxUsagePerClient > 0 {
@@ -104,7 +123,7 @@ func (s *Store) usage(tx *gorm.DB, c Coupon, ps []Promotion, a Attempt) (Usage, 
 		}
 	}
 	if len(ids) == 0 {
-		return u, nil
+		return nil
 	}
 	var counts []struct {
 		PromotionID int64
@@ -114,12 +133,12 @@ func (s *Store) usage(tx *gorm.DB, c Coupon, ps []Promotion, a Attempt) (Usage, 
 		Where("promotion_id IN ? AND customer_id = ? AND cancelled = ?", ids, a.CustomerID, false).
 		Group("promotion_id").Scan(&counts).Error
 	if err != nil {
-		return Usage{}, fmt.Errorf("count the customer's promotion uses: %w", err)
+		return fmt.Errorf("count the customer's promotion uses: %w", err)
 	}
 	for _, pc := range counts {
 		u.PromotionCustomerUses[pc.PromotionID] = pc.Uses
 	}
-	return u, nil
+	return nil
 }
 
 // Redeem records one use of a code by a customer for an order, with every
@@ -202,7 +221,8 @@ func (s *Store) redeemCode(ctx context.Context, tx *gorm.DB, c *Coupon, in Redem
 		return res, nil
 	}
 	res.Coupon, res.Code = c, c.Code
-	err := tx.Where("coupon_id = ? AND order_id = ?", c.ID, in.OrderID).Take(&res.Redemption).Error
+	var err error
+	res.Redemption, err = scanRedemption(s.conn(tx).queryRow("SELECT "+redemptionRow+" FROM redemptions WHERE coupon_id = ? AND order_id = ?", c.ID, in.OrderID))
 	if err == nil {
 		return res, s.loadPromotions(tx, []*Redemption{&res.Redemption})
 	}
