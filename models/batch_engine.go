@@ -694,7 +694,7 @@ func (s *Store) commitChunk(ctx context.Context, b *Batch, c chunk, cfg RunnerCo
 			})
 		})
 	} else {
-		err = s.write(ctx, func(tx *gorm.DB) error {
+		err = s.writeBulk(ctx, func(tx *gorm.DB) error {
 			var err error
 			if n, err = insertSQLite(ctx, tx.Statement.ConnPool, batchValues(*b, now), codes); err != nil {
 				return err

@@ -64,3 +64,8 @@ func (s *Store) SharedWrites() int64 { return s.writer.shared.Load() }
 
 // QueuedWrites is how many writes wait in SQLite's writer queue.
 func (s *Store) QueuedWrites() int { return len(s.writer.queue) }
+
+// WriteBulk runs fn as the store runs a write of many rows.
+func (s *Store) WriteBulk(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.writeBulk(ctx, fn)
+}

@@ -213,3 +213,46 @@ func TestAClientGivingUpMidWriteLeavesItsGroupWhole(t *testing.T) {
 		t.Errorf("%d of %d writes kept", n, writes)
 	}
 }
+
+// Writes of many rows in one statement (chunks of generated codes) never
+// share a group with other writes: SQLite keeps their statement journals
+// in a file, and every other write's in memory, whatever order they
+// queue in.
+func TestBulkWritesRunInGroupsOfTheirOwn(t *testing.T) {
+	t.Parallel()
+	s := storetest.Open(t, models.DialectSQLite, models.Config{})
+	release, err := s.HoldWriter(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const writes = 40
+	stores := make([]int, writes)
+	errs := make([]error, writes)
+	var wg sync.WaitGroup
+	for i := range writes {
+		write := s.Write
+		if i%3 == 1 {
+			write = s.WriteBulk
+		}
+		wg.Go(func() {
+			errs[i] = write(t.Context(), func(tx *gorm.DB) error {
+				return tx.Raw("PRAGMA temp_store").Scan(&stores[i]).Error
+			})
+		})
+	}
+	for deadline := time.Now().Add(10 * time.Second); s.QueuedWrites() < writes-1 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	release()
+	wg.Wait()
+	for i := range writes {
+		// temp_store: 0 is the default (a file), 2 is memory.
+		want := 2
+		if i%3 == 1 {
+			want = 0
+		}
+		if errs[i] != nil || stores[i] != want {
+			t.Errorf("write %d (bulk %v) ran with temp_store %d (%v), want %d", i, i%3 == 1, stores[i], errs[i], want)
+		}
+	}
+}
