@@ -1,9 +1,11 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -139,8 +141,10 @@ func scanCoupon(row interface{ Scan(...any) error }) (Coupon, error) {
 const promotionColumns = "id, name, description, status, kind, discount_type, discount_value, discount_cap, applies_to, begins_at, ends_at, " +
 	"max_usage, max_usage_per_client, utm_source, utm_campaign, uses, created_at, updated_at"
 
-// scanPromotions reads the promotionColumns of every row of rows and
-// closes them.
+// scanPromotions reads the promotionColumns of every row of rows, closes
+// them and returns the promotions in id order. (Sorted here: on SQLite an
+// ORDER BY had the few rows of a checkout's read go through a sorter,
+// which took three times the read.)
 func scanPromotions(rows *sql.Rows) ([]Promotion, error) {
 	defer rows.Close()
 	var ps []Promotion
@@ -153,6 +157,7 @@ func scanPromotions(rows *sql.Rows) ([]Promotion, error) {
 		}
 		ps = append(ps, p)
 	}
+	slices.SortFunc(ps, func(a, b Promotion) int { return cmp.Compare(a.ID, b.ID) })
 	return ps, rows.Err()
 }
 

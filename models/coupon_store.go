@@ -19,17 +19,22 @@ const writeAttempts = 3
 // surrounding spaces. It fails with ErrNotFound, also for a string that
 // cannot be a code.
 func (s *Store) Coupon(ctx context.Context, code string) (Coupon, error) {
+	return s.couponIn(s.db.WithContext(ctx), code)
+}
+
+// couponIn is Coupon reading through q.
+func (s *Store) couponIn(q *gorm.DB, code string) (Coupon, error) {
 	if !couldBeCode(code) {
 		return Coupon{}, fmt.Errorf("get coupon: %w", &NotFoundError{Entity: "coupon", Key: code})
 	}
-	key, ok, err := s.codeKey(s.db.WithContext(ctx), code)
+	key, ok, err := s.codeKey(q, code)
 	if err != nil {
 		return Coupon{}, fmt.Errorf("get coupon %q: %w", code, err)
 	}
 	if !ok {
 		return Coupon{}, fmt.Errorf("get coupon: %w", &NotFoundError{Entity: "coupon", Key: code})
 	}
-	c, err := scanCoupon(s.conn(s.db.WithContext(ctx)).queryRow("SELECT "+couponRow+" FROM coupons WHERE lower(code) = ?", key))
+	c, err := scanCoupon(s.conn(q).queryRow("SELECT "+couponRow+" FROM coupons WHERE lower(code) = ?", key))
 	if err != nil {
 		return Coupon{}, fmt.Errorf("get coupon %q: %w", code, notFound(err, "coupon", code))
 	}

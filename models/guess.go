@@ -47,46 +47,38 @@ func guessSubjects(client, customerID string) []string {
 // subjects has reached the limit within the window; RetryAfter is when
 // the oldest of that subject's failures leaves the window.
 func (s *Store) guessGate(ctx context.Context, subjects []string) error {
+	return s.guessGateIn(s.db.WithContext(ctx), subjects)
+}
+
+// guessGateIn is guessGate reading through q (a read transaction of the
+// look-up's).
+func (s *Store) guessGateIn(q *gorm.DB, subjects []string) error {
 	if s.guessLimit == 0 || len(subjects) == 0 {
 		return nil
 	}
 	now := s.now()
 	since := now.Add(-s.guessWindow)
-	var rows []struct {
-		Subject string
-		N       int
+	// Every look-up asks this: one count per subject in one statement,
+	// without the sorter a GROUP BY would start.
+	counts := make([]int, len(subjects))
+	dest := make([]any, len(subjects))
+	args := make([]any, 0, 2*len(subjects))
+	for i, sub := range subjects {
+		dest[i] = &counts[i]
+		args = append(args, sub, since)
 	}
-	// Every look-up asks this: fixed SQL for one or two subjects.
-	args := []any{since}
-	for _, sub := range subjects {
-		args = append(args, sub)
-	}
-	counts, err := s.conn(s.db.WithContext(ctx)).query("SELECT subject, count(*) FROM lookup_failures WHERE at > ? AND subject IN (?"+
-		strings.Repeat(", ?", len(subjects)-1)+") GROUP BY subject", args...)
+	err := s.conn(q).queryRow("SELECT "+strings.Repeat("(SELECT count(*) FROM lookup_failures WHERE subject = ? AND at > ?), ", len(subjects)-1)+
+		"(SELECT count(*) FROM lookup_failures WHERE subject = ? AND at > ?)", args...).Scan(dest...)
 	if err != nil {
 		return fmt.Errorf("count failed look-ups: %w", err)
 	}
-	defer counts.Close()
-	for counts.Next() {
-		var r struct {
-			Subject string
-			N       int
-		}
-		if err := counts.Scan(&r.Subject, &r.N); err != nil {
-			return fmt.Errorf("count failed look-ups: %w", err)
-		}
-		rows = append(rows, r)
-	}
-	if err := counts.Err(); err != nil {
-		return fmt.Errorf("count failed look-ups: %w", err)
-	}
 	var tooMany *TooManyGuessesError
-	for _, r := range rows {
-		if r.N < s.guessLimit {
+	for i, subject := range subjects {
+		if counts[i] < s.guessLimit {
 			continue
 		}
 		var oldest []time.Time
-		err := s.db.WithContext(ctx).Model(&LookupFailure{}).Where("subject = ? AND at > ?", r.Subject, since).
+		err := q.Model(&LookupFailure{}).Where("subject = ? AND at > ?", subject, since).
 			Order("at").Limit(1).Pluck("at", &oldest).Error
 		if err != nil {
 			return fmt.Errorf("read failed look-ups: %w", err)

@@ -278,7 +278,7 @@ func (s *Store) reaching(tx *gorm.DB, c Coupon, lock bool) ([]Promotion, error) 
 		return nil, nil
 	}
 	db := s.conn(tx)
-	rows, err := db.query("SELECT "+promotionColumns+" FROM promotions WHERE "+where+" ORDER BY id", args...)
+	rows, err := db.query("SELECT "+promotionColumns+" FROM promotions WHERE "+where, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -31,25 +31,32 @@ func (s *Store) Check(ctx context.Context, in CheckInput, client string) (Verdic
 		return Verdict{}, fmt.Errorf("check coupon: %w", err)
 	}
 	subjects := guessSubjects(client, in.CustomerID)
-	if err := s.guessGate(ctx, subjects); err != nil {
-		return Verdict{}, fmt.Errorf("check coupon %q: %w", in.Code, err)
-	}
-	c, err := s.Coupon(ctx, in.Code)
-	if errors.Is(err, ErrNotFound) {
-		if err := s.recordGuess(ctx, subjects); err != nil {
-			return Verdict{}, fmt.Errorf("check coupon %q: %w", in.Code, err)
-		}
-		return Evaluate(nil, nil, Usage{}, Attempt{}), nil
-	}
-	if err != nil {
-		return Verdict{}, fmt.Errorf("check coupon %q: %w", in.Code, err)
-	}
-	a := Attempt{CustomerID: in.CustomerID, Items: in.Items, OrderAmount: in.OrderAmount, Now: s.now()}
+	// The guessing check, the coupon and what stands against it are read
+	// in one read transaction: each one SQLite begins costs a check of
+	// the WAL.
 	var v Verdict
+	known := true
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.guessGateIn(tx, subjects); err != nil {
+			return err
+		}
+		c, err := s.couponIn(tx, in.Code)
+		if errors.Is(err, ErrNotFound) {
+			known = false
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		a := Attempt{CustomerID: in.CustomerID, Items: in.Items, OrderAmount: in.OrderAmount, Now: s.now()}
 		v, err = s.verdict(tx, c, a, false)
 		return err
 	})
+	if err == nil && !known {
+		if err = s.recordGuess(ctx, subjects); err == nil {
+			return Evaluate(nil, nil, Usage{}, Attempt{}), nil
+		}
+	}
 	if err != nil {
 		return Verdict{}, fmt.Errorf("check coupon %q: %w", in.Code, err)
 	}
@@ -831,7 +838,7 @@ func (s *Store) lockApplied(tx *gorm.DB, ids []int64) ([]int64, error) {
 		args[i] = id
 	}
 	db := s.conn(tx)
-	rows, err := db.query("SELECT "+promotionColumns+" FROM promotions WHERE id IN (?"+strings.Repeat(", ?", len(ids)-1)+") ORDER BY id", args...)
+	rows, err := db.query("SELECT "+promotionColumns+" FROM promotions WHERE id IN (?"+strings.Repeat(", ?", len(ids)-1)+")", args...)
 	if err != nil {
 		return nil, err
 	}
