@@ -1,6 +1,7 @@
 package models
 
 import (
+	"database/sql"
 	"cmp"
 	"context"
 	"errors"
@@ -336,12 +337,17 @@ func (s *Store) insertRedemption(ctx context.Context, tx *gorm.DB, c Coupon, in 
 		}
 		r.Promotions = append(r.Promotions, rp)
 	}
-	// The customer's row first: its lock keeps the customer's chains of
-	// quarter hours in the totals to one transaction at a time.
+	// A customer without a live redemption has no quarter hour in any
+	// chain for this one to link to (customers.redemptions counts the
+	// live ones).
+	var live int64
+	if err := db.queryRow("SELECT redemptions FROM customers WHERE id = ?", r.CustomerID).Scan(&live); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return Redemption{}, err
+	}
 	if err := s.countRedemption(tx, r); err != nil {
 		return Redemption{}, err
 	}
-	if err := s.addTotals(tx, r, c.BatchID, 1); err != nil {
+	if err := s.addTotals(tx, r, c.BatchID, 1, live == 0); err != nil {
 		return Redemption{}, err
 	}
 	return r, s.audit(ctx, tx, ActionRedeem, EntityRedemption, strconv.FormatInt(r.ID, 10), summary)
@@ -398,7 +404,7 @@ func (s *Store) insertRedemptionPG(ctx context.Context, tx *gorm.DB, c Coupon, r
 		r.Promotions = append(r.Promotions, RedemptionPromotion{RedemptionID: r.ID, PromotionID: ap.Promotion.ID, CustomerID: r.CustomerID, Discount: ap.Discount,
 			Name: ap.Promotion.Name, DiscountType: ap.Promotion.DiscountType, DiscountValue: ap.Promotion.DiscountValue})
 	}
-	if err := s.addTotals(tx, r, c.BatchID, 1); err != nil {
+	if err := s.addTotals(tx, r, c.BatchID, 1, false); err != nil {
 		return Redemption{}, err
 	}
 	return r, nil
@@ -455,7 +461,7 @@ func (s *Store) CancelRedemption(ctx context.Context, id int64) (Redemption, err
 			return err
 		}
 		// Out of the totals of the day it was made.
-		if err := s.addTotals(tx, r, c.BatchID, -1); err != nil {
+		if err := s.addTotals(tx, r, c.BatchID, -1, false); err != nil {
 			return err
 		}
 		summary := fmt.Sprintf("code=%s customer=%s order=%s", r.Code, r.CustomerID, r.OrderID)

@@ -98,8 +98,9 @@ type totalsRow struct {
 // everything, to each promotion it reached (with that promotion's part of
 // the discount), to its UTM source and campaign, to its batch, and to the
 // distinct customers of everything and of each promotion, in the slot it
-// was made in.
-func (s *Store) addTotals(tx *gorm.DB, r Redemption, batch *int64, sign int64) error {
+// was made in. fresh says that r's customer had no live redemption
+// before r, so that no chain of theirs has a quarter hour to link to.
+func (s *Store) addTotals(tx *gorm.DB, r Redemption, batch *int64, sign int64, fresh bool) error {
 	slot, shard := slotOf(r.CreatedAt), 0
 	if s.dialect == DialectPostgres {
 		shard = int(r.ID % totalShards)
@@ -158,7 +159,7 @@ func (s *Store) addTotals(tx *gorm.DB, r Redemption, batch *int64, sign int64) e
 	}
 	if sign > 0 {
 		for _, c := range customers {
-			if err := addCustomerSlot(db, c[0], c[1], r.CustomerID, slot); err != nil {
+			if err := addCustomerSlot(db, c[0], c[1], r.CustomerID, slot, fresh); err != nil {
 				return err
 			}
 		}
@@ -225,12 +226,15 @@ const chain = "scope = ? AND scope_key = ? AND customer_id = ?"
 // both are what they were, so the statements need not know which it was.
 // The neighbours are read first: a statement that reads the table it
 // writes has SQLite copy what it read aside first, which cost four times
-// the write.
-func addCustomerSlot(db conn, scope, key, customer string, slot int64) error {
+// the write. A fresh customer (see addTotals) has none to read.
+func addCustomerSlot(db conn, scope, key, customer string, slot int64, fresh bool) error {
 	var prev, next *int64
-	err := db.queryRow("SELECT (SELECT max(slot) FROM "+db.chainIndex()+" WHERE "+chain+" AND slot < ? AND live > 0), "+
-		"(SELECT min(slot) FROM "+db.chainIndex()+" WHERE "+chain+" AND slot > ? AND live > 0)",
-		scope, key, customer, slot, scope, key, customer, slot).Scan(&prev, &next)
+	var err error
+	if !fresh {
+		err = db.queryRow("SELECT (SELECT max(slot) FROM "+db.chainIndex()+" WHERE "+chain+" AND slot < ? AND live > 0), "+
+			"(SELECT min(slot) FROM "+db.chainIndex()+" WHERE "+chain+" AND slot > ? AND live > 0)",
+			scope, key, customer, slot, scope, key, customer, slot).Scan(&prev, &next)
+	}
 	if err == nil {
 		_, err = db.exec("INSERT INTO redemption_customers (scope, scope_key, slot, customer_id, live, prev_slot) VALUES (?, ?, ?, ?, 1, ?) "+
 			"ON CONFLICT (scope, scope_key, slot, customer_id) DO UPDATE SET live = redemption_customers.live + 1, "+
