@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -58,6 +60,9 @@ func (s *Store) guessGateIn(q *gorm.DB, subjects []string) error {
 	}
 	now := s.now()
 	since := now.Add(-s.guessWindow)
+	if s.noGuessSince(q, since) {
+		return nil
+	}
 	// Every look-up asks this: one count per subject in one statement,
 	// without the sorter a GROUP BY would start.
 	counts := make([]int, len(subjects))
@@ -97,6 +102,48 @@ func (s *Store) guessGateIn(q *gorm.DB, subjects []string) error {
 	return nil
 }
 
+// guessMemo is what a SQLite store knows of the failed look-ups in its
+// database without reading it: one process serves a SQLite database, so
+// every failure after the first read of the newest one (read) is one the
+// store recorded itself (latest, in Unix nanoseconds). While the newest
+// lies outside the window, no subject can be over the limit and a
+// look-up needs no count.
+type guessMemo struct {
+	read   sync.Once
+	known  atomic.Bool
+	latest atomic.Int64
+}
+
+// noGuessSince reports whether the store knows that no failed look-up
+// was recorded after since (SQLite only; reading the newest failure
+// through q the first time).
+func (s *Store) noGuessSince(q *gorm.DB, since time.Time) bool {
+	if s.dialect != DialectSQLite {
+		return false
+	}
+	s.guesses.read.Do(func() {
+		var newest []time.Time
+		if err := q.Model(&LookupFailure{}).Order("at DESC").Limit(1).Pluck("at", &newest).Error; err != nil {
+			return // the store counts every time
+		}
+		if len(newest) == 1 {
+			s.guesses.noteGuess(newest[0])
+		}
+		s.guesses.known.Store(true)
+	})
+	return s.guesses.known.Load() && s.guesses.latest.Load() <= since.UnixNano()
+}
+
+// noteGuess records that a failure was recorded at at.
+func (m *guessMemo) noteGuess(at time.Time) {
+	for {
+		old := m.latest.Load()
+		if at.UnixNano() <= old || m.latest.CompareAndSwap(old, at.UnixNano()) {
+			return
+		}
+	}
+}
+
 // recordGuess records a look-up of an unknown code for each subject.
 func (s *Store) recordGuess(ctx context.Context, subjects []string) error {
 	if s.guessLimit == 0 || len(subjects) == 0 {
@@ -119,6 +166,10 @@ func (s *Store) insertGuesses(tx *gorm.DB, subjects []string) error {
 	for i, sub := range subjects {
 		rows[i] = LookupFailure{Subject: sub, At: now}
 	}
+	// Noted before the commit: a look-up that counts a failure not yet
+	// committed finds it missing and is let through, as it would have
+	// been a moment earlier.
+	s.guesses.noteGuess(now)
 	if err := tx.Create(&rows).Error; err != nil {
 		return fmt.Errorf("record failed look-up: %w", err)
 	}

@@ -599,3 +599,27 @@ func TestConcurrentRedemptionsHoldThePromotionPerCustomerLimit(t *testing.T) {
 		}
 	})
 }
+
+// Failed look-ups recorded before the server restarted still count: a
+// client that guessed past the limit is refused by the next process on
+// the same database too.
+func TestGuessesCountAcrossARestart(t *testing.T) {
+	t.Parallel()
+	storetest.Dialects(t, func(t *testing.T, dialect string) {
+		clock := &testClock{}
+		clock.Set(epoch)
+		cfg := storetest.Fresh(t, dialect, models.Config{GuessLimit: new(3), GuessWindow: time.Minute, Now: clock.Now})
+		first := instance(t, cfg, cfg)
+		for i := range 3 {
+			g := guessing{t: t, s: first}
+			g.allowed("10.0.9.1", "", fmt.Sprint("GUESS-", i), models.ReasonNotFound)
+		}
+		if err := first.Close(); err != nil {
+			t.Fatal(err)
+		}
+		clock.Set(epoch.Add(10 * time.Second))
+		g := guessing{t: t, s: instance(t, cfg, cfg)}
+		g.refused("10.0.9.1", "", "ANY", 50*time.Second)
+		g.allowed("10.0.9.2", "", "ANY", models.ReasonNotFound)
+	})
+}

@@ -1,9 +1,9 @@
 package models
 
 import (
-	"database/sql"
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"maps"

@@ -89,6 +89,7 @@ type Store struct {
 	maxActive    int
 	guessLimit   int
 	guessWindow  time.Duration
+	guesses      guessMemo
 	passwordCost int
 	sessions     SessionStore
 	closeExtra   func()
