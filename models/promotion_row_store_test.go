@@ -87,11 +87,10 @@ func TestAPromotionWithoutALimitIsNoHotRow(t *testing.T) {
 			_, _, err := stores[i%2].Redeem(t.Context(), models.RedemptionInput{Code: fmt.Sprint("FREE-", i), CustomerID: fmt.Sprint("late", i), OrderID: fmt.Sprint("late", i), Items: 1}, "")
 			mu.Lock()
 			defer mu.Unlock()
-			var nr *models.NotRedeemableError
 			switch {
 			case err == nil:
 				won++
-			case errors.As(err, &nr) && slices.Equal(nr.Reasons, []string{models.ReasonPromotionUsageLimit}):
+			case refusedByPromotionLimit(err):
 				refused++
 			default:
 				t.Errorf("late redemption %d: %v", i, err)
@@ -161,11 +160,10 @@ func TestCheckoutsMeetALimitSetWhileTheyRan(t *testing.T) {
 	won, refused := 0, 0
 	for range 2 {
 		err := <-errs
-		var nr *models.NotRedeemableError
 		switch {
 		case err == nil:
 			won++
-		case errors.As(err, &nr) && slices.Equal(nr.Reasons, []string{models.ReasonPromotionUsageLimit}):
+		case refusedByPromotionLimit(err):
 			refused++
 		default:
 			t.Errorf("checkout for the last use: %v", err)
@@ -174,4 +172,11 @@ func TestCheckoutsMeetALimitSetWhileTheyRan(t *testing.T) {
 	if won != 1 || refused != 1 {
 		t.Errorf("two checkouts for the last use: %d redeemed, %d refused; want one of each", won, refused)
 	}
+}
+
+// refusedByPromotionLimit reports whether err refuses a redemption for
+// its promotion's limit alone.
+func refusedByPromotionLimit(err error) bool {
+	var nr *models.NotRedeemableError
+	return errors.As(err, &nr) && slices.Equal(nr.Reasons, []string{models.ReasonPromotionUsageLimit})
 }

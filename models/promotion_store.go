@@ -253,6 +253,16 @@ func nextIDCursor(id int64) string {
 // the promotion that owns it (a generated code of a bulk promotion) and
 // those listening to its tags. A coupon with neither reaches none.
 func reachingQuery(q *gorm.DB, c Coupon) *gorm.DB {
+	cond, args := reachCond(c)
+	if cond == "" {
+		return q.Where("1 = 0")
+	}
+	return q.Where(cond, args...).Order("id")
+}
+
+// reachCond is the condition, with its arguments, of the promotions
+// coupon c reaches, whatever their status; "" when it reaches none.
+func reachCond(c Coupon) (string, []any) {
 	var conds []string
 	var args []any
 	if c.PromotionID != nil {
@@ -265,9 +275,9 @@ func reachingQuery(q *gorm.DB, c Coupon) *gorm.DB {
 		conds, args = append(conds, "lower(utm_campaign) = ?"), append(args, strings.ToLower(*c.UTMCampaign))
 	}
 	if len(conds) == 0 {
-		return q.Where("1 = 0")
+		return "", nil
 	}
-	return q.Where("("+strings.Join(conds, " OR ")+")", args...).Order("id")
+	return "(" + strings.Join(conds, " OR ") + ")", args
 }
 
 // reaching is the active promotions coupon c reaches, in id order;
@@ -292,21 +302,11 @@ func (s *Store) reaching(tx *gorm.DB, c Coupon, lock bool) ([]Promotion, error) 
 // reachingWhere is the condition, with its arguments, of the active
 // promotions coupon c reaches; "" when its tags reach none.
 func reachingWhere(c Coupon) (string, []any) {
-	var conds []string
-	var args []any
-	if c.PromotionID != nil {
-		conds, args = append(conds, "id = ?"), append(args, *c.PromotionID)
-	}
-	if c.UTMSource != nil {
-		conds, args = append(conds, "lower(utm_source) = ?"), append(args, strings.ToLower(*c.UTMSource))
-	}
-	if c.UTMCampaign != nil {
-		conds, args = append(conds, "lower(utm_campaign) = ?"), append(args, strings.ToLower(*c.UTMCampaign))
-	}
-	if len(conds) == 0 {
+	cond, args := reachCond(c)
+	if cond == "" {
 		return "", nil
 	}
-	return "status = '" + PromotionActive + "' AND (" + strings.Join(conds, " OR ") + ")", args
+	return "status = '" + PromotionActive + "' AND " + cond, args
 }
 
 // On PostgreSQL a promotion with no limit is not counted in its own row:

@@ -329,11 +329,10 @@ func BenchmarkGenerate1MPostgres(b *testing.B) {
 	}
 }
 
-// postgresCSV times psql's \copy writing the batch's coupons with the
-// export's 13 columns, in id order, to a file: the reference for the
-// CSV on PostgreSQL. dsn carries the test's schema as search_path, which
-// libpq takes as an option.
-func postgresCSV(b *testing.B, dsn string, batch int64) time.Duration {
+// libpqURL is dsn, which carries the test's schema as pgx's search_path
+// parameter, for the libpq tools (psql, pgbench), which take it as a
+// server option.
+func libpqURL(b *testing.B, dsn string) *url.URL {
 	b.Helper()
 	u, err := url.Parse(dsn)
 	if err != nil {
@@ -344,6 +343,15 @@ func postgresCSV(b *testing.B, dsn string, batch int64) time.Duration {
 	q.Del("search_path")
 	q.Set("options", "-csearch_path="+schema)
 	u.RawQuery = q.Encode()
+	return u
+}
+
+// postgresCSV times psql's \copy writing the batch's coupons with the
+// export's 13 columns, in id order, to a file: the reference for the
+// CSV on PostgreSQL.
+func postgresCSV(b *testing.B, dsn string, batch int64) time.Duration {
+	b.Helper()
+	u := libpqURL(b, dsn)
 	out := filepath.Join(b.TempDir(), "reference.csv")
 	query := fmt.Sprintf(`\copy (SELECT c.code, CASE WHEN c.archived THEN 'archived' WHEN c.max_usage > 0 AND c.uses >= c.max_usage THEN 'used_up' ELSE 'no_active_promotion' END AS status, `+
 		`c.uses, c.max_usage AS max_uses, c.max_usage_per_client AS max_uses_per_customer, c.utm_source, c.utm_campaign, `+

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -216,17 +215,7 @@ func pgbenchReference(b *testing.B, pgbench string) float64 {
 			b.Fatal(err)
 		}
 	}
-	// libpq takes the schema as a server option, not as pgx's
-	// search_path parameter.
-	u, err := url.Parse(dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	q := u.Query()
-	schema := q.Get("search_path")
-	q.Del("search_path")
-	q.Set("options", "-csearch_path="+schema)
-	u.RawQuery = q.Encode()
+	u := libpqURL(b, dsn)
 	script := filepath.Join(b.TempDir(), "redemption.sql")
 	if err := os.WriteFile(script, []byte(pgbenchScript), 0o600); err != nil {
 		b.Fatal(err)
