@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -297,6 +298,48 @@ func TestTheTotalsMigrationAddsUpWhatWasThere(t *testing.T) {
 			}
 			if got != kept[sc[0]] || got.Redemptions != 5 {
 				t.Errorf("%s after the migration: %+v, kept by the redemptions %+v; want 5 live", sc[0], got, kept[sc[0]])
+			}
+		}
+	})
+}
+
+// A customer with more live quarter hours than the store reads as a
+// list (80 here, redeemed in shuffled order so that each lands between
+// others, some cancelled) is still counted once in any range.
+func TestACustomerWithManyQuarterHoursIsCountedOnce(t *testing.T) {
+	t.Parallel()
+	storetest.Dialects(t, func(t *testing.T, dialect string) {
+		s, db, clock := openWithClock(t, dialect)
+		ctx := t.Context()
+		start := epoch.Add(-24 * time.Hour)
+		clock.Set(start)
+		p := mustPromotion(t, s, models.PromotionInput{Status: models.PromotionActive, UTMSource: ptr("loyal")})
+		mustCoupon(t, s, models.CouponInput{Code: "LOYAL", UTMSource: ptr("loyal")})
+		mustCoupon(t, s, models.CouponInput{Code: "OTHER", UTMSource: ptr("loyal")})
+		clock.Set(epoch)
+		order := rand.New(rand.NewPCG(7, 7)).Perm(80)
+		var ids []int64
+		for _, q := range order {
+			at := start.Add(time.Duration(q)*15*time.Minute + time.Minute)
+			r, _, err := s.Redeem(ctx, models.RedemptionInput{Code: "LOYAL", CustomerID: "ada", OrderID: fmt.Sprint("q", q), Items: 1, At: at}, "")
+			if err != nil {
+				t.Fatalf("redemption in quarter hour %d: %v", q, err)
+			}
+			ids = append(ids, r.ID)
+		}
+		mustRedeem(t, s, "OTHER", "bob", "b1", 1)
+		for _, id := range ids[:10] {
+			if _, err := s.CancelRedemption(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, w := range [][2]time.Time{{start, epoch.Add(time.Hour)}, {start.Add(5 * time.Hour), start.Add(9 * time.Hour)}, {start.Add(19 * time.Hour), epoch.Add(time.Hour)}} {
+			for _, sc := range [][2]string{{models.ScopeAll, ""}, {models.ScopePromotion, fmt.Sprint(p.ID)}} {
+				want := directTotals(t, db, sc[0], sc[1], w[0], w[1])
+				got, err := s.TotalsBetween(ctx, sc[0], sc[1], w[0], w[1])
+				if err != nil || got != want {
+					t.Errorf("%s %q from %s to %s: totals %+v (%v), the redemptions say %+v", sc[0], sc[1], w[0], w[1], got, err, want)
+				}
 			}
 		}
 	})
