@@ -696,7 +696,9 @@ func (s *Store) commitChunk(ctx context.Context, b *Batch, c chunk, cfg RunnerCo
 	} else {
 		err = s.writeBulk(ctx, func(tx *gorm.DB) error {
 			var err error
-			if n, err = insertSQLite(ctx, tx.Statement.ConnPool, batchValues(*b, now), codes); err != nil {
+			// The write's own context: a chunk the writer has taken runs
+			// to its end (see runSaved).
+			if n, err = insertSQLite(tx.Statement.Context, tx.Statement.ConnPool, batchValues(*b, now), codes); err != nil {
 				return err
 			}
 			return progress(func(q string, args ...any) (int64, error) {

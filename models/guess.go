@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -103,35 +102,44 @@ func (s *Store) guessGateIn(q *gorm.DB, subjects []string) error {
 }
 
 // guessMemo is what a SQLite store knows of the failed look-ups in its
-// database without reading it: one process serves a SQLite database, so
-// every failure after the first read of the newest one (read) is one the
-// store recorded itself (latest, in Unix nanoseconds). While the newest
-// lies outside the window, no subject can be over the limit and a
-// look-up needs no count.
+// database without counting them: the newest one (latest, in Unix
+// nanoseconds), read from the database at most every guessMemoFresh
+// (readAt, by the wall clock) and noted as the store records its own.
+// While the newest lies outside the window, no subject can be over the
+// limit and a look-up needs no count. One process serves a SQLite
+// database; a second one by mistake has its failures seen within
+// guessMemoFresh.
 type guessMemo struct {
-	read   sync.Once
-	known  atomic.Bool
-	latest atomic.Int64
+	reading atomic.Bool
+	readAt  atomic.Int64
+	latest  atomic.Int64
 }
 
+// guessMemoFresh is how long the newest failure read from the database
+// is trusted.
+const guessMemoFresh = time.Second
+
 // noGuessSince reports whether the store knows that no failed look-up
-// was recorded after since (SQLite only; reading the newest failure
-// through q the first time).
+// was recorded after since (SQLite only). When its knowledge is stale,
+// one look-up reads the newest failure through q (its own connection or
+// transaction) while the others count as usual: none waits for another.
 func (s *Store) noGuessSince(q *gorm.DB, since time.Time) bool {
 	if s.dialect != DialectSQLite {
 		return false
 	}
-	s.guesses.read.Do(func() {
+	m := &s.guesses
+	if time.Since(time.Unix(0, m.readAt.Load())) > guessMemoFresh && m.reading.CompareAndSwap(false, true) {
+		read := time.Now()
 		var newest []time.Time
-		if err := q.Model(&LookupFailure{}).Order("at DESC").Limit(1).Pluck("at", &newest).Error; err != nil {
-			return // the store counts every time
+		if err := q.Model(&LookupFailure{}).Order("at DESC").Limit(1).Pluck("at", &newest).Error; err == nil {
+			if len(newest) == 1 {
+				m.noteGuess(newest[0])
+			}
+			m.readAt.Store(read.UnixNano())
 		}
-		if len(newest) == 1 {
-			s.guesses.noteGuess(newest[0])
-		}
-		s.guesses.known.Store(true)
-	})
-	return s.guesses.known.Load() && s.guesses.latest.Load() <= since.UnixNano()
+		m.reading.Store(false)
+	}
+	return time.Since(time.Unix(0, m.readAt.Load())) <= 2*guessMemoFresh && m.latest.Load() <= since.UnixNano()
 }
 
 // noteGuess records that a failure was recorded at at.

@@ -327,35 +327,36 @@ var errLimitAppeared = errors.New("a promotion was given a limit while a checkou
 // limited reports whether p has a limit: of all uses or of a customer's.
 func (p Promotion) limited() bool { return p.MaxUsage > 0 || p.MaxUsagePerClient > 0 }
 
-// lockPromotions locks ps (in id order; those still matching where, with
-// its args, when where is not "") on PostgreSQL: those with a limit FOR
-// UPDATE first, in id order, then the others FOR KEY SHARE. It returns
-// them as they are once locked, in id order, and fails with
-// errLimitAppeared when one read without a limit has one now.
+// lockPromotions locks ps (those still matching where, with its args,
+// when where is not "") on PostgreSQL, in id order: those with a limit
+// FOR UPDATE, the others FOR KEY SHARE, a run of the same kind in one
+// statement. One order for both kinds keeps two checkouts from waiting
+// for each other whatever each took a promotion to be. It returns them as
+// they are once locked, in id order, and fails with errLimitAppeared when
+// one read without a limit has one now.
 func lockPromotions(db conn, ps []Promotion, where string, args []any) ([]Promotion, error) {
-	var limited, free []any
-	for _, p := range ps {
-		if p.limited() {
-			limited = append(limited, p.ID)
-		} else {
-			free = append(free, p.ID)
-		}
-	}
+	ps = slices.SortedFunc(slices.Values(ps), func(a, b Promotion) int { return cmp.Compare(a.ID, b.ID) })
 	var out []Promotion
-	for _, set := range []struct {
-		ids  []any
-		lock string
-	}{{limited, " FOR UPDATE"}, {free, " FOR KEY SHARE"}} {
-		if len(set.ids) == 0 {
-			continue
+	for start := 0; start < len(ps); {
+		limited := ps[start].limited()
+		end := start + 1
+		for end < len(ps) && ps[end].limited() == limited {
+			end++
 		}
-		q := "SELECT " + promotionColumns + " FROM promotions WHERE id IN (?" + strings.Repeat(", ?", len(set.ids)-1) + ")"
-		qargs := set.ids
+		qargs := make([]any, 0, end-start+len(args))
+		for _, p := range ps[start:end] {
+			qargs = append(qargs, p.ID)
+		}
+		q := "SELECT " + promotionColumns + " FROM promotions WHERE id IN (?" + strings.Repeat(", ?", end-start-1) + ")"
 		if where != "" {
 			q += " AND " + where
-			qargs = append(slices.Clip(qargs), args...)
+			qargs = append(qargs, args...)
 		}
-		rows, err := db.query(q+" ORDER BY id"+set.lock, qargs...)
+		lock := " ORDER BY id FOR KEY SHARE"
+		if limited {
+			lock = " ORDER BY id FOR UPDATE"
+		}
+		rows, err := db.query(q+lock, qargs...)
 		if err != nil {
 			return nil, err
 		}
@@ -363,12 +364,12 @@ func lockPromotions(db conn, ps []Promotion, where string, args []any) ([]Promot
 		if err != nil {
 			return nil, err
 		}
-		if set.lock == " FOR KEY SHARE" && slices.ContainsFunc(got, Promotion.limited) {
+		if !limited && slices.ContainsFunc(got, Promotion.limited) {
 			return nil, errLimitAppeared
 		}
 		out = append(out, got...)
+		start = end
 	}
-	slices.SortFunc(out, func(a, b Promotion) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
