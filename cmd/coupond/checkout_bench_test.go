@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -110,26 +109,15 @@ func BenchmarkCheckoutSideBySide(b *testing.B) {
 func refusedBeforeTheStore(b *testing.B, api apiClient, base string) float64 {
 	b.Helper()
 	const total, clients = 5000, 50
-	var next atomic.Int64
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Go(func() {
-			for {
-				i := next.Add(1)
-				if i > total {
-					return
-				}
-				status, out, err := api.post(base+"/api/redemptions", fmt.Sprintf(`{"code":"r1-%05d","customerId":"cust-%d","orderId":"x-%d","items":0,"orderAmount":5000}`, i%500, i, i))
-				if err != nil || status != http.StatusUnprocessableEntity {
-					b.Errorf("redemption of 0 items answered %d %v: %s", status, err, out)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return total / time.Since(start).Seconds()
+	took := fromClients(total, clients, func(i int) bool {
+		status, out, err := api.post(base+"/api/redemptions", fmt.Sprintf(`{"code":"r1-%05d","customerId":"cust-%d","orderId":"x-%d","items":0,"orderAmount":5000}`, i%500, i, i))
+		if err != nil || status != http.StatusUnprocessableEntity {
+			b.Errorf("redemption of 0 items answered %d %v: %s", status, err, out)
+			return false
+		}
+		return true
+	})
+	return total / took.Seconds()
 }
 
 // checkCounters fails b on an over-redemption or a use counter that

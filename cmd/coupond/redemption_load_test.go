@@ -262,37 +262,26 @@ func (l redemptionLoad) run(b *testing.B, api apiClient, base string, round int)
 	statuses := make([]int, l.requests)
 	answers := make([][]byte, l.requests)
 	latencies := make([]time.Duration, l.requests)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	began := time.Now()
-	for range l.clients {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= l.requests {
-					return
-				}
-				t0 := time.Now()
-				status, out, err := http.StatusCreated, []byte(nil), error(nil)
-				if l.reserveFirst {
-					status, out, err = api.post(base+"/api/reservations", bodies[i]+`,"ttl":"60s"}`)
-				}
-				if err == nil && status == http.StatusCreated {
-					status, out, err = api.post(base+"/api/redemptions", bodies[i]+"}")
-				}
-				latencies[i] = time.Since(t0)
-				if err != nil {
-					b.Errorf("redemption %d: %v", i, err)
-				}
-				statuses[i] = status
-				if status != http.StatusCreated {
-					answers[i] = out
-				}
-			}
-		})
-	}
-	wg.Wait()
-	res := redemptionRound{statuses: map[int]int{}, latencies: latencies, elapsed: time.Since(began)}
+	elapsed := fromClients(l.requests, l.clients, func(i int) bool {
+		t0 := time.Now()
+		status, out, err := http.StatusCreated, []byte(nil), error(nil)
+		if l.reserveFirst {
+			status, out, err = api.post(base+"/api/reservations", bodies[i]+`,"ttl":"60s"}`)
+		}
+		if err == nil && status == http.StatusCreated {
+			status, out, err = api.post(base+"/api/redemptions", bodies[i]+"}")
+		}
+		latencies[i] = time.Since(t0)
+		if err != nil {
+			b.Errorf("redemption %d: %v", i, err)
+		}
+		statuses[i] = status
+		if status != http.StatusCreated {
+			answers[i] = out
+		}
+		return true
+	})
+	res := redemptionRound{statuses: map[int]int{}, latencies: latencies, elapsed: elapsed}
 	for i, status := range statuses {
 		res.statuses[status]++
 		switch status {
@@ -359,4 +348,25 @@ func benchmarkRedemption(b *testing.B, load redemptionLoad, env map[string]strin
 		b.ReportMetric(float64(res.statuses[http.StatusConflict]), "refused")
 		b.Logf("round %d: statuses %v in %s", round, res.statuses, res.elapsed.Round(time.Millisecond))
 	}
+}
+
+// fromClients runs fn(i) for every i from 0 to total-1 from clients
+// goroutines, each taking the next i until none is left or fn returns
+// false, and returns how long they took.
+func fromClients(total, clients int, fn func(i int) bool) time.Duration {
+	var next atomic.Int64
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= total || !fn(i) {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start)
 }

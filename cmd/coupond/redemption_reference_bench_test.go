@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -140,27 +139,15 @@ func referenceRedemptions(b *testing.B, group int) (int, time.Duration) {
 		}
 	}()
 	const total, clients = 5000, 50
-	var next atomic.Int64
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= total {
-					return
-				}
-				done := make(chan error, 1)
-				queue <- request{i, done}
-				if err := <-done; err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	took := time.Since(start)
+	took := fromClients(total, clients, func(i int) bool {
+		done := make(chan error, 1)
+		queue <- request{i, done}
+		if err := <-done; err != nil {
+			b.Error(err)
+			return false
+		}
+		return true
+	})
 	close(queue)
 	return total, took
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -58,40 +57,29 @@ func validationBesideReadyz(b *testing.B, api apiClient, base string) validation
 	api.mustPost(b, base+"/api/rnb/pvt/multiple-coupons", items.String(), http.StatusOK)
 	rate := func(path func(i int) string) (float64, time.Duration) {
 		const total, clients = 10_000, 50
-		var next atomic.Int64
 		var mu sync.Mutex
 		var worst time.Duration
-		start := time.Now()
-		var wg sync.WaitGroup
-		for range clients {
-			wg.Go(func() {
-				for {
-					i := int(next.Add(1)) - 1
-					if i >= total {
-						return
-					}
-					req, _ := http.NewRequest(http.MethodGet, base+path(i), nil)
-					req.Header.Set("X-Auth-Token", api.token)
-					t0 := time.Now()
-					res, err := api.http.Do(req)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					_, _ = io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-					if res.StatusCode != http.StatusOK {
-						b.Errorf("GET %s: %d", path(i), res.StatusCode)
-						return
-					}
-					mu.Lock()
-					worst = max(worst, time.Since(t0))
-					mu.Unlock()
-				}
-			})
-		}
-		wg.Wait()
-		return total / time.Since(start).Seconds(), worst
+		took := fromClients(total, clients, func(i int) bool {
+			req, _ := http.NewRequest(http.MethodGet, base+path(i), nil)
+			req.Header.Set("X-Auth-Token", api.token)
+			t0 := time.Now()
+			res, err := api.http.Do(req)
+			if err != nil {
+				b.Error(err)
+				return false
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				b.Errorf("GET %s: %d", path(i), res.StatusCode)
+				return false
+			}
+			mu.Lock()
+			worst = max(worst, time.Since(t0))
+			mu.Unlock()
+			return true
+		})
+		return total / took.Seconds(), worst
 	}
 	var v validationRates
 	v.ready, v.readyWorst = rate(func(int) string { return "/readyz" })

@@ -25,14 +25,11 @@ type Reservations struct {
 	Now func() time.Time
 }
 
-// reservationIn is a hold as a client asks for it.
+// reservationIn is a hold as a client asks for it: the redemption it
+// holds a use for, and how long.
 type reservationIn struct {
-	Code        string `json:"code"`
-	CustomerID  string `json:"customerId"`
-	OrderID     string `json:"orderId"`
-	Items       int    `json:"items"`
-	OrderAmount *int64 `json:"orderAmount"`
-	TTL         string `json:"ttl"`
+	redemptionIn
+	TTL string `json:"ttl"`
 }
 
 // reservationOut is a hold as the API answers it.
