@@ -46,4 +46,5 @@ func BenchmarkRedeemInProcess(b *testing.B) {
 	}
 	wg.Wait()
 	b.ReportMetric(float64(50*per)/b.Elapsed().Seconds(), "redemptions/s")
+	b.ReportMetric(float64(s.SharedWrites()), "shared")
 }
