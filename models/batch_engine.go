@@ -77,6 +77,7 @@ func (s *Store) GenerateCodes(ctx context.Context, spec BatchSpec) (Batch, []Cou
 	if err != nil {
 		return Batch{}, nil, fmt.Errorf("generate codes: %w", translate(err))
 	}
+	s.metrics.codes.Add(float64(len(cs)))
 	s.forgetFormats()
 	return b, cs, nil
 }
@@ -295,6 +296,13 @@ func (s *Store) RunBatches(ctx context.Context, cfg RunnerConfig) error {
 		}
 		b, ok, err := s.claimBatch(ctx, cfg.Owner, cfg.Lease, started)
 		switch {
+		case ok && ctx.Err() != nil:
+			// The claim committed as the runner stopped (a write the
+			// writer has taken runs to its end; a commit may land as the
+			// context ends): the lease goes back at once, so that another
+			// instance, or the next start, goes on with the batch.
+			s.releaseBatch(b, cfg.Owner, cfg.Logger.With("batch", b.ID))
+			return nil
 		case ctx.Err() != nil:
 			return nil
 		case err != nil:
@@ -710,6 +718,7 @@ func (s *Store) commitChunk(ctx context.Context, b *Batch, c chunk, cfg RunnerCo
 	if err != nil {
 		return 0, err
 	}
+	s.metrics.codes.Add(float64(n))
 	*b = after
 	return n, nil
 }

@@ -293,8 +293,9 @@ func (s *Store) createCoupons(ctx context.Context, reqs []CouponRequest, itemize
 		return nil, err
 	}
 	var out []Coupon
+	generated := 0
 	err := s.retryWrite(ctx, func(tx *gorm.DB) error {
-		out = out[:0]
+		out, generated = out[:0], 0
 		adding := 0
 		literal := map[string]int{}
 		var literals []Coupon
@@ -349,6 +350,7 @@ func (s *Store) createCoupons(ctx context.Context, reqs []CouponRequest, itemize
 			if err != nil {
 				return err
 			}
+			generated += len(cs)
 			out = append(out, cs...)
 		}
 		return nil
@@ -356,6 +358,7 @@ func (s *Store) createCoupons(ctx context.Context, reqs []CouponRequest, itemize
 	if err != nil {
 		return nil, translate(err)
 	}
+	s.metrics.codes.Add(float64(generated))
 	return out, nil
 }
 

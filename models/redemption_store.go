@@ -27,6 +27,16 @@ import (
 // client names the caller for the guessing protection. It fails with a
 // *ValidationError and a *TooManyGuessesError.
 func (s *Store) Check(ctx context.Context, in CheckInput, client string) (Verdict, error) {
+	v, err := s.check(ctx, in, client)
+	var reasons []string
+	if err == nil && !v.Valid {
+		reasons = v.Reasons
+	}
+	s.metrics.count(s.metrics.validations, OperationValidation, OutcomeValid, false, reasons, err)
+	return v, err
+}
+
+func (s *Store) check(ctx context.Context, in CheckInput, client string) (Verdict, error) {
 	in, err := in.Validate()
 	if err != nil {
 		return Verdict{}, fmt.Errorf("check coupon: %w", err)
@@ -159,6 +169,9 @@ func (s *Store) promotionCustomerUses(tx *gorm.DB, ps []Promotion, a Attempt, u 
 // a *ValidationError (on FieldRedeemedAt for a time outside the window),
 // a *TooManyGuessesError, and a *NotRedeemableError listing every reason.
 func (s *Store) Redeem(ctx context.Context, in RedemptionInput, client string) (r Redemption, created bool, err error) {
+	defer func() {
+		s.metrics.count(s.metrics.redemptions, OperationRedemption, OutcomeRedeemed, err == nil && !created, nil, err)
+	}()
 	if in, err = s.validateRedemption(in); err != nil {
 		return Redemption{}, false, fmt.Errorf("redeem coupon: %w", err)
 	}
@@ -415,7 +428,9 @@ func (s *Store) insertRedemptionPG(ctx context.Context, tx *gorm.DB, c Coupon, r
 // redemption returns it unchanged. It fails with ErrNotFound.
 func (s *Store) CancelRedemption(ctx context.Context, id int64) (Redemption, error) {
 	var r Redemption
+	cancelled := false
 	err := s.write(ctx, func(tx *gorm.DB) error {
+		cancelled = false
 		if err := s.forUpdate(tx).Take(&r, id).Error; err != nil {
 			return err
 		}
@@ -440,6 +455,7 @@ func (s *Store) CancelRedemption(ctx context.Context, id int64) (Redemption, err
 		}
 		now := s.now()
 		r.CancelledAt = &now
+		cancelled = true
 		if err := tx.Model(&Redemption{}).Where("id = ?", r.ID).Update("cancelled_at", now).Error; err != nil {
 			return err
 		}
@@ -469,6 +485,9 @@ func (s *Store) CancelRedemption(ctx context.Context, id int64) (Redemption, err
 	})
 	if err != nil {
 		return Redemption{}, fmt.Errorf("cancel redemption %d: %w", id, notFound(err, "redemption", strconv.FormatInt(id, 10)))
+	}
+	if cancelled {
+		s.metrics.cancellations.Inc()
 	}
 	return r, nil
 }
@@ -724,7 +743,19 @@ type RedeemResult struct {
 // whether every code was redeemed, and fails with a *ValidationError (on
 // FieldRedeemedAt for a time outside the window) and a
 // *TooManyGuessesError.
-func (s *Store) RedeemAll(ctx context.Context, ins []RedemptionInput, client string) ([]RedeemResult, bool, error) {
+func (s *Store) RedeemAll(ctx context.Context, ins []RedemptionInput, client string) (results []RedeemResult, all bool, err error) {
+	// Each code counts as one redemption.
+	defer func() {
+		if err != nil {
+			for range ins {
+				s.metrics.count(s.metrics.redemptions, OperationRedemption, OutcomeRedeemed, false, nil, err)
+			}
+			return
+		}
+		for _, r := range results {
+			s.metrics.count(s.metrics.redemptions, OperationRedemption, OutcomeRedeemed, !r.Created, r.Reasons, nil)
+		}
+	}()
 	var verr ValidationError
 	switch {
 	case len(ins) == 0:
@@ -757,9 +788,8 @@ func (s *Store) RedeemAll(ctx context.Context, ins []RedemptionInput, client str
 		order[i] = i
 	}
 	slices.SortFunc(order, func(a, b int) int { return strings.Compare(CodeKey(ins[a].Code), CodeKey(ins[b].Code)) })
-	var results []RedeemResult
 	refusedAny := false
-	err := s.write(ctx, func(tx *gorm.DB) error {
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		results = make([]RedeemResult, len(ins))
 		refusedAny = false
 		coupons := make([]*Coupon, len(ins))

@@ -93,6 +93,9 @@ func (h heldUses) add(u *Usage) {
 // *TooManyGuessesError, and a *NotRedeemableError listing every reason a
 // redemption would give.
 func (s *Store) Reserve(ctx context.Context, in ReservationInput, client string) (r Reservation, created bool, err error) {
+	defer func() {
+		s.metrics.count(s.metrics.reservations, OperationReservation, OutcomeHeld, err == nil && !created, nil, err)
+	}()
 	rin, ttl, err := in.Validate()
 	if err != nil {
 		return Reservation{}, false, fmt.Errorf("reserve coupon: %w", err)

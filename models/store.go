@@ -104,6 +104,7 @@ type Store struct {
 	// dummyHash is checked against when a sign-in names no account, so
 	// that it costs as much as one that does.
 	dummyHash func() []byte
+	metrics   *storeMetrics
 }
 
 // Open connects to the database that cfg names. It fails when the URL is
@@ -115,7 +116,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		now = time.Now
 	}
 	s := &Store{now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, rand: cfg.Rand, maxActive: cfg.MaxActiveCoupons, passwordCost: cfg.PasswordCost,
-		guessLimit: DefaultGuessLimit, guessWindow: cfg.GuessWindow, batchWake: make(chan struct{}, 1)}
+		guessLimit: DefaultGuessLimit, guessWindow: cfg.GuessWindow, batchWake: make(chan struct{}, 1), metrics: newStoreMetrics()}
 	if cfg.GuessLimit != nil {
 		s.guessLimit = *cfg.GuessLimit
 	}
@@ -224,7 +225,7 @@ func (s *Store) openSQLite(cfg Config, gcfg func() *gorm.Config) error {
 	}
 	r.SetMaxOpenConns(sqliteReaders)
 	r.SetMaxIdleConns(sqliteReaders)
-	s.writer = newSQLiteWriter(s.wdb, cfg.Path+"-wal", cfg.WriteWait)
+	s.writer = newSQLiteWriter(s.wdb, cfg.Path+"-wal", cfg.WriteWait, s.metrics)
 	if cfg.WALCheckpointAt > 0 {
 		s.writer.checkpointAt = cfg.WALCheckpointAt
 	}

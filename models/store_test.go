@@ -258,6 +258,17 @@ func TestSQLiteWritesQueueAndGiveUpWithBusy(t *testing.T) {
 	if waited := time.Since(start); waited < 50*time.Millisecond {
 		t.Errorf("gave up after %s, before the configured wait", waited)
 	}
+	metric := func(name string) float64 {
+		t.Helper()
+		v, err := s.MetricValue(name)
+		if err != nil {
+			t.Fatalf("gather %s: %v", name, err)
+		}
+		return v
+	}
+	if n := metric("coupond_writer_busy_total"); n != 1 {
+		t.Errorf("coupond_writer_busy_total = %v after one write gave up, want 1", n)
+	}
 	// Reads do not wait for the writer.
 	if _, err := s.ListCoupons(ctx, models.CouponFilter{}); err != nil {
 		t.Errorf("read while the writer is held: %v", err)
@@ -267,9 +278,17 @@ func TestSQLiteWritesQueueAndGiveUpWithBusy(t *testing.T) {
 		_, err := s.CreateCoupon(ctx, models.CouponSpec{Code: "queued"})
 		done <- err
 	}()
+	for deadline := time.Now().Add(5 * time.Second); metric("coupond_writer_queue") != 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("coupond_writer_queue = %v with one write waiting, want 1", metric("coupond_writer_queue"))
+		}
+	}
 	release()
 	if err := <-done; err != nil {
 		t.Errorf("queued write after the writer was freed: %v", err)
+	}
+	if n := metric("coupond_writer_queue"); n != 0 {
+		t.Errorf("coupond_writer_queue = %v once every write is answered, want 0", n)
 	}
 }
 

@@ -100,6 +100,9 @@ type sqliteWriter struct {
 	// shared counts the writes that shared a transaction with an earlier
 	// write of their group.
 	shared atomic.Int64
+	// waiting counts the writes submitted and not yet taken or given up.
+	waiting atomic.Int64
+	metrics *storeMetrics
 	// blocked counts the checkpoints in a row that readers kept from
 	// resetting the WAL, logged at most every checkpointLogEvery.
 	blocked    int
@@ -107,8 +110,8 @@ type sqliteWriter struct {
 	blockedFor time.Time
 }
 
-func newSQLiteWriter(db *gorm.DB, walPath string, wait time.Duration) *sqliteWriter {
-	return &sqliteWriter{db: db, slot: make(chan struct{}, 1), walPath: walPath, wait: wait, checkpointAt: walCheckpointAt,
+func newSQLiteWriter(db *gorm.DB, walPath string, wait time.Duration, m *storeMetrics) *sqliteWriter {
+	return &sqliteWriter{db: db, slot: make(chan struct{}, 1), walPath: walPath, wait: wait, checkpointAt: walCheckpointAt, metrics: m,
 		queue: make(chan *writeRequest, 4*groupMax), quit: make(chan struct{}), stopped: make(chan struct{})}
 }
 
@@ -247,11 +250,12 @@ const (
 // writeRequest is one write waiting for the writer; bulk marks a write
 // of many rows.
 type writeRequest struct {
-	ctx   context.Context
-	bulk  bool
-	fn    func(tx *gorm.DB) error
-	state atomic.Int32
-	done  chan error
+	ctx    context.Context
+	bulk   bool
+	fn     func(tx *gorm.DB) error
+	state  atomic.Int32
+	done   chan error
+	queued time.Time
 }
 
 // States of a writeRequest: waiting, taken into a group, or given up by
@@ -269,16 +273,28 @@ var errWriterClosed = errors.New("the store is closing")
 // w.wait before it is taken into a group (then *BusyError), or until ctx
 // ends.
 func (w *sqliteWriter) submit(ctx context.Context, fn func(tx *gorm.DB) error, bulk bool) error {
-	r := &writeRequest{ctx: ctx, bulk: bulk, fn: fn, done: make(chan error, 1)}
+	if err := ctx.Err(); err != nil {
+		// Not queued: a write the writer takes runs to its end.
+		return err
+	}
+	r := &writeRequest{ctx: ctx, bulk: bulk, fn: fn, done: make(chan error, 1), queued: time.Now()}
+	w.waiting.Add(1)
 	t := time.NewTimer(w.wait)
 	defer t.Stop()
+	busy := func() error {
+		w.waiting.Add(-1)
+		w.metrics.writerBusy.Inc()
+		return &BusyError{Waited: w.wait, RetryAfter: busyRetryAfter}
+	}
 	select {
 	case w.queue <- r:
 	case <-t.C:
-		return &BusyError{Waited: w.wait, RetryAfter: busyRetryAfter}
+		return busy()
 	case <-ctx.Done():
+		w.waiting.Add(-1)
 		return ctx.Err()
 	case <-w.quit:
+		w.waiting.Add(-1)
 		return errWriterClosed
 	}
 	select {
@@ -286,10 +302,11 @@ func (w *sqliteWriter) submit(ctx context.Context, fn func(tx *gorm.DB) error, b
 		return err
 	case <-t.C:
 		if r.state.CompareAndSwap(requestWaiting, requestAbandoned) {
-			return &BusyError{Waited: w.wait, RetryAfter: busyRetryAfter}
+			return busy()
 		}
 	case <-ctx.Done():
 		if r.state.CompareAndSwap(requestWaiting, requestAbandoned) {
+			w.waiting.Add(-1)
 			return ctx.Err()
 		}
 	}
@@ -366,7 +383,7 @@ func (w *sqliteWriter) drain() {
 	for {
 		select {
 		case r := <-w.queue:
-			if r.state.CompareAndSwap(requestWaiting, requestTaken) {
+			if w.take(r) {
 				r.done <- errWriterClosed
 			}
 		default:
@@ -384,7 +401,7 @@ func (w *sqliteWriter) runGroup(group []*writeRequest) (rest []*writeRequest, an
 	if tx.Error != nil {
 		var taken []*writeRequest
 		for _, r := range group {
-			if r.state.CompareAndSwap(requestWaiting, requestTaken) {
+			if w.take(r) {
 				taken = append(taken, r)
 			}
 		}
@@ -402,7 +419,7 @@ func (w *sqliteWriter) runGroup(group []*writeRequest) (rest []*writeRequest, an
 			rest = group[i:]
 			break
 		}
-		if !r.state.CompareAndSwap(requestWaiting, requestTaken) {
+		if !w.take(r) {
 			continue
 		}
 		taken = append(taken, r)
@@ -412,11 +429,25 @@ func (w *sqliteWriter) runGroup(group []*writeRequest) (rest []*writeRequest, an
 	if len(taken) > 1 {
 		w.shared.Add(int64(len(taken) - 1))
 	}
+	if len(taken) > 0 {
+		w.metrics.writerGroup.Observe(float64(len(taken)))
+	}
 	return rest, func() {
 		for i, r := range taken {
 			r.done <- cmp.Or(errs[i], commit)
 		}
 	}
+}
+
+// take takes r from the queue into a group, unless its caller gave it
+// up: only then does it run.
+func (w *sqliteWriter) take(r *writeRequest) bool {
+	if !r.state.CompareAndSwap(requestWaiting, requestTaken) {
+		return false
+	}
+	w.waiting.Add(-1)
+	w.metrics.writerWait.Observe(time.Since(r.queued).Seconds())
+	return true
 }
 
 // runSaved runs r's write inside savepoint name of tx, rolling back to

@@ -12,6 +12,7 @@ import (
 	"github.com/coupond/coupond/models"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config holds the server's settings. Zero values take the defaults.
@@ -39,6 +40,9 @@ type Config struct {
 	// shows and reads amounts and times (handlers.NewTerms makes them);
 	// the zero value is USD and UTC. The APIs keep their wire formats.
 	Terms handlers.Terms
+	// Metrics, when set, receives the HTTP metrics: requests by route
+	// pattern, method and status, and their latency.
+	Metrics prometheus.Registerer
 }
 
 // contentSecurityPolicy allows only coupond's own scripts and styles.
@@ -79,6 +83,10 @@ func NewServer(logger *slog.Logger, cfg Config, store *models.Store) *echo.Echo 
 	e.Pre(middleware.RemoveTrailingSlash())
 	e.Use(middleware.RequestID())
 	e.Use(requestLogger(logger))
+	routes := map[string]bool{}
+	if cfg.Metrics != nil {
+		e.Use(httpMetrics(cfg.Metrics, func(p string) bool { return routes[p] }))
+	}
 	e.Use(answerErrors)
 	e.Use(middleware.Recover())
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
@@ -93,6 +101,9 @@ func NewServer(logger *slog.Logger, cfg Config, store *models.Store) *echo.Echo 
 	e.Use(rejectBadText)
 	e.Use(storeTerms(cfg.Terms))
 	addRoutes(e, spaces, logger, cfg, store)
+	for _, r := range e.Routes() {
+		routes[r.Path] = true
+	}
 	return e
 }
 

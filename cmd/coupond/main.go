@@ -22,6 +22,9 @@ import (
 	"github.com/coupond/coupond/handlers"
 	"github.com/coupond/coupond/models"
 	"github.com/coupond/coupond/web"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -82,6 +85,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 // serveConfig is everything serve reads from flags and environment.
 type serveConfig struct {
 	addr             string
+	metricsAddr      string
 	db               dbFlags
 	maxActiveCoupons int
 	logFormat        string
@@ -181,6 +185,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 		return cfg, err
 	}
 	fs.StringVar(&cfg.addr, "addr", envOr(getenv, "COUPOND_ADDR", "127.0.0.1:8080"), "listen address HOST:PORT (env COUPOND_ADDR)")
+	fs.StringVar(&cfg.metricsAddr, "metrics-addr", getenv("COUPOND_METRICS_ADDR"), "listen address HOST:PORT of the Prometheus metrics (GET /metrics), apart from the console and API; empty = off (env COUPOND_METRICS_ADDR)")
 	cfg.db.register(fs, getenv)
 	fs.IntVar(&cfg.maxActiveCoupons, "max-active-coupons", maxActive, "cap on active (non-archived) coupons, 0 = no cap (env COUPOND_MAX_ACTIVE_COUPONS)")
 	fs.StringVar(&cfg.logFormat, "log-format", envOr(getenv, "COUPOND_LOG_FORMAT", "text"), "log format: text or json (env COUPOND_LOG_FORMAT)")
@@ -265,6 +270,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	defer store.Close()
+	var registry *prometheus.Registry
+	if cfg.metricsAddr != "" {
+		registry = prometheus.NewRegistry()
+		registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		registry.MustRegister(store.Collectors()...)
+	}
 	handler := web.NewServer(logger, web.Config{
 		SecureCookies:    cfg.secureCookies,
 		TrustProxy:       cfg.trustProxy,
@@ -272,6 +283,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		SessionLifetime:  cfg.sessionLifetime,
 		TokenConcurrency: cfg.tokenConcurrency,
 		Terms:            cfg.terms,
+		Metrics:          registerer(registry),
 	}, store)
 	srv := &http.Server{
 		Handler:           handler,
@@ -285,6 +297,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	}
+	var metrics *http.Server
+	if registry != nil {
+		mln, err := net.Listen("tcp", cfg.metricsAddr)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("listen on %s for metrics: %w", cfg.metricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{
+			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn), Registry: registry}))
+		metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute,
+			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		go func() { _ = metrics.Serve(mln) }()
+		logger.Info("metrics serving", "url", "http://"+mln.Addr().String()+"/metrics")
+		defer metrics.Close()
 	}
 	where := "SQLite file " + cfg.db.path
 	if store.Dialect() == models.DialectPostgres {
@@ -330,7 +358,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shut down: %w", err)
 	}
+	if metrics != nil {
+		if err := metrics.Shutdown(shutdownCtx); err != nil {
+			return fmt.Errorf("shut down the metrics: %w", err)
+		}
+	}
 	return nil
+}
+
+// registerer is reg as web.Config takes it: nil, not a nil *Registry,
+// when metrics are off.
+func registerer(reg *prometheus.Registry) prometheus.Registerer {
+	if reg == nil {
+		return nil
+	}
+	return reg
 }
 
 // runnerName names this process in batch leases, for people reading the
