@@ -201,6 +201,53 @@ func (s *Store) UpdateCoupon(ctx context.Context, code string, spec CouponSpec) 
 	return c, nil
 }
 
+// CouponPatch changes part of a coupon's configuration; a nil field is
+// left as it is, and a tag set to "" is removed.
+type CouponPatch struct {
+	UTMSource                *string
+	UTMCampaign              *string
+	MaxUsage                 *int
+	MaxUsagePerClient        *int
+	MaxItemsPerClient        *int
+	ExpirationIntervalPerUse *string
+}
+
+// PatchCoupon applies p to the coupon with code, judging the result as a
+// whole configuration (CouponInput.Validate), in one transaction with
+// the coupon locked, so that two patches of different fields both land.
+// It fails with ErrNotFound and a *ValidationError.
+func (s *Store) PatchCoupon(ctx context.Context, code string, p CouponPatch) (Coupon, error) {
+	var c Coupon
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		var err error
+		if c, err = s.lockCoupon(tx, code); err != nil {
+			return err
+		}
+		before := c
+		in := CouponInput{Code: c.Code, UTMSource: c.UTMSource, UTMCampaign: c.UTMCampaign, MaxItemsPerClient: c.MaxItemsPerClient,
+			ExpirationIntervalPerUse: FormatTimeSpan(c.ExpirationIntervalPerUse), MaxUsage: c.MaxUsage, MaxUsagePerClient: &c.MaxUsagePerClient}
+		in.UTMSource = cmp.Or(p.UTMSource, in.UTMSource)
+		in.UTMCampaign = cmp.Or(p.UTMCampaign, in.UTMCampaign)
+		in.MaxUsage = *cmp.Or(p.MaxUsage, &in.MaxUsage)
+		in.MaxUsagePerClient = cmp.Or(p.MaxUsagePerClient, in.MaxUsagePerClient)
+		in.MaxItemsPerClient = *cmp.Or(p.MaxItemsPerClient, &in.MaxItemsPerClient)
+		in.ExpirationIntervalPerUse = *cmp.Or(p.ExpirationIntervalPerUse, &in.ExpirationIntervalPerUse)
+		spec, err := in.Validate()
+		if err != nil {
+			return err
+		}
+		spec.apply(&c)
+		if err := tx.Save(&c).Error; err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, ActionCouponUpdate, EntityCoupon, c.Code, couponDiff(before, c))
+	})
+	if err != nil {
+		return Coupon{}, fmt.Errorf("change coupon %q: %w", code, notFound(err, "coupon", code))
+	}
+	return c, nil
+}
+
 // SetCouponArchived archives or unarchives one coupon. Unarchiving checks
 // the active cap. It fails with ErrNotFound and *ActiveCapError.
 func (s *Store) SetCouponArchived(ctx context.Context, code string, archived bool) (Coupon, error) {

@@ -44,6 +44,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	promotions := &handlers.Promotions{Store: store, Now: cfg.Now}
 	vtexAPI := vtex.New(store)
 	promotionAPI := &api.Promotions{Store: store}
+	couponAPI := &api.Coupons{Store: store, Now: cfg.Now}
 	redemptionAPI := &api.Redemptions{Store: store}
 	reservationAPI := &api.Reservations{Store: store, Now: cfg.Now}
 	batchAPI := &api.Batches{Store: store, Now: cfg.Now}
@@ -194,6 +195,12 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	// Native API: validation and redemption, for checkouts; the list of
 	// redemptions and its CSV, for reports.
 	e.GET("/api/coupons/:code/validation", redemptionAPI.Validate, read)
+	e.POST("/api/coupons", couponAPI.Create, write)
+	e.GET("/api/coupons", couponAPI.List, read)
+	e.GET("/api/coupons/:code", couponAPI.Get, read)
+	e.PATCH("/api/coupons/:code", couponAPI.Patch, write)
+	e.POST("/api/coupons/:code/archive", couponAPI.Archive, write)
+	e.POST("/api/coupons/:code/unarchive", couponAPI.Unarchive, write)
 	e.POST("/api/redemptions", redemptionAPI.Redeem, write)
 	e.GET("/api/redemptions", redemptionAPI.List, read)
 	e.GET("/api/redemptions.csv", redemptionAPI.CSV, read)

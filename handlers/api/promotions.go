@@ -236,30 +236,6 @@ func (h *Promotions) CreateSingleUse(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, singleUseOut{Coupon: couponJSON(cp), Promotion: promotionJSON(p)})
+	return c.JSON(http.StatusCreated, singleUseOut{Coupon: couponJSON(cp, models.CouponState(cp, []models.Promotion{p}, time.Now())), Promotion: promotionJSON(p)})
 }
 
-// couponOut is a coupon in the native API.
-type couponOut struct {
-	Code                     string    `json:"code"`
-	UTMSource                *string   `json:"utmSource"`
-	UTMCampaign              *string   `json:"utmCampaign"`
-	Archived                 bool      `json:"archived"`
-	MaxUsage                 int       `json:"maxUsage"`
-	MaxUsagePerClient        int       `json:"maxUsagePerClient"`
-	MaxItemsPerClient        int       `json:"maxItemsPerClient"`
-	ExpirationIntervalPerUse string    `json:"expirationIntervalPerUse"`
-	CustomerID               *string   `json:"customerId"`
-	Uses                     int       `json:"uses"`
-	CreatedAt                time.Time `json:"createdAt"`
-	UpdatedAt                time.Time `json:"updatedAt"`
-}
-
-func couponJSON(c models.Coupon) couponOut {
-	return couponOut{
-		Code: c.Code, UTMSource: c.UTMSource, UTMCampaign: c.UTMCampaign, Archived: c.Archived,
-		MaxUsage: c.MaxUsage, MaxUsagePerClient: c.MaxUsagePerClient, MaxItemsPerClient: c.MaxItemsPerClient,
-		ExpirationIntervalPerUse: models.FormatTimeSpan(c.ExpirationIntervalPerUse), CustomerID: c.CustomerID,
-		Uses: c.Uses, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
-	}
-}

@@ -18,23 +18,33 @@ import (
 // *models.ValidationError naming the field (with prefix in front), so the
 // client hears 422 and which field to fix.
 func DecodeJSON(c echo.Context, v any) error {
+	body, err := ReadBody(c)
+	if err != nil {
+		return err
+	}
+	return UnmarshalJSON(body, v, "")
+}
+
+// ReadBody reads the request body of a JSON request: a 413 past the
+// body limit, a 415 for a form.
+func ReadBody(c echo.Context) ([]byte, error) {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", tooBig.Limit))
+			return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", tooBig.Limit))
 		}
 		if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
 			// Echo's limit on a body sent without Content-Length.
-			return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "the request body is larger than the server accepts")
+			return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge, "the request body is larger than the server accepts")
 		}
-		return echo.NewHTTPError(http.StatusBadRequest, "could not read the request body")
+		return nil, echo.NewHTTPError(http.StatusBadRequest, "could not read the request body")
 	}
 	if len(body) == 0 && strings.HasPrefix(c.Request().Header.Get(echo.HeaderContentType), echo.MIMEApplicationForm) {
 		// The server read the body as a form (curl -d sends one).
-		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "the body was sent as a form; send JSON with Content-Type: application/json (curl: -H 'Content-Type: application/json')")
+		return nil, echo.NewHTTPError(http.StatusUnsupportedMediaType, "the body was sent as a form; send JSON with Content-Type: application/json (curl: -H 'Content-Type: application/json')")
 	}
-	return UnmarshalJSON(body, v, "")
+	return body, nil
 }
 
 // UnmarshalJSON reads body into v as DecodeJSON does; prefix is put
