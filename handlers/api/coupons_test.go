@@ -107,8 +107,12 @@ func TestConcurrentPatchesOfACouponBothLand(t *testing.T) {
 		h.MustAPI(http.StatusCreated, "POST", "/api/coupons", `{"code":"BOTH"}`)
 		for round := range 10 {
 			var wg sync.WaitGroup
-			wg.Go(func() { h.MustAPI(http.StatusOK, "PATCH", "/api/coupons/BOTH", `{"maxUsage":`+strconv.Itoa(round+1)+`}`) })
-			wg.Go(func() { h.MustAPI(http.StatusOK, "PATCH", "/api/coupons/BOTH", `{"maxItemsPerClient":`+strconv.Itoa(round+1)+`}`) })
+			wg.Go(func() {
+				h.MustAPI(http.StatusOK, "PATCH", "/api/coupons/BOTH", `{"maxUsage":`+strconv.Itoa(round+1)+`}`)
+			})
+			wg.Go(func() {
+				h.MustAPI(http.StatusOK, "PATCH", "/api/coupons/BOTH", `{"maxItemsPerClient":`+strconv.Itoa(round+1)+`}`)
+			})
 			wg.Wait()
 			if c := h.MustCoupon("BOTH"); c.MaxUsage != round+1 || c.MaxItemsPerClient != round+1 {
 				t.Fatalf("round %d: maxUsage %d, maxItemsPerClient %d: a patch was lost", round, c.MaxUsage, c.MaxItemsPerClient)

@@ -238,4 +238,3 @@ func (h *Promotions) CreateSingleUse(c echo.Context) error {
 	}
 	return c.JSON(http.StatusCreated, singleUseOut{Coupon: couponJSON(cp, models.CouponState(cp, []models.Promotion{p}, time.Now())), Promotion: promotionJSON(p)})
 }
-
