@@ -1,6 +1,7 @@
 // Package api is coupond's native JSON API under /api: promotions and
-// single-use coupons (promotions.go), validation and redemption for
-// checkouts (redemptions.go), generation batches and the coupon exports
+// single-use coupons (promotions.go), coupons (coupons.go), validation
+// and redemption for checkouts (redemptions.go), reservations
+// (reservations.go), generation batches and the coupon exports
 // (batches.go). Names are camelCase, amounts are whole minor units, times
 // are RFC 3339, and errors are written by Errors as
 // {"error":{"code":"…","message":"…","fields":{"field":"why"}}}.
