@@ -118,6 +118,9 @@ var apiMatrix = map[string]apiAccess{
 	"PATCH /api/coupons/:code":                 {401, 403, 400},
 	"POST /api/coupons/:code/archive":          {401, 403, 200},
 	"POST /api/coupons/:code/unarchive":        {401, 403, 200},
+	"GET /api/customers/:ref":                  {401, 200, 200},
+	"GET /api/customers/:ref/coupons":          {401, 200, 200},
+	"GET /api/customers/:ref/redemptions":      {401, 200, 200},
 	"POST /api/redemptions":                    {401, 403, 400},
 	"POST /api/reservations":                   {401, 403, 400},
 	"GET /api/reservations/:id":                {401, 200, 200},
@@ -335,6 +338,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 				return strings.Replace(path, ":id", fmt.Sprint(series.ID()), 1)
 			case strings.HasPrefix(path, "/customers/"):
 				return strings.Replace(path, ":id", customer.ID, 1)
+			case strings.HasPrefix(path, "/api/customers/"):
+				return strings.Replace(path, ":ref", customer.ID, 1)
 			case strings.HasPrefix(path, "/api/redemptions/"):
 				return strings.Replace(path, ":id", fmt.Sprint(redemption.ID), 1)
 			case strings.HasPrefix(path, "/api/reservations/"):

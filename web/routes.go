@@ -45,6 +45,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	vtexAPI := vtex.New(store)
 	promotionAPI := &api.Promotions{Store: store}
 	couponAPI := &api.Coupons{Store: store, Now: cfg.Now}
+	customerAPI := &api.Customers{Store: store, Now: cfg.Now}
 	redemptionAPI := &api.Redemptions{Store: store}
 	reservationAPI := &api.Reservations{Store: store, Now: cfg.Now}
 	batchAPI := &api.Batches{Store: store, Now: cfg.Now}
@@ -201,6 +202,9 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.PATCH("/api/coupons/:code", couponAPI.Patch, write)
 	e.POST("/api/coupons/:code/archive", couponAPI.Archive, write)
 	e.POST("/api/coupons/:code/unarchive", couponAPI.Unarchive, write)
+	e.GET("/api/customers/:ref", customerAPI.Get, read)
+	e.GET("/api/customers/:ref/coupons", customerAPI.Coupons, read)
+	e.GET("/api/customers/:ref/redemptions", customerAPI.Redemptions, read)
 	e.POST("/api/redemptions", redemptionAPI.Redeem, write)
 	e.GET("/api/redemptions", redemptionAPI.List, read)
 	e.GET("/api/redemptions.csv", redemptionAPI.CSV, read)
