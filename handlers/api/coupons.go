@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -213,21 +212,14 @@ func (h *Coupons) setArchived(c echo.Context, archived bool) error {
 	return h.answer(c, http.StatusOK, cp)
 }
 
-// List returns a page of coupons, as the console's list filters them:
-// search (a part of the code, any case), utmSource and utmCampaign (the
-// whole tag, any case), state (one of models.CouponStates, judged now)
-// and sort (one of models.CouponSorts); after and limit page.
+// List returns a page of coupons with the console's filters, read as
+// GET /api/coupons.csv reads them (httpx.CouponFilterOf: q, utmSource,
+// utmCampaign, state, status, sort); after and limit page.
 func (h *Coupons) List(c echo.Context) error {
-	q := c.QueryParams()
 	var verr models.ValidationError
-	f := models.CouponFilter{Search: q.Get("search"), UTMSource: q.Get("utmSource"), UTMCampaign: q.Get("utmCampaign"),
-		State: q.Get("state"), Sort: q.Get("sort"), At: h.now(), After: q.Get("after"), Limit: httpx.QueryInt(c, &verr, models.FieldLimit)}
-	if f.State != "" && !models.ValidCouponState(f.State) {
-		verr.Add(models.FieldState, fmt.Sprintf("must be one of %s", strings.Join(models.CouponStates, ", ")))
-	}
-	if f.Sort != "" && !slices.Contains(models.CouponSorts, f.Sort) {
-		verr.Add(models.FieldSort, fmt.Sprintf("must be one of %s", strings.Join(models.CouponSorts, ", ")))
-	}
+	f, err := httpx.CouponFilterOf(c.QueryParams())
+	httpx.MergeInvalid(&verr, err)
+	f.At, f.After, f.Limit = h.now(), c.QueryParam("after"), httpx.QueryInt(c, &verr, models.FieldLimit)
 	if err := verr.Err(); err != nil {
 		return err
 	}

@@ -121,8 +121,9 @@ func TestConcurrentPatchesOfACouponBothLand(t *testing.T) {
 	})
 }
 
-// The list filters as the console does (search, tags, state), pages with
-// after and limit, and names a bad filter.
+// The list filters as the console and the CSV export do (a part of the
+// code, the start of a tag, state, status), pages with after and limit,
+// and names a bad filter.
 func TestListingCouponsOverTheNativeAPI(t *testing.T) {
 	t.Parallel()
 	webtest.ForEachDB(t, models.Config{}, func(t *testing.T, h *webtest.Harness) {
@@ -149,7 +150,9 @@ func TestListingCouponsOverTheNativeAPI(t *testing.T) {
 			want []string
 		}{
 			{url.Values{}, []string{"FALL-1", "FALL-2", "FALL-3", "OTHER", "WINTER-1"}},
-			{url.Values{"search": {"all-"}}, []string{"FALL-1", "FALL-2", "FALL-3"}},
+			{url.Values{"q": {"all-"}}, []string{"FALL-1", "FALL-2", "FALL-3"}},
+			{url.Values{"status": {"archived"}}, []string{"FALL-3"}},
+			{url.Values{"utmSource": {"win"}}, []string{"WINTER-1"}},
 			{url.Values{"utmSource": {"FALL"}, "state": {models.CouponActive}}, []string{"FALL-1", "FALL-2", "OTHER"}},
 			{url.Values{"utmCampaign": {"leaves"}}, []string{"OTHER"}},
 			{url.Values{"state": {models.CouponArchived}}, []string{"FALL-3"}},
@@ -175,6 +178,8 @@ func TestListingCouponsOverTheNativeAPI(t *testing.T) {
 		if want := []string{"FALL-1", "FALL-2", "FALL-3", "OTHER", "WINTER-1"}; !slices.Equal(paged, want) {
 			t.Errorf("pages of 2 = %v, want %v", paged, want)
 		}
-		webtest.WantError(t, h.API("GET", "/api/coupons?state=sleeping&sort=colour&limit=x", ""), http.StatusUnprocessableEntity, "invalid", "state", "sort", "limit")
+		webtest.WantError(t, h.API("GET", "/api/coupons?state=sleeping&limit=x", ""), http.StatusUnprocessableEntity, "invalid", "state", "limit")
+		webtest.WantError(t, h.API("GET", "/api/coupons?sort=colour", ""), http.StatusUnprocessableEntity, "invalid", "sort")
+		webtest.WantError(t, h.API("GET", "/api/coupons?after=garbage", ""), http.StatusUnprocessableEntity, "invalid")
 	})
 }
