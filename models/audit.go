@@ -88,6 +88,15 @@ func couponSummary(c Coupon) string {
 
 // couponDiff lists the fields that differ between two versions of a coupon.
 func couponDiff(before, after Coupon) string {
+	parts := couponChanges(before, after)
+	if len(parts) == 0 {
+		return "no change"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// couponChanges lists what differs between before and after, for people.
+func couponChanges(before, after Coupon) []string {
 	var parts []string
 	add := func(name, a, b string) {
 		if a != b {
@@ -101,10 +110,7 @@ func couponDiff(before, after Coupon) string {
 	add("max items per customer", fmt.Sprint(before.MaxItemsPerClient), fmt.Sprint(after.MaxItemsPerClient))
 	add("renewal interval", FormatTimeSpan(before.ExpirationIntervalPerUse), FormatTimeSpan(after.ExpirationIntervalPerUse))
 	add("archived", yesNo(before.Archived), yesNo(after.Archived))
-	if len(parts) == 0 {
-		return "no change"
-	}
-	return strings.Join(parts, ", ")
+	return parts
 }
 
 func orDash(s *string) string {

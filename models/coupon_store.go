@@ -237,6 +237,10 @@ func (s *Store) PatchCoupon(ctx context.Context, code string, p CouponPatch) (Co
 			return err
 		}
 		spec.apply(&c)
+		if len(couponChanges(before, c)) == 0 {
+			// Nothing to write, and nothing for the audit log.
+			return nil
+		}
 		if err := tx.Save(&c).Error; err != nil {
 			return err
 		}

@@ -88,6 +88,14 @@ func TestCouponsOverTheNativeAPI(t *testing.T) {
 			t.Error("a refused create stored a coupon")
 		}
 
+		// A patch that changes nothing writes nothing.
+		before := h.MustCoupon("SPRING-25")
+		h.MustAPI(http.StatusOK, "PATCH", "/api/coupons/SPRING-25", `{"maxUsage":10}`)
+		h.MustAPI(http.StatusOK, "PATCH", "/api/coupons/SPRING-25", `{}`)
+		if after := h.MustCoupon("SPRING-25"); !after.UpdatedAt.Equal(before.UpdatedAt) {
+			t.Errorf("a patch without a change moved updatedAt from %v to %v", before.UpdatedAt, after.UpdatedAt)
+		}
+
 		a := webtest.Decode[couponJSON](t, h.MustAPI(http.StatusOK, "POST", "/api/coupons/SPRING-25/archive", ""))
 		if !a.Archived || a.State != models.CouponArchived {
 			t.Errorf("archived = %+v", a)
