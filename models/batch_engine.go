@@ -77,7 +77,7 @@ func (s *Store) GenerateCodes(ctx context.Context, spec BatchSpec) (Batch, []Cou
 	if err != nil {
 		return Batch{}, nil, fmt.Errorf("generate codes: %w", translate(err))
 	}
-	s.metrics.codes.Add(float64(len(cs)))
+	s.observer.CodesGenerated(len(cs))
 	s.forgetFormats()
 	return b, cs, nil
 }
@@ -718,7 +718,7 @@ func (s *Store) commitChunk(ctx context.Context, b *Batch, c chunk, cfg RunnerCo
 	if err != nil {
 		return 0, err
 	}
-	s.metrics.codes.Add(float64(n))
+	s.observer.CodesGenerated(int(n))
 	*b = after
 	return n, nil
 }

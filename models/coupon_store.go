@@ -409,7 +409,7 @@ func (s *Store) createCoupons(ctx context.Context, reqs []CouponRequest, itemize
 	if err != nil {
 		return nil, translate(err)
 	}
-	s.metrics.codes.Add(float64(generated))
+	s.observer.CodesGenerated(generated)
 	return out, nil
 }
 

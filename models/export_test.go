@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 )
 
@@ -69,29 +68,4 @@ func (s *Store) QueuedWrites() int { return len(s.writer.queue) }
 // WriteBulk runs fn as the store runs a write of many rows.
 func (s *Store) WriteBulk(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return s.writeBulk(ctx, fn)
-}
-
-// MetricValue is the value of the store's metric name (summed over its
-// series; a histogram's count).
-func (s *Store) MetricValue(name string) (float64, error) {
-	reg := prometheus.NewPedanticRegistry()
-	for _, c := range s.Collectors() {
-		if err := reg.Register(c); err != nil {
-			return 0, err
-		}
-	}
-	fams, err := reg.Gather()
-	if err != nil {
-		return 0, err
-	}
-	var sum float64
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.Metric {
-			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount())
-		}
-	}
-	return sum, nil
 }

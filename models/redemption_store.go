@@ -32,7 +32,7 @@ func (s *Store) Check(ctx context.Context, in CheckInput, client string) (Verdic
 	if err == nil && !v.Valid {
 		reasons = v.Reasons
 	}
-	s.metrics.count(s.metrics.validations, OperationValidation, OutcomeValid, false, reasons, err)
+	s.attempt(OperationValidation, OutcomeValid, false, reasons, err)
 	return v, err
 }
 
@@ -170,7 +170,7 @@ func (s *Store) promotionCustomerUses(tx *gorm.DB, ps []Promotion, a Attempt, u 
 // a *TooManyGuessesError, and a *NotRedeemableError listing every reason.
 func (s *Store) Redeem(ctx context.Context, in RedemptionInput, client string) (r Redemption, created bool, err error) {
 	defer func() {
-		s.metrics.count(s.metrics.redemptions, OperationRedemption, OutcomeRedeemed, err == nil && !created, nil, err)
+		s.attempt(OperationRedemption, OutcomeRedeemed, err == nil && !created, nil, err)
 	}()
 	if in, err = s.validateRedemption(in); err != nil {
 		return Redemption{}, false, fmt.Errorf("redeem coupon: %w", err)
@@ -487,7 +487,7 @@ func (s *Store) CancelRedemption(ctx context.Context, id int64) (Redemption, err
 		return Redemption{}, fmt.Errorf("cancel redemption %d: %w", id, notFound(err, "redemption", strconv.FormatInt(id, 10)))
 	}
 	if cancelled {
-		s.metrics.cancellations.Inc()
+		s.observer.Cancelled()
 	}
 	return r, nil
 }
@@ -748,12 +748,12 @@ func (s *Store) RedeemAll(ctx context.Context, ins []RedemptionInput, client str
 	defer func() {
 		if err != nil {
 			for range ins {
-				s.metrics.count(s.metrics.redemptions, OperationRedemption, OutcomeRedeemed, false, nil, err)
+				s.attempt(OperationRedemption, OutcomeRedeemed, false, nil, err)
 			}
 			return
 		}
 		for _, r := range results {
-			s.metrics.count(s.metrics.redemptions, OperationRedemption, OutcomeRedeemed, !r.Created, r.Reasons, nil)
+			s.attempt(OperationRedemption, OutcomeRedeemed, !r.Created, r.Reasons, nil)
 		}
 	}()
 	var verr ValidationError

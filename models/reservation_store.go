@@ -94,7 +94,7 @@ func (h heldUses) add(u *Usage) {
 // redemption would give.
 func (s *Store) Reserve(ctx context.Context, in ReservationInput, client string) (r Reservation, created bool, err error) {
 	defer func() {
-		s.metrics.count(s.metrics.reservations, OperationReservation, OutcomeHeld, err == nil && !created, nil, err)
+		s.attempt(OperationReservation, OutcomeHeld, err == nil && !created, nil, err)
 	}()
 	rin, ttl, err := in.Validate()
 	if err != nil {

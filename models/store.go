@@ -66,6 +66,8 @@ type Config struct {
 	// Logger receives what the store reports of itself (a WAL that
 	// readers keep from being reset); nil means slog.Default().
 	Logger *slog.Logger
+	// Observer hears what the store does, for metrics; nil means no one.
+	Observer Observer
 }
 
 // DefaultWriteWait is how long a write waits for the SQLite writer by
@@ -104,7 +106,7 @@ type Store struct {
 	// dummyHash is checked against when a sign-in names no account, so
 	// that it costs as much as one that does.
 	dummyHash func() []byte
-	metrics   *storeMetrics
+	observer  Observer
 }
 
 // Open connects to the database that cfg names. It fails when the URL is
@@ -116,7 +118,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		now = time.Now
 	}
 	s := &Store{now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, rand: cfg.Rand, maxActive: cfg.MaxActiveCoupons, passwordCost: cfg.PasswordCost,
-		guessLimit: DefaultGuessLimit, guessWindow: cfg.GuessWindow, batchWake: make(chan struct{}, 1), metrics: newStoreMetrics()}
+		guessLimit: DefaultGuessLimit, guessWindow: cfg.GuessWindow, batchWake: make(chan struct{}, 1), observer: cmp.Or[Observer](cfg.Observer, nobody{})}
 	if cfg.GuessLimit != nil {
 		s.guessLimit = *cfg.GuessLimit
 	}
@@ -225,7 +227,7 @@ func (s *Store) openSQLite(cfg Config, gcfg func() *gorm.Config) error {
 	}
 	r.SetMaxOpenConns(sqliteReaders)
 	r.SetMaxIdleConns(sqliteReaders)
-	s.writer = newSQLiteWriter(s.wdb, cfg.Path+"-wal", cfg.WriteWait, s.metrics)
+	s.writer = newSQLiteWriter(s.wdb, cfg.Path+"-wal", cfg.WriteWait, s.observer)
 	if cfg.WALCheckpointAt > 0 {
 		s.writer.checkpointAt = cfg.WALCheckpointAt
 	}

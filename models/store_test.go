@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -243,7 +244,8 @@ func goroutinesIn(fn string) []string {
 
 func TestSQLiteWritesQueueAndGiveUpWithBusy(t *testing.T) {
 	t.Parallel()
-	s := storetest.Open(t, models.DialectSQLite, models.Config{WriteWait: 50 * time.Millisecond})
+	seen := &observed{}
+	s := storetest.Open(t, models.DialectSQLite, models.Config{WriteWait: 50 * time.Millisecond, Observer: seen})
 	ctx := t.Context()
 	release, err := s.HoldWriter(ctx)
 	if err != nil {
@@ -258,16 +260,8 @@ func TestSQLiteWritesQueueAndGiveUpWithBusy(t *testing.T) {
 	if waited := time.Since(start); waited < 50*time.Millisecond {
 		t.Errorf("gave up after %s, before the configured wait", waited)
 	}
-	metric := func(name string) float64 {
-		t.Helper()
-		v, err := s.MetricValue(name)
-		if err != nil {
-			t.Fatalf("gather %s: %v", name, err)
-		}
-		return v
-	}
-	if n := metric("coupond_writer_busy_total"); n != 1 {
-		t.Errorf("coupond_writer_busy_total = %v after one write gave up, want 1", n)
+	if n := seen.busy.Load(); n != 1 {
+		t.Errorf("the observer heard of %d writes giving up, want 1", n)
 	}
 	// Reads do not wait for the writer.
 	if _, err := s.ListCoupons(ctx, models.CouponFilter{}); err != nil {
@@ -278,17 +272,65 @@ func TestSQLiteWritesQueueAndGiveUpWithBusy(t *testing.T) {
 		_, err := s.CreateCoupon(ctx, models.CouponSpec{Code: "queued"})
 		done <- err
 	}()
-	for deadline := time.Now().Add(5 * time.Second); metric("coupond_writer_queue") != 1; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("coupond_writer_queue = %v with one write waiting, want 1", metric("coupond_writer_queue"))
-		}
-	}
 	release()
 	if err := <-done; err != nil {
 		t.Errorf("queued write after the writer was freed: %v", err)
 	}
-	if n := metric("coupond_writer_queue"); n != 0 {
-		t.Errorf("coupond_writer_queue = %v once every write is answered, want 0", n)
+}
+
+// observed counts what a store tells its Observer.
+type observed struct {
+	busy, waited, groups atomic.Int64
+}
+
+func (o *observed) Attempt(string, string, []string) {}
+func (o *observed) Cancelled()                       {}
+func (o *observed) CodesGenerated(int)               {}
+func (o *observed) WriterWaited(time.Duration)       { o.waited.Add(1) }
+func (o *observed) WriterGroup(int)                  { o.groups.Add(1) }
+func (o *observed) WriterBusy()                      { o.busy.Add(1) }
+
+// The writer's queue counts a write from its submission until the
+// writer takes it, and the observer hears of its wait and its group.
+func TestTheWriterQueueCountsWaitingWrites(t *testing.T) {
+	t.Parallel()
+	seen := &observed{}
+	s := storetest.Open(t, models.DialectSQLite, models.Config{Observer: seen})
+	if n, ok := s.WritesWaiting(); !ok || n != 0 {
+		t.Fatalf("writes waiting at rest = %d, %v; want 0, true", n, ok)
+	}
+	release, err := s.HoldWriter(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waited := seen.waited.Load()
+	done := make(chan error, 2)
+	for _, code := range []string{"first", "second"} {
+		go func() {
+			_, err := s.CreateCoupon(t.Context(), models.CouponSpec{Code: code})
+			done <- err
+		}()
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if n, _ := s.WritesWaiting(); n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			n, _ := s.WritesWaiting()
+			t.Fatalf("writes waiting behind a held writer = %d, want 2", n)
+		}
+	}
+	release()
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, _ := s.WritesWaiting(); n != 0 {
+		t.Errorf("writes waiting once both are answered = %d, want 0", n)
+	}
+	if got := seen.waited.Load() - waited; got != 2 {
+		t.Errorf("the observer heard %d waits, want 2", got)
 	}
 }
 

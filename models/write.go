@@ -101,8 +101,8 @@ type sqliteWriter struct {
 	// write of their group.
 	shared atomic.Int64
 	// waiting counts the writes submitted and not yet taken or given up.
-	waiting atomic.Int64
-	metrics *storeMetrics
+	waiting  atomic.Int64
+	observer Observer
 	// blocked counts the checkpoints in a row that readers kept from
 	// resetting the WAL, logged at most every checkpointLogEvery.
 	blocked    int
@@ -110,8 +110,8 @@ type sqliteWriter struct {
 	blockedFor time.Time
 }
 
-func newSQLiteWriter(db *gorm.DB, walPath string, wait time.Duration, m *storeMetrics) *sqliteWriter {
-	return &sqliteWriter{db: db, slot: make(chan struct{}, 1), walPath: walPath, wait: wait, checkpointAt: walCheckpointAt, metrics: m,
+func newSQLiteWriter(db *gorm.DB, walPath string, wait time.Duration, o Observer) *sqliteWriter {
+	return &sqliteWriter{db: db, slot: make(chan struct{}, 1), walPath: walPath, wait: wait, checkpointAt: walCheckpointAt, observer: o,
 		queue: make(chan *writeRequest, 4*groupMax), quit: make(chan struct{}), stopped: make(chan struct{})}
 }
 
@@ -283,7 +283,7 @@ func (w *sqliteWriter) submit(ctx context.Context, fn func(tx *gorm.DB) error, b
 	defer t.Stop()
 	busy := func() error {
 		w.waiting.Add(-1)
-		w.metrics.writerBusy.Inc()
+		w.observer.WriterBusy()
 		return &BusyError{Waited: w.wait, RetryAfter: busyRetryAfter}
 	}
 	select {
@@ -430,7 +430,7 @@ func (w *sqliteWriter) runGroup(group []*writeRequest) (rest []*writeRequest, an
 		w.shared.Add(int64(len(taken) - 1))
 	}
 	if len(taken) > 0 {
-		w.metrics.writerGroup.Observe(float64(len(taken)))
+		w.observer.WriterGroup(len(taken))
 	}
 	return rest, func() {
 		for i, r := range taken {
@@ -446,7 +446,7 @@ func (w *sqliteWriter) take(r *writeRequest) bool {
 		return false
 	}
 	w.waiting.Add(-1)
-	w.metrics.writerWait.Observe(time.Since(r.queued).Seconds())
+	w.observer.WriterWaited(time.Since(r.queued))
 	return true
 }
 

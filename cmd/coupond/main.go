@@ -264,17 +264,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	} else {
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
-	store, err := cfg.db.open(ctx, models.Config{MaxActiveCoupons: cfg.maxActiveCoupons, WriteWait: cfg.writeWait,
-		GuessLimit: &cfg.guessLimit, GuessWindow: cfg.guessWindow, Logger: logger})
+	storeCfg := models.Config{MaxActiveCoupons: cfg.maxActiveCoupons, WriteWait: cfg.writeWait,
+		GuessLimit: &cfg.guessLimit, GuessWindow: cfg.guessWindow, Logger: logger}
+	var metrics *web.Metrics
+	if cfg.metricsAddr != "" {
+		metrics = web.NewMetrics()
+		storeCfg.Observer = metrics
+	}
+	store, err := cfg.db.open(ctx, storeCfg)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	var registry *prometheus.Registry
-	if cfg.metricsAddr != "" {
+	if metrics != nil {
 		registry = prometheus.NewRegistry()
 		registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		registry.MustRegister(store.Collectors()...)
+		if err := metrics.Register(registry, store); err != nil {
+			return fmt.Errorf("register the metrics: %w", err)
+		}
 	}
 	handler := web.NewServer(logger, web.Config{
 		SecureCookies:    cfg.secureCookies,
@@ -298,7 +306,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
-	var metrics *http.Server
+	var metricsSrv *http.Server
 	if registry != nil {
 		mln, err := net.Listen("tcp", cfg.metricsAddr)
 		if err != nil {
@@ -308,11 +316,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{
 			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn), Registry: registry}))
-		metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute,
+		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute,
 			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-		go func() { _ = metrics.Serve(mln) }()
+		go func() { _ = metricsSrv.Serve(mln) }()
 		logger.Info("metrics serving", "url", "http://"+mln.Addr().String()+"/metrics")
-		defer metrics.Close()
+		defer metricsSrv.Close()
 	}
 	where := "SQLite file " + cfg.db.path
 	if store.Dialect() == models.DialectPostgres {
@@ -358,8 +366,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shut down: %w", err)
 	}
-	if metrics != nil {
-		if err := metrics.Shutdown(shutdownCtx); err != nil {
+	if metricsSrv != nil {
+		if err := metricsSrv.Shutdown(shutdownCtx); err != nil {
 			return fmt.Errorf("shut down the metrics: %w", err)
 		}
 	}
