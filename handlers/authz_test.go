@@ -118,6 +118,11 @@ var apiMatrix = map[string]apiAccess{
 	"PATCH /api/coupons/:code":                 {401, 403, 400},
 	"POST /api/coupons/:code/archive":          {401, 403, 200},
 	"POST /api/coupons/:code/unarchive":        {401, 403, 200},
+	"POST /api/series":                         {401, 403, 400},
+	"GET /api/series":                          {401, 200, 200},
+	"GET /api/series/:id":                      {401, 200, 200},
+	"PUT /api/series/:id":                      {401, 403, 400},
+	"POST /api/series/:id/issues":              {401, 403, 400},
 	"GET /api/customers/:ref":                  {401, 200, 200},
 	"GET /api/customers/:ref/coupons":          {401, 200, 200},
 	"GET /api/customers/:ref/redemptions":      {401, 200, 200},
@@ -334,7 +339,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				return strings.Replace(path, ":id", fmt.Sprint(apiBatch.ID), 1)
 			case strings.HasPrefix(path, "/api/promotions/"), strings.HasPrefix(path, "/api/v3/promotions/"), strings.HasPrefix(path, "/promotions/"):
 				return strings.Replace(path, ":id", fmt.Sprint(promo.ID), 1)
-			case strings.HasPrefix(path, "/series/"), strings.HasPrefix(path, "/v2/coupon/series/"):
+			case strings.HasPrefix(path, "/series/"), strings.HasPrefix(path, "/v2/coupon/series/"), strings.HasPrefix(path, "/api/series/"):
 				return strings.Replace(path, ":id", fmt.Sprint(series.ID()), 1)
 			case strings.HasPrefix(path, "/customers/"):
 				return strings.Replace(path, ":id", customer.ID, 1)

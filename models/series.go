@@ -275,6 +275,18 @@ type IssueResult struct {
 	Held  int
 }
 
+// NotIssuedError is an issue request that gave the customer no code:
+// each listed series refused, for Reasons (one of the Issue constants
+// each) told in Messages.
+type NotIssuedError struct {
+	Reasons  []string
+	Messages []string
+}
+
+func (e *NotIssuedError) Error() string {
+	return "no code was issued: " + strings.Join(e.Messages, "; ")
+}
+
 // IssuedCode is a personal code and what it was issued from: a series
 // (SeriesID) or a single-use coupon's own promotion.
 type IssuedCode struct {

@@ -41,6 +41,7 @@ func classify(err error) (httpx.Problem, bool) {
 	var idem *models.IdempotencyError
 	var notBulk *models.NotBulkPromotionError
 	var mismatch *models.CustomerMismatchError
+	var notIssued *models.NotIssuedError
 	var he *echo.HTTPError
 	switch {
 	case errors.As(err, &verr):
@@ -72,6 +73,8 @@ func classify(err error) (httpx.Problem, bool) {
 		// BigCommerce's status for generating codes of a promotion that
 		// does not own them.
 		return httpx.Problem{Status: http.StatusMethodNotAllowed, Code: "not_bulk_promotion", Message: notBulk.Error()}, true
+	case errors.As(err, &notIssued):
+		return httpx.Problem{Status: http.StatusConflict, Code: "not_issued", Message: notIssued.Error(), Reasons: notIssued.Reasons}, true
 	case errors.As(err, &mismatch):
 		return httpx.Problem{Status: http.StatusConflict, Code: "customer_mismatch", Message: mismatch.Error()}, true
 	case errors.As(err, &he) && (he.Code < 500 || he.Code == http.StatusNotImplemented):

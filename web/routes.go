@@ -46,6 +46,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	promotionAPI := &api.Promotions{Store: store}
 	couponAPI := &api.Coupons{Store: store, Now: cfg.Now}
 	customerAPI := &api.Customers{Store: store, Now: cfg.Now}
+	seriesAPI := &api.SeriesAPI{Store: store}
 	redemptionAPI := &api.Redemptions{Store: store}
 	reservationAPI := &api.Reservations{Store: store, Now: cfg.Now}
 	batchAPI := &api.Batches{Store: store, Now: cfg.Now}
@@ -202,6 +203,11 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.PATCH("/api/coupons/:code", couponAPI.Patch, write)
 	e.POST("/api/coupons/:code/archive", couponAPI.Archive, write)
 	e.POST("/api/coupons/:code/unarchive", couponAPI.Unarchive, write)
+	e.POST("/api/series", seriesAPI.Create, write)
+	e.GET("/api/series", seriesAPI.List, read)
+	e.GET("/api/series/:id", seriesAPI.Get, read)
+	e.PUT("/api/series/:id", seriesAPI.Update, write)
+	e.POST("/api/series/:id/issues", seriesAPI.Issue, write, idem)
 	e.GET("/api/customers/:ref", customerAPI.Get, read)
 	e.GET("/api/customers/:ref/coupons", customerAPI.Coupons, read)
 	e.GET("/api/customers/:ref/redemptions", customerAPI.Redemptions, read)

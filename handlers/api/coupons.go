@@ -126,7 +126,7 @@ func (h *Coupons) answer(c echo.Context, status int, cp models.Coupon) error {
 // strictJSON decodes the request body into v, refusing a field that is
 // not among fields: a misspelt field would otherwise change nothing and
 // still succeed.
-func strictJSON(c echo.Context, v any, fields []string) error {
+func strictJSON(c echo.Context, v any, fields []string, noun string) error {
 	body, err := httpx.ReadBody(c)
 	if err != nil {
 		return err
@@ -141,7 +141,7 @@ func strictJSON(c echo.Context, v any, fields []string) error {
 	var verr models.ValidationError
 	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		if !slices.Contains(fields, k) {
-			verr.Add(k, "is not a field of a coupon here; the fields are "+strings.Join(fields, ", "))
+			verr.Add(k, "is not a field of "+noun+" here; the fields are "+strings.Join(fields, ", "))
 		}
 	}
 	return verr.Err()
@@ -156,7 +156,7 @@ var (
 // code exists in any case or the active-coupon cap is reached.
 func (h *Coupons) Create(c echo.Context) error {
 	var in couponIn
-	if err := strictJSON(c, &in, couponInFields); err != nil {
+	if err := strictJSON(c, &in, couponInFields, "a coupon"); err != nil {
 		return err
 	}
 	spec, err := models.CouponInput{Code: in.Code, UTMSource: in.UTMSource, UTMCampaign: in.UTMCampaign, Archived: in.Archived,
@@ -184,7 +184,7 @@ func (h *Coupons) Get(c echo.Context) error {
 // Patch changes the fields given: 200 with the coupon.
 func (h *Coupons) Patch(c echo.Context) error {
 	var in couponPatchIn
-	if err := strictJSON(c, &in, couponPatchFields); err != nil {
+	if err := strictJSON(c, &in, couponPatchFields, "a coupon"); err != nil {
 		return err
 	}
 	cp, err := h.Store.PatchCoupon(c.Request().Context(), c.Param("code"), models.CouponPatch{

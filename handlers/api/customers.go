@@ -86,8 +86,12 @@ func (h *Customers) Get(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, customerOut{ID: cu.ID, Mobile: cu.Mobile, Email: cu.Email, ExternalID: cu.ExternalID,
-		Redemptions: cu.Redemptions, Savings: cu.Savings, CreatedAt: cu.CreatedAt.UTC(), LastActivityAt: cu.LastActivityAt.UTC()})
+	return c.JSON(http.StatusOK, customerJSON(cu))
+}
+
+func customerJSON(cu models.Customer) customerOut {
+	return customerOut{ID: cu.ID, Mobile: cu.Mobile, Email: cu.Email, ExternalID: cu.ExternalID,
+		Redemptions: cu.Redemptions, Savings: cu.Savings, CreatedAt: cu.CreatedAt.UTC(), LastActivityAt: cu.LastActivityAt.UTC()}
 }
 
 // Coupons returns a page of the codes made for a customer, newest first.
