@@ -123,6 +123,7 @@ var apiMatrix = map[string]apiAccess{
 	"GET /api/series/:id":                      {401, 200, 200},
 	"PUT /api/series/:id":                      {401, 403, 400},
 	"POST /api/series/:id/issues":              {401, 403, 400},
+	"GET /api/series/:id/codes.csv":            {401, 200, 200},
 	"GET /api/customers/:ref":                  {401, 200, 200},
 	"GET /api/customers/:ref/coupons":          {401, 200, 200},
 	"GET /api/customers/:ref/redemptions":      {401, 200, 200},

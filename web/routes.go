@@ -46,7 +46,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	promotionAPI := &api.Promotions{Store: store}
 	couponAPI := &api.Coupons{Store: store, Now: cfg.Now}
 	customerAPI := &api.Customers{Store: store, Now: cfg.Now}
-	seriesAPI := &api.SeriesAPI{Store: store}
+	seriesAPI := &api.SeriesAPI{Store: store, Now: cfg.Now}
 	redemptionAPI := &api.Redemptions{Store: store}
 	reservationAPI := &api.Reservations{Store: store, Now: cfg.Now}
 	batchAPI := &api.Batches{Store: store, Now: cfg.Now}
@@ -208,6 +208,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.GET("/api/series/:id", seriesAPI.Get, read)
 	e.PUT("/api/series/:id", seriesAPI.Update, write)
 	e.POST("/api/series/:id/issues", seriesAPI.Issue, write, idem)
+	e.GET("/api/series/:id/codes.csv", seriesAPI.Codes, read)
 	e.GET("/api/customers/:ref", customerAPI.Get, read)
 	e.GET("/api/customers/:ref/coupons", customerAPI.Coupons, read)
 	e.GET("/api/customers/:ref/redemptions", customerAPI.Redemptions, read)

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -20,12 +21,16 @@ type SeriesStore interface {
 	Series(ctx context.Context, id int64) (models.Series, error)
 	ListSeries(ctx context.Context, f models.SeriesFilter) (models.SeriesPage, error)
 	Issue(ctx context.Context, req models.IssueRequest) (models.Customer, []models.IssueResult, error)
+	EachSeriesCode(ctx context.Context, seriesID int64, fn func(models.IssuedCode) error) error
+	ActivePromotions(ctx context.Context) ([]models.Promotion, error)
 }
 
 // SeriesAPI serves series of personal codes and their issue to customers
 // in the native JSON API.
 type SeriesAPI struct {
 	Store SeriesStore
+	// Now is the clock of the exports' states; nil means time.Now.
+	Now func() time.Time
 }
 
 // seriesIn is a series as a client sends it: its promotion's fields
@@ -256,4 +261,29 @@ func (h *SeriesAPI) Issue(c echo.Context) error {
 		return c.JSON(http.StatusOK, out)
 	}
 	return c.JSON(http.StatusCreated, out)
+}
+
+// Codes streams every code the series has issued as CSV, in the columns
+// of GET /api/coupons.csv; 404 for an unknown series.
+func (h *SeriesAPI) Codes(c echo.Context) error {
+	id, err := httpx.PathID(c, "series")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	s, err := h.Store.Series(ctx, id)
+	if err != nil {
+		return err
+	}
+	active, err := h.Store.ActivePromotions(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	if h.Now != nil {
+		now = h.Now()
+	}
+	return httpx.StreamCoupons(c, fmt.Sprintf("coupond-series-%d.csv", s.ID()), httpx.APIExportTerms, now, active, func(fn func(models.Coupon) error) error {
+		return h.Store.EachSeriesCode(ctx, s.ID(), func(ic models.IssuedCode) error { return fn(ic.Coupon) })
+	})
 }

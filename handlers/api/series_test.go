@@ -113,6 +113,12 @@ func TestSeriesAndIssuesOverTheNativeAPI(t *testing.T) {
 		if stored := webtest.Decode[seriesJSON](t, h.MustAPI(http.StatusOK, "GET", path, "")); stored.Issued != 1 {
 			t.Errorf("issued = %d after one code, want 1", stored.Issued)
 		}
+		// The series' codes as CSV, as the console's series page exports them.
+		csv := h.MustAPI(http.StatusOK, "GET", path+"/codes.csv", "")
+		if rows := strings.Split(strings.TrimSpace(csv.Body), "\n"); len(rows) != 2 || !strings.Contains(rows[1], got.Issues[0].Code) ||
+			!strings.HasPrefix(csv.Header.Get("Content-Type"), "text/csv") {
+			t.Errorf("codes.csv = %q (%s)", csv.Body, csv.Header.Get("Content-Type"))
+		}
 
 		webtest.WantError(t, h.API("POST", "/api/series/x,2/issues", `{"customer":{"id":"c"}}`), http.StatusUnprocessableEntity, "invalid", "series")
 		webtest.WantError(t, h.API("POST", path+"/issues", `{"customer":{}}`), http.StatusUnprocessableEntity, "invalid", "customer")
