@@ -1,13 +1,13 @@
-// Package static holds the vendored front-end files (htmx, Pico CSS, uPlot) and
-// coupond's own stylesheet and script, embedded into the binary. File names carry a
-// version so they can be cached for a year.
+// Package static holds the vendored front-end files (htmx, Pico CSS, uPlot,
+// Swagger UI) and coupond's own stylesheet and scripts, embedded into the
+// binary. File names carry a version so they can be cached for a year.
 package static
 
 import "embed"
 
 // FS holds every asset under its path relative to /static/.
 //
-//go:embed vendor app-4.css copy-2.js chart-2.js confirm-1.js
+//go:embed vendor app-4.css copy-2.js chart-2.js confirm-1.js api-docs-1.js
 var FS embed.FS
 
 // URLs of the assets, as pages link them.
@@ -27,4 +27,10 @@ const (
 	// ChartJS draws the figures marked data-chart with uPlot from the
 	// numbers of their tables.
 	ChartJS = "/static/chart-2.js"
+	// SwaggerUI and SwaggerUICSS render the API's OpenAPI document
+	// (Swagger UI, Apache-2.0, from the npm registry); APIDocsJS starts
+	// it on /api/docs.
+	SwaggerUI    = "/static/vendor/swagger-ui-5.35.0-bundle.js"
+	SwaggerUICSS = "/static/vendor/swagger-ui-5.35.0.css"
+	APIDocsJS    = "/static/api-docs-1.js"
 )

@@ -187,6 +187,8 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.POST("/tokens/:id/revoke", tokens.Revoke, admin...)
 
 	// Native API: promotions and single-use coupons.
+	e.GET("/api/openapi.json", api.OpenAPI)
+	e.GET("/api/docs", api.Docs)
 	e.POST("/api/promotions", promotionAPI.Create, write)
 	e.GET("/api/promotions", promotionAPI.List, read)
 	e.GET("/api/promotions/:id", promotionAPI.Get, read)

@@ -6,6 +6,7 @@
 package webtest
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/csv"
@@ -157,8 +158,18 @@ func (h *Harness) Do(method, path string, body io.Reader, header map[string]stri
 }
 
 // DoWith sends a request with client; a failure to send fails the test.
+// A request to the native API and its answer are checked against its
+// OpenAPI document (CheckOpenAPI), and a mismatch fails the test.
 func (h *Harness) DoWith(client *http.Client, method, path string, body io.Reader, header map[string]string) Response {
 	h.T.Helper()
+	var sent []byte
+	if body != nil {
+		var err error
+		if sent, err = io.ReadAll(body); err != nil {
+			h.T.Fatal(err)
+		}
+		body = bytes.NewReader(sent)
+	}
 	req, err := http.NewRequestWithContext(h.T.Context(), method, h.Srv.URL+path, body)
 	if err != nil {
 		h.T.Fatal(err)
@@ -174,6 +185,11 @@ func (h *Harness) DoWith(client *http.Client, method, path string, body io.Reade
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
 		h.T.Fatal(err)
+	}
+	if IsNative(path) {
+		if err := CheckOpenAPI(req, sent, res.StatusCode, res.Header, b); err != nil {
+			h.T.Error(err)
+		}
 	}
 	return Response{Status: res.StatusCode, Header: res.Header, Body: string(b)}
 }
