@@ -453,7 +453,7 @@ func TokensPage(p Page, v TokensView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "<hgroup><h1>API tokens</h1><p>Storefronts, checkouts and scripts call the API with a token in <code>X-Auth-Token</code> or <code>Authorization: Bearer</code>. <em>modify</em> tokens read and write; <em>read</em> tokens only read.</p></hgroup> ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "<hgroup><h1>API tokens</h1><p>Storefronts, checkouts and scripts call the API with a token in <code>X-Auth-Token</code> or <code>Authorization: Bearer</code>. <em>modify</em> tokens read and write; <em>read</em> tokens only read. Every call, its fields and its answers are in the <a href=\"/api/docs\">API documentation</a>.</p></hgroup> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
