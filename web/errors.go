@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -106,8 +107,16 @@ func errorHandler(logger *slog.Logger, encoderFor func(path string) httpx.ErrorE
 			logger.Error("error after the response started", "id", requestID(c), "err", err)
 			return
 		}
-		p, known := classify(err)
 		rid := requestID(c)
+		if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+			// The client hung up before its answer: nothing failed on the
+			// server's side, and no one is left to answer. The log line
+			// and the metrics say 499, as proxies do.
+			logger.Info("the client went away before its answer", "id", rid, "method", c.Request().Method, "uri", redactURI(c.Request().RequestURI))
+			c.Response().WriteHeader(StatusClientClosedRequest)
+			return
+		}
+		p, known := classify(err)
 		if !known {
 			logger.Error("internal error", "id", rid, "method", c.Request().Method, "uri", redactURI(c.Request().RequestURI), "err", err)
 			p.Message = fmt.Sprintf("something went wrong on our side; quote request id %s when reporting it", rid)
@@ -129,6 +138,10 @@ func errorHandler(logger *slog.Logger, encoderFor func(path string) httpx.ErrorE
 		}
 	}
 }
+
+// StatusClientClosedRequest is the status logged and counted for a
+// request whose client hung up before its answer (nginx's 499).
+const StatusClientClosedRequest = 499
 
 func requestID(c echo.Context) string {
 	return c.Response().Header().Get(echo.HeaderXRequestID)
