@@ -16,6 +16,7 @@ const (
 	ActionCouponDelete       = "coupon.delete"
 	ActionBatchGenerate      = "batch.generate"
 	ActionBatchCancel        = "batch.cancel"
+	ActionImportCreate       = "import.create"
 	ActionLogin              = "user.login"
 	ActionLoginFailed        = "user.login_failed"
 	ActionLogout             = "user.logout"
@@ -42,7 +43,7 @@ const (
 
 // AuditActions lists every action, for filters.
 var AuditActions = []string{
-	ActionCouponCreate, ActionCouponUpdate, ActionCouponArchive, ActionCouponUnarchive, ActionCouponDelete, ActionBatchGenerate, ActionBatchCancel,
+	ActionCouponCreate, ActionCouponUpdate, ActionCouponArchive, ActionCouponUnarchive, ActionCouponDelete, ActionBatchGenerate, ActionBatchCancel, ActionImportCreate,
 	ActionLogin, ActionLoginFailed, ActionLogout, ActionUserCreate, ActionUserRole, ActionUserDisable,
 	ActionUserEnable, ActionUserPassword, ActionTokenCreate, ActionTokenRevoke,
 	ActionPromotionCreate, ActionPromotionUpdate, ActionPromotionArchive, ActionPromotionUnarchive, ActionSingleUseCreate,

@@ -29,7 +29,13 @@ const MaxBatchQuantity = 10_000_000
 // codes get, how many were asked for and made, and who asked. Its codes
 // are the coupons that carry its ID.
 type Batch struct {
-	ID          int64  `gorm:"primaryKey"`
+	ID int64 `gorm:"primaryKey"`
+	// Kind is BatchGenerate (codes made from a format) or BatchImport
+	// (codes read from a file; Generated counts the rows imported,
+	// Rejected the rows refused, NextBucket the last line done).
+	Kind        string `gorm:"not null;default:generate"`
+	Rejected    int    `gorm:"not null;default:0"`
+	FileName    string `gorm:"not null;default:''"`
 	PromotionID *int64 `gorm:"column:promotion_id"`
 	// BaseCode is the base code the batch's codes extend (a request for
 	// several codes generated from one base code), or the format's

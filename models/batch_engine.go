@@ -356,6 +356,10 @@ func (s *Store) claimBatch(ctx context.Context, owner string, lease time.Duratio
 // runner's, and marks it failed on an error it cannot get past. The next
 // chunk is generated and sorted while the last one is written.
 func (s *Store) runBatch(ctx context.Context, b Batch, cfg RunnerConfig) {
+	if b.Kind == BatchImport {
+		s.runImport(ctx, b, cfg)
+		return
+	}
 	log := cfg.Logger.With("batch", b.ID)
 	log.Info("batch running", "generated", b.Generated, "quantity", b.Quantity)
 	f, err := b.FormatInput().Compile()
@@ -852,7 +856,7 @@ func (s *Store) failBatch(b Batch, owner string, cause error, log *slog.Logger) 
 func failureText(err error) string {
 	var verr *ValidationError
 	switch {
-	case errors.Is(err, errKeyspaceTaken):
+	case errors.Is(err, errKeyspaceTaken), errors.Is(err, errUploadUnfinished), errors.Is(err, errImportRowsMissing):
 		return err.Error()
 	case errors.As(err, &verr):
 		return verr.Summary()

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -114,7 +115,7 @@ func (s *Store) insertBatch(ctx context.Context, tx *gorm.DB, spec BatchSpec, st
 	if !archived {
 		var promised int64
 		err := tx.Model(&Batch{}).Where("status IN ?", []string{BatchPending, BatchRunning}).
-			Select("COALESCE(SUM(quantity - generated), 0)").Scan(&promised).Error
+			Select("COALESCE(SUM(quantity - generated - rejected), 0)").Scan(&promised).Error
 		if err != nil {
 			return Batch{}, fmt.Errorf("count promised codes: %w", err)
 		}
@@ -253,6 +254,8 @@ func checkBulkPromotion(tx *gorm.DB, id int64) error {
 
 // BatchFilter selects and pages batches, newest first.
 type BatchFilter struct {
+	// Kind is BatchGenerate (the default) or BatchImport.
+	Kind string
 	// Status matches exactly when not empty.
 	Status string
 	// PromotionID selects the batches of one promotion when set.
@@ -282,7 +285,7 @@ func (s *Store) ListBatches(ctx context.Context, f BatchFilter) (BatchPage, erro
 	if err := verr.Err(); err != nil {
 		return BatchPage{}, fmt.Errorf("list batches: %w", err)
 	}
-	q := s.db.WithContext(ctx).Model(&Batch{})
+	q := s.db.WithContext(ctx).Model(&Batch{}).Where("kind = ?", cmp.Or(f.Kind, BatchGenerate))
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
 	}
@@ -332,6 +335,13 @@ func (s *Store) CancelBatch(ctx context.Context, id int64) (Batch, error) {
 		b.Status, b.FinishedAt, b.LeaseOwner, b.LeaseUntil = BatchCancelled, &now, nil, nil
 		if err := tx.Model(&b).Select("status", "finished_at", "lease_owner", "lease_until", "updated_at").Updates(&b).Error; err != nil {
 			return err
+		}
+		// An import's rows still to do go; the refused ones stay for
+		// its report.
+		if b.Kind == BatchImport {
+			if err := tx.Exec("DELETE FROM import_rows WHERE batch_id = ? AND problem = ''", id).Error; err != nil {
+				return err
+			}
 		}
 		return s.audit(ctx, tx, ActionBatchCancel, EntityBatch, strconv.FormatInt(id, 10),
 			fmt.Sprintf("cancelled with %d of %d codes made", b.Generated, b.Quantity))

@@ -209,16 +209,23 @@ func (s *Store) countBatchCodes(exec func(q string, args ...any) (int64, error),
 	if b.UTMCampaign != nil {
 		campaign = *b.UTMCampaign
 	}
+	return s.countCodes(exec, promotion, source, campaign, -1, b.ID%8, n)
+}
+
+// countCodes adds n usable coupons of one key (promotion, UTM source and
+// campaign, UTC day of their own expiry or -1) to the counts, on the
+// given shard where SQLite keeps shards.
+func (s *Store) countCodes(exec func(q string, args ...any) (int64, error), promotion int64, source, campaign string, day, shard, n int64) error {
 	// lower() in SQL, as the triggers fold the tags.
-	q := "INSERT INTO coupon_counts (promotion_id, utm_source, utm_campaign, expiry_day, usable) VALUES (?, lower(CAST(? AS text)), lower(CAST(? AS text)), -1, ?)"
-	args := []any{promotion, source, campaign, n}
+	q := "INSERT INTO coupon_counts (promotion_id, utm_source, utm_campaign, expiry_day, usable) VALUES (?, lower(CAST(? AS text)), lower(CAST(? AS text)), ?, ?)"
+	args := []any{promotion, source, campaign, day, n}
 	if s.dialect != DialectPostgres {
-		q = "INSERT INTO coupon_counts (promotion_id, utm_source, utm_campaign, expiry_day, shard, usable) VALUES (?, lower(CAST(? AS text)), lower(CAST(? AS text)), -1, ?, ?)" +
+		q = "INSERT INTO coupon_counts (promotion_id, utm_source, utm_campaign, expiry_day, shard, usable) VALUES (?, lower(CAST(? AS text)), lower(CAST(? AS text)), ?, ?, ?)" +
 			" ON CONFLICT (promotion_id, utm_source, utm_campaign, expiry_day, shard) DO UPDATE SET usable = coupon_counts.usable + excluded.usable"
-		args = []any{promotion, source, campaign, b.ID % 8, n}
+		args = []any{promotion, source, campaign, day, shard, n}
 	}
 	if _, err := exec(q, args...); err != nil {
-		return fmt.Errorf("count the batch's codes: %w", err)
+		return fmt.Errorf("count the new codes: %w", err)
 	}
 	return nil
 }

@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"io"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -68,4 +70,28 @@ func (s *Store) QueuedWrites() int { return len(s.writer.queue) }
 // WriteBulk runs fn as the store runs a write of many rows.
 func (s *Store) WriteBulk(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return s.writeBulk(ctx, fn)
+}
+
+// StartUpload reads file into a new import as CreateImport does, but
+// stops before the upload's last step, as a server that died mid-upload
+// leaves it; it returns the import's id.
+func (s *Store) StartUpload(ctx context.Context, file io.Reader) (int64, error) {
+	ir, err := NewImportReader(file)
+	if err != nil {
+		return 0, err
+	}
+	now := s.now()
+	b := Batch{Kind: BatchImport, Status: BatchPending, LeaseOwner: new(uploadOwner), LeaseUntil: new(now.Add(uploadLease))}
+	if err := s.write(ctx, func(tx *gorm.DB) error { return tx.Create(&b).Error }); err != nil {
+		return 0, err
+	}
+	_, err = s.uploadRows(ctx, b.ID, ir)
+	return b.ID, err
+}
+
+// ExpireUpload sets the lease of import id's upload to end at at.
+func (s *Store) ExpireUpload(ctx context.Context, id int64, at time.Time) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
+		return tx.Model(&Batch{}).Where("id = ?", id).Update("lease_until", at).Error
+	})
 }

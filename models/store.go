@@ -107,6 +107,8 @@ type Store struct {
 	// that it costs as much as one that does.
 	dummyHash func() []byte
 	observer  Observer
+	// log receives what the store reports of itself.
+	log *slog.Logger
 }
 
 // Open connects to the database that cfg names. It fails when the URL is
@@ -118,7 +120,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		now = time.Now
 	}
 	s := &Store{now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, rand: cfg.Rand, maxActive: cfg.MaxActiveCoupons, passwordCost: cfg.PasswordCost,
-		guessLimit: DefaultGuessLimit, guessWindow: cfg.GuessWindow, batchWake: make(chan struct{}, 1), observer: cmp.Or[Observer](cfg.Observer, nobody{})}
+		guessLimit: DefaultGuessLimit, guessWindow: cfg.GuessWindow, batchWake: make(chan struct{}, 1), observer: cmp.Or[Observer](cfg.Observer, nobody{}), log: cmp.Or(cfg.Logger, slog.Default())}
 	if cfg.GuessLimit != nil {
 		s.guessLimit = *cfg.GuessLimit
 	}

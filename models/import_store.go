@@ -1,0 +1,531 @@
+package models
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Importing. An import file becomes a batch of kind BatchImport in two
+// steps. The upload reads the file a chunk of rows at a time into
+// import_rows (each row already judged on its own: a bad field is its
+// problem), under a lease named uploadOwner that keeps every runner off
+// it, and only once the last row is in does the batch get its quantity
+// and lose that lease: a runner then takes it like any batch. An upload
+// that stops half way (the client went away, the server died) leaves a
+// batch of quantity 0, which the upload deletes or, if it could not, the
+// runner that finds it marks failed and empties: nothing of it is
+// imported. The runner then takes the rows a chunk at a time, each chunk
+// in one transaction under its lease: the codes that can be imported are
+// inserted, those taken already (by another coupon, or an earlier line)
+// are refused, and the progress is recorded, so a runner stopped at any
+// point goes on from the last chunk committed, on any instance.
+
+const (
+	// uploadOwner holds an import's lease while its file is uploaded.
+	uploadOwner = "(uploading)"
+	// uploadLease is how long an upload's lease lasts past each chunk.
+	uploadLease = 2 * time.Minute
+	// importChunk is how many rows one transaction writes: eleven values
+	// a row stays under SQLite's 32,766 bound values.
+	importChunk = 2000
+)
+
+// ImportInput is a file of codes to import and its name, for people.
+type ImportInput struct {
+	File     io.Reader
+	FileName string
+}
+
+// importRowColumns are import_rows' columns a row is written with.
+const importRowColumns = "batch_id, line, code, max_usage, max_usage_per_client, utm_source, utm_campaign, promotion_id, customer_id, expires_at, problem"
+
+// CreateImport reads in.File into a new import, which the batch runner
+// then imports. It fails with a *ValidationError on FieldFile for a file
+// with a bad header, no rows, more than MaxImportRows, or a line that is
+// not CSV; nothing is kept then. A row with a bad field is no failure: it
+// is reported with its line once the import has run.
+func (s *Store) CreateImport(ctx context.Context, in ImportInput) (Batch, error) {
+	ir, err := NewImportReader(in.File)
+	if err != nil {
+		return Batch{}, fmt.Errorf("import codes: %w", err)
+	}
+	name := strings.TrimSpace(in.FileName)
+	if len([]rune(name)) > 200 {
+		name = string([]rune(name)[:200])
+	}
+	now := s.now()
+	b := Batch{Kind: BatchImport, FileName: name, Status: BatchPending, MaxUsage: DefaultImportMaxUsage,
+		LeaseOwner: new(uploadOwner), LeaseUntil: new(now.Add(uploadLease)), CreatedBy: ActorFrom(ctx).String()}
+	if err := s.write(ctx, func(tx *gorm.DB) error { return tx.Create(&b).Error }); err != nil {
+		return Batch{}, fmt.Errorf("import codes: %w", translate(err))
+	}
+	rows, err := s.uploadRows(ctx, b.ID, ir)
+	if err == nil && rows == 0 {
+		err = Invalid(FieldFile, "has no rows under its header")
+	}
+	if err == nil {
+		err = s.write(ctx, func(tx *gorm.DB) error {
+			b.Quantity, b.LeaseOwner, b.LeaseUntil = rows, nil, nil
+			res := tx.Model(&Batch{}).Where("id = ? AND status = ? AND lease_owner = ?", b.ID, BatchPending, uploadOwner).
+				Updates(map[string]any{"quantity": rows, "lease_owner": nil, "lease_until": nil, "updated_at": s.now()})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected != 1 {
+				return errors.New("the import was cancelled while its file was read")
+			}
+			summary := fmt.Sprintf("%d rows", rows)
+			if name != "" {
+				summary += " from " + name
+			}
+			return s.audit(ctx, tx, ActionImportCreate, EntityBatch, strconv.FormatInt(b.ID, 10), summary)
+		})
+	}
+	if err != nil {
+		s.dropImport(b.ID)
+		return Batch{}, fmt.Errorf("import codes: %w", translate(err))
+	}
+	s.wakeRunner()
+	return b, nil
+}
+
+// uploadRows writes every row ir reads into import_rows for batch, a
+// chunk per transaction, renewing the upload's lease with each, and
+// returns how many it wrote.
+func (s *Store) uploadRows(ctx context.Context, batch int64, ir *ImportReader) (int, error) {
+	rows := 0
+	chunk := make([]ImportRow, 0, importChunk)
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		err := s.writeBulk(ctx, func(tx *gorm.DB) error {
+			if err := insertImportRows(s.conn(tx), batch, chunk); err != nil {
+				return err
+			}
+			return tx.Model(&Batch{}).Where("id = ? AND lease_owner = ?", batch, uploadOwner).
+				Update("lease_until", s.now().Add(uploadLease)).Error
+		})
+		chunk = chunk[:0]
+		return err
+	}
+	for {
+		row, err := ir.Next()
+		if errors.Is(err, io.EOF) {
+			return rows, flush()
+		}
+		if err != nil {
+			return 0, err
+		}
+		if rows++; rows > MaxImportRows {
+			return 0, Invalid(FieldFile, fmt.Sprintf("has more than %d rows; split it into several imports", MaxImportRows))
+		}
+		if chunk = append(chunk, row); len(chunk) == importChunk {
+			if err := flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+}
+
+// insertImportRows writes rows of batch in one statement.
+func insertImportRows(c conn, batch int64, rows []ImportRow) error {
+	var q strings.Builder
+	q.WriteString("INSERT INTO import_rows (" + importRowColumns + ") VALUES ")
+	args := make([]any, 0, 11*len(rows))
+	for i, r := range rows {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, batch, r.Line, r.Code, r.MaxUsage, r.MaxUsagePerClient, r.UTMSource, r.UTMCampaign, r.PromotionID, r.CustomerID, r.ValidUntil, r.Problem)
+	}
+	if _, err := c.exec(q.String(), args...); err != nil {
+		return fmt.Errorf("keep the import's rows: %w", err)
+	}
+	return nil
+}
+
+// dropImport deletes an import whose upload did not finish, with its
+// rows, whatever the request's context says.
+func (s *Store) dropImport(batch int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		if err := tx.Exec("DELETE FROM import_rows WHERE batch_id = ?", batch).Error; err != nil {
+			return err
+		}
+		return tx.Exec("DELETE FROM batches WHERE id = ? AND kind = ?", batch, BatchImport).Error
+	})
+	if err != nil {
+		s.log.Error("delete an import whose upload did not finish", "batch", batch, "err", err)
+	}
+}
+
+// runImport imports b's rows chunk by chunk while b is this runner's, and
+// marks it failed on an error it cannot get past.
+func (s *Store) runImport(ctx context.Context, b Batch, cfg RunnerConfig) {
+	log := cfg.Logger.With("batch", b.ID, "kind", BatchImport)
+	if b.Quantity == 0 {
+		s.failBatch(b, cfg.Owner, errUploadUnfinished, log)
+		s.clearImportRows(b.ID, log)
+		return
+	}
+	log.Info("import running", "imported", b.Generated, "rejected", b.Rejected, "rows", b.Quantity)
+	failures := 0
+	for b.Generated+b.Rejected < b.Quantity {
+		err := s.importChunk(ctx, &b, cfg)
+		switch {
+		case errors.Is(err, errLeaseLost):
+			log.Info("import left to its new holder or cancelled", "imported", b.Generated)
+			return
+		case ctx.Err() != nil:
+			s.releaseBatch(b, cfg.Owner, log)
+			return
+		case errors.Is(err, errImportRowsMissing):
+			s.failBatch(b, cfg.Owner, err, log)
+			return
+		case err != nil:
+			if failures++; failures == chunkAttempts {
+				s.failBatch(b, cfg.Owner, err, log)
+				return
+			}
+			log.Warn("import chunk failed; trying it again", "err", err, "attempt", failures)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Duration(failures) * 200 * time.Millisecond):
+			}
+			continue
+		}
+		failures = 0
+	}
+	log.Info("import done", "imported", b.Generated, "rejected", b.Rejected)
+}
+
+var (
+	errUploadUnfinished  = errors.New("its file was not uploaded to the end (the client or the server stopped); nothing of it was imported: upload it again")
+	errImportRowsMissing = errors.New("some of its rows are missing from the database; what was imported is kept")
+)
+
+// clearImportRows deletes the rows of an import that will not run.
+func (s *Store) clearImportRows(batch int64, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.write(ctx, func(tx *gorm.DB) error {
+		return tx.Exec("DELETE FROM import_rows WHERE batch_id = ?", batch).Error
+	}); err != nil {
+		log.Error("delete the rows of an import", "err", err)
+	}
+}
+
+// importChunk imports the next chunk of b's rows in one transaction and
+// records the progress, renewing the lease; it fails with errLeaseLost,
+// rolling the chunk back, when b is no longer running under cfg.Owner.
+// b changes only once the chunk has committed.
+func (s *Store) importChunk(ctx context.Context, b *Batch, cfg RunnerConfig) error {
+	after := *b
+	write := s.writeBulk
+	if s.dialect == DialectPostgres {
+		write = s.write
+	}
+	err := write(ctx, func(tx *gorm.DB) error {
+		after = *b
+		c := s.conn(tx)
+		rows, err := readImportRows(c, b.ID, b.NextBucket, cmp.Or(cfg.Chunk, importChunk))
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return errImportRowsMissing
+		}
+		now := s.now()
+		refused, err := s.judgeImportRows(tx, rows)
+		if err != nil {
+			return err
+		}
+		var take []ImportRow
+		for i, r := range rows {
+			if refused[i] == "" {
+				take = append(take, r)
+			}
+		}
+		room, err := s.importRoom(tx, len(take))
+		if err != nil {
+			return err
+		}
+		inserted := map[string]bool{}
+		if len(take) > room {
+			for _, r := range take[room:] {
+				refused[indexOfLine(rows, r.Line)] = fmt.Sprintf("the cap of %d active coupons (--max-active-coupons) is reached; archive coupons or raise it, then import this row again", s.maxActive)
+			}
+			take = take[:room]
+		}
+		if inserted, err = s.insertImported(tx, *b, take, now); err != nil {
+			return err
+		}
+		imported := 0
+		for i, r := range rows {
+			switch {
+			case refused[i] != "":
+			case inserted[CodeKey(r.Code)]:
+				imported++
+				delete(inserted, CodeKey(r.Code))
+				continue
+			default:
+				refused[i] = "a coupon with this code exists already (codes are compared ignoring case), or an earlier line of the file has it"
+			}
+			if _, err := c.exec("UPDATE import_rows SET problem = ? WHERE batch_id = ? AND line = ?", refused[i], b.ID, r.Line); err != nil {
+				return fmt.Errorf("record a refused row: %w", err)
+			}
+		}
+		last := rows[len(rows)-1].Line
+		if _, err := c.exec("DELETE FROM import_rows WHERE batch_id = ? AND line > ? AND line <= ? AND problem = ''", b.ID, b.NextBucket, last); err != nil {
+			return fmt.Errorf("clear the imported rows: %w", err)
+		}
+		after.Generated += imported
+		after.Rejected += len(rows) - imported
+		after.NextBucket = last
+		owner, until := &cfg.Owner, new(now.Add(cfg.Lease))
+		var finished *time.Time
+		if after.Generated+after.Rejected >= b.Quantity {
+			after.Status, finished, owner, until = BatchDone, &now, nil, nil
+		}
+		one, err := c.execOne("UPDATE batches SET generated = ?, rejected = ?, next_bucket = ?, status = ?, finished_at = ?, lease_owner = ?, lease_until = ?, updated_at = ? WHERE id = ? AND status = ? AND lease_owner = ?",
+			after.Generated, after.Rejected, after.NextBucket, after.Status, finished, owner, until, now, b.ID, BatchRunning, cfg.Owner)
+		switch {
+		case err != nil:
+			return fmt.Errorf("record progress: %w", err)
+		case !one:
+			return errLeaseLost
+		}
+		after.FinishedAt = finished
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	*b = after
+	return nil
+}
+
+func indexOfLine(rows []ImportRow, line int) int {
+	for i, r := range rows {
+		if r.Line == line {
+			return i
+		}
+	}
+	return -1
+}
+
+// readImportRows reads up to n rows of batch past line, in line order.
+func readImportRows(c conn, batch int64, line, n int) ([]ImportRow, error) {
+	rs, err := c.query("SELECT line, code, max_usage, max_usage_per_client, utm_source, utm_campaign, promotion_id, customer_id, expires_at, problem FROM import_rows WHERE batch_id = ? AND line > ? ORDER BY line LIMIT ?", batch, line, n)
+	if err != nil {
+		return nil, fmt.Errorf("read the import's rows: %w", err)
+	}
+	defer rs.Close()
+	var rows []ImportRow
+	for rs.Next() {
+		var r ImportRow
+		if err := rs.Scan(&r.Line, &r.Code, &r.MaxUsage, &r.MaxUsagePerClient, &r.UTMSource, &r.UTMCampaign, &r.PromotionID, &r.CustomerID, &r.ValidUntil, &r.Problem); err != nil {
+			return nil, fmt.Errorf("read the import's rows: %w", err)
+		}
+		rows = append(rows, r)
+	}
+	return rows, rs.Err()
+}
+
+// judgeImportRows returns, for each of rows, why it cannot be imported:
+// its problem from the upload, a code that the formats of generated
+// codes would read as another (as a literal code is judged), or a
+// promotion that is no bulk promotion. "" means it may be imported.
+func (s *Store) judgeImportRows(tx *gorm.DB, rows []ImportRow) ([]string, error) {
+	refused := make([]string, len(rows))
+	fs, err := readLookupFormats(tx)
+	if err != nil {
+		return nil, err
+	}
+	promotions := map[int64]string{}
+	for i, r := range rows {
+		if r.Problem != "" {
+			refused[i] = r.Problem
+			continue
+		}
+		if key, m := readCode(fs, r.Code); m == BadCheck || key != CodeKey(r.Code) {
+			refused[i] = "code: has the shape of generated codes that read it as another code, so it could never be redeemed"
+			continue
+		}
+		if r.PromotionID == nil {
+			continue
+		}
+		why, seen := promotions[*r.PromotionID]
+		if !seen {
+			if err := checkBulkPromotion(tx, *r.PromotionID); err != nil {
+				var verr *ValidationError
+				if !errors.As(err, &verr) {
+					return nil, err
+				}
+				why = "promotionId: " + verr.Message(FieldPromotionID)
+			}
+			promotions[*r.PromotionID] = why
+		}
+		refused[i] = why
+	}
+	return refused, nil
+}
+
+// importRoom is how many of n new active coupons the active-coupon cap
+// lets in now.
+func (s *Store) importRoom(tx *gorm.DB, n int) (int, error) {
+	if s.maxActive <= 0 || n == 0 {
+		return n, nil
+	}
+	err := s.checkActiveCap(tx, n)
+	var capErr *ActiveCapError
+	switch {
+	case err == nil:
+		return n, nil
+	case errors.As(err, &capErr):
+		return max(0, int(int64(s.maxActive)-capErr.Active)), nil
+	}
+	return 0, err
+}
+
+// insertImported inserts the coupons of rows, skipping codes taken, and
+// returns the keys of the codes it inserted. The codes are b's (batch_id),
+// indexed for search and counted among the usable coupons in the same
+// transaction, as a generated batch's are.
+func (s *Store) insertImported(tx *gorm.DB, b Batch, rows []ImportRow, now time.Time) (map[string]bool, error) {
+	inserted := map[string]bool{}
+	if len(rows) == 0 {
+		return inserted, nil
+	}
+	c := s.conn(tx)
+	var last int64
+	if !c.pg {
+		if err := c.queryRow("SELECT coalesce(max(id), 0) FROM coupons").Scan(&last); err != nil {
+			return nil, fmt.Errorf("import codes: %w", err)
+		}
+	}
+	var q strings.Builder
+	q.WriteString("INSERT INTO coupons (" + couponColumns + ", customer_id, expires_at) VALUES ")
+	args := make([]any, 0, 16*len(rows))
+	for i, r := range rows {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, r.Code, r.UTMSource, r.UTMCampaign, false, 0, 0, r.MaxUsage, r.MaxUsagePerClient, 0, b.ID, r.PromotionID, nil, now, now, r.CustomerID, r.ValidUntil)
+	}
+	// Each code's key among the usable coupons, written as the triggers
+	// that keep them write it.
+	day := "CASE WHEN expires_at IS NULL THEN -1 ELSE CAST(strftime('%s', expires_at) AS integer) / 86400 END"
+	if c.pg {
+		day = "CASE WHEN expires_at IS NULL THEN -1 ELSE floor(extract(epoch FROM expires_at) / 86400)::bigint END"
+	}
+	q.WriteString(" ON CONFLICT DO NOTHING RETURNING code, coalesce(promotion_id, 0), lower(coalesce(utm_source, '')), lower(coalesce(utm_campaign, '')), " + day)
+	rs, err := c.query(q.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("import codes: %w", err)
+	}
+	type key struct {
+		promotion        int64
+		source, campaign string
+		day              int64
+	}
+	counts := map[key]int64{}
+	for rs.Next() {
+		var code string
+		var k key
+		if err := rs.Scan(&code, &k.promotion, &k.source, &k.campaign, &k.day); err != nil {
+			rs.Close()
+			return nil, fmt.Errorf("import codes: %w", err)
+		}
+		inserted[CodeKey(code)] = true
+		counts[k]++
+	}
+	if err := rs.Close(); err != nil {
+		return nil, fmt.Errorf("import codes: %w", err)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("import codes: %w", err)
+	}
+	if !c.pg {
+		// The search index's trigger leaves batch codes out.
+		if _, err := c.exec("INSERT INTO coupon_search (rowid, code) SELECT id, code FROM coupons WHERE id > ? AND batch_id = ?", last, b.ID); err != nil {
+			return nil, fmt.Errorf("index the imported codes for search: %w", err)
+		}
+	}
+	exec := func(q string, args ...any) (int64, error) {
+		res, err := c.exec(q, args...)
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
+	}
+	for k, n := range counts {
+		if err := s.countCodes(exec, k.promotion, k.source, k.campaign, k.day, b.ID%8, n); err != nil {
+			return nil, err
+		}
+	}
+	return inserted, nil
+}
+
+// ImportProblem is a row an import refused: its line in the file, its
+// code as written there, and why.
+type ImportProblem struct {
+	Line    int
+	Code    string
+	Problem string
+}
+
+// EachImportProblem calls fn with every row import id refused, in line
+// order, reading a page at a time (no read is held open while fn runs).
+// It fails with ErrNotFound for an id that is no import.
+func (s *Store) EachImportProblem(ctx context.Context, id int64, fn func(ImportProblem) error) error {
+	if _, err := s.importBatch(ctx, id); err != nil {
+		return err
+	}
+	line := 0
+	for {
+		var page []ImportProblem
+		err := s.db.WithContext(ctx).Raw("SELECT line, code, problem FROM import_rows WHERE batch_id = ? AND line > ? AND problem <> '' ORDER BY line LIMIT 1000", id, line).
+			Scan(&page).Error
+		if err != nil {
+			return fmt.Errorf("read the refused rows of import %d: %w", id, err)
+		}
+		for _, p := range page {
+			if err := fn(p); err != nil {
+				return err
+			}
+			line = p.Line
+		}
+		if len(page) < 1000 {
+			return nil
+		}
+	}
+}
+
+// Import returns the import with id. It fails with ErrNotFound, also for
+// a batch of generated codes.
+func (s *Store) Import(ctx context.Context, id int64) (Batch, error) {
+	return s.importBatch(ctx, id)
+}
+
+func (s *Store) importBatch(ctx context.Context, id int64) (Batch, error) {
+	var b Batch
+	err := s.db.WithContext(ctx).Where("id = ? AND kind = ?", id, BatchImport).Take(&b).Error
+	if err != nil {
+		return Batch{}, fmt.Errorf("get import %d: %w", id, notFound(err, "import", strconv.FormatInt(id, 10)))
+	}
+	return b, nil
+}
