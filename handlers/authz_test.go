@@ -126,6 +126,11 @@ var apiMatrix = map[string]apiAccess{
 	"PUT /api/series/:id":                      {401, 403, 400},
 	"POST /api/series/:id/issues":              {401, 403, 400},
 	"GET /api/series/:id/codes.csv":            {401, 200, 200},
+	"POST /api/imports":                        {401, 403, 415},
+	"POST /api/imports/preview":                {401, 415, 415},
+	"GET /api/imports/:id":                     {401, 200, 200},
+	"POST /api/imports/:id/cancel":             {401, 403, 200},
+	"GET /api/imports/:id/errors.csv":          {401, 200, 200},
 	"GET /api/customers/:ref":                  {401, 200, 200},
 	"GET /api/customers/:ref/coupons":          {401, 200, 200},
 	"GET /api/customers/:ref/redemptions":      {401, 200, 200},
@@ -285,6 +290,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		apiImport, err := h.Store.CreateImport(ctx, models.ImportInput{File: strings.NewReader("code\nMATRIX-IMPORT\n")})
+		if err != nil {
+			t.Fatal(err)
+		}
 		target, err := h.Store.CreateUser(ctx, models.UserInput{Email: "target@example.com", Password: webtest.Password, Role: models.RoleViewer})
 		if err != nil {
 			t.Fatal(err)
@@ -338,6 +347,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 				return strings.Replace(path, ":id", fmt.Sprint(tok.ID), 1)
 			case strings.HasPrefix(path, "/redemptions/"):
 				return strings.Replace(path, ":id", fmt.Sprint(red.ID), 1)
+			case strings.HasPrefix(path, "/api/imports/"):
+				return strings.Replace(path, ":id", fmt.Sprint(apiImport.ID), 1)
 			case strings.HasPrefix(path, "/api/batches/"):
 				return strings.Replace(path, ":id", fmt.Sprint(apiBatch.ID), 1)
 			case strings.HasPrefix(path, "/api/promotions/"), strings.HasPrefix(path, "/api/v3/promotions/"), strings.HasPrefix(path, "/promotions/"):

@@ -102,11 +102,13 @@ type Progress struct {
 	Elapsed  time.Duration
 }
 
-// Progress computes b's progress at now.
+// Progress computes b's progress at now: of an import, the rows done,
+// imported or refused.
 func (b Batch) Progress(now time.Time) Progress {
 	var p Progress
+	done := b.Generated + b.Rejected
 	if b.Quantity > 0 {
-		p.Fraction = float64(b.Generated) / float64(b.Quantity)
+		p.Fraction = float64(done) / float64(b.Quantity)
 	}
 	if b.StartedAt == nil {
 		return p
@@ -116,10 +118,10 @@ func (b Batch) Progress(now time.Time) Progress {
 		end = *b.FinishedAt
 	}
 	p.Elapsed = end.Sub(*b.StartedAt)
-	if p.Elapsed > 0 && b.Generated > 0 {
-		p.PerSec = float64(b.Generated) / p.Elapsed.Seconds()
+	if p.Elapsed > 0 && done > 0 {
+		p.PerSec = float64(done) / p.Elapsed.Seconds()
 		if !b.Finished() {
-			p.Left = time.Duration(float64(b.Quantity-b.Generated) / p.PerSec * float64(time.Second))
+			p.Left = time.Duration(float64(b.Quantity-done) / p.PerSec * float64(time.Second))
 		}
 	}
 	return p

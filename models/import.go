@@ -150,13 +150,14 @@ func (ir *ImportReader) Next() (ImportRow, error) {
 	if errors.Is(err, io.EOF) {
 		return ImportRow{}, io.EOF
 	}
-	if err != nil {
-		line := 0
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			line = pe.StartLine
-		}
-		return ImportRow{}, Invalid(FieldFile, fmt.Sprintf("line %d cannot be read as CSV (%s); nothing was imported", line, csvProblem(err)))
+	var pe *csv.ParseError
+	switch {
+	case errors.As(err, &pe):
+		return ImportRow{}, Invalid(FieldFile, fmt.Sprintf("line %d cannot be read as CSV (%s); nothing was imported", pe.StartLine, csvProblem(err)))
+	case err != nil:
+		// The file itself could not be read (the client went away, the
+		// body was too large): no fault of its lines.
+		return ImportRow{}, fmt.Errorf("read the file: %w", err)
 	}
 	line, _ := ir.r.FieldPos(0)
 	row := ImportRow{Line: line, MaxUsage: DefaultImportMaxUsage}

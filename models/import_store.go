@@ -262,14 +262,14 @@ func (s *Store) importChunk(ctx context.Context, b *Batch, cfg RunnerConfig) err
 		if err != nil {
 			return err
 		}
-		inserted := map[string]bool{}
 		if len(take) > room {
 			for _, r := range take[room:] {
 				refused[indexOfLine(rows, r.Line)] = fmt.Sprintf("the cap of %d active coupons (--max-active-coupons) is reached; archive coupons or raise it, then import this row again", s.maxActive)
 			}
 			take = take[:room]
 		}
-		if inserted, err = s.insertImported(tx, *b, take, now); err != nil {
+		inserted, err := s.insertImported(tx, *b, take, now)
+		if err != nil {
 			return err
 		}
 		imported := 0
@@ -528,4 +528,101 @@ func (s *Store) importBatch(ctx context.Context, id int64) (Batch, error) {
 		return Batch{}, fmt.Errorf("get import %d: %w", id, notFound(err, "import", strconv.FormatInt(id, 10)))
 	}
 	return b, nil
+}
+
+// ImportPreview is what an import file would give, judged before
+// anything is written: its first rows, how many rows it has, and the
+// rows that would be refused (the first of them, and how many), for
+// every reason but one: a code that an earlier line of the same file has
+// is told when the import runs.
+type ImportPreview struct {
+	Rows         []ImportRow
+	Total        int
+	Problems     []ImportProblem
+	ProblemCount int
+}
+
+// Preview bounds.
+const (
+	previewRows     = 10
+	previewProblems = 100
+)
+
+// PreviewImport reads file as CreateImport would, in constant memory, and
+// judges each row as the import would, against the coupons, formats and
+// promotions there are now. It fails as CreateImport does for a file it
+// cannot read; it writes nothing.
+func (s *Store) PreviewImport(ctx context.Context, file io.Reader) (ImportPreview, error) {
+	ir, err := NewImportReader(file)
+	if err != nil {
+		return ImportPreview{}, fmt.Errorf("preview import: %w", err)
+	}
+	db := s.db.WithContext(ctx)
+	var p ImportPreview
+	var pending []ImportRow
+	settle := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		refused, err := s.judgeImportRows(db, pending)
+		if err != nil {
+			return err
+		}
+		keys := make([]string, 0, len(pending))
+		for i, r := range pending {
+			if refused[i] == "" {
+				keys = append(keys, CodeKey(r.Code))
+			}
+		}
+		taken := map[string]bool{}
+		if len(keys) > 0 {
+			var found []string
+			if err := db.Raw("SELECT lower(code) FROM coupons WHERE lower(code) IN ?", keys).Scan(&found).Error; err != nil {
+				return fmt.Errorf("look the codes up: %w", err)
+			}
+			for _, k := range found {
+				taken[k] = true
+			}
+		}
+		for i, r := range pending {
+			if refused[i] == "" && taken[CodeKey(r.Code)] {
+				refused[i] = "a coupon with this code exists already (codes are compared ignoring case)"
+			}
+			r.Problem = refused[i]
+			if len(p.Rows) < previewRows {
+				p.Rows = append(p.Rows, r)
+			}
+			if r.Problem != "" {
+				if p.ProblemCount++; len(p.Problems) < previewProblems {
+					p.Problems = append(p.Problems, ImportProblem{Line: r.Line, Code: r.Code, Problem: r.Problem})
+				}
+			}
+		}
+		pending = pending[:0]
+		return nil
+	}
+	for {
+		row, err := ir.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return ImportPreview{}, fmt.Errorf("preview import: %w", err)
+		}
+		if p.Total++; p.Total > MaxImportRows {
+			return ImportPreview{}, fmt.Errorf("preview import: %w", Invalid(FieldFile, fmt.Sprintf("has more than %d rows; split it into several imports", MaxImportRows)))
+		}
+		if pending = append(pending, row); len(pending) == 1000 {
+			if err := settle(); err != nil {
+				return ImportPreview{}, fmt.Errorf("preview import: %w", err)
+			}
+		}
+	}
+	if err := settle(); err != nil {
+		return ImportPreview{}, fmt.Errorf("preview import: %w", err)
+	}
+	if p.Total == 0 {
+		return ImportPreview{}, fmt.Errorf("preview import: %w", Invalid(FieldFile, "has no rows under its header"))
+	}
+	return p, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -108,7 +109,8 @@ func errorHandler(logger *slog.Logger, encoderFor func(path string) httpx.ErrorE
 			return
 		}
 		rid := requestID(c)
-		if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+		gone := errors.Is(err, context.Canceled) || errors.Is(err, io.ErrUnexpectedEOF)
+		if gone && c.Request().Context().Err() != nil {
 			// The client hung up before its answer: nothing failed on the
 			// server's side, and no one is left to answer. The log line
 			// and the metrics say 499, as proxies do.

@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 
 	"github.com/coupond/coupond/models"
 	"github.com/labstack/echo/v4"
@@ -47,14 +49,18 @@ func idempotent(store idempotencyStore, logger *slog.Logger) echo.MiddlewareFunc
 				return err
 			}
 			r := c.Request()
-			body, err := io.ReadAll(r.Body)
-			if err != nil {
-				return err
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
 			sum := sha256.New()
 			io.WriteString(sum, r.Method+" "+r.URL.RequestURI()+"\n")
-			sum.Write(body)
+			body, err := spoolBody(r.Body, sum)
+			var big *http.MaxBytesError
+			switch {
+			case errors.As(err, &big):
+				return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", big.Limit))
+			case err != nil:
+				return err
+			}
+			defer body.Close()
+			r.Body = body
 			hash := hex.EncodeToString(sum.Sum(nil))
 			ctx := r.Context()
 			// The token's id, not its name: names need not be unique.
@@ -96,6 +102,49 @@ func idempotent(store idempotencyStore, logger *slog.Logger) echo.MiddlewareFunc
 			return nil
 		}
 	}
+}
+
+// spoolMemory is how much of a body spoolBody keeps in memory; past it
+// the body goes to a temporary file, so that a large upload (a file of
+// codes to import) costs no more memory than a small one.
+const spoolMemory = 1 << 20
+
+// spoolBody reads body to its end, writing it to sum as well, and returns
+// a reader of it from the start: in memory when it is small, from a
+// temporary file, removed on Close, when it is not.
+func spoolBody(body io.Reader, sum io.Writer) (io.ReadCloser, error) {
+	head, err := io.ReadAll(io.LimitReader(io.TeeReader(body, sum), spoolMemory+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(head) <= spoolMemory {
+		return io.NopCloser(bytes.NewReader(head)), nil
+	}
+	f, err := os.CreateTemp("", "coupond-request-*")
+	if err != nil {
+		return nil, fmt.Errorf("keep the request body: %w", err)
+	}
+	spooled := &tempFile{File: f}
+	_, err = f.Write(head)
+	if err == nil {
+		_, err = io.Copy(f, io.TeeReader(body, sum))
+	}
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		spooled.Close()
+		return nil, err
+	}
+	return spooled, nil
+}
+
+// tempFile is a temporary file that Close removes.
+type tempFile struct{ *os.File }
+
+func (t *tempFile) Close() error {
+	err := t.File.Close()
+	return errors.Join(err, os.Remove(t.Name()))
 }
 
 // teeWriter keeps a copy of what it writes.

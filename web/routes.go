@@ -47,6 +47,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	couponAPI := &api.Coupons{Store: store, Now: cfg.Now}
 	customerAPI := &api.Customers{Store: store, Now: cfg.Now}
 	seriesAPI := &api.SeriesAPI{Store: store, Now: cfg.Now}
+	importAPI := &api.Imports{Store: store, Now: cfg.Now}
 	redemptionAPI := &api.Redemptions{Store: store}
 	reservationAPI := &api.Reservations{Store: store, Now: cfg.Now}
 	batchAPI := &api.Batches{Store: store, Now: cfg.Now}
@@ -211,6 +212,11 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.PUT("/api/series/:id", seriesAPI.Update, write)
 	e.POST("/api/series/:id/issues", seriesAPI.Issue, write, idem)
 	e.GET("/api/series/:id/codes.csv", seriesAPI.Codes, read)
+	e.POST("/api/imports", importAPI.Create, write, api.LimitImportBody, idem)
+	e.POST("/api/imports/preview", importAPI.Preview, read, api.LimitImportBody)
+	e.GET("/api/imports/:id", importAPI.Get, read)
+	e.POST("/api/imports/:id/cancel", importAPI.Cancel, write)
+	e.GET("/api/imports/:id/errors.csv", importAPI.Errors, read)
 	e.GET("/api/customers/:ref", customerAPI.Get, read)
 	e.GET("/api/customers/:ref/coupons", customerAPI.Coupons, read)
 	e.GET("/api/customers/:ref/redemptions", customerAPI.Redemptions, read)

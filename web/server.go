@@ -4,6 +4,7 @@ package web
 
 import (
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -97,7 +98,11 @@ func NewServer(logger *slog.Logger, cfg Config, store *models.Store) *echo.Echo 
 		ContentSecurityPolicy: contentSecurityPolicy,
 		ReferrerPolicy:        "same-origin",
 	}))
-	e.Use(middleware.BodyLimit(cfg.BodyLimit))
+	// A file of codes to import may be far larger; its routes set their
+	// own bound (api.LimitImportBody).
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: cfg.BodyLimit, Skipper: func(c echo.Context) bool {
+		return c.Request().Method == http.MethodPost && importUploads[c.Request().URL.Path]
+	}}))
 	e.Use(rejectBadText)
 	e.Use(storeTerms(cfg.Terms))
 	addRoutes(e, spaces, logger, cfg, store)
@@ -106,6 +111,9 @@ func NewServer(logger *slog.Logger, cfg Config, store *models.Store) *echo.Echo 
 	}
 	return e
 }
+
+// importUploads are the paths a file of codes to import is sent to.
+var importUploads = map[string]bool{"/api/imports": true, "/api/imports/preview": true}
 
 // storeTerms leaves the store's terms in every request's context, where
 // the console's handlers and its error pages read them with

@@ -1,0 +1,255 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/coupond/coupond/handlers/httpx"
+	"github.com/coupond/coupond/models"
+	"github.com/labstack/echo/v4"
+)
+
+// MaxImportBytes bounds an import file: ten million rows of a code and
+// its limits fit.
+const MaxImportBytes = 1 << 30
+
+// ImportStore is what the native import API needs from the store.
+type ImportStore interface {
+	CreateImport(ctx context.Context, in models.ImportInput) (models.Batch, error)
+	PreviewImport(ctx context.Context, file io.Reader) (models.ImportPreview, error)
+	Import(ctx context.Context, id int64) (models.Batch, error)
+	EachImportProblem(ctx context.Context, id int64, fn func(models.ImportProblem) error) error
+	CancelBatch(ctx context.Context, id int64) (models.Batch, error)
+}
+
+// Imports serves imports of the codes customers already hold in the
+// native JSON API: a CSV file sent as the body (text/csv) or as the file
+// field of a form (multipart/form-data).
+type Imports struct {
+	Store ImportStore
+	// Now is the clock of an import's progress; nil means time.Now.
+	Now func() time.Time
+}
+
+func (h *Imports) now() time.Time {
+	if h.Now == nil {
+		return time.Now()
+	}
+	return h.Now()
+}
+
+// importOut is an import as the API answers it.
+type importOut struct {
+	ID         int64       `json:"id"`
+	Status     string      `json:"status"`
+	FileName   string      `json:"fileName"`
+	Rows       int         `json:"rows"`
+	Imported   int         `json:"imported"`
+	Rejected   int         `json:"rejected"`
+	Error      string      `json:"error,omitempty"`
+	Progress   progressOut `json:"progress"`
+	CreatedBy  string      `json:"createdBy"`
+	CreatedAt  time.Time   `json:"createdAt"`
+	StartedAt  *time.Time  `json:"startedAt"`
+	FinishedAt *time.Time  `json:"finishedAt"`
+	Links      importLinks `json:"links"`
+}
+
+type importLinks struct {
+	Self   string `json:"self"`
+	Errors string `json:"errors"`
+}
+
+func importJSON(b models.Batch, now time.Time) importOut {
+	out := importOut{ID: b.ID, Status: b.Status, FileName: b.FileName, Rows: b.Quantity, Imported: b.Generated, Rejected: b.Rejected,
+		Error: b.Error, CreatedBy: b.CreatedBy, CreatedAt: b.CreatedAt.UTC(), StartedAt: utcPtr(b.StartedAt), FinishedAt: utcPtr(b.FinishedAt),
+		Links: importLinks{Self: fmt.Sprintf("/api/imports/%d", b.ID), Errors: fmt.Sprintf("/api/imports/%d/errors.csv", b.ID)}}
+	p := b.Progress(now)
+	out.Progress = progressOut{Percent: roundTo(100*p.Fraction, 2), PerSecond: roundTo(p.PerSec, 0), ElapsedSeconds: roundTo(p.Elapsed.Seconds(), 3)}
+	if p.Left > 0 {
+		out.Progress.SecondsLeft = new(roundTo(p.Left.Seconds(), 1))
+	}
+	return out
+}
+
+// previewOut is what a file would give.
+type importPreviewOut struct {
+	Rows         []importRowOut     `json:"rows"`
+	Total        int                `json:"total"`
+	Problems     []importProblemOut `json:"problems"`
+	ProblemCount int                `json:"problemCount"`
+}
+
+type importRowOut struct {
+	Line              int        `json:"line"`
+	Code              string     `json:"code"`
+	MaxUsage          int        `json:"maxUsage"`
+	MaxUsagePerClient int        `json:"maxUsagePerClient"`
+	UTMSource         *string    `json:"utmSource"`
+	UTMCampaign       *string    `json:"utmCampaign"`
+	PromotionID       *int64     `json:"promotionId"`
+	CustomerID        *string    `json:"customerId"`
+	ValidUntil        *time.Time `json:"validUntil"`
+	Problem           string     `json:"problem,omitempty"`
+}
+
+type importProblemOut struct {
+	Line    int    `json:"line"`
+	Code    string `json:"code"`
+	Problem string `json:"problem"`
+}
+
+// LimitImportBody lets an import's file be larger than the server's body
+// limit (which skips the import routes), up to MaxImportBytes.
+func LimitImportBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.ContentLength > MaxImportBytes {
+			return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("the file is larger than %d MiB; split it into several imports", MaxImportBytes>>20))
+		}
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, MaxImportBytes)
+		return next(c)
+	}
+}
+
+// tooLarge is err, or a 413 when it is the body passing MaxImportBytes.
+func tooLarge(err error) error {
+	var big *http.MaxBytesError
+	if errors.As(err, &big) {
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("the file is larger than %d MiB; split it into several imports", big.Limit>>20))
+	}
+	return err
+}
+
+// importFile is the file a request sends: its body when it is text/csv,
+// the part named file of a multipart form, with its name (from the
+// form, or the name query parameter).
+func importFile(c echo.Context) (io.Reader, string, func(), error) {
+	r := c.Request()
+	media, params, _ := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
+	switch media {
+	case "text/csv", "text/plain", "application/csv", "application/octet-stream":
+		return r.Body, c.QueryParam("name"), func() {}, nil
+	case "multipart/form-data":
+		if params["boundary"] == "" {
+			return nil, "", nil, echo.NewHTTPError(http.StatusBadRequest, "the multipart form names no boundary")
+		}
+		mr, err := r.MultipartReader()
+		if err != nil {
+			return nil, "", nil, echo.NewHTTPError(http.StatusBadRequest, "the form cannot be read: "+err.Error())
+		}
+		for {
+			part, err := mr.NextPart()
+			if errors.Is(err, io.EOF) {
+				return nil, "", nil, models.Invalid(models.FieldFile, "the form has no file field; send the CSV as the field named file")
+			}
+			if err != nil {
+				return nil, "", nil, echo.NewHTTPError(http.StatusBadRequest, "the form cannot be read: "+err.Error())
+			}
+			if part.FormName() == models.FieldFile {
+				return part, part.FileName(), func() { part.Close() }, nil
+			}
+			part.Close()
+		}
+	}
+	return nil, "", nil, echo.NewHTTPError(http.StatusUnsupportedMediaType,
+		"send the file as the body with Content-Type: text/csv, or as the field named file of a multipart/form-data form (curl: --data-binary @codes.csv -H 'Content-Type: text/csv')")
+}
+
+// Create starts importing the file: 202 with the import, which the batch
+// runner then imports a chunk at a time; 422 when the file cannot be
+// read, with nothing kept.
+func (h *Imports) Create(c echo.Context) error {
+	file, name, done, err := importFile(c)
+	if err != nil {
+		return err
+	}
+	defer done()
+	b, err := h.Store.CreateImport(c.Request().Context(), models.ImportInput{File: file, FileName: name})
+	if err != nil {
+		return tooLarge(err)
+	}
+	c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/imports/%d", b.ID))
+	return c.JSON(http.StatusAccepted, importJSON(b, h.now()))
+}
+
+// Preview judges the file as the import would, writing nothing: its
+// first rows, how many there are, and the rows it would refuse.
+func (h *Imports) Preview(c echo.Context) error {
+	file, _, done, err := importFile(c)
+	if err != nil {
+		return err
+	}
+	defer done()
+	p, err := h.Store.PreviewImport(c.Request().Context(), file)
+	if err != nil {
+		return tooLarge(err)
+	}
+	out := importPreviewOut{Rows: make([]importRowOut, 0, len(p.Rows)), Total: p.Total, Problems: make([]importProblemOut, 0, len(p.Problems)), ProblemCount: p.ProblemCount}
+	for _, r := range p.Rows {
+		out.Rows = append(out.Rows, importRowOut{Line: r.Line, Code: r.Code, MaxUsage: r.MaxUsage, MaxUsagePerClient: r.MaxUsagePerClient,
+			UTMSource: r.UTMSource, UTMCampaign: r.UTMCampaign, PromotionID: r.PromotionID, CustomerID: r.CustomerID, ValidUntil: utcPtr(r.ValidUntil), Problem: r.Problem})
+	}
+	for _, q := range p.Problems {
+		out.Problems = append(out.Problems, importProblemOut{Line: q.Line, Code: q.Code, Problem: q.Problem})
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// Get answers one import with its progress; 404 for an unknown id.
+func (h *Imports) Get(c echo.Context) error {
+	id, err := httpx.PathID(c, "import")
+	if err != nil {
+		return err
+	}
+	b, err := h.Store.Import(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, importJSON(b, h.now()))
+}
+
+// Cancel stops an import, keeping the codes it imported; 409 once it is
+// done or failed.
+func (h *Imports) Cancel(c echo.Context) error {
+	id, err := httpx.PathID(c, "import")
+	if err != nil {
+		return err
+	}
+	if _, err := h.Store.Import(c.Request().Context(), id); err != nil {
+		return err
+	}
+	b, err := h.Store.CancelBatch(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, importJSON(b, h.now()))
+}
+
+// Errors streams the rows the import refused as CSV: line, code,
+// problem, in line order.
+func (h *Imports) Errors(c echo.Context) error {
+	id, err := httpx.PathID(c, "import")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if _, err := h.Store.Import(ctx, id); err != nil {
+		return err
+	}
+	return httpx.StreamRows(c, fmt.Sprintf("coupond-import-%d-errors.csv", id), []string{"line", "code", "problem"},
+		func(fn func(models.ImportProblem) error) error { return h.Store.EachImportProblem(ctx, id, fn) },
+		func(dst []byte, p models.ImportProblem) []byte {
+			dst = strconv.AppendInt(dst, int64(p.Line), 10)
+			dst = append(dst, ',')
+			dst = httpx.AppendCSVCell(dst, p.Code)
+			dst = append(dst, ',')
+			return httpx.AppendCSVCell(dst, p.Problem)
+		})
+}
