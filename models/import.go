@@ -77,6 +77,9 @@ type ImportRow struct {
 type ImportReader struct {
 	r    *csv.Reader
 	cols []string
+	// names are the columns as the file's header writes them: a row's
+	// problem names its column so.
+	names []string
 }
 
 // foldHeader is h as importAliases keys it: lower case, without spaces,
@@ -107,7 +110,7 @@ func NewImportReader(r io.Reader) (*ImportReader, error) {
 		return nil, Invalid(FieldFile, "the header line cannot be read as CSV: "+csvProblem(err))
 	}
 	var verr ValidationError
-	ir := &ImportReader{r: cr, cols: make([]string, len(header))}
+	ir := &ImportReader{r: cr, cols: make([]string, len(header)), names: make([]string, len(header))}
 	seen := map[string]int{}
 	for i, h := range header {
 		col, ok := importAliases[foldHeader(h)]
@@ -121,6 +124,7 @@ func NewImportReader(r io.Reader) (*ImportReader, error) {
 		default:
 			seen[col] = i + 1
 			ir.cols[i] = col
+			ir.names[i] = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
 		}
 	}
 	if seen[ImportCode] == 0 && verr.Err() == nil {
@@ -162,7 +166,8 @@ func (ir *ImportReader) Next() (ImportRow, error) {
 	line, _ := ir.r.FieldPos(0)
 	row := ImportRow{Line: line, MaxUsage: DefaultImportMaxUsage}
 	var problems []string
-	bad := func(col, msg string) { problems = append(problems, col+": "+msg) }
+	var name string
+	bad := func(_, msg string) { problems = append(problems, name+": "+msg) }
 	if len(rec) != len(ir.cols) {
 		problems = append(problems, fmt.Sprintf("has %d fields; the header names %d", len(rec), len(ir.cols)))
 	}
@@ -180,6 +185,7 @@ func (ir *ImportReader) Next() (ImportRow, error) {
 		}
 		v = strings.TrimSpace(v)
 		col := ir.cols[i]
+		name = ir.names[i]
 		if v == "" && col != ImportCode {
 			continue
 		}

@@ -264,7 +264,7 @@ func (s *Store) importChunk(ctx context.Context, b *Batch, cfg RunnerConfig) err
 		}
 		if len(take) > room {
 			for _, r := range take[room:] {
-				refused[indexOfLine(rows, r.Line)] = fmt.Sprintf("the cap of %d active coupons (--max-active-coupons) is reached; archive coupons or raise it, then import this row again", s.maxActive)
+				refused[indexOfLine(rows, r.Line)] = fmt.Sprintf("the store's cap of %d active coupons is reached; archive coupons, then import this row again", s.maxActive)
 			}
 			take = take[:room]
 		}
@@ -361,7 +361,7 @@ func (s *Store) judgeImportRows(tx *gorm.DB, rows []ImportRow) ([]string, error)
 			continue
 		}
 		if key, m := readCode(fs, r.Code); m == BadCheck || key != CodeKey(r.Code) {
-			refused[i] = "code: has the shape of generated codes that read it as another code, so it could never be redeemed"
+			refused[i] = "the code has the shape of generated codes, which would read it as another code, so it could never be redeemed; give it another length or prefix"
 			continue
 		}
 		if r.PromotionID == nil {
@@ -374,7 +374,7 @@ func (s *Store) judgeImportRows(tx *gorm.DB, rows []ImportRow) ([]string, error)
 				if !errors.As(err, &verr) {
 					return nil, err
 				}
-				why = "promotionId: " + verr.Message(FieldPromotionID)
+				why = verr.Message(FieldPromotionID)
 			}
 			promotions[*r.PromotionID] = why
 		}

@@ -88,7 +88,7 @@ func TestImportingFiftyThousandCodesWithBadRows(t *testing.T) {
 			t.Errorf("%d refused rows reported, want %d", len(got), len(bad))
 		}
 		for line, word := range bad {
-			if p, ok := got[line]; !ok || !strings.Contains(p.Problem, map[string]string{"exists": "exists already", "maxUsage": "maxUsage"}[word]) {
+			if p, ok := got[line]; !ok || !strings.Contains(p.Problem, map[string]string{"exists": "exists already", "maxUsage": "Max Uses:"}[word]) {
 				t.Errorf("line %d: reported %+v, want a problem about %s", line, p, word)
 			}
 		}
@@ -153,7 +153,7 @@ func TestImportedCodesAreCountedAndFound(t *testing.T) {
 		if b.Generated != 5 || b.Rejected != 1 {
 			t.Fatalf("imported %d, refused %d; want 5, 1", b.Generated, b.Rejected)
 		}
-		if p := problems(t, s, b.ID)[7]; !strings.Contains(p.Problem, "promotionId") {
+		if p := problems(t, s, b.ID)[7]; !strings.Contains(p.Problem, "no promotion has id 999") {
 			t.Errorf("line 7 (no promotion 999): %+v", p)
 		}
 		states := checkStates(t, s, time.Now(), "after the import")
@@ -320,7 +320,7 @@ func TestImportsKeepTheActiveCouponCap(t *testing.T) {
 			t.Fatalf("imported %d, refused %d; want 29, 11", b.Generated, b.Rejected)
 		}
 		for line, p := range problems(t, s, b.ID) {
-			if line < 31 || !strings.Contains(p.Problem, "cap of 30") {
+			if line < 31 || !strings.Contains(p.Problem, "cap of 30 active coupons") {
 				t.Errorf("line %d refused: %+v", line, p)
 			}
 		}
@@ -355,7 +355,7 @@ func TestImportRowsAreJudgedFieldByField(t *testing.T) {
 	if err != nil || second.Line != 3 {
 		t.Fatalf("second row = %+v %v", second, err)
 	}
-	for _, col := range []string{"code", "maxUsage", "maxUsagePerClient", "validUntil"} {
+	for _, col := range []string{"COUPON_CODE", "max-uses", "Max Uses Per Customer", "valid until"} {
 		if !strings.Contains(second.Problem, col+":") {
 			t.Errorf("the second row's problem %q names no %s", second.Problem, col)
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"time"
@@ -127,46 +126,11 @@ func tooLarge(err error) error {
 	return err
 }
 
-// importFile is the file a request sends: its body when it is text/csv,
-// the part named file of a multipart form, with its name (from the
-// form, or the name query parameter).
-func importFile(c echo.Context) (io.Reader, string, func(), error) {
-	r := c.Request()
-	media, params, _ := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
-	switch media {
-	case "text/csv", "text/plain", "application/csv", "application/octet-stream":
-		return r.Body, c.QueryParam("name"), func() {}, nil
-	case "multipart/form-data":
-		if params["boundary"] == "" {
-			return nil, "", nil, echo.NewHTTPError(http.StatusBadRequest, "the multipart form names no boundary")
-		}
-		mr, err := r.MultipartReader()
-		if err != nil {
-			return nil, "", nil, echo.NewHTTPError(http.StatusBadRequest, "the form cannot be read: "+err.Error())
-		}
-		for {
-			part, err := mr.NextPart()
-			if errors.Is(err, io.EOF) {
-				return nil, "", nil, models.Invalid(models.FieldFile, "the form has no file field; send the CSV as the field named file")
-			}
-			if err != nil {
-				return nil, "", nil, echo.NewHTTPError(http.StatusBadRequest, "the form cannot be read: "+err.Error())
-			}
-			if part.FormName() == models.FieldFile {
-				return part, part.FileName(), func() { part.Close() }, nil
-			}
-			part.Close()
-		}
-	}
-	return nil, "", nil, echo.NewHTTPError(http.StatusUnsupportedMediaType,
-		"send the file as the body with Content-Type: text/csv, or as the field named file of a multipart/form-data form (curl: --data-binary @codes.csv -H 'Content-Type: text/csv')")
-}
-
 // Create starts importing the file: 202 with the import, which the batch
 // runner then imports a chunk at a time; 422 when the file cannot be
 // read, with nothing kept.
 func (h *Imports) Create(c echo.Context) error {
-	file, name, done, err := importFile(c)
+	file, name, done, err := httpx.ImportFile(c)
 	if err != nil {
 		return err
 	}
@@ -182,7 +146,7 @@ func (h *Imports) Create(c echo.Context) error {
 // Preview judges the file as the import would, writing nothing: its
 // first rows, how many there are, and the rows it would refuse.
 func (h *Imports) Preview(c echo.Context) error {
-	file, _, done, err := importFile(c)
+	file, _, done, err := httpx.ImportFile(c)
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ func TestImportingCodesOverTheAPI(t *testing.T) {
 			ProblemCount int `json:"problemCount"`
 		}](t, preview)
 		if p.Total != 5 || p.ProblemCount != 2 || len(p.Rows) != 5 || p.Rows[0].Code != "NEW-1" || p.Rows[0].MaxUsage != 2 ||
-			!strings.Contains(p.Rows[1].Problem, "exists already") || !strings.Contains(p.Rows[3].Problem, "maxUsage") {
+			!strings.Contains(p.Rows[1].Problem, "exists already") || !strings.Contains(p.Rows[3].Problem, "Max Uses") {
 			t.Errorf("preview = %s", preview.Body)
 		}
 		if _, ok := h.Coupon("NEW-1"); ok {
@@ -82,7 +82,7 @@ func TestImportingCodesOverTheAPI(t *testing.T) {
 		}
 		errs := h.MustAPI(http.StatusOK, "GET", done.Links.Errors, "")
 		want := "line,code,problem\n3,old-1,"
-		if !strings.HasPrefix(errs.Body, want) || strings.Count(errs.Body, "\n") != 4 || !strings.Contains(errs.Body, "\n5,NEW-3,\"maxUsage") || !strings.Contains(errs.Body, "\n6,NEW-1,") {
+		if !strings.HasPrefix(errs.Body, want) || strings.Count(errs.Body, "\n") != 4 || !strings.Contains(errs.Body, "\n5,NEW-3,\"Max Uses:") || !strings.Contains(errs.Body, "\n6,NEW-1,") {
 			t.Errorf("errors.csv = %q", errs.Body)
 		}
 		if c := h.MustCoupon("NEW-2"); c.MaxUsage != models.DefaultImportMaxUsage || c.UTMSource == nil || *c.UTMSource != "mail" {
