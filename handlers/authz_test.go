@@ -93,6 +93,13 @@ var consoleMatrix = map[string]consoleAccess{
 	"POST /issue":                    {303, 403, 422, 422},
 	"GET /customers":                 {303, 200, 200, 200},
 	"GET /customers/:id":             {303, 200, 200, 200},
+	"GET /imports/new":               {303, 403, 200, 200},
+	"POST /imports/preview":          {303, 403, 200, 200},
+	"POST /imports":                  {303, 403, 422, 422},
+	"GET /imports/:id":               {303, 200, 200, 200},
+	"GET /imports/:id/progress":      {303, 200, 200, 200},
+	"POST /imports/:id/cancel":       {303, 403, 303, 303},
+	"GET /imports/:id/errors.csv":    {303, 200, 200, 200},
 }
 
 var apiMatrix = map[string]apiAccess{
@@ -347,7 +354,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				return strings.Replace(path, ":id", fmt.Sprint(tok.ID), 1)
 			case strings.HasPrefix(path, "/redemptions/"):
 				return strings.Replace(path, ":id", fmt.Sprint(red.ID), 1)
-			case strings.HasPrefix(path, "/api/imports/"):
+			case strings.HasPrefix(path, "/api/imports/"), strings.HasPrefix(path, "/imports/"):
 				return strings.Replace(path, ":id", fmt.Sprint(apiImport.ID), 1)
 			case strings.HasPrefix(path, "/api/batches/"):
 				return strings.Replace(path, ":id", fmt.Sprint(apiBatch.ID), 1)

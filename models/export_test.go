@@ -76,7 +76,7 @@ func (s *Store) WriteBulk(ctx context.Context, fn func(tx *gorm.DB) error) error
 // stops before the upload's last step, as a server that died mid-upload
 // leaves it; it returns the import's id.
 func (s *Store) StartUpload(ctx context.Context, file io.Reader) (int64, error) {
-	ir, err := NewImportReader(file)
+	ir, err := NewImportReader(file, nil)
 	if err != nil {
 		return 0, err
 	}

@@ -76,6 +76,7 @@ type ImportRow struct {
 // columns, one row at a time, in constant memory.
 type ImportReader struct {
 	r    *csv.Reader
+	zone *time.Location
 	cols []string
 	// names are the columns as the file's header writes them: a row's
 	// problem names its column so.
@@ -95,10 +96,14 @@ func foldHeader(h string) string {
 	return b.String()
 }
 
-// NewImportReader reads the header of an import file. It fails with a
-// *ValidationError on FieldFile for an empty file, a malformed header,
-// a column it does not know, one named twice or no code column.
-func NewImportReader(r io.Reader) (*ImportReader, error) {
+// NewImportReader reads the header of an import file whose dates are
+// days of zone (nil for UTC). It fails with a *ValidationError on
+// FieldFile for an empty file, a malformed header, a column it does not
+// know, one named twice or no code column.
+func NewImportReader(r io.Reader, zone *time.Location) (*ImportReader, error) {
+	if zone == nil {
+		zone = time.UTC
+	}
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
@@ -110,7 +115,7 @@ func NewImportReader(r io.Reader) (*ImportReader, error) {
 		return nil, Invalid(FieldFile, "the header line cannot be read as CSV: "+csvProblem(err))
 	}
 	var verr ValidationError
-	ir := &ImportReader{r: cr, cols: make([]string, len(header)), names: make([]string, len(header))}
+	ir := &ImportReader{r: cr, zone: zone, cols: make([]string, len(header)), names: make([]string, len(header))}
 	seen := map[string]int{}
 	for i, h := range header {
 		col, ok := importAliases[foldHeader(h)]
@@ -194,6 +199,8 @@ func (ir *ImportReader) Next() (ImportRow, error) {
 			code, err := NormalizeCode(v)
 			if err != nil {
 				bad(col, err.Error())
+				// As written, for the report.
+				code = v
 			}
 			row.Code = code
 		case ImportMaxUsage:
@@ -225,7 +232,7 @@ func (ir *ImportReader) Next() (ImportRow, error) {
 				row.CustomerID = &v
 			}
 		case ImportValidUntil:
-			t, err := parseValidUntil(v)
+			t, err := parseValidUntil(v, ir.zone)
 			if err != nil {
 				bad(col, err.Error())
 			} else {
@@ -238,13 +245,18 @@ func (ir *ImportReader) Next() (ImportRow, error) {
 }
 
 // parseValidUntil reads when an imported code stops being redeemable: an
-// RFC 3339 time, or a date, which means the end of that day in UTC.
-func parseValidUntil(v string) (time.Time, error) {
+// RFC 3339 time, or a date, which means the end of that day in zone.
+func parseValidUntil(v string, zone *time.Location) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t.UTC(), nil
 	}
-	if d, err := time.Parse(time.DateOnly, v); err == nil {
-		return d.AddDate(0, 0, 1), nil
+	if d, err := time.ParseInLocation(time.DateOnly, v, zone); err == nil {
+		return d.AddDate(0, 0, 1).UTC(), nil
 	}
-	return time.Time{}, fmt.Errorf("must be a date (2027-01-31, through the end of that day in UTC) or a time (2027-01-31T18:00:00Z), not %q", v)
+	return time.Time{}, fmt.Errorf("must be a date (2027-01-31, through the end of that day%s) or a time (2027-01-31T18:00:00Z), not %q", zoneWords(zone), v)
+}
+
+// zoneWords names zone after a day: " in UTC", " in Europe/Berlin".
+func zoneWords(zone *time.Location) string {
+	return " in " + zone.String()
 }

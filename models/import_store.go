@@ -43,6 +43,8 @@ const (
 type ImportInput struct {
 	File     io.Reader
 	FileName string
+	// Zone is the zone of the file's dates; nil means UTC.
+	Zone *time.Location
 }
 
 // importRowColumns are import_rows' columns a row is written with.
@@ -54,7 +56,7 @@ const importRowColumns = "batch_id, line, code, max_usage, max_usage_per_client,
 // not CSV; nothing is kept then. A row with a bad field is no failure: it
 // is reported with its line once the import has run.
 func (s *Store) CreateImport(ctx context.Context, in ImportInput) (Batch, error) {
-	ir, err := NewImportReader(in.File)
+	ir, err := NewImportReader(in.File, in.Zone)
 	if err != nil {
 		return Batch{}, fmt.Errorf("import codes: %w", err)
 	}
@@ -548,12 +550,12 @@ const (
 	previewProblems = 100
 )
 
-// PreviewImport reads file as CreateImport would, in constant memory, and
+// PreviewImport reads in's file as CreateImport would, in constant memory, and
 // judges each row as the import would, against the coupons, formats and
 // promotions there are now. It fails as CreateImport does for a file it
 // cannot read; it writes nothing.
-func (s *Store) PreviewImport(ctx context.Context, file io.Reader) (ImportPreview, error) {
-	ir, err := NewImportReader(file)
+func (s *Store) PreviewImport(ctx context.Context, in ImportInput) (ImportPreview, error) {
+	ir, err := NewImportReader(in.File, in.Zone)
 	if err != nil {
 		return ImportPreview{}, fmt.Errorf("preview import: %w", err)
 	}

@@ -331,18 +331,18 @@ func TestImportsKeepTheActiveCouponCap(t *testing.T) {
 // column, and a header is read by its names in any case and spelling.
 func TestImportRowsAreJudgedFieldByField(t *testing.T) {
 	t.Parallel()
-	r, err := models.NewImportReader(strings.NewReader("\ufeffCoupon Code;x\n"))
+	r, err := models.NewImportReader(strings.NewReader("\ufeffCoupon Code;x\n"), nil)
 	if err == nil {
 		t.Fatalf("a header with an unknown column was read: %+v", r)
 	}
-	ir, err := models.NewImportReader(strings.NewReader("COUPON_CODE,max-uses,Max Uses Per Customer,UTM Source,Campaign Code\n"))
+	ir, err := models.NewImportReader(strings.NewReader("COUPON_CODE,max-uses,Max Uses Per Customer,UTM Source,Campaign Code\n"), nil)
 	if err == nil {
 		t.Fatalf("a header with an unknown column was read: %+v", ir)
 	}
-	ir, err = models.NewImportReader(strings.NewReader("\ufeffCOUPON_CODE,max-uses,Max Uses Per Customer,UTM Source,valid until,customer\n" +
-		"A-1,3,1,News,2027-01-31,c1\n" +
-		"\"B, 2\",-1,x,,31/01/2027,\n" +
-		"C-3\n"))
+	ir, err = models.NewImportReader(strings.NewReader("\ufeffCOUPON_CODE,max-uses,Max Uses Per Customer,UTM Source,valid until,customer\n"+
+		"A-1,3,1,News,2027-01-31,c1\n"+
+		"\"B, 2\",-1,x,,31/01/2027,\n"+
+		"C-3\n"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

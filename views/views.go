@@ -78,6 +78,8 @@ const (
 	SectionGenerate = "generate"
 	// SectionBatches is the list of generation batches and their pages.
 	SectionBatches = "batches"
+	// SectionImport is the import of codes customers already hold.
+	SectionImport = "import"
 	// SectionPromotions, SectionSingleUse and SectionCheck are the
 	// promotion pages, the single-use coupon form and "Check a code".
 	SectionPromotions = "promotions"

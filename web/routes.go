@@ -41,6 +41,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	singleUse := &handlers.SingleUse{Store: store, Now: cfg.Now}
 	check := &handlers.Check{Store: store}
 	batches := &handlers.Batches{Store: store, Now: cfg.Now}
+	imports := &handlers.Imports{Store: store, Now: cfg.Now}
 	promotions := &handlers.Promotions{Store: store, Now: cfg.Now}
 	vtexAPI := vtex.New(store)
 	promotionAPI := &api.Promotions{Store: store}
@@ -136,6 +137,16 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.GET("/coupons/generate", batches.GenerateForm, editor...)
 	e.POST("/coupons/generate", batches.Generate, editor...)
 	e.POST("/coupons/generate/preview", batches.Preview, editor...)
+	e.GET(views.ImportNewURL, imports.Form, editor...)
+	// The file's bound goes first: the session and CSRF checks may read
+	// a form's body.
+	upload := append([]echo.MiddlewareFunc{api.LimitImportBody}, editor...)
+	e.POST(views.ImportPreviewURL, imports.Preview, upload...)
+	e.POST(views.ImportsURL, imports.Create, upload...)
+	e.GET("/imports/:id", imports.Show, viewer...)
+	e.GET("/imports/:id/progress", imports.Progress, viewer...)
+	e.POST("/imports/:id/cancel", imports.Cancel, editor...)
+	e.GET("/imports/:id/errors.csv", imports.Errors, viewer...)
 	e.GET("/batches", batches.List, viewer...)
 	e.GET("/batches/:id", batches.Show, viewer...)
 	e.GET("/batches/:id/progress", batches.Progress, viewer...)
@@ -339,7 +350,12 @@ func csrf(cfg Config) echo.MiddlewareFunc {
 			case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 			default:
 				// PostFormValue reads the body only (URL-encoded or
-				// multipart), never the query.
+				// multipart), never the query; a request that sends the
+				// token as a header (htmx) keeps its body unread, which
+				// a file to import needs.
+				if r.Header.Get(views.CSRFHeader) != "" {
+					break
+				}
 				if token := r.PostFormValue(views.CSRFField); token != "" {
 					r.Header.Add(views.CSRFHeader, token)
 				}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coupond/coupond/handlers"
 	"github.com/coupond/coupond/models"
+	"github.com/coupond/coupond/views"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
@@ -113,7 +114,7 @@ func NewServer(logger *slog.Logger, cfg Config, store *models.Store) *echo.Echo 
 }
 
 // importUploads are the paths a file of codes to import is sent to.
-var importUploads = map[string]bool{"/api/imports": true, "/api/imports/preview": true}
+var importUploads = map[string]bool{"/api/imports": true, "/api/imports/preview": true, views.ImportsURL: true, views.ImportPreviewURL: true}
 
 // storeTerms leaves the store's terms in every request's context, where
 // the console's handlers and its error pages read them with

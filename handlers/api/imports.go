@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -21,7 +20,7 @@ const MaxImportBytes = 1 << 30
 // ImportStore is what the native import API needs from the store.
 type ImportStore interface {
 	CreateImport(ctx context.Context, in models.ImportInput) (models.Batch, error)
-	PreviewImport(ctx context.Context, file io.Reader) (models.ImportPreview, error)
+	PreviewImport(ctx context.Context, in models.ImportInput) (models.ImportPreview, error)
 	Import(ctx context.Context, id int64) (models.Batch, error)
 	EachImportProblem(ctx context.Context, id int64, fn func(models.ImportProblem) error) error
 	CancelBatch(ctx context.Context, id int64) (models.Batch, error)
@@ -151,7 +150,7 @@ func (h *Imports) Preview(c echo.Context) error {
 		return err
 	}
 	defer done()
-	p, err := h.Store.PreviewImport(c.Request().Context(), file)
+	p, err := h.Store.PreviewImport(c.Request().Context(), models.ImportInput{File: file})
 	if err != nil {
 		return tooLarge(err)
 	}

@@ -1,0 +1,205 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coupond/coupond/handlers/httpx"
+	"github.com/coupond/coupond/models"
+	"github.com/coupond/coupond/views"
+	"github.com/labstack/echo/v4"
+)
+
+// ImportStore is what the import pages need from the store.
+type ImportStore interface {
+	CreateImport(ctx context.Context, in models.ImportInput) (models.Batch, error)
+	PreviewImport(ctx context.Context, in models.ImportInput) (models.ImportPreview, error)
+	Import(ctx context.Context, id int64) (models.Batch, error)
+	EachImportProblem(ctx context.Context, id int64, fn func(models.ImportProblem) error) error
+	CancelBatch(ctx context.Context, id int64) (models.Batch, error)
+}
+
+// Imports serves the import of the codes customers already hold: the
+// form with its preview, each import's page and progress, its cancel and
+// the CSV of its refused lines.
+type Imports struct {
+	Store ImportStore
+	// Now is the clock progress is measured by.
+	Now func() time.Time
+}
+
+// Form shows the empty import form.
+func (h *Imports) Form(c echo.Context) error {
+	return Render(c, http.StatusOK, views.ImportFormPage(page(c, "Import codes", views.SectionImport), views.ImportPreviewView{}))
+}
+
+// Preview answers what the chosen file would import: to htmx the
+// preview alone, to a plain post the whole form with it. A file that
+// cannot be read is told in the preview, so it is a 200 all the same.
+func (h *Imports) Preview(c echo.Context) error {
+	v, err := h.preview(c)
+	if err != nil {
+		return err
+	}
+	if c.Request().Header.Get("HX-Request") == "true" {
+		return Render(c, http.StatusOK, views.ImportPreviewFragment(v))
+	}
+	return Render(c, http.StatusOK, views.ImportFormPage(page(c, "Import codes", views.SectionImport), v))
+}
+
+func (h *Imports) preview(c echo.Context) (views.ImportPreviewView, error) {
+	file, _, done, err := httpx.ImportFile(c)
+	if err == nil {
+		defer done()
+		var p models.ImportPreview
+		if p, err = h.Store.PreviewImport(c.Request().Context(), models.ImportInput{File: file, Zone: TermsOf(c).Zone()}); err == nil {
+			return previewView(TermsOf(c), p), nil
+		}
+	}
+	if msg, ok := fileProblem(err); ok {
+		return views.ImportPreviewView{Error: msg}, nil
+	}
+	return views.ImportPreviewView{}, err
+}
+
+// fileProblem is what a marketer is told of a file that cannot be
+// imported at all.
+func fileProblem(err error) (string, bool) {
+	var verr *models.ValidationError
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &verr):
+		return "This file cannot be imported: the file " + verr.Message(models.FieldFile), true
+	case errors.As(err, &he) && he.Code == http.StatusUnsupportedMediaType:
+		return "Choose the CSV file to import.", true
+	case errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge:
+		return "This file is too large to import at once; split it into several files.", true
+	}
+	return "", false
+}
+
+func previewView(t Terms, p models.ImportPreview) views.ImportPreviewView {
+	v := views.ImportPreviewView{Total: p.Total, ProblemCount: p.ProblemCount}
+	deref := func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	}
+	for _, r := range p.Rows {
+		row := views.ImportPreviewRow{Line: r.Line, Code: r.Code, MaxUses: limitWords(r.MaxUsage), PerCustomer: limitWords(r.MaxUsagePerClient),
+			Source: deref(r.UTMSource), Campaign: deref(r.UTMCampaign), Customer: deref(r.CustomerID), ValidUntil: t.OptionalEnd(r.ValidUntil), Problem: r.Problem}
+		v.Rows = append(v.Rows, row)
+	}
+	for _, q := range p.Problems {
+		v.Problems = append(v.Problems, views.ImportProblemRow{Line: q.Line, Code: q.Code, Problem: q.Problem})
+	}
+	return v
+}
+
+// limitWords is a limit as the import preview says it.
+func limitWords(n int) string {
+	if n == 0 {
+		return "no limit"
+	}
+	return strconv.Itoa(n)
+}
+
+// Create starts importing the chosen file and sends the browser to the
+// import's page; a file that cannot be imported at all is told on the
+// form, and nothing is kept.
+func (h *Imports) Create(c echo.Context) error {
+	file, name, done, err := httpx.ImportFile(c)
+	if err == nil {
+		defer done()
+		var b models.Batch
+		if b, err = h.Store.CreateImport(c.Request().Context(), models.ImportInput{File: file, FileName: name, Zone: TermsOf(c).Zone()}); err == nil {
+			notify(c, fmt.Sprintf("Import %d started: %s being read. You can leave this page; it goes on.", b.ID, views.Counted(int64(b.Quantity), "line is", "lines are")))
+			return seeOther(c, views.ImportURL(b.ID))
+		}
+	}
+	msg, ok := fileProblem(err)
+	if !ok {
+		return err
+	}
+	v := views.ImportPreviewView{Error: msg}
+	if c.Request().Header.Get("HX-Request") == "true" {
+		return Render(c, http.StatusUnprocessableEntity, views.ImportPreviewFragment(v))
+	}
+	return Render(c, http.StatusUnprocessableEntity, views.ImportFormPage(page(c, "Import codes", views.SectionImport), v))
+}
+
+// Show is an import's page.
+func (h *Imports) Show(c echo.Context) error {
+	b, err := h.importOf(c)
+	if err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.ImportPage(page(c, fmt.Sprintf("Import %d", b.ID), views.SectionImport), h.view(TermsOf(c), b)))
+}
+
+// Progress is an import's progress alone, for its page to reload.
+func (h *Imports) Progress(c echo.Context) error {
+	b, err := h.importOf(c)
+	if err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.ImportProgress(csrfToken(c), canEdit(c), h.view(TermsOf(c), b)))
+}
+
+// Cancel stops an import; the codes it imported stay.
+func (h *Imports) Cancel(c echo.Context) error {
+	b, err := h.importOf(c)
+	if err != nil {
+		return err
+	}
+	if b, err = h.Store.CancelBatch(c.Request().Context(), b.ID); err != nil {
+		return err
+	}
+	notify(c, fmt.Sprintf("Import %d stopped after importing %s; they keep working.", b.ID, views.Counted(int64(b.Generated), "code", "codes")))
+	return seeOther(c, views.ImportURL(b.ID))
+}
+
+// Errors streams the lines an import refused as CSV: line, code, why.
+func (h *Imports) Errors(c echo.Context) error {
+	b, err := h.importOf(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	return httpx.StreamRows(c, fmt.Sprintf("coupond-import-%d-refused.csv", b.ID), []string{"line", "code", "problem"},
+		func(fn func(models.ImportProblem) error) error { return h.Store.EachImportProblem(ctx, b.ID, fn) },
+		func(dst []byte, p models.ImportProblem) []byte {
+			dst = strconv.AppendInt(dst, int64(p.Line), 10)
+			dst = append(dst, ',')
+			dst = httpx.AppendCSVCell(dst, p.Code)
+			dst = append(dst, ',')
+			return httpx.AppendCSVCell(dst, p.Problem)
+		})
+}
+
+func (h *Imports) importOf(c echo.Context) (models.Batch, error) {
+	id, err := httpx.PathID(c, "import")
+	if err != nil {
+		return models.Batch{}, err
+	}
+	return h.Store.Import(c.Request().Context(), id)
+}
+
+func (h *Imports) view(t Terms, b models.Batch) views.ImportView {
+	p := b.Progress(h.Now())
+	v := views.ImportView{ID: b.ID, FileName: b.FileName, Status: b.Status, Finished: b.Finished(), Rows: b.Quantity, Imported: b.Generated,
+		Rejected: b.Rejected, Percent: int(100 * p.Fraction), PerSec: p.PerSec, Error: b.Error, CreatedBy: b.CreatedBy, CreatedAt: t.Time(b.CreatedAt)}
+	if p.Left > 0 {
+		v.Left = strings.TrimSuffix(p.Left.Round(time.Second).String(), "0s")
+		if v.Left == "" {
+			v.Left = "less than a second"
+		}
+	}
+	return v
+}
