@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 )
 
@@ -109,6 +110,22 @@ func (s *Store) uploadRows(ctx context.Context, batch int64, ir *ImportReader) (
 	flush := func() error {
 		if len(chunk) == 0 {
 			return nil
+		}
+		if s.dialect == DialectPostgres {
+			// COPY: one round trip for the chunk, no bound values.
+			err := s.pgTx(ctx, func(tx pgx.Tx) error {
+				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_rows"}, strings.Split(importRowColumns, ", "),
+					pgx.CopyFromSlice(len(chunk), func(i int) ([]any, error) {
+						r := chunk[i]
+						return []any{batch, r.Line, r.Code, r.MaxUsage, r.MaxUsagePerClient, r.UTMSource, r.UTMCampaign, r.PromotionID, r.CustomerID, r.ValidUntil, r.Problem}, nil
+					})); err != nil {
+					return fmt.Errorf("keep the import's rows: %w", err)
+				}
+				_, err := tx.Exec(ctx, "UPDATE batches SET lease_until = $1 WHERE id = $2 AND lease_owner = $3", s.now().Add(uploadLease), batch, uploadOwner)
+				return err
+			})
+			chunk = chunk[:0]
+			return err
 		}
 		err := s.writeBulk(ctx, func(tx *gorm.DB) error {
 			if err := insertImportRows(s.conn(tx), batch, chunk); err != nil {
