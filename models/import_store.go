@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,9 +37,11 @@ const (
 	uploadOwner = "(uploading)"
 	// uploadLease is how long an upload's lease lasts past each chunk.
 	uploadLease = 2 * time.Minute
-	// importChunk is how many rows one transaction writes: eleven values
-	// a row stays under SQLite's 32,766 bound values.
-	importChunk = 2000
+	// importChunk is how many rows one transaction writes, in statements
+	// of importStatement rows: sixteen values a row stays under SQLite's
+	// 32,766 bound values.
+	importChunk     = 2000
+	importStatement = 2000
 )
 
 // ImportInput is a file of codes to import and its name, for people.
@@ -152,12 +156,19 @@ func (s *Store) uploadRows(ctx context.Context, batch int64, ir *ImportReader) (
 			if err := flush(); err != nil {
 				return 0, err
 			}
+			s.settleWAL(ctx)
 		}
 	}
 }
 
-// insertImportRows writes rows of batch in one statement.
+// insertImportRows writes rows of batch, importStatement to a statement.
 func insertImportRows(c conn, batch int64, rows []ImportRow) error {
+	for len(rows) > importStatement {
+		if err := insertImportRows(c, batch, rows[:importStatement]); err != nil {
+			return err
+		}
+		rows = rows[importStatement:]
+	}
 	var q strings.Builder
 	q.WriteString("INSERT INTO import_rows (" + importRowColumns + ") VALUES ")
 	args := make([]any, 0, 11*len(rows))
@@ -226,14 +237,48 @@ func (s *Store) runImport(ctx context.Context, b Batch, cfg RunnerConfig) {
 			continue
 		}
 		failures = 0
+		s.settleWAL(ctx)
 	}
 	log.Info("import done", "imported", b.Generated, "rejected", b.Rejected)
+	s.clearImportedRows(ctx, b, log)
+}
+
+// clearImportedRows deletes the rows an import has imported, in runs of
+// lines (the table's order) in transactions of their own, once it is
+// done: deleting each chunk's rows as it went would touch a page per row,
+// the rows being taken in the order of their codes. The refused rows stay
+// for the report. A run left undone (the server stopped) leaves rows
+// that nothing reads.
+func (s *Store) clearImportedRows(ctx context.Context, b Batch, log *slog.Logger) {
+	const run = 20_000
+	for from := 0; from <= b.Quantity+1 && ctx.Err() == nil; from += run {
+		err := s.writeBulk(ctx, func(tx *gorm.DB) error {
+			return tx.Exec("DELETE FROM import_rows WHERE batch_id = ? AND line > ? AND line <= ? AND problem = ''", b.ID, from, from+run).Error
+		})
+		if err != nil {
+			log.Warn("delete the imported rows of an import", "err", err)
+			return
+		}
+		s.settleWAL(ctx)
+	}
 }
 
 var (
 	errUploadUnfinished  = errors.New("its file was not uploaded to the end (the client or the server stopped); nothing of it was imported: upload it again")
 	errImportRowsMissing = errors.New("some of its rows are missing from the database; what was imported is kept")
 )
+
+// importWAL is the size of SQLite's WAL past which an import waits for
+// it to be reset before its next chunk.
+const importWAL = 32 << 20
+
+// settleWAL waits, on SQLite, until the WAL is under importWAL again
+// (Store.writer.settle).
+func (s *Store) settleWAL(ctx context.Context) {
+	if s.writer != nil {
+		s.writer.settle(ctx, importWAL)
+	}
+}
 
 // clearImportRows deletes the rows of an import that will not run.
 func (s *Store) clearImportRows(batch int64, log *slog.Logger) {
@@ -306,13 +351,10 @@ func (s *Store) importChunk(ctx context.Context, b *Batch, cfg RunnerConfig) err
 				return fmt.Errorf("record a refused row: %w", err)
 			}
 		}
-		last := rows[len(rows)-1].Line
-		if _, err := c.exec("DELETE FROM import_rows WHERE batch_id = ? AND line > ? AND line <= ? AND problem = ''", b.ID, b.NextBucket, last); err != nil {
-			return fmt.Errorf("clear the imported rows: %w", err)
-		}
+		last := rows[len(rows)-1]
 		after.Generated += imported
 		after.Rejected += len(rows) - imported
-		after.NextBucket = last
+		after.NextBucket = last.Line
 		owner, until := &cfg.Owner, new(now.Add(cfg.Lease))
 		var finished *time.Time
 		if after.Generated+after.Rejected >= b.Quantity {
@@ -347,7 +389,8 @@ func indexOfLine(rows []ImportRow, line int) int {
 
 // readImportRows reads up to n rows of batch past line, in line order.
 func readImportRows(c conn, batch int64, line, n int) ([]ImportRow, error) {
-	rs, err := c.query("SELECT line, code, max_usage, max_usage_per_client, utm_source, utm_campaign, promotion_id, customer_id, expires_at, problem FROM import_rows WHERE batch_id = ? AND line > ? ORDER BY line LIMIT ?", batch, line, n)
+	rs, err := c.query("SELECT line, code, max_usage, max_usage_per_client, utm_source, utm_campaign, promotion_id, customer_id, expires_at, problem FROM import_rows"+
+		" WHERE batch_id = ? AND line > ? ORDER BY line LIMIT ?", batch, line, n)
 	if err != nil {
 		return nil, fmt.Errorf("read the import's rows: %w", err)
 	}
@@ -427,6 +470,19 @@ func (s *Store) insertImported(tx *gorm.DB, b Batch, rows []ImportRow, now time.
 	inserted := map[string]bool{}
 	if len(rows) == 0 {
 		return inserted, nil
+	}
+	// In code order, so that the indexes on the code take the chunk's
+	// codes with fewer pages; of two rows with one code the earlier line
+	// stays first, and wins (a copy: rows is the caller's).
+	rows = slices.Clone(rows)
+	slices.SortStableFunc(rows, func(a, b ImportRow) int { return strings.Compare(CodeKey(a.Code), CodeKey(b.Code)) })
+	for len(rows) > importStatement {
+		part, err := s.insertImported(tx, b, rows[:importStatement], now)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(inserted, part)
+		rows = rows[importStatement:]
 	}
 	c := s.conn(tx)
 	var last int64

@@ -180,6 +180,30 @@ func (w *sqliteWriter) checkpoint(ctx context.Context) {
 	}
 }
 
+// settle holds a bulk writer back while the WAL is past limit, giving
+// the writer turns at checkpointing it, for at most about five seconds:
+// an import writes a page or more per row, and would otherwise outrun
+// checkpoints that a backfill in progress keeps from resetting the WAL.
+func (w *sqliteWriter) settle(ctx context.Context, limit int64) {
+	for range 100 {
+		if st, err := os.Stat(w.walPath); err != nil || st.Size() < limit {
+			return
+		}
+		select {
+		case w.slot <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		w.checkpoint(ctx)
+		<-w.slot
+		select {
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
 // truncate resets the WAL when no reader is using it, waiting at most
 // checkpointWait for them, and reports whether a reader was in the way.
 func (w *sqliteWriter) truncate(ctx context.Context) (busy bool, err error) {

@@ -131,6 +131,8 @@ func BenchmarkImport1M(b *testing.B) {
 		b.ReportMetric(float64(n)/took.Seconds(), "rows/s")
 		b.ReportMetric(float64(rss)/(1<<20), "rss-peak-MB")
 		b.ReportMetric(float64(wal)/(1<<20), "wal-peak-MB")
+		b.Logf("%d rows imported in %s, generated in %s (%.2f×); memory peak %.0f MB, WAL peak %.1f MiB",
+			n, took.Round(time.Millisecond), genTook.Round(time.Millisecond), took.Seconds()/genTook.Seconds(), float64(rss)/(1<<20), float64(wal)/(1<<20))
 		if rss >= 150<<20 {
 			b.Errorf("the server's memory peaked at %.0f MB, past 150 MB", float64(rss)/(1<<20))
 		}
