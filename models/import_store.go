@@ -131,6 +131,9 @@ func (s *Store) uploadRows(ctx context.Context, batch int64, ir *ImportReader) (
 			chunk = chunk[:0]
 			return err
 		}
+		// In code order, for the index the runner reads them by; their
+		// lines are all past the table's last, wherever they go.
+		slices.SortFunc(chunk, func(a, b ImportRow) int { return strings.Compare(a.Code, b.Code) })
 		err := s.writeBulk(ctx, func(tx *gorm.DB) error {
 			if err := insertImportRows(s.conn(tx), batch, chunk); err != nil {
 				return err
@@ -304,7 +307,7 @@ func (s *Store) importChunk(ctx context.Context, b *Batch, cfg RunnerConfig) err
 	err := write(ctx, func(tx *gorm.DB) error {
 		after = *b
 		c := s.conn(tx)
-		rows, err := readImportRows(c, b.ID, b.NextBucket, cmp.Or(cfg.Chunk, importChunk))
+		rows, err := readImportRows(c, b.ID, b.ImportCursor, b.NextBucket, cmp.Or(cfg.Chunk, importChunk))
 		if err != nil {
 			return err
 		}
@@ -354,14 +357,14 @@ func (s *Store) importChunk(ctx context.Context, b *Batch, cfg RunnerConfig) err
 		last := rows[len(rows)-1]
 		after.Generated += imported
 		after.Rejected += len(rows) - imported
-		after.NextBucket = last.Line
+		after.ImportCursor, after.NextBucket = strings.ToLower(last.Code), last.Line
 		owner, until := &cfg.Owner, new(now.Add(cfg.Lease))
 		var finished *time.Time
 		if after.Generated+after.Rejected >= b.Quantity {
 			after.Status, finished, owner, until = BatchDone, &now, nil, nil
 		}
-		one, err := c.execOne("UPDATE batches SET generated = ?, rejected = ?, next_bucket = ?, status = ?, finished_at = ?, lease_owner = ?, lease_until = ?, updated_at = ? WHERE id = ? AND status = ? AND lease_owner = ?",
-			after.Generated, after.Rejected, after.NextBucket, after.Status, finished, owner, until, now, b.ID, BatchRunning, cfg.Owner)
+		one, err := c.execOne("UPDATE batches SET generated = ?, rejected = ?, import_cursor = ?, next_bucket = ?, status = ?, finished_at = ?, lease_owner = ?, lease_until = ?, updated_at = ? WHERE id = ? AND status = ? AND lease_owner = ?",
+			after.Generated, after.Rejected, after.ImportCursor, after.NextBucket, after.Status, finished, owner, until, now, b.ID, BatchRunning, cfg.Owner)
 		switch {
 		case err != nil:
 			return fmt.Errorf("record progress: %w", err)
@@ -387,10 +390,14 @@ func indexOfLine(rows []ImportRow, line int) int {
 	return -1
 }
 
-// readImportRows reads up to n rows of batch past line, in line order.
-func readImportRows(c conn, batch int64, line, n int) ([]ImportRow, error) {
+// readImportRows reads up to n rows of batch past the row of code key
+// and line, in the order of their codes (case-folded, as the database
+// folds them) and, for one code, of their lines.
+func readImportRows(c conn, batch int64, key string, line, n int) ([]ImportRow, error) {
 	rs, err := c.query("SELECT line, code, max_usage, max_usage_per_client, utm_source, utm_campaign, promotion_id, customer_id, expires_at, problem FROM import_rows"+
-		" WHERE batch_id = ? AND line > ? ORDER BY line LIMIT ?", batch, line, n)
+		// The first condition lets the index seek; the row value alone
+		// would have it read the batch's rows from the start.
+		" WHERE batch_id = ? AND lower(code) >= ? AND (lower(code), line) > (?, ?) ORDER BY lower(code), line LIMIT ?", batch, key, key, line, n)
 	if err != nil {
 		return nil, fmt.Errorf("read the import's rows: %w", err)
 	}
