@@ -55,7 +55,8 @@ unit:
 ## with PostgreSQL), then the generation
 ## engine through the built binary: 1,000,000 codes beside the sqlite3
 ## tool importing as many (and the CSV export beside sqlite3 -csv),
-## redemptions while 1,000,000 codes are made, 10,000,000 codes, and
+## redemptions while 1,000,000 codes are made, 10,000,000 codes, an
+## import of 1,000,000 codes beside the generation of as many, and
 ## 1,000,000 on PostgreSQL (the local cluster when it can be started;
 ## skipped loudly otherwise)
 bench: build
@@ -67,6 +68,6 @@ bench: build
 	$(GO) test -run '^$$' -bench HeavyWritesSQLite -benchtime 1x -timeout 30m ./cmd/coupond/
 	@pg=$${COUPOND_TEST_POSTGRES:-$$(.ci/postgres 2>/dev/null)}; \
 	COUPOND_TEST_POSTGRES="$$pg" $(GO) test -run '^$$' -bench '^BenchmarkCheckoutSideBySide$$|^BenchmarkRedemption$$|^BenchmarkRedemptionReferenceSQLite$$|^BenchmarkValidationBesideReadyz$$' -benchtime 1x -timeout 30m ./cmd/coupond/
-	COUPOND_BIN=$(CURDIR)/bin/coupond $(GO) test -run '^$$' -bench '^BenchmarkGenerate1M$$|^BenchmarkRedeemDuringGeneration$$|^BenchmarkGenerate10M$$' -benchtime 1x -timeout 30m ./cmd/coupond/
+	COUPOND_BIN=$(CURDIR)/bin/coupond $(GO) test -run '^$$' -bench '^BenchmarkGenerate1M$$|^BenchmarkRedeemDuringGeneration$$|^BenchmarkGenerate10M$$|^BenchmarkImport1M$$' -benchtime 1x -timeout 30m ./cmd/coupond/
 	@pg=$${COUPOND_TEST_POSTGRES:-$$(.ci/postgres 2>/dev/null)}; \
 	COUPOND_TEST_POSTGRES="$$pg" COUPOND_BIN=$(CURDIR)/bin/coupond $(GO) test -run '^$$' -bench '^BenchmarkGenerate1MPostgres$$' -benchtime 1x -timeout 30m ./cmd/coupond/
