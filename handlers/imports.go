@@ -172,15 +172,8 @@ func (h *Imports) Errors(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	return httpx.StreamRows(c, fmt.Sprintf("coupond-import-%d-refused.csv", b.ID), []string{"line", "code", "problem"},
-		func(fn func(models.ImportProblem) error) error { return h.Store.EachImportProblem(ctx, b.ID, fn) },
-		func(dst []byte, p models.ImportProblem) []byte {
-			dst = strconv.AppendInt(dst, int64(p.Line), 10)
-			dst = append(dst, ',')
-			dst = httpx.AppendCSVCell(dst, p.Code)
-			dst = append(dst, ',')
-			return httpx.AppendCSVCell(dst, p.Problem)
-		})
+	return httpx.ImportProblemsCSV(c, fmt.Sprintf("coupond-import-%d-refused.csv", b.ID),
+		func(fn func(models.ImportProblem) error) error { return h.Store.EachImportProblem(ctx, b.ID, fn) })
 }
 
 func (h *Imports) importOf(c echo.Context) (models.Batch, error) {

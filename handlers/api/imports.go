@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/coupond/coupond/handlers/httpx"
@@ -206,13 +205,6 @@ func (h *Imports) Errors(c echo.Context) error {
 	if _, err := h.Store.Import(ctx, id); err != nil {
 		return err
 	}
-	return httpx.StreamRows(c, fmt.Sprintf("coupond-import-%d-errors.csv", id), []string{"line", "code", "problem"},
-		func(fn func(models.ImportProblem) error) error { return h.Store.EachImportProblem(ctx, id, fn) },
-		func(dst []byte, p models.ImportProblem) []byte {
-			dst = strconv.AppendInt(dst, int64(p.Line), 10)
-			dst = append(dst, ',')
-			dst = httpx.AppendCSVCell(dst, p.Code)
-			dst = append(dst, ',')
-			return httpx.AppendCSVCell(dst, p.Problem)
-		})
+	return httpx.ImportProblemsCSV(c, fmt.Sprintf("coupond-import-%d-errors.csv", id),
+		func(fn func(models.ImportProblem) error) error { return h.Store.EachImportProblem(ctx, id, fn) })
 }

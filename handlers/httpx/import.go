@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 
 	"github.com/coupond/coupond/models"
 	"github.com/labstack/echo/v4"
@@ -57,4 +58,17 @@ func ImportFile(c echo.Context) (io.Reader, string, func(), error) {
 	}
 	return nil, "", nil, echo.NewHTTPError(http.StatusUnsupportedMediaType,
 		"send the file as the body with Content-Type: text/csv, or as the field named file of a multipart/form-data form (curl: --data-binary @codes.csv -H 'Content-Type: text/csv')")
+}
+
+// ImportProblemsCSV streams the rows import id refused as CSV (line,
+// code, problem, in line order) under filename; each returns them.
+func ImportProblemsCSV(c echo.Context, filename string, each func(fn func(models.ImportProblem) error) error) error {
+	return StreamRows(c, filename, []string{"line", "code", "problem"}, each,
+		func(dst []byte, p models.ImportProblem) []byte {
+			dst = strconv.AppendInt(dst, int64(p.Line), 10)
+			dst = append(dst, ',')
+			dst = AppendCSVCell(dst, p.Code)
+			dst = append(dst, ',')
+			return AppendCSVCell(dst, p.Problem)
+		})
 }
