@@ -135,6 +135,7 @@ var apiMatrix = map[string]apiAccess{
 	"GET /api/series/:id/codes.csv":            {401, 200, 200},
 	"POST /api/imports":                        {401, 403, 415},
 	"POST /api/imports/preview":                {401, 415, 415},
+	"GET /api/imports":                         {401, 200, 200},
 	"GET /api/imports/:id":                     {401, 200, 200},
 	"POST /api/imports/:id/cancel":             {401, 403, 200},
 	"GET /api/imports/:id/errors.csv":          {401, 200, 200},

@@ -225,6 +225,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	e.GET("/api/series/:id/codes.csv", seriesAPI.Codes, read)
 	e.POST("/api/imports", importAPI.Create, write, api.LimitImportBody, idem)
 	e.POST("/api/imports/preview", importAPI.Preview, read, api.LimitImportBody)
+	e.GET("/api/imports", importAPI.List, read)
 	e.GET("/api/imports/:id", importAPI.Get, read)
 	e.POST("/api/imports/:id/cancel", importAPI.Cancel, write)
 	e.GET("/api/imports/:id/errors.csv", importAPI.Errors, read)

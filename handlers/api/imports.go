@@ -23,6 +23,7 @@ type ImportStore interface {
 	Import(ctx context.Context, id int64) (models.Batch, error)
 	EachImportProblem(ctx context.Context, id int64, fn func(models.ImportProblem) error) error
 	CancelBatch(ctx context.Context, id int64) (models.Batch, error)
+	ListBatches(ctx context.Context, f models.BatchFilter) (models.BatchPage, error)
 }
 
 // Imports serves imports of the codes customers already hold in the
@@ -207,4 +208,29 @@ func (h *Imports) Errors(c echo.Context) error {
 	}
 	return httpx.ImportProblemsCSV(c, fmt.Sprintf("coupond-import-%d-errors.csv", id),
 		func(fn func(models.ImportProblem) error) error { return h.Store.EachImportProblem(ctx, id, fn) })
+}
+
+type importList struct {
+	Imports []importOut `json:"imports"`
+	Next    string      `json:"next,omitempty"`
+}
+
+// List answers the imports, newest first, filtered by status; limit and
+// after page.
+func (h *Imports) List(c echo.Context) error {
+	var verr models.ValidationError
+	f := models.BatchFilter{Kind: models.BatchImport, Status: c.QueryParam("status"), After: c.QueryParam("after"), Limit: httpx.QueryInt(c, &verr, models.FieldLimit)}
+	if err := verr.Err(); err != nil {
+		return err
+	}
+	page, err := h.Store.ListBatches(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	now := h.now()
+	out := importList{Imports: make([]importOut, 0, len(page.Batches)), Next: page.Next}
+	for _, b := range page.Batches {
+		out.Imports = append(out.Imports, importJSON(b, now))
+	}
+	return c.JSON(http.StatusOK, out)
 }

@@ -88,9 +88,14 @@ func TestImportingCodesOverTheAPI(t *testing.T) {
 		if c := h.MustCoupon("NEW-2"); c.MaxUsage != models.DefaultImportMaxUsage || c.UTMSource == nil || *c.UTMSource != "mail" {
 			t.Errorf("NEW-2 = %+v", c)
 		}
-		if page, err := h.Store.ListBatches(t.Context(), models.BatchFilter{Kind: models.BatchImport}); err != nil || len(page.Batches) != 1 {
-			t.Errorf("imports stored: %d (%v); the retry made another", len(page.Batches), err)
+		list := webtest.Decode[struct{ Imports []importJSON }](t, h.MustAPI(http.StatusOK, "GET", "/api/imports", ""))
+		if len(list.Imports) != 1 || list.Imports[0].ID != imp.ID || list.Imports[0].Imported != 2 {
+			t.Errorf("GET /api/imports = %+v; the retry must not have made another", list.Imports)
 		}
+		if page := webtest.Decode[struct{ Batches []struct{ ID int64 } }](t, h.MustAPI(http.StatusOK, "GET", "/api/batches", "")); len(page.Batches) != 0 {
+			t.Errorf("the generated batches list the import: %+v", page.Batches)
+		}
+		webtest.WantError(t, h.API("GET", "/api/imports?status=sleeping", ""), http.StatusUnprocessableEntity, "invalid", "status")
 
 		// A form's file field works as well, with its file's name.
 		var form bytes.Buffer
