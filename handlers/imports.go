@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/coupond/coupond/handlers/httpx"
@@ -187,12 +186,6 @@ func (h *Imports) importOf(c echo.Context) (models.Batch, error) {
 func (h *Imports) view(t Terms, b models.Batch) views.ImportView {
 	p := b.Progress(h.Now())
 	v := views.ImportView{ID: b.ID, FileName: b.FileName, Status: b.Status, Finished: b.Finished(), Rows: b.Quantity, Imported: b.Generated,
-		Rejected: b.Rejected, Percent: int(100 * p.Fraction), PerSec: p.PerSec, Error: b.Error, CreatedBy: b.CreatedBy, CreatedAt: t.Time(b.CreatedAt)}
-	if p.Left > 0 {
-		v.Left = strings.TrimSuffix(p.Left.Round(time.Second).String(), "0s")
-		if v.Left == "" {
-			v.Left = "less than a second"
-		}
-	}
+		Rejected: b.Rejected, Percent: int(100 * p.Fraction), PerSec: p.PerSec, Left: p.Left, Error: b.Error, CreatedBy: b.CreatedBy, CreatedAt: t.Time(b.CreatedAt)}
 	return v
 }

@@ -172,14 +172,14 @@ func (ir *ImportReader) Next() (ImportRow, error) {
 	row := ImportRow{Line: line, MaxUsage: DefaultImportMaxUsage}
 	var problems []string
 	var name string
-	bad := func(_, msg string) { problems = append(problems, name+": "+msg) }
+	bad := func(msg string) { problems = append(problems, name+": "+msg) }
 	if len(rec) != len(ir.cols) {
 		problems = append(problems, fmt.Sprintf("has %d fields; the header names %d", len(rec), len(ir.cols)))
 	}
-	whole := func(col, v string, min int64) (int64, bool) {
+	whole := func(v string, min int64) (int64, bool) {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < min || n > 1<<31-1 {
-			bad(col, fmt.Sprintf("must be a whole number from %d, not %q", min, v))
+			bad(fmt.Sprintf("must be a whole number from %d, not %q", min, v))
 			return 0, false
 		}
 		return n, true
@@ -198,23 +198,23 @@ func (ir *ImportReader) Next() (ImportRow, error) {
 		case ImportCode:
 			code, err := NormalizeCode(v)
 			if err != nil {
-				bad(col, err.Error())
+				bad(err.Error())
 				// As written, for the report.
 				code = v
 			}
 			row.Code = code
 		case ImportMaxUsage:
-			if n, ok := whole(col, v, 0); ok {
+			if n, ok := whole(v, 0); ok {
 				row.MaxUsage = int(n)
 			}
 		case ImportMaxUsagePerClient:
-			if n, ok := whole(col, v, 0); ok {
+			if n, ok := whole(v, 0); ok {
 				row.MaxUsagePerClient = int(n)
 			}
 		case ImportUTMSource, ImportUTMCampaign:
 			tag, err := normalizeUTM(&v)
 			if err != nil {
-				bad(col, err.Error())
+				bad(err.Error())
 			}
 			if col == ImportUTMSource {
 				row.UTMSource = tag
@@ -222,19 +222,19 @@ func (ir *ImportReader) Next() (ImportRow, error) {
 				row.UTMCampaign = tag
 			}
 		case ImportPromotionID:
-			if n, ok := whole(col, v, 1); ok {
+			if n, ok := whole(v, 1); ok {
 				row.PromotionID = &n
 			}
 		case ImportCustomerID:
 			if msg := checkID(v, MaxCustomerIDLength, false); msg != "" {
-				bad(col, msg)
+				bad(msg)
 			} else {
 				row.CustomerID = &v
 			}
 		case ImportValidUntil:
 			t, err := parseValidUntil(v, ir.zone)
 			if err != nil {
-				bad(col, err.Error())
+				bad(err.Error())
 			} else {
 				row.ValidUntil = &t
 			}

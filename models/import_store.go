@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -300,11 +299,7 @@ func (s *Store) clearImportRows(batch int64, log *slog.Logger) {
 // b changes only once the chunk has committed.
 func (s *Store) importChunk(ctx context.Context, b *Batch, cfg RunnerConfig) error {
 	after := *b
-	write := s.writeBulk
-	if s.dialect == DialectPostgres {
-		write = s.write
-	}
-	err := write(ctx, func(tx *gorm.DB) error {
+	err := s.writeBulk(ctx, func(tx *gorm.DB) error {
 		after = *b
 		c := s.conn(tx)
 		rows, err := readImportRows(c, b.ID, b.ImportCursor, b.NextBucket, cmp.Or(cfg.Chunk, importChunk))
@@ -319,10 +314,10 @@ func (s *Store) importChunk(ctx context.Context, b *Batch, cfg RunnerConfig) err
 		if err != nil {
 			return err
 		}
-		var take []ImportRow
-		for i, r := range rows {
+		var take []int
+		for i := range rows {
 			if refused[i] == "" {
-				take = append(take, r)
+				take = append(take, i)
 			}
 		}
 		room, err := s.importRoom(tx, len(take))
@@ -330,12 +325,16 @@ func (s *Store) importChunk(ctx context.Context, b *Batch, cfg RunnerConfig) err
 			return err
 		}
 		if len(take) > room {
-			for _, r := range take[room:] {
-				refused[indexOfLine(rows, r.Line)] = fmt.Sprintf("the store's cap of %d active coupons is reached; archive coupons, then import this row again", s.maxActive)
+			for _, i := range take[room:] {
+				refused[i] = fmt.Sprintf("the store's cap of %d active coupons is reached; archive coupons, then import this row again", s.maxActive)
 			}
 			take = take[:room]
 		}
-		inserted, err := s.insertImported(tx, *b, take, now)
+		taken := make([]ImportRow, len(take))
+		for j, i := range take {
+			taken[j] = rows[i]
+		}
+		inserted, err := s.insertImported(tx, *b, taken, now)
 		if err != nil {
 			return err
 		}
@@ -379,15 +378,6 @@ func (s *Store) importChunk(ctx context.Context, b *Batch, cfg RunnerConfig) err
 	}
 	*b = after
 	return nil
-}
-
-func indexOfLine(rows []ImportRow, line int) int {
-	for i, r := range rows {
-		if r.Line == line {
-			return i
-		}
-	}
-	return -1
 }
 
 // readImportRows reads up to n rows of batch past the row of code key
@@ -478,19 +468,6 @@ func (s *Store) insertImported(tx *gorm.DB, b Batch, rows []ImportRow, now time.
 	if len(rows) == 0 {
 		return inserted, nil
 	}
-	// In code order, so that the indexes on the code take the chunk's
-	// codes with fewer pages; of two rows with one code the earlier line
-	// stays first, and wins (a copy: rows is the caller's).
-	rows = slices.Clone(rows)
-	slices.SortStableFunc(rows, func(a, b ImportRow) int { return strings.Compare(CodeKey(a.Code), CodeKey(b.Code)) })
-	for len(rows) > importStatement {
-		part, err := s.insertImported(tx, b, rows[:importStatement], now)
-		if err != nil {
-			return nil, err
-		}
-		maps.Copy(inserted, part)
-		rows = rows[importStatement:]
-	}
 	c := s.conn(tx)
 	var last int64
 	if !c.pg {
@@ -498,48 +475,51 @@ func (s *Store) insertImported(tx *gorm.DB, b Batch, rows []ImportRow, now time.
 			return nil, fmt.Errorf("import codes: %w", err)
 		}
 	}
-	var q strings.Builder
-	q.WriteString("INSERT INTO coupons (" + couponColumns + ", customer_id, expires_at) VALUES ")
-	args := make([]any, 0, 16*len(rows))
-	for i, r := range rows {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, r.Code, r.UTMSource, r.UTMCampaign, false, 0, 0, r.MaxUsage, r.MaxUsagePerClient, 0, b.ID, r.PromotionID, nil, now, now, r.CustomerID, r.ValidUntil)
-	}
 	// Each code's key among the usable coupons, written as the triggers
 	// that keep them write it.
 	day := "CASE WHEN expires_at IS NULL THEN -1 ELSE CAST(strftime('%s', expires_at) AS integer) / 86400 END"
 	if c.pg {
 		day = "CASE WHEN expires_at IS NULL THEN -1 ELSE floor(extract(epoch FROM expires_at) / 86400)::bigint END"
 	}
-	q.WriteString(" ON CONFLICT DO NOTHING RETURNING code, coalesce(promotion_id, 0), lower(coalesce(utm_source, '')), lower(coalesce(utm_campaign, '')), " + day)
-	rs, err := c.query(q.String(), args...)
-	if err != nil {
-		return nil, fmt.Errorf("import codes: %w", err)
-	}
+	returning := " ON CONFLICT DO NOTHING RETURNING code, coalesce(promotion_id, 0), lower(coalesce(utm_source, '')), lower(coalesce(utm_campaign, '')), " + day
 	type key struct {
 		promotion        int64
 		source, campaign string
 		day              int64
 	}
 	counts := map[key]int64{}
-	for rs.Next() {
-		var code string
-		var k key
-		if err := rs.Scan(&code, &k.promotion, &k.source, &k.campaign, &k.day); err != nil {
-			rs.Close()
+	// The rows come in code order (readImportRows), which the indexes on
+	// the code take a few pages at a time; of two rows with one code the
+	// earlier line comes first, and wins.
+	for part := range slices.Chunk(rows, importStatement) {
+		var q strings.Builder
+		q.WriteString("INSERT INTO coupons (" + couponColumns + ", customer_id, expires_at) VALUES ")
+		args := make([]any, 0, 16*len(part))
+		for i, r := range part {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, r.Code, r.UTMSource, r.UTMCampaign, false, 0, 0, r.MaxUsage, r.MaxUsagePerClient, 0, b.ID, r.PromotionID, nil, now, now, r.CustomerID, r.ValidUntil)
+		}
+		q.WriteString(returning)
+		rs, err := c.query(q.String(), args...)
+		if err != nil {
 			return nil, fmt.Errorf("import codes: %w", err)
 		}
-		inserted[CodeKey(code)] = true
-		counts[k]++
-	}
-	if err := rs.Close(); err != nil {
-		return nil, fmt.Errorf("import codes: %w", err)
-	}
-	if err := rs.Err(); err != nil {
-		return nil, fmt.Errorf("import codes: %w", err)
+		for rs.Next() {
+			var code string
+			var k key
+			if err := rs.Scan(&code, &k.promotion, &k.source, &k.campaign, &k.day); err != nil {
+				rs.Close()
+				return nil, fmt.Errorf("import codes: %w", err)
+			}
+			inserted[CodeKey(code)] = true
+			counts[k]++
+		}
+		if err := errors.Join(rs.Err(), rs.Close()); err != nil {
+			return nil, fmt.Errorf("import codes: %w", err)
+		}
 	}
 	if !c.pg {
 		// The search index's trigger leaves batch codes out.
@@ -574,7 +554,7 @@ type ImportProblem struct {
 // order, reading a page at a time (no read is held open while fn runs).
 // It fails with ErrNotFound for an id that is no import.
 func (s *Store) EachImportProblem(ctx context.Context, id int64, fn func(ImportProblem) error) error {
-	if _, err := s.importBatch(ctx, id); err != nil {
+	if _, err := s.Import(ctx, id); err != nil {
 		return err
 	}
 	line := 0
@@ -600,10 +580,6 @@ func (s *Store) EachImportProblem(ctx context.Context, id int64, fn func(ImportP
 // Import returns the import with id. It fails with ErrNotFound, also for
 // a batch of generated codes.
 func (s *Store) Import(ctx context.Context, id int64) (Batch, error) {
-	return s.importBatch(ctx, id)
-}
-
-func (s *Store) importBatch(ctx context.Context, id int64) (Batch, error) {
 	var b Batch
 	err := s.db.WithContext(ctx).Where("id = ? AND kind = ?", id, BatchImport).Take(&b).Error
 	if err != nil {

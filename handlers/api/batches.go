@@ -124,10 +124,17 @@ func batchJSON(b models.Batch, shapeCodes int64, now time.Time) batchOut {
 		out.Describe, out.CodeLength, out.Keyspace = f.Describe(), f.CodeLength(), f.Keyspace().String()
 		out.GuessProbability = f.GuessProbability(shapeCodes)
 	}
+	out.Progress = progressJSON(b, now)
+	return out
+}
+
+// progressJSON is b's progress at now as the API answers it: of a
+// batch, the codes made; of an import, the rows done.
+func progressJSON(b models.Batch, now time.Time) progressOut {
 	p := b.Progress(now)
-	out.Progress = progressOut{Percent: roundTo(100*p.Fraction, 2), PerSecond: roundTo(p.PerSec, 0), ElapsedSeconds: roundTo(p.Elapsed.Seconds(), 3)}
+	out := progressOut{Percent: roundTo(100*p.Fraction, 2), PerSecond: roundTo(p.PerSec, 0), ElapsedSeconds: roundTo(p.Elapsed.Seconds(), 3)}
 	if p.Left > 0 {
-		out.Progress.SecondsLeft = new(roundTo(p.Left.Seconds(), 1))
+		out.SecondsLeft = new(roundTo(p.Left.Seconds(), 1))
 	}
 	return out
 }

@@ -65,15 +65,9 @@ type importLinks struct {
 }
 
 func importJSON(b models.Batch, now time.Time) importOut {
-	out := importOut{ID: b.ID, Status: b.Status, FileName: b.FileName, Rows: b.Quantity, Imported: b.Generated, Rejected: b.Rejected,
-		Error: b.Error, CreatedBy: b.CreatedBy, CreatedAt: b.CreatedAt.UTC(), StartedAt: utcPtr(b.StartedAt), FinishedAt: utcPtr(b.FinishedAt),
+	return importOut{ID: b.ID, Status: b.Status, FileName: b.FileName, Rows: b.Quantity, Imported: b.Generated, Rejected: b.Rejected,
+		Error: b.Error, Progress: progressJSON(b, now), CreatedBy: b.CreatedBy, CreatedAt: b.CreatedAt.UTC(), StartedAt: utcPtr(b.StartedAt), FinishedAt: utcPtr(b.FinishedAt),
 		Links: importLinks{Self: fmt.Sprintf("/api/imports/%d", b.ID), Errors: fmt.Sprintf("/api/imports/%d/errors.csv", b.ID)}}
-	p := b.Progress(now)
-	out.Progress = progressOut{Percent: roundTo(100*p.Fraction, 2), PerSecond: roundTo(p.PerSec, 0), ElapsedSeconds: roundTo(p.Elapsed.Seconds(), 3)}
-	if p.Left > 0 {
-		out.Progress.SecondsLeft = new(roundTo(p.Left.Seconds(), 1))
-	}
-	return out
 }
 
 // previewOut is what a file would give.
