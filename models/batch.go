@@ -32,15 +32,12 @@ type Batch struct {
 	ID int64 `gorm:"primaryKey"`
 	// Kind is BatchGenerate (codes made from a format) or BatchImport
 	// (codes read from a file; Generated counts the rows imported,
-	// Rejected the rows refused, NextBucket the last line done).
-	Kind     string `gorm:"not null;default:generate"`
-	Rejected int    `gorm:"not null;default:0"`
-	FileName string `gorm:"not null;default:''"`
-	// ImportCursor is the last code an import has done, case-folded
-	// (its rows are taken in code order; NextBucket is the last line of
-	// that code).
-	ImportCursor string `gorm:"column:import_cursor;not null;default:''"`
-	PromotionID  *int64 `gorm:"column:promotion_id"`
+	// Rejected the rows refused, NextBucket how many of its rows sorted
+	// by code are done; see import_sort.go).
+	Kind        string `gorm:"not null;default:generate"`
+	Rejected    int    `gorm:"not null;default:0"`
+	FileName    string `gorm:"not null;default:''"`
+	PromotionID *int64 `gorm:"column:promotion_id"`
 	// BaseCode is the base code the batch's codes extend (a request for
 	// several codes generated from one base code), or the format's
 	// prefix.

@@ -339,7 +339,7 @@ func (s *Store) CancelBatch(ctx context.Context, id int64) (Batch, error) {
 		// An import's rows still to do go; the refused ones stay for
 		// its report.
 		if b.Kind == BatchImport {
-			if err := tx.Exec("DELETE FROM import_rows WHERE batch_id = ? AND problem = ''", id).Error; err != nil {
+			if err := tx.Exec("DELETE FROM import_chunks WHERE batch_id = ?", id).Error; err != nil {
 				return err
 			}
 		}

@@ -85,7 +85,7 @@ func (s *Store) StartUpload(ctx context.Context, file io.Reader) (int64, error) 
 	if err := s.write(ctx, func(tx *gorm.DB) error { return tx.Create(&b).Error }); err != nil {
 		return 0, err
 	}
-	_, err = s.uploadRows(ctx, b.ID, ir)
+	_, _, err = s.uploadRows(ctx, b.ID, ir)
 	return b.ID, err
 }
 
@@ -94,4 +94,15 @@ func (s *Store) ExpireUpload(ctx context.Context, id int64, at time.Time) error 
 	return s.write(ctx, func(tx *gorm.DB) error {
 		return tx.Model(&Batch{}).Where("id = ?", id).Update("lease_until", at).Error
 	})
+}
+
+// SortImportsBy has s's uploads sort run rows in memory at once, so that
+// a small file takes the path of a large one (temporary runs, merged).
+func (s *Store) SortImportsBy(run int) { s.importRun = run }
+
+// ImportChunksLeft is how many stored chunks of import id's rows wait.
+func (s *Store) ImportChunksLeft(ctx context.Context, id int64) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Raw("SELECT count(*) FROM import_chunks WHERE batch_id = ?", id).Scan(&n).Error
+	return n, err
 }

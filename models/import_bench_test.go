@@ -1,7 +1,7 @@
 package models_test
 
 import (
-	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -9,15 +9,27 @@ import (
 	"github.com/coupond/coupond/models/storetest"
 )
 
-// BenchmarkImportInProcess imports 100,000 codes through the store alone
+// BenchmarkImportInProcess imports 300,000 codes through the store alone
 // on SQLite (upload and runner), for profiles of the import's own part
 // (-cpuprofile); BenchmarkImport1M in cmd/coupond measures the whole.
 func BenchmarkImportInProcess(b *testing.B) {
-	const n = 100_000
-	// Codes in no order, as a shop's file has them: the digits of i
-	// scrambled.
-	file := importFile("code,maxUsage,utmSource", n, func(i int) string {
-		return fmt.Sprintf("IMP%016X,1,migrated", uint64(i)*0x9E3779B97F4A7C15)
+	const n = 300_000
+	// Codes of 16 random letters and digits, in no order, as a shop's
+	// file has them.
+	r := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	seen := make(map[string]bool, n)
+	file := importFile("code,maxUsage,utmSource", n, func(int) string {
+		for {
+			var code [16]byte
+			for i := range code {
+				code[i] = alphabet[r.IntN(len(alphabet))]
+			}
+			if !seen[string(code[:])] {
+				seen[string(code[:])] = true
+				return string(code[:]) + ",1,migrated"
+			}
+		}
 	})
 	for b.Loop() {
 		s := storetest.Open(b, models.DialectSQLite, models.Config{})

@@ -3,6 +3,8 @@ package models
 import (
 	"cmp"
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,35 +14,42 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 )
 
 // Importing. An import file becomes a batch of kind BatchImport in two
-// steps. The upload reads the file a chunk of rows at a time into
-// import_rows (each row already judged on its own: a bad field is its
-// problem), under a lease named uploadOwner that keeps every runner off
-// it, and only once the last row is in does the batch get its quantity
-// and lose that lease: a runner then takes it like any batch. An upload
-// that stops half way (the client went away, the server died) leaves a
-// batch of quantity 0, which the upload deletes or, if it could not, the
-// runner that finds it marks failed and empties: nothing of it is
-// imported. The runner then takes the rows a chunk at a time, each chunk
-// in one transaction under its lease: the codes that can be imported are
+// steps. The upload reads the file, judging each row on its own: a row
+// with a bad field goes to import_rows with its problem, for the report;
+// the good rows are sorted by code (import_sort.go) and kept in
+// import_chunks, a blob of importChunk rows each. All this happens under
+// a lease named uploadOwner that keeps every runner off the import, and
+// only once the last chunk is in does the batch get its quantity and
+// lose that lease: a runner then takes it like any batch. An upload that
+// stops half way (the client went away, the server died) leaves a batch
+// of quantity 0, which the upload deletes or, if it could not, the runner
+// that finds it marks failed and empties: nothing of it is imported. The
+// runner then takes the sorted rows a chunk at a time, each chunk in one
+// transaction under its lease: the codes that can be imported are
 // inserted, those taken already (by another coupon, or an earlier line)
-// are refused, and the progress is recorded, so a runner stopped at any
-// point goes on from the last chunk committed, on any instance.
+// are refused into import_rows, and the progress is recorded, so a
+// runner stopped at any point goes on from the last chunk committed, on
+// any instance.
 
 const (
 	// uploadOwner holds an import's lease while its file is uploaded.
 	uploadOwner = "(uploading)"
 	// uploadLease is how long an upload's lease lasts past each chunk.
 	uploadLease = 2 * time.Minute
-	// importChunk is how many rows one transaction writes, in statements
-	// of importStatement rows: sixteen values a row stays under SQLite's
-	// 32,766 bound values.
-	importChunk     = 2000
+	// importChunk is how many rows a stored chunk holds and one
+	// transaction of the runner imports; on PostgreSQL in statements of
+	// importStatement rows (sixteen values a row), as the refused rows
+	// are kept (eleven values a row): SQLite takes at most 32,766 bound
+	// values, PostgreSQL 65,535.
+	importChunk     = 8000
 	importStatement = 2000
+	// uploadChunks is how many chunks one transaction of the upload
+	// stores.
+	uploadChunks = 4
 )
 
 // ImportInput is a file of codes to import and its name, for people.
@@ -74,15 +83,22 @@ func (s *Store) CreateImport(ctx context.Context, in ImportInput) (Batch, error)
 	if err := s.write(ctx, func(tx *gorm.DB) error { return tx.Create(&b).Error }); err != nil {
 		return Batch{}, fmt.Errorf("import codes: %w", translate(err))
 	}
-	rows, err := s.uploadRows(ctx, b.ID, ir)
+	rows, bad, err := s.uploadRows(ctx, b.ID, ir)
 	if err == nil && rows == 0 {
 		err = Invalid(FieldFile, "has no rows under its header")
 	}
 	if err == nil {
 		err = s.write(ctx, func(tx *gorm.DB) error {
-			b.Quantity, b.LeaseOwner, b.LeaseUntil = rows, nil, nil
+			now := s.now()
+			b.Quantity, b.Rejected, b.LeaseOwner, b.LeaseUntil = rows, bad, nil, nil
+			set := map[string]any{"quantity": rows, "rejected": bad, "lease_owner": nil, "lease_until": nil, "updated_at": now}
+			if bad == rows {
+				// Nothing to import: the import is done already.
+				b.Status, b.FinishedAt = BatchDone, &now
+				set["status"], set["finished_at"], set["started_at"] = BatchDone, now, now
+			}
 			res := tx.Model(&Batch{}).Where("id = ? AND status = ? AND lease_owner = ?", b.ID, BatchPending, uploadOwner).
-				Updates(map[string]any{"quantity": rows, "lease_owner": nil, "lease_until": nil, "updated_at": s.now()})
+				Updates(set)
 			if res.Error != nil {
 				return res.Error
 			}
@@ -104,67 +120,137 @@ func (s *Store) CreateImport(ctx context.Context, in ImportInput) (Batch, error)
 	return b, nil
 }
 
-// uploadRows writes every row ir reads into import_rows for batch, a
-// chunk per transaction, renewing the upload's lease with each, and
-// returns how many it wrote.
-func (s *Store) uploadRows(ctx context.Context, batch int64, ir *ImportReader) (int, error) {
-	rows := 0
-	chunk := make([]ImportRow, 0, importChunk)
-	flush := func() error {
-		if len(chunk) == 0 {
+// uploadRows reads every row of ir into import for batch: the rows with
+// a problem into import_rows, the others sorted by code into
+// import_chunks, a few chunks per transaction, renewing the upload's
+// lease as it goes. It returns how many rows it read and how many of
+// them had a problem.
+func (s *Store) uploadRows(ctx context.Context, batch int64, ir *ImportReader) (rows, bad int, err error) {
+	renewed := s.now()
+	renew := func(tx *gorm.DB) error {
+		renewed = s.now()
+		return tx.Model(&Batch{}).Where("id = ? AND lease_owner = ?", batch, uploadOwner).
+			Update("lease_until", renewed.Add(uploadLease)).Error
+	}
+	// Reading a long file may take a while with nothing to store.
+	keep := func() error {
+		if s.now().Sub(renewed) < uploadLease/4 {
 			return nil
 		}
-		if s.dialect == DialectPostgres {
-			// COPY: one round trip for the chunk, no bound values.
-			err := s.pgTx(ctx, func(tx pgx.Tx) error {
-				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_rows"}, strings.Split(importRowColumns, ", "),
-					pgx.CopyFromSlice(len(chunk), func(i int) ([]any, error) {
-						r := chunk[i]
-						return []any{batch, r.Line, r.Code, r.MaxUsage, r.MaxUsagePerClient, r.UTMSource, r.UTMCampaign, r.PromotionID, r.CustomerID, r.ValidUntil, r.Problem}, nil
-					})); err != nil {
-					return fmt.Errorf("keep the import's rows: %w", err)
-				}
-				_, err := tx.Exec(ctx, "UPDATE batches SET lease_until = $1 WHERE id = $2 AND lease_owner = $3", s.now().Add(uploadLease), batch, uploadOwner)
-				return err
-			})
-			chunk = chunk[:0]
-			return err
+		return s.write(ctx, renew)
+	}
+	var refused []ImportRow
+	storeRefused := func() error {
+		if len(refused) == 0 {
+			return nil
 		}
-		// In code order, for the index the runner reads them by; their
-		// lines are all past the table's last, wherever they go.
-		slices.SortFunc(chunk, func(a, b ImportRow) int { return strings.Compare(a.Code, b.Code) })
 		err := s.writeBulk(ctx, func(tx *gorm.DB) error {
-			if err := insertImportRows(s.conn(tx), batch, chunk); err != nil {
+			if err := insertImportRows(s.conn(tx), batch, refused); err != nil {
 				return err
 			}
-			return tx.Model(&Batch{}).Where("id = ? AND lease_owner = ?", batch, uploadOwner).
-				Update("lease_until", s.now().Add(uploadLease)).Error
+			return renew(tx)
 		})
-		chunk = chunk[:0]
+		refused = refused[:0]
 		return err
 	}
+	sorter := &importSorter{run: cmp.Or(s.importRun, sortRun)}
+	defer sorter.close()
 	for {
 		row, err := ir.Next()
 		if errors.Is(err, io.EOF) {
-			return rows, flush()
+			break
 		}
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if rows++; rows > MaxImportRows {
-			return 0, Invalid(FieldFile, fmt.Sprintf("has more than %d rows; split it into several imports", MaxImportRows))
+			return 0, 0, Invalid(FieldFile, fmt.Sprintf("has more than %d rows; split it into several imports", MaxImportRows))
 		}
-		if chunk = append(chunk, row); len(chunk) == importChunk {
-			if err := flush(); err != nil {
-				return 0, err
+		if row.Problem != "" {
+			bad++
+			if refused = append(refused, row); len(refused) == importChunk {
+				if err := storeRefused(); err != nil {
+					return 0, 0, err
+				}
 			}
-			s.settleWAL(ctx)
+			continue
+		}
+		if err := sorter.add(row); err != nil {
+			return 0, 0, err
+		}
+		if rows%importChunk == 0 {
+			if err := keep(); err != nil {
+				return 0, 0, err
+			}
 		}
 	}
+	if err := storeRefused(); err != nil {
+		return 0, 0, err
+	}
+	// The sorted rows, a chunk at a time.
+	type chunk struct {
+		first int
+		data  []byte
+	}
+	var chunks []chunk
+	storeChunks := func() error {
+		if len(chunks) == 0 {
+			return nil
+		}
+		var q strings.Builder
+		q.WriteString("INSERT INTO import_chunks (batch_id, first, data) VALUES ")
+		args := make([]any, 0, 3*len(chunks))
+		for i, c := range chunks {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?)")
+			args = append(args, batch, c.first, c.data)
+		}
+		err := s.writeBulk(ctx, func(tx *gorm.DB) error {
+			if _, err := s.conn(tx).exec(q.String(), args...); err != nil {
+				return fmt.Errorf("keep the import's rows: %w", err)
+			}
+			return renew(tx)
+		})
+		chunks = chunks[:0]
+		s.settleWAL(ctx)
+		return err
+	}
+	sorted := 0
+	var data []byte
+	err = sorter.each(func(r *ImportRow) error {
+		var err error
+		if data, err = appendImportRow(data, r); err != nil {
+			return err
+		}
+		if sorted++; sorted%importChunk == 0 {
+			chunks = append(chunks, chunk{first: sorted - importChunk, data: data})
+			data = nil
+			if len(chunks) == uploadChunks {
+				return storeChunks()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(data) > 0 {
+		chunks = append(chunks, chunk{first: sorted - sorted%importChunk, data: data})
+	}
+	if err := storeChunks(); err != nil {
+		return 0, 0, err
+	}
+	return rows, bad, nil
 }
 
-// insertImportRows writes rows of batch, importStatement to a statement.
+// insertImportRows writes rows of batch, with their problems, to
+// import_rows, importStatement to a statement.
 func insertImportRows(c conn, batch int64, rows []ImportRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
 	for len(rows) > importStatement {
 		if err := insertImportRows(c, batch, rows[:importStatement]); err != nil {
 			return err
@@ -193,7 +279,7 @@ func (s *Store) dropImport(batch int64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := s.write(ctx, func(tx *gorm.DB) error {
-		if err := tx.Exec("DELETE FROM import_rows WHERE batch_id = ?", batch).Error; err != nil {
+		if err := deleteImportRows(tx, batch); err != nil {
 			return err
 		}
 		return tx.Exec("DELETE FROM batches WHERE id = ? AND kind = ?", batch, BatchImport).Error
@@ -242,27 +328,6 @@ func (s *Store) runImport(ctx context.Context, b Batch, cfg RunnerConfig) {
 		s.settleWAL(ctx)
 	}
 	log.Info("import done", "imported", b.Generated, "rejected", b.Rejected)
-	s.clearImportedRows(ctx, b, log)
-}
-
-// clearImportedRows deletes the rows an import has imported, in runs of
-// lines (the table's order) in transactions of their own, once it is
-// done: deleting each chunk's rows as it went would touch a page per row,
-// the rows being taken in the order of their codes. The refused rows stay
-// for the report. A run left undone (the server stopped) leaves rows
-// that nothing reads.
-func (s *Store) clearImportedRows(ctx context.Context, b Batch, log *slog.Logger) {
-	const run = 20_000
-	for from := 0; from <= b.Quantity+1 && ctx.Err() == nil; from += run {
-		err := s.writeBulk(ctx, func(tx *gorm.DB) error {
-			return tx.Exec("DELETE FROM import_rows WHERE batch_id = ? AND line > ? AND line <= ? AND problem = ''", b.ID, from, from+run).Error
-		})
-		if err != nil {
-			log.Warn("delete the imported rows of an import", "err", err)
-			return
-		}
-		s.settleWAL(ctx)
-	}
 }
 
 var (
@@ -286,11 +351,17 @@ func (s *Store) settleWAL(ctx context.Context) {
 func (s *Store) clearImportRows(batch int64, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := s.write(ctx, func(tx *gorm.DB) error {
-		return tx.Exec("DELETE FROM import_rows WHERE batch_id = ?", batch).Error
-	}); err != nil {
+	if err := s.write(ctx, func(tx *gorm.DB) error { return deleteImportRows(tx, batch) }); err != nil {
 		log.Error("delete the rows of an import", "err", err)
 	}
+}
+
+// deleteImportRows deletes every row of import batch, refused or to do.
+func deleteImportRows(tx *gorm.DB, batch int64) error {
+	if err := tx.Exec("DELETE FROM import_chunks WHERE batch_id = ?", batch).Error; err != nil {
+		return err
+	}
+	return tx.Exec("DELETE FROM import_rows WHERE batch_id = ?", batch).Error
 }
 
 // importChunk imports the next chunk of b's rows in one transaction and
@@ -302,13 +373,27 @@ func (s *Store) importChunk(ctx context.Context, b *Batch, cfg RunnerConfig) err
 	err := s.writeBulk(ctx, func(tx *gorm.DB) error {
 		after = *b
 		c := s.conn(tx)
-		rows, err := readImportRows(c, b.ID, b.ImportCursor, b.NextBucket, cmp.Or(cfg.Chunk, importChunk))
-		if err != nil {
-			return err
-		}
-		if len(rows) == 0 {
+		// NextBucket rows of the sorted file are done; the chunk that
+		// holds the next one starts at first.
+		var first int
+		var data []byte
+		err := c.queryRow("SELECT first, data FROM import_chunks WHERE batch_id = ? AND first <= ? ORDER BY first DESC LIMIT 1", b.ID, b.NextBucket).
+			Scan(&first, &data)
+		if errors.Is(err, sql.ErrNoRows) {
 			return errImportRowsMissing
 		}
+		if err != nil {
+			return fmt.Errorf("read the import's rows: %w", err)
+		}
+		all, err := readImportRows(data)
+		if err != nil {
+			return fmt.Errorf("read the import's rows: %w", err)
+		}
+		if b.NextBucket-first >= len(all) {
+			return errImportRowsMissing
+		}
+		rows := all[b.NextBucket-first:]
+		rows = rows[:min(len(rows), cmp.Or(cfg.Chunk, importChunk))]
 		now := s.now()
 		refused, err := s.judgeImportRows(tx, rows)
 		if err != nil {
@@ -334,36 +419,44 @@ func (s *Store) importChunk(ctx context.Context, b *Batch, cfg RunnerConfig) err
 		for j, i := range take {
 			taken[j] = rows[i]
 		}
-		inserted, err := s.insertImported(tx, *b, taken, now)
+		ok, err := s.insertImported(tx, *b, taken, now)
 		if err != nil {
 			return err
 		}
-		imported := 0
+		inserted := make([]bool, len(rows))
+		for j, i := range take {
+			inserted[i] = ok[j]
+		}
+		var problems []ImportRow
 		for i, r := range rows {
 			switch {
 			case refused[i] != "":
-			case inserted[CodeKey(r.Code)]:
-				imported++
-				delete(inserted, CodeKey(r.Code))
+			case inserted[i]:
 				continue
 			default:
 				refused[i] = "a coupon with this code exists already (codes are compared ignoring case), or an earlier line of the file has it"
 			}
-			if _, err := c.exec("UPDATE import_rows SET problem = ? WHERE batch_id = ? AND line = ?", refused[i], b.ID, r.Line); err != nil {
-				return fmt.Errorf("record a refused row: %w", err)
+			r.Problem = refused[i]
+			problems = append(problems, r)
+		}
+		if err := insertImportRows(c, b.ID, problems); err != nil {
+			return fmt.Errorf("record the refused rows: %w", err)
+		}
+		if b.NextBucket+len(rows) == first+len(all) {
+			if _, err := c.exec("DELETE FROM import_chunks WHERE batch_id = ? AND first = ?", b.ID, first); err != nil {
+				return fmt.Errorf("delete an imported chunk: %w", err)
 			}
 		}
-		last := rows[len(rows)-1]
-		after.Generated += imported
-		after.Rejected += len(rows) - imported
-		after.ImportCursor, after.NextBucket = strings.ToLower(last.Code), last.Line
+		after.Generated += len(rows) - len(problems)
+		after.Rejected += len(problems)
+		after.NextBucket += len(rows)
 		owner, until := &cfg.Owner, new(now.Add(cfg.Lease))
 		var finished *time.Time
 		if after.Generated+after.Rejected >= b.Quantity {
 			after.Status, finished, owner, until = BatchDone, &now, nil, nil
 		}
-		one, err := c.execOne("UPDATE batches SET generated = ?, rejected = ?, import_cursor = ?, next_bucket = ?, status = ?, finished_at = ?, lease_owner = ?, lease_until = ?, updated_at = ? WHERE id = ? AND status = ? AND lease_owner = ?",
-			after.Generated, after.Rejected, after.ImportCursor, after.NextBucket, after.Status, finished, owner, until, now, b.ID, BatchRunning, cfg.Owner)
+		one, err := c.execOne("UPDATE batches SET generated = ?, rejected = ?, next_bucket = ?, status = ?, finished_at = ?, lease_owner = ?, lease_until = ?, updated_at = ? WHERE id = ? AND status = ? AND lease_owner = ?",
+			after.Generated, after.Rejected, after.NextBucket, after.Status, finished, owner, until, now, b.ID, BatchRunning, cfg.Owner)
 		switch {
 		case err != nil:
 			return fmt.Errorf("record progress: %w", err)
@@ -378,29 +471,6 @@ func (s *Store) importChunk(ctx context.Context, b *Batch, cfg RunnerConfig) err
 	}
 	*b = after
 	return nil
-}
-
-// readImportRows reads up to n rows of batch past the row of code key
-// and line, in the order of their codes (case-folded, as the database
-// folds them) and, for one code, of their lines.
-func readImportRows(c conn, batch int64, key string, line, n int) ([]ImportRow, error) {
-	rs, err := c.query("SELECT line, code, max_usage, max_usage_per_client, utm_source, utm_campaign, promotion_id, customer_id, expires_at, problem FROM import_rows"+
-		// The first condition lets the index seek; the row value alone
-		// would have it read the batch's rows from the start.
-		" WHERE batch_id = ? AND lower(code) >= ? AND (lower(code), line) > (?, ?) ORDER BY lower(code), line LIMIT ?", batch, key, key, line, n)
-	if err != nil {
-		return nil, fmt.Errorf("read the import's rows: %w", err)
-	}
-	defer rs.Close()
-	var rows []ImportRow
-	for rs.Next() {
-		var r ImportRow
-		if err := rs.Scan(&r.Line, &r.Code, &r.MaxUsage, &r.MaxUsagePerClient, &r.UTMSource, &r.UTMCampaign, &r.PromotionID, &r.CustomerID, &r.ValidUntil, &r.Problem); err != nil {
-			return nil, fmt.Errorf("read the import's rows: %w", err)
-		}
-		rows = append(rows, r)
-	}
-	return rows, rs.Err()
 }
 
 // judgeImportRows returns, for each of rows, why it cannot be imported:
@@ -459,73 +529,28 @@ func (s *Store) importRoom(tx *gorm.DB, n int) (int, error) {
 	return 0, err
 }
 
-// insertImported inserts the coupons of rows, skipping codes taken, and
-// returns the keys of the codes it inserted. The codes are b's (batch_id),
-// indexed for search and counted among the usable coupons in the same
-// transaction, as a generated batch's are.
-func (s *Store) insertImported(tx *gorm.DB, b Batch, rows []ImportRow, now time.Time) (map[string]bool, error) {
-	inserted := map[string]bool{}
+// insertImported inserts the coupons of rows, which come in code order
+// (the indexes on the code then take them a few pages at a time),
+// skipping codes taken, and reports for each row whether its coupon was
+// inserted; of two rows with one code the earlier line, which comes
+// first, is the one inserted. The codes are b's (batch_id), indexed for
+// search and counted among the usable coupons in the same transaction,
+// as a generated batch's are.
+func (s *Store) insertImported(tx *gorm.DB, b Batch, rows []ImportRow, now time.Time) ([]bool, error) {
 	if len(rows) == 0 {
-		return inserted, nil
+		return nil, nil
 	}
 	c := s.conn(tx)
-	var last int64
-	if !c.pg {
-		if err := c.queryRow("SELECT coalesce(max(id), 0) FROM coupons").Scan(&last); err != nil {
-			return nil, fmt.Errorf("import codes: %w", err)
-		}
-	}
-	// Each code's key among the usable coupons, written as the triggers
-	// that keep them write it.
-	day := "CASE WHEN expires_at IS NULL THEN -1 ELSE CAST(strftime('%s', expires_at) AS integer) / 86400 END"
+	var counts map[importCount]int64
+	var inserted []bool
+	var err error
 	if c.pg {
-		day = "CASE WHEN expires_at IS NULL THEN -1 ELSE floor(extract(epoch FROM expires_at) / 86400)::bigint END"
+		inserted, counts, err = insertImportedPostgres(c, b, rows, now)
+	} else {
+		inserted, counts, err = insertImportedSQLite(c, b, rows, now)
 	}
-	returning := " ON CONFLICT DO NOTHING RETURNING code, coalesce(promotion_id, 0), lower(coalesce(utm_source, '')), lower(coalesce(utm_campaign, '')), " + day
-	type key struct {
-		promotion        int64
-		source, campaign string
-		day              int64
-	}
-	counts := map[key]int64{}
-	// The rows come in code order (readImportRows), which the indexes on
-	// the code take a few pages at a time; of two rows with one code the
-	// earlier line comes first, and wins.
-	for part := range slices.Chunk(rows, importStatement) {
-		var q strings.Builder
-		q.WriteString("INSERT INTO coupons (" + couponColumns + ", customer_id, expires_at) VALUES ")
-		args := make([]any, 0, 16*len(part))
-		for i, r := range part {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, r.Code, r.UTMSource, r.UTMCampaign, false, 0, 0, r.MaxUsage, r.MaxUsagePerClient, 0, b.ID, r.PromotionID, nil, now, now, r.CustomerID, r.ValidUntil)
-		}
-		q.WriteString(returning)
-		rs, err := c.query(q.String(), args...)
-		if err != nil {
-			return nil, fmt.Errorf("import codes: %w", err)
-		}
-		for rs.Next() {
-			var code string
-			var k key
-			if err := rs.Scan(&code, &k.promotion, &k.source, &k.campaign, &k.day); err != nil {
-				rs.Close()
-				return nil, fmt.Errorf("import codes: %w", err)
-			}
-			inserted[CodeKey(code)] = true
-			counts[k]++
-		}
-		if err := errors.Join(rs.Err(), rs.Close()); err != nil {
-			return nil, fmt.Errorf("import codes: %w", err)
-		}
-	}
-	if !c.pg {
-		// The search index's trigger leaves batch codes out.
-		if _, err := c.exec("INSERT INTO coupon_search (rowid, code) SELECT id, code FROM coupons WHERE id > ? AND batch_id = ?", last, b.ID); err != nil {
-			return nil, fmt.Errorf("index the imported codes for search: %w", err)
-		}
+	if err != nil {
+		return nil, err
 	}
 	exec := func(q string, args ...any) (int64, error) {
 		res, err := c.exec(q, args...)
@@ -540,6 +565,265 @@ func (s *Store) insertImported(tx *gorm.DB, b Batch, rows []ImportRow, now time.
 		}
 	}
 	return inserted, nil
+}
+
+// importCount is the key of imported codes among the usable coupons
+// (countCodes folds the tags' case).
+type importCount struct {
+	promotion        int64
+	source, campaign string
+	day              int64
+}
+
+// importReturning has an insert of imported codes return each code
+// inserted and its importCount, computed as the triggers that keep the
+// counts compute it.
+func importReturning(pg bool) string {
+	day := "CASE WHEN expires_at IS NULL THEN -1 ELSE CAST(strftime('%s', expires_at) AS integer) / 86400 END"
+	if pg {
+		day = "CASE WHEN expires_at IS NULL THEN -1 ELSE floor(extract(epoch FROM expires_at) / 86400)::bigint END"
+	}
+	return " ON CONFLICT DO NOTHING RETURNING code, coalesce(promotion_id, 0), coalesce(utm_source, ''), coalesce(utm_campaign, ''), " + day
+}
+
+// returned reads what an insert with importReturning returned into
+// counts and keys (how many coupons of each code key were inserted).
+func returned(rs *sql.Rows, err error, keys map[string]int, counts map[importCount]int64) error {
+	if err != nil {
+		return fmt.Errorf("import codes: %w", err)
+	}
+	for rs.Next() {
+		var code string
+		var k importCount
+		if err := rs.Scan(&code, &k.promotion, &k.source, &k.campaign, &k.day); err != nil {
+			rs.Close()
+			return fmt.Errorf("import codes: %w", err)
+		}
+		keys[CodeKey(code)]++
+		counts[k]++
+	}
+	if err := errors.Join(rs.Err(), rs.Close()); err != nil {
+		return fmt.Errorf("import codes: %w", err)
+	}
+	return nil
+}
+
+// insertedRows tells, for each of rows, whether its coupon was inserted,
+// keys being the code keys inserted (the first row of a key takes it).
+func insertedRows(rows []ImportRow, keys map[string]int) []bool {
+	inserted := make([]bool, len(rows))
+	for i, r := range rows {
+		k := CodeKey(r.Code)
+		if keys[k] > 0 {
+			inserted[i] = true
+			keys[k]--
+		}
+	}
+	return inserted
+}
+
+// insertImportedPostgres inserts rows in statements of importStatement
+// rows.
+func insertImportedPostgres(c conn, b Batch, rows []ImportRow, now time.Time) ([]bool, map[importCount]int64, error) {
+	keys, counts := map[string]int{}, map[importCount]int64{}
+	for part := range slices.Chunk(rows, importStatement) {
+		var q strings.Builder
+		q.WriteString("INSERT INTO coupons (" + couponColumns + ", customer_id, expires_at) VALUES ")
+		args := make([]any, 0, 16*len(part))
+		for i, r := range part {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, r.Code, r.UTMSource, r.UTMCampaign, false, 0, 0, r.MaxUsage, r.MaxUsagePerClient, 0, b.ID, r.PromotionID, nil, now, now, r.CustomerID, r.ValidUntil)
+		}
+		q.WriteString(importReturning(true))
+		rs, err := c.query(q.String(), args...)
+		if err := returned(rs, err, keys, counts); err != nil {
+			return nil, nil, err
+		}
+	}
+	return insertedRows(rows, keys), counts, nil
+}
+
+// Inserting imported codes on SQLite. The rows travel as JSON, which
+// the statement takes apart: one bound value rather than sixteen a row
+// (each bound value is a cgo call). Most files give many rows the same
+// values but the code (the same uses, tags, no customer): the codes of
+// those rows travel as a JSON array of strings and the values they share
+// are bound once (importShared), without RETURNING: SQLite reads these
+// at half the cost of an array per row (importRows), which is the way
+// for a chunk whose rows share too little.
+const (
+	importShared = "INSERT INTO coupons (" + couponColumns + ", customer_id, expires_at)" +
+		" SELECT value, ?4, ?5, false, 0, 0, ?6, ?7, 0, ?2, ?8, NULL, ?3, ?3, ?9, ?10" +
+		// The WHERE lets the parser take the ON CONFLICT that follows.
+		" FROM json_each(?1) WHERE true ON CONFLICT DO NOTHING"
+	importRows = "INSERT INTO coupons (" + couponColumns + ", customer_id, expires_at)" +
+		" SELECT value ->> 0, value ->> 1, value ->> 2, false, 0, 0, value ->> 3, value ->> 4, 0, ?2, value ->> 5, NULL, ?3, ?3, value ->> 6, value ->> 7" +
+		" FROM json_each(?1) WHERE true"
+	// importGroups is how many sets of shared values a chunk may have
+	// for importShared.
+	importGroups = 8
+)
+
+// importShares is a set of values rows share but their codes.
+type importShares struct {
+	source, campaign, customer, until *string
+	uses, perCustomer                 int
+	promotion                         *int64
+}
+
+func (a importShares) same(b importShares) bool {
+	return a.uses == b.uses && a.perCustomer == b.perCustomer && equalPtr(a.source, b.source) && equalPtr(a.campaign, b.campaign) &&
+		equalPtr(a.customer, b.customer) && equalPtr(a.until, b.until) && equalPtr(a.promotion, b.promotion)
+}
+
+// equalPtr reports whether a and b are both absent or both the same
+// value.
+func equalPtr[T comparable](a, b *T) bool {
+	return a == b || a != nil && b != nil && *a == *b
+}
+
+// sqliteTime is how the SQLite driver writes a time.
+const sqliteTime = "2006-01-02 15:04:05.999999999-07:00"
+
+// insertImportedSQLite inserts rows with importShared, a statement for
+// each set of values rows share, or all with importRows when they share
+// too little, and indexes them for search.
+func insertImportedSQLite(c conn, b Batch, rows []ImportRow, now time.Time) ([]bool, map[importCount]int64, error) {
+	var last int64
+	if err := c.queryRow("SELECT coalesce(max(id), 0) FROM coupons").Scan(&last); err != nil {
+		return nil, nil, fmt.Errorf("import codes: %w", err)
+	}
+	type group struct {
+		importShares
+		rows  []int
+		codes []string
+	}
+	var groups []*group
+	for i, r := range rows {
+		// Of two rows with one code, the earlier line (which comes
+		// first) is the one imported, whatever statement inserts first.
+		if i > 0 && compareFolded(rows[i-1].Code, r.Code) == 0 {
+			continue
+		}
+		var until *string
+		if r.ValidUntil != nil {
+			until = new(r.ValidUntil.Format(sqliteTime))
+		}
+		v := importShares{r.UTMSource, r.UTMCampaign, r.CustomerID, until, r.MaxUsage, r.MaxUsagePerClient, r.PromotionID}
+		var g *group
+		for _, h := range groups {
+			if h.same(v) {
+				g = h
+				break
+			}
+		}
+		if g == nil {
+			if len(groups) == importGroups {
+				groups = nil
+				break
+			}
+			g = &group{importShares: v}
+			groups = append(groups, g)
+		}
+		g.rows = append(g.rows, i)
+		g.codes = append(g.codes, r.Code)
+	}
+	var inserted []bool
+	counts := map[importCount]int64{}
+	if groups == nil {
+		all := make([][8]any, len(rows))
+		for i, r := range rows {
+			var until *string
+			if r.ValidUntil != nil {
+				until = new(r.ValidUntil.Format(sqliteTime))
+			}
+			all[i] = [8]any{r.Code, r.UTMSource, r.UTMCampaign, r.MaxUsage, r.MaxUsagePerClient, r.PromotionID, r.CustomerID, until}
+		}
+		data, err := json.Marshal(all)
+		if err != nil {
+			return nil, nil, fmt.Errorf("import codes: %w", err)
+		}
+		keys := map[string]int{}
+		rs, err := c.query(importRows+importReturning(false), string(data), b.ID, now)
+		if err := returned(rs, err, keys, counts); err != nil {
+			return nil, nil, err
+		}
+		inserted = insertedRows(rows, keys)
+	} else {
+		inserted = make([]bool, len(rows))
+		for _, g := range groups {
+			data, err := json.Marshal(g.codes)
+			if err != nil {
+				return nil, nil, fmt.Errorf("import codes: %w", err)
+			}
+			var before int64
+			if err := c.queryRow("SELECT coalesce(max(id), 0) FROM coupons").Scan(&before); err != nil {
+				return nil, nil, fmt.Errorf("import codes: %w", err)
+			}
+			res, err := c.exec(importShared, string(data), b.ID, now, g.source, g.campaign, g.uses, g.perCustomer, g.promotion, g.customer, g.until)
+			if err != nil {
+				return nil, nil, fmt.Errorf("import codes: %w", err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return nil, nil, fmt.Errorf("import codes: %w", err)
+			}
+			if n == 0 {
+				continue
+			}
+			// The group's codes share their key among the usable
+			// coupons; its day as the triggers compute it.
+			k := importCount{promotion: valueOr(g.promotion, 0), source: valueOr(g.source, ""), campaign: valueOr(g.campaign, ""), day: -1}
+			if g.until != nil {
+				if err := c.queryRow("SELECT CAST(strftime('%s', ?) AS integer) / 86400", *g.until).Scan(&k.day); err != nil {
+					return nil, nil, fmt.Errorf("import codes: %w", err)
+				}
+			}
+			counts[k] += n
+			if int(n) == len(g.rows) {
+				for _, i := range g.rows {
+					inserted[i] = true
+				}
+				continue
+			}
+			// Some codes were taken: which were inserted.
+			keys := map[string]int{}
+			found, err := c.query("SELECT code FROM coupons WHERE id > ?", before)
+			if err != nil {
+				return nil, nil, fmt.Errorf("import codes: %w", err)
+			}
+			for found.Next() {
+				var code string
+				if err := found.Scan(&code); err != nil {
+					found.Close()
+					return nil, nil, fmt.Errorf("import codes: %w", err)
+				}
+				keys[CodeKey(code)]++
+			}
+			if err := errors.Join(found.Err(), found.Close()); err != nil {
+				return nil, nil, fmt.Errorf("import codes: %w", err)
+			}
+			for _, i := range g.rows {
+				inserted[i] = keys[CodeKey(rows[i].Code)] > 0
+			}
+		}
+	}
+	// The search index's trigger leaves batch codes out.
+	if _, err := c.exec("INSERT INTO coupon_search (rowid, code) SELECT id, code FROM coupons WHERE id > ? AND batch_id = ?", last, b.ID); err != nil {
+		return nil, nil, fmt.Errorf("index the imported codes for search: %w", err)
+	}
+	return inserted, counts, nil
+}
+
+// valueOr is *p, or or when p is nil.
+func valueOr[T any](p *T, or T) T {
+	if p == nil {
+		return or
+	}
+	return *p
 }
 
 // ImportProblem is a row an import refused: its line in the file, its

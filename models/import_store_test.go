@@ -60,6 +60,9 @@ func TestImportingFiftyThousandCodesWithBadRows(t *testing.T) {
 			t.Fatal(err)
 		}
 		const n = 50_000
+		// Sorted a few thousand rows at a time, as a file of millions
+		// is: the runs go to temporary files and are merged.
+		s.SortImportsBy(3_000)
 		bad := map[int]string{} // line → a word of its problem
 		file := importFile("Code,Max Uses,utm_source,customerId", n, func(i int) string {
 			line := i + 2
@@ -112,6 +115,9 @@ func TestImportingFiftyThousandCodesWithBadRows(t *testing.T) {
 		var left int
 		if err := s.EachImportProblem(ctx, b.ID, func(models.ImportProblem) error { left++; return nil }); err != nil || left != len(bad) {
 			t.Errorf("rows kept for the report: %d %v", left, err)
+		}
+		if chunks, err := s.ImportChunksLeft(ctx, b.ID); err != nil || chunks != 0 {
+			t.Errorf("%d chunks of rows left after the import (%v)", chunks, err)
 		}
 		if page, err := s.ListBatches(ctx, models.BatchFilter{}); err != nil || len(page.Batches) != 0 {
 			t.Errorf("the list of generated batches shows %d batches (%v); imports are not among them", len(page.Batches), err)
@@ -170,6 +176,85 @@ func TestImportedCodesAreCountedAndFound(t *testing.T) {
 		}
 		if c, err := s.Coupon(ctx, "shop-1"); err != nil || c.MaxUsage != models.DefaultImportMaxUsage {
 			t.Errorf("a row without maxUsage: %+v %v", c, err)
+		}
+	})
+}
+
+// Rows that share their values but the code are inserted a set of
+// values at a time, and rows that share little one by one: either way a
+// code taken already is refused, of two lines with one code the earlier
+// wins even when the later one's values come first, and the codes are
+// counted among the usable ones by their own tags and ends.
+func TestImportRowsThatShareTheirValues(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, models.Config{}, func(t *testing.T, s *models.Store) {
+		ctx := t.Context()
+		spec, err := models.PromotionInput{Name: "Shop", Status: models.PromotionActive, UTMSource: new("shop"), DiscountType: models.DiscountPercent, DiscountValue: "5"}.Validate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreatePromotion(ctx, spec); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateCoupon(ctx, models.CouponSpec{Code: "SHARE-00010"}); err != nil {
+			t.Fatal(err)
+		}
+		const n = 2000
+		soon := time.Now().AddDate(0, 0, 3).UTC().Format(time.DateOnly)
+		// Eight sets of values (uses, source, end) over most rows; the
+		// last 200 rows each name a customer of their own.
+		file := importFile("code,maxUsage,utmSource,validUntil,customerId", n, func(i int) string {
+			switch {
+			case i == 1500:
+				// SHARE-00020 again, with the values of the chunk's
+				// first row, whose set is inserted first.
+				return "share-00020,1,Shop," + soon + ","
+			case i >= n-200:
+				return fmt.Sprintf("SHARE-%05d,1,shop,,cust-%d", i, i)
+			}
+			until := ""
+			if i%3 == 0 {
+				until = soon
+			}
+			return fmt.Sprintf("SHARE-%05d,%d,%s,%s,", i, 1+i%2, []string{"Shop", "shop"}[i/2%2], until)
+		})
+		b := importAll(t, s, file, models.RunnerConfig{Chunk: 700})
+		if b.Generated != n-2 || b.Rejected != 2 {
+			t.Fatalf("imported %d, refused %d; want %d, 2", b.Generated, b.Rejected, n-2)
+		}
+		got := problems(t, s, b.ID)
+		for _, line := range []int{12, 1502} {
+			if p := got[line]; !strings.Contains(p.Problem, "exists already") {
+				t.Errorf("line %d: %+v, want a code that exists already", line, p)
+			}
+		}
+		if c, err := s.Coupon(ctx, "SHARE-00020"); err != nil || c.Code != "SHARE-00020" || c.UTMSource == nil || *c.UTMSource != "Shop" || c.ExpiresAt != nil {
+			t.Errorf("SHARE-00020 = %+v (%v), want line 22's: source Shop, no end", c, err)
+		}
+		if c, err := s.Coupon(ctx, "SHARE-01999"); err != nil || c.CustomerID == nil || *c.CustomerID != "cust-1999" {
+			t.Errorf("SHARE-01999 = %+v (%v), want customer cust-1999", c, err)
+		}
+		states := checkStates(t, s, time.Now(), "after the import")
+		if states["SHARE-00003"] != models.CouponActive || states["SHARE-00001"] != models.CouponActive {
+			t.Errorf("SHARE-00003 is %s, SHARE-00001 %s; want both active", states["SHARE-00003"], states["SHARE-00001"])
+		}
+		// Five days on, the codes with an end (every third of the first
+		// 1,800 lines but line 1502's, refused) are no longer counted.
+		active, withEnd := 0, 0
+		for code, st := range states {
+			if st != models.CouponActive {
+				continue
+			}
+			active++
+			if c, err := s.Coupon(ctx, code); err == nil && c.ExpiresAt != nil {
+				withEnd++
+			}
+		}
+		if active != n-2 || withEnd != 599 {
+			t.Errorf("%d active codes, %d of them with an end; want %d, 599", active, withEnd, n-2)
+		}
+		if got, err := s.ActiveCoupons(ctx, time.Now().AddDate(0, 0, 5)); err != nil || got != int64(active-withEnd) {
+			t.Errorf("five days on, %d active coupons (%v), want %d", got, err, active-withEnd)
 		}
 	})
 }

@@ -107,6 +107,9 @@ type Store struct {
 	// that it costs as much as one that does.
 	dummyHash func() []byte
 	observer  Observer
+	// importRun, when set (by tests), is how many rows an upload sorts
+	// in memory at once instead of sortRun.
+	importRun int
 	// log receives what the store reports of itself.
 	log *slog.Logger
 }

@@ -1,0 +1,109 @@
+package models
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Every field of a row comes back from its record as it went in, the
+// absent ones absent, and a valid-until keeps its instant and offset.
+func TestAnImportRowSurvivesItsRecord(t *testing.T) {
+	berlin := time.FixedZone("CET", 3600)
+	rows := []ImportRow{
+		{Line: 2, Code: "A"},
+		{Line: 1 << 40, Code: strings.Repeat("Z", 64), MaxUsage: 1_000_000, MaxUsagePerClient: -1,
+			UTMSource: new("shop"), UTMCampaign: new(""), PromotionID: new(int64(42)), CustomerID: new("email:ana@example.com"),
+			ValidUntil: new(time.Date(2027, 1, 31, 23, 59, 59, 0, berlin))},
+	}
+	var blob []byte
+	for i := range rows {
+		var err error
+		if blob, err = appendImportRow(blob, &rows[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := readImportRows(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(rows) {
+		t.Fatalf("%d rows back, want %d", len(got), len(rows))
+	}
+	for i := range rows {
+		want, back := rows[i], got[i]
+		if want.ValidUntil != nil {
+			if back.ValidUntil == nil || !back.ValidUntil.Equal(*want.ValidUntil) || back.ValidUntil.Format(time.RFC3339) != want.ValidUntil.Format(time.RFC3339) {
+				t.Errorf("row %d: valid until %v, want %v", i, back.ValidUntil, want.ValidUntil)
+			}
+			want.ValidUntil, back.ValidUntil = nil, nil
+		}
+		if !reflect.DeepEqual(back, want) {
+			t.Errorf("row %d came back as %+v, want %+v", i, back, want)
+		}
+	}
+	if _, err := readImportRows(blob[:len(blob)-1]); err == nil {
+		t.Error("a cut record was read")
+	}
+}
+
+// Rows come out of the sorter in code order (ignoring case), a code's
+// lines in line order, each row once, whether they fit in memory or went
+// to temporary files, which are gone once the sorter is closed.
+func TestTheSorterOrdersRowsByCodeThenLine(t *testing.T) {
+	for _, run := range []int{100_000, 1_000, 7} {
+		t.Run(fmt.Sprint(run), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(1, uint64(run)))
+			s := &importSorter{run: run}
+			const n = 10_000
+			for line := 2; line < n+2; line++ {
+				// Few distinct codes, so lines share them, in both cases,
+				// with '_' that sorts below the letters only lower-cased.
+				code := fmt.Sprintf("%c_%03d", "aBcD"[r.IntN(4)], r.IntN(300))
+				if err := s.add(ImportRow{Line: line, Code: code, MaxUsage: line}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			files := make([]string, 0, len(s.runs))
+			for _, f := range s.runs {
+				files = append(files, f.Name())
+			}
+			if run < n && len(files) == 0 {
+				t.Fatal("nothing went to a temporary file")
+			}
+			var prev *ImportRow
+			seen := map[int]bool{}
+			err := s.each(func(row *ImportRow) error {
+				if row.MaxUsage != row.Line || seen[row.Line] {
+					return fmt.Errorf("line %d came as %+v (seen before: %v)", row.Line, row, seen[row.Line])
+				}
+				seen[row.Line] = true
+				if prev != nil {
+					pk, k := strings.ToLower(prev.Code), strings.ToLower(row.Code)
+					if pk > k || pk == k && prev.Line > row.Line {
+						return fmt.Errorf("%s line %d came after %s line %d", row.Code, row.Line, prev.Code, prev.Line)
+					}
+				}
+				p := *row
+				prev = &p
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(seen) != n {
+				t.Errorf("%d rows came out, want %d", len(seen), n)
+			}
+			s.close()
+			for _, name := range files {
+				if _, err := os.Stat(name); !os.IsNotExist(err) {
+					t.Errorf("%s is still there (%v)", name, err)
+				}
+			}
+		})
+	}
+}
