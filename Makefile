@@ -70,4 +70,4 @@ bench: build
 	COUPOND_TEST_POSTGRES="$$pg" $(GO) test -run '^$$' -bench '^BenchmarkCheckoutSideBySide$$|^BenchmarkRedemption$$|^BenchmarkRedemptionReferenceSQLite$$|^BenchmarkValidationBesideReadyz$$' -benchtime 1x -timeout 30m ./cmd/coupond/
 	COUPOND_BIN=$(CURDIR)/bin/coupond $(GO) test -run '^$$' -bench '^BenchmarkGenerate1M$$|^BenchmarkRedeemDuringGeneration$$|^BenchmarkGenerate10M$$|^BenchmarkImport1M$$' -benchtime 1x -timeout 30m ./cmd/coupond/
 	@pg=$${COUPOND_TEST_POSTGRES:-$$(.ci/postgres 2>/dev/null)}; \
-	COUPOND_TEST_POSTGRES="$$pg" COUPOND_BIN=$(CURDIR)/bin/coupond $(GO) test -run '^$$' -bench '^BenchmarkGenerate1MPostgres$$' -benchtime 1x -timeout 30m ./cmd/coupond/
+	COUPOND_TEST_POSTGRES="$$pg" COUPOND_BIN=$(CURDIR)/bin/coupond $(GO) test -run '^$$' -bench '^BenchmarkGenerate1MPostgres$$|^BenchmarkImport1MPostgres$$' -benchtime 1x -timeout 30m ./cmd/coupond/

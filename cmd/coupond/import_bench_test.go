@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/coupond/coupond/models/storetest"
 )
 
 // importCSV writes a file of n distinct codes of 16 upper-case
@@ -142,5 +144,32 @@ func BenchmarkImport1M(b *testing.B) {
 		if wal >= 64<<20 {
 			b.Errorf("the WAL peaked at %.1f MiB, past 64 MiB", float64(wal)/(1<<20))
 		}
+	}
+}
+
+// BenchmarkImport1MPostgres is BenchmarkImport1M on the local PostgreSQL
+// cluster: the import and, in the same run, the generation engine, each
+// into a fresh schema. No target is set for it; the figures show what a
+// deployment on PostgreSQL can expect.
+func BenchmarkImport1MPostgres(b *testing.B) {
+	n := benchCodes(b, 1_000_000)
+	for b.Loop() {
+		file := importCSV(b, b.TempDir(), n)
+
+		gen := startServer(b, map[string]string{"DATABASE_URL": storetest.PostgresSchemaDSN(b)}, "")
+		_, genTook := gen.generate(b, n, "")
+
+		p := startServer(b, map[string]string{"DATABASE_URL": storetest.PostgresSchemaDSN(b)}, "")
+		p.peaks()
+		took, uploaded := p.importFile(b, file, n)
+		rss, _ := p.peaks()
+
+		b.ReportMetric(took.Seconds(), "import-s")
+		b.ReportMetric(uploaded.Seconds(), "upload-s")
+		b.ReportMetric(genTook.Seconds(), "generate-s")
+		b.ReportMetric(took.Seconds()/genTook.Seconds(), "ratio")
+		b.ReportMetric(float64(rss)/(1<<20), "rss-peak-MB")
+		b.Logf("%d rows imported in %s (uploaded in %s), generated in %s (%.2f×); memory peak %.0f MB",
+			n, took.Round(time.Millisecond), uploaded.Round(time.Millisecond), genTook.Round(time.Millisecond), took.Seconds()/genTook.Seconds(), float64(rss)/(1<<20))
 	}
 }

@@ -95,6 +95,7 @@ type serveConfig struct {
 	sessionLifetime  time.Duration
 	tokenConcurrency int
 	writeWait        time.Duration
+	batchLease       time.Duration
 	guessLimit       int
 	guessWindow      time.Duration
 	terms            handlers.Terms
@@ -184,6 +185,10 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	if err != nil {
 		return cfg, err
 	}
+	batchLease, err := envDuration("COUPOND_BATCH_LEASE", models.DefaultLease.String())
+	if err != nil {
+		return cfg, err
+	}
 	fs.StringVar(&cfg.addr, "addr", envOr(getenv, "COUPOND_ADDR", "127.0.0.1:8080"), "listen address HOST:PORT (env COUPOND_ADDR)")
 	fs.StringVar(&cfg.metricsAddr, "metrics-addr", getenv("COUPOND_METRICS_ADDR"), "listen address HOST:PORT of the Prometheus metrics (GET /metrics), apart from the console and API; empty = off (env COUPOND_METRICS_ADDR)")
 	cfg.db.register(fs, getenv)
@@ -195,6 +200,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.DurationVar(&cfg.sessionLifetime, "session-lifetime", lifetime, "end console sessions this long after sign-in (env COUPOND_SESSION_LIFETIME)")
 	fs.IntVar(&cfg.tokenConcurrency, "token-concurrency", concurrency, "API requests one token may have in flight (env COUPOND_TOKEN_CONCURRENCY)")
 	fs.DurationVar(&cfg.writeWait, "write-wait", writeWait, "on SQLite, how long a write may queue for the writer before the client gets 503 and Retry-After (env COUPOND_WRITE_WAIT)")
+	fs.DurationVar(&cfg.batchLease, "batch-lease", batchLease, "how long a batch or import stays with the instance running it without news of it; once past, another instance (or this one, restarted after a crash) takes it over (env COUPOND_BATCH_LEASE)")
 	fs.IntVar(&cfg.guessLimit, "guess-limit", guessLimit, "look-ups of unknown codes one client address or customer may make per --guess-window before all its look-ups get 429; 0 = no limit (env COUPOND_GUESS_LIMIT)")
 	fs.DurationVar(&cfg.guessWindow, "guess-window", guessWindow, "the window --guess-limit counts in (env COUPOND_GUESS_WINDOW)")
 	currencyCode := fs.String("currency", envOr(getenv, "COUPOND_CURRENCY", "USD"), "ISO 4217 code of the store's currency, in which the console shows and takes amounts (env COUPOND_CURRENCY)")
@@ -213,6 +219,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	}
 	if cfg.writeWait <= 0 {
 		return cfg, errors.New("--write-wait must be positive")
+	}
+	if cfg.batchLease < time.Second {
+		return cfg, errors.New("--batch-lease must be at least 1s: every chunk of a batch renews it")
 	}
 	if cfg.guessLimit < 0 || cfg.guessWindow <= 0 {
 		return cfg, errors.New("--guess-limit must be 0 or more and --guess-window positive")
@@ -345,7 +354,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	runnerDone := make(chan struct{})
 	go func() {
 		defer close(runnerDone)
-		_ = store.RunBatches(runCtx, models.RunnerConfig{Owner: runnerName(), Logger: logger.With("component", "batches")})
+		_ = store.RunBatches(runCtx, models.RunnerConfig{Owner: runnerName(), Lease: cfg.batchLease, Logger: logger.With("component", "batches")})
 	}()
 	defer func() {
 		stopRunner()
