@@ -93,6 +93,7 @@ var consoleMatrix = map[string]consoleAccess{
 	"POST /issue":                    {303, 403, 422, 422},
 	"GET /customers":                 {303, 200, 200, 200},
 	"GET /customers/:id":             {303, 200, 200, 200},
+	"GET /imports":                   {303, 200, 200, 200},
 	"GET /imports/new":               {303, 403, 200, 200},
 	"POST /imports/preview":          {303, 403, 200, 200},
 	"POST /imports":                  {303, 403, 422, 422},

@@ -19,13 +19,14 @@ type ImportStore interface {
 	CreateImport(ctx context.Context, in models.ImportInput) (models.Batch, error)
 	PreviewImport(ctx context.Context, in models.ImportInput) (models.ImportPreview, error)
 	Import(ctx context.Context, id int64) (models.Batch, error)
+	ListBatches(ctx context.Context, f models.BatchFilter) (models.BatchPage, error)
 	EachImportProblem(ctx context.Context, id int64, fn func(models.ImportProblem) error) error
 	CancelBatch(ctx context.Context, id int64) (models.Batch, error)
 }
 
 // Imports serves the import of the codes customers already hold: the
-// form with its preview, each import's page and progress, its cancel and
-// the CSV of its refused lines.
+// form with its preview, the list of imports, each import's page and
+// progress, its cancel and the CSV of its refused lines.
 type Imports struct {
 	Store ImportStore
 	// Now is the clock progress is measured by.
@@ -133,13 +134,61 @@ func (h *Imports) Create(c echo.Context) error {
 	return Render(c, http.StatusUnprocessableEntity, views.ImportFormPage(page(c, "Import codes", views.SectionImport), v))
 }
 
+// List is the list of imports, newest first, by status.
+func (h *Imports) List(c echo.Context) error {
+	ctx := c.Request().Context()
+	v := views.ImportList{Status: c.QueryParam(views.FieldStatus), Statuses: choices(models.BatchStatuses, importStatusLabels)}
+	f := models.BatchFilter{Kind: models.BatchImport, Status: v.Status, After: c.QueryParam("after")}
+	res, err := h.Store.ListBatches(ctx, f)
+	var verr *models.ValidationError
+	if errors.As(err, &verr) && verr.Message(models.FieldCursor) != "" {
+		v.Error = "That page link is not valid any more, so this is the first page."
+		f.After = ""
+		res, err = h.Store.ListBatches(ctx, f)
+	}
+	status := http.StatusOK
+	if errors.As(err, &verr) {
+		status, err = http.StatusUnprocessableEntity, nil
+		v.Errors, v.Error = formMessages(verr), "This filter is not valid; see the message beside it."
+	}
+	if err != nil {
+		return err
+	}
+	for _, b := range res.Batches {
+		v.Rows = append(v.Rows, h.view(TermsOf(c), b))
+		v.Live = v.Live || !b.Finished()
+	}
+	v.SelfURL = importsURL(v.Status, f.After)
+	if res.Next != "" {
+		v.NextURL = importsURL(v.Status, res.Next)
+	}
+	if f.After != "" {
+		v.FirstURL = importsURL(v.Status, "")
+	}
+	if wantsFragment(c, views.ImportTableID) {
+		return Render(c, status, views.ImportTable(v))
+	}
+	return Render(c, status, views.ImportsPage(page(c, "Imports", views.SectionImports), v))
+}
+
+// importStatusLabels are the statuses of an import as its pages say
+// them.
+var importStatusLabels = map[string]string{
+	models.BatchPending: "Waiting", models.BatchRunning: "Importing", models.BatchDone: "Done",
+	models.BatchFailed: "Failed", models.BatchCancelled: "Stopped",
+}
+
+func importsURL(status, after string) string {
+	return queryURL(views.ImportsURL, map[string]string{views.FieldStatus: status, "after": after})
+}
+
 // Show is an import's page.
 func (h *Imports) Show(c echo.Context) error {
 	b, err := h.importOf(c)
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, views.ImportPage(page(c, fmt.Sprintf("Import %d", b.ID), views.SectionImport), h.view(TermsOf(c), b)))
+	return Render(c, http.StatusOK, views.ImportPage(page(c, fmt.Sprintf("Import %d", b.ID), views.SectionImports), h.view(TermsOf(c), b)))
 }
 
 // Progress is an import's progress alone, for its page to reload.

@@ -7,14 +7,14 @@ import "embed"
 
 // FS holds every asset under its path relative to /static/.
 //
-//go:embed vendor app-4.css copy-2.js chart-2.js confirm-1.js api-docs-1.js
+//go:embed vendor app-5.css copy-2.js chart-2.js confirm-1.js api-docs-1.js
 var FS embed.FS
 
 // URLs of the assets, as pages link them.
 const (
 	HTMX   = "/static/vendor/htmx-2.0.11.min.js"
 	Pico   = "/static/vendor/pico-2.1.1.min.css"
-	AppCSS = "/static/app-4.css"
+	AppCSS = "/static/app-5.css"
 	// CopyJS wires the Copy buttons (data-copy) to the clipboard.
 	CopyJS = "/static/copy-2.js"
 	// ConfirmJS asks the question of a form marked data-confirm in a

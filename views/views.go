@@ -80,6 +80,8 @@ const (
 	SectionBatches = "batches"
 	// SectionImport is the import of codes customers already hold.
 	SectionImport = "import"
+	// SectionImports is the list of imports and their pages.
+	SectionImports = "imports"
 	// SectionPromotions, SectionSingleUse and SectionCheck are the
 	// promotion pages, the single-use coupon form and "Check a code".
 	SectionPromotions = "promotions"

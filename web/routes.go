@@ -143,6 +143,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	upload := append([]echo.MiddlewareFunc{api.LimitImportBody}, editor...)
 	e.POST(views.ImportPreviewURL, imports.Preview, upload...)
 	e.POST(views.ImportsURL, imports.Create, upload...)
+	e.GET(views.ImportsURL, imports.List, viewer...)
 	e.GET("/imports/:id", imports.Show, viewer...)
 	e.GET("/imports/:id/progress", imports.Progress, viewer...)
 	e.POST("/imports/:id/cancel", imports.Cancel, editor...)

@@ -85,4 +85,14 @@ func TestMarketerImportsCodes(t *testing.T) {
 	if err := s.Table("coupons").Select("max_usage").Where("code = ?", "MOVED-0001").Scan(&maxUsage).Error; err != nil || maxUsage != 2 {
 		t.Errorf("MOVED-0001 has max_usage %d (%v), want 2 from its line", maxUsage, err)
 	}
+
+	// The import is found again later under Imports, with its file and
+	// what became of its lines.
+	followNav(p, "^Imports$")
+	row := p.MustElement(`[data-testid="import-row"]`)
+	if got := row.MustText(); !strings.Contains(got, "old-shop.csv") || !strings.Contains(got, "297 imported, 3 refused, of 300") {
+		t.Errorf("the list of imports shows %q", got)
+	}
+	follow(p, row.MustElement("a"))
+	p.MustElement(`[data-testid="import-progress"][data-status="done"]`)
 }

@@ -40,6 +40,18 @@ func TestEveryPageFitsAPhoneAndTheMenuOnOneLine(t *testing.T) {
 	}
 	res.Body.Close()
 
+	req, err = http.NewRequestWithContext(t.Context(), "POST", base+"/api/imports?name=codes-from-the-old-shop-with-a-long-name.csv",
+		strings.NewReader("code,maxUsage,utmSource\nOLD-SHOP-CODE-0001,1,newsletter-with-a-rather-long-source-name\nOLD SHOP,1,\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Auth-Token", token)
+	req.Header.Set("Content-Type", "text/csv")
+	if res, err = http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusAccepted {
+		t.Fatalf("import a file: %v %v", err, res)
+	}
+	res.Body.Close()
+
 	p := b.MustPage(base + "/login").Timeout(60 * time.Second)
 	p.MustSetViewport(390, 844, 1, true)
 	p.MustElement("#email").MustInput("admin@example.com")
@@ -48,7 +60,7 @@ func TestEveryPageFitsAPhoneAndTheMenuOnOneLine(t *testing.T) {
 
 	code := "/coupons/A-VERY-LONG-COUPON-CODE-THAT-GOES-ON-AND-ON-1234567890"
 	pages := []string{"/", "/coupons", "/coupons/new", "/coupons/generate", code, code + "/edit", "/batches", "/batches/1",
-		"/promotions", "/promotions/new", "/promotions/1", "/promotions/1/edit", "/promotions/1/archive", "/single-use", "/check",
+		"/imports", "/imports/new", "/imports/2", "/promotions", "/promotions/new", "/promotions/1", "/promotions/1/edit", "/promotions/1/archive", "/single-use", "/check",
 		"/series", "/series/new", "/series/2", "/series/2/edit", "/issue", "/customers", "/redemptions", "/redemptions/1/cancel",
 		"/audit", "/users", "/tokens", "/tokens/1/revoke", "/account"}
 	for _, path := range pages {
@@ -87,6 +99,15 @@ func TestEveryPageFitsAPhoneAndTheMenuOnOneLine(t *testing.T) {
 	}
 	if hi-lo > 20 {
 		t.Errorf("at 1280 px the navigation takes more than one line (tops %v)", tops)
+	}
+	// Whatever a table's cell holds stays inside it (a progress bar and
+	// its figures once ran over the next column).
+	for _, path := range []string{"/batches", "/imports", "/coupons", "/redemptions", "/series", "/tokens"} {
+		p.MustNavigate(base + path).MustWaitLoad()
+		spill := p.MustEval(`() => { for (const td of document.querySelectorAll(".table-wrap td")) { const edge = td.getBoundingClientRect().right; for (const el of td.querySelectorAll("*")) { if (el.getBoundingClientRect().right > edge + 1) return el.outerHTML.slice(0, 160); } } return ""; }`).String()
+		if spill != "" {
+			t.Errorf("%s at 1280 px: %s runs out of its cell", path, spill)
+		}
 	}
 	// A skip link leads past the navigation, for the keyboard.
 	if href := p.MustElement(".skip-link").MustAttribute("href"); href == nil || *href != "#main" || !p.MustHas("main#main") {
