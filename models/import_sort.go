@@ -19,7 +19,8 @@ import (
 // they take a generated batch's, instead of a page a row. The upload
 // sorts the file's good rows in constant memory: runs of sortRun rows are
 // sorted in memory and, past the first, written to temporary files, which
-// are then merged. The sorted rows are kept in the database as blobs of
+// are then merged (a file is unlinked as soon as it is made, so that
+// nothing stays behind whatever happens). The sorted rows are kept in the database as blobs of
 // importChunk rows (import_chunks), which the runner reads one at a time.
 
 // sortRun is how many rows the upload sorts in memory at once.
@@ -220,7 +221,7 @@ type importSorter struct {
 // rows are held.
 func (s *importSorter) add(r ImportRow) error {
 	if s.mem == nil {
-		s.mem = make([]ImportRow, 0, s.run)
+		s.mem = make([]ImportRow, 0, min(s.run, 4096))
 	}
 	s.mem = append(s.mem, r)
 	if len(s.mem) < s.run {
@@ -242,6 +243,12 @@ func (s *importSorter) spill() error {
 	s.sort()
 	f, err := os.CreateTemp("", "coupond-import-*")
 	if err != nil {
+		return fmt.Errorf("sort the file's rows: %w", err)
+	}
+	// Gone from the directory at once, the file lives while it is open:
+	// a process that dies leaves nothing behind.
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
 		return fmt.Errorf("sort the file's rows: %w", err)
 	}
 	s.runs = append(s.runs, f)
@@ -266,11 +273,10 @@ func (s *importSorter) spill() error {
 	return nil
 }
 
-// close removes the sorter's temporary files.
+// close closes the sorter's temporary files, which frees them.
 func (s *importSorter) close() {
 	for _, f := range s.runs {
 		f.Close()
-		os.Remove(f.Name())
 	}
 	s.runs = nil
 }
