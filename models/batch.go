@@ -104,7 +104,7 @@ type Progress struct {
 }
 
 // Progress computes b's progress at now: of an import, the rows done,
-// imported or refused.
+// imported or refused, and the rate of the rows its runner has judged.
 func (b Batch) Progress(now time.Time) Progress {
 	var p Progress
 	done := b.Generated + b.Rejected
@@ -119,8 +119,14 @@ func (b Batch) Progress(now time.Time) Progress {
 		end = *b.FinishedAt
 	}
 	p.Elapsed = end.Sub(*b.StartedAt)
-	if p.Elapsed > 0 && done > 0 {
-		p.PerSec = float64(done) / p.Elapsed.Seconds()
+	// The rate is of the rows the runner has done: an import's rows
+	// refused as its file was read took none of its time.
+	ran := done
+	if b.Kind == BatchImport {
+		ran = b.NextBucket
+	}
+	if p.Elapsed > 0 && ran > 0 {
+		p.PerSec = float64(ran) / p.Elapsed.Seconds()
 		if !b.Finished() {
 			p.Left = time.Duration(float64(b.Quantity-done) / p.PerSec * float64(time.Second))
 		}

@@ -834,7 +834,8 @@ func (s *Store) releaseBatch(b Batch, owner string, log *slog.Logger) {
 	log.Info("batch paused", "generated", b.Generated, "quantity", b.Quantity)
 }
 
-// failBatch marks b failed with cause's message, keeping its codes. It
+// failBatch marks b failed with cause's message, keeping its codes (and
+// an import's refused rows, for its report; its rows still to do go). It
 // runs whether or not the runner is stopping.
 func (s *Store) failBatch(b Batch, owner string, cause error, log *slog.Logger) {
 	log.Error("batch failed", "err", cause, "generated", b.Generated)
@@ -842,8 +843,12 @@ func (s *Store) failBatch(b Batch, owner string, cause error, log *slog.Logger) 
 	defer cancel()
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		now := s.now()
-		return tx.Model(&Batch{}).Where("id = ? AND lease_owner = ? AND status = ?", b.ID, owner, BatchRunning).
-			Updates(map[string]any{"status": BatchFailed, "error": failureText(cause), "finished_at": now, "lease_owner": nil, "lease_until": nil, "updated_at": now}).Error
+		res := tx.Model(&Batch{}).Where("id = ? AND lease_owner = ? AND status = ?", b.ID, owner, BatchRunning).
+			Updates(map[string]any{"status": BatchFailed, "error": failureText(cause), "finished_at": now, "lease_owner": nil, "lease_until": nil, "updated_at": now})
+		if res.Error != nil || res.RowsAffected == 0 || b.Kind != BatchImport {
+			return res.Error
+		}
+		return tx.Exec("DELETE FROM import_chunks WHERE batch_id = ?", b.ID).Error
 	})
 	if err != nil {
 		log.Error("mark batch failed", "err", err)

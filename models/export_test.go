@@ -106,3 +106,11 @@ func (s *Store) ImportChunksLeft(ctx context.Context, id int64) (int64, error) {
 	err := s.db.WithContext(ctx).Raw("SELECT count(*) FROM import_chunks WHERE batch_id = ?", id).Scan(&n).Error
 	return n, err
 }
+
+// BreakImportChunks overwrites the stored rows of import id with bytes
+// that are no rows, as a damaged database would have them.
+func (s *Store) BreakImportChunks(ctx context.Context, id int64) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
+		return tx.Exec("UPDATE import_chunks SET data = ? WHERE batch_id = ?", []byte{0xff, 0xff}, id).Error
+	})
+}

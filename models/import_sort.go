@@ -17,10 +17,12 @@ import (
 // order of their codes, whatever order the file has them in: the indexes
 // on the coupons' codes then take each chunk a few pages at a time, as
 // they take a generated batch's, instead of a page a row. The upload
-// sorts the file's good rows in constant memory: runs of sortRun rows are
-// sorted in memory and, past the first, written to temporary files, which
-// are then merged (a file is unlinked as soon as it is made, so that
-// nothing stays behind whatever happens). The sorted rows are kept in the database as blobs of
+// sorts the file's good rows in memory bounded by sortRun rows, whatever
+// the file's length: runs of sortRun rows are sorted in memory and, past
+// the first, written to temporary files (about as much disk as the file
+// takes), which are then merged, at most mergeFanIn at a time (a file is
+// unlinked as soon as it is made, so that nothing stays behind whatever
+// happens). The sorted rows are kept in the database as blobs of
 // importChunk rows (import_chunks), which the runner reads one at a time.
 
 // sortRun is how many rows the upload sorts in memory at once.
@@ -206,7 +208,8 @@ func readImportRows(blob []byte) ([]ImportRow, error) {
 	return rows, nil
 }
 
-// importSorter sorts rows by compareImportRows in constant memory.
+// importSorter sorts rows by compareImportRows, holding at most run of
+// them in memory.
 type importSorter struct {
 	// run is how many rows it sorts in memory at once.
 	run int
@@ -241,15 +244,9 @@ func (s *importSorter) sort() {
 
 func (s *importSorter) spill() error {
 	s.sort()
-	f, err := os.CreateTemp("", "coupond-import-*")
+	f, err := newRun()
 	if err != nil {
-		return fmt.Errorf("sort the file's rows: %w", err)
-	}
-	// Gone from the directory at once, the file lives while it is open:
-	// a process that dies leaves nothing behind.
-	if err := os.Remove(f.Name()); err != nil {
-		f.Close()
-		return fmt.Errorf("sort the file's rows: %w", err)
+		return err
 	}
 	s.runs = append(s.runs, f)
 	w := bufio.NewWriterSize(f, 64<<10)
@@ -262,14 +259,37 @@ func (s *importSorter) spill() error {
 			return fmt.Errorf("sort the file's rows: %w", err)
 		}
 	}
+	if err := endRun(f, w); err != nil {
+		return err
+	}
+	clear(s.mem)
+	s.mem = s.mem[:0]
+	return nil
+}
+
+// newRun makes a temporary file for a sorted run. Gone from its
+// directory at once, the file lives while it is open: a process that
+// dies leaves nothing behind.
+func newRun() (*os.File, error) {
+	f, err := os.CreateTemp("", "coupond-import-*")
+	if err != nil {
+		return nil, fmt.Errorf("sort the file's rows: %w", err)
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("sort the file's rows: %w", err)
+	}
+	return f, nil
+}
+
+// endRun flushes w, a run's writer, and rewinds its file f for reading.
+func endRun(f *os.File, w *bufio.Writer) error {
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("sort the file's rows: %w", err)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("sort the file's rows: %w", err)
 	}
-	clear(s.mem)
-	s.mem = s.mem[:0]
 	return nil
 }
 
@@ -280,6 +300,12 @@ func (s *importSorter) close() {
 	}
 	s.runs = nil
 }
+
+// mergeFanIn is how many runs one merge reads at once: a file of the
+// largest size (MaxImportRows) makes 200 runs, which are merged 64 at a
+// time into longer ones first, so that an upload holds at most 64 files
+// open and 64 read buffers.
+const mergeFanIn = 64
 
 // each calls fn with every row taken, in order.
 func (s *importSorter) each(fn func(*ImportRow) error) error {
@@ -297,8 +323,39 @@ func (s *importSorter) each(fn func(*ImportRow) error) error {
 			return err
 		}
 	}
+	s.mem, s.order = nil, nil
+	for len(s.runs) > mergeFanIn {
+		f, err := newRun()
+		if err != nil {
+			return err
+		}
+		w := bufio.NewWriterSize(f, 64<<10)
+		var buf []byte
+		err = mergeRuns(s.runs[:mergeFanIn], func(r *ImportRow) error {
+			var err error
+			if buf, err = appendImportRow(buf[:0], r); err == nil {
+				_, err = w.Write(buf)
+			}
+			return err
+		})
+		if err == nil {
+			err = endRun(f, w)
+		}
+		for _, done := range s.runs[:mergeFanIn] {
+			done.Close()
+		}
+		s.runs = append(s.runs[mergeFanIn:], f)
+		if err != nil {
+			return err
+		}
+	}
+	return mergeRuns(s.runs, fn)
+}
+
+// mergeRuns calls fn with every row of runs, in order.
+func mergeRuns(runs []*os.File, fn func(*ImportRow) error) error {
 	var h runHeap
-	for _, f := range s.runs {
+	for _, f := range runs {
 		r := &runReader{r: bufio.NewReaderSize(f, 32<<10)}
 		ok, err := r.next()
 		if err != nil {

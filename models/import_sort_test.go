@@ -103,3 +103,17 @@ func TestTheSorterOrdersRowsByCodeThenLine(t *testing.T) {
 		})
 	}
 }
+
+// An import's rate and time left count the rows its runner has judged:
+// the rows refused as the file was read took none of its time.
+func TestAnImportsTimeLeftLeavesOutTheRowsRefusedOnUpload(t *testing.T) {
+	start := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	b := Batch{Kind: BatchImport, Status: BatchRunning, Quantity: 1_000_000, Rejected: 500_000, Generated: 8_000, NextBucket: 8_000, StartedAt: &start}
+	p := b.Progress(start.Add(time.Second))
+	if p.PerSec != 8_000 || p.Left != 61500*time.Millisecond {
+		t.Errorf("%.0f rows a second, %v left; want 8000 and 1m1.5s", p.PerSec, p.Left)
+	}
+	if p.Fraction != 0.508 {
+		t.Errorf("%v done, want 0.508", p.Fraction)
+	}
+}

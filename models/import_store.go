@@ -380,6 +380,15 @@ func (s *Store) importChunk(ctx context.Context, b *Batch, cfg RunnerConfig) err
 		err := c.queryRow("SELECT first, data FROM import_chunks WHERE batch_id = ? AND first <= ? ORDER BY first DESC LIMIT 1", b.ID, b.NextBucket).
 			Scan(&first, &data)
 		if errors.Is(err, sql.ErrNoRows) {
+			// Cancelled (which deletes the rows to do) or taken over:
+			// not this runner's any more; else the rows are gone.
+			var mine int
+			if err := c.queryRow("SELECT count(*) FROM batches WHERE id = ? AND status = ? AND lease_owner = ?", b.ID, BatchRunning, cfg.Owner).Scan(&mine); err != nil {
+				return fmt.Errorf("read the import's rows: %w", err)
+			}
+			if mine == 0 {
+				return errLeaseLost
+			}
 			return errImportRowsMissing
 		}
 		if err != nil {
@@ -455,8 +464,11 @@ func (s *Store) importChunk(ctx context.Context, b *Batch, cfg RunnerConfig) err
 		if after.Generated+after.Rejected >= b.Quantity {
 			after.Status, finished, owner, until = BatchDone, &now, nil, nil
 		}
-		one, err := c.execOne("UPDATE batches SET generated = ?, rejected = ?, next_bucket = ?, status = ?, finished_at = ?, lease_owner = ?, lease_until = ?, updated_at = ? WHERE id = ? AND status = ? AND lease_owner = ?",
-			after.Generated, after.Rejected, after.NextBucket, after.Status, finished, owner, until, now, b.ID, BatchRunning, cfg.Owner)
+		// From where this runner believes the import stands: a commit
+		// that failed as far as it knew but was made would otherwise
+		// have the chunk judged twice.
+		one, err := c.execOne("UPDATE batches SET generated = ?, rejected = ?, next_bucket = ?, status = ?, finished_at = ?, lease_owner = ?, lease_until = ?, updated_at = ? WHERE id = ? AND status = ? AND lease_owner = ? AND next_bucket = ?",
+			after.Generated, after.Rejected, after.NextBucket, after.Status, finished, owner, until, now, b.ID, BatchRunning, cfg.Owner, b.NextBucket)
 		switch {
 		case err != nil:
 			return fmt.Errorf("record progress: %w", err)

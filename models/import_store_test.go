@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -414,6 +415,80 @@ func TestImportsKeepTheActiveCouponCap(t *testing.T) {
 
 // A row's fields are judged one by one, each problem named with its
 // column, and a header is read by its names in any case and spelling.
+// An import that cannot go on (its stored rows are damaged) fails with
+// its codes so far and its refused rows kept, and its rows still to do
+// gone; an import cancelled while it runs stops without being called a
+// failure.
+func TestAnImportThatFailsOrIsCancelledLeavesNoRowsToDo(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, models.Config{}, func(t *testing.T, s *models.Store) {
+		ctx := t.Context()
+		file := importFile("code,maxUsage", 3000, func(i int) string {
+			if i == 5 {
+				return "BROKEN-00005,lots"
+			}
+			return fmt.Sprintf("BROKEN-%05d,1", i)
+		})
+		broken, err := s.CreateImport(ctx, models.ImportInput{File: strings.NewReader(file)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.BreakImportChunks(ctx, broken.ID); err != nil {
+			t.Fatal(err)
+		}
+		failures := &logWatch{want: "batch failed", seen: make(chan struct{})}
+		stop := runner(t, s, models.RunnerConfig{Logger: slog.New(slog.NewTextHandler(failures, nil))})
+		failed := waitBatch(t, s, broken.ID, "failed", func(b models.Batch) bool { return b.Status == models.BatchFailed })
+		stop()
+		if left, err := s.ImportChunksLeft(ctx, broken.ID); err != nil || left != 0 {
+			t.Errorf("%d chunks of rows to do left after the failure (%v)", left, err)
+		}
+		if got := problems(t, s, failed.ID); len(got) != 1 || !strings.Contains(got[7].Problem, "maxUsage") {
+			t.Errorf("the failed import's refused rows: %v, want line 7's", got)
+		}
+
+		cancelled, err := s.CreateImport(ctx, models.ImportInput{File: strings.NewReader(strings.ReplaceAll(file, "BROKEN", "STOPPED"))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		quiet := &logWatch{want: "batch failed", seen: make(chan struct{})}
+		stop = runner(t, s, models.RunnerConfig{Chunk: 10, Logger: slog.New(slog.NewTextHandler(quiet, nil))})
+		waitBatch(t, s, cancelled.ID, "under way", func(b models.Batch) bool { return b.Generated > 0 })
+		if _, err := s.CancelBatch(ctx, cancelled.ID); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+		stop()
+		select {
+		case <-quiet.seen:
+			t.Error("cancelling a running import was logged as a failure")
+		default:
+		}
+		if b, err := s.Batch(ctx, cancelled.ID); err != nil || b.Status != models.BatchCancelled || b.Error != "" {
+			t.Errorf("the cancelled import: %+v %v", b, err)
+		}
+		if left, err := s.ImportChunksLeft(ctx, cancelled.ID); err != nil || left != 0 {
+			t.Errorf("%d chunks of rows to do left after the cancel (%v)", left, err)
+		}
+	})
+}
+
+// A date of the year 9999, which ends in the year 10000, is a row's
+// problem: past the databases' date functions, it would stop the import.
+func TestAValidUntilPastTheYear9999IsARowsProblem(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, models.Config{}, func(t *testing.T, s *models.Store) {
+		b := importAll(t, s, "code,validUntil\nFOREVER-1,9999-12-31\nFOREVER-2,9999-12-30\nFOREVER-3,\n", models.RunnerConfig{})
+		if b.Status != models.BatchDone || b.Generated != 2 || b.Rejected != 1 {
+			t.Fatalf("import: %+v; want done, 2 imported, 1 refused", b)
+		}
+		if p := problems(t, s, b.ID)[2]; !strings.Contains(p.Problem, "before the year 10000") {
+			t.Errorf("line 2: %+v", p)
+		}
+		checkStates(t, s, time.Now(), "after the import")
+	})
+}
+
 func TestImportRowsAreJudgedFieldByField(t *testing.T) {
 	t.Parallel()
 	r, err := models.NewImportReader(strings.NewReader("\ufeffCoupon Code;x\n"), nil)

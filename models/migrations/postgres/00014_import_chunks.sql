@@ -13,7 +13,7 @@ CREATE TABLE import_chunks (
     data bytea NOT NULL,
     PRIMARY KEY (batch_id, first)
 );
-UPDATE batches SET status = 'failed', lease_owner = NULL, lease_until = NULL,
+UPDATE batches SET status = 'failed', lease_owner = NULL, lease_until = NULL, finished_at = now(), updated_at = now(),
     error = 'coupond was upgraded while it ran; what was imported is kept: import the file again (the rows imported are refused as existing)'
     WHERE kind = 'import' AND status IN ('pending', 'running');
 DELETE FROM import_rows WHERE problem = '';
@@ -21,6 +21,9 @@ DROP INDEX idx_import_rows_code;
 ALTER TABLE batches DROP COLUMN import_cursor;
 
 -- +goose Down
+UPDATE batches SET status = 'failed', lease_owner = NULL, lease_until = NULL, finished_at = now(), updated_at = now(),
+    error = 'coupond was downgraded while it ran; what was imported is kept: import the file again (the rows imported are refused as existing)'
+    WHERE kind = 'import' AND status IN ('pending', 'running');
 ALTER TABLE batches ADD COLUMN import_cursor text NOT NULL DEFAULT '';
 CREATE INDEX idx_import_rows_code ON import_rows (batch_id, lower(code), line);
 DROP TABLE import_chunks;
