@@ -385,3 +385,28 @@ func TestConsoleNeverSaysMinorUnitsOrUTC(t *testing.T) {
 		}
 	})
 }
+
+// A last day of 9999-12-31 ends in the year 10000 in UTC west of
+// Greenwich, which no time is written in: the console refuses it with a
+// message there and takes the day before; east of it, the end is still
+// in 9999 and is taken.
+func TestTermsRefuseALastDayEndingPastTheYear9999(t *testing.T) {
+	t.Parallel()
+	newYork, err := handlers.NewTerms("EUR", "America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at, err := newYork.ParseEnd("9999-12-31"); err == nil || !strings.Contains(err.Error(), "leave it empty") {
+		t.Errorf("New York: ParseEnd(9999-12-31) = %v, %v; want an error", at, err)
+	}
+	if at, err := newYork.ParseEnd("9999-12-30"); err != nil || at == nil || !at.Equal(time.Date(9999, 12, 31, 5, 0, 0, 0, time.UTC)) {
+		t.Errorf("New York: ParseEnd(9999-12-30) = %v, %v", at, err)
+	}
+	tokyo, err := handlers.NewTerms("EUR", "Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at, err := tokyo.ParseEnd("9999-12-31"); err != nil || at == nil || !at.Equal(time.Date(9999, 12, 31, 15, 0, 0, 0, time.UTC)) {
+		t.Errorf("Tokyo: ParseEnd(9999-12-31) = %v, %v", at, err)
+	}
+}

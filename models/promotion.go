@@ -1,6 +1,7 @@
 package models
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -212,10 +213,18 @@ func ParseEnd(raw string) (*time.Time, error) {
 	t, err := ParseTime(raw)
 	if err == nil && t != nil && len(strings.TrimSpace(raw)) == len("2006-01-02") {
 		end := t.AddDate(0, 0, 1)
+		if end.Year() > 9999 {
+			return nil, errEndTooLate
+		}
 		t = &end
 	}
 	return t, err
 }
+
+// errEndTooLate refuses a last day of 9999-12-31, whose end is in the
+// year 10000, past what times are written in (RFC 3339, the databases'
+// date functions).
+var errEndTooLate = errors.New("must be a day before 9999-12-31; leave it empty for no end")
 
 // PromotionInput is a promotion as a client sent it, before validation.
 // Blank Status, Kind and AppliesTo take their defaults (active, regular,

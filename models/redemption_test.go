@@ -550,6 +550,9 @@ func TestParseEnd(t *testing.T) {
 		{raw: "2026-12-31T00:00:00Z", want: ptr(time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC))},
 		{raw: "2026-12-31T23:59:59+01:00", want: ptr(time.Date(2026, 12, 31, 22, 59, 59, 0, time.UTC))},
 		{raw: "2026-12-32", err: true},
+		{raw: "9999-12-30", want: ptr(time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC))},
+		// Its end is in the year 10000, which no time is written in.
+		{raw: "9999-12-31", err: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.raw, func(t *testing.T) {
