@@ -127,29 +127,36 @@ func (s *Store) Pools() map[string]*sql.DB {
 	return pools
 }
 
-// BatchCounts is how many batches there are in each status (every one of
-// BatchStatuses, 0 for none) and how many codes pending and running
-// batches have still to make.
-func (s *Store) BatchCounts(ctx context.Context) (map[string]int64, int64, error) {
+// BatchKinds lists every kind of batch.
+var BatchKinds = []string{BatchGenerate, BatchImport}
+
+// BatchCounts is how many batches of each kind there are in each status
+// (every one of BatchKinds and BatchStatuses, 0 for none), and how many
+// rows the pending and running ones of each kind have still to do:
+// codes to generate, or an import's lines to judge.
+func (s *Store) BatchCounts(ctx context.Context) (counts map[[2]string]int64, pending map[string]int64, err error) {
 	var rows []struct {
+		Kind    string
 		Status  string
 		Batches int64
 		Pending int64
 	}
-	err := s.db.WithContext(ctx).Model(&Batch{}).Select("status, count(*) AS batches, coalesce(sum(quantity - generated), 0) AS pending").
-		Group("status").Scan(&rows).Error
+	err = s.db.WithContext(ctx).Model(&Batch{}).Select("kind, status, count(*) AS batches, coalesce(sum(quantity - generated - rejected), 0) AS pending").
+		Group("kind, status").Scan(&rows).Error
 	if err != nil {
-		return nil, 0, fmt.Errorf("count batches: %w", err)
+		return nil, nil, fmt.Errorf("count batches: %w", err)
 	}
-	counts := map[string]int64{}
-	for _, st := range BatchStatuses {
-		counts[st] = 0
+	counts, pending = map[[2]string]int64{}, map[string]int64{}
+	for _, kind := range BatchKinds {
+		pending[kind] = 0
+		for _, st := range BatchStatuses {
+			counts[[2]string{kind, st}] = 0
+		}
 	}
-	var pending int64
 	for _, r := range rows {
-		counts[r.Status] = r.Batches
+		counts[[2]string{r.Kind, r.Status}] = r.Batches
 		if r.Status == BatchPending || r.Status == BatchRunning {
-			pending += r.Pending
+			pending[r.Kind] += r.Pending
 		}
 	}
 	return counts, pending, nil

@@ -30,6 +30,10 @@ var httpCodes = map[int]string{
 // classify maps an error to what the client is told. This is the one
 // table from domain errors to status codes. The boolean is false for
 // internal errors, whose text is never shown.
+// tooLargeMessage answers a body past the server's limit when nothing
+// more precise was said.
+const tooLargeMessage = "the request is too large for this server; send a smaller body (fewer coupons or shorter fields per request)"
+
 func classify(err error) (httpx.Problem, bool) {
 	var verr *models.ValidationError
 	var dup *models.DuplicateCodeError
@@ -45,6 +49,7 @@ func classify(err error) (httpx.Problem, bool) {
 	var mismatch *models.CustomerMismatchError
 	var notIssued *models.NotIssuedError
 	var he *echo.HTTPError
+	var big *http.MaxBytesError
 	switch {
 	case errors.As(err, &verr):
 		return httpx.Problem{Status: http.StatusUnprocessableEntity, Code: httpx.CodeInvalid, Message: "some fields are invalid", Fields: verr.Errors}, true
@@ -79,6 +84,9 @@ func classify(err error) (httpx.Problem, bool) {
 		return httpx.Problem{Status: http.StatusConflict, Code: "not_issued", Message: notIssued.Error(), Reasons: notIssued.Reasons}, true
 	case errors.As(err, &mismatch):
 		return httpx.Problem{Status: http.StatusConflict, Code: "customer_mismatch", Message: mismatch.Error()}, true
+	case errors.As(err, &big):
+		// A body read past its limit, wherever it was read.
+		return httpx.Problem{Status: http.StatusRequestEntityTooLarge, Code: httpCodes[http.StatusRequestEntityTooLarge], Message: tooLargeMessage}, true
 	case errors.As(err, &he) && (he.Code < 500 || he.Code == http.StatusNotImplemented):
 		msg := http.StatusText(he.Code)
 		if m, ok := he.Message.(string); ok && m != "" {
@@ -87,8 +95,9 @@ func classify(err error) (httpx.Problem, bool) {
 		switch {
 		case he.Code == http.StatusNotFound && msg == "Not Found":
 			msg = "there is nothing at this address"
-		case he.Code == http.StatusRequestEntityTooLarge:
-			msg = "the request is too large for this server; send a smaller body (fewer coupons or shorter fields per request)"
+		case he.Code == http.StatusRequestEntityTooLarge && msg == http.StatusText(he.Code):
+			// Echo's own words; coupond's 413s say what to send instead.
+			msg = tooLargeMessage
 		}
 		code := httpCodes[he.Code]
 		if code == "" {

@@ -2,10 +2,12 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,5 +70,27 @@ func TestErrorBodiesFollowTheRouteGroup(t *testing.T) {
 	rec, body = do("/other/nothing")
 	if rec.Code != http.StatusNotFound || body.Error.Code != "not_found" {
 		t.Errorf("unknown path: %d %+v", rec.Code, body.Error)
+	}
+}
+
+// A body past its limit is a 413 wherever it was read, saying what to
+// send instead: the import's own advice reaches the client, and a body
+// cut by the limit deep inside a handler (an upload read by the store)
+// is no 500.
+func TestEveryBodyPastItsLimitIsA413WithItsAdvice(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"the import's advice", echo.NewHTTPError(http.StatusRequestEntityTooLarge, "the file is larger than 1024 MiB; split it into several imports"), "split it into several imports"},
+		{"echo's own words", echo.ErrStatusRequestEntityTooLarge, tooLargeMessage},
+		{"read inside the store", fmt.Errorf("import codes: read the file: %w", &http.MaxBytesError{Limit: 1 << 30}), tooLargeMessage},
+	} {
+		p, known := classify(tc.err)
+		if !known || p.Status != http.StatusRequestEntityTooLarge || p.Code != "body_too_large" || !strings.Contains(p.Message, tc.want) {
+			t.Errorf("%s: %+v (known %v), want 413 body_too_large saying %q", tc.name, p, known, tc.want)
+		}
 	}
 }

@@ -52,11 +52,8 @@ func idempotent(store idempotencyStore, logger *slog.Logger) echo.MiddlewareFunc
 			sum := sha256.New()
 			io.WriteString(sum, r.Method+" "+r.URL.RequestURI()+"\n")
 			body, err := spoolBody(r.Body, sum)
-			var big *http.MaxBytesError
-			switch {
-			case errors.As(err, &big):
-				return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", big.Limit))
-			case err != nil:
+			if err != nil {
+				// Past the body limit: a 413 (classify).
 				return err
 			}
 			defer body.Close()

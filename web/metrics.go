@@ -150,8 +150,8 @@ func (m *Metrics) Register(reg prometheus.Registerer, store *models.Store) error
 const batchScrapeWait = 2 * time.Second
 
 var (
-	batchesDesc = prometheus.NewDesc("coupond_batches", "Batches of generated codes, by status (pending, running, done, failed, cancelled).", []string{"status"}, nil)
-	pendingDesc = prometheus.NewDesc("coupond_batch_codes_pending", "Codes that pending and running batches have still to generate.", nil, nil)
+	batchesDesc = prometheus.NewDesc("coupond_batches", "Batches by kind (generate: codes generated; import: a file of codes imported) and status (pending, running, done, failed, cancelled).", []string{"kind", "status"}, nil)
+	pendingDesc = prometheus.NewDesc("coupond_batch_codes_pending", "What pending and running batches of each kind have still to do: codes to generate, or an import's lines to judge.", []string{"kind"}, nil)
 )
 
 // batchCollector reads the batches' progress at each scrape.
@@ -170,8 +170,10 @@ func (c *batchCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.NewInvalidMetric(batchesDesc, err)
 		return
 	}
-	for status, n := range counts {
-		ch <- prometheus.MustNewConstMetric(batchesDesc, prometheus.GaugeValue, float64(n), status)
+	for kindStatus, n := range counts {
+		ch <- prometheus.MustNewConstMetric(batchesDesc, prometheus.GaugeValue, float64(n), kindStatus[0], kindStatus[1])
 	}
-	ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(pending))
+	for kind, n := range pending {
+		ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(n), kind)
+	}
 }

@@ -40,15 +40,14 @@ func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 	return fams
 }
 
-// metricValue is the value of the series of name whose labels include
-// labels: a counter's or a gauge's value, a histogram's count; 0 when
-// there is none.
-func metricValue(fams map[string]*dto.MetricFamily, name string, labels ...string) float64 {
+// metricValue is the sum of the series of name whose labels include
+// labels: a counter's or a gauge's value, a histogram's count; found
+// says whether there is any such series.
+func metricValue(fams map[string]*dto.MetricFamily, name string, labels ...string) (sum float64, found bool) {
 	f := fams[name]
 	if f == nil {
-		return 0
+		return 0, false
 	}
-	var sum float64
 series:
 	for _, m := range f.Metric {
 		have := map[string]string{}
@@ -60,6 +59,7 @@ series:
 				continue series
 			}
 		}
+		found = true
 		switch {
 		case m.Counter != nil:
 			sum += m.Counter.GetValue()
@@ -69,7 +69,13 @@ series:
 			sum += float64(m.Histogram.GetSampleCount())
 		}
 	}
-	return sum
+	return sum, found
+}
+
+// value is metricValue's sum alone: 0 for a series not made yet.
+func value(fams map[string]*dto.MetricFamily, name string, labels ...string) float64 {
+	v, _ := metricValue(fams, name, labels...)
+	return v
 }
 
 // TestMetricsCountExactlyTheTrafficServed drives a known sequence of
@@ -166,6 +172,16 @@ func TestMetricsCountExactlyTheTrafficServed(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			// An import whose lines are all refused: done at once, and
+			// counted apart from the batches of generated codes.
+			req, _ := http.NewRequest(http.MethodPost, base+"/api/imports", strings.NewReader("code,maxUsage\nM-1,lots\n"))
+			req.Header.Set("X-Auth-Token", token)
+			req.Header.Set("Content-Type", "text/csv")
+			if res, err := api.http.Do(req); err != nil || res.StatusCode != http.StatusAccepted {
+				t.Fatalf("POST /api/imports: %v %v", res, err)
+			} else {
+				res.Body.Close()
+			}
 			after := scrape(t, metricsURL)
 
 			type series struct {
@@ -190,8 +206,10 @@ func TestMetricsCountExactlyTheTrafficServed(t *testing.T) {
 				{"coupond_refusals_total", []string{"operation", "reservation"}, float64(len(reserveRefusal))},
 				{"coupond_redemption_cancellations_total", nil, 1},
 				{"coupond_codes_generated_total", nil, 28},
-				{"coupond_batches", []string{"status", "done"}, 2}, // the base code's and the runner's
-				{"coupond_batch_codes_pending", nil, 0},
+				{"coupond_batches", []string{"kind", "generate", "status", "done"}, 2}, // the base code's and the runner's
+				{"coupond_batch_codes_pending", []string{"kind", "generate"}, 0},
+				{"coupond_batches", []string{"kind", "import", "status", "done"}, 1},
+				{"coupond_batch_codes_pending", []string{"kind", "import"}, 0},
 				{"coupond_http_requests_total", []string{"route", "/api/coupons/:code/validation", "method", "GET", "status", "200"}, 2},
 				{"coupond_http_requests_total", []string{"route", "/api/coupons/:code/validation", "method", "GET", "status", "422"}, 1},
 				{"coupond_http_requests_total", []string{"route", "/api/redemptions", "method", "POST", "status", "201"}, 2},
@@ -211,9 +229,14 @@ func TestMetricsCountExactlyTheTrafficServed(t *testing.T) {
 				want = append(want, series{"coupond_refusals_total", []string{"operation", "reservation", "reason", r}, 1})
 			}
 			for _, w := range want {
-				moved := metricValue(after, w.name, w.labels...) - metricValue(before, w.name, w.labels...)
+				now, found := metricValue(after, w.name, w.labels...)
+				if !found {
+					t.Errorf("no series %s{%s}", w.name, strings.Join(w.labels, " "))
+					continue
+				}
+				moved := now - value(before, w.name, w.labels...)
 				if w.name == "coupond_batches" || w.name == "coupond_batch_codes_pending" {
-					moved = metricValue(after, w.name, w.labels...)
+					moved = now
 				}
 				if moved != w.want {
 					t.Errorf("%s{%s} moved by %v, want %v", w.name, strings.Join(w.labels, " "), moved, w.want)
@@ -223,7 +246,7 @@ func TestMetricsCountExactlyTheTrafficServed(t *testing.T) {
 			// under the path a client made up.
 			get("/no/such/page/4711")
 			after = scrape(t, metricsURL)
-			if got := metricValue(after, "coupond_http_requests_total", "route", "unmatched", "status", "404"); got != 1 {
+			if got := value(after, "coupond_http_requests_total", "route", "unmatched", "status", "404"); got != 1 {
 				t.Errorf("unmatched 404s: %v, want 1", got)
 			}
 			for _, f := range []string{"go_goroutines", "process_resident_memory_bytes", "go_sql_open_connections"} {
@@ -232,11 +255,11 @@ func TestMetricsCountExactlyTheTrafficServed(t *testing.T) {
 				}
 			}
 			if engine == "sqlite" {
-				if metricValue(after, "coupond_writer_wait_seconds")-metricValue(before, "coupond_writer_wait_seconds") < 7 {
+				if value(after, "coupond_writer_wait_seconds")-value(before, "coupond_writer_wait_seconds") < 7 {
 					t.Error("the writer's wait did not count the writes made")
 				}
-				if q := metricValue(after, "coupond_writer_queue"); q != 0 {
-					t.Errorf("writer queue %v with nothing in flight, want 0", q)
+				if q, found := metricValue(after, "coupond_writer_queue"); !found || q != 0 {
+					t.Errorf("writer queue %v (found %v) with nothing in flight, want 0", q, found)
 				}
 			}
 		})

@@ -32,7 +32,8 @@ func ReadBody(c echo.Context) ([]byte, error) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", tooBig.Limit))
+			// A 413 wherever a body is read (web's classify).
+			return nil, err
 		}
 		if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
 			// Echo's limit on a body sent without Content-Length.
