@@ -46,10 +46,16 @@ func (h *Imports) Preview(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if c.Request().Header.Get("HX-Request") == "true" {
-		return Render(c, http.StatusOK, views.ImportPreviewFragment(v))
+	return renderPreview(c, http.StatusOK, v)
+}
+
+// renderPreview answers the import form's preview: to htmx the preview
+// alone, to a plain post the whole form with it.
+func renderPreview(c echo.Context, status int, v views.ImportPreviewView) error {
+	if wantsFragment(c, views.ImportPreviewID) {
+		return Render(c, status, views.ImportPreviewFragment(v))
 	}
-	return Render(c, http.StatusOK, views.ImportFormPage(page(c, "Import codes", views.SectionImport), v))
+	return Render(c, status, views.ImportFormPage(page(c, "Import codes", views.SectionImport), v))
 }
 
 func (h *Imports) preview(c echo.Context) (views.ImportPreviewView, error) {
@@ -72,12 +78,13 @@ func (h *Imports) preview(c echo.Context) (views.ImportPreviewView, error) {
 func fileProblem(err error) (string, bool) {
 	var verr *models.ValidationError
 	var he *echo.HTTPError
+	var big *http.MaxBytesError
 	switch {
 	case errors.As(err, &verr):
 		return "This file cannot be imported: the file " + verr.Message(models.FieldFile), true
 	case errors.As(err, &he) && he.Code == http.StatusUnsupportedMediaType:
 		return "Choose the CSV file to import.", true
-	case errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge:
+	case errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge, errors.As(err, &big):
 		return "This file is too large to import at once; split it into several files.", true
 	}
 	return "", false
@@ -85,15 +92,9 @@ func fileProblem(err error) (string, bool) {
 
 func previewView(t Terms, p models.ImportPreview) views.ImportPreviewView {
 	v := views.ImportPreviewView{Total: p.Total, ProblemCount: p.ProblemCount}
-	deref := func(s *string) string {
-		if s == nil {
-			return ""
-		}
-		return *s
-	}
 	for _, r := range p.Rows {
 		row := views.ImportPreviewRow{Line: r.Line, Code: r.Code, MaxUses: limitWords(r.MaxUsage), PerCustomer: limitWords(r.MaxUsagePerClient),
-			Source: deref(r.UTMSource), Campaign: deref(r.UTMCampaign), Customer: deref(r.CustomerID), ValidUntil: t.OptionalEnd(r.ValidUntil), Problem: r.Problem}
+			Source: httpx.Deref(r.UTMSource), Campaign: httpx.Deref(r.UTMCampaign), Customer: httpx.Deref(r.CustomerID), ValidUntil: t.OptionalEnd(r.ValidUntil), Problem: r.Problem}
 		v.Rows = append(v.Rows, row)
 	}
 	for _, q := range p.Problems {
@@ -127,17 +128,13 @@ func (h *Imports) Create(c echo.Context) error {
 	if !ok {
 		return err
 	}
-	v := views.ImportPreviewView{Error: msg}
-	if c.Request().Header.Get("HX-Request") == "true" {
-		return Render(c, http.StatusUnprocessableEntity, views.ImportPreviewFragment(v))
-	}
-	return Render(c, http.StatusUnprocessableEntity, views.ImportFormPage(page(c, "Import codes", views.SectionImport), v))
+	return renderPreview(c, http.StatusUnprocessableEntity, views.ImportPreviewView{Error: msg})
 }
 
 // List is the list of imports, newest first, by status.
 func (h *Imports) List(c echo.Context) error {
 	ctx := c.Request().Context()
-	v := views.ImportList{Status: c.QueryParam(views.FieldStatus), Statuses: choices(models.BatchStatuses, importStatusLabels)}
+	v := views.ImportList{Status: c.QueryParam(views.FieldStatus), Statuses: choices(models.BatchStatuses, views.ImportStatusWords)}
 	f := models.BatchFilter{Kind: models.BatchImport, Status: v.Status, After: c.QueryParam("after")}
 	res, err := h.Store.ListBatches(ctx, f)
 	var verr *models.ValidationError
@@ -169,13 +166,6 @@ func (h *Imports) List(c echo.Context) error {
 		return Render(c, status, views.ImportTable(v))
 	}
 	return Render(c, status, views.ImportsPage(page(c, "Imports", views.SectionImports), v))
-}
-
-// importStatusLabels are the statuses of an import as its pages say
-// them.
-var importStatusLabels = map[string]string{
-	models.BatchPending: "Waiting", models.BatchRunning: "Importing", models.BatchDone: "Done",
-	models.BatchFailed: "Failed", models.BatchCancelled: "Stopped",
 }
 
 func importsURL(status, after string) string {

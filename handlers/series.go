@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
@@ -150,18 +149,11 @@ func issuedCodeList(t Terms, after, base, stale string, now time.Time, read func
 // CSV: code, customer_id, issued_at, uses, max_uses, valid_till, state.
 // It fails with ErrNotFound before the file.
 func (h *Series) CSV(c echo.Context) error {
-	s, err := h.series(c)
+	id, err := httpx.PathID(c, "coupon series")
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	active, err := h.Store.ActivePromotions(ctx)
-	if err != nil {
-		return err
-	}
-	return httpx.StreamCoupons(c, fmt.Sprintf("coupond-series-%d.csv", s.ID()), exportTerms(TermsOf(c)), h.Now(), active, func(fn func(models.Coupon) error) error {
-		return h.Store.EachSeriesCode(ctx, s.ID(), func(ic models.IssuedCode) error { return fn(ic.Coupon) })
-	})
+	return httpx.SeriesCSV(c, h.Store, id, exportTerms(TermsOf(c)), h.Now())
 }
 
 // New shows the empty series form with the defaults a series gets.

@@ -312,9 +312,7 @@ func (t Terms) ParseEnd(raw string) (*time.Time, error) {
 	}
 	end := t.NextDay(*at)
 	if end.Year() > 9999 {
-		// Past what times are written in (RFC 3339, the databases'
-		// date functions).
-		return nil, errors.New("must be a day before 9999-12-31; leave it empty for no end")
+		return nil, models.ErrEndTooLate
 	}
 	return &end, nil
 }

@@ -45,6 +45,24 @@ const (
 // check could not count (codes of another shape that overlap it).
 const barrenChunks = 20
 
+// chunkFailures counts the chunks of a batch that failed in a row.
+type chunkFailures int
+
+// again reports whether a chunk that failed with err is to be tried
+// again, after waiting a little longer each time (or until ctx ends);
+// false once chunkAttempts have failed in a row.
+func (f *chunkFailures) again(ctx context.Context, err error, log *slog.Logger) bool {
+	if *f++; *f == chunkAttempts {
+		return false
+	}
+	log.Warn("chunk failed; trying it again", "err", err, "attempt", int(*f))
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Duration(*f) * 200 * time.Millisecond):
+	}
+	return true
+}
+
 // chunkAttempts is how many times a chunk that failed for a reason other
 // than a lost lease is tried before the batch fails.
 const chunkAttempts = 5
@@ -371,7 +389,8 @@ func (s *Store) runBatch(ctx context.Context, b Batch, cfg RunnerConfig) {
 	defer maker.stop()
 	size := s.newChunkSizer(cfg.Chunk)
 	maker.request(size.next(), b.Quantity-b.Generated)
-	barren, failures := 0, 0
+	barren := 0
+	var failures chunkFailures
 	var c chunk
 	for b.Generated < b.Quantity {
 		if c.codes == nil {
@@ -397,14 +416,9 @@ func (s *Store) runBatch(ctx context.Context, b Batch, cfg RunnerConfig) {
 			s.releaseBatch(b, cfg.Owner, log)
 			return
 		case err != nil:
-			if failures++; failures == chunkAttempts {
+			if !failures.again(ctx, err, log) {
 				s.failBatch(b, cfg.Owner, err, log)
 				return
-			}
-			log.Warn("chunk failed; trying it again", "err", err, "attempt", failures)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Duration(failures) * 200 * time.Millisecond):
 			}
 			continue
 		}

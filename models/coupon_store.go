@@ -237,14 +237,15 @@ func (s *Store) PatchCoupon(ctx context.Context, code string, p CouponPatch) (Co
 			return err
 		}
 		spec.apply(&c)
-		if len(couponChanges(before, c)) == 0 {
+		changes := couponChanges(before, c)
+		if len(changes) == 0 {
 			// Nothing to write, and nothing for the audit log.
 			return nil
 		}
 		if err := tx.Save(&c).Error; err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, ActionCouponUpdate, EntityCoupon, c.Code, couponDiff(before, c))
+		return s.audit(ctx, tx, ActionCouponUpdate, EntityCoupon, c.Code, strings.Join(changes, ", "))
 	})
 	if err != nil {
 		return Coupon{}, fmt.Errorf("change coupon %q: %w", code, notFound(err, "coupon", code))

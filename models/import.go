@@ -232,39 +232,15 @@ func (ir *ImportReader) Next() (ImportRow, error) {
 				row.CustomerID = &v
 			}
 		case ImportValidUntil:
-			t, err := parseValidUntil(v, ir.zone)
+			// A day takes in the whole day, in the file's zone.
+			t, err := parseEndIn(v, ir.zone)
 			if err != nil {
 				bad(err.Error())
 			} else {
-				row.ValidUntil = &t
+				row.ValidUntil = t
 			}
 		}
 	}
 	row.Problem = strings.Join(problems, "; ")
 	return row, nil
-}
-
-// parseValidUntil reads when an imported code stops being redeemable: an
-// RFC 3339 time, or a date, which means the end of that day in zone.
-func parseValidUntil(v string, zone *time.Location) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339, v)
-	if err == nil {
-		t = t.UTC()
-	} else if d, err2 := time.ParseInLocation(time.DateOnly, v, zone); err2 == nil {
-		t, err = d.AddDate(0, 0, 1).UTC(), nil
-	}
-	switch {
-	case err == nil && t.Year() > 9999:
-		// The databases' date functions stop at 9999 (9999-12-31 ends
-		// in the year 10000).
-		return time.Time{}, fmt.Errorf("must end before the year 10000, not %q; leave it empty for a code that never ends", v)
-	case err == nil:
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("must be a date (2027-01-31, through the end of that day%s) or a time (2027-01-31T18:00:00Z), not %q", zoneWords(zone), v)
-}
-
-// zoneWords names zone after a day: " in UTC", " in Europe/Berlin".
-func zoneWords(zone *time.Location) string {
-	return " in " + zone.String()
 }

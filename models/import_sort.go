@@ -81,8 +81,10 @@ func appendImportRow(buf []byte, r *ImportRow) ([]byte, error) {
 		}
 		flags |= hasValidUntil
 	}
-	rec := make([]byte, 0, 64)
-	rec = binary.AppendUvarint(rec, uint64(r.Line))
+	// The record is written apart first, its length going before it;
+	// most fit in scratch, which stays on the stack.
+	var scratch [128]byte
+	rec := binary.AppendUvarint(scratch[:0], uint64(r.Line))
 	rec = appendString(rec, r.Code)
 	rec = binary.AppendVarint(rec, int64(r.MaxUsage))
 	rec = binary.AppendVarint(rec, int64(r.MaxUsagePerClient))

@@ -248,27 +248,20 @@ func (s *Store) uploadRows(ctx context.Context, batch int64, ir *ImportReader) (
 // insertImportRows writes rows of batch, with their problems, to
 // import_rows, importStatement to a statement.
 func insertImportRows(c conn, batch int64, rows []ImportRow) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	for len(rows) > importStatement {
-		if err := insertImportRows(c, batch, rows[:importStatement]); err != nil {
-			return err
+	for part := range slices.Chunk(rows, importStatement) {
+		var q strings.Builder
+		q.WriteString("INSERT INTO import_rows (" + importRowColumns + ") VALUES ")
+		args := make([]any, 0, 11*len(part))
+		for i, r := range part {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, batch, r.Line, r.Code, r.MaxUsage, r.MaxUsagePerClient, r.UTMSource, r.UTMCampaign, r.PromotionID, r.CustomerID, r.ValidUntil, r.Problem)
 		}
-		rows = rows[importStatement:]
-	}
-	var q strings.Builder
-	q.WriteString("INSERT INTO import_rows (" + importRowColumns + ") VALUES ")
-	args := make([]any, 0, 11*len(rows))
-	for i, r := range rows {
-		if i > 0 {
-			q.WriteString(", ")
+		if _, err := c.exec(q.String(), args...); err != nil {
+			return fmt.Errorf("keep the import's rows: %w", err)
 		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, batch, r.Line, r.Code, r.MaxUsage, r.MaxUsagePerClient, r.UTMSource, r.UTMCampaign, r.PromotionID, r.CustomerID, r.ValidUntil, r.Problem)
-	}
-	if _, err := c.exec(q.String(), args...); err != nil {
-		return fmt.Errorf("keep the import's rows: %w", err)
 	}
 	return nil
 }
@@ -299,7 +292,7 @@ func (s *Store) runImport(ctx context.Context, b Batch, cfg RunnerConfig) {
 		return
 	}
 	log.Info("import running", "imported", b.Generated, "rejected", b.Rejected, "rows", b.Quantity)
-	failures := 0
+	var failures chunkFailures
 	for b.Generated+b.Rejected < b.Quantity {
 		err := s.importChunk(ctx, &b, cfg)
 		switch {
@@ -313,14 +306,9 @@ func (s *Store) runImport(ctx context.Context, b Batch, cfg RunnerConfig) {
 			s.failBatch(b, cfg.Owner, err, log)
 			return
 		case err != nil:
-			if failures++; failures == chunkAttempts {
+			if !failures.again(ctx, err, log) {
 				s.failBatch(b, cfg.Owner, err, log)
 				return
-			}
-			log.Warn("import chunk failed; trying it again", "err", err, "attempt", failures)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Duration(failures) * 200 * time.Millisecond):
 			}
 			continue
 		}

@@ -189,13 +189,16 @@ func parseHundredths(s string) (int64, bool) {
 // or a date and time without zone ("2026-12-24T18:00", as a browser's
 // datetime field sends it) or a date alone, both read as UTC. Blank is
 // nil. The error is a message for the field.
-func ParseTime(raw string) (*time.Time, error) {
+func ParseTime(raw string) (*time.Time, error) { return parseTimeIn(raw, time.UTC) }
+
+// parseTimeIn is ParseTime reading a time without zone as one of zone.
+func parseTimeIn(raw string, zone *time.Location) (*time.Time, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return nil, nil
 	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
-		if t, err := time.Parse(layout, raw); err == nil {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", time.DateOnly} {
+		if t, err := time.ParseInLocation(layout, raw, zone); err == nil {
 			t = t.UTC()
 			if t.Year() < 1970 || t.Year() > 9999 {
 				break
@@ -203,28 +206,32 @@ func ParseTime(raw string) (*time.Time, error) {
 			return &t, nil
 		}
 	}
-	return nil, fmt.Errorf(`must be a time like "2026-12-24T18:00:00Z" or a date like "2026-12-24" (UTC), not %q`, raw)
+	return nil, fmt.Errorf(`must be a time like "2026-12-24T18:00:00Z" or a date like "2026-12-24" (%s), not %q`, zone, raw)
 }
 
 // ParseEnd reads an optional end as ParseTime does, except that a date
 // alone ends with that day: "2026-12-31" is 2027-01-01T00:00:00Z, the
 // first moment that is no longer in it.
-func ParseEnd(raw string) (*time.Time, error) {
-	t, err := ParseTime(raw)
-	if err == nil && t != nil && len(strings.TrimSpace(raw)) == len("2006-01-02") {
-		end := t.AddDate(0, 0, 1)
+func ParseEnd(raw string) (*time.Time, error) { return parseEndIn(raw, time.UTC) }
+
+// parseEndIn is ParseEnd reading a time without zone, and a day, as one
+// of zone.
+func parseEndIn(raw string, zone *time.Location) (*time.Time, error) {
+	t, err := parseTimeIn(raw, zone)
+	if err == nil && t != nil && len(strings.TrimSpace(raw)) == len(time.DateOnly) {
+		end := t.In(zone).AddDate(0, 0, 1).UTC()
 		if end.Year() > 9999 {
-			return nil, errEndTooLate
+			return nil, ErrEndTooLate
 		}
 		t = &end
 	}
 	return t, err
 }
 
-// errEndTooLate refuses a last day of 9999-12-31, whose end is in the
-// year 10000, past what times are written in (RFC 3339, the databases'
-// date functions).
-var errEndTooLate = errors.New("must be a day before 9999-12-31; leave it empty for no end")
+// ErrEndTooLate refuses a last day of 9999-12-31 (west of UTC), whose
+// end is in the year 10000, past what times are written in (RFC 3339,
+// the databases' date functions).
+var ErrEndTooLate = errors.New("must end before the year 10000: give a day before 9999-12-31, or leave it empty for no end")
 
 // PromotionInput is a promotion as a client sent it, before validation.
 // Blank Status, Kind and AppliesTo take their defaults (active, regular,

@@ -236,7 +236,7 @@ func (s *Store) openSQLite(cfg Config, gcfg func() *gorm.Config) error {
 	if cfg.WALCheckpointAt > 0 {
 		s.writer.checkpointAt = cfg.WALCheckpointAt
 	}
-	s.writer.logger = cmp.Or(cfg.Logger, slog.Default())
+	s.writer.logger = s.log
 	s.writer.start()
 	bf, err := sql.Open(sqliteDriverName, sqliteDSN(cfg.Path, false))
 	if err != nil {

@@ -48,6 +48,11 @@ func idempotent(store idempotencyStore, logger *slog.Logger) echo.MiddlewareFunc
 			if err := models.CheckIdempotencyKey(IdempotencyHeader, key); err != nil {
 				return err
 			}
+			// The token's id, not its name: names need not be unique.
+			tokenID, ok := c.Get(tokenIDKey).(int64)
+			if !ok {
+				return next(c)
+			}
 			r := c.Request()
 			sum := sha256.New()
 			io.WriteString(sum, r.Method+" "+r.URL.RequestURI()+"\n")
@@ -60,11 +65,6 @@ func idempotent(store idempotencyStore, logger *slog.Logger) echo.MiddlewareFunc
 			r.Body = body
 			hash := hex.EncodeToString(sum.Sum(nil))
 			ctx := r.Context()
-			// The token's id, not its name: names need not be unique.
-			tokenID, ok := c.Get(tokenIDKey).(int64)
-			if !ok {
-				return next(c)
-			}
 			scope := fmt.Sprintf("token:%d", tokenID)
 			stored, err := store.ClaimIdempotencyKey(ctx, scope, key, hash)
 			if err != nil {

@@ -44,7 +44,7 @@ func addRoutes(e *echo.Echo, spaces *errorSpaces, logger *slog.Logger, cfg Confi
 	imports := &handlers.Imports{Store: store, Now: cfg.Now}
 	promotions := &handlers.Promotions{Store: store, Now: cfg.Now}
 	vtexAPI := vtex.New(store)
-	promotionAPI := &api.Promotions{Store: store}
+	promotionAPI := &api.Promotions{Store: store, Now: cfg.Now}
 	couponAPI := &api.Coupons{Store: store, Now: cfg.Now}
 	customerAPI := &api.Customers{Store: store, Now: cfg.Now}
 	seriesAPI := &api.SeriesAPI{Store: store, Now: cfg.Now}

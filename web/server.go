@@ -101,9 +101,7 @@ func NewServer(logger *slog.Logger, cfg Config, store *models.Store) *echo.Echo 
 	}))
 	// A file of codes to import may be far larger; its routes set their
 	// own bound (api.LimitImportBody).
-	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: cfg.BodyLimit, Skipper: func(c echo.Context) bool {
-		return c.Request().Method == http.MethodPost && importUploads[c.Request().URL.Path]
-	}}))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: cfg.BodyLimit, Skipper: isImportUpload}))
 	e.Use(rejectBadText)
 	e.Use(storeTerms(cfg.Terms))
 	addRoutes(e, spaces, logger, cfg, store)
@@ -113,8 +111,15 @@ func NewServer(logger *slog.Logger, cfg Config, store *models.Store) *echo.Echo 
 	return e
 }
 
-// importUploads are the paths a file of codes to import is sent to.
+// importUploads are the paths a file of codes to import is sent to (the
+// routes that api.LimitImportBody bounds).
 var importUploads = map[string]bool{"/api/imports": true, "/api/imports/preview": true, views.ImportsURL: true, views.ImportPreviewURL: true}
+
+// isImportUpload reports whether c sends a file of codes to import: it
+// passes the body limit and the form parsing of every other request.
+func isImportUpload(c echo.Context) bool {
+	return c.Request().Method == http.MethodPost && importUploads[c.Request().URL.Path]
+}
 
 // storeTerms leaves the store's terms in every request's context, where
 // the console's handlers and its error pages read them with

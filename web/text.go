@@ -31,8 +31,7 @@ func rejectBadText(next echo.HandlerFunc) echo.HandlerFunc {
 		// A file of codes to import is read as it streams in, and each
 		// of its rows judged on its own; parsing it here as a form would
 		// keep all of it.
-		upload := c.Request().Method == http.MethodPost && importUploads[c.Request().URL.Path]
-		if !upload && (strings.HasPrefix(ct, echo.MIMEApplicationForm) || strings.HasPrefix(ct, echo.MIMEMultipartForm)) {
+		if !isImportUpload(c) && (strings.HasPrefix(ct, echo.MIMEApplicationForm) || strings.HasPrefix(ct, echo.MIMEMultipartForm)) {
 			form, err := c.FormParams()
 			var he *echo.HTTPError
 			if errors.As(err, &he) {

@@ -28,16 +28,8 @@ type CouponStore interface {
 // API: create, read, list, change, archive and unarchive.
 type Coupons struct {
 	Store CouponStore
-	// Now is the clock a coupon's state is judged by; nil means
-	// time.Now.
+	// Now is the clock a coupon's state is judged by.
 	Now func() time.Time
-}
-
-func (h *Coupons) now() time.Time {
-	if h.Now == nil {
-		return time.Now()
-	}
-	return h.Now()
 }
 
 // couponIn is a coupon as a client creates it. The per-use interval is
@@ -98,7 +90,7 @@ func (h *Coupons) couponsJSON(ctx context.Context, cs []models.Coupon) ([]coupon
 	if err != nil {
 		return nil, err
 	}
-	now := h.now()
+	now := h.Now()
 	out := make([]couponOut, 0, len(cs))
 	for _, c := range cs {
 		out = append(out, couponJSON(c, models.CouponState(c, ps, now)))
@@ -219,7 +211,7 @@ func (h *Coupons) List(c echo.Context) error {
 	var verr models.ValidationError
 	f, err := httpx.CouponFilterOf(c.QueryParams())
 	httpx.MergeInvalid(&verr, err)
-	f.At, f.After, f.Limit = h.now(), c.QueryParam("after"), httpx.QueryInt(c, &verr, models.FieldLimit)
+	f.At, f.After, f.Limit = h.Now(), c.QueryParam("after"), httpx.QueryInt(c, &verr, models.FieldLimit)
 	if err := verr.Err(); err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ type CustomerStore interface {
 // redemptions in the native JSON API.
 type Customers struct {
 	Store CustomerStore
-	// Now is the clock a code's state is judged by; nil means time.Now.
+	// Now is the clock a code's state is judged by.
 	Now func() time.Time
 }
 
@@ -109,10 +109,7 @@ func (h *Customers) Coupons(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	now := time.Now()
-	if h.Now != nil {
-		now = h.Now()
-	}
+	now := h.Now()
 	out := customerCodeList{Coupons: make([]customerCodeOut, 0, len(page.Codes)), Next: page.Next}
 	for _, ic := range page.Codes {
 		out.Coupons = append(out.Coupons, customerCodeOut{Code: ic.Coupon.Code, State: strings.ReplaceAll(ic.State(now), " ", "_"),

@@ -31,15 +31,8 @@ type ImportStore interface {
 // field of a form (multipart/form-data).
 type Imports struct {
 	Store ImportStore
-	// Now is the clock of an import's progress; nil means time.Now.
+	// Now is the clock of an import's progress.
 	Now func() time.Time
-}
-
-func (h *Imports) now() time.Time {
-	if h.Now == nil {
-		return time.Now()
-	}
-	return h.Now()
 }
 
 // importOut is an import as the API answers it.
@@ -133,7 +126,7 @@ func (h *Imports) Create(c echo.Context) error {
 		return tooLarge(err)
 	}
 	c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/imports/%d", b.ID))
-	return c.JSON(http.StatusAccepted, importJSON(b, h.now()))
+	return c.JSON(http.StatusAccepted, importJSON(b, h.Now()))
 }
 
 // Preview judges the file as the import would, writing nothing: its
@@ -169,7 +162,7 @@ func (h *Imports) Get(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, importJSON(b, h.now()))
+	return c.JSON(http.StatusOK, importJSON(b, h.Now()))
 }
 
 // Cancel stops an import, keeping the codes it imported; 409 once it is
@@ -186,7 +179,7 @@ func (h *Imports) Cancel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, importJSON(b, h.now()))
+	return c.JSON(http.StatusOK, importJSON(b, h.Now()))
 }
 
 // Errors streams the rows the import refused as CSV: line, code,
@@ -221,7 +214,7 @@ func (h *Imports) List(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	now := h.now()
+	now := h.Now()
 	out := importList{Imports: make([]importOut, 0, len(page.Batches)), Next: page.Next}
 	for _, b := range page.Batches {
 		out.Imports = append(out.Imports, importJSON(b, now))

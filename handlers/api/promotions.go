@@ -33,6 +33,8 @@ type PromotionStore interface {
 // JSON API under /api.
 type Promotions struct {
 	Store PromotionStore
+	// Now is the clock a new single-use coupon's state is judged by.
+	Now func() time.Time
 }
 
 // promotionIn is a promotion as a client sends it. The discount value is
@@ -237,5 +239,5 @@ func (h *Promotions) CreateSingleUse(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, singleUseOut{Coupon: couponJSON(cp, models.CouponState(cp, []models.Promotion{p}, time.Now())), Promotion: promotionJSON(p)})
+	return c.JSON(http.StatusCreated, singleUseOut{Coupon: couponJSON(cp, models.CouponState(cp, []models.Promotion{p}, h.Now())), Promotion: promotionJSON(p)})
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -29,7 +28,7 @@ type SeriesStore interface {
 // in the native JSON API.
 type SeriesAPI struct {
 	Store SeriesStore
-	// Now is the clock of the exports' states; nil means time.Now.
+	// Now is the clock of the exports' states.
 	Now func() time.Time
 }
 
@@ -270,20 +269,5 @@ func (h *SeriesAPI) Codes(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	s, err := h.Store.Series(ctx, id)
-	if err != nil {
-		return err
-	}
-	active, err := h.Store.ActivePromotions(ctx)
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	if h.Now != nil {
-		now = h.Now()
-	}
-	return httpx.StreamCoupons(c, fmt.Sprintf("coupond-series-%d.csv", s.ID()), httpx.APIExportTerms, now, active, func(fn func(models.Coupon) error) error {
-		return h.Store.EachSeriesCode(ctx, s.ID(), func(ic models.IssuedCode) error { return fn(ic.Coupon) })
-	})
+	return httpx.SeriesCSV(c, h.Store, id, httpx.APIExportTerms, h.Now())
 }

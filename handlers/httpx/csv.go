@@ -257,6 +257,27 @@ func BatchCSV(c echo.Context, store interface {
 	})
 }
 
+// SeriesCSV streams every code series id has issued, in the order they
+// were issued, answering 404 before the file when there is no such
+// series.
+func SeriesCSV(c echo.Context, store interface {
+	CouponExportStore
+	Series(ctx context.Context, id int64) (models.Series, error)
+	EachSeriesCode(ctx context.Context, id int64, fn func(models.IssuedCode) error) error
+}, id int64, terms ExportTerms, now time.Time) error {
+	ctx := c.Request().Context()
+	if _, err := store.Series(ctx, id); err != nil {
+		return err
+	}
+	active, err := store.ActivePromotions(ctx)
+	if err != nil {
+		return err
+	}
+	return StreamCoupons(c, fmt.Sprintf("coupond-series-%d.csv", id), terms, now, active, func(fn func(models.Coupon) error) error {
+		return store.EachSeriesCode(ctx, id, func(ic models.IssuedCode) error { return fn(ic.Coupon) })
+	})
+}
+
 // CouponsCSV streams the coupons that the query's list filters select.
 func CouponsCSV(c echo.Context, store interface {
 	CouponExportStore
