@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"os"
+	"strings"
 
 	"github.com/coupond/coupond/models"
 	"github.com/labstack/echo/v4"
@@ -56,7 +58,17 @@ func idempotent(store idempotencyStore, logger *slog.Logger) echo.MiddlewareFunc
 			r := c.Request()
 			sum := sha256.New()
 			io.WriteString(sum, r.Method+" "+r.URL.RequestURI()+"\n")
-			body, err := spoolBody(r.Body, sum)
+			hashed := io.Writer(sum)
+			var blind *boundaryBlind
+			if mt, params, err := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType)); err == nil && strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" {
+				// A client picks a form's boundary anew for each send.
+				blind = &boundaryBlind{w: sum, sep: []byte(params["boundary"])}
+				hashed = blind
+			}
+			body, err := spoolBody(r.Body, hashed)
+			if err == nil && blind != nil {
+				err = blind.flush()
+			}
 			if err != nil {
 				// Past the body limit: a 413 (classify).
 				return err
@@ -134,6 +146,35 @@ func spoolBody(body io.Reader, sum io.Writer) (io.ReadCloser, error) {
 		return nil, err
 	}
 	return spooled, nil
+}
+
+// boundaryBlind writes to w what is written to it less every occurrence
+// of sep, holding back the last len(sep)-1 bytes, which may begin one;
+// flush writes them.
+type boundaryBlind struct {
+	w    io.Writer
+	sep  []byte
+	held []byte
+}
+
+func (b *boundaryBlind) Write(p []byte) (int, error) {
+	b.held = append(b.held, p...)
+	if bytes.Contains(b.held, b.sep) {
+		b.held = bytes.ReplaceAll(b.held, b.sep, nil)
+	}
+	if keep := len(b.sep) - 1; len(b.held) > keep {
+		if _, err := b.w.Write(b.held[:len(b.held)-keep]); err != nil {
+			return 0, err
+		}
+		b.held = append(b.held[:0], b.held[len(b.held)-keep:]...)
+	}
+	return len(p), nil
+}
+
+func (b *boundaryBlind) flush() error {
+	_, err := b.w.Write(b.held)
+	b.held = nil
+	return err
 }
 
 // tempFile is a temporary file that Close removes.

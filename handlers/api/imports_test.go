@@ -107,6 +107,23 @@ func TestImportingCodesOverTheAPI(t *testing.T) {
 		if r.Status != http.StatusAccepted || webtest.Decode[importJSON](t, r).FileName != "more.csv" {
 			t.Errorf("a form's file: %d %s", r.Status, r.Body)
 		}
+		// A form sent again with its key is the same request, though its
+		// client picks another boundary between the parts each time.
+		sendForm := func(file string) webtest.Response {
+			var form bytes.Buffer
+			mw := multipart.NewWriter(&form)
+			fw, _ := mw.CreateFormFile("file", "retried.csv")
+			fw.Write([]byte(file))
+			mw.Close()
+			return h.DoWith(webtest.NewClient(), "POST", "/api/imports", &form,
+				map[string]string{"X-Auth-Token": h.Token, "Content-Type": mw.FormDataContentType(), "Idempotency-Key": "form-1"})
+		}
+		formFirst := sendForm("code\nFORM-2\n")
+		formAgain := sendForm("code\nFORM-2\n")
+		if formFirst.Status != http.StatusAccepted || formAgain.Status != http.StatusAccepted || formAgain.Body != formFirst.Body {
+			t.Errorf("a form retried with its key: %d %s, then %d %s", formFirst.Status, formFirst.Body, formAgain.Status, formAgain.Body)
+		}
+		webtest.WantError(t, sendForm("code\nFORM-3\n"), http.StatusUnprocessableEntity, "idempotency_key_reused")
 
 		// Bad files: a 422 naming the file, and nothing kept.
 		for body, word := range map[string]string{"": "empty", "code\n": "no rows", "colour\nred\n": "colour", "code\n\"A\nB\n": "line"} {
